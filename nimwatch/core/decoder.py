@@ -1,0 +1,139 @@
+"""Bytes to text lines, robust to whatever an AIX log file holds.
+
+Owns :class:`LineDecoder`: it takes byte chunks of any size (a tail read, a
+replay block) and returns blocks of *complete* lines, so a growing file and a
+whole file decode to exactly the same text:
+
+* lines end at ``\\n``; a partial last line is held until its newline (or
+  :meth:`LineDecoder.flush` at end of input);
+* ``\\r`` and NUL bytes are dropped (CRLF logs, NUL-padded files after a crash);
+* each line is UTF-8 when it decodes as UTF-8, else ISO-8859-1 (AIX logs often
+  are), decided per line so that chunking cannot change the result;
+* a line longer than ``max_line`` bytes is cut to its first ``max_line`` bytes
+  (the rest is counted and dropped without being buffered) and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_LINE_BYTES = 64 * 1024
+"""Longest line kept for matching. Longer lines (a megabyte of installp noise,
+a binary blob) are cut: every message nimwatch looks for fits in far less."""
+
+
+@dataclass
+class DecodedBlock:
+    """Complete lines decoded from some bytes: ``text`` holds ``count`` lines, each ending in ``\\n``."""
+
+    text: str
+    count: int
+    cut_lines: list[tuple[int, int]] = field(default_factory=list)
+    """(line index within this block, original length in bytes) of each line that was cut."""
+
+
+
+
+class LineDecoder:
+    """Incremental, chunking-independent decoder from bytes to lines."""
+
+    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
+        self.max_line = max_line
+        self._partial = bytearray()
+        self._partial_len = 0  # true length of the partial line, including dropped bytes
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an unfinished last line held back (as counted before cutting)."""
+        return self._partial_len
+
+    def feed(self, chunk: bytes) -> DecodedBlock:
+        """Decode the complete lines that ``chunk`` finishes; keep the rest."""
+        if not chunk:
+            return DecodedBlock("", 0)
+        last_nl = chunk.rfind(b"\n")
+        if last_nl < 0:
+            self._hold(chunk)
+            return DecodedBlock("", 0)
+        body = chunk[: last_nl + 1]
+        tail = chunk[last_nl + 1 :]
+        cut: list[tuple[int, int]] = []
+        if self._partial_len:
+            first_nl = body.find(b"\n")
+            self._hold(body[:first_nl])
+            head = bytes(self._partial) + b"\n"
+            if self._partial_len > self.max_line:
+                cut.append((0, self._partial_len))
+            self._partial = bytearray()
+            self._partial_len = 0
+            rest = body[first_nl + 1 :]
+            data = head + self._cut_long(rest, cut, 1)
+        else:
+            data = self._cut_long(body, cut, 0)
+        self._hold(tail)
+        return DecodedBlock(_decode(data), data.count(b"\n"), cut)
+
+    def flush(self) -> DecodedBlock:
+        """End of input: a last line without newline is returned as a complete line."""
+        if not self._partial_len:
+            return DecodedBlock("", 0)
+        cut = [(0, self._partial_len)] if self._partial_len > self.max_line else []
+        data = bytes(self._partial) + b"\n"
+        self._partial = bytearray()
+        self._partial_len = 0
+        return DecodedBlock(_decode(data), 1, cut)
+
+    def reset(self) -> None:
+        """Forget a held partial line (the file was truncated or replaced)."""
+        self._partial = bytearray()
+        self._partial_len = 0
+
+    def _hold(self, data: bytes) -> None:
+        room = self.max_line - len(self._partial)
+        if room > 0:
+            self._partial += data[:room]
+        self._partial_len += len(data)
+
+    def _cut_long(self, data: bytes, cut: list[tuple[int, int]], index_base: int) -> bytes:
+        """Cut lines over max_line (rare: checked cheaply first)."""
+        if len(data) <= self.max_line:
+            return data
+        # Fast check: is any line longer than max_line? Scan newline gaps.
+        pos = 0
+        n = len(data)
+        pieces: list[bytes] = []
+        start = 0
+        line_index = index_base
+        changed = False
+        while pos < n:
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                nl = n
+            length = nl - pos
+            if length > self.max_line:
+                pieces.append(data[start : pos + self.max_line])
+                start = nl
+                cut.append((line_index, length))
+                changed = True
+            pos = nl + 1
+            line_index += 1
+        if not changed:
+            return data
+        pieces.append(data[start:])
+        return b"".join(pieces)
+
+
+def _decode(data: bytes) -> str:
+    if b"\r" in data or b"\x00" in data:
+        data = data.translate(None, b"\r\x00")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Per line: a UTF-8 line stays UTF-8, anything else is ISO-8859-1.
+        out = []
+        for raw in data.split(b"\n"):
+            try:
+                out.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(raw.decode("latin-1"))
+        return "\n".join(out)

@@ -1,0 +1,677 @@
+"""The nimadm log parser: lines in, events out.
+
+Owns :class:`LogParser`, the state machine that cuts one log into runs (a
+re-run appended to the same file is a new run), tracks the 12 phases, reads
+the run's facts, counts progress inside long phases and matches the failure
+catalog. It is pure: no files, clock or threads. Feed it blocks of complete
+lines (``feed``) or single lines (``feed_line``); the events are the same
+however the input is chunked. :class:`LogReader` puts the byte decoder in
+front of it for sources that read files.
+
+Run boundaries (see nimadm_facts.md 1.3 and 7):
+* a run starts at the first preamble line, phase banner, or line that belongs
+  to a run (a log that starts mid-run);
+* a phase banner whose number is lower than the current phase, or any banner
+  or preamble line after a run finished, starts a new run;
+* ``Cleaning up alt_disk_migration on the NIM master.`` before phase 12 means
+  nimadm aborted: the run failed in its current phase. In phase 12 it is the
+  normal clean-up, and the ``... on client X.`` line that follows ends a good
+  run. With no phase at all it is ``nimadm -C``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Optional
+
+from nimwatch.core.decoder import MAX_LINE_BYTES, DecodedBlock, LineDecoder
+from nimwatch.core.events import (
+    BadLine,
+    Event,
+    Fact,
+    Finding,
+    LinesRead,
+    Outcome,
+    PhaseFinished,
+    PhaseStarted,
+    PhaseStatus,
+    Progress,
+    RunFinished,
+    RunStarted,
+    Severity,
+)
+from nimwatch.core.rules import Counter, RuleSet, Signature
+from nimwatch.core.scanner import Item, Scanner, unanchored
+
+CONTEXT_LINES = 3
+"""Lines before a finding kept as its context."""
+MAX_TEXT = 1000
+"""Longest finding text kept (characters)."""
+MAX_SCRIPT_LINES = 200
+"""Output lines of one customization script kept in the state."""
+PASTED_MIN_LENGTH = 160
+"""A physical line at least this long that holds several log lines was pasted
+with its line breaks lost (a ticket, a web page): it is split back."""
+
+RULE_LINE = "+" + "-" * 77 + "+"
+_BARE_CODE = re.compile(r"(?<![\w-])\d{4}-\d{3}(?=\s)")
+
+UNKNOWN_CODE = Signature(
+    id="unknown-message-code",
+    title="Message number not in the failure catalog",
+    pattern=re.compile(r"\d{4}-\d{3}"),
+    trigger=None,
+    code=None,
+    phases=frozenset(),
+    severity=Severity.WARNING,
+    fails_run=False,
+    explanation=(
+        "The line carries an AIX message number that nimwatch's catalog does not know. It may be "
+        "harmless or the first sign of a failure: read it with its context."
+    ),
+    advice=(
+        "Look the number up in IBM Documentation (AIX messages).\n"
+        "Check the client's /var/adm/ras/alt_disk_inst.log and errpt -a on master and client.\n"
+        "Add a signature for it in your own rules file so it is explained next time."
+    ),
+    source="nimwatch engine",
+)
+
+ABORTED = Signature(
+    id="nimadm-aborted",
+    title="nimadm aborted and cleaned up before phase 12",
+    pattern=re.compile(r"^Cleaning up alt_disk_migration on the NIM master\."),
+    trigger=None,
+    code=None,
+    phases=frozenset(),
+    severity=Severity.ERROR,
+    fails_run=True,
+    explanation=(
+        "nimadm started its clean-up before reaching phase 12: the migration failed in the phase "
+        "shown. nimadm removes what it created on the master and the client and resets the bootlist "
+        "to the original disk, so the client still boots its old rootvg."
+    ),
+    advice=(
+        "Read the lines before this one for the first error (and the findings above).\n"
+        "On the client: cat /var/adm/ras/alt_disk_inst.log; lspv; bootlist -m normal -o\n"
+        "If leftovers remain: nimadm -C -c <client> -s <spot>, or alt_rootvg_op -X altinst_rootvg on the client.\n"
+        "Fix the cause, then run nimadm again."
+    ),
+    source="nimadm_facts.md 1.3 [V:S9]",
+)
+
+SCRIPT_FAILED = Signature(
+    id="nimadm-script-failed",
+    title="A nimadm customization script returned an error",
+    pattern=re.compile(r"return code"),
+    trigger=None,
+    code=None,
+    phases=frozenset({4, 7}),
+    severity=Severity.ERROR,
+    fails_run=True,
+    explanation=(
+        "The pre-migration (-a, phase 4) or post-migration (-z, phase 7) NIM script resource ended "
+        "with a non-zero return code."
+    ),
+    advice=(
+        "Read the script's output in this phase.\n"
+        "lsnim -l <script_resource>   # where the script lives\n"
+        "Run the script by hand against a test tree, fix it, then rerun nimadm."
+    ),
+    source="nimadm_facts.md 2 (-a/-z) [V:S5]",
+)
+
+_ENGINE_KINDS_ORDER = (
+    "banner",
+    "run_start",
+    "cleanup_master",
+    "cleanup_client",
+    "no_script",
+    "script_start",
+    "script_end",
+    "review",
+    "fact",
+    "variant",
+    "marker",
+    "counter",
+    "signature",
+    "code",
+)
+
+
+@dataclass
+class _Run:
+    index: int
+    client: str
+    phase: int = 0
+    phase_status: dict[int, PhaseStatus] = field(default_factory=dict)
+    finished: bool = False
+    failed: bool = False
+    failed_phase: Optional[int] = None
+    saw_preamble: bool = False
+    variants: set[str] = field(default_factory=set)
+    facts_seen: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+    script_running: Optional[str] = None
+    script_lines: int = 0
+
+
+def build_scanner(rules: RuleSet) -> Scanner:
+    """Turn a rule set into the prioritised item list the parser scans for."""
+    model = rules.model
+    lines = model.lines
+    items: list[Item] = []
+
+    def add(kind: str, pattern: object, payload: object = None, literal: Optional[str] = None) -> None:
+        items.append(Item(len(items), kind, pattern, payload, literal))  # type: ignore[arg-type]
+
+    add("banner", lines.banner)
+    for pat in lines.run_start:
+        add("run_start", pat)
+    add("cleanup_master", lines.cleanup_master)
+    add("cleanup_client", lines.cleanup_client)
+    add("no_script", lines.no_script)
+    add("script_start", lines.script_start)
+    add("script_end", lines.script_end)
+    add("review", lines.review)
+    for fact in model.facts:
+        add("fact", fact.pattern, fact)
+    for variant in model.variants:
+        for pat in variant.detect:
+            add("variant", pat, variant.id)
+    for phase in model.phases:
+        for pat in phase.markers:
+            add("marker", pat, phase.number)
+        for counter in phase.counters:
+            add("counter", counter.pattern, (phase.number, counter))
+    for sig in rules.signatures:
+        add("signature", sig.pattern, sig, sig.trigger)
+    code = Item(len(items), "code", lines.message_code)
+    return Scanner([*items, code], code_item=code)
+
+
+class LogParser:
+    """Cuts one nimadm log into runs, phases, facts, progress and findings.
+
+    Args:
+        rules: the compiled phase model and failure catalog.
+        client: the client name from the file name (``<client>_alt_mig.log``);
+            when empty it is taken from the log's own lines.
+    """
+
+    def __init__(self, rules: RuleSet, client: str = "", scanner: Optional[Scanner] = None) -> None:
+        self.rules = rules
+        self.client = client
+        self.scanner = scanner or build_scanner(rules)
+        self.line_no = 0
+        self.run: Optional[_Run] = None
+        self.runs_started = 0
+        self.last_text = ""
+        self._context: deque[str] = deque(maxlen=CONTEXT_LINES)
+        self._events: list[Event] = []
+        self._phase_names = {p.number: p.name for p in rules.model.phases}
+        self._counters_by_name: dict[str, Counter] = {
+            c.name: c for p in rules.model.phases for c in p.counters
+        }
+
+    # ------------------------------------------------------------------ feeding
+
+    def feed(self, block: str) -> list[Event]:
+        """Feed complete lines: ``block`` is lines each ending in ``\\n`` (a missing final newline is tolerated)."""
+        if not block:
+            return []
+        if not block.endswith("\n"):
+            block += "\n"
+        events = self._events = []
+        base = self.line_no
+        scanner = self.scanner
+        pos = 0
+        n = len(block)
+        line_no = base
+        counted_to = 0
+        starts = scanner.candidates(block)
+        si = 0
+        while pos < n:
+            if self.run is not None and self.run.script_running is not None:
+                # A customization script is running: every line is its output.
+                end = block.find("\n", pos)
+                line_no += block.count("\n", counted_to, pos)
+                counted_to = pos
+                self._prepare_context(block, pos)
+                self._physical_line(block[pos:end], line_no + 1)
+                pos = end + 1
+                while si < len(starts) and starts[si] < pos:
+                    si += 1
+                continue
+            if si >= len(starts):
+                break
+            start = starts[si]
+            si += 1
+            if start < pos:
+                continue
+            line_no += block.count("\n", counted_to, start)
+            counted_to = start
+            end = block.find("\n", start)
+            self._prepare_context(block, start)
+            self._physical_line(block[start:end], line_no + 1)
+            pos = end + 1
+        self.line_no = base + block.count("\n")
+        self._remember_tail(block)
+        events.append(LinesRead(self.run.index if self.run else None, self.line_no, self.last_text))
+        self._events = []
+        return events
+
+    def feed_line(self, line: str) -> list[Event]:
+        """Feed one line (without its newline)."""
+        return self.feed(line.replace("\n", " ") + "\n")
+
+    def close(self) -> list[Event]:
+        """End of the log: a run that did not finish gets its outcome now."""
+        events = self._events = []
+        if self.run is not None and not self.run.finished:
+            self._finish_at_end(self.line_no, "end of log")
+        self._events = []
+        return events
+
+    # ------------------------------------------------------------------ context
+
+    def _prepare_context(self, block: str, start: int) -> None:
+        """Fill the context with the non-empty lines before ``start`` (from this block, then earlier)."""
+        ctx: list[str] = []
+        end = start - 1
+        while end > 0 and len(ctx) < CONTEXT_LINES:
+            s = block.rfind("\n", 0, end) + 1
+            text = block[s:end].strip()
+            if text and text != RULE_LINE:
+                ctx.append(text[:300])
+            end = s - 1
+        if len(ctx) < CONTEXT_LINES and end <= 0:
+            ctx.extend(reversed(list(self._context)[-(CONTEXT_LINES - len(ctx)) :]))
+        self._line_context = tuple(reversed(ctx[:CONTEXT_LINES]))
+
+    def _remember_tail(self, block: str) -> None:
+        end = len(block) - 1
+        found: list[str] = []
+        last_text = ""
+        while end > 0 and len(found) < CONTEXT_LINES:
+            s = block.rfind("\n", 0, end) + 1
+            text = block[s:end].strip()
+            if text and text != RULE_LINE:
+                found.append(text[:300])
+                if not last_text:
+                    last_text = text[:300]
+            end = s - 1
+        for text in reversed(found):
+            self._context.append(text)
+        if last_text:
+            self.last_text = last_text
+
+    # ------------------------------------------------------------------ one line
+
+    def _physical_line(self, raw: str, line_no: int) -> None:
+        text = raw.strip()
+        if not text:
+            return
+        segments = self._segments(text) if len(text) >= PASTED_MIN_LENGTH else [text]
+        context = self._line_context
+        for index, seg in enumerate(segments):
+            if index:
+                context = (*context, segments[index - 1][:300])[-CONTEXT_LINES:]
+            self._segment(seg, line_no, index, context)
+
+    def _segments(self, text: str) -> list[str]:
+        """Split a pasted line back into log lines, before each text that starts a log line."""
+        cuts: set[int] = set()
+        for item in self.scanner.items_for(text):
+            pat = item.pattern.pattern
+            if not pat.startswith("^") and item.kind != "code":
+                continue
+            if item.kind == "code":
+                # "cmd: NNNN-NNN text" keeps its command; a bare "NNNN-NNN text" starts a line.
+                for m in _BARE_CODE.finditer(text):
+                    if text[max(0, m.start() - 2) : m.start()] != ": ":
+                        cuts.add(m.start())
+                continue
+            body = unanchored(item.pattern)
+            for m in body.finditer(text):
+                cuts.add(m.start())
+        rule_at = text.find(RULE_LINE)
+        while rule_at >= 0:
+            cuts.add(rule_at)
+            cuts.add(rule_at + len(RULE_LINE))
+            rule_at = text.find(RULE_LINE, rule_at + 1)
+        cuts.discard(0)
+        if not cuts:
+            return [text]
+        points = [0, *sorted(cuts), len(text)]
+        out = []
+        for a, b in zip(points, points[1:]):
+            piece = text[a:b].strip()
+            if piece and piece != RULE_LINE:
+                out.append(piece)
+        return out or [text]
+
+    def _segment(self, text: str, line_no: int, seg_index: int, context: tuple[str, ...]) -> None:
+        run = self.run
+        if run is not None and run.script_running is not None:
+            self._script_output(text, line_no)
+            if not self.rules.model.lines.script_end.search(text):
+                return
+        items = self.scanner.items_for(text)
+        if not items:
+            return
+        signature_matched = False
+        for item in items:
+            kind = item.kind
+            if kind == "code":
+                if signature_matched:
+                    continue
+                m = item.pattern.search(text)
+                if m:
+                    self._ensure_run(line_no)
+                    self._finding(UNKNOWN_CODE, m.group("code"), text, line_no, context)
+                continue
+            m = item.pattern.search(text)
+            if m is None:
+                continue
+            if kind == "banner":
+                self._banner(int(m.group("phase")), line_no)
+                return
+            if kind == "run_start":
+                self._run_start(line_no, seg_index)
+            elif kind == "cleanup_master":
+                self._cleanup_master(text, line_no, context)
+            elif kind == "cleanup_client":
+                self._cleanup_client(m.group("client"), line_no)
+            elif kind == "no_script":
+                self._ensure_run(line_no)
+                self._fact(f"script_phase{self._phase()}", "none", line_no)
+            elif kind == "script_start":
+                self._ensure_run(line_no)
+                assert self.run is not None
+                self.run.script_running = m.group("name")
+                self.run.script_lines = 0
+                self._fact(f"script_phase{self._phase()}", m.group("name"), line_no)
+            elif kind == "script_end":
+                self._script_end(m.group("name"), int(m.group("rc")), text, line_no, context)
+            elif kind == "review":
+                self._ensure_run(line_no)
+            elif kind == "fact":
+                self._ensure_run(line_no)
+                self._fact(item.payload.name, m.group("value"), line_no, item.payload.first_wins)
+            elif kind == "variant":
+                self._ensure_run(line_no)
+                self._variant(item.payload, line_no)
+            elif kind == "marker":
+                self._marker(item.payload, line_no)
+            elif kind == "counter":
+                phase, counter = item.payload
+                self._counter(phase, counter, m, line_no)
+            elif kind == "signature":
+                if signature_matched:
+                    continue
+                sig: Signature = item.payload
+                self._ensure_run(line_no)
+                if not sig.applies_in(self._phase()):
+                    continue
+                signature_matched = True
+                code = sig.code
+                if code is None:
+                    cm = self.rules.model.lines.message_code.search(text)
+                    code = cm.group("code") if cm else None
+                self._finding(sig, code, text, line_no, context)
+
+    # ------------------------------------------------------------------ structure
+
+    def _phase(self) -> int:
+        return self.run.phase if self.run is not None else 0
+
+    def _emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def _start_run(self, line_no: int, mid_run: bool = False) -> _Run:
+        if self.run is not None and not self.run.finished:
+            self._finish_at_end(line_no, "a new run started in the same log")
+        self.runs_started += 1
+        run = _Run(index=self.runs_started, client=self.client)
+        self.run = run
+        self._emit(RunStarted(run.index, line_no, self.client, mid_run))
+        return run
+
+    def _ensure_run(self, line_no: int) -> _Run:
+        if self.run is None:
+            return self._start_run(line_no)
+        return self.run
+
+    def _run_start(self, line_no: int, seg_index: int) -> None:
+        run = self.run
+        if run is None:
+            run = self._start_run(line_no)
+        elif run.finished or run.phase > 0:
+            # A pasted page may repeat the preamble mid-line after a run (seed 003):
+            # only a preamble that begins a physical line starts a re-run.
+            if seg_index > 0:
+                return
+            run = self._start_run(line_no)
+        run.saw_preamble = True
+
+    def _banner(self, number: int, line_no: int) -> None:
+        if not 1 <= number <= 12:
+            self._emit(BadLine(line_no, f"phase banner with phase {number}, outside 1-12"))
+            return
+        run = self.run
+        if run is None:
+            run = self._start_run(line_no, mid_run=number > 1)
+        elif run.finished or number < run.phase:
+            run = self._start_run(line_no, mid_run=number > 1)
+        elif number == run.phase:
+            return
+        self._enter_phase(number, line_no)
+
+    def _enter_phase(self, number: int, line_no: int) -> None:
+        run = self.run
+        assert run is not None
+        if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
+            run.phase_status[run.phase] = PhaseStatus.DONE
+            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.DONE))
+        if run.phase == 0 and number > 1 and run.saw_preamble and "partial" not in run.variants:
+            run.variants.add("partial")
+            self._emit(Fact(run.index, "variant", "partial", line_no))
+        run.phase = number
+        run.script_running = None
+        run.phase_status[number] = PhaseStatus.RUNNING
+        self._emit(PhaseStarted(run.index, number, line_no))
+
+    def _marker(self, phase: int, line_no: int) -> None:
+        """A line only phase N prints: places a run whose banner we never saw."""
+        run = self.run
+        if run is None:
+            run = self._start_run(line_no, mid_run=True)
+        if run.finished or run.phase != 0:
+            return
+        if run.variants & {"cleanup", "wakeup", "sleep"}:
+            return
+        self._enter_phase(phase, line_no)
+
+    def _fail_phase(self, line_no: int) -> None:
+        run = self.run
+        assert run is not None
+        run.failed = True
+        if run.failed_phase is None:
+            run.failed_phase = run.phase or None
+        if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
+            run.phase_status[run.phase] = PhaseStatus.FAILED
+            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.FAILED))
+
+    def _cleanup_master(self, text: str, line_no: int, context: tuple[str, ...]) -> None:
+        run = self._ensure_run(line_no)
+        if run.finished:
+            return
+        if run.phase == 0:
+            if "cleanup" not in run.variants:
+                run.variants.add("cleanup")
+                self._emit(Fact(run.index, "variant", "cleanup", line_no))
+            return
+        if run.phase >= 12:
+            return
+        if not run.failed:
+            self._finding(ABORTED, None, text, line_no, context)
+        self._fail_phase(line_no)
+        run.finished = True
+        self._emit(RunFinished(run.index, line_no, Outcome.FAILED, run.failed_phase, "nimadm aborted and cleaned up"))
+
+    def _cleanup_client(self, client: str, line_no: int) -> None:
+        run = self._ensure_run(line_no)
+        if not self.client and client:
+            self._fact("client", client, line_no, first_wins=True)
+        if run.finished:
+            return
+        if run.phase == 12 or (run.phase == 0 and "cleanup" in run.variants):
+            self._finish(line_no, "nimadm cleaned up on the client")
+
+    def _finish(self, line_no: int, reason: str) -> None:
+        run = self.run
+        assert run is not None
+        if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
+            run.phase_status[run.phase] = PhaseStatus.DONE
+            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.DONE))
+        run.finished = True
+        outcome = Outcome.FAILED if run.failed else Outcome.SUCCEEDED
+        self._emit(RunFinished(run.index, line_no, outcome, run.failed_phase if run.failed else None, reason))
+
+    def _finish_at_end(self, line_no: int, reason: str) -> None:
+        """The log (or this run) ended without nimadm's final lines."""
+        run = self.run
+        assert run is not None
+        if run.failed:
+            self._finish(line_no, reason)
+            return
+        done = (
+            run.phase == 12
+            or ("partial" in run.variants and run.phase > 0)
+            or (run.phase == 0 and bool(run.variants & {"cleanup", "wakeup", "sleep"}))
+        )
+        if done:
+            self._finish(line_no, reason)
+            return
+        run.finished = True
+        self._emit(RunFinished(run.index, line_no, Outcome.INCOMPLETE, None, reason))
+
+    # ------------------------------------------------------------------ content
+
+    def _fact(self, name: str, value: str, line_no: int, first_wins: bool = False) -> None:
+        run = self.run
+        assert run is not None
+        value = " ".join(value.split())
+        if first_wins and name in run.facts_seen:
+            return
+        run.facts_seen.add(name)
+        if name == "client" and not run.client:
+            run.client = value
+        self._emit(Fact(run.index, name, value, line_no))
+
+    def _variant(self, variant_id: str, line_no: int) -> None:
+        run = self.run
+        assert run is not None
+        if variant_id in run.variants:
+            return
+        run.variants.add(variant_id)
+        self._emit(Fact(run.index, "variant", variant_id, line_no))
+
+    def _counter(self, phase: int, counter: Counter, m: object, line_no: int) -> None:
+        run = self.run
+        if run is None or run.phase != phase:
+            return
+        groups = m.groupdict()  # type: ignore[attr-defined]
+        if counter.kind == "ratio":
+            done, total = int(groups["done"]), int(groups["total"])
+            run.counts[counter.name] = done
+        elif counter.kind == "total":
+            total = int(groups["total"])
+            run.counts[counter.name] = total
+            done = 0
+        else:
+            done = run.counts.get(counter.name, 0) + 1
+            run.counts[counter.name] = done
+            total = counter.total
+            for name in counter.total_from:
+                if run.counts.get(name):
+                    total = run.counts[name]
+                    break
+            if total is not None and done > total:
+                total = None
+        self._emit(Progress(run.index, phase, done, total, counter.unit, line_no))
+
+    def _finding(self, sig: Signature, code: Optional[str], text: str, line_no: int, context: tuple[str, ...]) -> None:
+        run = self._ensure_run(line_no)
+        phase = run.phase
+        self._emit(
+            Finding(
+                run=run.index,
+                phase=phase,
+                line=line_no,
+                rule=sig.id,
+                code=code,
+                severity=sig.severity,
+                fails_run=sig.fails_run,
+                text=text[:MAX_TEXT],
+                title=sig.title,
+                explanation=sig.explanation,
+                advice=sig.advice,
+                context=context,
+            )
+        )
+        if sig.fails_run and not run.finished:
+            self._fail_phase(line_no)
+
+    def _script_output(self, text: str, line_no: int) -> None:
+        run = self.run
+        assert run is not None
+        if run.script_lines < MAX_SCRIPT_LINES and not self.rules.model.lines.script_end.search(text):
+            run.script_lines += 1
+            self._emit(Fact(run.index, f"script_output_phase{run.phase}", text[:300], line_no))
+
+    def _script_end(self, name: str, rc: int, text: str, line_no: int, context: tuple[str, ...]) -> None:
+        run = self._ensure_run(line_no)
+        run.script_running = None
+        self._fact(f"script_rc_phase{run.phase}", str(rc), line_no)
+        if rc != 0:
+            self._finding(SCRIPT_FAILED, None, text, line_no, context)
+
+
+class LogReader:
+    """Bytes of one log in, events out: the decoder and the parser together.
+
+    Sources (tail, replay, report) feed whatever bytes they read; cut over-long
+    lines come out as :class:`BadLine` events.
+    """
+
+    def __init__(self, rules: RuleSet, client: str = "", scanner: Optional[Scanner] = None,
+                 max_line: int = MAX_LINE_BYTES) -> None:
+        self.decoder = LineDecoder(max_line)
+        self.parser = LogParser(rules, client, scanner)
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        return self._parse(self.decoder.feed(chunk))
+
+    def close(self) -> list[Event]:
+        events = self._parse(self.decoder.flush())
+        events.extend(self.parser.close())
+        return events
+
+    def reset(self) -> None:
+        """The file was truncated or replaced: drop any held partial line."""
+        self.decoder.reset()
+
+    def _parse(self, block: DecodedBlock) -> list[Event]:
+        if not block.count:
+            return []
+        base = self.parser.line_no
+        events: list[Event] = [
+            BadLine(base + index + 1, f"line of {length} bytes cut to {self.decoder.max_line}")
+            for index, length in block.cut_lines
+        ]
+        events.extend(self.parser.feed(block.text))
+        return events

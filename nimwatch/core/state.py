@@ -1,0 +1,199 @@
+"""Per-log, per-run state built from parser events (the reducer).
+
+Owns :class:`LogState` (one log file: its runs) and :class:`RunState` (one
+nimadm run: phases, facts, progress, findings, outcome). ``LogState.apply``
+is the reducer: it takes one event and an optional arrival time (seconds,
+given by the source; the core never reads a clock) and updates the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from nimwatch.core.events import (
+    BadLine,
+    Event,
+    Fact,
+    Finding,
+    LinesRead,
+    Outcome,
+    PhaseFinished,
+    PhaseStarted,
+    PhaseStatus,
+    Progress,
+    RunFinished,
+    RunStarted,
+    Severity,
+)
+
+MAX_FINDINGS = 500
+"""Findings kept per run; beyond this only the counts grow (a log with 10,000
+unknown codes must not eat the memory)."""
+
+
+@dataclass
+class PhaseState:
+    number: int
+    status: PhaseStatus = PhaseStatus.NOT_RUN
+    inferred: bool = False
+    """Done before the log started (a log that begins mid-run)."""
+    start_line: Optional[int] = None
+    end_line: Optional[int] = None
+    started_at: Optional[float] = None
+    finished_at: Optional[float] = None
+    progress_done: Optional[int] = None
+    progress_total: Optional[int] = None
+    progress_unit: str = ""
+
+    @property
+    def duration(self) -> Optional[float]:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.started_at)
+
+
+@dataclass
+class RunState:
+    index: int
+    client: str
+    start_line: int
+    mid_run: bool = False
+    phases: list[PhaseState] = field(default_factory=lambda: [PhaseState(n) for n in range(1, 13)])
+    current_phase: int = 0
+    outcome: Outcome = Outcome.RUNNING
+    failed_phase: Optional[int] = None
+    finish_reason: str = ""
+    end_line: Optional[int] = None
+    facts: dict[str, str] = field(default_factory=dict)
+    variants: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    finding_counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Severity})
+    script_output: dict[int, list[str]] = field(default_factory=dict)
+    started_at: Optional[float] = None
+    finished_at: Optional[float] = None
+    last_line_at: Optional[float] = None
+    last_line: int = 0
+    last_text: str = ""
+
+    def phase(self, number: int) -> PhaseState:
+        return self.phases[number - 1]
+
+    @property
+    def last_phase(self) -> int:
+        """The highest phase that started (0 before phase 1)."""
+        started = [p.number for p in self.phases if p.status is not PhaseStatus.NOT_RUN]
+        return max(started) if started else 0
+
+    @property
+    def target_disks(self) -> list[str]:
+        return self.facts.get("target_disks", "").split()
+
+    @property
+    def boot_disk(self) -> Optional[str]:
+        return self.facts.get("boot_disk")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.outcome is not Outcome.RUNNING
+
+    def worst_severity(self) -> Optional[Severity]:
+        for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+            if self.finding_counts.get(sev.value):
+                return sev
+        return None
+
+
+@dataclass
+class LogState:
+    """Everything known about one log file."""
+
+    log: str
+    client: str
+    runs: list[RunState] = field(default_factory=list)
+    lines: int = 0
+    last_text: str = ""
+    bad_lines: list[BadLine] = field(default_factory=list)
+
+    @property
+    def current(self) -> Optional[RunState]:
+        return self.runs[-1] if self.runs else None
+
+    def run(self, index: int) -> RunState:
+        return self.runs[index - 1]
+
+    def apply(self, event: Event, at: Optional[float] = None) -> None:
+        """Reduce one event into the state; ``at`` is its arrival time when known."""
+        if isinstance(event, LinesRead):
+            self.lines = event.line
+            if event.last_text:
+                self.last_text = event.last_text
+            if event.run is not None and self.runs:
+                run = self.run(event.run)
+                run.last_line = event.line
+                run.last_text = event.last_text or run.last_text
+                if at is not None:
+                    run.last_line_at = at
+            return
+        if isinstance(event, BadLine):
+            if len(self.bad_lines) < 100:
+                self.bad_lines.append(event)
+            return
+        if isinstance(event, RunStarted):
+            client = event.client or self.client
+            run = RunState(event.run, client, event.line, event.mid_run)
+            run.started_at = at
+            run.last_line_at = at
+            self.runs.append(run)
+            return
+        run = self.run(event.run)
+        if at is not None:
+            run.last_line_at = at
+        if isinstance(event, PhaseStarted):
+            ps = run.phase(event.phase)
+            if run.mid_run and run.current_phase == 0 and run.last_phase == 0:
+                for earlier in run.phases[: event.phase - 1]:
+                    earlier.status = PhaseStatus.DONE
+                    earlier.inferred = True
+            ps.status = PhaseStatus.RUNNING
+            ps.start_line = event.line
+            ps.started_at = at
+            run.current_phase = event.phase
+        elif isinstance(event, PhaseFinished):
+            ps = run.phase(event.phase)
+            ps.status = event.status
+            ps.end_line = event.line
+            ps.finished_at = at
+            if event.status is PhaseStatus.DONE and ps.progress_total and ps.progress_done is not None:
+                ps.progress_done = ps.progress_total
+        elif isinstance(event, Finding):
+            run.finding_counts[event.severity.value] = run.finding_counts.get(event.severity.value, 0) + 1
+            if len(run.findings) < MAX_FINDINGS:
+                run.findings.append(event)
+        elif isinstance(event, Fact):
+            self._fact(run, event)
+        elif isinstance(event, Progress):
+            ps = run.phase(event.phase)
+            ps.progress_done = event.done
+            ps.progress_total = event.total
+            ps.progress_unit = event.unit
+        elif isinstance(event, RunFinished):
+            run.outcome = event.outcome
+            run.failed_phase = event.failed_phase
+            run.finish_reason = event.reason
+            run.end_line = event.line
+            run.finished_at = at
+
+    def _fact(self, run: RunState, event: Fact) -> None:
+        name = event.name
+        if name == "variant":
+            if event.value not in run.variants:
+                run.variants.append(event.value)
+        elif name.startswith("script_output_phase"):
+            run.script_output.setdefault(int(name.rsplit("phase", 1)[1]), []).append(event.value)
+        else:
+            run.facts[name] = event.value
+            if name == "client" and not run.client:
+                run.client = event.value
+                if not self.client:
+                    self.client = event.value

@@ -1,0 +1,102 @@
+"""Validation helpers shared by the rule and config loaders (pure: no I/O).
+
+Owns :class:`LineDict` / :class:`LineList` (YAML values that remember their
+lines), the :class:`Problems` collector and ``did_you_mean``. Validators report
+``file:line: key: message (did you mean 'x'?)`` and either stop at the first
+problem (start-up) or list them all (``check-config``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from nimwatch.errors import ConfigError
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping from YAML that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):  # type: ignore[type-arg]
+    """A sequence from YAML that remembers its line and the line of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+@dataclass
+class Problems:
+    """Collects validation problems; ``fail_fast`` raises at the first one."""
+
+    source: str
+    fail_fast: bool = False
+    items: list[str] = field(default_factory=list)
+
+    def add(self, line: int, key: str, message: str) -> None:
+        where = f"{self.source}:{line}" if line else self.source
+        text = f"{where}: {key}: {message}" if key else f"{where}: {message}"
+        self.items.append(text)
+        if self.fail_fast:
+            raise ConfigError(text, problems=list(self.items))
+
+    def extend(self, other: Problems) -> None:
+        self.items.extend(other.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            summary = self.items[0] if len(self.items) == 1 else f"{len(self.items)} problems:\n  " + (
+                "\n  ".join(self.items)
+            )
+            raise ConfigError(summary, problems=list(self.items))
+
+    def check_keys(
+        self, mapping: LineDict, allowed: Iterable[str], context: str, required: Iterable[str] = ()
+    ) -> None:
+        """Report unknown keys (with the nearest valid one) and missing required keys."""
+        allowed = list(allowed)
+        for key in mapping:
+            if key not in allowed:
+                self.add(
+                    mapping.line_of(str(key)),
+                    f"{context}{key}",
+                    "unknown key" + did_you_mean(str(key), allowed),
+                )
+        for key in required:
+            if key not in mapping:
+                self.add(mapping.line, f"{context}{key}", "missing (required)")
+
+
+def type_name(value: object) -> str:
+    """The YAML name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

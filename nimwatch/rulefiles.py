@@ -1,0 +1,58 @@
+"""Finding and loading the rule files: the built-in ``phases/`` and users' own signatures.
+
+Owns :func:`load_rules`. The built-in data is the top-level ``phases/``
+directory of a checkout, shipped inside the installed package as
+``nimwatch/_phases``. Users add or override failure signatures with their own
+YAML files (same schema as ``failures.yaml``): their signatures are tried
+first, and one with a built-in id replaces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from nimwatch.core.rules import RuleSet, Signature, build_phase_model, build_signatures, merge_signatures
+from nimwatch.core.validation import Problems
+from nimwatch.errors import RuleError
+from nimwatch.yamlfile import load_yaml
+
+PHASE_FILE = "nimadm.yaml"
+CATALOG_FILE = "failures.yaml"
+
+
+def builtin_rules_dir() -> Path:
+    """The directory holding nimadm.yaml and failures.yaml."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_phases", here.parent / "phases"):
+        if (candidate / PHASE_FILE).is_file():
+            return candidate
+    raise RuleError(f"nimwatch's rule data ({PHASE_FILE}) is missing: looked in {here / '_phases'} and {here.parent / 'phases'}")
+
+
+def load_signature_file(path: Path, problems: Problems | None = None) -> list[Signature]:
+    try:
+        return build_signatures(load_yaml(path), str(path), problems)
+    except RuleError:
+        raise
+    except Exception as exc:  # ConfigError from YAML parsing
+        from nimwatch.errors import ConfigError
+
+        if isinstance(exc, ConfigError):
+            raise RuleError(exc.message, problems=exc.problems) from None
+        raise
+
+
+@lru_cache(maxsize=8)
+def _load_cached(user_files: tuple[str, ...]) -> RuleSet:
+    base = builtin_rules_dir()
+    model = build_phase_model(load_yaml(base / PHASE_FILE), str(base / PHASE_FILE))
+    builtin = load_signature_file(base / CATALOG_FILE)
+    users = [load_signature_file(Path(p)) for p in user_files]
+    return RuleSet(model, merge_signatures(builtin, users))
+
+
+def load_rules(user_files: Sequence[str | Path] = ()) -> RuleSet:
+    """The built-in rules plus the users' signature files (compiled once per process)."""
+    return _load_cached(tuple(str(Path(p)) for p in user_files))
