@@ -9,6 +9,7 @@ first, and one with a built-in id replaces it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,10 @@ CATALOG_FILE = "failures.yaml"
 
 
 def builtin_rules_dir() -> Path:
-    """The directory holding nimadm.yaml and failures.yaml."""
+    """The directory holding nimadm.yaml and failures.yaml (``NIMWATCH_RULES_DIR`` overrides it)."""
+    override = os.environ.get("NIMWATCH_RULES_DIR")
+    if override:
+        return Path(override)
     here = Path(__file__).resolve().parent
     for candidate in (here / "_phases", here.parent / "phases"):
         if (candidate / PHASE_FILE).is_file():

@@ -201,13 +201,16 @@ class LogParser:
             when empty it is taken from the log's own lines.
     """
 
-    def __init__(self, rules: RuleSet, client: str = "", scanner: Optional[Scanner] = None) -> None:
+    def __init__(
+        self, rules: RuleSet, client: str = "", scanner: Optional[Scanner] = None, first_run: int = 1
+    ) -> None:
+        """``first_run`` numbers the first run (a truncated log parsed anew continues the numbering)."""
         self.rules = rules
         self.client = client
         self.scanner = scanner or build_scanner(rules)
         self.line_no = 0
         self.run: Optional[_Run] = None
-        self.runs_started = 0
+        self.runs_started = first_run - 1
         self.last_text = ""
         self._context: deque[str] = deque(maxlen=CONTEXT_LINES)
         self._events: list[Event] = []
@@ -648,10 +651,16 @@ class LogReader:
     lines come out as :class:`BadLine` events.
     """
 
-    def __init__(self, rules: RuleSet, client: str = "", scanner: Optional[Scanner] = None,
-                 max_line: int = MAX_LINE_BYTES) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        client: str = "",
+        scanner: Optional[Scanner] = None,
+        max_line: int = MAX_LINE_BYTES,
+        first_run: int = 1,
+    ) -> None:
         self.decoder = LineDecoder(max_line)
-        self.parser = LogParser(rules, client, scanner)
+        self.parser = LogParser(rules, client, scanner, first_run)
 
     def feed(self, chunk: bytes) -> list[Event]:
         return self._parse(self.decoder.feed(chunk))

@@ -1,0 +1,81 @@
+"""``nimwatch report``: post-mortem reports of finished (or running) nimadm logs.
+
+Exit status (the README documents it): 0 when the last run of every log
+succeeded, 1 when any failed, 3 when none failed but one did not finish, 2 for
+usage or input errors (an unreadable file is reported and the others are still
+reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from nimwatch.errors import ExitCode, NimwatchError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "report",
+        help="report on finished nimadm logs (text, Markdown or JSON)",
+        description="Report on nimadm logs: per client a phase table, findings with advice and a reboot verdict.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="log files, or directories meaning their *_alt_mig.log")
+    p.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--rules", action="append", default=[], metavar="FILE", help="your own signature file (repeatable)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    p.set_defaults(func=run)
+
+
+def exit_code_for(records: list[dict]) -> ExitCode:  # type: ignore[type-arg]
+    """Judged on the last run of each log: earlier runs in the same file are history."""
+    last: dict[str, dict] = {}  # type: ignore[type-arg]
+    for rec in records:
+        last[rec["log"]] = rec
+    outcomes = {rec["outcome"] for rec in last.values()}
+    if "failed" in outcomes:
+        return ExitCode.FAILED
+    if "incomplete" in outcomes:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from nimwatch.rulefiles import load_rules
+    from nimwatch.sources.files import expand_paths, read_log
+    from nimwatch.views.report_data import report_records
+
+    rules = load_rules(args.rules)
+    paths = expand_paths(args.paths)
+    logs = []
+    input_errors = 0
+    for path in paths:
+        try:
+            logs.append(read_log(path, rules))
+        except NimwatchError as exc:
+            print(f"nimwatch: {exc}", file=sys.stderr)
+            input_errors += 1
+    records = report_records(logs, rules)
+    if args.format == "json":
+        text = json.dumps({"runs": records}, indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "markdown":
+        from nimwatch.views.report_text import render_markdown
+
+        text = render_markdown(records)
+    else:
+        from nimwatch.views.report_text import render_text
+
+        text = render_text(records)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise NimwatchError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if input_errors:
+        return ExitCode.USAGE
+    return exit_code_for(records)

@@ -1,0 +1,276 @@
+"""The live engine: many logs, one state, notices for every subscriber.
+
+Owns :class:`Engine` and :class:`Notice`. Sources (the tailer, replay) hand
+the engine the bytes they read with the time they arrived; the engine runs
+each log's :class:`~nimwatch.core.parser.LogReader`, reduces the events into
+per-log :class:`~nimwatch.core.state.LogState` and turns them into notices: the
+JSON-lines events of ``nimwatch watch`` and what the alert sinks, hooks and
+the TUI subscribe to. Subscribers are called in the feeding thread, after the
+engine's lock is released; they must be quick (queue work, never block).
+
+Public notice events (the ``watch`` JSON-lines contract): run_started,
+phase_started, phase_finished, finding, stalled, stall_cleared, run_finished,
+hook_result, alert_failed. Internal ones (``progress``, ``fact``, ``lines``,
+``bad_line``) keep live views current and are not printed by ``watch``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from nimwatch.core.events import (
+    BadLine,
+    Event,
+    Fact,
+    Finding,
+    LinesRead,
+    PhaseFinished,
+    PhaseStarted,
+    Progress,
+    RunFinished,
+    RunStarted,
+)
+from nimwatch.core.parser import LogReader, build_scanner
+from nimwatch.core.rules import RuleSet
+from nimwatch.core.state import LogState
+
+PUBLIC_EVENTS = (
+    "run_started",
+    "phase_started",
+    "phase_finished",
+    "finding",
+    "stalled",
+    "stall_cleared",
+    "run_finished",
+    "hook_result",
+    "alert_failed",
+)
+
+
+def iso(ts: float) -> str:
+    """ISO 8601 in UTC with milliseconds, e.g. 2026-11-22T03:21:33.120Z."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One engine event, as sinks, hooks, views and the JSON-lines output see it."""
+
+    event: str
+    ts: float
+    log: str
+    client: str
+    run: Optional[int] = None
+    phase: Optional[int] = None
+    phase_name: Optional[str] = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def public(self) -> bool:
+        return self.event in PUBLIC_EVENTS
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "event": self.event,
+            "ts": iso(self.ts),
+            "client": self.client,
+            "log": self.log,
+            "run": self.run,
+            "phase": self.phase,
+            "phase_name": self.phase_name,
+        }
+        out.update(self.fields)
+        return out
+
+
+Subscriber = Callable[[Notice], None]
+
+
+class Engine:
+    """Follows any number of logs through the pure core.
+
+    Args:
+        rules: the compiled rule set (one scanner is built and shared by every log).
+        clock: seconds since the epoch; injected so tests and replay control time.
+    """
+
+    def __init__(self, rules: RuleSet, clock: Callable[[], float] = time.time) -> None:
+        self.rules = rules
+        self.clock = clock
+        self.scanner = build_scanner(rules)
+        self.logs: dict[str, LogState] = {}
+        self._readers: dict[str, LogReader] = {}
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.RLock()
+        self._phase_names = {p.number: p.name for p in rules.model.phases}
+
+    # ------------------------------------------------------------------ subscription
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber`` with every notice from now on; returns an unsubscribe function."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def publish(self, notice: Notice) -> None:
+        """Send a notice made outside the parser (stalled, hook_result, alert_failed)."""
+        self._dispatch([notice])
+
+    def _dispatch(self, notices: list[Notice]) -> None:
+        if not notices:
+            return
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for notice in notices:
+            for subscriber in subscribers:
+                subscriber(notice)
+
+    # ------------------------------------------------------------------ feeding
+
+    def add_log(self, log: str, client: str = "") -> LogState:
+        """Start following ``log`` (idempotent); ``client`` defaults to the one in its file name."""
+        with self._lock:
+            state = self.logs.get(log)
+            if state is None:
+                if not client:
+                    from pathlib import Path
+
+                    from nimwatch.sources.files import client_from_path
+
+                    client = client_from_path(Path(log))
+                state = LogState(log, client)
+                self.logs[log] = state
+                self._readers[log] = LogReader(self.rules, client, self.scanner)
+            return state
+
+    def feed(self, log: str, data: bytes, at: Optional[float] = None) -> list[Notice]:
+        """Bytes read from ``log`` at time ``at``: parse, reduce, notify. Returns the notices."""
+        at = self.clock() if at is None else at
+        with self._lock:
+            self.add_log(log)
+            events = self._readers[log].feed(data)
+            notices = self._apply(log, events, at)
+        self._dispatch(notices)
+        return notices
+
+    def close(self, log: str, at: Optional[float] = None) -> list[Notice]:
+        """The log is finished (replay end, report): unfinished runs get their outcome."""
+        at = self.clock() if at is None else at
+        with self._lock:
+            if log not in self._readers:
+                return []
+            notices = self._apply(log, self._readers[log].close(), at)
+        self._dispatch(notices)
+        return notices
+
+    def restart(self, log: str, reason: str, at: Optional[float] = None) -> list[Notice]:
+        """The file was truncated or replaced by a new one: parse it anew from its start.
+
+        The runs seen so far stay in the state; an unfinished one ends as
+        incomplete. The new content's runs continue the numbering.
+        """
+        at = self.clock() if at is None else at
+        with self._lock:
+            state = self.add_log(log)
+            old = self._readers[log]
+            notices = self._apply(log, old.close(), at)
+            self._readers[log] = LogReader(
+                self.rules, state.client, self.scanner, first_run=old.parser.runs_started + 1
+            )
+            notices.append(Notice("log_restarted", at, log, state.client, fields={"reason": reason}))
+        self._dispatch(notices)
+        return notices
+
+    def remove(self, log: str) -> None:
+        """Stop following ``log`` and forget its state."""
+        with self._lock:
+            self.logs.pop(log, None)
+            self._readers.pop(log, None)
+
+    def snapshot(self) -> dict[str, LogState]:
+        """The current states (live objects: read them in the feeding thread or under ``locked()``)."""
+        with self._lock:
+            return dict(self.logs)
+
+    def locked(self) -> threading.RLock:
+        return self._lock
+
+    # ------------------------------------------------------------------ events -> notices
+
+    def phase_name(self, phase: Optional[int]) -> Optional[str]:
+        if not phase:
+            return None
+        return self._phase_names.get(phase)
+
+    def _apply(self, log: str, events: list[Event], at: float) -> list[Notice]:
+        state = self.logs[log]
+        notices: list[Notice] = []
+        for event in events:
+            state.apply(event, at)
+            notice = self._notice(state, event, at)
+            if notice is not None:
+                notices.append(notice)
+        return notices
+
+    def _notice(self, state: LogState, event: Event, at: float) -> Optional[Notice]:
+        def make(name: str, run: Optional[int], phase: Optional[int], **fields: Any) -> Notice:
+            client = state.client
+            if run is not None and run <= len(state.runs):
+                client = state.run(run).client or client
+            return Notice(name, at, state.log, client, run, phase, self.phase_name(phase), fields)
+
+        if isinstance(event, RunStarted):
+            return make("run_started", event.run, None, line=event.line, mid_run=event.mid_run)
+        if isinstance(event, PhaseStarted):
+            return make("phase_started", event.run, event.phase, line=event.line)
+        if isinstance(event, PhaseFinished):
+            return make("phase_finished", event.run, event.phase, line=event.line, status=event.status.value)
+        if isinstance(event, Finding):
+            return make(
+                "finding",
+                event.run,
+                event.phase,
+                rule=event.rule,
+                code=event.code,
+                severity=event.severity.value,
+                fails_run=event.fails_run,
+                title=event.title,
+                text=event.text,
+                explanation=event.explanation,
+                advice=event.advice,
+                line=event.line,
+                context=list(event.context),
+            )
+        if isinstance(event, RunFinished):
+            return make(
+                "run_finished",
+                event.run,
+                event.failed_phase or state.run(event.run).last_phase or None,
+                line=event.line,
+                outcome=event.outcome.value,
+                failed_phase=event.failed_phase,
+                reason=event.reason,
+            )
+        if isinstance(event, Progress):
+            return make("progress", event.run, event.phase, done=event.done, total=event.total, unit=event.unit)
+        if isinstance(event, Fact):
+            return make("fact", event.run, None, name=event.name, value=event.value, line=event.line)
+        if isinstance(event, LinesRead):
+            return make("lines", event.run, None, line=event.line, last_text=event.last_text)
+        if isinstance(event, BadLine):
+            return make("bad_line", None, None, line=event.line, reason=event.reason)
+        return None

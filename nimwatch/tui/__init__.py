@@ -1,0 +1,1 @@
+"""The Textual TUI (imported only by the tui and replay commands)."""
