@@ -18,6 +18,8 @@ from nimwatch.errors import ExitCode, NimwatchError
 
 COMMANDS = (
     "nimwatch.commands.report",
+    "nimwatch.commands.status",
+    "nimwatch.commands.check_config",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""
 

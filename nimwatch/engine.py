@@ -227,7 +227,7 @@ class Engine:
         return notices
 
     def _notice(self, state: LogState, event: Event, at: float) -> Optional[Notice]:
-        def make(name: str, run: Optional[int], phase: Optional[int], **fields: Any) -> Notice:
+        def make(name: str, run: Optional[int], phase: Optional[int], /, **fields: Any) -> Notice:
             client = state.client
             if run is not None and run <= len(state.runs):
                 client = state.run(run).client or client

@@ -43,7 +43,7 @@ from nimwatch.core.events import (
     Severity,
 )
 from nimwatch.core.rules import Counter, RuleSet, Signature
-from nimwatch.core.scanner import Item, Scanner, unanchored
+from nimwatch.core.scanner import Item, Scanner, fold, required_literals, unanchored
 
 CONTEXT_LINES = 3
 """Lines before a finding kept as its context."""
@@ -135,7 +135,6 @@ _ENGINE_KINDS_ORDER = (
     "fact",
     "variant",
     "marker",
-    "counter",
     "signature",
     "code",
 )
@@ -158,14 +157,57 @@ class _Run:
     script_lines: int = 0
 
 
-def build_scanner(rules: RuleSet) -> Scanner:
-    """Turn a rule set into the prioritised item list the parser scans for."""
+class ScannerSet:
+    """One scanner per parser situation, so that a block is only scanned for what can matter.
+
+    Before a run has a phase (key 0) every rule is scanned for, phase markers
+    included (they place a log that starts mid-run). Inside phase N only the
+    structural lines, facts, variants, the signatures that apply in phase N and
+    message numbers can change anything. Progress counters are not scanned for
+    line by line: they are counted over each stretch of a block that belongs
+    to one phase (:meth:`counters`). The choice depends
+    only on the parser's state, so results never depend on chunking.
+    """
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._scanners: dict[int, Scanner] = {}
+        self._counters: dict[int, list[tuple[Counter, re.Pattern[str], Optional[str]]]] = {}
+
+    def for_phase(self, phase: int) -> Scanner:
+        scanner = self._scanners.get(phase)
+        if scanner is None:
+            scanner = self._scanners[phase] = _build_scanner(self.rules, phase)
+        return scanner
+
+    def counters(self, phase: int) -> list[tuple[Counter, re.Pattern[str], Optional[str]]]:
+        """Phase ``phase``'s progress counters, compiled to count in whole blocks (pasted lines too),
+        with a literal every match holds (to find the last match from the end) when there is one."""
+        found = self._counters.get(phase)
+        if found is None:
+            found = []
+            if 1 <= phase <= 12:
+                for counter in self.rules.model.phase(phase).counters:
+                    pattern = unanchored(counter.pattern)
+                    lits = required_literals(pattern.pattern)
+                    literal = lits[0][0] if lits and len(lits[0]) == 1 and not lits[1] else None
+                    found.append((counter, pattern, literal))
+            self._counters[phase] = found
+        return found
+
+
+def build_scanner(rules: RuleSet) -> ScannerSet:
+    """The scanners for a rule set (built lazily, one per phase, shared by every log)."""
+    return ScannerSet(rules)
+
+
+def _build_scanner(rules: RuleSet, phase: int) -> Scanner:
     model = rules.model
     lines = model.lines
     items: list[Item] = []
 
-    def add(kind: str, pattern: object, payload: object = None, literal: Optional[str] = None) -> None:
-        items.append(Item(len(items), kind, pattern, payload, literal))  # type: ignore[arg-type]
+    def add(kind: str, pattern: re.Pattern[str], payload: object = None, literal: Optional[str] = None) -> None:
+        items.append(Item(len(items), kind, pattern, payload, literal))
 
     add("banner", lines.banner)
     for pat in lines.run_start:
@@ -177,17 +219,18 @@ def build_scanner(rules: RuleSet) -> Scanner:
     add("script_end", lines.script_end)
     add("review", lines.review)
     for fact in model.facts:
-        add("fact", fact.pattern, fact)
+        if not fact.phases or phase in fact.phases:
+            add("fact", fact.pattern, fact)
     for variant in model.variants:
         for pat in variant.detect:
             add("variant", pat, variant.id)
-    for phase in model.phases:
-        for pat in phase.markers:
-            add("marker", pat, phase.number)
-        for counter in phase.counters:
-            add("counter", counter.pattern, (phase.number, counter))
+    for spec in model.phases:
+        if phase == 0:
+            for pat in spec.markers:
+                add("marker", pat, spec.number)
     for sig in rules.signatures:
-        add("signature", sig.pattern, sig, sig.trigger)
+        if sig.applies_in(phase):
+            add("signature", sig.pattern, sig, sig.trigger)
     code = Item(len(items), "code", lines.message_code)
     return Scanner([*items, code], code_item=code)
 
@@ -202,12 +245,14 @@ class LogParser:
     """
 
     def __init__(
-        self, rules: RuleSet, client: str = "", scanner: Optional[Scanner] = None, first_run: int = 1
+        self, rules: RuleSet, client: str = "", scanner: Optional[ScannerSet] = None, first_run: int = 1
     ) -> None:
         """``first_run`` numbers the first run (a truncated log parsed anew continues the numbering)."""
         self.rules = rules
         self.client = client
-        self.scanner = scanner or build_scanner(rules)
+        self.scanners = scanner or build_scanner(rules)
+        self._block = ""
+        self._line_start = 0
         self.line_no = 0
         self.run: Optional[_Run] = None
         self.runs_started = first_run - 1
@@ -229,42 +274,58 @@ class LogParser:
             block += "\n"
         events = self._events = []
         base = self.line_no
-        scanner = self.scanner
+        self._block = block
+        folded: Optional[str] = None
         pos = 0
         n = len(block)
-        line_no = base
+        line_no = base  # lines before `counted_to`
         counted_to = 0
-        starts = scanner.candidates(block)
+        key = self._scanner_key()
+        seg_start, seg_run, seg_phase = 0, self.run, key
+        scanner = self.scanners.for_phase(key)
+        if scanner.needs_fold:
+            folded = fold(block)
+        starts = scanner.candidates(block, 0, folded)
         si = 0
         while pos < n:
             if self.run is not None and self.run.script_running is not None:
-                # A customization script is running: every line is its output.
-                end = block.find("\n", pos)
-                line_no += block.count("\n", counted_to, pos)
-                counted_to = pos
-                self._prepare_context(block, pos)
-                self._physical_line(block[pos:end], line_no + 1)
-                pos = end + 1
+                start = pos  # a customization script is running: every line is its output
+            else:
                 while si < len(starts) and starts[si] < pos:
                     si += 1
-                continue
-            if si >= len(starts):
-                break
-            start = starts[si]
-            si += 1
-            if start < pos:
-                continue
+                if si >= len(starts):
+                    break
+                start = starts[si]
+                si += 1
             line_no += block.count("\n", counted_to, start)
             counted_to = start
             end = block.find("\n", start)
-            self._prepare_context(block, start)
+            self._line_start = start
             self._physical_line(block[start:end], line_no + 1)
             pos = end + 1
+            new_key = self._scanner_key()
+            if new_key != key or self.run is not seg_run:
+                self._count_progress(seg_run, seg_phase, block, seg_start, start, base)
+                seg_start, seg_run, seg_phase = start, self.run, new_key
+                key = new_key
+                scanner = self.scanners.for_phase(key)
+                if scanner.needs_fold and folded is None:
+                    folded = fold(block)
+                starts = scanner.candidates(block, pos, folded)
+                si = 0
+        self._count_progress(seg_run, seg_phase, block, seg_start, n, base)
         self.line_no = base + block.count("\n")
         self._remember_tail(block)
+        self._block = ""
         events.append(LinesRead(self.run.index if self.run else None, self.line_no, self.last_text))
         self._events = []
         return events
+
+    def _scanner_key(self) -> int:
+        run = self.run
+        if run is None or run.finished:
+            return 0
+        return run.phase
 
     def feed_line(self, line: str) -> list[Event]:
         """Feed one line (without its newline)."""
@@ -280,8 +341,9 @@ class LogParser:
 
     # ------------------------------------------------------------------ context
 
-    def _prepare_context(self, block: str, start: int) -> None:
-        """Fill the context with the non-empty lines before ``start`` (from this block, then earlier)."""
+    def _context_before(self) -> tuple[str, ...]:
+        """The non-empty lines before the current physical line (this block first, then earlier blocks)."""
+        block, start = self._block, self._line_start
         ctx: list[str] = []
         end = start - 1
         while end > 0 and len(ctx) < CONTEXT_LINES:
@@ -292,7 +354,7 @@ class LogParser:
             end = s - 1
         if len(ctx) < CONTEXT_LINES and end <= 0:
             ctx.extend(reversed(list(self._context)[-(CONTEXT_LINES - len(ctx)) :]))
-        self._line_context = tuple(reversed(ctx[:CONTEXT_LINES]))
+        return tuple(reversed(ctx[:CONTEXT_LINES]))
 
     def _remember_tail(self, block: str) -> None:
         end = len(block) - 1
@@ -318,16 +380,13 @@ class LogParser:
         if not text:
             return
         segments = self._segments(text) if len(text) >= PASTED_MIN_LENGTH else [text]
-        context = self._line_context
         for index, seg in enumerate(segments):
-            if index:
-                context = (*context, segments[index - 1][:300])[-CONTEXT_LINES:]
-            self._segment(seg, line_no, index, context)
+            self._segment(seg, line_no, index, tuple(s[:300] for s in segments[max(0, index - CONTEXT_LINES) : index]))
 
     def _segments(self, text: str) -> list[str]:
         """Split a pasted line back into log lines, before each text that starts a log line."""
         cuts: set[int] = set()
-        for item in self.scanner.items_for(text):
+        for item in self.scanners.for_phase(0).items_for(text):
             pat = item.pattern.pattern
             if not pat.startswith("^") and item.kind != "code":
                 continue
@@ -362,7 +421,7 @@ class LogParser:
             self._script_output(text, line_no)
             if not self.rules.model.lines.script_end.search(text):
                 return
-        items = self.scanner.items_for(text)
+        items = self.scanners.for_phase(self._scanner_key()).items_for(text)
         if not items:
             return
         signature_matched = False
@@ -409,9 +468,6 @@ class LogParser:
                 self._variant(item.payload, line_no)
             elif kind == "marker":
                 self._marker(item.payload, line_no)
-            elif kind == "counter":
-                phase, counter = item.payload
-                self._counter(phase, counter, m, line_no)
             elif kind == "signature":
                 if signature_matched:
                     continue
@@ -583,31 +639,52 @@ class LogParser:
         run.variants.add(variant_id)
         self._emit(Fact(run.index, "variant", variant_id, line_no))
 
-    def _counter(self, phase: int, counter: Counter, m: object, line_no: int) -> None:
-        run = self.run
-        if run is None or run.phase != phase:
+    def _count_progress(
+        self, run: Optional[_Run], phase: int, block: str, start: int, end: int, base: int
+    ) -> None:
+        """Count phase ``phase``'s progress lines in ``block[start:end]`` (one Progress per counter).
+
+        Progress events are coalesced per stretch of block, like LinesRead: how
+        many there are depends on chunking, the values they leave do not.
+        """
+        if run is None or phase < 1 or start >= end:
             return
-        groups = m.groupdict()  # type: ignore[attr-defined]
-        if counter.kind == "ratio":
-            done, total = int(groups["done"]), int(groups["total"])
-            run.counts[counter.name] = done
-        elif counter.kind == "total":
-            total = int(groups["total"])
-            run.counts[counter.name] = total
-            done = 0
-        else:
-            done = run.counts.get(counter.name, 0) + 1
-            run.counts[counter.name] = done
-            total = counter.total
-            for name in counter.total_from:
-                if run.counts.get(name):
-                    total = run.counts[name]
-                    break
-            if total is not None and done > total:
-                total = None
-        self._emit(Progress(run.index, phase, done, total, counter.unit, line_no))
+        for counter, pattern, literal in self.scanners.counters(phase):
+            hits = 0
+            last: Optional[re.Match[str]] = None
+            if counter.kind == "count":
+                matches = pattern.findall(block, start, end)
+                hits = len(matches)
+                if hits:
+                    last = _last_match(pattern, block, start, end, literal)
+            else:
+                last = _last_match(pattern, block, start, end, literal)
+            if last is None:
+                continue
+            line_no = base + block.count("\n", 0, last.start()) + 1
+            groups = last.groupdict()
+            if counter.kind == "ratio":
+                done, total = int(groups["done"]), int(groups["total"])
+                run.counts[counter.name] = done
+            elif counter.kind == "total":
+                total = int(groups["total"])
+                run.counts[counter.name] = total
+                done = 0
+            else:
+                done = run.counts.get(counter.name, 0) + hits
+                run.counts[counter.name] = done
+                total = counter.total
+                for name in counter.total_from:
+                    if run.counts.get(name):
+                        total = run.counts[name]
+                        break
+                if total is not None and done > total:
+                    total = None
+            self._emit(Progress(run.index, phase, done, total, counter.unit, line_no))
 
     def _finding(self, sig: Signature, code: Optional[str], text: str, line_no: int, context: tuple[str, ...]) -> None:
+        """``context``: the pasted segments before this one on the same physical line, if any."""
+        context = (*self._context_before(), *context)[-CONTEXT_LINES:]
         run = self._ensure_run(line_no)
         phase = run.phase
         self._emit(
@@ -644,6 +721,32 @@ class LogParser:
             self._finding(SCRIPT_FAILED, None, text, line_no, context)
 
 
+def _last_match(
+    pattern: re.Pattern[str], block: str, start: int, end: int, literal: Optional[str]
+) -> Optional[re.Match[str]]:
+    """The last match of ``pattern`` in ``block[start:end]``, searched from the end when a literal allows."""
+    if literal is None:
+        last = None
+        for last in pattern.finditer(block, start, end):  # noqa: B007 - only the last one is needed
+            pass
+        return last
+    pos = end
+    while True:
+        at = block.rfind(literal, start, pos)
+        if at < 0:
+            return None
+        line_start = block.rfind("\n", start, at) + 1
+        line_end = block.find("\n", at, end)
+        if line_end < 0:
+            line_end = end
+        found = None
+        for found in pattern.finditer(block, max(line_start, start), line_end):  # noqa: B007
+            pass
+        if found is not None:
+            return found
+        pos = at
+
+
 class LogReader:
     """Bytes of one log in, events out: the decoder and the parser together.
 
@@ -655,7 +758,7 @@ class LogReader:
         self,
         rules: RuleSet,
         client: str = "",
-        scanner: Optional[Scanner] = None,
+        scanner: Optional[ScannerSet] = None,
         max_line: int = MAX_LINE_BYTES,
         first_run: int = 1,
     ) -> None:

@@ -51,6 +51,8 @@ class FactSpec:
     name: str
     pattern: re.Pattern[str]
     first_wins: bool = False
+    phases: frozenset[int] = frozenset()
+    """Phases where the fact is printed (0 = before phase 1); empty = any."""
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ _LINE_KEYS = (
 )
 _PHASE_KEYS = ("number", "name", "runs_on", "summary", "weight", "stall_minutes", "markers", "counters", "variants")
 _COUNTER_KEYS = ("name", "pattern", "unit", "kind", "total", "total_from")
-_FACT_KEYS = ("name", "pattern", "first_wins")
+_FACT_KEYS = ("name", "pattern", "first_wins", "phases")
 _VARIANT_KEYS = ("id", "name", "flags", "summary", "detect", "source")
 
 
@@ -243,8 +245,19 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
         pat = r.regex(d.get("pattern"), d.line_of("pattern"), ctx + "pattern") if "pattern" in d else None
         if pat is not None and "value" not in pat.groupindex:
             probs.add(d.line_of("pattern"), ctx + "pattern", "needs a (?P<value>...) group")
+        fphases = r.get(d, "phases", list, ctx, required=False, default=[])
+        for p in fphases:
+            if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 12:
+                probs.add(d.line_of("phases"), ctx + "phases", f"{p!r} is not a phase (0 = before phase 1, 1..12)")
         if name and pat is not None:
-            facts.append(FactSpec(name, pat, bool(r.get(d, "first_wins", bool, ctx, required=False, default=False))))
+            facts.append(
+                FactSpec(
+                    name,
+                    pat,
+                    bool(r.get(d, "first_wins", bool, ctx, required=False, default=False)),
+                    frozenset(p for p in fphases if isinstance(p, int)),
+                )
+            )
 
     variants: list[VariantSpec] = []
     for i, item in enumerate(top.get("variants") or []):
@@ -421,7 +434,7 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
         for ex in examples:
             if not pat.search(ex):
                 probs.add(d.line_of("examples"), ctx + "examples", f"example does not match the pattern: {ex!r}")
-            elif trigger is not None and trigger not in ex:
+            elif trigger is not None and not _contains(ex, trigger, pat):
                 probs.add(d.line_of("trigger"), ctx + "trigger", f"trigger {trigger!r} is not in the matching example {ex!r}")
         for nm in near:
             if pat.search(nm):
@@ -446,6 +459,13 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
         )
     probs.raise_if_any()
     return out
+
+
+def _contains(line: str, trigger: str, pattern: re.Pattern[str]) -> bool:
+    """A trigger is compared without case when its pattern ignores case."""
+    if pattern.flags & re.IGNORECASE:
+        return trigger.lower() in line.lower()
+    return trigger in line
 
 
 def merge_signatures(builtin: Sequence[Signature], user_files: Iterable[Sequence[Signature]]) -> tuple[Signature, ...]:

@@ -46,67 +46,77 @@ class Item:
     """A substring every matching line contains (a signature's trigger); derived when absent."""
 
 
-def required_literals(pattern: str) -> Optional[list[str]]:
+_COMMON_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz 0123456789.,")
+"""Characters that start most positions of a log: a block scan anchored on them is slow."""
+
+
+def required_literals(pattern: str) -> Optional[tuple[list[str], bool]]:
     """Literals of which at least one occurs in every line the pattern matches.
 
-    Returns ``None`` when no such literal of ``MIN_LITERAL`` characters or more
-    can be derived (the pattern then needs the slow scan).
+    Returns ``(literals, ignore_case)`` (lowercased literals when the pattern
+    ignores case anywhere), or ``None`` when no literal of ``MIN_LITERAL``
+    characters or more can be derived.
     """
     try:
         parsed = _sre_parse.parse(pattern)
     except re.error:
         return None
     state = getattr(parsed, "state", None) or getattr(parsed, "pattern", None)
-    if state is not None and getattr(state, "flags", 0) & _IGNORECASE:
+    icase = bool(getattr(state, "flags", 0) & _IGNORECASE) or "(?i" in pattern
+    option = _best_option(list(parsed))
+    if option is None or min(len(x) for x in option) < MIN_LITERAL or _score(option) <= 0:
         return None
-    return _literals_of(list(parsed))
+    if icase:
+        option = [x.lower() for x in option]
+    return option, icase
 
 
-def _literals_of(items: list[Any]) -> Optional[list[str]]:
-    """Longest mandatory literal run in a sequence; a top-level branch gives one per alternative."""
-    if len(items) == 1 and items[0][0] is _BRANCH:
-        out: list[str] = []
-        for alt in items[0][1][1]:
-            lits = _literals_of(list(alt))
-            if lits is None:
-                return None
-            out.extend(lits)
-        return out
-    best = ""
+def _score(option: Optional[list[str]]) -> int:
+    """Longer literals filter better; every extra alternative costs a scan branch; a
+    literal that holds a rare character makes the block scan fast (see :func:`_anchor`)."""
+    if not option:
+        return 0
+    rare = all(any(_rarity(ch) < 5 for ch in x[: len(x) - MIN_LITERAL + 1]) for x in option)
+    return 10 * min(len(x) for x in option) - 15 * (len(option) - 1) + (60 if rare else 0)
+
+
+def _best_option(items: list[Any]) -> Optional[list[str]]:
+    """The best set of literals (any one of them occurs) for a sequence of parsed items."""
+    best: Optional[list[str]] = None
     run: list[str] = []
 
+    def consider(option: Optional[list[str]]) -> None:
+        nonlocal best
+        if option and _score(option) > _score(best):
+            best = option
+
     def close() -> None:
-        nonlocal best, run
-        text = "".join(run)
-        if len(text) > len(best):
-            best = text
+        nonlocal run
+        if run:
+            consider(["".join(run)])
         run = []
 
     for op, av in items:
         if op is _LITERAL:
             run.append(chr(av))
         elif op is _SUBPATTERN:
-            add_flags = av[1]
             sub = list(av[3])
-            if add_flags & _IGNORECASE:
-                close()
-                continue
-            inner_only_literals = all(o is _LITERAL for o, _ in sub)
-            if inner_only_literals:
+            if all(o is _LITERAL for o, _ in sub):
                 run.extend(chr(a) for _, a in sub)
             else:
                 close()
-                lits = _literals_of(sub)
-                if lits and len(lits) == 1 and len(lits[0]) > len(best):
-                    best = lits[0]
+                consider(_best_option(sub))
+        elif op is _BRANCH:
+            close()
+            alternatives = [_best_option(list(alt)) for alt in av[1]]
+            if all(alternatives):
+                consider([lit for alt in alternatives for lit in alt])  # type: ignore[union-attr]
         elif op is _AT:
             continue  # ^, $, \b take no characters
         else:
             close()
     close()
-    if len(best) >= MIN_LITERAL:
-        return [best]
-    return None
+    return best
 
 
 def _trie_regex(words: Iterable[str]) -> str:
@@ -131,6 +141,63 @@ def _trie_regex(words: Iterable[str]) -> str:
     return build(trie)
 
 
+_FREQUENT_CAPITALS = frozenset("ABCDGILMPRSU")
+"""Capitals that start the words of installp's copyright notices (thousands per MB)."""
+
+
+def _rarity(ch: str) -> int:
+    """How common ``ch`` is in nimadm logs: 0 rare ... 5 on almost every line."""
+    if ch in _COMMON_CHARS:
+        return 5
+    if ch.isdigit():
+        return 4
+    if ch in _FREQUENT_CAPITALS or ch in ":-<>":
+        return 3
+    if ch in "()":
+        return 2
+    if ch.isupper():
+        return 1
+    return 0
+
+
+def _anchor(literal: str) -> str:
+    """The part of ``literal`` to scan blocks for: it starts at its rarest character.
+
+    ``re`` skips quickly to positions whose character can start the pattern, so
+    a scan for "_disk_migration" is much faster than one for
+    "Cleaning up alt_disk_migration" over installp's capital-heavy output.
+    """
+    best, best_rank = 0, 6
+    for i in range(len(literal) - MIN_LITERAL + 1):
+        rank = _rarity(literal[i])
+        if rank < best_rank:
+            best, best_rank = i, rank
+    return literal[best : best + 16]
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` keeping every offset (a rare character whose lower case is longer stays)."""
+    folded = text.lower()
+    if len(folded) != len(text):
+        folded = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    return folded
+
+
+def _scan_lines(pattern: re.Pattern[str], text: str, block: str, starts: set[int], pos: int = 0) -> None:
+    """Add the start of every line of ``block`` in which ``pattern`` occurs in ``text`` (same offsets)."""
+    rfind = block.rfind
+    find = block.find
+    line_end = -1
+    for m in pattern.finditer(text, pos):
+        at = m.start()
+        if at <= line_end:
+            continue
+        starts.add(rfind("\n", 0, at) + 1)
+        line_end = find("\n", at)
+        if line_end < 0:
+            line_end = len(block)
+
+
 class Scanner:
     """Finds candidate lines in a block and the rule items to try on one line."""
 
@@ -139,61 +206,137 @@ class Scanner:
         self.items = tuple(items)
         self._code_item = code_item
         by_literal: dict[str, list[Item]] = {}
+        by_folded: dict[str, list[Item]] = {}
         slow: list[Item] = []
         for item in self.items:
-            lits = [item.literal] if item.literal else required_literals(item.pattern.pattern)
-            if lits is None:
+            if item is code_item:
+                continue
+            if item.literal:
+                if item.pattern.flags & re.IGNORECASE:
+                    by_folded.setdefault(item.literal.lower(), []).append(item)
+                else:
+                    by_literal.setdefault(item.literal, []).append(item)
+                continue
+            found = required_literals(item.pattern.pattern)
+            if found is None:
                 slow.append(item)
                 continue
+            lits, icase = found
             for lit in lits:
-                by_literal.setdefault(lit, []).append(item)
+                (by_folded if icase else by_literal).setdefault(lit, []).append(item)
         self._by_literal = {k: tuple(v) for k, v in by_literal.items()}
+        self._by_folded = {k: tuple(v) for k, v in by_folded.items()}
         self.literals = tuple(sorted(by_literal))
+        self.folded_literals = tuple(sorted(by_folded))
         self.slow_items = tuple(slow)
-        trie = _trie_regex(self.literals) if self.literals else "(?!)"
-        self._block_re = re.compile(trie + (r"|\d{4}-\d{3}" if code_item is not None else ""))
-        self._line_re = re.compile("(?=(" + trie + "))")
-        self._prefix_words = {lit: [w for w in self.literals if lit.startswith(w)] for lit in self.literals}
-        if slow:
-            alternatives = ["(?:" + _unanchor(i.pattern.pattern) + ")" for i in slow]
-            self._slow_re: Optional[re.Pattern[str]] = re.compile("|".join(alternatives), re.MULTILINE)
+        self._slow_block = [(i, re.compile(i.pattern.pattern, i.pattern.flags | re.MULTILINE)) for i in slow]
+        # Block scans look for anchors; literals holding a message number are left to the code scan.
+        block_words = {_anchor(w) for w in self.literals if not (code_item is not None and _HAS_CODE.search(w))}
+        self._block_re = re.compile(_trie_regex(block_words) if block_words else "(?!)")
+        self._code_block_re = re.compile(r"-(?<=\d{4}-)\d{3}") if code_item is not None else None
+        self._anchor_re, self._anchor_literals = _anchor_index(self.literals)
+        self._folded_anchor_re: Optional[re.Pattern[str]] = None
+        self._folded_anchor_literals: dict[str, tuple[str, ...]] = {}
+        if by_folded:
+            self._folded_anchor_re, self._folded_anchor_literals = _anchor_index(self.folded_literals)
+            folded_words = {
+                _anchor(w) for w in self.folded_literals if not (code_item is not None and _HAS_CODE.search(w))
+            }
+            self._folded_block_re: Optional[re.Pattern[str]] = re.compile(
+                _trie_regex(folded_words) if folded_words else "(?!)"
+            )
         else:
-            self._slow_re = None
+            self._folded_block_re = None
+        self._items_cache: dict[frozenset[str], list[Item]] = {}
 
-    def candidates(self, block: str) -> list[int]:
-        """Sorted start offsets of the lines of ``block`` that may match some rule."""
+    @property
+    def needs_fold(self) -> bool:
+        """Whether :meth:`candidates` scans the lower-cased block too."""
+        return self._folded_block_re is not None
+
+    def candidates(self, block: str, pos: int = 0, folded: Optional[str] = None) -> list[int]:
+        """Sorted start offsets of the lines of ``block`` from ``pos`` on that may match some rule.
+
+        ``folded`` is ``fold(block)``, passed when the caller scans the same block again.
+        """
         starts: set[int] = set()
-        rfind = block.rfind
-        last_line_end = -1
-        for m in self._block_re.finditer(block):
-            pos = m.start()
-            if pos <= last_line_end:
-                continue
-            start = rfind("\n", 0, pos) + 1
-            starts.add(start)
-            nl = block.find("\n", pos)
-            last_line_end = nl if nl >= 0 else len(block)
-        if self._slow_re is not None:
-            for m in self._slow_re.finditer(block):
-                starts.add(rfind("\n", 0, m.start()) + 1)
-        return sorted(starts)
+        _scan_lines(self._block_re, block, block, starts, pos)
+        if self._code_block_re is not None:
+            _scan_lines(self._code_block_re, block, block, starts, pos)
+        if self._folded_block_re is not None:
+            _scan_lines(self._folded_block_re, folded if folded is not None else fold(block), block, starts, pos)
+        for _item, pattern in self._slow_block:
+            for m in pattern.finditer(block, pos):
+                # a match may start on an earlier line (\s* crosses newlines): take every line it spans
+                at = max(pos, block.rfind("\n", 0, m.start()) + 1)
+                while at <= m.end() and at < len(block):
+                    starts.add(at)
+                    nxt = block.find("\n", at)
+                    if nxt < 0:
+                        break
+                    at = nxt + 1
+        return sorted(x for x in starts if x >= pos)
 
     def items_for(self, line: str) -> list[Item]:
         """The rule items that may match ``line``, in priority order."""
-        found: dict[int, Item] = {}
-        for m in self._line_re.finditer(line):
-            for word in self._prefix_words[m.group(1)]:
+        words = _hits(self._anchor_re, self._anchor_literals, line)
+        if self._folded_anchor_re is not None:
+            words.update("\0" + w for w in _hits(self._folded_anchor_re, self._folded_anchor_literals, fold(line)))
+        if self._code_item is not None and _CODE.search(line):
+            words.add("\0code")
+        slow_hits = [item for item in self.slow_items if item.pattern.search(line)]
+        key = frozenset(words)
+        if not slow_hits:
+            cached = self._items_cache.get(key)
+            if cached is not None:
+                return cached
+        found: dict[int, Item] = {item.priority: item for item in slow_hits}
+        for word in words:
+            if word == "\0code":
+                assert self._code_item is not None
+                found[self._code_item.priority] = self._code_item
+            elif word.startswith("\0"):
+                for item in self._by_folded[word[1:]]:
+                    found[item.priority] = item
+            else:
                 for item in self._by_literal[word]:
                     found[item.priority] = item
-        if self._slow_re is not None and self._slow_re.search(line):
-            for item in self.slow_items:
-                found[item.priority] = item
-        if self._code_item is not None and _CODE.search(line):
-            found[self._code_item.priority] = self._code_item
-        return [found[k] for k in sorted(found)]
+        result = [found[k] for k in sorted(found)]
+        if not slow_hits and len(self._items_cache) < 4096:
+            self._items_cache[key] = result
+        return result
+
+
+def _hits(anchor_re: re.Pattern[str], anchor_literals: dict[str, tuple[str, ...]], line: str) -> set[str]:
+    """Every literal present in ``line``, found through its anchor (overlapping anchors included)."""
+    found: set[str] = set()
+    search = anchor_re.search
+    m = search(line)
+    while m is not None:
+        for literal in anchor_literals[m.group()]:
+            if literal in line:
+                found.add(literal)
+        m = search(line, m.start() + 1)
+    return found
+
+
+def _anchor_index(literals: Sequence[str]) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    """A trie regex of the literals' anchors, and for each anchor the literals it may stand for.
+
+    The trie returns the longest anchor at a position, so an anchor also stands
+    for the literals of every anchor that is a prefix of it.
+    """
+    by_anchor: dict[str, list[str]] = {}
+    for lit in literals:
+        by_anchor.setdefault(_anchor(lit), []).append(lit)
+    anchors = sorted(by_anchor)
+    index = {a: tuple(lit for p in anchors if a.startswith(p) for lit in by_anchor[p]) for a in anchors}
+    return re.compile(_trie_regex(anchors) if anchors else "(?!)"), index
 
 
 _CODE = re.compile(r"\d{4}-\d{3}")
+_HAS_CODE = re.compile(r"\d{4}-\d|^\d{4}-$")
+"""Literals holding a message number (or its prefix): lines with them are found by the code scan."""
 
 
 def unanchored(pattern: re.Pattern[str]) -> re.Pattern[str]:

@@ -1,0 +1,220 @@
+"""``nimwatch status [DIR|LOG...] [--watch SECONDS]``: the dashboard as a plain table.
+
+The fallback for terminals where Textual cannot draw (it has drawn blank
+screens on some AIX terminals): one line per client with the same columns as
+the TUI dashboard, printed once, or redrawn every SECONDS with plain ANSI
+(clear screen, cursor home). Never imports Textual.
+
+Arrival times come from the state journal when it knows a log; otherwise a
+log's lines are taken to have arrived at the file's modification time, so
+that a silent log still shows as stalled, but its elapsed time and ETA are
+unknown (``-``).
+
+Exit status: 0 when every client's last run succeeded, 1 when one failed,
+3 when none failed but one is still running, stalled or incomplete, 2 for
+usage or input errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from nimwatch.errors import ExitCode, NimwatchError
+
+DEFAULT_LOG_DIR = "/var/adm/ras/alt_mig"
+CLEAR = "\x1b[H\x1b[2J"
+"""Cursor home, clear screen: understood by every ANSI/VT100 terminal, aixterm included."""
+
+sleep: Callable[[float], None] = time.sleep
+"""The pause between two redraws of ``--watch`` (tests replace it)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "status",
+        help="print the dashboard once as a plain table (no Textual), or redraw it with --watch",
+        description="The TUI dashboard as plain text: one line per client (status, phase, progress, elapsed, "
+        "ETA, findings, last line). For terminals where the TUI cannot draw.",
+    )
+    p.add_argument("paths", nargs="*", metavar="DIR|LOG", help=f"log directory or files (default {DEFAULT_LOG_DIR})")
+    p.add_argument("--watch", "-w", type=float, metavar="SECONDS", help="redraw every SECONDS until Ctrl-C")
+    p.add_argument("--sort", choices=("status", "name", "progress", "elapsed"), default="status")
+    p.add_argument("--ascii", action="store_true", help="ASCII symbols and bars only (default when the output is not UTF-8)")
+    p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto", dest="colour")
+    p.add_argument("--rules", action="append", default=[], metavar="FILE", help="your own signature file (repeatable)")
+    p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
+    p.set_defaults(func=run)
+
+
+def open_journal(config: Any) -> Any:
+    """The state journal, read-only, when nimwatch's journal module and file exist (else None)."""
+    try:
+        from nimwatch.journal import Journal  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    from nimwatch.config import default_state_path
+
+    path = config.state or default_state_path()
+    if not Path(path).is_file():
+        return None
+    try:
+        return Journal.open(path, readonly=True)
+    except NimwatchError as exc:
+        print(f"nimwatch: {exc} (elapsed times unknown)", file=sys.stderr)
+        return None
+
+
+def stall_monitor(engine: Any, config: Any, rules: Any, clock: Callable[[], float]) -> Any:
+    """The watcher's stall monitor when present (None: stalls are not shown)."""
+    try:
+        from nimwatch.stall import StallMonitor  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return StallMonitor(engine, config.stall, rules, clock)
+
+
+class PlainStatus:
+    """The engine fed from log files for the plain table: once, then what the files gained."""
+
+    def __init__(self, paths: list[str], rules_files: list[str], config_path: Optional[str],
+                 clock: Callable[[], float] = time.time) -> None:
+        from nimwatch.config import default_config_path, load_config
+        from nimwatch.engine import Engine
+        from nimwatch.rulefiles import load_rules
+        from nimwatch.views.status_table import StallTracker
+
+        self.paths = paths
+        self.clock = clock
+        self.config = load_config(Path(config_path) if config_path else default_config_path())
+        self.rules = load_rules([*self.config.rules, *rules_files])
+        self.engine = Engine(self.rules, clock=clock)
+        self.stalls = StallTracker()
+        self.engine.subscribe(self.stalls.on_notice)
+        self.journal = open_journal(self.config)
+        self.monitor = stall_monitor(self.engine, self.config, self.rules, clock)
+        self.timed: set[str] = set()
+        self.offsets: dict[str, int] = {}
+
+    def files(self) -> list[Path]:
+        from nimwatch.sources.files import expand_paths
+
+        return expand_paths(self.paths)
+
+    def load(self) -> None:
+        """Read every log from its start (journal times when known, else the file's mtime)."""
+        from nimwatch.sources.replay import ReplaySource
+
+        for path in self.files():
+            name = str(path)
+            if name in self.offsets:
+                continue
+            try:
+                data = path.read_bytes()
+                mtime = path.stat().st_mtime
+            except OSError as exc:
+                raise NimwatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            replay = None
+            if self.journal is not None:
+                replay = ReplaySource(self.engine, [path], speed=None, journal=self.journal, close_at_end=False)
+            if replay is not None and replay.timed(name):
+                replay.run_to_end()
+                self.timed.add(name)
+            else:
+                self.engine.feed(name, data, at=mtime)
+            self.offsets[name] = len(data)
+        self.check_stalls()
+
+    def poll(self) -> None:
+        """Feed what each log gained since the last look; new logs in a directory are read whole."""
+        for path in self.files():
+            name = str(path)
+            if name not in self.offsets:
+                self.load()
+                return
+            try:
+                size = path.stat().st_size
+                if size < self.offsets[name]:
+                    self.engine.restart(name, "truncated")
+                    self.offsets[name] = 0
+                if size > self.offsets[name]:
+                    with path.open("rb") as handle:
+                        handle.seek(self.offsets[name])
+                        data = handle.read(size - self.offsets[name])
+                    self.engine.feed(name, data)
+                    self.offsets[name] += len(data)
+            except OSError as exc:
+                print(f"nimwatch: {path}: {exc.strerror or exc}", file=sys.stderr)
+        self.check_stalls()
+
+    def check_stalls(self) -> None:
+        if self.monitor is not None:
+            self.monitor.check(self.clock())
+
+    def rows(self, order: str = "status") -> list[Any]:
+        from nimwatch.views.status_table import client_row, sort_rows
+
+        now = self.clock()
+        with self.engine.locked():
+            rows = [
+                client_row(
+                    log,
+                    self.rules,
+                    now,
+                    stalled=self.stalls.is_stalled(log.log, log.current.index if log.current else None),
+                    timed=log.log in self.timed,
+                )
+                for log in self.engine.snapshot().values()
+            ]
+        return sort_rows(rows, order)
+
+
+def _use_colour(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
+
+
+def _ascii_output(flag: bool) -> bool:
+    if flag:
+        return True
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return encoding not in ("utf8", "utf8mb4")
+
+
+def exit_code_for(rows: list[Any]) -> ExitCode:
+    statuses = {row.status for row in rows}
+    if "failed" in statuses:
+        return ExitCode.FAILED
+    if statuses & {"running", "stalled", "incomplete"}:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from nimwatch.views.status_table import render_table
+
+    if args.watch is not None and args.watch <= 0:
+        raise NimwatchError("--watch needs a positive number of seconds")
+    status = PlainStatus(list(args.paths or [DEFAULT_LOG_DIR]), args.rules, args.config)
+    status.load()
+    colour = _use_colour(args.colour)
+    ascii_only = _ascii_output(args.ascii)
+    while True:
+        width = shutil.get_terminal_size((100, 24)).columns
+        rows = status.rows(args.sort)
+        text = render_table(rows, width, colour=colour, ascii_only=ascii_only)
+        if args.watch is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return exit_code_for(rows)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        sys.stdout.write(f"{CLEAR}nimwatch status  {stamp}  (every {args.watch:g} s, Ctrl-C quits)\n\n{text}")
+        sys.stdout.flush()
+        sleep(args.watch)
+        status.poll()

@@ -1,0 +1,260 @@
+"""The one place nimwatch starts an external command: hooks and the ``command`` alert sink.
+
+Owns :func:`run_command` and :class:`CommandResult`. The rules, which callers
+rely on and must not work around:
+
+* **No shell, ever.** The command is an argv list handed to ``execve`` through
+  :class:`subprocess.Popen` with ``shell=False``; nothing in an argument is
+  interpreted, so a client name full of ``;``, ``$( )`` or quotes arrives as
+  one verbatim argument.
+* **Its own session.** The command starts a new session and process group
+  (``start_new_session=True``). On timeout the *whole group* gets SIGTERM, then
+  SIGKILL after :data:`KILL_GRACE` seconds, so children a script started
+  (``sleep``, ``ssh``, ``curl``) die with it.
+* **Bounded output.** stdout and stderr are read together, without a thread,
+  and only the last :data:`OUTPUT_TAIL_BYTES` are kept, however much the
+  command prints.
+* **Never raises** for a command that cannot run (missing, not executable, bad
+  working directory): the :class:`CommandResult` carries the ``error``.
+
+stdin receives the given bytes (the event as JSON); a command that does not
+read them is fine. This module imports nothing from the rest of nimwatch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Optional
+
+OUTPUT_TAIL_BYTES = 4096
+"""How much of the end of a command's output is kept (stdout and stderr together)."""
+
+KILL_GRACE = 2.0
+"""Seconds between SIGTERM and SIGKILL to a timed-out command's process group."""
+
+DRAIN_AFTER_EXIT = 1.0
+"""Seconds to keep reading output after the command exited while something it left behind
+still holds the output pipe; those leftovers are then ended like a timed-out command."""
+
+_SLICE = 0.05
+"""Longest wait inside the read loop before checking whether the command exited (AIX has no pidfd)."""
+
+_READ_SIZE = 65536
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What happened to one command run."""
+
+    argv: tuple[str, ...]
+    """The argv that was run (or that could not be started)."""
+    returncode: Optional[int]
+    """Exit status; negative N for death by signal N; None when it never started."""
+    timed_out: bool
+    """True when the timeout expired and the process group was killed."""
+    duration: float
+    """Seconds from start to end (monotonic clock)."""
+    output_tail: str
+    """The last :data:`OUTPUT_TAIL_BYTES` of stdout and stderr, decoded as UTF-8 (bad bytes replaced)."""
+    error: Optional[str]
+    """Why the command could not be started or was ended early; None when it ran normally."""
+
+    @property
+    def ok(self) -> bool:
+        """Ran, finished in time and exited 0."""
+        return self.error is None and not self.timed_out and self.returncode == 0
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM the command's process group, then SIGKILL it after at most ``grace`` seconds.
+
+    The wait is on the leader only: members that already died may linger as
+    zombies until init reaps them, so asking the group whether it is alive
+    would always wait out the grace. The SIGKILL goes to the group whatever
+    the leader did, for children that ignore SIGTERM.
+    """
+    pgid = proc.pid  # start_new_session: the group id is the leader's pid
+    _signal_group(pgid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+    _signal_group(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=max(grace, 1.0))
+
+
+class _Tail:
+    """A bounded byte buffer keeping only the last ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        if len(self.data) > self.limit:
+            del self.data[: len(self.data) - self.limit]
+
+    def text(self) -> str:
+        return bytes(self.data).decode("utf-8", errors="replace")
+
+
+def _pump(proc: subprocess.Popen[bytes], stdin: bytes, tail: _Tail, deadline: float) -> tuple[bool, bool]:
+    """Feed stdin and collect output until the output closes, the command exits or the deadline.
+
+    Returns ``(timed_out, leftovers)``. ``leftovers`` means the command exited
+    but something it started still held the output pipe :data:`DRAIN_AFTER_EXIT`
+    seconds later.
+    """
+    out = proc.stdout
+    inp = proc.stdin
+    sel = selectors.DefaultSelector()
+    pending = memoryview(stdin)
+    exited_at: Optional[float] = None
+    try:
+        if out is not None:
+            sel.register(out, selectors.EVENT_READ)
+        if inp is not None:
+            if pending:
+                os.set_blocking(inp.fileno(), False)
+                sel.register(inp, selectors.EVENT_WRITE)
+            else:
+                _close(inp)
+        while sel.get_map():
+            now = time.monotonic()
+            if now >= deadline:
+                return True, False
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at >= DRAIN_AFTER_EXIT:
+                return False, out is not None and _registered(sel, out)
+            for key, _ in sel.select(min(_SLICE, deadline - now)):
+                if key.fileobj is out and out is not None:
+                    chunk = os.read(out.fileno(), _READ_SIZE)
+                    if chunk:
+                        tail.add(chunk)
+                    else:
+                        sel.unregister(out)
+                elif key.fileobj is inp and inp is not None:
+                    pending = _feed(inp, pending)
+                    if not pending:
+                        sel.unregister(inp)
+                        _close(inp)
+        return False, False
+    finally:
+        sel.close()
+
+
+def _registered(sel: selectors.BaseSelector, fileobj: IO[bytes]) -> bool:
+    try:
+        sel.get_key(fileobj)
+    except KeyError:
+        return False
+    return True
+
+
+def _feed(inp: IO[bytes], pending: memoryview) -> memoryview:
+    """Write what the pipe takes now; the rest is for later (a command that never reads is fine)."""
+    try:
+        written = os.write(inp.fileno(), pending[:_READ_SIZE])
+    except BlockingIOError:
+        written = 0
+    except OSError:  # EPIPE: the command closed stdin or exited without reading it
+        written = len(pending)
+    return pending[written:]
+
+
+def _close(stream: Optional[IO[bytes]]) -> None:
+    if stream is not None:
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+def _start_error(argv: tuple[str, ...], cwd: Optional[str], exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc)
+        filename = exc.filename if isinstance(exc.filename, str) else None
+        if cwd is not None and filename == cwd:
+            return f"cannot start {argv[0]}: working directory {cwd}: {reason}"
+        return f"cannot start {argv[0]}: {reason}"
+    return f"cannot start {argv[0] if argv else 'an empty command'}: {exc}"
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    stdin: bytes,
+    timeout: float,
+    cwd: Optional[str] = None,
+) -> CommandResult:
+    """Run ``argv`` without a shell, in its own process group, within ``timeout`` seconds.
+
+    Args:
+        argv: the program (absolute path, or a name looked up in ``env["PATH"]``) and its arguments.
+        env: the command's whole environment (nothing is inherited).
+        stdin: bytes written to the command's stdin, which is then closed.
+        timeout: seconds before the process group is sent SIGTERM, then SIGKILL.
+        cwd: working directory (None: nimwatch's own).
+
+    Returns:
+        The result; a command that cannot be started gives ``error`` and ``returncode=None``.
+    """
+    args = tuple(argv)
+    started = time.monotonic()
+    if not args or not args[0]:
+        return CommandResult(args, None, False, 0.0, "", "cannot start an empty command")
+    try:
+        proc = subprocess.Popen(
+            list(args),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            cwd=cwd,
+            shell=False,
+            close_fds=True,
+            start_new_session=True,
+        )
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        return CommandResult(args, None, False, time.monotonic() - started, "", _start_error(args, cwd, exc))
+    tail = _Tail(OUTPUT_TAIL_BYTES)
+    deadline = started + max(timeout, 0.0)
+    error: Optional[str] = None
+    try:
+        timed_out, leftovers = _pump(proc, stdin, tail, deadline)
+        if not timed_out:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+        if timed_out:
+            _kill_group(proc, KILL_GRACE)
+            error = f"timed out after {timeout:g} s: process group killed"
+        elif leftovers:
+            _kill_group(proc, KILL_GRACE)
+            error = "exited, but processes it started still held its output: they were ended"
+    finally:
+        _close(proc.stdin)
+        _close(proc.stdout)
+        if proc.returncode is None:  # an exception above: never leave a process behind
+            _kill_group(proc, 0.0)
+    return CommandResult(
+        argv=args,
+        returncode=proc.returncode,
+        timed_out=timed_out,
+        duration=time.monotonic() - started,
+        output_tail=tail.text(),
+        error=error,
+    )

@@ -1,0 +1,662 @@
+"""Live following of nimadm logs by name: the :class:`Tailer`.
+
+Owns discovery (a directory means its ``*_alt_mig.log`` files, new ones may
+appear at any time; a single file may not exist yet), the choice of watchdog
+observer (inotify where there is one; the polling observer when ``poll``
+seconds are given, on AIX, or on a network file system) and the reader thread.
+
+Watchdog events only *wake* the reader. The reader does bounded ``pread``
+calls on its own descriptors (never ``select``/``poll`` on a regular file,
+which is always "ready") and follows each log by name, like ``tail -F``:
+
+* ``(st_dev, st_ino)`` of the name changed: rotation. The old descriptor is
+  drained to its end, then the log restarts and the new file is read from 0;
+* size below the offset: truncation (copytruncate, a re-run); the log restarts
+  from 0. Same size but a new mtime and a different first line: rewritten;
+* the name vanished: the descriptor is drained and closed, the state kept; a
+  file that comes back under the name is read as a new one;
+* a file that cannot be read (permissions, a FIFO or a directory under a log's
+  name, an I/O error) is reported once through ``on_error`` and retried; the
+  other logs keep going.
+
+A safety re-stat every ``rescan`` seconds catches events a watcher missed. An
+idle directory costs nothing but that re-stat: the reader waits on a
+``threading.Event``. What is read goes to a :class:`FeedSink`: the engine by
+default, the journal-backed recorder in ``nimwatch watch``. No Textual and no
+SQLite in this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import threading
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Protocol
+
+from nimwatch.engine import Engine
+from nimwatch.sources.files import LOG_SUFFIX
+
+READ_SIZE = 256 * 1024
+"""Bytes per ``pread``: the parser is fastest on blocks of this order."""
+TURN_BUDGET = 1 << 20
+"""Bytes read from one log per turn of the reader, so one busy log cannot starve the others."""
+HEAD_MAX = 4096
+"""The first line (at most this many bytes) is hashed to recognise a file rewritten in place."""
+RESCAN_SECONDS = 10.0
+"""Safety re-stat of every log and directory, for events a watcher missed."""
+DEFAULT_POLL = 1.0
+"""Polling interval when polling is forced (no native observer, network file system) and none was given."""
+NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "ceph", "glusterfs", "lustre", "gpfs")
+"""File systems where inotify does not see writes made by other hosts."""
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What a log's name pointed to and how far it was read.
+
+    ``generation`` counts the contents seen under one name (1 for the first;
+    each rotation or truncation adds one), so that a re-run written over the
+    same inode is never taken for the content already alerted on.
+    ``prefix_hash`` is the SHA-1 of the first ``offset`` bytes.
+    """
+
+    dev: int
+    ino: int
+    generation: int = 1
+    offset: int = 0
+    head_len: int = 0
+    head_hash: str = ""
+    prefix_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Where the bytes of one ``feed`` call came from."""
+
+    start: int
+    """Offset of the first byte."""
+    identity: FileIdentity
+    """The file after these bytes (``identity.offset`` is the end of the chunk)."""
+    historic: bool = False
+    """An earlier session already processed these bytes (resume): the sink may re-stamp their arrival."""
+
+
+class FeedSink(Protocol):
+    """Where the tailer hands what it reads (called in the reader thread, in file order)."""
+
+    def feed(self, log: str, data: bytes, at: float, chunk: Chunk) -> None: ...
+
+    def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None: ...
+
+
+class EngineSink:
+    """The plain sink: straight into the engine (the TUI, tests)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def feed(self, log: str, data: bytes, at: float, chunk: Chunk) -> None:
+        self.engine.feed(log, data, at)
+
+    def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
+        self.engine.restart(log, reason, at)
+
+
+# ---------------------------------------------------------------------- observers
+
+
+def _unescape_mount(text: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def mount_fstype(path: str, mounts_file: str = "/proc/mounts") -> Optional[str]:
+    """The file system type of the mount holding ``path`` (None where /proc/mounts does not exist, e.g. AIX)."""
+    try:
+        with open(mounts_file, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best = ""
+    found: Optional[str] = None
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount = _unescape_mount(parts[1])
+        prefix = mount.rstrip("/") + "/"
+        if (real == mount or real.startswith(prefix) or mount == "/") and len(mount) >= len(best):
+            best, found = mount, parts[2]
+    return found
+
+
+def is_network_fs(path: str, mounts_file: str = "/proc/mounts") -> bool:
+    fstype = mount_fstype(path, mounts_file)
+    return fstype is not None and (fstype in NETWORK_FILESYSTEMS or fstype.startswith("nfs"))
+
+
+def native_observer_available() -> bool:
+    """True where watchdog has a native observer (inotify, kqueue, FSEvents); False on AIX."""
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    return not issubclass(Observer, PollingObserver)  # type: ignore[arg-type]
+
+
+def observer_kind(directory: str, poll: Optional[float]) -> str:
+    """``"native"`` or ``"polling"`` for one watched directory."""
+    if poll is not None or not native_observer_available() or is_network_fs(directory):
+        return "polling"
+    return "native"
+
+
+def _make_observer(kind: str, poll: Optional[float]) -> Any:
+    if kind == "native":
+        from watchdog.observers import Observer
+
+        return Observer()
+    from watchdog.observers.polling import PollingObserver
+
+    return PollingObserver(timeout=poll if poll is not None else DEFAULT_POLL)
+
+
+def _wake_handler(notify: Callable[[str], None]) -> Any:
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+    class _Wake(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            notify(os.fsdecode(event.src_path))
+            dest = getattr(event, "dest_path", "")
+            if dest:
+                notify(os.fsdecode(dest))
+
+    return _Wake()
+
+
+# ---------------------------------------------------------------------- one followed log
+
+
+class _Log:
+    """A followed name and the file currently open under it."""
+
+    def __init__(self, log: str, resume: Optional[FileIdentity]) -> None:
+        self.log = log
+        self.resume = resume
+        self.fd: Optional[int] = None
+        self.dev: Optional[int] = None
+        self.ino: Optional[int] = None
+        self.generation = 0
+        self.offset = 0
+        self.head = bytearray()
+        self.head_done = False
+        self.prefix = hashlib.sha1()  # noqa: S324 - identity, not security
+        self.historic_end = 0
+        self.catchup_end = 0
+        self.catchup_at = 0.0
+        self.mtime_ns = 0
+        self.error: Optional[str] = None
+        self.opened_once = False
+
+    def reset_content(self) -> None:
+        self.offset = 0
+        self.head = bytearray()
+        self.head_done = False
+        self.prefix = hashlib.sha1()  # noqa: S324
+        self.historic_end = 0
+        self.catchup_end = 0
+
+    def identity(self) -> FileIdentity:
+        return FileIdentity(
+            dev=self.dev or 0,
+            ino=self.ino or 0,
+            generation=self.generation,
+            offset=self.offset,
+            head_len=len(self.head),
+            head_hash=hashlib.sha1(bytes(self.head)).hexdigest() if self.head else "",  # noqa: S324
+            prefix_hash=self.prefix.copy().hexdigest(),
+        )
+
+    def account(self, data: bytes) -> None:
+        """Advance over ``data``: offset, first-line hash and prefix hash."""
+        if not self.head_done:
+            room = HEAD_MAX - len(self.head)
+            nl = data.find(b"\n", 0, room)
+            if nl >= 0:
+                self.head += data[: nl + 1]
+                self.head_done = True
+            else:
+                self.head += data[:room]
+                self.head_done = len(self.head) >= HEAD_MAX
+        self.prefix.update(data)
+        self.offset += len(data)
+
+
+def _prefix_hash(fd: int, length: int) -> str:
+    h = hashlib.sha1()  # noqa: S324
+    pos = 0
+    while pos < length:
+        data = os.pread(fd, min(TURN_BUDGET, length - pos), pos)
+        if not data:
+            break
+        h.update(data)
+        pos += len(data)
+    return h.hexdigest() if pos == length else ""
+
+
+# ---------------------------------------------------------------------- the tailer
+
+
+class Tailer:
+    """Follows directories of nimadm logs and single logs, feeding what appears to the engine.
+
+    Args:
+        engine: the engine the logs are registered with (and fed, without ``sink``).
+        paths: directories (their ``*_alt_mig.log``, also those that appear later) or
+            single log files (which may not exist yet).
+        poll: None for native events where available; seconds for the polling observer.
+        on_error: called with a one-line message for every problem (unreadable file,
+            missing directory); the default prints nothing.
+        clock: seconds since the epoch, for arrival times.
+        offsets: identities from an earlier session (the journal): a file still
+            holding the same content keeps its generation, and the bytes it had
+            are flagged ``historic`` so the sink can re-stamp their arrival.
+        sink: where the bytes go (default: straight into ``engine``).
+        rescan: seconds between safety re-stats.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        paths: Sequence[Path],
+        *,
+        poll: Optional[float] = None,
+        on_error: Optional[Callable[[str], None]] = None,
+        clock: Callable[[], float] = time.time,
+        offsets: Optional[Mapping[str, FileIdentity]] = None,
+        sink: Optional[FeedSink] = None,
+        rescan: float = RESCAN_SECONDS,
+    ) -> None:
+        self.engine = engine
+        self.poll = poll
+        self.on_error = on_error or (lambda message: None)
+        self.clock = clock
+        self.sink: FeedSink = sink or EngineSink(engine)
+        self.rescan = rescan
+        self._offsets = dict(offsets or {})
+        self._dirs: list[str] = []
+        self._files: list[str] = []
+        for raw in paths:
+            path = os.path.abspath(os.fspath(raw))
+            if os.path.isdir(path) or (not os.path.exists(path) and not path.endswith(".log")):
+                if path not in self._dirs:
+                    self._dirs.append(path)
+            elif path not in self._files:
+                self._files.append(path)
+        self._logs: dict[str, _Log] = {}
+        self._dir_errors: dict[str, str] = {}
+        self._io = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._dirty: set[str] = set()
+        self._rediscover = True
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._observers: dict[str, Any] = {}
+        self._watches: dict[str, tuple[Any, Any, tuple[int, int]]] = {}
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def logs(self) -> list[str]:
+        """The logs followed so far (absolute paths, the engine's keys)."""
+        with self._state_lock:
+            return sorted(self._logs)
+
+    def observer_kinds(self) -> dict[str, str]:
+        """Watched directory -> ``native`` or ``polling``."""
+        return {d: observer_kind(d, self.poll) for d in self._watch_dirs()}
+
+    def scan_once(self) -> None:
+        """Discover the logs and read everything new, in the calling thread."""
+        with self._io:
+            self._discover()
+            for item in self._snapshot_logs():
+                while self._service(item, TURN_BUDGET):
+                    pass
+
+    def start(self) -> None:
+        """Start the observers and the reader thread (returns at once)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._schedule_watches()
+        for observer in self._observers.values():
+            observer.start()
+        self._thread = threading.Thread(target=self._run, name="nimwatch-tailer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the observers and the reader, join every thread and close the files."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        for observer in self._observers.values():
+            try:
+                observer.stop()
+            except Exception as exc:  # a dead emitter must not keep the others running
+                self.on_error(f"stopping the file watcher: {exc}")
+        for observer in self._observers.values():
+            if observer.is_alive():
+                observer.join()
+        self._observers.clear()
+        self._watches.clear()
+        with self._io:
+            for item in self._snapshot_logs():
+                self._close(item)
+
+    def wake(self, log: Optional[str] = None) -> None:
+        """Ask the reader to look at ``log`` (or everything) now."""
+        with self._state_lock:
+            if log is None:
+                self._rediscover = True
+            else:
+                self._dirty.add(log)
+        self._wake.set()
+
+    # ------------------------------------------------------------------ watching
+
+    def _watch_dirs(self) -> list[str]:
+        dirs = list(self._dirs)
+        for f in self._files:
+            parent = os.path.dirname(f)
+            if parent not in dirs:
+                dirs.append(parent)
+        return dirs
+
+    def _schedule_watches(self) -> None:
+        for directory in self._watch_dirs():
+            try:
+                st = os.stat(directory)
+            except OSError:
+                continue  # reported by discovery, scheduled at a later rescan
+            known = self._watches.get(directory)
+            if known is not None:
+                if known[2] == (st.st_dev, st.st_ino):
+                    continue
+                self._unschedule(directory)
+            kind = observer_kind(directory, self.poll)
+            observer = self._observers.get(kind)
+            if observer is None:
+                observer = _make_observer(kind, self.poll)
+                self._observers[kind] = observer
+                if self._thread is not None:
+                    observer.start()
+            try:
+                watch = observer.schedule(_wake_handler(self._notify), directory, recursive=False)
+            except OSError as exc:
+                self._dir_error(directory, f"cannot watch: {exc.strerror or exc}")
+                continue
+            self._watches[directory] = (observer, watch, (st.st_dev, st.st_ino))
+
+    def _unschedule(self, directory: str) -> None:
+        observer, watch, _ = self._watches.pop(directory)
+        try:
+            observer.unschedule(watch)
+        except Exception:  # noqa: S110 - the emitter of a vanished directory may already be gone
+            pass
+
+    def _notify(self, path: str) -> None:
+        """A watchdog event (observer thread): mark what to look at and wake the reader."""
+        with self._state_lock:
+            if path in self._logs:
+                self._dirty.add(path)
+            elif path.endswith(LOG_SUFFIX) and os.path.dirname(path) in self._dirs:
+                self._rediscover = True
+            elif path in self._dirs or path in self._files:
+                self._rediscover = True
+            else:
+                return
+        self._wake.set()
+
+    # ------------------------------------------------------------------ reader thread
+
+    def _run(self) -> None:
+        next_scan = time.monotonic() + self.rescan
+        while not self._stop.is_set():
+            with self._state_lock:
+                busy = bool(self._dirty) or self._rediscover
+            if not busy:
+                self._wake.wait(max(0.0, next_scan - time.monotonic()))
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            with self._io:
+                now = time.monotonic()
+                if now >= next_scan:
+                    next_scan = now + self.rescan
+                    self._schedule_watches()
+                    self._discover()
+                    todo = self._snapshot_logs()
+                else:
+                    with self._state_lock:
+                        rediscover = self._rediscover
+                    if rediscover:
+                        self._discover()
+                    with self._state_lock:
+                        names = self._dirty
+                        self._dirty = set()
+                        todo = [self._logs[n] for n in sorted(names) if n in self._logs]
+                for item in todo:
+                    if self._stop.is_set():
+                        break
+                    if self._service(item, TURN_BUDGET):
+                        with self._state_lock:
+                            self._dirty.add(item.log)
+
+    def _snapshot_logs(self) -> list[_Log]:
+        with self._state_lock:
+            return [self._logs[n] for n in sorted(self._logs)]
+
+    # ------------------------------------------------------------------ discovery
+
+    def _dir_error(self, directory: str, message: str) -> None:
+        if self._dir_errors.get(directory) != message:
+            self._dir_errors[directory] = message
+            self.on_error(f"{directory}: {message}")
+
+    def _discover(self) -> None:
+        with self._state_lock:
+            self._rediscover = False
+        found: list[str] = list(self._files)
+        for directory in self._dirs:
+            try:
+                with os.scandir(directory) as entries:
+                    names = [e.name for e in entries if e.name.endswith(LOG_SUFFIX) and len(e.name) > len(LOG_SUFFIX)]
+            except FileNotFoundError:
+                self._dir_error(directory, "no such directory (waiting for it)")
+                continue
+            except OSError as exc:
+                self._dir_error(directory, f"cannot list: {exc.strerror or exc}")
+                continue
+            self._dir_errors.pop(directory, None)
+            found.extend(os.path.join(directory, n) for n in sorted(names))
+        for log in found:
+            with self._state_lock:
+                if log in self._logs:
+                    continue
+                self._logs[log] = _Log(log, self._offsets.get(log))
+                self._dirty.add(log)
+            self.engine.add_log(log)
+
+    # ------------------------------------------------------------------ one log
+
+    def _error(self, item: _Log, message: str) -> None:
+        if item.error != message:
+            item.error = message
+            self.on_error(f"{item.log}: {message}")
+
+    def _service(self, item: _Log, budget: int) -> bool:
+        """Look at one log: follow its name, read up to ``budget`` bytes. True when more is waiting."""
+        try:
+            return self._service_unchecked(item, budget)
+        except OSError as exc:
+            self._error(item, f"cannot read: {exc.strerror or exc} (will retry)")
+            self._close(item)
+            return False
+        except Exception:  # a bug downstream must not stop the other logs
+            self.on_error(f"{item.log}: internal error while reading:\n{traceback.format_exc()}")
+            return False
+
+    def _service_unchecked(self, item: _Log, budget: int) -> bool:
+        try:
+            st = os.stat(item.log)
+        except (FileNotFoundError, NotADirectoryError):
+            if item.fd is not None:
+                self._drain(item)
+                self._close(item)
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            if item.fd is not None:
+                self._drain(item)
+                self._close(item)
+            self._error(item, "not a regular file (a directory, FIFO or device): skipped until it is one")
+            return False
+        rotated = False
+        if item.fd is not None and (st.st_dev, st.st_ino) != (item.dev, item.ino):
+            self._drain(item)
+            self._close(item)
+            rotated = True
+        if item.fd is None and not self._open(item, "rotated" if rotated else "replaced"):
+            return False
+        assert item.fd is not None
+        fst = os.fstat(item.fd)
+        size = fst.st_size
+        if size < item.offset:
+            self._restart(item, "truncated")
+        elif size == item.offset:
+            if fst.st_mtime_ns != item.mtime_ns:
+                item.mtime_ns = fst.st_mtime_ns
+                if item.head_done and self._head_changed(item):
+                    self._restart(item, "rewritten")
+                    return True
+            return False
+        while budget > 0 and item.offset < size:
+            want = min(READ_SIZE, size - item.offset, budget)
+            data = os.pread(item.fd, want, item.offset)
+            if not data:
+                break
+            self._deliver(item, data)
+            budget -= len(data)
+        item.mtime_ns = fst.st_mtime_ns
+        item.error = None
+        return item.offset < size
+
+    def _open(self, item: _Log, reason: str) -> bool:
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+        try:
+            fd = os.open(item.log, flags)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            self._error(item, f"cannot open: {exc.strerror or exc} (will retry)")
+            return False
+        try:
+            fst = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            raise
+        if not stat.S_ISREG(fst.st_mode):
+            os.close(fd)
+            self._error(item, "not a regular file (a directory, FIFO or device): skipped until it is one")
+            return False
+        ident = (fst.st_dev, fst.st_ino)
+        if not item.opened_once:
+            self._first_open(item, fd, fst)
+        elif ident != (item.dev, item.ino):
+            old = item.identity()
+            item.dev, item.ino = ident
+            item.generation += 1
+            item.reset_content()
+            self.sink.restart(item.log, reason, self.clock(), old, item.identity())
+        item.fd = fd
+        item.dev, item.ino = ident
+        item.opened_once = True
+        item.error = None
+        return True
+
+    def _first_open(self, item: _Log, fd: int, fst: os.stat_result) -> None:
+        """The first open this session: same content as the journal says, or a new generation."""
+        resume = item.resume
+        item.dev, item.ino = fst.st_dev, fst.st_ino
+        item.reset_content()
+        if (
+            resume is not None
+            and (resume.dev, resume.ino) == (fst.st_dev, fst.st_ino)
+            and fst.st_size >= resume.offset
+            and _prefix_hash(fd, resume.offset) == resume.prefix_hash
+        ):
+            item.generation = resume.generation
+            item.historic_end = resume.offset
+        else:
+            item.generation = resume.generation + 1 if resume is not None else 1
+        item.catchup_end = fst.st_size
+        item.catchup_at = min(self.clock(), fst.st_mtime)
+
+    def _head_changed(self, item: _Log) -> bool:
+        assert item.fd is not None
+        head = os.pread(item.fd, len(item.head), 0)
+        return head != bytes(item.head)
+
+    def _restart(self, item: _Log, reason: str) -> None:
+        old = item.identity()
+        item.generation += 1
+        item.reset_content()
+        self.sink.restart(item.log, reason, self.clock(), old, item.identity())
+
+    def _deliver(self, item: _Log, data: bytes) -> None:
+        """Feed ``data`` (read at ``item.offset``), split where the arrival regime changes."""
+        while data:
+            start = item.offset
+            historic = start < item.historic_end
+            if historic:
+                cut = item.historic_end - start
+                at = item.catchup_at
+            elif start < item.catchup_end:
+                cut = item.catchup_end - start
+                at = item.catchup_at
+            else:
+                cut = len(data)
+                at = self.clock()
+            piece, data = data[:cut], data[cut:]
+            item.account(piece)
+            self.sink.feed(item.log, piece, at, Chunk(start, item.identity(), historic))
+
+    def _drain(self, item: _Log) -> None:
+        """Read what is left in the open file (rotated or deleted under its name)."""
+        assert item.fd is not None
+        try:
+            while True:
+                data = os.pread(item.fd, READ_SIZE, item.offset)
+                if not data:
+                    break
+                self._deliver(item, data)
+        except OSError as exc:
+            self._error(item, f"cannot read the rest of the old file: {exc.strerror or exc}")
+
+    def _close(self, item: _Log) -> None:
+        if item.fd is not None:
+            try:
+                os.close(item.fd)
+            except OSError:
+                pass
+            item.fd = None
+

@@ -1,0 +1,62 @@
+"""What every screen of the TUI reads: the engine, the rules, the time, the alerts.
+
+Owns :class:`TuiContext`, handed by the app to each screen so that screens
+never reach into the app or into sources. "Now" is injected: the wall clock
+when following live logs, the replay's log time in a replay, a fixed value in
+tests (no wall clock ever reaches the rendered output in a test). Pure Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from nimwatch.core.rules import RuleSet
+from nimwatch.core.state import LogState
+from nimwatch.engine import Engine
+from nimwatch.sources.replay import ReplaySource
+from nimwatch.tui.alert_store import AlertStore
+from nimwatch.views.status_table import ClientRow, StallTracker, client_row
+
+
+@dataclass
+class TuiContext:
+    """The shared model of the TUI's screens."""
+
+    engine: Engine
+    now: Callable[[], float]
+    """Seconds since the epoch as the views should see them."""
+    replay: Optional[ReplaySource] = None
+    report_dir: Path = field(default_factory=Path.cwd)
+    """Where the "write report" key writes Markdown reports."""
+    alerts: AlertStore = field(default_factory=AlertStore)
+    stalls: StallTracker = field(default_factory=StallTracker)
+    timed: Callable[[str], bool] = field(default=lambda log: True)
+    """False for a log whose arrival times are made up (elapsed and ETA are then unknown)."""
+
+    @property
+    def rules(self) -> RuleSet:
+        return self.engine.rules
+
+    def log_state(self, log: str) -> Optional[LogState]:
+        with self.engine.locked():
+            return self.engine.logs.get(log)
+
+    def row(self, log: str) -> Optional[ClientRow]:
+        with self.engine.locked():
+            state = self.engine.logs.get(log)
+            if state is None:
+                return None
+            return self._row(state, self.now())
+
+    def rows(self) -> list[ClientRow]:
+        """One row per followed log, in no particular order."""
+        now = self.now()
+        with self.engine.locked():
+            return [self._row(state, now) for state in self.engine.logs.values()]
+
+    def _row(self, state: LogState, now: float) -> ClientRow:
+        run = state.current
+        stalled = self.stalls.is_stalled(state.log, run.index if run else None)
+        return client_row(state, self.rules, now, stalled=stalled, timed=self.timed(state.log))

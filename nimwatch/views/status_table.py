@@ -1,0 +1,293 @@
+"""The dashboard's rows: one per client, as data and as a plain-text table.
+
+Owns :class:`ClientRow` (what the TUI dashboard and ``nimwatch status`` show
+for a client: phase, weighted progress, elapsed time, ETA, status, last line,
+findings), the status vocabulary with its symbols (readable without colour),
+sorting, filtering, the summary line, :class:`StallTracker` (which runs the
+stall notices say are stalled) and :func:`render_table`, the plain table of
+``nimwatch status``. Must not import Textual: it is the fallback for terminals
+where Textual cannot draw.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+from nimwatch.core.events import Outcome, PhaseStatus, Severity
+from nimwatch.core.rules import RuleSet
+from nimwatch.core.state import LogState, RunState
+from nimwatch.engine import Notice
+
+STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded")
+"""Every status a client row can have."""
+STATUS_RANK = {"failed": 0, "stalled": 1, "incomplete": 2, "running": 3, "succeeded": 4}
+"""Sort order by status: what needs a person first."""
+SYMBOL = {"running": "▶", "succeeded": "✔", "failed": "✖", "stalled": "‖", "incomplete": "?"}
+"""Status symbols for the TUI (each one terminal cell wide)."""
+ASCII_SYMBOL = {"running": ">", "succeeded": "+", "failed": "X", "stalled": "!", "incomplete": "?"}
+"""Status symbols for plain terminals (AIX consoles without UTF-8)."""
+ANSI_COLOUR = {"running": "36", "succeeded": "32", "failed": "1;31", "stalled": "1;33", "incomplete": "35"}
+"""SGR colour codes of the plain table (the 16 basic colours)."""
+FILTERS = ("all", "problems", *STATUSES)
+"""Status filters, in the order the TUI cycles through them; problems = failed, stalled, incomplete."""
+SORTS = ("status", "name", "progress", "elapsed")
+"""Sort orders, in the order the TUI cycles through them."""
+MIN_ETA_FRACTION = 0.02
+"""Below this much progress an ETA would be a guess: none is shown."""
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    """One client's line on the dashboard (the latest run of its log)."""
+
+    log: str
+    client: str
+    run: int
+    runs: int
+    status: str
+    phase: int
+    phase_name: str
+    fraction: float
+    """Weighted progress, 0.0 to 1.0 (phases weighted by ``weight:`` in nimadm.yaml)."""
+    elapsed: Optional[float]
+    eta: Optional[float]
+    last_line: str
+    findings: int
+    worst: Optional[str]
+    """Severity of the worst finding (error, warning, info) or None."""
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.status]
+
+    @property
+    def phase_label(self) -> str:
+        return f"{self.phase}/12 {self.phase_name}".rstrip()
+
+
+# --------------------------------------------------------------------------- stalls
+
+
+class StallTracker:
+    """Which runs are stalled now, from the ``stalled`` / ``stall_cleared`` notices.
+
+    Subscribe :meth:`on_notice` to the engine; safe to call from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._stalled: set[tuple[str, Optional[int]]] = set()
+        self._lock = threading.Lock()
+
+    def on_notice(self, notice: Notice) -> None:
+        key = (notice.log, notice.run)
+        with self._lock:
+            if notice.event == "stalled":
+                self._stalled.add(key)
+            elif notice.event in ("stall_cleared", "run_finished", "lines", "phase_started"):
+                self._stalled.discard(key)
+            elif notice.event == "log_reset":
+                self._stalled = {k for k in self._stalled if k[0] != notice.log}
+
+    def is_stalled(self, log: str, run: Optional[int]) -> bool:
+        with self._lock:
+            return (log, run) in self._stalled
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def weighted_fraction(run: RunState, rules: RuleSet) -> float:
+    """How far the run is, by phase weights, with progress inside the current phase when counted."""
+    if run.outcome is Outcome.SUCCEEDED and "partial" not in run.variants:
+        return 1.0
+    weights = [spec.weight for spec in rules.model.phases]
+    total = sum(weights) or 1.0
+    done = 0.0
+    for ps, weight in zip(run.phases, weights):
+        if ps.status is PhaseStatus.DONE:
+            done += weight
+        elif ps.status is PhaseStatus.RUNNING and ps.progress_total and ps.progress_done is not None:
+            done += weight * min(1.0, ps.progress_done / ps.progress_total)
+    return min(1.0, done / total)
+
+
+def client_row(
+    log: LogState,
+    rules: RuleSet,
+    now: float,
+    *,
+    stalled: bool = False,
+    timed: bool = True,
+) -> ClientRow:
+    """The dashboard row of ``log``'s latest run.
+
+    Args:
+        now: the current time (the replay's log time in a replay).
+        stalled: the stall monitor says this run is stalled.
+        timed: arrival times are real (False: elapsed and ETA are unknown).
+    """
+    run = log.current
+    if run is None:
+        return ClientRow(log.log, log.client, 0, 0, "running", 0, "waiting for nimadm output", 0.0,
+                         None, None, log.last_text, 0, None)
+    if run.outcome is Outcome.RUNNING:
+        status = "stalled" if stalled else "running"
+    else:
+        status = run.outcome.value
+    phase = run.failed_phase or run.current_phase or run.last_phase
+    phase_name = rules.model.phase(phase).name if phase else ("not started" if status == "running" else "no phase run")
+    fraction = weighted_fraction(run, rules)
+    elapsed: Optional[float] = None
+    eta: Optional[float] = None
+    if timed and run.started_at is not None:
+        end = run.finished_at if run.finished_at is not None else now
+        elapsed = max(0.0, end - run.started_at)
+        if run.outcome is Outcome.RUNNING and fraction >= MIN_ETA_FRACTION:
+            eta = elapsed * (1.0 - fraction) / fraction
+    worst = run.worst_severity()
+    return ClientRow(
+        log=log.log,
+        client=run.client or log.client,
+        run=run.index,
+        runs=len(log.runs),
+        status=status,
+        phase=phase,
+        phase_name=phase_name,
+        fraction=fraction,
+        elapsed=elapsed,
+        eta=eta,
+        last_line=run.last_text or log.last_text,
+        findings=sum(run.finding_counts.values()),
+        worst=worst.value if isinstance(worst, Severity) else None,
+    )
+
+
+def sort_rows(rows: Iterable[ClientRow], order: str = "status") -> list[ClientRow]:
+    """Rows in a :data:`SORTS` order; ties fall back to the client name."""
+    if order == "name":
+        return sorted(rows, key=lambda r: (r.client, r.log))
+    if order == "progress":
+        return sorted(rows, key=lambda r: (-r.fraction, r.client, r.log))
+    if order == "elapsed":
+        return sorted(rows, key=lambda r: (-(r.elapsed or 0.0), r.client, r.log))
+    return sorted(rows, key=lambda r: (STATUS_RANK[r.status], r.client, r.log))
+
+
+def filter_rows(rows: Iterable[ClientRow], status: str = "all", text: str = "") -> list[ClientRow]:
+    """Rows whose status passes a :data:`FILTERS` entry and whose client name contains ``text``."""
+    needle = text.lower()
+    out = []
+    for row in rows:
+        if status == "problems" and row.status not in ("failed", "stalled", "incomplete"):
+            continue
+        if status not in ("all", "problems") and row.status != status:
+            continue
+        if needle and needle not in row.client.lower():
+            continue
+        out.append(row)
+    return out
+
+
+def status_counts(rows: Iterable[ClientRow]) -> dict[str, int]:
+    counts = {s: 0 for s in STATUSES}
+    for row in rows:
+        counts[row.status] += 1
+    return counts
+
+
+def summary(rows: Sequence[ClientRow]) -> str:
+    """``3 clients: 1 running, 0 stalled, 1 failed, 0 incomplete, 1 succeeded``."""
+    counts = status_counts(rows)
+    noun = "client" if len(rows) == 1 else "clients"
+    return f"{len(rows)} {noun}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_duration(seconds: Optional[float]) -> str:
+    """``1:02:03`` or ``12:05``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def bar(fraction: float, width: int = 10, *, ascii_only: bool = False) -> str:
+    """A text progress bar of ``width`` cells (no brackets, no percentage)."""
+    fraction = min(1.0, max(0.0, fraction))
+    full = int(fraction * width + 1e-9)
+    if ascii_only:
+        return "#" * full + "-" * (width - full)
+    return "█" * full + "░" * (width - full)
+
+
+def percent(fraction: float) -> str:
+    return f"{int(fraction * 100 + 1e-9):3d}%"
+
+
+def _fit(text: str, width: int) -> str:
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text.ljust(width)
+    if width == 1:
+        return text[:1]
+    return text[: width - 1] + "~"
+
+
+def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = False, ascii_only: bool = False) -> str:
+    """The plain dashboard: a header, one line per row, and the summary line.
+
+    Every line fits in ``width`` columns (the last line text is cut first, then
+    the phase name). Status reads without colour: a symbol and the word.
+    """
+    symbols = ASCII_SYMBOL if ascii_only else SYMBOL
+    client_w = max([6, *(len(r.client) + (2 + len(str(r.run)) if r.runs > 1 else 0) for r in rows)])
+    client_w = min(client_w, 24)
+    fixed = {"status": 12, "progress": 16, "elapsed": 8, "eta": 8, "find": 5}
+    phase_w = 30
+    gaps = 7
+    last_w = width - (sum(fixed.values()) + client_w + phase_w + gaps)
+    if last_w < 12:
+        phase_w = max(8, phase_w - (12 - last_w))
+        last_w = width - (sum(fixed.values()) + client_w + phase_w + gaps)
+    show_last = last_w >= 8
+    header = [
+        _fit("STATUS", fixed["status"]),
+        _fit("CLIENT", client_w),
+        _fit("PHASE", phase_w),
+        _fit("PROGRESS", fixed["progress"]),
+        _fit("ELAPSED", fixed["elapsed"]).rjust(fixed["elapsed"]),
+        _fit("ETA", fixed["eta"]).rjust(fixed["eta"]),
+        "FIND".rjust(fixed["find"]),
+    ]
+    if show_last:
+        header.append(_fit("LAST LINE", last_w))
+    lines = [" ".join(header).rstrip()]
+    for row in rows:
+        status = _fit(f"{symbols[row.status]} {row.status}", fixed["status"])
+        if colour:
+            status = f"\x1b[{ANSI_COLOUR[row.status]}m{status}\x1b[0m"
+        client = row.client + (f" #{row.run}" if row.runs > 1 else "")
+        cells = [
+            status,
+            _fit(client, client_w),
+            _fit(row.phase_label, phase_w),
+            f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}".ljust(fixed["progress"]),
+            fmt_duration(row.elapsed).rjust(fixed["elapsed"]),
+            fmt_duration(row.eta).rjust(fixed["eta"]),
+            str(row.findings).rjust(fixed["find"]),
+        ]
+        if show_last:
+            cells.append(_fit(row.last_line, last_w))
+        lines.append(" ".join(cells).rstrip())
+    lines.append(summary(rows))
+    return "\n".join(lines) + "\n"
