@@ -29,7 +29,9 @@ DEFAULT_LOG_DIR = "/var/adm/ras/alt_mig"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nimwatch",
-        description="Follow AIX nimadm alternate disk migrations: phases, failures with advice, alerts, hooks, reports.",
+        description=(
+            "Follow AIX nimadm alternate disk migrations: phases, failures with advice, alerts, hooks, reports."
+        ),
         epilog="Exit codes: 0 ok, 1 a run failed, 2 usage/config/input error, 3 a run did not finish, "
         "4 damaged state journal, 130 interrupted.",
     )
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).add_parser(sub)
+    parser.set_defaults(commands=set(sub.choices))
     return parser
 
 
@@ -44,7 +47,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if not args_list:
-        if "tui" in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
+        if "tui" in parser.get_default("commands"):
             args_list = ["tui", DEFAULT_LOG_DIR]
         else:
             parser.print_help(sys.stderr)

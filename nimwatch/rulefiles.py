@@ -32,7 +32,9 @@ def builtin_rules_dir() -> Path:
     for candidate in (here / "_phases", here.parent / "phases"):
         if (candidate / PHASE_FILE).is_file():
             return candidate
-    raise RuleError(f"nimwatch's rule data ({PHASE_FILE}) is missing: looked in {here / '_phases'} and {here.parent / 'phases'}")
+    raise RuleError(
+        f"nimwatch's rule data ({PHASE_FILE}) is missing: looked in {here / '_phases'} and {here.parent / 'phases'}"
+    )
 
 
 def load_signature_file(path: Path, problems: Problems | None = None) -> list[Signature]:

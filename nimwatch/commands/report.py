@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from nimwatch.errors import ExitCode, NimwatchError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "report",
         help="report on finished nimadm logs (text, Markdown or JSON)",
@@ -28,9 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.set_defaults(func=run)
 
 
-def exit_code_for(records: list[dict]) -> ExitCode:  # type: ignore[type-arg]
+def exit_code_for(records: list[dict[str, Any]]) -> ExitCode:
     """Judged on the last run of each log: earlier runs in the same file are history."""
-    last: dict[str, dict] = {}  # type: ignore[type-arg]
+    last: dict[str, dict[str, Any]] = {}
     for rec in records:
         last[rec["log"]] = rec
     outcomes = {rec["outcome"] for rec in last.values()}

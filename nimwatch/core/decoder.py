@@ -32,8 +32,6 @@ class DecodedBlock:
     """(line index within this block, original length in bytes) of each line that was cut."""
 
 
-
-
 class LineDecoder:
     """Incremental, chunking-independent decoder from bytes to lines."""
 

@@ -102,43 +102,6 @@ ABORTED = Signature(
     source="nimadm_facts.md 1.3 [V:S9]",
 )
 
-SCRIPT_FAILED = Signature(
-    id="nimadm-script-failed",
-    title="A nimadm customization script returned an error",
-    pattern=re.compile(r"return code"),
-    trigger=None,
-    code=None,
-    phases=frozenset({4, 7}),
-    severity=Severity.ERROR,
-    fails_run=True,
-    explanation=(
-        "The pre-migration (-a, phase 4) or post-migration (-z, phase 7) NIM script resource ended "
-        "with a non-zero return code."
-    ),
-    advice=(
-        "Read the script's output in this phase.\n"
-        "lsnim -l <script_resource>   # where the script lives\n"
-        "Run the script by hand against a test tree, fix it, then rerun nimadm."
-    ),
-    source="nimadm_facts.md 2 (-a/-z) [V:S5]",
-)
-
-_ENGINE_KINDS_ORDER = (
-    "banner",
-    "run_start",
-    "cleanup_master",
-    "cleanup_client",
-    "no_script",
-    "script_start",
-    "script_end",
-    "review",
-    "fact",
-    "variant",
-    "marker",
-    "signature",
-    "code",
-)
-
 
 @dataclass
 class _Run:
@@ -259,10 +222,6 @@ class LogParser:
         self.last_text = ""
         self._context: deque[str] = deque(maxlen=CONTEXT_LINES)
         self._events: list[Event] = []
-        self._phase_names = {p.number: p.name for p in rules.model.phases}
-        self._counters_by_name: dict[str, Counter] = {
-            c.name: c for p in rules.model.phases for c in p.counters
-        }
 
     # ------------------------------------------------------------------ feeding
 
@@ -521,9 +480,7 @@ class LogParser:
             self._emit(BadLine(line_no, f"phase banner with phase {number}, outside 1-12"))
             return
         run = self.run
-        if run is None:
-            run = self._start_run(line_no, mid_run=number > 1)
-        elif run.finished or number < run.phase:
+        if run is None or run.finished or number < run.phase:
             run = self._start_run(line_no, mid_run=number > 1)
         elif number == run.phase:
             return
@@ -639,9 +596,7 @@ class LogParser:
         run.variants.add(variant_id)
         self._emit(Fact(run.index, "variant", variant_id, line_no))
 
-    def _count_progress(
-        self, run: Optional[_Run], phase: int, block: str, start: int, end: int, base: int
-    ) -> None:
+    def _count_progress(self, run: Optional[_Run], phase: int, block: str, start: int, end: int, base: int) -> None:
         """Count phase ``phase``'s progress lines in ``block[start:end]`` (one Progress per counter).
 
         Progress events are coalesced per stretch of block, like LinesRead: how
@@ -663,6 +618,7 @@ class LogParser:
                 continue
             line_no = base + block.count("\n", 0, last.start()) + 1
             groups = last.groupdict()
+            total: Optional[int]
             if counter.kind == "ratio":
                 done, total = int(groups["done"]), int(groups["total"])
                 run.counts[counter.name] = done
@@ -716,9 +672,8 @@ class LogParser:
     def _script_end(self, name: str, rc: int, text: str, line_no: int, context: tuple[str, ...]) -> None:
         run = self._ensure_run(line_no)
         run.script_running = None
+        # A non-zero return code is judged by the catalog (customization-script-nonzero-rc).
         self._fact(f"script_rc_phase{run.phase}", str(rc), line_no)
-        if rc != 0:
-            self._finding(SCRIPT_FAILED, None, text, line_no, context)
 
 
 def _last_match(

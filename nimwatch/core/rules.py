@@ -300,7 +300,11 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
             probs.check_keys(c, _COUNTER_KEYS, cctx, ("name", "pattern", "unit"))
             kind = r.get(c, "kind", str, cctx, required=False, default="count")
             if kind not in ("count", "ratio", "total"):
-                probs.add(c.line_of("kind"), cctx + "kind", "must be count, ratio or total" + did_you_mean(kind, ("count", "ratio", "total")))
+                probs.add(
+                    c.line_of("kind"),
+                    cctx + "kind",
+                    "must be count, ratio or total" + did_you_mean(kind, ("count", "ratio", "total")),
+                )
             pat = r.regex(c.get("pattern"), c.line_of("pattern"), cctx + "pattern")
             if pat is not None and kind == "ratio" and not {"done", "total"} <= set(pat.groupindex):
                 probs.add(c.line_of("pattern"), cctx + "pattern", "a ratio needs (?P<done>..) and (?P<total>..) groups")
@@ -423,7 +427,11 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
                 probs.add(d.line_of("phases"), ctx + "phases", f"{p!r} is not a phase (0 = before phase 1, 1..12)")
         severity = r.get(d, "severity", str, ctx, default="error")
         if severity not in _SEVERITIES:
-            probs.add(d.line_of("severity"), ctx + "severity", f"must be one of {', '.join(_SEVERITIES)}" + did_you_mean(severity, _SEVERITIES))
+            probs.add(
+                d.line_of("severity"),
+                ctx + "severity",
+                f"must be one of {', '.join(_SEVERITIES)}" + did_you_mean(severity, _SEVERITIES),
+            )
             severity = "error"
         examples = [str(x) for x in r.get(d, "examples", list, ctx, required=False, default=[])]
         near = [str(x) for x in r.get(d, "near_misses", list, ctx, required=False, default=[])]
@@ -435,7 +443,9 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
             if not pat.search(ex):
                 probs.add(d.line_of("examples"), ctx + "examples", f"example does not match the pattern: {ex!r}")
             elif trigger is not None and not _contains(ex, trigger, pat):
-                probs.add(d.line_of("trigger"), ctx + "trigger", f"trigger {trigger!r} is not in the matching example {ex!r}")
+                probs.add(
+                    d.line_of("trigger"), ctx + "trigger", f"trigger {trigger!r} is not in the matching example {ex!r}"
+                )
         for nm in near:
             if pat.search(nm):
                 probs.add(d.line_of("near_misses"), ctx + "near_misses", f"near miss matches the pattern: {nm!r}")

@@ -15,15 +15,17 @@ block.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-try:  # Python 3.11+
-    import re._parser as _sre_parse  # type: ignore[import-not-found]
+_sre_parse: Any
+try:  # Python 3.11+: the regex parser is private; it is the only way to read a pattern's literals
+    _sre_parse = importlib.import_module("re._parser")
 except ImportError:  # pragma: no cover - Python 3.9 / 3.10
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+    _sre_parse = importlib.import_module("sre_parse")
 
 _LITERAL = _sre_parse.LITERAL
 _SUBPATTERN = _sre_parse.SUBPATTERN

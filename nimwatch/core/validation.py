@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from nimwatch.errors import ConfigError
 
 
-class LineDict(dict):  # type: ignore[type-arg]
+class LineDict(dict):
     """A mapping from YAML that remembers the line of itself and of each key (1-based)."""
 
     line: int = 0
@@ -25,7 +25,7 @@ class LineDict(dict):  # type: ignore[type-arg]
         return self.key_lines.get(key, self.line)
 
 
-class LineList(list):  # type: ignore[type-arg]
+class LineList(list):
     """A sequence from YAML that remembers its line and the line of each item."""
 
     line: int = 0
@@ -61,14 +61,14 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            summary = self.items[0] if len(self.items) == 1 else f"{len(self.items)} problems:\n  " + (
-                "\n  ".join(self.items)
+            summary = (
+                self.items[0]
+                if len(self.items) == 1
+                else f"{len(self.items)} problems:\n  " + ("\n  ".join(self.items))
             )
             raise ConfigError(summary, problems=list(self.items))
 
-    def check_keys(
-        self, mapping: LineDict, allowed: Iterable[str], context: str, required: Iterable[str] = ()
-    ) -> None:
+    def check_keys(self, mapping: LineDict, allowed: Iterable[str], context: str, required: Iterable[str] = ()) -> None:
         """Report unknown keys (with the nearest valid one) and missing required keys."""
         allowed = list(allowed)
         for key in mapping:

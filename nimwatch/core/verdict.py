@@ -45,7 +45,9 @@ def reboot_verdict(run: RunState) -> RebootVerdict:
         detail = ""
         if "wakeup" in variants and "sleep" not in variants:
             detail = "Put altinst_rootvg back to sleep (nimadm -S) before booting it."
-        return RebootVerdict("not_applicable", f"This run was {what}; it does not change what the client boots.", detail)
+        return RebootVerdict(
+            "not_applicable", f"This run was {what}; it does not change what the client boots.", detail
+        )
     if run.outcome is Outcome.RUNNING:
         return RebootVerdict(
             "wait",
@@ -69,7 +71,8 @@ def reboot_verdict(run: RunState) -> RebootVerdict:
         if targets and boot not in targets:
             return RebootVerdict(
                 "check_bootlist",
-                f"The bootlist names {boot}, not the migrated disk ({' '.join(targets)}): a reboot boots the old system.",
+                f"The bootlist names {boot}, not the migrated disk ({' '.join(targets)}): "
+                "a reboot boots the old system.",
                 f"bootlist -m normal {targets[0]}\nbootlist -m normal -o",
             )
         return RebootVerdict(

@@ -11,9 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from nimwatch.core.events import Event
-from nimwatch.core.parser import LogReader
+from nimwatch.core.parser import LogReader, ScannerSet
 from nimwatch.core.rules import RuleSet
-from nimwatch.core.scanner import Scanner
 from nimwatch.core.state import LogState
 from nimwatch.errors import LogSourceError
 
@@ -45,7 +44,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def iter_log_events(path: Path, rules: RuleSet, scanner: Scanner | None = None) -> Iterator[list[Event]]:
+def iter_log_events(path: Path, rules: RuleSet, scanner: ScannerSet | None = None) -> Iterator[list[Event]]:
     """The events of a finished log, block by block (the last block closes the log)."""
     reader = LogReader(rules, client_from_path(path), scanner)
     try:
@@ -62,7 +61,7 @@ def iter_log_events(path: Path, rules: RuleSet, scanner: Scanner | None = None) 
     yield reader.close()
 
 
-def read_log(path: Path, rules: RuleSet, scanner: Scanner | None = None) -> LogState:
+def read_log(path: Path, rules: RuleSet, scanner: ScannerSet | None = None) -> LogState:
     """Parse a whole finished log into its state."""
     state = LogState(str(path), client_from_path(path))
     for events in iter_log_events(path, rules, scanner):

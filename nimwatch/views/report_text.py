@@ -110,10 +110,19 @@ def render_markdown(records: list[dict[str, Any]]) -> str:
     out.append("| Client | Run | Outcome | Failed phase | Target | Boot disk | Reboot |")
     out.append("|---|---|---|---|---|---|---|")
     for rec in records:
-        target = " ".join(filter(None, [f"AIX {rec['target_level']}" if rec.get("target_level") else "", " ".join(rec.get("target_disks", []))]))
+        target = " ".join(
+            filter(
+                None,
+                [
+                    f"AIX {rec['target_level']}" if rec.get("target_level") else "",
+                    " ".join(rec.get("target_disks", [])),
+                ],
+            )
+        )
         out.append(
             f"| {_md(rec['client'])} | {rec['run']} | **{OUTCOME_LABEL[rec['outcome']]}** | "
-            f"{rec.get('failed_phase') or ''} | {_md(target)} | {rec.get('boot_disk') or ''} | {_md(rec['reboot']['verdict'])} |"
+            f"{rec.get('failed_phase') or ''} | {_md(target)} | {rec.get('boot_disk') or ''} | "
+            f"{_md(rec['reboot']['verdict'])} |"
         )
     for rec in records:
         out.append("")

@@ -1,0 +1,39 @@
+"""Helpers shared by the tests: paths and parsing text through the real engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from nimwatch.core.parser import LogReader
+from nimwatch.core.rules import RuleSet
+from nimwatch.core.state import LogState
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_LOGS = ROOT / "sample_logs"
+REFERENCE = ROOT.parent / "shared" / "reference"
+RULE = "+" + "-" * 77 + "+"
+
+
+def banner(phase: int) -> str:
+    return f"{RULE}\nExecuting nimadm phase {phase}.\n{RULE}\n"
+
+
+def parse_bytes(rules: RuleSet, data: bytes, client: str = "lpar1", chunks: Optional[list[int]] = None) -> LogState:
+    """Parse ``data`` as one log (optionally cut into chunks of the given sizes) into its state."""
+    reader = LogReader(rules, client)
+    state = LogState("test.log", client)
+    pos = 0
+    for size in chunks or []:
+        for event in reader.feed(data[pos : pos + size]):
+            state.apply(event)
+        pos += size
+    for event in reader.feed(data[pos:]):
+        state.apply(event)
+    for event in reader.close():
+        state.apply(event)
+    return state
+
+
+def parse_text(rules: RuleSet, text: str, client: str = "lpar1") -> LogState:
+    return parse_bytes(rules, text.encode("utf-8"), client)
