@@ -48,15 +48,17 @@ def run(args: argparse.Namespace) -> int:
     from nimwatch.views.report_data import report_records
 
     rules = load_rules(args.rules)
-    paths = expand_paths(args.paths)
     logs = []
     input_errors = 0
-    for path in paths:
+    for raw in args.paths:  # one bad path is reported; the others are still reported on
         try:
-            logs.append(read_log(path, rules))
+            for path in expand_paths([raw]):
+                logs.append(read_log(path, rules))
         except NimwatchError as exc:
             print(f"nimwatch: {exc}", file=sys.stderr)
             input_errors += 1
+    if not logs and input_errors:
+        return ExitCode.USAGE
     records = report_records(logs, rules)
     if args.format == "json":
         text = json.dumps({"runs": records}, indent=2, ensure_ascii=False) + "\n"

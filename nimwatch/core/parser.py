@@ -56,6 +56,8 @@ PASTED_MIN_LENGTH = 160
 with its line breaks lost (a ticket, a web page): it is split back."""
 
 RULE_LINE = "+" + "-" * 77 + "+"
+SPLITTER = -1
+"""The scanner key holding every rule: used to find where lines begin in pasted text."""
 _BARE_CODE = re.compile(r"(?<![\w-])\d{4}-\d{3}(?=\s)")
 
 UNKNOWN_CODE = Signature(
@@ -182,17 +184,20 @@ def _build_scanner(rules: RuleSet, phase: int) -> Scanner:
     add("script_end", lines.script_end)
     add("review", lines.review)
     for fact in model.facts:
-        if not fact.phases or phase in fact.phases:
+        if not fact.phases or phase in fact.phases or phase == SPLITTER:
             add("fact", fact.pattern, fact)
     for variant in model.variants:
         for pat in variant.detect:
             add("variant", pat, variant.id)
+    if phase <= 0:
+        for pat in lines.line_starts:
+            add("line_start", pat)
     for spec in model.phases:
-        if phase == 0:
+        if phase <= 0:
             for pat in spec.markers:
                 add("marker", pat, spec.number)
     for sig in rules.signatures:
-        if sig.applies_in(phase):
+        if sig.applies_in(phase) or phase == SPLITTER:
             add("signature", sig.pattern, sig, sig.trigger)
     code = Item(len(items), "code", lines.message_code)
     return Scanner([*items, code], code_item=code)
@@ -260,11 +265,16 @@ class LogParser:
             counted_to = start
             end = block.find("\n", start)
             self._line_start = start
+            mark = len(events)
             self._physical_line(block[start:end], line_no + 1)
             pos = end + 1
             new_key = self._scanner_key()
             if new_key != key or self.run is not seg_run:
+                # The stretch before this line is over: its progress goes before this line's events.
+                line_events = events[mark:]
+                del events[mark:]
                 self._count_progress(seg_run, seg_phase, block, seg_start, start, base)
+                events.extend(line_events)
                 seg_start, seg_run, seg_phase = start, self.run, new_key
                 key = new_key
                 scanner = self.scanners.for_phase(key)
@@ -345,7 +355,7 @@ class LogParser:
     def _segments(self, text: str) -> list[str]:
         """Split a pasted line back into log lines, before each text that starts a log line."""
         cuts: set[int] = set()
-        for item in self.scanners.for_phase(0).items_for(text):
+        for item in self.scanners.for_phase(SPLITTER).items_for(text):
             pat = item.pattern.pattern
             if not pat.startswith("^") and item.kind != "code":
                 continue

@@ -78,6 +78,8 @@ class LineSpec:
     script_start: re.Pattern[str]
     script_end: re.Pattern[str]
     review: re.Pattern[str]
+    line_starts: tuple[re.Pattern[str], ...] = ()
+    """Lines that only mark where a line begins (to split pasted logs)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def _mapping(value: Any, problems: Problems, line: int, key: str) -> Optional[Li
 
 # --------------------------------------------------------------------------- phase model
 
+_OPTIONAL_LINE_KEYS = ("line_starts",)
 _LINE_KEYS = (
     "banner",
     "run_start",
@@ -227,7 +230,8 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
     lines_data = _mapping(top.get("lines"), probs, top.line_of("lines"), "lines")
     line_patterns: dict[str, Any] = {}
     if lines_data is not None:
-        probs.check_keys(lines_data, _LINE_KEYS, "lines.", _LINE_KEYS)
+        probs.check_keys(lines_data, _LINE_KEYS + _OPTIONAL_LINE_KEYS, "lines.", _LINE_KEYS)
+        line_patterns["line_starts"] = tuple(r.regex_list(lines_data, "line_starts", "lines.", required=False))
         for key in _LINE_KEYS:
             if key == "run_start":
                 line_patterns[key] = tuple(r.regex_list(lines_data, key, "lines."))

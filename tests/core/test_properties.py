@@ -1,0 +1,92 @@
+"""Property tests: no input crashes the parser, and chunking never changes the result.
+
+A growing file is read in whatever pieces the tailer gets; a finished one in
+big blocks. Both must give the same runs, phases, facts and findings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpers import SAMPLE_LOGS, banner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nimwatch.core.events import Event
+from nimwatch.core.parser import LogReader
+from nimwatch.core.rules import RuleSet
+from nimwatch.core.state import LogState
+from nimwatch.rulefiles import load_rules
+from nimwatch.views.report_data import report_records
+
+RULES = load_rules()
+COALESCED = ("lines_read", "progress")
+"""Events whose number depends on chunking (their final values do not)."""
+
+SAMPLES = {p.name: p.read_bytes() for p in sorted(SAMPLE_LOGS.glob("*_alt_mig.log")) if p.stat().st_size < 300_000}
+FRAGMENTS = [
+    b"Initializing the NIM master.\n",
+    banner(1).encode(),
+    banner(6).encode(),
+    banner(12).encode(),
+    b"0505-187 nimadm: Error cloning altinst_rootvg on client.\n",
+    b"Cleaning up alt_disk_migration on the NIM master.\n",
+    b"Cleaning up alt_disk_migration on client lpar1.\n",
+    b"Bootlist is set to the boot disk: hdisk1 blv=hd5\n",
+    b"Filesets processed:  3 of 9  (Total time:  1 secs).\n",
+    b"Executing user customization script pre (/x).\n",
+    b"User customization script pre completed with return code 3.\n",
+    b"cannot access ./tmp/alt_lock: A file or directory in the path name does not exist.\n",
+    b"\r\n",
+    b"\x00\x00",
+    b"\xff\xfe caf\xe9\n",
+    b"x" * 200 + b" Creating logical volume alt_hd5 Creating logical volume alt_hd6 " + b"y" * 100 + b"\n",
+]
+
+
+def run(data: bytes, cuts: list[int], max_line: int = 4096) -> tuple[list[Event], dict[str, Any]]:
+    reader = LogReader(RULES, "lpar1", max_line=max_line)
+    state = LogState("x_alt_mig.log", "lpar1")
+    events: list[Event] = []
+    pos = 0
+    for cut in sorted(set(cuts)):
+        events.extend(reader.feed(data[pos:cut]))
+        pos = cut
+    events.extend(reader.feed(data[pos:]))
+    events.extend(reader.close())
+    for event in events:
+        state.apply(event)
+    return [e for e in events if e.kind not in COALESCED], {"runs": report_records([state], RULES)}
+
+
+def cut_points(size: int) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(min_value=0, max_value=size), max_size=40)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=5000), st.data())
+def test_random_bytes_never_crash(data: bytes, draw: st.DataObject) -> None:
+    cuts = draw.draw(cut_points(len(data)))
+    events, report = run(data, cuts, max_line=64)
+    assert isinstance(report["runs"], list)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(FRAGMENTS) | st.binary(max_size=60), max_size=40), st.data())
+def test_chunked_equals_whole_on_log_like_input(parts: list[bytes], draw: st.DataObject) -> None:
+    data = b"".join(parts)
+    cuts = draw.draw(cut_points(len(data)))
+    assert run(data, cuts) == run(data, [])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(SAMPLES)), st.data())
+def test_chunked_equals_whole_on_sample_logs(name: str, draw: st.DataObject) -> None:
+    data = SAMPLES[name]
+    cuts = draw.draw(cut_points(len(data)))
+    assert run(data, cuts, max_line=65536) == run(data, [], max_line=65536)
+
+
+def test_byte_by_byte_equals_whole(rules: RuleSet) -> None:
+    data = SAMPLES["fail11mb_alt_mig.log"][:20000] + SAMPLES["rerun02_alt_mig.log"][-8000:]
+    assert run(data, list(range(len(data)))) == run(data, [])
