@@ -67,7 +67,7 @@ def cut_points(size: int) -> st.SearchStrategy[list[int]]:
 @given(st.binary(max_size=5000), st.data())
 def test_random_bytes_never_crash(data: bytes, draw: st.DataObject) -> None:
     cuts = draw.draw(cut_points(len(data)))
-    events, report = run(data, cuts, max_line=64)
+    _events, report = run(data, cuts, max_line=64)
     assert isinstance(report["runs"], list)
 
 
