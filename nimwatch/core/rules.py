@@ -9,7 +9,7 @@ the files is :mod:`nimwatch.rulefiles`' job; this module does no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -190,6 +190,31 @@ class _Reader:
         return out
 
 
+def _entries(parent: LineDict, key: str, problems: Problems, prefix: str = "") -> Iterator[tuple[str, LineDict]]:
+    """``(context, mapping)`` for each mapping in the list ``parent[key]``; other items are reported."""
+    items = parent.get(key) or []
+    if not isinstance(items, list):
+        problems.add(parent.line_of(key), prefix + key, f"must be a list, not {type_name(items)}")
+        return
+    for i, item in enumerate(items):
+        ctx = f"{prefix}{key}[{i}]."
+        line = items.line_of(i) if isinstance(items, LineList) else parent.line_of(key)
+        d = _mapping(item, problems, line, ctx.rstrip("."))
+        if d is not None:
+            yield ctx, d
+
+
+def _phase_set(reader: _Reader, d: LineDict, ctx: str) -> frozenset[int]:
+    """The optional ``phases`` list: 0 (before phase 1) to 12."""
+    phases = reader.get(d, "phases", list, ctx, required=False, default=[])
+    for p in phases:
+        if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 12:
+            reader.problems.add(
+                d.line_of("phases"), ctx + "phases", f"{p!r} is not a phase (0 = before phase 1, 1..12)"
+            )
+    return frozenset(p for p in phases if isinstance(p, int) and not isinstance(p, bool))
+
+
 def _mapping(value: Any, problems: Problems, line: int, key: str) -> Optional[LineDict]:
     if isinstance(value, LineDict):
         return value
@@ -239,36 +264,25 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
                 line_patterns[key] = r.regex(lines_data[key], lines_data.line_of(key), f"lines.{key}")
 
     facts: list[FactSpec] = []
-    for i, item in enumerate(top.get("facts") or []):
-        ctx = f"facts[{i}]."
-        d = _mapping(item, probs, top.line_of("facts"), ctx.rstrip("."))
-        if d is None:
-            continue
+    for ctx, d in _entries(top, "facts", probs):
         probs.check_keys(d, _FACT_KEYS, ctx, ("name", "pattern"))
         name = r.get(d, "name", str, ctx)
         pat = r.regex(d.get("pattern"), d.line_of("pattern"), ctx + "pattern") if "pattern" in d else None
         if pat is not None and "value" not in pat.groupindex:
             probs.add(d.line_of("pattern"), ctx + "pattern", "needs a (?P<value>...) group")
-        fphases = r.get(d, "phases", list, ctx, required=False, default=[])
-        for p in fphases:
-            if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 12:
-                probs.add(d.line_of("phases"), ctx + "phases", f"{p!r} is not a phase (0 = before phase 1, 1..12)")
+        fphases = _phase_set(r, d, ctx)
         if name and pat is not None:
             facts.append(
                 FactSpec(
                     name,
                     pat,
                     bool(r.get(d, "first_wins", bool, ctx, required=False, default=False)),
-                    frozenset(p for p in fphases if isinstance(p, int)),
+                    fphases,
                 )
             )
 
     variants: list[VariantSpec] = []
-    for i, item in enumerate(top.get("variants") or []):
-        ctx = f"variants[{i}]."
-        d = _mapping(item, probs, top.line_of("variants"), ctx.rstrip("."))
-        if d is None:
-            continue
+    for ctx, d in _entries(top, "variants", probs):
         probs.check_keys(d, _VARIANT_KEYS, ctx, ("id", "name", "detect"))
         variants.append(
             VariantSpec(
@@ -286,21 +300,13 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
     counter_names: set[str] = set()
     pending_total_from: list[tuple[int, str, str]] = []
     phase_list = top.get("phases") or []
-    for i, item in enumerate(phase_list):
-        ctx = f"phases[{i}]."
-        d = _mapping(item, probs, top.line_of("phases"), ctx.rstrip("."))
-        if d is None:
-            continue
+    for i, (ctx, d) in enumerate(_entries(top, "phases", probs)):
         probs.check_keys(d, _PHASE_KEYS, ctx, ("number", "name", "weight", "stall_minutes"))
         number = r.get(d, "number", int, ctx, default=0)
         if number != i + 1:
             probs.add(d.line_of("number"), ctx + "number", f"phases must be listed 1 to 12 in order; expected {i + 1}")
         counters: list[Counter] = []
-        for j, citem in enumerate(d.get("counters") or []):
-            cctx = f"{ctx}counters[{j}]."
-            c = _mapping(citem, probs, d.line_of("counters"), cctx.rstrip("."))
-            if c is None:
-                continue
+        for cctx, c in _entries(d, "counters", probs, ctx):
             probs.check_keys(c, _COUNTER_KEYS, cctx, ("name", "pattern", "unit"))
             kind = r.get(c, "kind", str, cctx, required=False, default="count")
             if kind not in ("count", "ratio", "total"):
@@ -425,10 +431,7 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
         code = r.get(d, "code", (str, type(None)), ctx, required=False, default=None)
         if code is not None and not _CODE_RE.match(code):
             probs.add(d.line_of("code"), ctx + "code", "must look like NNNN-NNN (e.g. 0505-187) or be null")
-        phases = r.get(d, "phases", list, ctx, required=False, default=[])
-        for p in phases:
-            if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 12:
-                probs.add(d.line_of("phases"), ctx + "phases", f"{p!r} is not a phase (0 = before phase 1, 1..12)")
+        phases = _phase_set(r, d, ctx)
         severity = r.get(d, "severity", str, ctx, default="error")
         if severity not in _SEVERITIES:
             probs.add(
@@ -460,7 +463,7 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
                 pattern=pat,
                 trigger=trigger or None,
                 code=code,
-                phases=frozenset(int(p) for p in phases if isinstance(p, int)),
+                phases=phases,
                 severity=Severity(severity),
                 fails_run=bool(r.get(d, "fails_run", bool, ctx, required=False, default=severity == "error")),
                 explanation=str(r.get(d, "explanation", str, ctx, default="")).strip(),
