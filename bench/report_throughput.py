@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from biglog import write_big_log  # noqa: E402
+from biglog import write_big_log
 
 GREP_PATTERN = (
     r"Executing nimadm phase|[0-9]{4}-[0-9]{3}|FAILED|CANCELLED|Filesets processed|"
@@ -68,13 +68,15 @@ def main() -> int:
         log = Path(tmp) / f"big{args.lines}_alt_mig.log"
         grep_secs, grep_rss, grep_out = best(["grep", "-cE", GREP_PATTERN, str(log)], args.repeat)
     lines, size, secs, rss = rows[-1]
-    print(f"| log lines | size | nimwatch report | lines/s | peak RSS |")
+    print("| log lines | size | nimwatch report | lines/s | peak RSS |")
     print("|---:|---:|---:|---:|---:|")
     for n, sz, s, r in rows:
         print(f"| {n:,} | {sz / 1e6:.0f} MB | {s:.2f} s | {n / s / 1e6:.2f} M | {r / 1024:.0f} MiB |")
     print()
-    print(f"grep -cE (same patterns, {grep_out.decode().strip()} matching lines): {grep_secs:.2f} s, "
-          f"{lines / grep_secs / 1e6:.2f} M lines/s, peak RSS {grep_rss / 1024:.0f} MiB")
+    print(
+        f"grep -cE (same patterns, {grep_out.decode().strip()} matching lines): {grep_secs:.2f} s, "
+        f"{lines / grep_secs / 1e6:.2f} M lines/s, peak RSS {grep_rss / 1024:.0f} MiB"
+    )
     print(f"nimwatch / grep time ratio: {secs / grep_secs:.2f}x")
     return 0
 
