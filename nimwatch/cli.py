@@ -18,7 +18,10 @@ from nimwatch.errors import ExitCode, NimwatchError
 
 COMMANDS = (
     "nimwatch.commands.report",
+    "nimwatch.commands.watch",
     "nimwatch.commands.status",
+    "nimwatch.commands.tui",
+    "nimwatch.commands.replay",
     "nimwatch.commands.check_config",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""

@@ -1,15 +1,334 @@
-"""Prometheus metrics: the ``metrics:`` config section (placeholder until metrics land)."""
+"""Prometheus metrics: the ``metrics:`` config section, the exposition text and its two outputs.
+
+Owns :func:`parse_section` (``metrics: {textfile: PATH, listen: HOST:PORT}``),
+:func:`render` (the Prometheus text format, built from the engine's state)
+and :class:`MetricsExporter`, which rewrites the node_exporter textfile
+atomically (temporary file + rename) whenever something changed, at most once
+per ``interval``, and serves ``/metrics`` over stdlib ``http.server`` in a
+thread. Per client: the current phase, the outcome, phase durations, findings
+by severity, the time of the last line and whether it is stalled; plus
+``nimwatch_up`` and ``nimwatch_build_info``. No third-party library.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import platform
+import socket
+import tempfile
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
-from nimwatch.core.validation import Problems
+from nimwatch import __version__
+from nimwatch.core.events import Outcome, PhaseStatus, Severity
+from nimwatch.core.validation import LineDict, Problems, type_name
+
+METRICS_KEYS = ("textfile", "listen", "interval")
+DEFAULT_INTERVAL = 1.0
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def parse_section(value: Any, line: int, problems: Problems, path: Path) -> Any:
-    if not isinstance(value, dict):
-        problems.add(line, "metrics", "must be a mapping (textfile: PATH, listen: HOST:PORT)")
+@dataclass(frozen=True)
+class MetricsConfig:
+    textfile: Optional[Path] = None
+    """node_exporter textfile collector file (``*.prom``), rewritten atomically."""
+    listen: Optional[tuple[str, int]] = None
+    """Serve ``/metrics`` on this address."""
+    interval: float = DEFAULT_INTERVAL
+    """Shortest time between two rewrites of the textfile."""
+
+
+def parse_section(value: Any, line: int, problems: Problems, path: Path) -> Optional[MetricsConfig]:
+    """Validate ``metrics:``; problems name file, line and key."""
+    if value is None:
         return None
-    return value
+    if not isinstance(value, LineDict):
+        problems.add(line, "metrics", f"must be a mapping (textfile: PATH, listen: HOST:PORT), not {type_name(value)}")
+        return None
+    problems.check_keys(value, METRICS_KEYS, "metrics.")
+    textfile: Optional[Path] = None
+    listen: Optional[tuple[str, int]] = None
+    interval = DEFAULT_INTERVAL
+    if "textfile" in value:
+        raw = value["textfile"]
+        if not isinstance(raw, str) or not raw:
+            problems.add(value.line_of("textfile"), "metrics.textfile", "must be a file path")
+        else:
+            textfile = Path(raw) if os.path.isabs(raw) else path.parent / raw
+            if not textfile.name.endswith(".prom"):
+                problems.add(
+                    value.line_of("textfile"),
+                    "metrics.textfile",
+                    "node_exporter only reads files named *.prom",
+                )
+            elif not textfile.parent.is_dir():
+                problems.add(value.line_of("textfile"), "metrics.textfile", f"no such directory: {textfile.parent}")
+    if "listen" in value:
+        raw = value["listen"]
+        host, _, port = str(raw).rpartition(":")
+        if not isinstance(raw, (str, int)) or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.add(value.line_of("listen"), "metrics.listen", f"{raw!r} is not HOST:PORT (e.g. 127.0.0.1:9731)")
+        else:
+            listen = (host.strip("[]") or "127.0.0.1", int(port))
+    if "interval" in value:
+        raw = value["interval"]
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+            problems.add(value.line_of("interval"), "metrics.interval", "must be a positive number of seconds")
+        else:
+            interval = float(raw)
+    if textfile is None and listen is None:
+        if "textfile" not in value and "listen" not in value:
+            problems.add(value.line, "metrics", "give textfile: PATH and/or listen: HOST:PORT")
+        return None
+    return MetricsConfig(textfile, listen, interval)
+
+
+# ---------------------------------------------------------------------- exposition
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _num(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, doc: str) -> None:
+        self.lines.append(f"# HELP {name} {doc}")
+        self.lines.append(f"# TYPE {name} {kind}")
+
+    def sample(self, name: str, labels: dict[str, str], value: float) -> None:
+        body = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+        self.lines.append(f"{name}{{{body}}} {_num(value)}" if body else f"{name} {_num(value)}")
+
+
+def render(engine: Any, stalled: Optional[set[tuple[str, int]]] = None) -> str:
+    """The metrics of every followed client, in the Prometheus text format."""
+    stalled = stalled or set()
+    rows: dict[str, Any] = {}
+    with engine.locked():
+        for log, state in sorted(engine.logs.items()):
+            run = state.current
+            client = (run.client if run is not None else "") or state.client or os.path.basename(log)
+            latest = rows.get(client)
+            at = run.last_line_at if run is not None and run.last_line_at is not None else -1.0
+            if latest is None or at >= latest["at"]:
+                rows[client] = {"log": log, "run": run, "runs": len(state.runs), "at": at}
+        w = _Writer()
+        w.family("nimwatch_up", "gauge", "1 while nimwatch watch is running.")
+        w.sample("nimwatch_up", {}, 1)
+        w.family("nimwatch_build_info", "gauge", "nimwatch version and Python version.")
+        w.sample("nimwatch_build_info", {"version": __version__, "python": platform.python_version()}, 1)
+        w.family("nimwatch_logs", "gauge", "Logs followed.")
+        w.sample("nimwatch_logs", {}, len(engine.logs))
+        w.family("nimwatch_phase", "gauge", "Current (or last) nimadm phase of the latest run, 0 before phase 1.")
+        for client, row in sorted(rows.items()):
+            run = row["run"]
+            w.sample("nimwatch_phase", {"client": client}, run.current_phase if run is not None else 0)
+        w.family("nimwatch_outcome", "gauge", "1 for the outcome of the client's latest run.")
+        for client, row in sorted(rows.items()):
+            run = row["run"]
+            if run is None:
+                continue
+            for outcome in Outcome:
+                w.sample("nimwatch_outcome", {"client": client, "outcome": outcome.value}, int(run.outcome is outcome))
+        w.family("nimwatch_runs", "gauge", "Runs seen in the client's log.")
+        for client, row in sorted(rows.items()):
+            w.sample("nimwatch_runs", {"client": client}, row["runs"])
+        w.family("nimwatch_phase_duration_seconds", "gauge", "Duration of each finished phase of the latest run.")
+        for client, row in sorted(rows.items()):
+            run = row["run"]
+            if run is None:
+                continue
+            for phase in run.phases:
+                if phase.status in (PhaseStatus.DONE, PhaseStatus.FAILED) and phase.duration is not None:
+                    w.sample(
+                        "nimwatch_phase_duration_seconds",
+                        {"client": client, "phase": str(phase.number)},
+                        round(phase.duration, 3),
+                    )
+        w.family("nimwatch_phase_started_timestamp_seconds", "gauge", "When the current phase started (arrival time).")
+        for client, row in sorted(rows.items()):
+            run = row["run"]
+            if run is None or not run.current_phase:
+                continue
+            started = run.phase(run.current_phase).started_at
+            if started is not None:
+                w.sample("nimwatch_phase_started_timestamp_seconds", {"client": client}, round(started, 3))
+        w.family("nimwatch_findings", "gauge", "Findings of the latest run, by severity.")
+        for client, row in sorted(rows.items()):
+            run = row["run"]
+            if run is None:
+                continue
+            for sev in Severity:
+                w.sample(
+                    "nimwatch_findings", {"client": client, "severity": sev.value}, run.finding_counts.get(sev.value, 0)
+                )
+        w.family("nimwatch_last_line_timestamp_seconds", "gauge", "Arrival time of the client's last log line.")
+        for client, row in sorted(rows.items()):
+            if row["at"] >= 0:
+                w.sample("nimwatch_last_line_timestamp_seconds", {"client": client}, round(row["at"], 3))
+        w.family("nimwatch_stalled", "gauge", "1 while the client's running phase is reported stalled.")
+        for client, row in sorted(rows.items()):
+            run = row["run"]
+            if run is None:
+                continue
+            w.sample("nimwatch_stalled", {"client": client}, int((row["log"], run.index) in stalled))
+    return "\n".join(w.lines) + "\n"
+
+
+def write_textfile(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temporary file in the same directory, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class MetricsExporter:
+    """Keeps the textfile current and serves ``/metrics``.
+
+    Args:
+        config: where to write and listen.
+        engine: the engine whose state is exported.
+        stalled: returns the (log, run) pairs currently stalled.
+        on_error: diagnostics (a textfile that cannot be written is reported, then retried).
+    """
+
+    def __init__(
+        self,
+        config: MetricsConfig,
+        engine: Any,
+        *,
+        stalled: Optional[Callable[[], set[tuple[str, int]]]] = None,
+        on_error: Optional[Callable[[str], None]] = None,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.stalled = stalled or (lambda: set())
+        self.on_error = on_error or (lambda message: None)
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._server_thread: Optional[threading.Thread] = None
+        self._last_error = ""
+        self._unsubscribe: Optional[Callable[[], None]] = None
+        self.writes = 0
+
+    @property
+    def address(self) -> Optional[tuple[str, int]]:
+        """The address actually listened on (port 0 in the config picks a free one)."""
+        if self._server is None:
+            return None
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def text(self) -> str:
+        return render(self.engine, self.stalled())
+
+    def touch(self, *_: Any) -> None:
+        """Something changed: rewrite the textfile soon."""
+        self._dirty.set()
+
+    def start(self) -> None:
+        self._unsubscribe = self.engine.subscribe(self.touch)
+        if self.config.listen is not None:
+            self._serve(self.config.listen)
+        if self.config.textfile is not None:
+            self._dirty.set()
+            self._thread = threading.Thread(target=self._write_loop, name="nimwatch-metrics", daemon=True)
+            self._thread.start()
+
+    def write_now(self) -> None:
+        """Rewrite the textfile at once (``--once``, shutdown)."""
+        if self.config.textfile is None:
+            return
+        try:
+            write_textfile(self.config.textfile, self.text())
+            self.writes += 1
+            self._last_error = ""
+        except OSError as exc:
+            message = f"metrics: cannot write {self.config.textfile}: {exc.strerror or exc}"
+            if message != self._last_error:
+                self._last_error = message
+                self.on_error(message)
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._stop.set()
+        self._dirty.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._server_thread is not None:
+            self._server_thread.join()
+            self._server_thread = None
+
+    def _write_loop(self) -> None:
+        while not self._stop.is_set():
+            self._dirty.wait()
+            if self._stop.is_set():
+                break
+            self._dirty.clear()
+            self.write_now()
+            self._stop.wait(self.config.interval)
+
+    def _serve(self, address: tuple[str, int]) -> None:
+        exporter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.split("?")[0] not in ("/metrics", "/"):
+                    self.send_error(404, "only /metrics here")
+                    return
+                body = exporter.text().encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", CONTENT_TYPE)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server_class = ThreadingHTTPServer
+        if ":" in address[0]:
+
+            class _Server6(ThreadingHTTPServer):
+                address_family = socket.AF_INET6
+
+            server_class = _Server6
+        try:
+            server = server_class(address, Handler)
+        except OSError as exc:
+            self.on_error(f"metrics: cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}")
+            return
+        server.daemon_threads = True
+        self._server = server
+        self._server_thread = threading.Thread(target=server.serve_forever, name="nimwatch-metrics-http", daemon=True)
+        self._server_thread.start()
+

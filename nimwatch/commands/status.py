@@ -8,7 +8,9 @@ the TUI dashboard, printed once, or redrawn every SECONDS with plain ANSI
 Arrival times come from the state journal when it knows a log; otherwise a
 log's lines are taken to have arrived at the file's modification time, so
 that a silent log still shows as stalled, but its elapsed time and ETA are
-unknown (``-``).
+unknown (``-``). A log unchanged for longer than the config's
+``stall.incomplete_after_minutes`` is read as finished (the parser then says
+whether it succeeded, failed or is incomplete, as ``report`` does).
 
 Exit status: 0 when every client's last run succeeded, 1 when one failed,
 3 when none failed but one is still running, stalled or incomplete, 2 for
@@ -35,7 +37,7 @@ sleep: Callable[[float], None] = time.sleep
 """The pause between two redraws of ``--watch`` (tests replace it)."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "status",
         help="print the dashboard once as a plain table (no Textual), or redraw it with --watch",
@@ -45,7 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("paths", nargs="*", metavar="DIR|LOG", help=f"log directory or files (default {DEFAULT_LOG_DIR})")
     p.add_argument("--watch", "-w", type=float, metavar="SECONDS", help="redraw every SECONDS until Ctrl-C")
     p.add_argument("--sort", choices=("status", "name", "progress", "elapsed"), default="status")
-    p.add_argument("--ascii", action="store_true", help="ASCII symbols and bars only (default when the output is not UTF-8)")
+    p.add_argument(
+        "--ascii", action="store_true", help="ASCII symbols and bars only (default when the output is not UTF-8)"
+    )
     p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto", dest="colour")
     p.add_argument("--rules", action="append", default=[], metavar="FILE", help="your own signature file (repeatable)")
     p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
@@ -100,6 +104,7 @@ class PlainStatus:
         self.monitor = stall_monitor(self.engine, self.config, self.rules, clock)
         self.timed: set[str] = set()
         self.offsets: dict[str, int] = {}
+        self.closed: set[str] = set()
 
     def files(self) -> list[Path]:
         from nimwatch.sources.files import expand_paths
@@ -111,7 +116,7 @@ class PlainStatus:
         from nimwatch.sources.replay import ReplaySource
 
         for path in self.files():
-            name = str(path)
+            name = os.path.abspath(path)
             if name in self.offsets:
                 continue
             try:
@@ -128,19 +133,21 @@ class PlainStatus:
             else:
                 self.engine.feed(name, data, at=mtime)
             self.offsets[name] = len(data)
+        self.close_silent()
         self.check_stalls()
 
     def poll(self) -> None:
         """Feed what each log gained since the last look; new logs in a directory are read whole."""
         for path in self.files():
-            name = str(path)
+            name = os.path.abspath(path)
             if name not in self.offsets:
                 self.load()
                 return
             try:
                 size = path.stat().st_size
-                if size < self.offsets[name]:
-                    self.engine.restart(name, "truncated")
+                if size < self.offsets[name] or (name in self.closed and size > self.offsets[name]):
+                    self.engine.restart(name, "truncated" if size < self.offsets[name] else "resumed")
+                    self.closed.discard(name)
                     self.offsets[name] = 0
                 if size > self.offsets[name]:
                     with path.open("rb") as handle:
@@ -150,7 +157,23 @@ class PlainStatus:
                     self.offsets[name] += len(data)
             except OSError as exc:
                 print(f"nimwatch: {path}: {exc.strerror or exc}", file=sys.stderr)
+        self.close_silent()
         self.check_stalls()
+
+    def close_silent(self) -> None:
+        """A log unchanged for ``stall.incomplete_after_minutes`` is finished: the parser gives its outcome."""
+        limit = self.config.stall.incomplete_after_minutes * 60.0
+        now = self.clock()
+        for name in self.offsets:
+            if name in self.closed:
+                continue
+            try:
+                mtime = os.stat(name).st_mtime
+            except OSError:
+                continue
+            if now - mtime > limit:
+                self.engine.close(name, at=mtime)
+                self.closed.add(name)
 
     def check_stalls(self) -> None:
         if self.monitor is not None:

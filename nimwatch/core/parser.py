@@ -245,11 +245,15 @@ class LogParser:
         line_no = base  # lines before `counted_to`
         counted_to = 0
         key = self._scanner_key()
-        seg_start, seg_run, seg_phase = 0, self.run, key
+        seg_start, seg_run, seg_phase, seg_line = 0, self.run, key, base
         scanner = self.scanners.for_phase(key)
         if scanner.needs_fold:
             folded = fold(block)
-        starts = scanner.candidates(block, 0, folded)
+        # Candidates are found a window at a time, small after a phase change (phases change
+        # often early in a run) and doubling while none comes: a change rescans little.
+        window = MIN_WINDOW
+        window_end = _window_end(block, 0, window)
+        starts = scanner.candidates(block, 0, folded, window_end)
         si = 0
         while pos < n:
             if self.run is not None and self.run.script_running is not None:
@@ -258,7 +262,14 @@ class LogParser:
                 while si < len(starts) and starts[si] < pos:
                     si += 1
                 if si >= len(starts):
-                    break
+                    if window_end >= n:
+                        break
+                    pos = max(pos, window_end)
+                    window = min(window * 2, MAX_WINDOW)
+                    window_end = _window_end(block, pos, window)
+                    starts = scanner.candidates(block, pos, folded, window_end)
+                    si = 0
+                    continue
                 start = starts[si]
                 si += 1
             line_no += block.count("\n", counted_to, start)
@@ -273,16 +284,18 @@ class LogParser:
                 # The stretch before this line is over: its progress goes before this line's events.
                 line_events = events[mark:]
                 del events[mark:]
-                self._count_progress(seg_run, seg_phase, block, seg_start, start, base)
+                self._count_progress(seg_run, seg_phase, block, seg_start, start, seg_line)
                 events.extend(line_events)
-                seg_start, seg_run, seg_phase = start, self.run, new_key
+                seg_start, seg_run, seg_phase, seg_line = start, self.run, new_key, line_no
                 key = new_key
                 scanner = self.scanners.for_phase(key)
                 if scanner.needs_fold and folded is None:
                     folded = fold(block)
-                starts = scanner.candidates(block, pos, folded)
+                window = MIN_WINDOW
+                window_end = _window_end(block, pos, window)
+                starts = scanner.candidates(block, pos, folded, window_end)
                 si = 0
-        self._count_progress(seg_run, seg_phase, block, seg_start, n, base)
+        self._count_progress(seg_run, seg_phase, block, seg_start, n, seg_line)
         self.line_no = base + block.count("\n")
         self._remember_tail(block)
         self._block = ""
@@ -606,7 +619,9 @@ class LogParser:
         run.variants.add(variant_id)
         self._emit(Fact(run.index, "variant", variant_id, line_no))
 
-    def _count_progress(self, run: Optional[_Run], phase: int, block: str, start: int, end: int, base: int) -> None:
+    def _count_progress(
+        self, run: Optional[_Run], phase: int, block: str, start: int, end: int, lines_before: int
+    ) -> None:
         """Count phase ``phase``'s progress lines in ``block[start:end]`` (one Progress per counter).
 
         Progress events are coalesced per stretch of block, like LinesRead: how
@@ -626,7 +641,7 @@ class LogParser:
                 last = _last_match(pattern, block, start, end, literal)
             if last is None:
                 continue
-            line_no = base + block.count("\n", 0, last.start()) + 1
+            line_no = lines_before + block.count("\n", start, last.start()) + 1
             groups = last.groupdict()
             total: Optional[int]
             if counter.kind == "ratio":
@@ -684,6 +699,19 @@ class LogParser:
         run.script_running = None
         # A non-zero return code is judged by the catalog (customization-script-nonzero-rc).
         self._fact(f"script_rc_phase{run.phase}", str(rc), line_no)
+
+
+MIN_WINDOW = 4 * 1024
+MAX_WINDOW = 256 * 1024
+"""Characters of a block scanned for candidates at a time (the window doubles up to this)."""
+
+
+def _window_end(block: str, pos: int, size: int) -> int:
+    """The end of the scan window starting at ``pos``: the end of the line ``size`` characters on."""
+    if pos + size >= len(block):
+        return len(block)
+    nl = block.find("\n", pos + size)
+    return len(block) if nl < 0 else nl + 1
 
 
 def _last_match(

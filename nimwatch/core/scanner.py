@@ -185,12 +185,14 @@ def fold(text: str) -> str:
     return folded
 
 
-def _scan_lines(pattern: re.Pattern[str], text: str, block: str, starts: set[int], pos: int = 0) -> None:
-    """Add the start of every line of ``block`` in which ``pattern`` occurs in ``text`` (same offsets)."""
+def _scan_lines(
+    pattern: re.Pattern[str], text: str, block: str, starts: set[int], pos: int = 0, end: Optional[int] = None
+) -> None:
+    """Add the start of every line of ``block[pos:end]`` in which ``pattern`` occurs in ``text`` (same offsets)."""
     rfind = block.rfind
     find = block.find
     line_end = -1
-    for m in pattern.finditer(text, pos):
+    for m in pattern.finditer(text, pos, len(text) if end is None else end):
         at = m.start()
         if at <= line_end:
             continue
@@ -256,19 +258,25 @@ class Scanner:
         """Whether :meth:`candidates` scans the lower-cased block too."""
         return self._folded_block_re is not None
 
-    def candidates(self, block: str, pos: int = 0, folded: Optional[str] = None) -> list[int]:
-        """Sorted start offsets of the lines of ``block`` from ``pos`` on that may match some rule.
+    def candidates(
+        self, block: str, pos: int = 0, folded: Optional[str] = None, end: Optional[int] = None
+    ) -> list[int]:
+        """Sorted start offsets of the lines of ``block[pos:end]`` that may match some rule.
 
-        ``folded`` is ``fold(block)``, passed when the caller scans the same block again.
+        ``pos`` and ``end`` are line boundaries; ``folded`` is ``fold(block)``, passed when the
+        caller scans the same block again.
         """
+        end = len(block) if end is None else end
         starts: set[int] = set()
-        _scan_lines(self._block_re, block, block, starts, pos)
+        _scan_lines(self._block_re, block, block, starts, pos, end)
         if self._code_block_re is not None:
-            _scan_lines(self._code_block_re, block, block, starts, pos)
+            _scan_lines(self._code_block_re, block, block, starts, pos, end)
         if self._folded_block_re is not None:
-            _scan_lines(self._folded_block_re, folded if folded is not None else fold(block), block, starts, pos)
+            _scan_lines(
+                self._folded_block_re, folded if folded is not None else fold(block), block, starts, pos, end
+            )
         for _item, pattern in self._slow_block:
-            for m in pattern.finditer(block, pos):
+            for m in pattern.finditer(block, pos, end):
                 # a match may start on an earlier line (\s* crosses newlines): take every line it spans
                 at = max(pos, block.rfind("\n", 0, m.start()) + 1)
                 while at <= m.end() and at < len(block):
@@ -277,7 +285,7 @@ class Scanner:
                     if nxt < 0:
                         break
                     at = nxt + 1
-        return sorted(x for x in starts if x >= pos)
+        return sorted(x for x in starts if pos <= x < end)
 
     def items_for(self, line: str) -> list[Item]:
         """The rule items that may match ``line``, in priority order."""

@@ -209,6 +209,24 @@ def glob_problem(pattern: str) -> Optional[str]:
     return None
 
 
+def glob_suggestion(pattern: str) -> Optional[str]:
+    """A nearby valid glob for a bad one: ``sap[0-9*`` -> ``sap[0-9]*``, ``db[9-0]`` -> ``db[0-9]``."""
+    fixed = re.sub(
+        r"\[(!?)(\w)-(\w)\]",
+        lambda m: f"[{m.group(1)}{min(m.group(2), m.group(3))}-{max(m.group(2), m.group(3))}]",
+        pattern,
+    )
+    start = fixed.rfind("[")
+    if start >= 0 and "]" not in fixed[start:]:
+        body = re.match(r"!?(?:\w-\w|\w)+", fixed[start + 1 :])
+        if body:
+            end = start + 1 + body.end()
+            fixed = fixed[:end] + "]" + fixed[end:]
+    if fixed != pattern and glob_problem(fixed) is None:
+        return fixed
+    return None
+
+
 def placeholders_in(text: str) -> list[str]:
     return PLACEHOLDER_RE.findall(text)
 
@@ -316,7 +334,11 @@ class _HookReader:
         for line, glob in self.strings("clients", "client glob"):
             problem = glob_problem(glob)
             if problem:
-                self.bad("clients", f"bad glob {problem}" if problem.startswith("'") else problem, line)
+                message = f"bad glob {problem}" if problem.startswith("'") else problem
+                suggestion = glob_suggestion(glob)
+                if suggestion:
+                    message += f" (did you mean '{suggestion}'?)"
+                self.bad("clients", message, line)
             else:
                 out.append(glob)
         return tuple(out)
@@ -329,8 +351,7 @@ class _HookReader:
             shown = value if isinstance(value, str) else type_name(value)
             self.bad(
                 "severity",
-                f"'{shown}' is not a severity: use info, warning or error"
-                + did_you_mean(str(value), SEVERITIES),
+                f"'{shown}' is not a severity: use info, warning or error" + did_you_mean(str(value), SEVERITIES),
             )
             return None
         return str(value)
@@ -339,9 +360,7 @@ class _HookReader:
         out = set()
         for line, rule in self.strings("rules", "rule id"):
             if not _RULE_RE.match(rule):
-                self.bad(
-                    "rules", f"{rule!r} is not a rule id (lowercase letters, digits, '.', '_', '-')", line
-                )
+                self.bad("rules", f"{rule!r} is not a rule id (lowercase letters, digits, '.', '_', '-')", line)
             else:
                 out.add(rule)
         return frozenset(out)
@@ -350,9 +369,7 @@ class _HookReader:
         out = set()
         for line, code in self.strings("codes", "message code"):
             if not _CODE_RE.match(code):
-                self.bad(
-                    "codes", f"{code!r} does not look like NNNN-NNN (e.g. 0505-126); quote it in YAML", line
-                )
+                self.bad("codes", f"{code!r} does not look like NNNN-NNN (e.g. 0505-126); quote it in YAML", line)
             else:
                 out.add(code)
         return frozenset(out)
@@ -385,7 +402,7 @@ class _HookReader:
                         line,
                     )
             argv.append(arg)
-        if not self.ok or not argv:
+        if not isinstance(value[0], str):
             return tuple(argv)
         command = argv[0]
         if not command:
@@ -480,9 +497,7 @@ def _check_executable(reader: _HookReader, spec_env: Mapping[str, str], argv: tu
 
 def _parse_hook(item: Any, index: int, line: int, problems: Problems, base: Path) -> Optional[HookSpec]:
     if not isinstance(item, LineDict):
-        problems.add(
-            line, f"hooks[{index}]", f"must be a mapping with name, on and run, not {type_name(item)}"
-        )
+        problems.add(line, f"hooks[{index}]", f"must be a mapping with name, on and run, not {type_name(item)}")
         return None
     raw_name = item.get("name")
     ctx = f"hook '{raw_name}': " if isinstance(raw_name, str) and raw_name else f"hooks[{index}]."
@@ -502,7 +517,9 @@ def _parse_hook(item: Any, index: int, line: int, problems: Problems, base: Path
     severity = reader.severity()
     rules = reader.rules()
     codes = reader.codes()
+    before = len(problems.items)
     argv = reader.run()
+    run_ok = len(problems.items) == before
     env = reader.env()
     cwd = reader.cwd()
     timeout = reader.timeout()
@@ -512,7 +529,7 @@ def _parse_hook(item: Any, index: int, line: int, problems: Problems, base: Path
         for key in _FINDING_FILTERS:
             if key in reader.values:
                 reader.bad(key, "only applies to finding events: add 'finding' to on, or drop this filter")
-    if reader.ok and argv:
+    if run_ok and argv:
         _check_executable(reader, env, argv)
     if not reader.ok:
         return None
@@ -550,9 +567,7 @@ def parse_section(value: Any, line: int, problems: Problems, path: Path) -> list
         if isinstance(name, str) and name:
             name_line = item.line_of("name")
             if name in seen:
-                problems.add(
-                    name_line, f"hook '{name}': name", f"duplicate hook name (first at line {seen[name]})"
-                )
+                problems.add(name_line, f"hook '{name}': name", f"duplicate hook name (first at line {seen[name]})")
                 continue
             seen[name] = name_line
         spec = _parse_hook(item, index, item_line, problems, base)

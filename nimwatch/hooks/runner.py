@@ -114,8 +114,8 @@ def _pump(proc: subprocess.Popen[bytes], stdin: bytes, tail: _Tail, deadline: fl
     """Feed stdin and collect output until the output closes, the command exits or the deadline.
 
     Returns ``(timed_out, leftovers)``. ``leftovers`` means the command exited
-    but something it started still held the output pipe :data:`DRAIN_AFTER_EXIT`
-    seconds later.
+    but something it started still held its output (or stdin) pipe
+    :data:`DRAIN_AFTER_EXIT` seconds later.
     """
     out = proc.stdout
     inp = proc.stdin
@@ -138,7 +138,7 @@ def _pump(proc: subprocess.Popen[bytes], stdin: bytes, tail: _Tail, deadline: fl
             if exited_at is None and proc.poll() is not None:
                 exited_at = now
             if exited_at is not None and now - exited_at >= DRAIN_AFTER_EXIT:
-                return False, out is not None and _registered(sel, out)
+                return False, True
             for key, _ in sel.select(min(_SLICE, deadline - now)):
                 if key.fileobj is out and out is not None:
                     chunk = os.read(out.fileno(), _READ_SIZE)
@@ -154,14 +154,6 @@ def _pump(proc: subprocess.Popen[bytes], stdin: bytes, tail: _Tail, deadline: fl
         return False, False
     finally:
         sel.close()
-
-
-def _registered(sel: selectors.BaseSelector, fileobj: IO[bytes]) -> bool:
-    try:
-        sel.get_key(fileobj)
-    except KeyError:
-        return False
-    return True
 
 
 def _feed(inp: IO[bytes], pending: memoryview) -> memoryview:
@@ -227,7 +219,7 @@ def run_command(
             close_fds=True,
             start_new_session=True,
         )
-    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+    except (OSError, ValueError, TypeError, subprocess.SubprocessError) as exc:
         return CommandResult(args, None, False, time.monotonic() - started, "", _start_error(args, cwd, exc))
     tail = _Tail(OUTPUT_TAIL_BYTES)
     deadline = started + max(timeout, 0.0)

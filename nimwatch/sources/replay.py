@@ -13,13 +13,15 @@ phase change or finding), seek (to a line or a fraction, backwards too: the
 logs are re-read from their start) and a change of speed work while
 :meth:`ReplaySource.run` is looping in another thread; every control method is
 also usable on its own, without ``run``, which is how tests drive a replay
-instantly. The clock and the sleep are injected. Pure of Textual.
+instantly. The clock and the sleep are injected. Logs are keyed by their
+absolute path, as the tailer keys them. Pure of Textual.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,7 +34,7 @@ from nimwatch.errors import LogSourceError, UsageError
 from nimwatch.sources.files import client_from_path
 
 EVEN_INTERVAL = 0.1
-"""Seconds of log time between two lines of a log the journal does not know:
+"""Seconds of log time between two lines the journal does not know the arrival of:
 a 1,000-line log replays in 100 s at speed 1."""
 BATCH_LINES = 2000
 """Most lines fed under the lock in one go at full speed, so that a pause or a
@@ -83,24 +85,21 @@ def line_offsets(data: bytes) -> list[int]:
 def pace(lines: int, known: Mapping[int, float], start: float, interval: float) -> list[float]:
     """The log time of each line (index 0 is line 1).
 
-    ``known`` maps 1-based line numbers to recorded arrival times. Lines between
-    two known ones are interpolated, lines before the first take its time, lines
-    after the last continue at ``interval``. With nothing known, line n is at
-    ``start + (n - 1) * interval``. Times never go backwards.
+    ``known`` maps 1-based line numbers to recorded arrival times (the journal's
+    checkpoints: every line up to a checkpoint had arrived by its time). A line
+    takes the time of the first checkpoint at or after it, so lines read in one
+    go arrive together, as they did; lines after the last checkpoint continue
+    at ``interval``. With nothing known, line n is at ``start + (n - 1) *
+    interval``. Times never go backwards.
     """
-    if not known:
-        return [start + i * interval for i in range(lines)]
     points = sorted((n, t) for n, t in known.items() if 1 <= n <= lines)
     if not points:
         return [start + i * interval for i in range(lines)]
     out: list[float] = []
-    first_line, first_t = points[0]
-    out.extend([first_t] * (first_line - 1))
-    for (a, ta), (b, tb) in zip(points, points[1:]):
-        span = b - a
-        out.extend(ta + (tb - ta) * k / span for k in range(span))
-    last_line, last_t = points[-1]
-    out.extend(last_t + k * interval for k in range(lines - last_line + 1))
+    for n, t in points:
+        out.extend([t] * (n - len(out)))
+    last_t = points[-1][1]
+    out.extend(last_t + k * interval for k in range(1, lines - len(out) + 1))
     best = float("-inf")
     for i, value in enumerate(out):
         best = max(best, value)
@@ -154,7 +153,8 @@ class ReplaySource:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.logs = self._load(paths, journal, epoch, interval)
-        self._timeline = list(heapq.merge(*[[(t, i, n) for n, t in enumerate(log.times)] for i, log in enumerate(self.logs)]))
+        per_log = [[(t, i, n) for n, t in enumerate(log.times)] for i, log in enumerate(self.logs)]
+        self._timeline = list(heapq.merge(*per_log))
         self._pos = 0
         self._fed = [0] * len(self.logs)
         self._closed = False
@@ -180,11 +180,11 @@ class ReplaySource:
                 raise LogSourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
             known: Mapping[int, float] = {}
             if journal is not None:
-                for key in dict.fromkeys((str(path), str(path.resolve()))):
+                for key in dict.fromkeys((os.path.abspath(path), str(path.resolve()), str(path))):
                     known = journal.arrival_times(key)
                     if known:
                         break
-            loaded.append((str(path), client_from_path(path), data, line_offsets(data), known))
+            loaded.append((os.path.abspath(path), client_from_path(path), data, line_offsets(data), known))
         if epoch is None:
             firsts = [min(known.values()) for *_, known in loaded if known]
             epoch = min(firsts) if firsts else time.time()
@@ -245,10 +245,12 @@ class ReplaySource:
 
     def timed(self, log: str) -> bool:
         """True when ``log``'s times come from the state journal."""
+        log = os.path.abspath(log)
         return any(item.path == log and item.timed for item in self.logs)
 
     def lines_fed(self, log: str) -> int:
         """How many lines of ``log`` the engine has seen."""
+        log = os.path.abspath(log)
         with self._lock:
             index = next((i for i, item in enumerate(self.logs) if item.path == log), None)
             return 0 if index is None else self._fed[index]
@@ -321,6 +323,7 @@ class ReplaySource:
         with self._lock:
             index_of_log = 0
             if log is not None:
+                log = os.path.abspath(log)
                 found = [i for i, item in enumerate(self.logs) if item.path == log]
                 if not found:
                     raise UsageError(f"{log}: not one of the replayed logs")

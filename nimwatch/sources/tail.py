@@ -28,6 +28,7 @@ SQLite in this module.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -49,11 +50,16 @@ TURN_BUDGET = 1 << 20
 """Bytes read from one log per turn of the reader, so one busy log cannot starve the others."""
 HEAD_MAX = 4096
 """The first line (at most this many bytes) is hashed to recognise a file rewritten in place."""
+TAIL_CHECK = 64
+"""The last bytes read are compared again before reading on: a file truncated and grown past the
+offset between two looks (copytruncate, then a re-run writing fast) is caught as rewritten."""
 RESCAN_SECONDS = 10.0
 """Safety re-stat of every log and directory, for events a watcher missed."""
 DEFAULT_POLL = 1.0
 """Polling interval when polling is forced (no native observer, network file system) and none was given."""
-NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "ceph", "glusterfs", "lustre", "gpfs")
+NETWORK_FILESYSTEMS = (
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "ceph", "glusterfs", "lustre", "gpfs"
+)
 """File systems where inotify does not see writes made by other hosts."""
 
 
@@ -107,6 +113,11 @@ class EngineSink:
 
     def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
         self.engine.restart(log, reason, at)
+
+
+def _sha1(data: bytes = b"") -> Any:
+    """SHA-1 for file identity, not security (allowed on FIPS systems)."""
+    return hashlib.sha1(data, usedforsecurity=False)
 
 
 # ---------------------------------------------------------------------- observers
@@ -196,19 +207,22 @@ class _Log:
         self.offset = 0
         self.head = bytearray()
         self.head_done = False
-        self.prefix = hashlib.sha1()  # noqa: S324 - identity, not security
+        self.tail = b""
+        self.prefix = _sha1()
         self.historic_end = 0
         self.catchup_end = 0
         self.catchup_at = 0.0
         self.mtime_ns = 0
         self.error: Optional[str] = None
         self.opened_once = False
+        self.vanished = False
 
     def reset_content(self) -> None:
         self.offset = 0
         self.head = bytearray()
         self.head_done = False
-        self.prefix = hashlib.sha1()  # noqa: S324
+        self.tail = b""
+        self.prefix = _sha1()
         self.historic_end = 0
         self.catchup_end = 0
 
@@ -219,7 +233,7 @@ class _Log:
             generation=self.generation,
             offset=self.offset,
             head_len=len(self.head),
-            head_hash=hashlib.sha1(bytes(self.head)).hexdigest() if self.head else "",  # noqa: S324
+            head_hash=_sha1(bytes(self.head)).hexdigest() if self.head else "",
             prefix_hash=self.prefix.copy().hexdigest(),
         )
 
@@ -236,10 +250,11 @@ class _Log:
                 self.head_done = len(self.head) >= HEAD_MAX
         self.prefix.update(data)
         self.offset += len(data)
+        self.tail = (self.tail + data[-TAIL_CHECK:])[-TAIL_CHECK:]
 
 
 def _prefix_hash(fd: int, length: int) -> str:
-    h = hashlib.sha1()  # noqa: S324
+    h = _sha1()
     pos = 0
     while pos < length:
         data = os.pread(fd, min(TURN_BUDGET, length - pos), pos)
@@ -318,6 +333,12 @@ class Tailer:
         """The logs followed so far (absolute paths, the engine's keys)."""
         with self._state_lock:
             return sorted(self._logs)
+
+    def offset(self, log: str) -> Optional[int]:
+        """Bytes of ``log``'s current file read so far (None for a log not followed)."""
+        with self._state_lock:
+            item = self._logs.get(log)
+        return None if item is None else item.offset
 
     def observer_kinds(self) -> dict[str, str]:
         """Watched directory -> ``native`` or ``polling``."""
@@ -409,23 +430,25 @@ class Tailer:
 
     def _unschedule(self, directory: str) -> None:
         observer, watch, _ = self._watches.pop(directory)
-        try:
+        with contextlib.suppress(Exception):
             observer.unschedule(watch)
-        except Exception:  # noqa: S110 - the emitter of a vanished directory may already be gone
-            pass
 
     def _notify(self, path: str) -> None:
         """A watchdog event (observer thread): mark what to look at and wake the reader."""
         with self._state_lock:
             if path in self._logs:
                 self._dirty.add(path)
-            elif path.endswith(LOG_SUFFIX) and os.path.dirname(path) in self._dirs:
-                self._rediscover = True
-            elif path in self._dirs or path in self._files:
+            elif self._may_be_new(path):
                 self._rediscover = True
             else:
                 return
         self._wake.set()
+
+    def _may_be_new(self, path: str) -> bool:
+        """A log that may have appeared in a watched directory, or a watched name itself."""
+        if path.endswith(LOG_SUFFIX) and os.path.dirname(path) in self._dirs:
+            return True
+        return path in self._dirs or path in self._files
 
     # ------------------------------------------------------------------ reader thread
 
@@ -480,7 +503,7 @@ class Tailer:
         for directory in self._dirs:
             try:
                 with os.scandir(directory) as entries:
-                    names = [e.name for e in entries if e.name.endswith(LOG_SUFFIX) and len(e.name) > len(LOG_SUFFIX)]
+                    names = [e.name for e in entries if e.name.endswith(LOG_SUFFIX) and e.name != LOG_SUFFIX]
             except FileNotFoundError:
                 self._dir_error(directory, "no such directory (waiting for it)")
                 continue
@@ -523,6 +546,7 @@ class Tailer:
             if item.fd is not None:
                 self._drain(item)
                 self._close(item)
+            item.vanished = item.opened_once
             return False
         if not stat.S_ISREG(st.st_mode):
             if item.fd is not None:
@@ -545,10 +569,12 @@ class Tailer:
         elif size == item.offset:
             if fst.st_mtime_ns != item.mtime_ns:
                 item.mtime_ns = fst.st_mtime_ns
-                if item.head_done and self._head_changed(item):
+                if self._rewritten(item):
                     self._restart(item, "rewritten")
                     return True
             return False
+        elif self._rewritten(item):
+            self._restart(item, "rewritten")
         while budget > 0 and item.offset < size:
             want = min(READ_SIZE, size - item.offset, budget)
             data = os.pread(item.fd, want, item.offset)
@@ -579,17 +605,18 @@ class Tailer:
             self._error(item, "not a regular file (a directory, FIFO or device): skipped until it is one")
             return False
         ident = (fst.st_dev, fst.st_ino)
+        item.fd = fd
         if not item.opened_once:
             self._first_open(item, fd, fst)
-        elif ident != (item.dev, item.ino):
+        elif ident != (item.dev, item.ino) or (item.vanished and self._not_the_same(item, fst.st_size)):
             old = item.identity()
             item.dev, item.ino = ident
             item.generation += 1
             item.reset_content()
             self.sink.restart(item.log, reason, self.clock(), old, item.identity())
-        item.fd = fd
         item.dev, item.ino = ident
         item.opened_once = True
+        item.vanished = False
         item.error = None
         return True
 
@@ -611,10 +638,16 @@ class Tailer:
         item.catchup_end = fst.st_size
         item.catchup_at = min(self.clock(), fst.st_mtime)
 
-    def _head_changed(self, item: _Log) -> bool:
+    def _not_the_same(self, item: _Log, size: int) -> bool:
+        """A file back under a vanished name with the old inode number: inodes are reused, so check the bytes."""
+        return size < item.offset or self._rewritten(item)
+
+    def _rewritten(self, item: _Log) -> bool:
+        """The bytes already read changed: the first line, or the last bytes before the offset."""
         assert item.fd is not None
-        head = os.pread(item.fd, len(item.head), 0)
-        return head != bytes(item.head)
+        if item.tail and os.pread(item.fd, len(item.tail), item.offset - len(item.tail)) != item.tail:
+            return True
+        return item.head_done and os.pread(item.fd, len(item.head), 0) != bytes(item.head)
 
     def _restart(self, item: _Log, reason: str) -> None:
         old = item.identity()
@@ -654,9 +687,7 @@ class Tailer:
 
     def _close(self, item: _Log) -> None:
         if item.fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(item.fd)
-            except OSError:
-                pass
             item.fd = None
 

@@ -42,6 +42,8 @@ class AlertStore:
     def __init__(self, limit: int = MAX_ALERTS) -> None:
         self._alerts: list[Alert] = []
         self._next_id = 1
+        self.version = 0
+        """Goes up with every change (screens redraw only when it moved)."""
         self._limit = limit
 
     def add_notice(self, notice: Notice) -> Optional[Alert]:
@@ -63,10 +65,12 @@ class AlertStore:
             )
         elif notice.event == "log_reset":
             self._alerts = [a for a in self._alerts if a.log != notice.log]
+            self.version += 1
             return None
         else:
             return None
         self._next_id += 1
+        self.version += 1
         self._alerts.append(alert)
         if len(self._alerts) > self._limit:
             del self._alerts[: len(self._alerts) - self._limit]
@@ -84,6 +88,7 @@ class AlertStore:
         if alert is None:
             return False
         alert.acknowledged = True
+        self.version += 1
         return True
 
     def acknowledge_all(self) -> int:
@@ -92,6 +97,7 @@ class AlertStore:
             if not alert.acknowledged:
                 alert.acknowledged = True
                 count += 1
+        self.version += 1
         return count
 
     @property

@@ -34,6 +34,7 @@ class NoticeBridge:
         self._notices: list[Notice] = []
         self._dirty: set[str] = set()
         self._pending = False
+        self._attached = False
         self.posted = 0
         """Messages posted so far (the flood tests read it)."""
 
@@ -42,11 +43,16 @@ class NoticeBridge:
             self._dirty.add(notice.log)
             if notice.event in KEPT_EVENTS:
                 self._notices.append(notice)
-            if self._pending:
+            if self._pending or not self._attached:
                 return
             self._pending = True
             self.posted += 1
         self._target.post_message(NoticesArrived())
+
+    def attach(self) -> None:
+        """The app runs: post from now on (before, notices are only buffered)."""
+        with self._lock:
+            self._attached = True
 
     def drain(self) -> tuple[list[Notice], set[str]]:
         """The notices kept and the logs changed since the last drain (UI thread)."""

@@ -35,6 +35,14 @@ class TuiContext:
     timed: Callable[[str], bool] = field(default=lambda log: True)
     """False for a log whose arrival times are made up (elapsed and ETA are then unknown)."""
 
+    @staticmethod
+    def display_path(log: str) -> str:
+        """``log`` relative to the current directory when it is below it (shorter, and stable in tests)."""
+        try:
+            return str(Path(log).relative_to(Path.cwd()))
+        except ValueError:
+            return log
+
     @property
     def rules(self) -> RuleSet:
         return self.engine.rules

@@ -18,17 +18,6 @@ class NoticesArrived(Message):
         return isinstance(message, NoticesArrived)
 
 
-class StateRefreshed(Message):
-    """The app refreshed its view of the engine state; screens redraw what changed."""
-
-    def __init__(self, dirty: frozenset[str], full: bool = False) -> None:
-        super().__init__()
-        self.dirty = dirty
-        """Logs whose state changed since the last refresh."""
-        self.full = full
-        """Everything may have changed (a replay seek, a resize of the model)."""
-
-
 class JumpToLine(Message):
     """Show this line of the log (from the findings list or the alerts screen)."""
 
@@ -37,8 +26,10 @@ class JumpToLine(Message):
         self.line = line
 
 
-class AlertsChanged(Message):
-    """Alerts were added or acknowledged."""
+class OpenClient(Message):
+    """Open a client's detail screen (at a log line, when given)."""
 
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, AlertsChanged)
+    def __init__(self, log: str, line: int | None = None) -> None:
+        super().__init__()
+        self.log = log
+        self.line = line

@@ -212,7 +212,7 @@ def fmt_duration(seconds: Optional[float]) -> str:
     """``1:02:03`` or ``12:05``; ``-`` when unknown."""
     if seconds is None:
         return "-"
-    total = int(round(seconds))
+    total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -246,48 +246,57 @@ def _fit(text: str, width: int) -> str:
 def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = False, ascii_only: bool = False) -> str:
     """The plain dashboard: a header, one line per row, and the summary line.
 
-    Every line fits in ``width`` columns (the last line text is cut first, then
-    the phase name). Status reads without colour: a symbol and the word.
+    Every line fits in ``width`` columns: the last line text goes first, then
+    the ETA, the elapsed time and the findings, and the phase name is cut.
+    Status reads without colour: a symbol and the word.
     """
     symbols = ASCII_SYMBOL if ascii_only else SYMBOL
     client_w = max([6, *(len(r.client) + (2 + len(str(r.run)) if r.runs > 1 else 0) for r in rows)])
-    client_w = min(client_w, 24)
-    fixed = {"status": 12, "progress": 16, "elapsed": 8, "eta": 8, "find": 5}
-    phase_w = 30
-    gaps = 7
-    last_w = width - (sum(fixed.values()) + client_w + phase_w + gaps)
-    if last_w < 12:
-        phase_w = max(8, phase_w - (12 - last_w))
-        last_w = width - (sum(fixed.values()) + client_w + phase_w + gaps)
-    show_last = last_w >= 8
-    header = [
-        _fit("STATUS", fixed["status"]),
-        _fit("CLIENT", client_w),
-        _fit("PHASE", phase_w),
-        _fit("PROGRESS", fixed["progress"]),
-        _fit("ELAPSED", fixed["elapsed"]).rjust(fixed["elapsed"]),
-        _fit("ETA", fixed["eta"]).rjust(fixed["eta"]),
-        "FIND".rjust(fixed["find"]),
-    ]
-    if show_last:
-        header.append(_fit("LAST LINE", last_w))
-    lines = [" ".join(header).rstrip()]
+    widths = {"status": 12, "client": min(client_w, 24), "phase": 30, "progress": 15, "elapsed": 8, "eta": 8,
+              "find": 5, "last": 0}
+    optional = ["last", "eta", "elapsed", "find"]
+    columns = list(widths)
+
+    def used() -> int:
+        return sum(widths[c] for c in columns if c != "last") + len(columns) - 1
+
+    while used() + (13 if "last" in columns else 0) > width and optional:
+        if widths["phase"] > 16:
+            widths["phase"] = max(16, widths["phase"] - (used() - width) - (13 if "last" in columns else 0))
+            continue
+        columns.remove(optional.pop(0))
+    if "last" in columns:
+        widths["last"] = width - used()
+    if used() > width:
+        widths["phase"] = max(8, widths["phase"] - (used() - width))
+    headers = {"status": "STATUS", "client": "CLIENT", "phase": "PHASE", "progress": "PROGRESS",
+               "elapsed": "ELAPSED", "eta": "ETA", "find": "FIND", "last": "LAST LINE"}
+    right = {"elapsed", "eta", "find"}
+
+    def cell(name: str, text: str) -> str:
+        if name in right and len(text) <= widths[name]:
+            return text.rjust(widths[name])
+        return _fit(text, widths[name])
+
+    lines = [" ".join(cell(c, headers[c]) for c in columns).rstrip()]
     for row in rows:
-        status = _fit(f"{symbols[row.status]} {row.status}", fixed["status"])
+        values = {
+            "status": f"{symbols[row.status]} {row.status}",
+            "client": row.client + (f" #{row.run}" if row.runs > 1 else ""),
+            "phase": row.phase_label,
+            "progress": f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}",
+            "elapsed": fmt_duration(row.elapsed),
+            "eta": fmt_duration(row.eta),
+            "find": str(row.findings),
+            "last": row.last_line,
+        }
+        cells = [cell(c, values[c].strip() if c in right else values[c]) for c in columns]
         if colour:
-            status = f"\x1b[{ANSI_COLOUR[row.status]}m{status}\x1b[0m"
-        client = row.client + (f" #{row.run}" if row.runs > 1 else "")
-        cells = [
-            status,
-            _fit(client, client_w),
-            _fit(row.phase_label, phase_w),
-            f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}".ljust(fixed["progress"]),
-            fmt_duration(row.elapsed).rjust(fixed["elapsed"]),
-            fmt_duration(row.eta).rjust(fixed["eta"]),
-            str(row.findings).rjust(fixed["find"]),
-        ]
-        if show_last:
-            cells.append(_fit(row.last_line, last_w))
+            cells[0] = f"\x1b[{ANSI_COLOUR[row.status]}m{cells[0]}\x1b[0m"
         lines.append(" ".join(cells).rstrip())
-    lines.append(summary(rows))
+    text = summary(rows)
+    if len(text) > width:
+        counts = status_counts(rows)
+        text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    lines.append(text[:width])
     return "\n".join(lines) + "\n"

@@ -1,0 +1,120 @@
+"""The ``alertmanager`` sink: alerts POSTed to Alertmanager's v2 API (``/api/v2/alerts``).
+
+Each firing alert carries the labels ``alertname``, ``client``, ``phase``,
+``rule`` and ``severity`` (plus the sink's static ``labels``) and lasts
+``hold_hours`` unless resolved earlier. The sink keeps the alerts it fired in
+the journal; when the client's next run succeeds it sends them again with
+``endsAt`` set (resolved), and a ``stall_cleared`` resolves that phase's stall.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nimwatch.alerts.config import HttpOptions, SinkSpec
+from nimwatch.alerts.message import severity_of, summary
+from nimwatch.alerts.post import post_json
+from nimwatch.alerts.sink import Sink, safe_url
+from nimwatch.engine import Notice, iso
+from nimwatch.journal import Journal
+
+ALERTNAMES = {
+    "finding": "NimadmFinding",
+    "stalled": "NimadmStalled",
+    "phase_finished": "NimadmPhaseFailed",
+    "alert_failed": "NimwatchAlertFailed",
+    "hook_result": "NimwatchHookFailed",
+}
+
+
+def alertname(notice: Notice) -> str:
+    if notice.event == "run_finished":
+        return {"failed": "NimadmRunFailed", "incomplete": "NimadmRunIncomplete"}.get(
+            str(notice.get("outcome")), "NimadmRunFinished"
+        )
+    return ALERTNAMES.get(notice.event, "Nimadm" + "".join(p.title() for p in notice.event.split("_")))
+
+
+class AlertmanagerSink(Sink):
+    def __init__(self, spec: SinkSpec) -> None:
+        super().__init__(spec)
+        assert isinstance(spec.options, HttpOptions)
+        self.options: HttpOptions = spec.options
+        self.url = self.options.url.rstrip("/") + "/api/v2/alerts"
+        self.ns = f"alertmanager:{self.name}"
+
+    def describe(self) -> str:
+        return f"alertmanager {safe_url(self.options.url)}"
+
+    def labels(self, notice: Notice) -> dict[str, str]:
+        labels = dict(self.options.labels)
+        labels.update(
+            {
+                "alertname": alertname(notice),
+                "client": notice.client,
+                "phase": "" if notice.phase is None else str(notice.phase),
+                "rule": str(notice.get("rule") or notice.get("sink") or ""),
+                "severity": severity_of(notice),
+            }
+        )
+        return {k: v for k, v in labels.items() if v != ""}
+
+    def render(self, notice: Notice, key: str) -> dict[str, Any]:
+        annotations = {
+            "summary": summary(notice),
+            "description": str(notice.get("text") or notice.get("reason") or ""),
+            "advice": str(notice.get("advice") or ""),
+            "log": notice.log,
+            "line": "" if notice.get("line") is None else str(notice.get("line")),
+            "code": str(notice.get("code") or ""),
+            "id": key,
+        }
+        alert = {
+            "labels": self.labels(notice),
+            "annotations": {k: v for k, v in annotations.items() if v},
+            "startsAt": iso(notice.ts),
+            "endsAt": iso(notice.ts + self.options.hold_hours * 3600.0),
+        }
+        return {"alerts": [alert]}
+
+    def plan(self, notice: Notice, key: str, journal: Journal) -> list[tuple[str, dict[str, Any]]]:
+        out: list[tuple[str, dict[str, Any]]] = []
+        if self.client_matches(notice):
+            resolved = self._resolutions(notice, journal)
+            if resolved:
+                out.append((f"resolve|{key}", {"alerts": resolved}))
+        for dkey, payload in super().plan(notice, key, journal):
+            for alert in payload["alerts"]:
+                journal.kv_put(self.ns, _fingerprint(alert["labels"]), json.dumps(alert, sort_keys=True))
+            out.append((dkey, payload))
+        return out
+
+    def _resolutions(self, notice: Notice, journal: Journal) -> list[dict[str, Any]]:
+        if notice.event == "run_finished" and notice.get("outcome") == "succeeded":
+            def match(labels: dict[str, str]) -> bool:
+                return labels.get("client") == notice.client
+        elif notice.event == "stall_cleared":
+            def match(labels: dict[str, str]) -> bool:
+                return (
+                    labels.get("alertname") == "NimadmStalled"
+                    and labels.get("client") == notice.client
+                    and labels.get("phase") == str(notice.phase)
+                )
+        else:
+            return []
+        out = []
+        for fingerprint, text in sorted(journal.kv_items(self.ns).items()):
+            alert = json.loads(text)
+            if match(alert["labels"]):
+                alert["endsAt"] = iso(notice.ts)
+                out.append(alert)
+                journal.kv_put(self.ns, fingerprint, None)
+        return out
+
+    def send(self, payload: dict[str, Any]) -> None:
+        post_json(self.options, self.url, payload["alerts"])
+
+
+def _fingerprint(labels: dict[str, str]) -> str:
+    return json.dumps(labels, sort_keys=True)

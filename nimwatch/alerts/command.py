@@ -1,0 +1,54 @@
+"""The ``command`` sink: a program run for each alert, through the hooks' runner.
+
+The argv is run without a shell (:func:`nimwatch.hooks.runner.run_command`),
+in its own process group, with a timeout. It gets the alert as JSON on stdin
+and the usual ``NIMWATCH_*`` variables (event, client, phase, severity, rule,
+code, line, outcome, log, summary, id); exit status 0 means delivered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nimwatch.alerts.config import CommandOptions, SinkSpec
+from nimwatch.alerts.message import alert_body
+from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.engine import Notice
+
+ENV_FIELDS = ("event", "client", "log", "run", "phase", "phase_name", "severity", "rule", "code", "line", "outcome")
+
+
+class CommandSink(Sink):
+    def __init__(self, spec: SinkSpec) -> None:
+        super().__init__(spec)
+        assert isinstance(spec.options, CommandOptions)
+        self.options: CommandOptions = spec.options
+
+    def describe(self) -> str:
+        return f"command {self.options.run[0]}"
+
+    def render(self, notice: Notice, key: str) -> dict[str, Any]:
+        return alert_body(notice, key)
+
+    def send(self, payload: dict[str, Any]) -> None:
+        from nimwatch.hooks.manager import base_env
+        from nimwatch.hooks.runner import run_command
+
+        env = base_env()
+        env.update(self.options.env)
+        for name in ENV_FIELDS:
+            value = payload.get(name)
+            env[f"NIMWATCH_{name.upper()}"] = "" if value is None else str(value).replace("\0", "")
+        env["NIMWATCH_SUMMARY"] = str(payload.get("summary", "")).replace("\0", "")
+        env["NIMWATCH_ID"] = str(payload.get("id", "")).replace("\0", "")
+        stdin = (json.dumps(payload, ensure_ascii=True) + "\n").encode("ascii")
+        result = run_command(
+            list(self.options.run), env=env, stdin=stdin, timeout=self.options.timeout, cwd=self.options.cwd
+        )
+        if result.ok:
+            return
+        if result.error:
+            raise DeliveryError(f"{self.describe()}: {result.error}")
+        tail = " ".join(result.output_tail.split())[-300:]
+        raise DeliveryError(f"{self.describe()} exited {result.returncode}" + (f": {tail}" if tail else ""))

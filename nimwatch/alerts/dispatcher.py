@@ -1,0 +1,314 @@
+"""Alert delivery off the tailing path: the spool in the journal, one worker per sink, backoff.
+
+Owns :class:`AlertDispatcher`. ``plan`` is the recorder's planner: inside the
+transaction that records a notice it asks each sink what to spool (filters,
+dedupe key, throttle), so an alert exists exactly when its notice does. Each
+sink has a worker thread that delivers its spool in order. A failure keeps
+the alert at the head of that sink's queue and retries it with exponential
+backoff (``BACKOFF_BASE`` doubling up to ``BACKOFF_MAX`` seconds); the other
+sinks are not held up. Failures are reported on the error callback and as an
+``alert_failed`` notice saying what is pending. Nothing is lost across a
+restart: the spool is in the journal, and a new session retries at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, Callable, Optional
+
+from nimwatch.alerts.config import SinkSpec
+from nimwatch.alerts.message import summary
+from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.engine import Notice, iso
+from nimwatch.journal import Journal, SpoolItem
+
+BACKOFF_BASE = 2.0
+BACKOFF_MAX = 300.0
+REPORT_EVERY = 60.0
+"""While a sink keeps failing, at most one ``alert_failed`` notice per this many seconds."""
+IDLE_WAIT = 60.0
+
+
+def build_sink(spec: SinkSpec) -> Sink:
+    """The sink object for a validated spec."""
+    if spec.type == "syslog":
+        from nimwatch.alerts.syslog import SyslogSink
+
+        return SyslogSink(spec)
+    if spec.type == "email":
+        from nimwatch.alerts.smtp import EmailSink
+
+        return EmailSink(spec)
+    if spec.type == "webhook":
+        from nimwatch.alerts.webhook import WebhookSink
+
+        return WebhookSink(spec)
+    if spec.type == "alertmanager":
+        from nimwatch.alerts.alertmanager import AlertmanagerSink
+
+        return AlertmanagerSink(spec)
+    if spec.type == "command":
+        from nimwatch.alerts.command import CommandSink
+
+        return CommandSink(spec)
+    raise ValueError(f"unknown sink type {spec.type!r}")
+
+
+def backoff_delay(attempts: int, base: float = BACKOFF_BASE, ceiling: float = BACKOFF_MAX) -> float:
+    """Seconds to wait after the ``attempts``-th failed try in a row."""
+    return float(min(ceiling, base * (2 ** max(0, attempts - 1))))
+
+
+class _Worker:
+    """Delivers one sink's spool, in order, in its own thread."""
+
+    def __init__(self, dispatcher: AlertDispatcher, sink: Sink) -> None:
+        self.d = dispatcher
+        self.sink = sink
+        self.wake_event = threading.Event()
+        self.stopping = False
+        self.requested = 0
+        self.settled = 0
+        self.failing_since: Optional[float] = None
+        self.last_report = 0.0
+        self.thread = threading.Thread(target=self._run, name=f"nimwatch-alerts:{sink.name}", daemon=True)
+
+    def wake(self) -> None:
+        with self.d.cond:
+            self.requested += 1
+        self.wake_event.set()
+
+    def _settle(self, seen: int) -> None:
+        with self.d.cond:
+            self.settled = max(self.settled, seen)
+            self.d.cond.notify_all()
+
+    def _run(self) -> None:
+        while not self.stopping:
+            try:
+                self._turn()
+            except sqlite3.Error as exc:  # journal closed under a slow send at shutdown, or a disk problem
+                if self.stopping:
+                    return
+                self.d.on_error(f"alert sink {self.sink.name}: state journal: {exc}")
+                self.wake_event.wait(self.d.backoff_max)
+
+    def _turn(self) -> None:
+        journal = self.d.journal
+        while not self.stopping:
+            with self.d.cond:
+                seen = self.requested
+            self.wake_event.clear()
+            items = journal.spool_due(self.sink.name, float("inf"), limit=20)
+            now = self.d.clock()
+            if not items:
+                self._settle(seen)
+                self.wake_event.wait(IDLE_WAIT)
+                continue
+            if items[0].next_try > now:
+                self._settle(seen)
+                self.wake_event.wait(min(IDLE_WAIT, items[0].next_try - now))
+                continue
+            for item in items:
+                if self.stopping or item.next_try > self.d.clock():
+                    break
+                if not self._deliver(item):
+                    break
+
+    def _deliver(self, item: SpoolItem) -> bool:
+        journal = self.d.journal
+        body = item.payload.get("body", {})
+        try:
+            self.sink.send(body)
+        except DeliveryError as exc:
+            return self._failed(item, str(exc), exc.permanent)
+        except Exception as exc:  # a sink bug is a failed delivery, never a dead worker
+            return self._failed(item, f"internal error: {exc!r}", False)
+        now = self.d.clock()
+        journal.spool_sent(item.id, now)
+        if self.failing_since is not None:
+            self.failing_since = None
+            self.d.on_error(f"alert sink {self.sink.name} ({self.sink.describe()}): delivering again")
+        return True
+
+    def _failed(self, item: SpoolItem, error: str, permanent: bool) -> bool:
+        journal = self.d.journal
+        now = self.d.clock()
+        attempts = item.attempts + 1
+        meta = item.payload.get("meta", {})
+        if permanent:
+            journal.spool_drop(item.id, now, error)
+            self.d.on_error(
+                f"alert sink {self.sink.name} ({self.sink.describe()}) rejected an alert for good: {error} "
+                f"(alert: {meta.get('summary', item.key)})"
+            )
+            self._report(meta, error, attempts, None, rejected=True)
+            return True
+        delay = backoff_delay(attempts, self.d.backoff_base, self.d.backoff_max)
+        journal.spool_retry(item.id, attempts, now + delay, error)
+        pending = journal.spool_pending().get(self.sink.name, 0)
+        self.d.on_error(
+            f"alert sink {self.sink.name} ({self.sink.describe()}): {error}; "
+            f"{pending} alert(s) pending, next try in {delay:g} s"
+        )
+        first = self.failing_since is None
+        if first:
+            self.failing_since = now
+        if first or now - self.last_report >= REPORT_EVERY:
+            self._report(meta, error, attempts, now + delay, pending=pending)
+        return False
+
+    def _report(
+        self,
+        meta: dict[str, Any],
+        error: str,
+        attempts: int,
+        next_try: Optional[float],
+        pending: Optional[int] = None,
+        rejected: bool = False,
+    ) -> None:
+        now = self.d.clock()
+        self.last_report = now
+        if pending is None:
+            pending = self.d.journal.spool_pending().get(self.sink.name, 0)
+        notice = Notice(
+            "alert_failed",
+            now,
+            str(meta.get("log", "")),
+            str(meta.get("client", "")),
+            fields={
+                "sink": self.sink.name,
+                "type": self.sink.spec.type,
+                "error": error,
+                "pending": pending,
+                "attempts": attempts,
+                "rejected": rejected,
+                "next_try": iso(next_try) if next_try is not None else None,
+                "alert": meta.get("summary", ""),
+                "alert_event": meta.get("event", ""),
+            },
+        )
+        self.d.publish(notice)
+
+
+class AlertDispatcher:
+    """Routes notices to the configured sinks through the journal's spool.
+
+    Args:
+        specs: the validated sinks (``alerts:``).
+        journal: where alerts are spooled.
+        publish: receives ``alert_failed`` notices (the engine's ``publish``).
+        on_error: one-line diagnostics (stderr in ``watch``); never holds a secret.
+        clock: seconds since the epoch.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[SinkSpec],
+        journal: Journal,
+        publish: Callable[[Notice], None],
+        *,
+        on_error: Optional[Callable[[str], None]] = None,
+        clock: Callable[[], float] = time.time,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_max: float = BACKOFF_MAX,
+    ) -> None:
+        self.journal = journal
+        self.publish = publish
+        self.on_error = on_error or (lambda message: None)
+        self.clock = clock
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.cond = threading.Condition()
+        self.sinks: list[Sink] = [build_sink(s) for s in specs]
+        self._workers: dict[str, _Worker] = {}
+        self._started = False
+
+    # ------------------------------------------------------------------ planning (recorder transaction)
+
+    def plan(self, notice: Notice, key: str) -> None:
+        """Spool what each sink should send for ``notice`` (called inside the journal transaction)."""
+        added = False
+        meta = {"log": notice.log, "client": notice.client, "summary": summary(notice), "event": notice.event}
+        for sink in self.sinks:
+            try:
+                planned = sink.plan(notice, key, self.journal)
+            except (KeyError, ValueError) as exc:  # a template the config check could not foresee
+                self.on_error(f"alert sink {sink.name}: cannot build the alert: {exc}")
+                continue
+            for dkey, body in planned:
+                self.journal.spool_add(sink.name, dkey, {"meta": meta, "body": body}, notice.ts)
+                added = True
+        if added:
+            self.wake()
+
+    # ------------------------------------------------------------------ workers
+
+    def start(self) -> None:
+        """Start one worker per sink; pending alerts from an earlier session are retried at once."""
+        if self._started:
+            return
+        self._started = True
+        with self.journal.transaction() as conn:
+            conn.execute("UPDATE spool SET next_try = 0 WHERE state = 'pending'")
+        known = {s.name for s in self.sinks}
+        for name, count in self.journal.spool_pending().items():
+            if name not in known:
+                self.on_error(
+                    f"{count} alert(s) spooled for sink {name!r}, which is no longer configured: kept in the journal"
+                )
+        for sink in self.sinks:
+            worker = _Worker(self, sink)
+            self._workers[sink.name] = worker
+            worker.thread.start()
+
+    def wake(self) -> None:
+        for worker in list(self._workers.values()):
+            worker.wake()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every sink has tried all it has (delivered, or backing off after a failure)."""
+        targets: dict[str, int] = {}
+        for name, worker in self._workers.items():
+            worker.wake()
+            with self.cond:
+                targets[name] = worker.requested
+        deadline = time.monotonic() + timeout
+
+        def done() -> bool:
+            return all(self._workers[n].settled >= t for n, t in targets.items() if n in self._workers)
+
+        with self.cond:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.cond.wait(remaining)
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the workers (an alert being sent finishes or times out; the rest stays spooled)."""
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.stopping = True
+            worker.wake_event.set()
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            if worker.thread.is_alive():
+                worker.thread.join(max(0.0, deadline - time.monotonic()))
+        self._workers.clear()
+        self._started = False
+
+    def reconfigure(self, specs: Sequence[SinkSpec]) -> None:
+        """Replace the sinks (config reload): workers restart, the spool stays."""
+        running = self._started
+        self.stop()
+        self.sinks = [build_sink(s) for s in specs]
+        if running:
+            self.start()
+
+    def pending(self) -> dict[str, int]:
+        return self.journal.spool_pending()

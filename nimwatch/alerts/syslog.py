@@ -1,0 +1,138 @@
+"""The ``syslog`` sink: RFC 5424 messages over UDP (``address: HOST:PORT``) or a unix socket (``socket: /dev/log``).
+
+Owns :func:`format_rfc5424`. The message carries the alert's fields as
+structured data (SD-ID ``nimwatch@32473``, the enterprise number RFC 5612
+reserves for documentation) and its summary as a UTF-8 MSG with BOM. A UDP
+datagram is kept within 2048 bytes (RFC 5426) by shortening the MSG.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any, Optional
+
+from nimwatch.alerts.config import SinkSpec, SyslogOptions
+from nimwatch.alerts.message import severity_of, summary
+from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.engine import Notice, iso
+
+SD_ID = "nimwatch@32473"
+MAX_DATAGRAM = 2048
+SYSLOG_SEVERITY = {"error": 3, "warning": 4, "info": 6}
+"""RFC 5424 severities: err, warning, informational."""
+SD_FIELDS = ("event", "client", "run", "phase", "rule", "code", "severity", "line", "outcome", "id")
+
+
+def _token(text: str, limit: int) -> str:
+    """PRINTUSASCII without spaces, at most ``limit`` characters; '-' (the nil value) when empty."""
+    out = "".join(ch for ch in text if 33 <= ord(ch) <= 126)[:limit]
+    return out or "-"
+
+
+def _sd_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+
+
+def format_rfc5424(
+    pri: int,
+    ts: float,
+    hostname: str,
+    app_name: str,
+    procid: str,
+    msgid: str,
+    params: dict[str, str],
+    message: str,
+    limit: Optional[int] = None,
+) -> bytes:
+    """One RFC 5424 message; with ``limit``, MSG is shortened so the whole fits in ``limit`` bytes."""
+    sd = "".join(f' {name}="{_sd_value(value)}"' for name, value in params.items() if value != "")
+    head = (
+        f"<{pri}>1 {iso(ts)} {_token(hostname, 255)} {_token(app_name, 48)} {_token(procid, 128)} "
+        f"{_token(msgid, 32)} [{SD_ID}{sd}] "
+    ).encode()
+    body = b"\xef\xbb\xbf" + message.encode("utf-8")
+    if limit is not None and len(head) + len(body) > limit:
+        body = body[: max(3, limit - len(head))]
+        body = body.decode("utf-8", errors="ignore").encode("utf-8")
+    return head + body
+
+
+class SyslogSink(Sink):
+    def __init__(self, spec: SinkSpec) -> None:
+        super().__init__(spec)
+        assert isinstance(spec.options, SyslogOptions)
+        self.options: SyslogOptions = spec.options
+
+    def describe(self) -> str:
+        if self.options.address:
+            host, port = self.options.address
+            return f"syslog udp {host}:{port}"
+        return f"syslog {self.options.socket}"
+
+    def render(self, notice: Notice, key: str) -> dict[str, Any]:
+        sev = severity_of(notice)
+        values = {
+            "event": notice.event,
+            "client": notice.client,
+            "run": "" if notice.run is None else str(notice.run),
+            "phase": "" if notice.phase is None else str(notice.phase),
+            "rule": str(notice.get("rule") or ""),
+            "code": str(notice.get("code") or ""),
+            "severity": sev,
+            "line": "" if notice.get("line") is None else str(notice.get("line")),
+            "outcome": str(notice.get("outcome") or ""),
+            "id": key,
+        }
+        return {
+            "pri": self.options.facility * 8 + SYSLOG_SEVERITY[sev],
+            "ts": notice.ts,
+            "msgid": notice.event,
+            "params": {k: values[k] for k in SD_FIELDS},
+            "message": summary(notice),
+        }
+
+    def send(self, payload: dict[str, Any]) -> None:
+        opts = self.options
+        data = format_rfc5424(
+            int(payload["pri"]),
+            float(payload["ts"]),
+            opts.hostname or socket.gethostname(),
+            opts.app_name,
+            str(os.getpid()),
+            str(payload["msgid"]),
+            dict(payload["params"]),
+            str(payload["message"]),
+            limit=MAX_DATAGRAM,
+        )
+        try:
+            if opts.address is not None:
+                self._udp(opts.address, data)
+            else:
+                assert opts.socket is not None
+                self._unix(opts.socket, data)
+        except OSError as exc:
+            raise DeliveryError(f"{self.describe()}: {exc.strerror or exc}") from None
+
+    @staticmethod
+    def _udp(address: tuple[str, int], data: bytes) -> None:
+        infos = socket.getaddrinfo(address[0], address[1], type=socket.SOCK_DGRAM)
+        family, kind, proto, _, sockaddr = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.sendto(data, sockaddr)
+
+    @staticmethod
+    def _unix(path: str, data: bytes) -> None:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.connect(path)
+                sock.send(data)
+                return
+        except OSError as exc:
+            import errno
+
+            if exc.errno != errno.EPROTOTYPE:
+                raise
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:  # rsyslog may listen on a stream socket
+            sock.connect(path)
+            sock.sendall(data + b"\n")

@@ -1,0 +1,27 @@
+"""The ``webhook`` sink: each alert POSTed as one JSON object (the watch JSON line plus id, severity, summary)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nimwatch.alerts.config import HttpOptions, SinkSpec
+from nimwatch.alerts.message import alert_body
+from nimwatch.alerts.post import post_json
+from nimwatch.alerts.sink import Sink, safe_url
+from nimwatch.engine import Notice
+
+
+class WebhookSink(Sink):
+    def __init__(self, spec: SinkSpec) -> None:
+        super().__init__(spec)
+        assert isinstance(spec.options, HttpOptions)
+        self.options: HttpOptions = spec.options
+
+    def describe(self) -> str:
+        return f"webhook {safe_url(self.options.url)}"
+
+    def render(self, notice: Notice, key: str) -> dict[str, Any]:
+        return alert_body(notice, key)
+
+    def send(self, payload: dict[str, Any]) -> None:
+        post_json(self.options, self.options.url, payload)

@@ -1,0 +1,95 @@
+"""``nimwatch replay LOG... [--speed N | --max] [--headless]``: a finished migration, again.
+
+Feeds finished logs through the engine at the pace the state journal
+recorded (evenly paced when it knows nothing of a log), in the TUI with
+pause, step, seek and speed keys, or ``--headless`` as the JSON lines of
+``nimwatch watch`` (one public notice per line, flushed, written by watch's
+own :class:`~nimwatch.commands.watch.Output`). Textual is imported only for
+the TUI.
+
+Exit status as ``report``: 0 when the last run of every log succeeded, 1 when
+one failed, 3 when none failed but one did not finish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+from nimwatch.commands.tui import add_display_options
+from nimwatch.errors import ExitCode, NimwatchError
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "replay",
+        help="replay finished logs at their recorded pace (TUI, or --headless JSON lines)",
+        description="Replay finished nimadm logs through nimwatch: at the pace recorded in the state journal "
+        "when it knows the log, evenly paced otherwise (0.1 s per line at speed 1).",
+    )
+    p.add_argument("paths", nargs="+", metavar="LOG", help="log files, or directories meaning their *_alt_mig.log")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=1.0, metavar="N", help="N times the recorded pace (default 1)")
+    pace.add_argument("--max", action="store_true", help="as fast as possible")
+    p.add_argument(
+        "--headless", action="store_true", help="print the JSON lines of `nimwatch watch` instead of the TUI"
+    )
+    add_display_options(p)
+    p.set_defaults(func=run)
+
+
+def final_exit_code(engine: Any) -> ExitCode:
+    from nimwatch.commands.report import exit_code_for
+    from nimwatch.views.report_data import report_records
+
+    with engine.locked():
+        records = report_records(list(engine.logs.values()), engine.rules)
+    return exit_code_for(records)
+
+
+def run(args: argparse.Namespace) -> int:
+    from nimwatch.commands.status import open_journal, stall_monitor
+    from nimwatch.commands.tui import load_setup, pick_theme
+    from nimwatch.engine import Engine
+    from nimwatch.sources.files import expand_paths
+    from nimwatch.sources.replay import ReplaySource
+
+    speed: Optional[float] = None if args.max else args.speed
+    if speed is not None and speed <= 0:
+        raise NimwatchError("--speed needs a positive factor")
+    config, rules = load_setup(args)
+    paths = expand_paths(args.paths)
+    engine = Engine(rules)
+    monitor: dict[str, Any] = {}
+
+    def check_stalls(now: float) -> None:
+        stall = monitor.get("stall")
+        if stall is not None:
+            stall.check(now)
+
+    replay = ReplaySource(engine, paths, speed=speed, journal=open_journal(config), on_advance=check_stalls)
+    engine.clock = lambda: replay.now
+    monitor["stall"] = stall_monitor(engine, config, rules, engine.clock)
+    if args.headless:
+        from nimwatch.commands.watch import Output
+
+        output = Output(sys.stdout, sys.stderr)
+
+        def emit(notice: Any) -> None:
+            if notice.public:
+                output.notice(notice)
+
+        engine.subscribe(emit)
+        replay.run()
+        return final_exit_code(engine)
+    from nimwatch.commands.tui import import_textual_app
+
+    tui = import_textual_app()
+    app = tui.make_app(
+        engine, replay=replay, report_dir=Path(args.report_dir), theme=pick_theme(args.theme),
+        timed=lambda log: True,
+    )
+    app.run()
+    return final_exit_code(engine)

@@ -1,0 +1,180 @@
+"""``nimwatch watch``: follow nimadm logs headless, print JSON lines, alert, run hooks.
+
+Owns the command line, stdout/stderr and the signals: one JSON object per
+public notice on stdout, flushed at once; diagnostics on stderr; SIGTERM (and
+Ctrl-C) stop cleanly with the state journal flushed; SIGHUP reloads the
+configuration (a bad one is refused and the old one kept). ``--once``
+processes what is there, delivers alerts and hooks, waits for them and exits:
+0 no failed run, 1 a failed run, 2 usage or configuration error (4: damaged
+state journal, see ``--rebuild-state``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Optional, TextIO
+
+from nimwatch.errors import ExitCode, UsageError
+
+DEFAULT_LOG_DIR = "/var/adm/ras/alt_mig"
+TICK = 1.0
+"""Seconds the service loop sleeps between looks at its flags (signals, stall checks)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "watch",
+        help="follow nimadm logs headless: JSON lines, alerts, hooks, metrics",
+        description=(
+            "Follow nimadm logs live (a directory means its *_alt_mig.log files, including ones that appear "
+            "later). Prints one JSON object per event on stdout, sends alerts, runs hooks and keeps a state "
+            "journal so that a restart neither repeats nor misses an alert."
+        ),
+        epilog="Exit codes: 0 no failed run, 1 a failed run (--once), 2 usage or config error, "
+        "4 damaged state journal. SIGTERM stops, SIGHUP reloads the config.",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="DIR|LOG",
+        help=f"directories of *_alt_mig.log files or single logs (default {DEFAULT_LOG_DIR})",
+    )
+    p.add_argument(
+        "--config", "-c", metavar="FILE", help="config file (default: $NIMWATCH_CONFIG, then the system or user file)"
+    )
+    p.add_argument(
+        "--poll",
+        metavar="auto|SECONDS",
+        help="auto: native file events where available (default); SECONDS: poll at this interval (NFS, AIX)",
+    )
+    p.add_argument(
+        "--state", metavar="PATH", help="state journal (default: $NIMWATCH_STATE, then the system or user path)"
+    )
+    p.add_argument("--once", action="store_true", help="process what is there, deliver alerts and hooks, then exit")
+    p.add_argument(
+        "--rebuild-state",
+        action="store_true",
+        help="move a damaged state journal aside and rebuild it from the logs",
+    )
+    p.set_defaults(func=run)
+
+
+def parse_poll(value: Optional[str]) -> tuple[bool, Optional[float]]:
+    """(given, seconds): ``auto`` gives (True, None); nothing gives (False, None)."""
+    if value is None:
+        return False, None
+    if value == "auto":
+        return True, None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"--poll: expected 'auto' or a number of seconds, not {value!r}") from None
+    if not seconds > 0 or seconds > 3600:
+        raise UsageError("--poll: the interval must be above 0 and at most 3600 seconds")
+    return True, seconds
+
+
+class Output:
+    """Thread-safe JSON lines on stdout and diagnostics on stderr, each flushed at once."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out = out
+        self.err = err
+        self._lock = threading.Lock()
+        self.broken = threading.Event()
+
+    def notice(self, notice: Any) -> None:
+        line = json.dumps(notice.as_json(), ensure_ascii=False, default=str)
+        with self._lock:
+            if self.broken.is_set():
+                return
+            try:
+                self.out.write(line + "\n")
+                self.out.flush()
+            except (BrokenPipeError, ValueError):
+                self.broken.set()
+
+    def diag(self, message: str) -> None:
+        with self._lock:
+            try:
+                self.err.write(f"nimwatch: {message}\n")
+                self.err.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def run(args: argparse.Namespace) -> int:
+    from nimwatch.config import default_config_path, default_state_path, load_config
+    from nimwatch.journal import Journal
+    from nimwatch.rulefiles import load_rules
+    from nimwatch.watcher import Watcher
+
+    poll_given, poll = parse_poll(args.poll)
+    config_path = Path(args.config) if args.config else default_config_path()
+    config = load_config(config_path)
+    if not poll_given:
+        poll = config.poll
+    state_path = Path(args.state) if args.state else (config.state or default_state_path())
+    paths = [Path(p) for p in (args.paths or [DEFAULT_LOG_DIR])]
+    if args.once:  # a service may wait for its directory to appear; a single pass has nothing to wait for
+        for path in paths:
+            if not path.exists() and not path.name.endswith(".log"):
+                raise UsageError(f"{path}: no such directory")
+    rules = load_rules(config.rules)
+    output = Output(sys.stdout, sys.stderr)
+    if args.rebuild_state:
+        journal, aside = Journal.rebuild(state_path)
+        if aside is not None:
+            output.diag(f"state journal moved aside to {aside}; rebuilding {state_path} from the logs")
+    else:
+        journal = Journal.open(state_path)
+    try:
+        watcher = Watcher(config, rules, journal, paths, poll=poll, emit=output.notice, diag=output.diag)
+        if args.once:
+            return watcher.run_once()
+        return _serve(watcher, config_path, output)
+    finally:
+        journal.close()
+
+
+def _serve(watcher: Any, config_path: Optional[Path], output: Output) -> int:
+    stop = threading.Event()
+    reload = threading.Event()
+    interrupted = threading.Event()
+
+    def on_term(signum: int, frame: Any) -> None:
+        stop.set()
+
+    def on_int(signum: int, frame: Any) -> None:
+        interrupted.set()
+        stop.set()
+
+    def on_hup(signum: int, frame: Any) -> None:
+        reload.set()
+
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, on_term),
+        signal.SIGINT: signal.signal(signal.SIGINT, on_int),
+    }
+    if hasattr(signal, "SIGHUP"):
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
+    watcher.start()
+    kinds = watcher.tailer.observer_kinds()
+    output.diag("watching " + (", ".join(f"{d} ({k})" for d, k in kinds.items()) or "nothing"))
+    try:
+        while not stop.is_set() and not output.broken.is_set():
+            stop.wait(TICK)
+            if reload.is_set():
+                reload.clear()
+                watcher.reload(config_path)
+            watcher.tick()
+    finally:
+        watcher.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return ExitCode.INTERRUPTED if interrupted.is_set() else ExitCode.OK

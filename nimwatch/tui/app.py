@@ -1,0 +1,248 @@
+"""The Textual app: wiring only. Screens, widgets and the model live in their own modules.
+
+Owns :class:`NimwatchApp` and :func:`make_app`, the factory the CLI and the
+tests share. The app subscribes a :class:`NoticeBridge` to the engine, starts
+the source (the live tailer, or a replay in a worker thread), drains the
+bridge on :class:`NoticesArrived` and redraws the screens at most every
+``REFRESH_INTERVAL`` seconds however many notices arrive. It also holds the
+keys that work everywhere (quit, help, alerts); the replay keys are
+:class:`~nimwatch.tui.replay_keys.ReplayKeys`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+
+from nimwatch.engine import Engine
+from nimwatch.sources.replay import ReplaySource
+from nimwatch.tui.alerts import AlertsScreen
+from nimwatch.tui.bridge import NoticeBridge
+from nimwatch.tui.context import TuiContext
+from nimwatch.tui.dashboard import DashboardScreen
+from nimwatch.tui.detail import DetailScreen
+from nimwatch.tui.help import HelpScreen, HelpSection
+from nimwatch.tui.log_view import LogView
+from nimwatch.tui.messages import NoticesArrived, OpenClient
+from nimwatch.tui.replay_keys import ReplayKeys
+
+REFRESH_INTERVAL = 0.1
+"""Shortest time between two redraws (seconds): bursts of notices are coalesced into one."""
+TICK_INTERVAL = 1.0
+"""Elapsed times of running clients move on this often."""
+STALL_INTERVAL = 15.0
+"""How often the stall monitor is asked (live mode)."""
+
+
+class NimwatchApp(ReplayKeys):
+    """The nimwatch TUI."""
+
+    CSS_PATH = "nimwatch.tcss"
+    TITLE = "nimwatch"
+    ENABLE_COMMAND_PALETTE = False
+    GLOBAL_BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("a", "alerts", "Alerts"),
+    ]
+    BINDINGS = [*GLOBAL_BINDINGS, *ReplayKeys.REPLAY_BINDINGS]
+
+    def __init__(
+        self,
+        ctx: TuiContext,
+        *,
+        tailer: Any = None,
+        stall: Any = None,
+        start_replay: bool = True,
+        theme: str = "textual-dark",
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.tailer = tailer
+        self.stall = stall
+        self.start_replay = start_replay
+        self.initial_theme = theme
+        self.bridge = NoticeBridge(self)
+        self.dashboard = DashboardScreen(ctx)
+        self._dirty: set[str] = set()
+        self._full = False
+        self._last_refresh = 0.0
+        self._refresh_timer: Optional[Timer] = None
+        self.refreshes = 0
+        """Redraws so far (the flood tests read it)."""
+        ctx.engine.subscribe(ctx.stalls.on_notice)
+        self._unsubscribe: Callable[[], None] = ctx.engine.subscribe(self.bridge)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.dashboard
+
+    def on_mount(self) -> None:
+        self.theme = self.initial_theme
+        self.animation_level = "none"
+        self.bridge.attach()
+        self.drain()
+        self.refresh_views()
+        if self.tailer is not None:
+            self.tailer.start()
+        if self.ctx.replay is not None and self.start_replay:
+            self.run_worker(self.ctx.replay.run, thread=True, group="replay", name="replay")
+        self.set_interval(TICK_INTERVAL, self._tick)
+        if self.stall is not None:
+            self.set_interval(STALL_INTERVAL, self._check_stalls)
+
+    def on_unmount(self) -> None:
+        self._stop_sources()
+
+    def _stop_sources(self) -> None:
+        self._unsubscribe()
+        if self.tailer is not None:
+            self.tailer.stop()
+        if self.ctx.replay is not None:
+            self.ctx.replay.stop()
+
+    async def action_quit(self) -> None:
+        self._stop_sources()
+        self.exit()
+
+    # ------------------------------------------------------------------ engine -> screens
+
+    def on_notices_arrived(self, message: NoticesArrived) -> None:
+        self.drain()
+        self._schedule_refresh()
+
+    def drain(self) -> None:
+        notices, dirty = self.bridge.drain()
+        for notice in notices:
+            self.ctx.alerts.add_notice(notice)
+            if notice.event == "log_reset":
+                self._full = True
+        self._dirty |= dirty
+
+    def _schedule_refresh(self) -> None:
+        if self._refresh_timer is not None:
+            return
+        wait = REFRESH_INTERVAL - (time.monotonic() - self._last_refresh)
+        if wait <= 0:
+            self.refresh_views()
+        else:
+            self._refresh_timer = self.set_timer(wait, self._timed_refresh)
+
+    def _timed_refresh(self) -> None:
+        self._refresh_timer = None
+        self.refresh_views()
+
+    def refresh_views(self) -> None:
+        """Redraw the dashboard and the screen on top from the engine state, now."""
+        if not self.is_running:
+            return
+        dirty, full = self._dirty, self._full
+        self._dirty, self._full = set(), False
+        self._last_refresh = time.monotonic()
+        self.refreshes += 1
+        targets: list[Any] = [self.dashboard]
+        for screen in self.screen_stack:
+            if screen is not self.dashboard and hasattr(screen, "refresh_state"):
+                targets.append(screen)
+        for screen in targets:
+            # A screen being dismissed loses its children first: it is not refreshed any more.
+            if getattr(screen, "ready", False) and screen.is_running and not screen._closing:
+                screen.refresh_state(dirty, full)
+
+    def _tick(self) -> None:
+        running = [row.log for row in self.ctx.rows() if row.status in ("running", "stalled")]
+        self._dirty.update(running)
+        if running or self.ctx.replay is not None:
+            self._schedule_refresh()
+
+    def replay_log(self) -> Optional[str]:
+        return self.screen.log_path if isinstance(self.screen, DetailScreen) else None
+
+    def _check_stalls(self) -> None:
+        self.stall.check(self.ctx.now())
+
+    # ------------------------------------------------------------------ navigation
+
+    def on_open_client(self, message: OpenClient) -> None:
+        self.open_client(message.log, message.line)
+
+    def open_client(self, log: str, line: Optional[int] = None) -> None:
+        screen = self.screen
+        if isinstance(screen, DetailScreen) and screen.log_path == log:
+            if line is not None:
+                screen.show_line(line)
+            return
+        self.push_screen(DetailScreen(self.ctx, log, line))
+
+    def action_alerts(self) -> None:
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen(self.ctx))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[HelpSection]:
+        sections: list[HelpSection] = [
+            ("Everywhere", self.GLOBAL_BINDINGS),
+            ("Dashboard", DashboardScreen.BINDINGS),
+            ("Client detail", DetailScreen.BINDINGS),
+            ("Log view (client detail, Log tab)", LogView.BINDINGS),
+            ("Alerts", AlertsScreen.BINDINGS),
+        ]
+        if self.ctx.replay is not None:
+            sections.insert(1, ("Replay", self.REPLAY_BINDINGS))
+        return sections
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
+        if action.startswith("replay_") and self.ctx.replay is None:
+            return False
+        return not (action == "alerts" and isinstance(self.screen, AlertsScreen))
+
+
+def make_app(
+    engine: Engine,
+    *,
+    replay: Optional[ReplaySource] = None,
+    tailer: Any = None,
+    stall: Any = None,
+    clock: Callable[[], float] = time.time,
+    report_dir: Optional[Path] = None,
+    theme: str = "textual-dark",
+    start_replay: bool = True,
+    timed: Optional[Callable[[str], bool]] = None,
+) -> NimwatchApp:
+    """The nimwatch app, for the CLI and the tests alike.
+
+    Args:
+        engine: the engine the sources feed; the app only subscribes to it.
+        replay: a replay source (its controls get keys; it runs in a worker unless ``start_replay`` is False).
+        tailer: a live source with ``start()`` and ``stop()`` (the watcher's Tailer).
+        stall: a stall monitor with ``check(now)``, asked every ``STALL_INTERVAL`` seconds.
+        clock: "now" for elapsed times when following live logs (a replay uses its log time).
+        report_dir: where the report key writes (default: the current directory).
+        theme: a Textual theme; ``ansi-dark`` keeps to the terminal's 16 colours.
+        timed: False for logs whose arrival times are unknown (elapsed and ETA hidden).
+    """
+    now: Callable[[], float] = clock
+    if replay is not None:
+        source = replay
+
+        def now() -> float:
+            return source.now
+
+    ctx = TuiContext(
+        engine=engine,
+        now=now,
+        replay=replay,
+        report_dir=report_dir if report_dir is not None else Path.cwd(),
+        timed=timed if timed is not None else (lambda log: True),
+    )
+    return NimwatchApp(ctx, tailer=tailer, stall=stall, start_replay=start_replay, theme=theme)
+

@@ -1,0 +1,245 @@
+"""The client detail screen: phases, facts, findings and the log of one client.
+
+Owns :class:`DetailScreen`. Three tabs: Overview (the phase timeline, the
+run's facts and the reboot verdict), Findings (each with explanation and
+advice) and Log (highlighted, with filter, search, jump to the next or
+previous finding and follow mode). ``w`` writes the client's Markdown report
+(the same as ``nimwatch report --format markdown``) to a file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Optional
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from nimwatch.tui.client_table import STATUS_STYLE
+from nimwatch.tui.context import TuiContext
+from nimwatch.tui.facts import FactsPanel
+from nimwatch.tui.findings import FindingsPanel
+from nimwatch.tui.log_view import LogView
+from nimwatch.tui.messages import JumpToLine
+from nimwatch.tui.prompt import PromptScreen
+from nimwatch.tui.replay_bar import ReplayBar
+from nimwatch.tui.timeline import PhaseTimeline
+from nimwatch.views.status_table import fmt_duration
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class DetailScreen(Screen[None]):
+    """Everything about one client."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("1", "tab('overview')", "Phases", show=False),
+        Binding("2", "tab('findings')", "Findings", show=False),
+        Binding("3", "tab('log')", "Log", show=False),
+        Binding("slash", "search", "Search"),
+        Binding("n", "match(1)", "Next match", show=False),
+        Binding("N", "match(-1)", "Prev match", show=False),
+        Binding("f", "filter", "Filter"),
+        Binding("right_square_bracket", "finding(1)", "Next finding"),
+        Binding("left_square_bracket", "finding(-1)", "Prev finding", show=False),
+        Binding("F", "follow", "Follow"),
+        Binding("w", "write_report", "Report"),
+    ]
+
+    def __init__(self, ctx: TuiContext, log: str, line: Optional[int] = None) -> None:
+        super().__init__(id="detail")
+        self.ctx = ctx
+        self.log_path = log
+        self._start_line = line
+        self.ready = False
+        """Composed: the app may refresh it."""
+        self.report_path: Optional[Path] = None
+        """The last report written (tests read it)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title")
+        if self.ctx.replay is not None:
+            yield ReplayBar(self.ctx.replay)
+        with TabbedContent(initial="overview", id="tabs"):
+            with TabPane("Phases", id="overview"):
+                yield PhaseTimeline(id="timeline")
+                yield FactsPanel(id="facts")
+            with TabPane("Findings", id="findings"):
+                yield FindingsPanel(id="findings-panel")
+            with TabPane("Log", id="log"):
+                yield LogView(self.log_path, id="log-view")
+                yield Static(id="log-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # The tab panes mount their children after this screen's Mount: draw once they are there.
+        self.call_after_refresh(self._first_draw)
+
+    def _first_draw(self) -> None:
+        self.ready = True
+        self.refresh_state({self.log_path}, full=True)
+        if self._start_line is not None:
+            self.show_line(self._start_line)
+
+    @property
+    def log_view(self) -> LogView:
+        return self.query_one(LogView)
+
+    # ------------------------------------------------------------------ refresh
+
+    def refresh_state(self, dirty: set[str], full: bool = False) -> None:
+        if not full and self.log_path not in dirty:
+            if self.ctx.replay is not None:
+                self.query_one(ReplayBar).update_from_replay()
+            return
+        ctx = self.ctx
+        with ctx.engine.locked():
+            state = ctx.engine.logs.get(self.log_path)
+            if state is None:
+                return
+            run = state.current
+            row = ctx.row(self.log_path)
+            now = ctx.now()
+            timed = ctx.timed(self.log_path)
+            self.query_one(PhaseTimeline).show_run(run, ctx.rules, now, timed)
+            self.query_one(FactsPanel).show_run(state, run, ctx.display_path(self.log_path))
+            findings = list(run.findings) if run is not None else []
+            lines = state.lines
+        self.query_one(FindingsPanel).show_findings(findings)
+        severities: dict[int, str] = {}
+        for finding in findings:
+            if severities.get(finding.line) != "error":
+                severities[finding.line] = finding.severity.value
+        view = self.log_view
+        view.set_findings(severities)
+        view.set_limit(lines)
+        if row is not None:
+            title = Text.assemble(
+                (row.client, "bold"),
+                (f"  run {row.run} of {row.runs}" if row.runs > 1 else ""),
+                "  ",
+                (f"{row.symbol} {row.status}", STATUS_STYLE[row.status]),
+                f"  phase {row.phase_label}  elapsed {fmt_duration(row.elapsed)}  findings {row.findings}",
+            )
+            self.query_one("#detail-title", Static).update(title)
+        self.query_one(TabbedContent).get_tab("findings").label = f"Findings ({len(findings)})"
+        self._log_status()
+        if ctx.replay is not None:
+            self.query_one(ReplayBar).update_from_replay()
+
+    def _log_status(self) -> None:
+        view = self.log_view
+        bits = [f"line {view.cursor_line}/{view.limit}", f"follow {'on' if view.follow else 'off'}"]
+        if view.filter_text:
+            bits.append(f"filter '{view.filter_text}': {view.count} lines")
+        if view.search_text:
+            bits.append(f"search '{view.search_text}'")
+        if view.source.error:
+            bits.append(view.source.error)
+        self.query_one("#log-status", Static).update("  ".join(bits))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.ready = False
+        self.dismiss()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        if tab == "log":
+            self.log_view.focus()
+
+    def show_line(self, line: int) -> None:
+        """Open the log tab on ``line`` (follow mode off)."""
+        self.action_tab("log")
+        view = self.log_view
+        view.follow = False
+        view.jump_to_line(line)
+        self.query_one(FindingsPanel).select_line(line)
+        self._log_status()
+
+    def on_jump_to_line(self, message: JumpToLine) -> None:
+        message.stop()
+        self.show_line(message.line)
+
+    def action_search(self) -> None:
+        def done(value: Optional[str]) -> None:
+            if value is None:
+                return
+            self.action_tab("log")
+            self.log_view.follow = False
+            if not self.log_view.set_search(value) and value:
+                self.notify(f"'{value}' is not in the log shown", severity="warning")
+            self._log_status()
+
+        self.app.push_screen(PromptScreen("Search:", self.log_view.search_text), done)
+
+    def action_match(self, direction: int) -> None:
+        view = self.log_view
+        if not view.search_text:
+            self.action_search()
+            return
+        self.action_tab("log")
+        view.follow = False
+        if not view.next_match(direction):
+            self.notify(f"'{view.search_text}' is not in the log shown", severity="warning")
+        self._log_status()
+
+    def action_filter(self) -> None:
+        def done(value: Optional[str]) -> None:
+            if value is None:
+                return
+            self.action_tab("log")
+            self.log_view.set_filter(value.strip())
+            self._log_status()
+
+        self.app.push_screen(PromptScreen("Show only lines containing:", self.log_view.filter_text), done)
+
+    def action_finding(self, direction: int) -> None:
+        lines = sorted({f.line for f in self.query_one(FindingsPanel).findings})
+        if not lines:
+            self.notify("This run has no findings.", severity="information")
+            return
+        current = self.log_view.cursor_line if self.query_one(TabbedContent).active == "log" else 0
+        if direction > 0:
+            ahead = [line for line in lines if line > current]
+            target = ahead[0] if ahead else None
+        else:
+            behind = [line for line in lines if line < current]
+            target = behind[-1] if behind else None
+        if target is None:
+            self.notify("No more findings that way.", severity="information")
+            return
+        self.show_line(target)
+
+    def action_follow(self) -> None:
+        self.action_tab("log")
+        view = self.log_view
+        view.follow = not view.follow
+        self._log_status()
+        self.notify(f"Follow {'on' if view.follow else 'off'}")
+
+    def action_write_report(self) -> None:
+        from nimwatch.views.report_data import report_records
+        from nimwatch.views.report_text import render_markdown
+
+        with self.ctx.engine.locked():
+            state = self.ctx.engine.logs.get(self.log_path)
+            if state is None:
+                return
+            text = render_markdown(report_records([state], self.ctx.rules))
+            client = state.client or Path(self.log_path).stem
+        path = self.ctx.report_dir / f"{_UNSAFE.sub('_', client)}_nimwatch_report.md"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror or exc}", severity="error", title="Report")
+            return
+        self.report_path = path
+        self.notify(f"Report written to {path}", title="Report")

@@ -1,0 +1,68 @@
+"""The run's facts and the reboot verdict, for the client detail.
+
+Owns :class:`FactsPanel`: disks, cache VG or NFS mode, levels, SPOT and
+lpp_source, boot disk, the modes detected, and whether the client may be
+rebooted (:func:`nimwatch.core.verdict.reboot_verdict`).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from nimwatch.core.state import LogState, RunState
+from nimwatch.core.verdict import reboot_verdict
+
+VERDICT_STYLE = {
+    "safe": "bold green",
+    "not_applicable": "",
+    "wait": "cyan",
+    "do_not_reboot": "bold red",
+    "check_bootlist": "bold yellow",
+    "reset_bootlist": "bold red",
+}
+
+FACT_LABELS = (
+    ("target_disks", "Target disks"),
+    ("target_level", "Target level"),
+    ("oslevel", "Level found"),
+    ("cache_vg", "Cache VG"),
+    ("spot", "SPOT"),
+    ("lpp_source", "lpp_source"),
+    ("master", "NIM master"),
+    ("boot_disk", "Boot disk"),
+    ("mksysb", "mksysb"),
+    ("mksysb_output", "mksysb output"),
+)
+
+
+class FactsPanel(Static):
+    """What the log told about the run, and the reboot verdict."""
+
+    def show_run(self, log: LogState, run: Optional[RunState], shown_path: str) -> None:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        grid.add_row("Log", shown_path)
+        if run is None:
+            grid.add_row("Run", "no nimadm output yet")
+            self.update(grid)
+            return
+        grid.add_row("Run", f"{run.index} of {len(log.runs)}" + (" (log starts mid-run)" if run.mid_run else ""))
+        for key, label in FACT_LABELS:
+            value = run.facts.get(key)
+            if value:
+                grid.add_row(label, value)
+        if "cache" not in run.variants and "nfs" in run.variants:
+            grid.add_row("Cache", "none (NFS mode)")
+        if run.variants:
+            grid.add_row("Modes", ", ".join(run.variants))
+        verdict = reboot_verdict(run)
+        lines = [Text("Reboot: ", style="bold") + Text(verdict.summary, style=VERDICT_STYLE.get(verdict.verdict, ""))]
+        if verdict.detail:
+            lines.extend(Text("  " + line) for line in verdict.detail.splitlines())
+        self.update(Group(grid, Text(""), *lines))

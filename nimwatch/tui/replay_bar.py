@@ -1,0 +1,52 @@
+"""The replay's status line: playing or paused, speed, position and log time.
+
+Owns :class:`ReplayBar`, shown above the dashboard and the client detail while
+a replay runs. It reads the :class:`~nimwatch.sources.replay.ReplaySource`
+when the app refreshes; the keys that drive the replay are the app's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from rich.text import Text
+from textual.widgets import Static
+
+from nimwatch.sources.replay import ReplaySource
+from nimwatch.views.status_table import bar
+
+
+def speed_label(speed: object) -> str:
+    if speed is None:
+        return "max"
+    assert isinstance(speed, (int, float))
+    return f"x{speed:g}"
+
+
+class ReplayBar(Static):
+    """One line: ``REPLAY ▶ x4  [████░░░░]  37%  03:21:33 UTC  line 812/2201``."""
+
+    def __init__(self, replay: ReplaySource, *, id: str = "replay-bar") -> None:
+        super().__init__(id=id)
+        self.replay = replay
+
+    def on_mount(self) -> None:
+        self.update_from_replay()
+
+    def update_from_replay(self) -> None:
+        replay = self.replay
+        if replay.done:
+            state, style = "■ finished", "green"
+        elif replay.paused:
+            state, style = "‖ paused", "bold yellow"
+        else:
+            state, style = "▶ playing", "cyan"
+        stamp = datetime.fromtimestamp(replay.now, tz=timezone.utc).strftime("%H:%M:%S UTC")
+        text = Text.assemble(
+            ("REPLAY ", "bold"),
+            (state, style),
+            f"  {speed_label(replay.speed)}  ",
+            (bar(replay.fraction, 12), style),
+            f" {int(replay.fraction * 100):3d}%  {stamp}  line {replay.fed_lines}/{replay.total_lines}",
+        )
+        self.update(text)

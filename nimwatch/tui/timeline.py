@@ -1,0 +1,70 @@
+"""The 12 phases of one run as a timeline: status, duration and progress.
+
+Owns :class:`PhaseTimeline`. Status reads without colour (a symbol and a
+word); durations come from arrival times (for a running phase: until "now",
+which is the replay's log time in a replay).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from nimwatch.core.events import PhaseStatus
+from nimwatch.core.rules import RuleSet
+from nimwatch.core.state import PhaseState, RunState
+from nimwatch.views.status_table import fmt_duration
+
+PHASE_MARK = {
+    PhaseStatus.DONE: ("✔ done", "green"),
+    PhaseStatus.RUNNING: ("▶ running", "cyan"),
+    PhaseStatus.FAILED: ("✖ failed", "bold red"),
+    PhaseStatus.NOT_RUN: ("· not run", "dim"),
+}
+
+
+def phase_duration(ps: PhaseState, now: float, timed: bool) -> Optional[float]:
+    if not timed or ps.started_at is None:
+        return None
+    if ps.finished_at is not None:
+        return max(0.0, ps.finished_at - ps.started_at)
+    if ps.status is PhaseStatus.RUNNING:
+        return max(0.0, now - ps.started_at)
+    return None
+
+
+def phase_progress(ps: PhaseState) -> str:
+    if ps.progress_done is None:
+        return ""
+    if ps.progress_total:
+        return f"{ps.progress_done}/{ps.progress_total} {ps.progress_unit}".rstrip()
+    return f"{ps.progress_done} {ps.progress_unit}".rstrip()
+
+
+class PhaseTimeline(Static):
+    """The phase table of the client detail."""
+
+    def show_run(self, run: Optional[RunState], rules: RuleSet, now: float, timed: bool) -> None:
+        table = Table(box=None, pad_edge=False, expand=True, show_edge=False, header_style="bold")
+        table.add_column("#", justify="right", width=2)
+        table.add_column("Phase", ratio=1, no_wrap=True, overflow="ellipsis")
+        table.add_column("Status", width=10, no_wrap=True)
+        table.add_column("Time", justify="right", width=8)
+        table.add_column("Progress", width=18, no_wrap=True, overflow="ellipsis")
+        for spec in rules.model.phases:
+            ps = run.phase(spec.number) if run is not None else PhaseState(spec.number)
+            label, style = PHASE_MARK[ps.status]
+            if ps.inferred:
+                label, style = "✔ before", "green dim"
+            current = run is not None and run.current_phase == spec.number and not run.is_finished
+            table.add_row(
+                Text(str(spec.number), style="bold" if current else ""),
+                Text(spec.name, style="bold" if current else ""),
+                Text(label, style=style),
+                fmt_duration(phase_duration(ps, now, timed)),
+                phase_progress(ps),
+            )
+        self.update(table)

@@ -1,0 +1,133 @@
+"""Helpers for the hook tests: real scripts in tmp_path that record what they were given.
+
+``kit.recorder`` is a Python script (run through its shebang, so it is a real
+executable looked up like any hook) that writes its argv, environment, stdin,
+working directory and pid as JSON into ``kit.records_dir``; ``kit.records()``
+reads them back in start order. Tests wait on conditions (``wait_for``,
+``HookManager.wait_idle``), never on fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+
+from nimwatch.engine import Notice
+from nimwatch.hooks.config import HookSpec
+from nimwatch.hooks.manager import HookManager, MemoryOnceStore, OnceStore
+
+RECORDER = """#!{python}
+import json, os, sys, time
+out = os.environ.get("RECORD_DIR") or {default!r}
+data = {{
+    "argv": sys.argv,
+    "env": dict(os.environ),
+    "stdin": sys.stdin.read(),
+    "cwd": os.getcwd(),
+    "pid": os.getpid(),
+}}
+name = "%020d-%d.json" % (time.time_ns(), os.getpid())
+with open(os.path.join(out, name + ".tmp"), "w") as handle:
+    json.dump(data, handle)
+os.replace(os.path.join(out, name + ".tmp"), os.path.join(out, name))
+"""
+
+
+def write_script(path: Path, text: str, mode: int = 0o755) -> Path:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (dead, not yet reaped by init) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (AIX, macOS): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def notice(
+    event: str,
+    *,
+    client: str = "web73",
+    log: Optional[str] = None,
+    run: Optional[int] = 1,
+    phase: Optional[int] = None,
+    phase_name: Optional[str] = None,
+    ts: float = 1_700_000_000.0,
+    **fields: Any,
+) -> Notice:
+    """A notice as the engine makes it (``log`` defaults to the client's nimadm log path)."""
+    return Notice(
+        event,
+        ts,
+        log if log is not None else f"/var/adm/ras/alt_mig/{client}_alt_mig.log",
+        client,
+        run,
+        phase,
+        phase_name,
+        fields,
+    )
+
+
+@dataclass
+class Kit:
+    tmp: Path
+    recorder: Path
+    records_dir: Path
+    published: list[Notice] = field(default_factory=list)
+    managers: list[HookManager] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(self, n: Notice) -> None:
+        with self.lock:
+            self.published.append(n)
+
+    def results(self) -> list[Notice]:
+        with self.lock:
+            return [n for n in self.published if n.event == "hook_result"]
+
+    def records(self) -> list[dict[str, Any]]:
+        files = sorted(p for p in self.records_dir.iterdir() if p.suffix == ".json")
+        return [json.loads(p.read_text(encoding="utf-8")) for p in files]
+
+    def spec(self, name: str = "h", on: tuple[str, ...] = ("run_started",), **kw: Any) -> HookSpec:
+        run = kw.pop("run", (str(self.recorder),))
+        env = {"RECORD_DIR": str(self.records_dir), **kw.pop("env", {})}
+        return HookSpec(name=name, on=tuple(on), run=tuple(run), env=env, **kw)
+
+    def manager(self, hooks: list[HookSpec], store: Optional[OnceStore] = None, **kw: Any) -> HookManager:
+        m = HookManager(hooks, self.publish, store if store is not None else MemoryOnceStore(), **kw)
+        self.managers.append(m)
+        return m
+
+
+def group_writable(path: Path) -> None:
+    path.chmod(path.stat().st_mode | stat.S_IWGRP)

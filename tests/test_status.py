@@ -1,0 +1,219 @@
+"""``nimwatch status``: the dashboard rows as data, the plain table, and the command (once and --watch)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from helpers import SAMPLE_LOGS
+
+from nimwatch.cli import main
+from nimwatch.commands import status as status_command
+from nimwatch.core.rules import RuleSet
+from nimwatch.core.state import LogState
+from nimwatch.engine import Engine, Notice
+from nimwatch.sources.files import read_log
+from nimwatch.views.status_table import (
+    ASCII_SYMBOL,
+    ClientRow,
+    StallTracker,
+    client_row,
+    filter_rows,
+    fmt_duration,
+    render_table,
+    sort_rows,
+    summary,
+    weighted_fraction,
+)
+
+OK = SAMPLE_LOGS / "aixlpar53_alt_mig.log"
+FAILED = SAMPLE_LOGS / "fail6inst_alt_mig.log"
+RUNNING = SAMPLE_LOGS / "running01_alt_mig.log"
+
+
+def live_state(rules: RuleSet, path: Path, lines: int | None = None, start: float = 1000.0) -> LogState:
+    """The state of ``path`` as a live engine sees it (not closed), one second per line."""
+    engine = Engine(rules)
+    data = path.read_bytes().splitlines(keepends=True)
+    for i, line in enumerate(data[:lines]):
+        engine.feed(str(path), line, at=start + i)
+    return engine.logs[str(path)]
+
+
+def row(rules: RuleSet, state: LogState, now: float = 5000.0, **kw: bool) -> ClientRow:
+    return client_row(state, rules, now, **kw)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def test_rows_of_a_finished_a_failed_and_a_running_client(rules: RuleSet) -> None:
+    ok = row(rules, read_log(OK, rules))
+    failed = row(rules, read_log(FAILED, rules))
+    running = row(rules, live_state(rules, RUNNING))
+    assert (ok.status, ok.phase, ok.phase_name, ok.fraction) == ("succeeded", 12, "Clean up", 1.0)
+    assert (failed.status, failed.phase) == ("failed", 6) and failed.findings == 10 and failed.worst == "error"
+    assert (running.status, running.phase) == ("running", 6)
+    assert running.phase_label == "6/12 Install and migrate software (installp)"
+    assert running.last_line and running.client == "running01"
+
+
+def test_progress_is_weighted_by_phase_and_counts_inside_the_phase(rules: RuleSet) -> None:
+    state = live_state(rules, RUNNING)
+    run = state.current
+    assert run is not None
+    weights = {p.number: p.weight for p in rules.model.phases}
+    total = sum(weights.values())
+    ps6 = run.phase(6)
+    assert ps6.progress_total and ps6.progress_done is not None
+    expected = (sum(weights[n] for n in range(1, 6)) + weights[6] * ps6.progress_done / ps6.progress_total) / total
+    assert weighted_fraction(run, rules) == pytest.approx(expected)
+
+
+def test_elapsed_and_eta_from_the_weights(rules: RuleSet) -> None:
+    state = live_state(rules, RUNNING, start=1000.0)
+    r = row(rules, state, now=2000.0)
+    assert r.elapsed == pytest.approx(1000.0)
+    assert r.eta == pytest.approx(1000.0 * (1 - r.fraction) / r.fraction)
+    untimed = row(rules, state, now=2000.0, timed=False)
+    assert untimed.elapsed is None and untimed.eta is None
+    done = row(rules, live_state(rules, OK, start=1000.0), now=9999.0)
+    assert done.eta is None and done.elapsed == pytest.approx(done.elapsed or 0.0)
+
+
+def test_a_stalled_notice_makes_the_row_stalled_until_lines_resume(rules: RuleSet) -> None:
+    state = live_state(rules, RUNNING)
+    tracker = StallTracker()
+    assert state.current is not None
+    tracker.on_notice(Notice("stalled", 0.0, state.log, "running01", state.current.index, 6))
+    assert row(rules, state, stalled=tracker.is_stalled(state.log, 1)).status == "stalled"
+    tracker.on_notice(Notice("lines", 0.0, state.log, "running01", 1))
+    assert not tracker.is_stalled(state.log, 1)
+
+
+def test_a_log_without_nimadm_output_is_waiting(rules: RuleSet) -> None:
+    r = row(rules, LogState("/x/new_alt_mig.log", "new"))
+    assert (r.status, r.phase, r.phase_name) == ("running", 0, "waiting for nimadm output")
+
+
+def test_sort_filter_and_summary(rules: RuleSet) -> None:
+    rows = [
+        row(rules, read_log(OK, rules)),
+        row(rules, read_log(FAILED, rules)),
+        row(rules, live_state(rules, RUNNING)),
+    ]
+    assert [r.status for r in sort_rows(rows)] == ["failed", "running", "succeeded"]
+    assert [r.client for r in sort_rows(rows, "name")] == ["aixlpar53", "fail6inst", "running01"]
+    assert sort_rows(rows, "progress")[0].client == "aixlpar53"
+    assert [r.client for r in filter_rows(rows, "problems")] == ["fail6inst"]
+    assert [r.client for r in filter_rows(rows, "running")] == ["running01"]
+    assert [r.client for r in filter_rows(rows, "all", "LPAR")] == ["aixlpar53"]
+    assert summary(rows) == "3 clients: 1 running, 0 stalled, 1 failed, 0 incomplete, 1 succeeded"
+
+
+def test_durations() -> None:
+    assert fmt_duration(None) == "-"
+    assert fmt_duration(59.6) == "1:00"
+    assert fmt_duration(3725) == "1:02:05"
+
+
+# --------------------------------------------------------------------------- the plain table
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
+def test_table_fits_the_width_and_reads_without_colour(rules: RuleSet, width: int) -> None:
+    rows = sort_rows([row(rules, read_log(p, rules)) for p in (OK, FAILED)] + [row(rules, live_state(rules, RUNNING))])
+    text = render_table(rows, width)
+    lines = text.splitlines()
+    assert all(len(line) <= width for line in lines), [len(line) for line in lines]
+    assert lines[0].startswith("STATUS") and len(lines) == 5
+    assert lines[1].startswith("✖ failed") and lines[2].startswith("▶ running") and lines[3].startswith("✔ succeeded")
+    assert "\x1b[" not in text
+    assert lines[-1].startswith("3 clients:")
+
+
+def test_ascii_and_colour_variants(rules: RuleSet) -> None:
+    rows = [row(rules, read_log(FAILED, rules))]
+    plain = render_table(rows, 100, ascii_only=True)
+    assert plain.isascii() and f"{ASCII_SYMBOL['failed']} failed" in plain and "#" in plain
+    coloured = render_table(rows, 100, colour=True)
+    assert "\x1b[1;31m✖ failed" in coloured
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for path in (OK, FAILED, RUNNING):
+        shutil.copy(path, tmp_path / path.name)
+    monkeypatch.setenv("COLUMNS", "120")
+    return tmp_path
+
+
+def test_status_prints_three_rows_once(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", str(log_dir)]) == 1  # a run failed
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("STATUS")
+    assert [line.split()[2] for line in out[1:4]] == ["fail6inst", "running01", "aixlpar53"]
+    assert out[-1] == "3 clients: 1 running, 0 stalled, 1 failed, 0 incomplete, 1 succeeded"
+    # elapsed and ETA are unknown without the state journal
+    assert re.search(r"\d%\s+-\s+-\s+8 ", out[2]), out[2]
+
+
+def test_status_sort_ascii_and_exit_codes(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", str(log_dir), "--sort", "name", "--ascii"]) == 1
+    out = capsys.readouterr().out
+    assert out.isascii()
+    assert [line.split()[2] for line in out.splitlines()[1:4]] == ["aixlpar53", "fail6inst", "running01"]
+    assert main(["status", str(log_dir / OK.name)]) == 0
+    assert main(["status", str(log_dir / RUNNING.name)]) == 3
+    assert main(["status", str(log_dir / "nope_alt_mig.log")]) == 2
+
+
+def test_a_log_silent_for_hours_is_read_as_finished(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = time.time() - 5 * 3600
+    os.utime(log_dir / RUNNING.name, (old, old))
+    assert main(["status", str(log_dir / RUNNING.name)]) == 3
+    assert "? incomplete" in capsys.readouterr().out
+
+
+def test_a_quiet_running_log_shows_as_stalled(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quiet = time.time() - 100 * 60  # phase 6 stalls after 60 minutes; incomplete only after 240
+    os.utime(log_dir / RUNNING.name, (quiet, quiet))
+    assert main(["status", str(log_dir / RUNNING.name)]) == 3
+    assert "‖ stalled" in capsys.readouterr().out
+
+
+def test_watch_redraws_with_plain_ansi(
+    log_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = log_dir / "growing_alt_mig.log"
+    lines = RUNNING.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:50]))
+    frames: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        frames.append(seconds)
+        if len(frames) == 1:
+            with log.open("ab") as handle:
+                handle.write(b"".join(lines[50:400]))
+            return
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(status_command, "sleep", fake_sleep)
+    assert main(["status", str(log), "--watch", "2"]) == 130
+    out = capsys.readouterr().out
+    first, second = out.split(status_command.CLEAR)[1:]
+    assert frames == [2.0, 2.0]
+    assert "2/12 Prepare" in first and "6/12 Install" in second
+    assert "every 2 s" in second
+
+
+def test_status_does_not_accept_a_bad_interval(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", str(log_dir), "--watch", "0"]) == 2
+    assert "positive" in capsys.readouterr().err

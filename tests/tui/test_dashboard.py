@@ -1,0 +1,109 @@
+"""The dashboard: one correct row per client, sort, filter, open, mouse."""
+
+from __future__ import annotations
+
+from nimwatch.tui.client_table import ClientTable
+from nimwatch.tui.dashboard import DashboardScreen
+from nimwatch.tui.detail import DetailScreen
+
+from .tuikit import FAILED_LOG, OK_LOG, RUNNING_LOG, AppFactory, widget_text
+
+
+def rows_by_client(app: object) -> dict[str, object]:
+    ctx = app.ctx  # type: ignore[attr-defined]
+    return {row.client: row for row in ctx.rows()}
+
+
+async def test_three_clients_three_correct_rows(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        # sorted by status: what needs a person first
+        assert screen.shown == [str(FAILED_LOG), str(RUNNING_LOG), str(OK_LOG)]
+        rows = rows_by_client(app)
+        failed, running, ok = rows["fail6inst"], rows["running01"], rows["aixlpar53"]
+        assert (failed.status, failed.phase) == ("failed", 6)  # type: ignore[attr-defined]
+        assert (running.status, running.phase) == ("running", 6)  # type: ignore[attr-defined]
+        assert (ok.status, ok.phase, ok.fraction) == ("succeeded", 12, 1.0)  # type: ignore[attr-defined]
+        table = app.screen.query_one(ClientTable)
+        assert table.row_count == 3
+        first = [cell.plain for cell in table.get_row_at(0)]
+        assert first[0] == "✖ failed" and first[1] == "fail6inst" and first[2].startswith("6/12 Install")
+        summary = widget_text(app.screen.query_one("#summary"))
+        assert "1 running" in summary and "1 failed" in summary and "1 succeeded" in summary
+
+
+async def test_sort_and_status_filter_cycle(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await pilot.press("s")  # by name
+        assert screen.sort == "name"
+        assert screen.shown == [str(OK_LOG), str(FAILED_LOG), str(RUNNING_LOG)]
+        await pilot.press("f")  # problems
+        assert screen.status_filter == "problems"
+        assert screen.shown == [str(FAILED_LOG)]
+        await pilot.press("f")  # running
+        assert screen.shown == [str(RUNNING_LOG)]
+        await pilot.press("escape")
+        assert screen.status_filter == "all" and len(screen.shown) == 3
+
+
+async def test_name_filter_through_the_prompt(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("slash")
+        await pilot.press(*"AIX", "enter")
+        await pilot.pause()
+        assert screen.shown == [str(OK_LOG)]  # type: ignore[attr-defined]
+        assert screen.query_one(ClientTable).row_count == 1
+
+
+async def test_enter_opens_the_detail_of_the_row_under_the_cursor(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.log_path == str(RUNNING_LOG)
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_a_click_on_a_row_opens_it(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        # row 3 (succeeded) is the fourth line of the table (after the header)
+        await pilot.click(ClientTable, offset=(20, 3))
+        await pilot.pause()
+        await pilot.click(ClientTable, offset=(20, 3))
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.log_path == str(OK_LOG)
+
+
+async def test_narrow_terminal_keeps_the_essential_columns(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ClientTable)
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels[:3] == ["Status", "Client", "Phase"] and "Progress" in labels and "ETA" not in labels
+        assert table.virtual_size.width <= 80
+
+
+async def test_quit_key(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code in (0, None)
+    assert app.ctx.replay is not None and app.ctx.replay._stop.is_set()

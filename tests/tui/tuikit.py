@@ -1,0 +1,87 @@
+"""Helpers of the TUI tests: the app over fixed logs, a fixed clock, no wall time on screen.
+
+Every app is built by :func:`nimwatch.tui.app.make_app`, as the CLI builds it.
+The logs of ``data/`` (a finished, a failed and a running client) are replayed
+at full speed with a fake clock before the app starts, so nothing on screen
+depends on when or how fast the test runs. The current directory is ``data/``
+(conftest.py) so that paths show as bare file names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
+from typing import Callable, Optional
+
+from textual.geometry import Region
+from textual.pilot import Pilot
+from textual.widget import Widget
+
+from nimwatch.engine import Engine
+from nimwatch.rulefiles import load_rules
+from nimwatch.sources.replay import ReplaySource
+from nimwatch.tui.app import NimwatchApp, make_app
+
+DATA = Path(__file__).resolve().parent / "data"
+OK_LOG = DATA / "aixlpar53_alt_mig.log"
+FAILED_LOG = DATA / "fail6inst_alt_mig.log"
+RUNNING_LOG = DATA / "running01_alt_mig.log"
+THREE = (OK_LOG, FAILED_LOG, RUNNING_LOG)
+EPOCH = 1_790_000_000.0
+"""Log time of line 1 (2026-09-21 14:13:20 UTC)."""
+
+
+class FakeClock:
+    """A wall clock that moves only when slept on."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def build_app(
+    paths: Sequence[Path] = THREE,
+    *,
+    report_dir: Optional[Path] = None,
+    preload: bool = True,
+    close: bool = False,
+    theme: str = "textual-dark",
+    speed: Optional[float] = None,
+) -> NimwatchApp:
+    """An app replaying ``paths``: fed to the end before it starts (``preload``), logs left open unless ``close``."""
+    clock = FakeClock()
+    engine = Engine(load_rules(), clock=lambda: EPOCH)
+    replay = ReplaySource(
+        engine, list(paths), speed=speed, epoch=EPOCH, clock=clock, sleep=clock.sleep, close_at_end=close
+    )
+    app = make_app(engine, replay=replay, start_replay=False, report_dir=report_dir, theme=theme)
+    if preload:
+        replay.run_to_end()
+    return app
+
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run until ``condition`` holds (fails after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.01)
+
+
+RunBefore = Callable[[Pilot[None]], Awaitable[None]]
+
+AppFactory = Callable[..., NimwatchApp]
+
+
+def widget_text(widget: Widget) -> str:
+    """What ``widget`` shows on screen, as plain text lines."""
+    region = Region(0, 0, widget.size.width, widget.size.height)
+    return "\n".join(strip.text for strip in widget.render_lines(region))
