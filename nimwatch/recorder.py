@@ -60,6 +60,8 @@ class Recorder:
             published outside a read (stalls, hook results, alert failures).
         journal: the state journal.
         forward: receives every new public notice, after it is committed.
+        on_new: also receives every new public notice after the commit, with its dedupe key
+            (stable across restarts and file generations: the hooks' once-key).
         planner: spools alerts for a new notice inside the same transaction.
         on_error: diagnostics (journal write errors, bad lines).
     """
@@ -72,10 +74,12 @@ class Recorder:
         forward: Callable[[Notice], None],
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
+        on_new: Optional[Planner] = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
         self.forward = forward
+        self.on_new = on_new
         self.planner = planner
         self.on_error = on_error or (lambda message: None)
         self._records: dict[str, FileRecord] = journal.file_records()
@@ -204,7 +208,7 @@ class Recorder:
         historic: bool,
         record: bool = True,
     ) -> None:
-        new: list[Notice] = []
+        new: list[tuple[Notice, str]] = []
         with self._lock:
             content = self._contents.get(log)
             try:
@@ -237,7 +241,7 @@ class Recorder:
                                 continue
                         if self.planner is not None:
                             self.planner(notice, key)
-                        new.append(notice)
+                        new.append((notice, key))
                     if record and identity is not None and not historic and content is not None:
                         checkpoint = public or at - content.last_checkpoint_at >= CHECKPOINT_EVERY
                         if checkpoint:
@@ -245,9 +249,11 @@ class Recorder:
                         self.journal.record_file(log, identity, self._lines(log), at, checkpoint)
             except sqlite3.Error as exc:
                 self.on_error(f"state journal: cannot record a batch of {log}: {exc}")
-                new = [n for n in notices if n.public]
-        for notice in new:
+                new = [(n, f"{n.event}|{n.log}|{n.ts!r}|{id(n)}") for n in notices if n.public]
+        for notice, key in new:
             self.forward(notice)
+            if self.on_new is not None:
+                self.on_new(notice, key)
 
     def _lines(self, log: str) -> int:
         with self.engine.locked():

@@ -71,11 +71,15 @@ class Watcher:
         self.dispatcher = AlertDispatcher(config.alerts, journal, self.engine.publish, on_error=diag, clock=clock)
         self.metrics: Optional[MetricsExporter] = None
         self.recorder = Recorder(
-            self.engine, journal, forward=self._forward, planner=self.dispatcher.plan, on_error=diag
+            self.engine,
+            journal,
+            forward=self._forward,
+            planner=self.dispatcher.plan,
+            on_error=diag,
+            on_new=self._to_hooks,
         )
         self.stall = StallMonitor(self.engine, config.stall, rules, clock)
         self.hooks: Any = None
-        self._hooks_unsubscribe: Optional[Callable[[], None]] = None
         self._setup_hooks(config)
         extra = {"rescan": rescan} if rescan is not None else {}
         self.tailer = Tailer(
@@ -96,18 +100,20 @@ class Watcher:
     def _forward(self, notice: Notice) -> None:
         self.emit(notice)
 
+    def _to_hooks(self, notice: Notice, key: str) -> None:
+        """Hooks see exactly the notices that are new (journaled, printed): never a re-read one."""
+        hooks = self.hooks
+        if hooks is not None:
+            hooks.handle(notice, key)
+
     def _setup_hooks(self, config: Config) -> None:
         if not config.hooks:
             return
         from nimwatch.hooks.manager import HookManager
 
         self.hooks = HookManager(config.hooks, self.engine.publish, self.journal, self.clock)
-        self._hooks_unsubscribe = self.engine.subscribe(self.hooks.handle)
 
     def _stop_hooks(self, timeout: Optional[float]) -> None:
-        if self._hooks_unsubscribe is not None:
-            self._hooks_unsubscribe()
-            self._hooks_unsubscribe = None
         if self.hooks is not None:
             if not self.hooks.stop(timeout):
                 self.diag("hooks still running at shutdown were left to their own timeouts")

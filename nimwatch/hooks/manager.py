@@ -126,8 +126,19 @@ def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
     return matched
 
 
-def once_key(hook: HookSpec, notice: Notice) -> str:
-    """The once-store key: stable for one event of one log (or one run, with ``once_per_run``)."""
+def once_key(hook: HookSpec, notice: Notice, event_key: Optional[str] = None) -> str:
+    """The once-store key: stable for one event of one log (or one run, with ``once_per_run``).
+
+    ``event_key`` is the watcher's journal key of the event (log, file identity and
+    generation, run within that content, event, phase, line, rule, occurrence); it
+    stays right when a log is truncated and its runs are numbered anew.
+    """
+    if event_key is not None:
+        parts = event_key.rsplit("|", 7)
+        if hook.once_per_run and len(parts) == 8:
+            return json.dumps(["run", hook.name, *parts[:3]])
+        if not hook.once_per_run:
+            return json.dumps(["event", hook.name, event_key])
     if hook.once_per_run:
         return json.dumps(["run", hook.name, notice.log, notice.run])
     return json.dumps(
@@ -304,13 +315,16 @@ class HookManager:
 
     # ------------------------------------------------------------------ intake (feeding thread)
 
-    def handle(self, notice: Notice) -> None:
-        """Queue every hook that ``notice`` triggers; returns at once (hooks run in worker threads)."""
+    def handle(self, notice: Notice, event_key: Optional[str] = None) -> None:
+        """Queue every hook that ``notice`` triggers; returns at once (hooks run in worker threads).
+
+        ``event_key``: the event's journal key when the watcher has one (see :func:`once_key`).
+        """
         if self._stopped or notice.event not in HOOK_EVENTS:
             return
         for index, hook in enumerate(self.hooks):
             matched = matched_event(hook, notice)
-            if matched is None or not self._once.mark_once("hook", once_key(hook, notice)):
+            if matched is None or not self._once.mark_once("hook", once_key(hook, notice, event_key)):
                 continue
             self._submit(index, _Job(hook, notice, matched))
 

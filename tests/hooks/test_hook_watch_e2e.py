@@ -161,3 +161,31 @@ def test_watch_once_runs_exactly_the_matching_hooks(kit: Kit, rules: RuleSet) ->
     assert again.returncode == 1, again.stderr
     assert len(kit.records()) == len(calls)  # a second watcher over the same logs fires nothing again
     assert not [e for e in _json_lines(again.stdout) if e.get("event") == "hook_result"]
+
+
+def test_a_log_rewritten_between_two_watchers_fires_its_hooks_again(kit: Kit) -> None:
+    """nimadm rewrites a client's log for a new run: its run is numbered 1 again, yet it is a new event."""
+    logs = kit.tmp / "logs"
+    logs.mkdir()
+    log = logs / "lpar7_alt_mig.log"
+    first = (SAMPLES / "fail1lvm_alt_mig.log").read_text(encoding="utf-8")
+    log.write_text(first, encoding="utf-8")
+    state = kit.tmp / "state" / "state.db"
+    rec = str(kit.recorder)
+    cfg = kit.tmp / "nimwatch.yaml"
+    cfg.write_text(
+        f"state: {state}\nhooks:\n  - name: failed\n    on: [run_failed]\n"
+        f"    run: ['{rec}', failed, '{{client}}']\n    env: {{RECORD_DIR: '{kit.records_dir}'}}\n"
+        f"  - name: once\n    on: [run_started, run_failed]\n    once_per_run: true\n"
+        f"    run: ['{rec}', once, '{{client}}']\n    env: {{RECORD_DIR: '{kit.records_dir}'}}\n",
+        encoding="utf-8",
+    )
+    assert _watch(cfg, logs, state).returncode == 1
+    assert sorted(r["argv"][1] for r in kit.records()) == ["failed", "once"]
+    # The same failure again, written anew (truncate + rewrite, new inode content): same run number, same lines.
+    log.write_text(first.replace("hdisk1", "hdisk4"), encoding="utf-8")
+    assert _watch(cfg, logs, state).returncode == 1
+    assert sorted(r["argv"][1] for r in kit.records()) == ["failed", "failed", "once", "once"]
+    # Nothing new: nothing fires.
+    assert _watch(cfg, logs, state).returncode == 1
+    assert len(kit.records()) == 4
