@@ -432,6 +432,7 @@ class LogParser:
             elif kind == "no_script":
                 self._ensure_run(line_no)
                 self._fact(f"script_phase{self._phase()}", "none", line_no)
+                self._end_of_wakeup(line_no)
             elif kind == "script_start":
                 self._ensure_run(line_no)
                 assert self.run is not None
@@ -554,6 +555,9 @@ class LogParser:
                 self._emit(Fact(run.index, "variant", "cleanup", line_no))
             return
         if run.phase >= 12:
+            if "mksysb_output" in run.variants:
+                # A migrated mksysb (-O) has no client: the master's clean-up is the last line.
+                self._finish(line_no, "nimadm cleaned up on the master (mksysb output, no client)")
             return
         if not run.failed:
             self._finding(ABORTED, None, text, line_no, context)
@@ -699,6 +703,13 @@ class LogParser:
         run.script_running = None
         # A non-zero return code is judged by the catalog (customization-script-nonzero-rc).
         self._fact(f"script_rc_phase{run.phase}", str(rc), line_no)
+        self._end_of_wakeup(line_no)
+
+    def _end_of_wakeup(self, line_no: int) -> None:
+        """nimadm -W ends with its -z script step (or the "no script" line): the wake-up is done."""
+        run = self.run
+        if run is not None and not run.finished and run.phase == 0 and "wakeup" in run.variants:
+            self._finish(line_no, "wake-up done: altinst_rootvg is mounted on the master")
 
 
 MIN_WINDOW = 4 * 1024

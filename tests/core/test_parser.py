@@ -210,3 +210,16 @@ def test_events_are_the_same_fed_line_by_line(rules: RuleSet) -> None:
     for line in text.splitlines():
         events_lines.extend(e for e in by_line.feed_line(line) if e.kind not in ("lines_read", "progress"))
     assert events_lines == events_whole
+
+
+def test_runs_that_end_without_a_client_cleanup_finish_live(rules: RuleSet) -> None:
+    """A followed log must not wait for end-of-file to know these runs are over."""
+    from nimwatch.core.parser import LogReader
+    from nimwatch.core.state import LogState
+
+    for name in ("mksysb72", "wakeup05", "cleanup03", "dbprod61"):
+        reader = LogReader(rules, name)
+        state = LogState(name, name)
+        for event in reader.feed((SAMPLE_LOGS / f"{name}_alt_mig.log").read_bytes()):  # no close()
+            state.apply(event)
+        assert state.runs[-1].outcome is Outcome.SUCCEEDED, name
