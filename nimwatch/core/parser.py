@@ -361,7 +361,8 @@ class LogParser:
         text = raw.strip()
         if not text:
             return
-        segments = self._segments(text) if len(text) >= PASTED_MIN_LENGTH else [text]
+        pasted = len(text) >= PASTED_MIN_LENGTH or (len(text) > len(RULE_LINE) and RULE_LINE in text)
+        segments = self._segments(text) if pasted else [text]
         for index, seg in enumerate(segments):
             self._segment(seg, line_no, index, tuple(s[:300] for s in segments[max(0, index - CONTEXT_LINES) : index]))
 
