@@ -272,9 +272,7 @@ class Scanner:
         if self._code_block_re is not None:
             _scan_lines(self._code_block_re, block, block, starts, pos, end)
         if self._folded_block_re is not None:
-            _scan_lines(
-                self._folded_block_re, folded if folded is not None else fold(block), block, starts, pos, end
-            )
+            _scan_lines(self._folded_block_re, folded if folded is not None else fold(block), block, starts, pos, end)
         for _item, pattern in self._slow_block:
             for m in pattern.finditer(block, pos, end):
                 # a match may start on an earlier line (\s* crosses newlines): take every line it spans

@@ -60,7 +60,9 @@ def test_text_report_shows_phases_findings_advice_and_reboot(capsys: pytest.Capt
 
 def test_markdown_report_for_a_change_ticket(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "ticket.md"
-    code, out, _ = run_cli(["report", "-f", "markdown", "-o", str(target), str(SAMPLE_LOGS / "app72_alt_mig.log")], capsys)
+    code, out, _ = run_cli(
+        ["report", "-f", "markdown", "-o", str(target), str(SAMPLE_LOGS / "app72_alt_mig.log")], capsys
+    )
     assert code == 0 and out == ""
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# nimadm migration report")
@@ -74,7 +76,9 @@ def test_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     assert "no such file or directory" in err and "Traceback" not in err
 
 
-def test_unreadable_log_is_reported_and_the_others_still_are(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_log_is_reported_and_the_others_still_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad_alt_mig.log"
     bad.mkdir()  # a directory where a log should be: unreadable for root too
     good = SAMPLE_LOGS / "dbprod61_alt_mig.log"
@@ -110,7 +114,12 @@ def test_installed_console_script_works_from_any_directory(tmp_path: Path) -> No
     logs = sorted(str(p) for p in SAMPLE_LOGS.glob("*_alt_mig.log"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NIMWATCH_RULES_DIR")}
     proc = subprocess.run(
-        [script, "report", "--format", "json", *logs], cwd=tmp_path, capture_output=True, text=True, env=env, check=False
+        [script, "report", "--format", "json", *logs],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 1, proc.stderr
     runs = json.loads(proc.stdout)["runs"]
@@ -118,7 +127,11 @@ def test_installed_console_script_works_from_any_directory(tmp_path: Path) -> No
     assert {r["client"] for r in runs} == {Path(p).name[: -len("_alt_mig.log")] for p in logs}
     probe = subprocess.run(
         [sys.executable, "-c", "import nimwatch.rulefiles as r; print(r.builtin_rules_dir())"],
-        cwd=tmp_path, capture_output=True, text=True, env=env, check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     installed = Path(probe.stdout.strip())
     if ROOT not in installed.parents:

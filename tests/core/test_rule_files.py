@@ -45,14 +45,26 @@ def test_all_problems_are_listed_at_once() -> None:
 def test_builtin_phase_model_loads_with_12_phases() -> None:
     rules = load_rules()
     assert [p.number for p in rules.model.phases] == list(range(1, 13))
-    assert {v.id for v in rules.model.variants} >= {"cache", "nfs", "mksysb", "mksysb_output", "wakeup", "sleep", "update"}
+    assert {v.id for v in rules.model.variants} >= {
+        "cache",
+        "nfs",
+        "mksysb",
+        "mksysb_output",
+        "wakeup",
+        "sleep",
+        "update",
+    }
     heavy = sorted(rules.model.phases, key=lambda p: p.weight, reverse=True)[:3]
     assert {p.number for p in heavy} == {3, 6, 9}
     assert all(p.summary and p.runs_on for p in rules.model.phases)
 
 
 def test_phase_model_validation_names_the_key() -> None:
-    text = (ROOT / "phases" / "nimadm.yaml").read_text(encoding="utf-8").replace("stall_minutes: 90", "stall_minute: 90", 1)
+    text = (
+        (ROOT / "phases" / "nimadm.yaml")
+        .read_text(encoding="utf-8")
+        .replace("stall_minutes: 90", "stall_minute: 90", 1)
+    )
     with pytest.raises(ConfigError) as err:
         build_phase_model(parse_yaml(text, "nimadm.yaml"), "nimadm.yaml")
     assert "stall_minute: unknown key (did you mean 'stall_minutes'?)" in str(err.value)
