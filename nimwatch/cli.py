@@ -23,6 +23,7 @@ COMMANDS = (
     "nimwatch.commands.tui",
     "nimwatch.commands.replay",
     "nimwatch.commands.check_config",
+    "nimwatch.commands.check_rules",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""
 

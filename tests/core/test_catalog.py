@@ -14,15 +14,10 @@ import pytest
 from helpers import banner, parse_text
 
 from nimwatch.core.rules import RuleSet, Signature
+from nimwatch.rulecheck import check_signatures, phase_for
 from nimwatch.rulefiles import builtin_rules_dir, load_rules
 
 CATALOG = load_rules().signatures
-
-
-def _phase_for(sig: Signature) -> int:
-    if not sig.phases:
-        return 6
-    return min(sig.phases)
 
 
 def _log_with(line: str, phase: int) -> str:
@@ -61,24 +56,26 @@ def test_catalog_size_and_required_families() -> None:
 
 
 @pytest.mark.parametrize("sig", CATALOG, ids=[s.id for s in CATALOG])
-def test_signature_examples_match_through_the_parser(rules: RuleSet, sig: Signature) -> None:
-    phase = _phase_for(sig)
+def test_signature_examples_match_and_near_misses_do_not(rules: RuleSet, sig: Signature) -> None:
+    assert [str(p) for p in check_signatures(rules, [sig])] == []
+    phase = phase_for(sig)
     for example in sig.examples:
         state = parse_text(rules, _log_with(example, phase))
-        found = [f for run in state.runs for f in run.findings if f.text == example.strip()]
-        assert found, f"{sig.id}: no finding for {example!r} in phase {phase}"
-        assert found[0].rule == sig.id, f"{example!r} was taken by {found[0].rule}, not {sig.id}"
-        assert found[0].severity is sig.severity
-        assert found[0].phase == phase
+        (finding,) = [f for run in state.runs for f in run.findings if f.text == example.strip()]
+        assert finding.severity is sig.severity
+        assert finding.phase == phase
+        assert finding.fails_run is sig.fails_run
 
 
-@pytest.mark.parametrize("sig", CATALOG, ids=[s.id for s in CATALOG])
-def test_signature_near_misses_do_not_match(rules: RuleSet, sig: Signature) -> None:
-    phase = _phase_for(sig)
-    for near in sig.near_misses:
-        state = parse_text(rules, _log_with(near, phase))
-        rules_found = {f.rule for run in state.runs for f in run.findings}
-        assert sig.id not in rules_found, f"{sig.id} matched its near miss {near!r}"
+def test_the_check_catches_a_shadowed_and_a_loose_signature(rules: RuleSet) -> None:
+    from dataclasses import replace
+
+    shadowed = replace(rules.signatures[0], id="late-copy", origin="mine.yaml")
+    loose = replace(rules.signatures[0], id="loose", near_misses=(rules.signatures[0].examples[0],), origin="mine.yaml")
+    with_loose = RuleSet(rules.model, (loose, *rules.signatures))
+    problems = [str(p) for p in check_signatures(with_loose, [shadowed, loose])]
+    assert any("late-copy" in p and "taken by the earlier signature" in p for p in problems)
+    assert any("loose" in p and "near miss matches" in p for p in problems)
 
 
 def test_alt_lock_line_in_phase_3_is_a_benign_warning(rules: RuleSet) -> None:

@@ -136,3 +136,35 @@ def test_installed_console_script_works_from_any_directory(tmp_path: Path) -> No
     installed = Path(probe.stdout.strip())
     if ROOT not in installed.parents:
         assert installed.name == "_phases"
+
+
+def test_check_rules_on_the_catalog_and_on_a_user_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["check-rules"], capsys)
+    assert code == 0 and "signature(s) OK" in out
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "signatures:\n"
+        "  - id: site-disk\n"
+        "    pattern: 'SITE-1 disk full'\n"
+        "    severity: warning\n"
+        "    explanation: x\n"
+        "    advice: y\n"
+        "    examples: ['SITE-1 disk full on /usr']\n"
+        "  - id: too-wide\n"
+        "    pattern: 'cannot access'\n"
+        "    phases: [3]\n"
+        "    severity: info\n"
+        "    explanation: x\n"
+        "    advice: y\n"
+        "    examples: ['cannot access ./var/tmp/x: A file or directory in the path name does not exist.']\n"
+        "    near_misses: ['cannot access ./tmp/alt_lock: A file or directory in the path name does not exist.']\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run_cli(["check-rules", str(mine)], capsys)
+    assert code == 2
+    assert "too-wide" in out and "near miss matches" in out
+    assert "site-disk" not in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("signatures:\n  - id: x\n    patern: a\n", encoding="utf-8")
+    code, out, _ = run_cli(["check-rules", str(bad)], capsys)
+    assert code == 2 and "bad.yaml:3" in out and "did you mean 'pattern'?" in out
