@@ -68,6 +68,11 @@ PLACEHOLDERS = (
 )
 """Names allowed as ``{name}`` in the elements of ``run`` (filled in one pass, never re-scanned)."""
 
+DEFAULT_RETRIES = 2
+"""A failed hook run is tried again twice (set ``retries: 0`` for a check whose failure is its answer)."""
+DEFAULT_RETRY_DELAY = 5.0
+MAX_RETRIES = 10
+
 HOOK_KEYS = (
     "name",
     "on",
@@ -82,6 +87,8 @@ HOOK_KEYS = (
     "timeout",
     "overlap",
     "once_per_run",
+    "retries",
+    "retry_delay",
 )
 SEVERITIES = ("info", "warning", "error")
 OVERLAP_POLICIES = ("queue", "skip")
@@ -126,6 +133,10 @@ class HookSpec:
     """``queue``: an event arriving while the hook runs waits its turn; ``skip``: it is dropped."""
     once_per_run: bool = False
     """Fire at most once for each run of each log, on the first matching event."""
+    retries: int = DEFAULT_RETRIES
+    """Attempts after a failed one (could not start, timed out, or exited non-zero)."""
+    retry_delay: float = DEFAULT_RETRY_DELAY
+    """Seconds before the first retry; doubles for each further one."""
     source: str = ""
     """``file:line`` of the hook in its config, for messages."""
 
@@ -473,6 +484,24 @@ class _HookReader:
             return "queue"
         return str(value)
 
+    def retries(self) -> int:
+        if "retries" not in self.values:
+            return DEFAULT_RETRIES
+        value = self.values["retries"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
+            self.bad("retries", f"must be a whole number from 0 to {MAX_RETRIES}, not {value!r}")
+            return DEFAULT_RETRIES
+        return value
+
+    def retry_delay(self) -> float:
+        if "retry_delay" not in self.values:
+            return DEFAULT_RETRY_DELAY
+        value = self.values["retry_delay"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            self.bad("retry_delay", f"must be a positive number of seconds, not {value!r}")
+            return DEFAULT_RETRY_DELAY
+        return float(value)
+
     def once_per_run(self) -> bool:
         if "once_per_run" not in self.values:
             return False
@@ -525,6 +554,8 @@ def _parse_hook(item: Any, index: int, line: int, problems: Problems, base: Path
     timeout = reader.timeout()
     overlap = reader.overlap()
     once = reader.once_per_run()
+    retries = reader.retries()
+    retry_delay = reader.retry_delay()
     if events and "finding" not in events:
         for key in _FINDING_FILTERS:
             if key in reader.values:
@@ -547,6 +578,8 @@ def _parse_hook(item: Any, index: int, line: int, problems: Problems, base: Path
         timeout=timeout,
         overlap=overlap,
         once_per_run=once,
+        retries=retries,
+        retry_delay=retry_delay,
         source=f"{problems.source}:{item.line}",
     )
 

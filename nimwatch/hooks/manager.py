@@ -361,13 +361,28 @@ class HookManager:
                     if not state.queue:
                         return
                     job = state.queue.popleft()
-                result = self.run_job(job.hook, job.notice, job.matched)
-                self._publish(self._result_notice(job, result, None))
+                self._run_with_retries(job)
         finally:
             with self._cond:
                 state.busy = False
                 state.thread = None
                 self._cond.notify_all()
+
+    def _run_with_retries(self, job: _Job) -> None:
+        """Run a job; a failed attempt is reported, then retried with a doubling delay (while not stopping)."""
+        attempts = job.hook.retries + 1
+        delay = job.hook.retry_delay
+        for attempt in range(1, attempts + 1):
+            result = self.run_job(job.hook, job.notice, job.matched)
+            failed = result.returncode != 0 or result.timed_out or result.error is not None
+            retry = failed and attempt < attempts and not self._stopped
+            self._publish(self._result_notice(job, result, None, attempt=attempt, will_retry=retry))
+            if not retry:
+                return
+            with self._cond:
+                if self._cond.wait_for(lambda: self._stopped, timeout=delay):
+                    return  # stopping: the pending retry is given up (its failure was reported)
+            delay *= 2
 
     def run_job(self, hook: HookSpec, notice: Notice, matched: str) -> CommandResult:
         """Run ``hook`` for ``notice`` now, in this thread (the workers' body; also for tests)."""
@@ -382,7 +397,14 @@ class HookManager:
         argv[0] = executable
         return self._runner(argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd)
 
-    def _result_notice(self, job: _Job, result: Optional[CommandResult], skipped: Optional[str]) -> Notice:
+    def _result_notice(
+        self,
+        job: _Job,
+        result: Optional[CommandResult],
+        skipped: Optional[str],
+        attempt: int = 1,
+        will_retry: bool = False,
+    ) -> Notice:
         notice = job.notice
         fields: dict[str, Any] = dict(notice.fields)
         fields.update(
@@ -397,6 +419,8 @@ class HookManager:
                 "output_tail": result.output_tail if result else "",
                 "error": result.error if result else skipped,
                 "skipped": result is None,
+                "attempt": attempt,
+                "will_retry": will_retry,
             }
         )
         return Notice(
@@ -430,6 +454,7 @@ class HookManager:
         dropped: list[_Job] = []
         with self._cond:
             self._stopped = True
+            self._cond.notify_all()  # a worker waiting to retry gives up at once
             for state in self._states:
                 dropped.extend(state.queue)
                 state.queue.clear()

@@ -576,3 +576,33 @@ def test_stop_drops_queued_runs_and_reports_them(kit: Kit) -> None:
     assert by_line[2]["skipped"] is True and "stopped" in by_line[2]["error"]
     m.handle(FINDING)  # after stop: ignored
     assert _lines(events) == ["start 1", "end 1"] and len(kit.results()) == 2
+
+
+def test_a_failing_hook_is_reported_and_retried_with_backoff(kit: Kit) -> None:
+    counter = kit.tmp / "attempts"
+    script = write_script(
+        kit.tmp / "flaky.sh",
+        f"#!/bin/sh\necho x >> {counter}\n[ $(wc -l < {counter}) -ge 3 ] && exit 0\necho 'pager down' >&2\nexit 7\n",
+    )
+    m = kit.manager([kit.spec("flaky", on=("run_failed",), run=(str(script),), retries=3, retry_delay=0.01)])
+    m.handle(FAILED)
+    assert m.wait_idle(30)
+    results = kit.results()
+    assert [r.get("attempt") for r in results] == [1, 2, 3]
+    assert [r.get("exit_status") for r in results] == [7, 7, 0]
+    assert [r.get("will_retry") for r in results] == [True, True, False]
+    assert "pager down" in results[0].get("output_tail")
+    assert counter.read_text().count("x") == 3
+
+
+def test_retries_stop_when_they_run_out_and_when_nimwatch_stops(kit: Kit) -> None:
+    script = write_script(kit.tmp / "down.sh", "#!/bin/sh\nexit 1\n")
+    m = kit.manager([kit.spec("down", on=("run_failed",), run=(str(script),), retries=2, retry_delay=0.01)])
+    m.handle(FAILED)
+    assert m.wait_idle(30)
+    assert [r.get("will_retry") for r in kit.results()] == [True, True, False]
+    slow = kit.manager([kit.spec("down2", on=("run_failed",), run=(str(script),), retries=5, retry_delay=600)])
+    slow.handle(FAILED)
+    wait_for(lambda: any(r.get("hook") == "down2" for r in kit.results()), what="first attempt reported")
+    assert slow.stop(timeout=10)  # does not sit out the 600 s delay
+    assert [r.get("attempt") for r in kit.results() if r.get("hook") == "down2"] == [1]

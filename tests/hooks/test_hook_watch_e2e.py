@@ -72,6 +72,7 @@ hooks:
     on: [run_failed]
     run: ['{slow}']
     timeout: 1
+    retries: 0
 """
     )
     cfg.chmod(0o644)
