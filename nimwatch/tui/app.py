@@ -3,8 +3,9 @@
 Owns :class:`NimwatchApp` and :func:`make_app`, the factory the CLI and the
 tests share. The app subscribes a :class:`NoticeBridge` to the engine, starts
 the source (the live tailer, or a replay in a worker thread), drains the
-bridge on :class:`NoticesArrived` and redraws the screens at most every
-``REFRESH_INTERVAL`` seconds however many notices arrive. It also holds the
+bridge on :class:`NoticesArrived` and lets a :class:`Coalescer` decide when to
+redraw: at once after a quiet period, and during a burst at most every
+``BURST_INTERVAL`` seconds however many notices arrive. It also holds the
 keys that work everywhere (quit, help, alerts); the replay keys are
 :class:`~nimwatch.tui.replay_keys.ReplayKeys`.
 """
@@ -22,7 +23,7 @@ from textual.timer import Timer
 from nimwatch.engine import Engine
 from nimwatch.sources.replay import ReplaySource
 from nimwatch.tui.alerts import AlertsScreen
-from nimwatch.tui.bridge import NoticeBridge
+from nimwatch.tui.bridge import Coalescer, NoticeBridge
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.dashboard import DashboardScreen
 from nimwatch.tui.detail import DetailScreen
@@ -31,8 +32,9 @@ from nimwatch.tui.log_view import LogView
 from nimwatch.tui.messages import NoticesArrived, OpenClient
 from nimwatch.tui.replay_keys import ReplayKeys
 
-REFRESH_INTERVAL = 0.1
-"""Shortest time between two redraws (seconds): bursts of notices are coalesced into one."""
+BURST_INTERVAL = 0.05
+"""During a burst of notices, the screens are redrawn at most this often (seconds); a notice
+after a quiet period of this length is shown at once."""
 TICK_INTERVAL = 1.0
 """Elapsed times of running clients move on this often."""
 STALL_INTERVAL = 15.0
@@ -71,7 +73,8 @@ class NimwatchApp(ReplayKeys):
         self.dashboard = DashboardScreen(ctx)
         self._dirty: set[str] = set()
         self._full = False
-        self._last_refresh = 0.0
+        self.coalescer = Coalescer(BURST_INTERVAL)
+        """When drained notices are applied (its clock can be replaced in tests)."""
         self._refresh_timer: Optional[Timer] = None
         self.refreshes = 0
         """Redraws so far (the flood tests read it)."""
@@ -117,6 +120,11 @@ class NimwatchApp(ReplayKeys):
         self.drain()
         self._schedule_refresh()
 
+    @property
+    def updates_pending(self) -> bool:
+        """Notices drained or buffered but not shown yet (a flush is due, or the bridge holds some)."""
+        return self._refresh_timer is not None or bool(self._dirty) or self.bridge.waiting
+
     def drain(self) -> None:
         notices, dirty = self.bridge.drain()
         for notice in notices:
@@ -126,16 +134,21 @@ class NimwatchApp(ReplayKeys):
         self._dirty |= dirty
 
     def _schedule_refresh(self) -> None:
-        if self._refresh_timer is not None:
-            return
-        wait = REFRESH_INTERVAL - (time.monotonic() - self._last_refresh)
-        if wait <= 0:
-            self.refresh_views()
+        """Apply the drained notices now (after a quiet period) or with the burst's next flush."""
+        delay = self.coalescer.schedule()
+        if delay is None:
+            return  # a flush is due: these notices join it
+        if delay <= 0:
+            self._apply()
         else:
-            self._refresh_timer = self.set_timer(wait, self._timed_refresh)
+            self._refresh_timer = self.set_timer(delay, self._flush_burst)
 
-    def _timed_refresh(self) -> None:
+    def _flush_burst(self) -> None:
         self._refresh_timer = None
+        self._apply()
+
+    def _apply(self) -> None:
+        self.coalescer.applied()
         self.refresh_views()
 
     def refresh_views(self) -> None:
@@ -144,7 +157,6 @@ class NimwatchApp(ReplayKeys):
             return
         dirty, full = self._dirty, self._full
         self._dirty, self._full = set(), False
-        self._last_refresh = time.monotonic()
         self.refreshes += 1
         targets: list[Any] = [self.dashboard]
         for screen in self.screen_stack:
@@ -158,8 +170,10 @@ class NimwatchApp(ReplayKeys):
     def _tick(self) -> None:
         running = [row.log for row in self.ctx.rows() if row.status in ("running", "stalled")]
         self._dirty.update(running)
-        if running or self.ctx.replay is not None:
-            self._schedule_refresh()
+        # The clocks move: redraw now, unless a flush is due anyway. Not a burst of notices:
+        # it does not hold back the next notice.
+        if (running or self.ctx.replay is not None) and not self.coalescer.pending:
+            self.refresh_views()
 
     def replay_log(self) -> Optional[str]:
         return self.screen.log_path if isinstance(self.screen, DetailScreen) else None

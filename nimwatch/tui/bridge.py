@@ -6,12 +6,20 @@ quick, so it only notes which logs changed, keeps the notices the UI lists
 (findings, stalls, resets) and posts one :class:`NoticesArrived` message while
 none is pending. ``post_message`` is thread-safe, and the app drains the
 buffer on its own thread; a burst of thousands of notices therefore costs one
-message and one redraw.
+message and a few redraws.
+
+Also owns :class:`Coalescer`, which decides when the app applies what it
+drained: at once after a quiet period (leading edge: a lone line is not kept
+waiting), and during a burst at most once every ``interval`` seconds, the
+updates that arrive meanwhile merged into one trailing redraw.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
+from typing import Callable, Optional
 
 from textual.message_pump import MessagePump
 
@@ -49,6 +57,12 @@ class NoticeBridge:
             self.posted += 1
         self._target.post_message(NoticesArrived())
 
+    @property
+    def waiting(self) -> bool:
+        """Notices arrived that the app has not drained yet."""
+        with self._lock:
+            return bool(self._dirty)
+
     def attach(self) -> None:
         """The app runs: post from now on (before, notices are only buffered)."""
         with self._lock:
@@ -61,3 +75,43 @@ class NoticeBridge:
             self._notices, self._dirty = [], set()
             self._pending = False
         return notices, dirty
+
+
+class Coalescer:
+    """Leading-edge + trailing coalescing of updates, on an injectable clock.
+
+    The app asks :meth:`schedule` whenever updates are waiting and calls
+    :meth:`applied` when it applies them. When nothing was applied for
+    ``interval`` seconds (a quiet period) the answer is 0: apply now. Within
+    ``interval`` of the last application (a burst) the answer is the rest of the
+    interval: the app sets one timer, and every update arriving before it fires
+    gets None (it joins that flush). A flood is thus applied once on its first
+    notice and then at most every ``interval`` seconds, whatever its size.
+    """
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._last = -math.inf
+        self._due: Optional[float] = None
+
+    @property
+    def pending(self) -> bool:
+        """A trailing flush is scheduled."""
+        return self._due is not None
+
+    def schedule(self) -> Optional[float]:
+        """Seconds until the waiting updates should be applied (0: now), None if a flush is already due."""
+        if self._due is not None:
+            return None
+        now = self.clock()
+        wait = self._last + self.interval - now
+        if wait <= 0:
+            return 0.0
+        self._due = now + wait
+        return wait
+
+    def applied(self) -> None:
+        """The updates were applied (now, or by the scheduled flush)."""
+        self._due = None
+        self._last = self.clock()

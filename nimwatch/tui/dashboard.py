@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from nimwatch.tui.client_table import STATUS_STYLE, ClientTable
 from nimwatch.tui.context import TuiContext
@@ -43,6 +43,7 @@ class DashboardScreen(Screen[None]):
         self.name_filter = ""
         self.ready = False
         """Composed: the app may refresh it."""
+        self._summary_shown: tuple[str, tuple[object, ...]] = ("", ())
         self.shown: list[str] = []
         """Logs of the rows shown, in order (what tests and the detail screen read)."""
 
@@ -64,7 +65,7 @@ class DashboardScreen(Screen[None]):
     # ------------------------------------------------------------------ refresh
 
     def refresh_state(self, dirty: set[str], full: bool = False) -> None:
-        """Redraw from the engine state (called by the app, at most every ~100 ms)."""
+        """Redraw from the engine state (called by the app when its coalescer says so)."""
         rows = self.ctx.rows()
         shown = sort_rows(filter_rows(rows, self.status_filter, self.name_filter), self.sort)
         self.shown = [row.log for row in shown]
@@ -81,7 +82,11 @@ class DashboardScreen(Screen[None]):
             if text.cell_len <= width:
                 break
         text.truncate(width, overflow="ellipsis")
-        summary.update(text)
+        shown = (text.plain, tuple(text.spans))
+        if shown != self._summary_shown:
+            # One line, always: no layout pass (a layout repaints the whole screen).
+            self._summary_shown = shown
+            summary.update(text, layout=False)
 
     def _summary_text(self, rows: list[ClientRow], compact: bool, view: bool) -> Text:
         """``17 clients: ▶ 2 running ✖ 6 failed ...  alerts: 3 new  sort: status  filter: all``.
@@ -111,9 +116,9 @@ class DashboardScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_client_table_row_selected(self, event: ClientTable.RowSelected) -> None:
         event.stop()
-        self.action_open()
+        self.post_message(OpenClient(event.log))
 
     def action_open(self) -> None:
         log = self.query_one(ClientTable).selected_log

@@ -29,6 +29,7 @@ class ReplayBar(Static):
     def __init__(self, replay: ReplaySource, *, id: str = "replay-bar") -> None:
         super().__init__(id=id)
         self.replay = replay
+        self._shown: tuple[str, tuple[object, ...]] = ("", ())
 
     def on_mount(self) -> None:
         self.update_from_replay()
@@ -49,4 +50,8 @@ class ReplayBar(Static):
             (bar(replay.fraction, 12), style),
             f" {int(replay.fraction * 100):3d}%  {stamp}  line {replay.fed_lines}/{replay.total_lines}",
         )
-        self.update(text)
+        shown = (text.plain, tuple(text.spans))
+        if shown != self._shown:
+            # One line, always: no layout pass (a layout repaints the whole screen).
+            self._shown = shown
+            self.update(text, layout=False)

@@ -95,7 +95,7 @@ async def test_narrow_terminal_keeps_the_essential_columns(make_tui: AppFactory)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         table = app.screen.query_one(ClientTable)
-        labels = [str(column.label) for column in table.columns.values()]
+        labels = list(table.columns.values())
         assert labels[:3] == ["Status", "Client", "Phase"] and "Progress" in labels and "ETA" not in labels
         assert table.virtual_size.width <= 80
 
@@ -107,3 +107,21 @@ async def test_quit_key(make_tui: AppFactory) -> None:
         await pilot.pause()
     assert app.return_code in (0, None)
     assert app.ctx.replay is not None and app.ctx.replay._stop.is_set()
+
+
+async def test_the_mouse_highlights_the_row_under_it_until_a_key_is_pressed(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ClientTable)
+        plain = widget_text(table)
+        await pilot.hover(ClientTable, offset=(20, 2))  # the second row
+        await pilot.pause()
+        assert table.hover_row == 1 and table.cursor_row == 0
+        assert widget_text(table) == plain  # same text, another background
+        await pilot.hover(ClientTable, offset=(20, 0))  # the header is not a row
+        assert table.hover_row == -1
+        await pilot.hover(ClientTable, offset=(20, 3))
+        assert table.hover_row == 2
+        await pilot.press("down")
+        assert table.hover_row == -1 and table.cursor_row == 1

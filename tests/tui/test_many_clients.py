@@ -69,6 +69,15 @@ async def test_a_flood_of_notices_is_coalesced(make_tui: AppFactory, tmp_path: P
         notices += 1
 
     app.ctx.engine.subscribe(count)
+    applied: list[float] = []
+    coalescer = app.coalescer
+    record = coalescer.applied
+
+    def timed_applied() -> None:
+        record()
+        applied.append(coalescer.clock())
+
+    coalescer.applied = timed_applied  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         feeder = threading.Thread(target=replay.run_to_end)
@@ -82,3 +91,6 @@ async def test_a_flood_of_notices_is_coalesced(make_tui: AppFactory, tmp_path: P
         assert notices > 5000
         assert app.bridge.posted < notices / 20
         assert app.refreshes < app.bridge.posted + 5
+        # ... applied at most once per burst interval (the 1 s clock tick aside), whatever the machine's speed
+        assert applied and len(applied) < notices / 50
+        assert all(b - a >= coalescer.interval - 0.01 for a, b in zip(applied, applied[1:]))
