@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -26,6 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--rules", action="append", default=[], metavar="FILE", help="your own signature file (repeatable)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    p.add_argument(
+        "--state",
+        metavar="PATH",
+        help="the state journal of `nimwatch watch`, for phase durations (default: $NIMWATCH_STATE or the "
+        "default journal, when it exists)",
+    )
+    p.add_argument("--no-state", action="store_true", help="ignore the state journal")
     p.set_defaults(func=run)
 
 
@@ -42,18 +50,39 @@ def exit_code_for(records: list[dict[str, Any]]) -> ExitCode:
     return ExitCode.OK
 
 
+def _open_journal(path: str | None) -> Any:
+    """The journal read-only: the one named, else the default one if it exists (None when there is none)."""
+    from pathlib import Path
+
+    from nimwatch.config import default_state_path
+    from nimwatch.journal import Journal
+
+    if path is not None:
+        return Journal.open(Path(path), readonly=True)  # a named journal must be usable
+    default = default_state_path()
+    if not default.is_file():
+        return None
+    try:
+        return Journal.open(default, readonly=True)
+    except NimwatchError as exc:
+        print(f"nimwatch: {exc}; reporting without durations", file=sys.stderr)
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
-    from nimwatch.sources.files import expand_paths, read_log
+    from nimwatch.sources.files import ArrivalTimes, expand_paths, read_log
     from nimwatch.views.report_data import report_records
 
     rules = load_rules(args.rules)
+    journal = None if args.no_state else _open_journal(args.state)
     logs = []
     input_errors = 0
     for raw in args.paths:  # one bad path is reported; the others are still reported on
         try:
             for path in expand_paths([raw]):
-                logs.append(read_log(path, rules))
+                times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
+                logs.append(read_log(path, rules, times=times))
         except NimwatchError as exc:
             print(f"nimwatch: {exc}", file=sys.stderr)
             input_errors += 1

@@ -7,7 +7,8 @@ blocks so memory stays flat however large the log is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import bisect
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from nimwatch.core.events import Event
@@ -61,10 +62,32 @@ def iter_log_events(path: Path, rules: RuleSet, scanner: ScannerSet | None = Non
     yield reader.close()
 
 
-def read_log(path: Path, rules: RuleSet, scanner: ScannerSet | None = None) -> LogState:
-    """Parse a whole finished log into its state."""
+class ArrivalTimes:
+    """When each line of a log arrived, from the state journal's checkpoints (line -> time).
+
+    A line arrived no later than the first checkpoint at or after it; lines after
+    the last checkpoint have no known time.
+    """
+
+    def __init__(self, times: Mapping[int, float]) -> None:
+        self._lines = sorted(times)
+        self._times = [times[line] for line in self._lines]
+
+    def __bool__(self) -> bool:
+        return bool(self._lines)
+
+    def at(self, line: int) -> float | None:
+        i = bisect.bisect_left(self._lines, line)
+        return self._times[i] if i < len(self._lines) else None
+
+
+def read_log(
+    path: Path, rules: RuleSet, scanner: ScannerSet | None = None, times: ArrivalTimes | None = None
+) -> LogState:
+    """Parse a whole finished log into its state; ``times`` gives phases their real durations."""
     state = LogState(str(path), client_from_path(path))
     for events in iter_log_events(path, rules, scanner):
         for event in events:
-            state.apply(event)
+            line = getattr(event, "line", None)
+            state.apply(event, times.at(line) if times and isinstance(line, int) else None)
     return state

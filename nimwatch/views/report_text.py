@@ -15,6 +15,18 @@ STATUS_MARK = {"done": "✔", "running": "…", "failed": "✖", "not_run": " "}
 OUTCOME_LABEL = {"succeeded": "SUCCEEDED", "failed": "FAILED", "incomplete": "INCOMPLETE"}
 
 
+def duration(seconds: float | None) -> str:
+    """``1h02m``, ``12m30s``, ``45s``; empty when unknown."""
+    if seconds is None:
+        return ""
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
 def _progress(phase: dict[str, Any]) -> str:
     prog = phase.get("progress")
     if not prog:
@@ -55,10 +67,13 @@ def render_text(records: list[dict[str, Any]]) -> str:
         if rec.get("mid_run"):
             out.append("  (the log starts in the middle of a run: earlier phases are assumed done)")
         out.append("")
-        out.append(f"  {'#':>2}  {'Phase':<46} {'Status':<8} Progress")
+        timed = any("seconds" in ph for ph in rec["phases"])
+        time_head = f"{'Time':>7} " if timed else ""
+        out.append(f"  {'#':>2}  {'Phase':<46} {'Status':<8} {time_head}Progress")
         for ph in rec["phases"]:
             mark = STATUS_MARK[ph["status"]]
-            out.append(f"  {ph['number']:>2}  {ph['name']:<46} {mark} {ph['status']:<6} {_progress(ph)}".rstrip())
+            took = f"{duration(ph.get('seconds')):>7} " if timed else ""
+            out.append(f"  {ph['number']:>2}  {ph['name']:<46} {mark} {ph['status']:<6} {took}{_progress(ph)}".rstrip())
         for phase_no, lines in sorted(rec.get("script_output", {}).items()):
             out.append(f"\n  Customization script output (phase {phase_no}):")
             out.extend(f"    | {line}" for line in lines[:20])
@@ -136,10 +151,11 @@ def render_markdown(records: list[dict[str, Any]]) -> str:
                 out.append(f"- {key}: `{rec[key]}`")
         out.append(f"- Reboot: {rec['reboot']['summary']}")
         out.append("")
-        out.append("| # | Phase | Status | Progress |")
-        out.append("|---|---|---|---|")
+        out.append("| # | Phase | Status | Time | Progress |")
+        out.append("|---|---|---|---|---|")
         for ph in rec["phases"]:
-            out.append(f"| {ph['number']} | {_md(ph['name'])} | {ph['status']} | {_md(_progress(ph))} |")
+            took = duration(ph.get("seconds"))
+            out.append(f"| {ph['number']} | {_md(ph['name'])} | {ph['status']} | {took} | {_md(_progress(ph))} |")
         out.append("")
         if rec["findings"]:
             out.append("### Findings")
