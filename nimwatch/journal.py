@@ -204,7 +204,7 @@ class Journal:
                     if not self.readonly:
                         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 except sqlite3.Error:
-                    pass
+                    pass  # a checkpoint is housekeeping: closing still flushes the WAL safely
                 self._conn.close()
                 self._conn = None
             if self._lock_fd is not None:

@@ -11,6 +11,7 @@ the secret part of a URL.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,7 +40,7 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
-class Sink:
+class Sink(ABC):
     """One configured destination for alerts."""
 
     def __init__(self, spec: SinkSpec) -> None:
@@ -77,11 +78,12 @@ class Sink:
             return []
         return [(dkey, self.render(notice, key))]
 
+    @abstractmethod
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
         """The payload to store in the spool and later ``send``."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ delivering (worker thread)
 
+    @abstractmethod
     def send(self, payload: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Deliver one spooled payload; raise to have it retried (or a permanent error to drop it)."""

@@ -105,7 +105,7 @@ class Output:
                 self.err.write(f"nimwatch: {message}\n")
                 self.err.flush()
             except (OSError, ValueError):
-                pass
+                pass  # stderr is gone (closed terminal, service without logs): nowhere left to say it
 
 
 def run(args: argparse.Namespace) -> int:
