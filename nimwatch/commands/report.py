@@ -17,6 +17,10 @@ from typing import Any
 from nimwatch.errors import ExitCode, NimwatchError
 
 
+DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".html")
+"""Files a shell glob over a log directory may name that are never logs."""
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "report",
@@ -71,7 +75,7 @@ def _open_journal(path: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
-    from nimwatch.sources.files import ArrivalTimes, expand_paths, read_log
+    from nimwatch.sources.files import LOG_SUFFIX, ArrivalTimes, expand_paths, read_log
     from nimwatch.views.report_data import report_records
 
     rules = load_rules(args.rules)
@@ -81,8 +85,17 @@ def run(args: argparse.Namespace) -> int:
     for raw in args.paths:  # one bad path is reported; the others are still reported on
         try:
             for path in expand_paths([raw]):
+                if path.suffix.lower() in DOCUMENT_SUFFIXES:
+                    # `report sample_logs/*` also names the README: documentation, not a log
+                    print(f"nimwatch: {path}: documentation, not a log; skipped", file=sys.stderr)
+                    continue
                 times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
-                logs.append(read_log(path, rules, times=times))
+                state = read_log(path, rules, times=times)
+                if not state.runs and not path.name.endswith(LOG_SUFFIX):
+                    # `report dir/*` also names READMEs and notes: not logs, so not runs
+                    print(f"nimwatch: {path}: no nimadm output; skipped", file=sys.stderr)
+                    continue
+                logs.append(state)
         except NimwatchError as exc:
             print(f"nimwatch: {exc}", file=sys.stderr)
             input_errors += 1

@@ -168,3 +168,24 @@ def test_check_rules_on_the_catalog_and_on_a_user_file(tmp_path: Path, capsys: p
     bad.write_text("signatures:\n  - id: x\n    patern: a\n", encoding="utf-8")
     code, out, _ = run_cli(["check-rules", str(bad)], capsys)
     assert code == 2 and "bad.yaml:3" in out and "did you mean 'pattern'?" in out
+
+
+def test_a_glob_over_the_sample_directory_gives_one_run_per_log(capsys: pytest.CaptureFixture[str]) -> None:
+    """`nimwatch report sample_logs/*` also names sample_logs/README.md: not a log, so no run for it."""
+    every_file = sorted(str(p) for p in SAMPLE_LOGS.iterdir())
+    code, out, err = run_cli(["report", "--format", "json", *every_file], capsys)
+    runs = json.loads(out)["runs"]
+    logs = sorted(SAMPLE_LOGS.glob("*_alt_mig.log"))
+    assert sorted({r["log"] for r in runs}) == [str(p) for p in logs]
+    assert len(runs) == len(logs) + 1  # rerun02 holds two runs
+    assert "README.md: documentation, not a log; skipped" in err
+    assert code == 1
+
+
+def test_an_empty_client_log_is_still_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "newclient_alt_mig.log"
+    empty.write_bytes(b"")
+    code, out, _ = run_cli(["report", "--format", "json", str(empty)], capsys)
+    (run,) = json.loads(out)["runs"]
+    assert run["client"] == "newclient" and run["outcome"] == "incomplete"
+    assert code == 3
