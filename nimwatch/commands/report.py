@@ -16,7 +16,6 @@ from typing import Any
 
 from nimwatch.errors import ExitCode, NimwatchError
 
-
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".html")
 """Files a shell glob over a log directory may name that are never logs."""
 
