@@ -14,6 +14,7 @@ import sys
 from typing import Optional
 
 from nimwatch import __version__
+from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, NimwatchError
 
 COMMANDS = (
@@ -26,8 +27,6 @@ COMMANDS = (
     "nimwatch.commands.check_rules",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""
-
-DEFAULT_LOG_DIR = "/var/adm/ras/alt_mig"
 
 
 def build_parser() -> argparse.ArgumentParser:

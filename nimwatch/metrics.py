@@ -313,7 +313,7 @@ class MetricsExporter:
                 self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
-                pass
+                """Scrapes are not news: http.server's per-request line on stderr is silenced."""
 
         server_class = ThreadingHTTPServer
         if ":" in address[0]:

@@ -22,7 +22,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 
 class _LineLoader(_BaseLoader):
-    pass
+    """A safe loader whose mappings and lists keep their line numbers (constructors below)."""
 
 
 def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:

@@ -88,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
     tui = import_textual_app()
     app = tui.make_app(
-        engine, replay=replay, report_dir=Path(args.report_dir), theme=pick_theme(args.theme),
+        engine,
+        replay=replay,
+        report_dir=Path(args.report_dir),
+        theme=pick_theme(args.theme),
         timed=lambda log: True,
     )
     app.run()

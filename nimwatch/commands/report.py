@@ -14,6 +14,7 @@ import os
 import sys
 from typing import Any
 
+from nimwatch.commands import add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".html")
@@ -28,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files, or directories meaning their *_alt_mig.log")
     p.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
-    p.add_argument("--rules", action="append", default=[], metavar="FILE", help="your own signature file (repeatable)")
+    add_rules_option(p)
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument(
         "--state",

@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
 
-DEFAULT_LOG_DIR = "/var/adm/ras/alt_mig"
 CLEAR = "\x1b[H\x1b[2J"
 """Cursor home, clear screen: understood by every ANSI/VT100 terminal, aixterm included."""
 
@@ -51,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--ascii", action="store_true", help="ASCII symbols and bars only (default when the output is not UTF-8)"
     )
     p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto", dest="colour")
-    p.add_argument("--rules", action="append", default=[], metavar="FILE", help="your own signature file (repeatable)")
+    add_rules_option(p)
     p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
     p.set_defaults(func=run)
 
@@ -86,8 +86,13 @@ def stall_monitor(engine: Any, config: Any, rules: Any, clock: Callable[[], floa
 class PlainStatus:
     """The engine fed from log files for the plain table: once, then what the files gained."""
 
-    def __init__(self, paths: list[str], rules_files: list[str], config_path: Optional[str],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        rules_files: list[str],
+        config_path: Optional[str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         from nimwatch.config import default_config_path, load_config
         from nimwatch.engine import Engine
         from nimwatch.rulefiles import load_rules

@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option
 from nimwatch.errors import ExitCode, LogSourceError, NimwatchError
 
-DEFAULT_LOG_DIR = "/var/adm/ras/alt_mig"
 THEMES = ("auto", "textual-dark", "textual-light", "ansi-dark", "ansi-light")
 
 
@@ -30,16 +30,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("paths", nargs="*", metavar="DIR|LOG", help=f"log directories or files (default {DEFAULT_LOG_DIR})")
     add_display_options(p)
-    p.add_argument("--poll", type=float, metavar="SECONDS",
-                   help="poll the files every SECONDS instead of file events (NFS, AIX)")
+    p.add_argument(
+        "--poll", type=float, metavar="SECONDS", help="poll the files every SECONDS instead of file events (NFS, AIX)"
+    )
     p.set_defaults(func=run)
 
 
 def add_display_options(p: argparse.ArgumentParser) -> None:
     """Options the tui and replay commands share."""
-    p.add_argument(
-        "--rules", action="append", default=[], metavar="FILE", help="your own signature file (repeatable)"
-    )
+    add_rules_option(p)
     p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
     p.add_argument(
         "--theme",

@@ -19,9 +19,9 @@ import threading
 from pathlib import Path
 from typing import Any, Optional, TextIO
 
+from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, UsageError
 
-DEFAULT_LOG_DIR = "/var/adm/ras/alt_mig"
 TICK = 1.0
 """Seconds the service loop sleeps between looks at its flags (signals, stall checks)."""
 

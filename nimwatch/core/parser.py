@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -726,15 +727,18 @@ def _window_end(block: str, pos: int, size: int) -> int:
     return len(block) if nl < 0 else nl + 1
 
 
+def _last(matches: Iterator[re.Match[str]]) -> Optional[re.Match[str]]:
+    """The last of ``matches`` (None when there is none), consumed in C."""
+    tail = deque(matches, maxlen=1)
+    return tail[0] if tail else None
+
+
 def _last_match(
     pattern: re.Pattern[str], block: str, start: int, end: int, literal: Optional[str]
 ) -> Optional[re.Match[str]]:
     """The last match of ``pattern`` in ``block[start:end]``, searched from the end when a literal allows."""
     if literal is None:
-        last = None
-        for last in pattern.finditer(block, start, end):  # noqa: B007 - only the last one is needed
-            pass
-        return last
+        return _last(pattern.finditer(block, start, end))
     pos = end
     while True:
         at = block.rfind(literal, start, pos)
@@ -744,9 +748,7 @@ def _last_match(
         line_end = block.find("\n", at, end)
         if line_end < 0:
             line_end = end
-        found = None
-        for found in pattern.finditer(block, max(line_start, start), line_end):  # noqa: B007
-            pass
+        found = _last(pattern.finditer(block, max(line_start, start), line_end))
         if found is not None:
             return found
         pos = at

@@ -349,8 +349,9 @@ class Tailer:
         with self._io:
             self._discover()
             for item in self._snapshot_logs():
-                while self._service(item, TURN_BUDGET):
-                    pass
+                more = True
+                while more:  # a log with more than one turn's budget is read to its end
+                    more = self._service(item, TURN_BUDGET)
 
     def start(self) -> None:
         """Start the observers and the reader thread (returns at once)."""

@@ -44,7 +44,7 @@ class _Pager(BaseHTTPRequestHandler):
         self.wfile.write(b"ok\n")
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass
+        """Keep the test output quiet."""
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ class HttpReceiver:
                 self.wfile.write(b"ok")
 
             def log_message(self, format: str, *args: Any) -> None:
-                pass
+                """Keep the test output quiet."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
