@@ -13,7 +13,6 @@ first. Errors name file, line and key, with the nearest valid key.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -129,21 +128,15 @@ def _parse_stall(value: Any, line: int, problems: Problems) -> StallConfig:
     return out
 
 
-def check_permissions(path: Path, problems: Problems) -> None:
-    """Running as root, refuse a config that group or others can write (it runs commands)."""
-    if not _is_root():
-        return
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        problems.add(
-            0,
-            "",
-            f"refusing a config file that group or others can write (mode {stat.filemode(mode)}) while "
-            f"running as root: chmod go-w {path}",
-        )
+def check_permissions(
+    path: Path, problems: Problems, line: int = 0, key: str = "", what: str = "the config file"
+) -> None:
+    """Running as root, refuse a file that another user could change (see :mod:`nimwatch.trust`)."""
+    from nimwatch.trust import trust_problem
+
+    problem = trust_problem(path, what)
+    if problem:
+        problems.add(line, key, problem)
 
 
 def parse_config(data: Any, path: Path, problems: Problems) -> Config:
@@ -167,6 +160,8 @@ def parse_config(data: Any, path: Path, problems: Problems) -> Config:
             for r in config.rules:
                 if not r.is_file():
                     problems.add(data.line_of("rules"), "rules", f"no such signature file: {r}")
+                else:
+                    check_permissions(r, problems, data.line_of("rules"), "rules", "the rules file")
     if "poll" in data:
         poll = data["poll"]
         if poll == "auto":

@@ -421,6 +421,13 @@ def _command(r: _Reader) -> Optional[CommandOptions]:
     argv = tuple(str(a) for a in run)
     if not os.path.isabs(argv[0]) and "/" in argv[0]:
         argv = (str(r.base / argv[0]), *argv[1:])
+    from nimwatch.hooks.config import DEFAULT_PATH, executable_problem, resolve_executable
+
+    resolved = resolve_executable(argv[0], os.environ.get("PATH") or DEFAULT_PATH)
+    if resolved is not None and os.path.exists(resolved):  # a missing one fails at delivery, reported and retried
+        problem = executable_problem(resolved)
+        if problem:
+            r.add("run", problem)
     cwd = r.text("cwd")
     if cwd is not None and not os.path.isdir(cwd):
         r.add("cwd", f"no such directory: {cwd}")

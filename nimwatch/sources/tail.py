@@ -205,6 +205,8 @@ class _Log:
         self.ino: Optional[int] = None
         self.generation = 0
         self.offset = 0
+        self.delivered = 0
+        """Bytes of this content the sink has taken (``offset`` moves first, while a chunk is handed over)."""
         self.head = bytearray()
         self.head_done = False
         self.tail = b""
@@ -219,6 +221,7 @@ class _Log:
 
     def reset_content(self) -> None:
         self.offset = 0
+        self.delivered = 0
         self.head = bytearray()
         self.head_done = False
         self.tail = b""
@@ -335,10 +338,14 @@ class Tailer:
             return sorted(self._logs)
 
     def offset(self, log: str) -> Optional[int]:
-        """Bytes of ``log``'s current file read so far (None for a log not followed)."""
+        """Bytes of ``log``'s current file handed to the sink so far (None for a log not followed).
+
+        A byte counts once the sink's ``feed`` has returned: when this says N, the engine has
+        processed the first N bytes.
+        """
         with self._state_lock:
             item = self._logs.get(log)
-        return None if item is None else item.offset
+        return None if item is None else item.delivered
 
     def observer_kinds(self) -> dict[str, str]:
         """Watched directory -> ``native`` or ``polling``."""
@@ -673,6 +680,7 @@ class Tailer:
             piece, data = data[:cut], data[cut:]
             item.account(piece)
             self.sink.feed(item.log, piece, at, Chunk(start, item.identity(), historic))
+            item.delivered = item.offset
 
     def _drain(self, item: _Log) -> None:
         """Read what is left in the open file (rotated or deleted under its name)."""
