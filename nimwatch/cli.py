@@ -62,7 +62,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         return int(args.func(args))
     except NimwatchError as exc:
-        print(f"nimwatch: {exc}", file=sys.stderr)
+        from nimwatch.terminal import say
+
+        say(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED

@@ -10,7 +10,9 @@ Owns the on-disk state that makes a restart exact:
   suppresses the notices the journal already holds and stamps the lines with
   the times they first arrived, so phase durations survive restarts;
 * every alert sent or pending (the spool) and the keys used to throttle them;
-* ``mark_once`` keys (hooks fire once per event across restarts).
+* ``mark_once`` keys (hooks fire once per event across restarts);
+* the stdout *outbox*: each event's JSON line, recorded with the event and
+  deleted once written and flushed (:mod:`nimwatch.output`).
 
 Written in WAL mode, one transaction per batch, so ``kill -9`` loses at most
 the batch being written (and that batch is re-read on restart). A damaged file
@@ -60,6 +62,7 @@ CREATE TABLE IF NOT EXISTS spool (
     last_error TEXT NOT NULL DEFAULT '', done_at REAL);
 CREATE INDEX IF NOT EXISTS spool_due ON spool (sink, state, next_try);
 CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key));
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
 """
 
 
@@ -413,6 +416,23 @@ class Journal:
             args.append(state)
         rows = self._query(sql + " ORDER BY id", tuple(args))
         return [SpoolItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
+
+    # ------------------------------------------------------------------ stdout outbox
+
+    def outbox_add(self, line: str) -> int:
+        """Record a stdout line as due (in the transaction of its event); returns its sequence number."""
+        with self.transaction() as conn:
+            cur = conn.execute("INSERT INTO outbox (line) VALUES (?)", (line,))
+            return int(cur.lastrowid or 0)
+
+    def outbox_done(self, seqs: list[int]) -> None:
+        """These lines were written and flushed (or dropped for a reader that stopped reading)."""
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+
+    def outbox_pending(self) -> list[tuple[int, str]]:
+        """Lines recorded but not known to be written, oldest first."""
+        return [(int(r[0]), str(r[1])) for r in self._query("SELECT seq, line FROM outbox ORDER BY seq")]
 
     # ------------------------------------------------------------------ small key-value store
 

@@ -5,9 +5,10 @@ batch the tailer reads it feeds the engine, gives each public notice its
 dedupe key (log, file identity and generation, run within that content,
 event, phase, line, rule, occurrence), and in ONE journal transaction records
 how far the file was read, when it arrived, which notices are new and the
-alerts they spool. Only after the commit are the new notices forwarded
-(stdout, alert workers, metrics). A notice whose key the journal holds was
-delivered by an earlier session and is suppressed.
+alerts they spool, and the stdout line of each new notice (the outbox). Only
+after the commit are the new notices forwarded (stdout writer, hooks). A
+notice whose key the journal holds was delivered by an earlier session and is
+suppressed.
 
 On restart the tailer re-reads each file from byte 0; bytes an earlier session
 already read come flagged ``historic`` and are fed with the arrival times the
@@ -23,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 from nimwatch.engine import Engine, Notice
 from nimwatch.journal import FileRecord, Journal
@@ -37,6 +38,18 @@ UNJOURNALED = frozenset({"hook_result", "alert_failed"})
 
 Planner = Callable[[Notice, str], None]
 """Called inside the journal transaction for each new public notice (with its key): spools alerts."""
+
+
+class Printer(Protocol):
+    """stdout as the recorder sees it (:class:`~nimwatch.output.StdoutWriter`)."""
+
+    def line(self, notice: Notice, key: str) -> str:
+        """The line to print for a new notice (stored in the journal's outbox with it)."""
+        ...
+
+    def put(self, seq: Optional[int], line: str) -> None:
+        """After the commit: print it; ``seq`` is its outbox row (None when the journal failed)."""
+        ...
 
 
 @dataclass
@@ -64,6 +77,8 @@ class Recorder:
             (stable across restarts and file generations: the hooks' once-key).
         planner: spools alerts for a new notice inside the same transaction.
         on_error: diagnostics (journal write errors, bad lines).
+        printer: stdout: each new public notice's line goes into the journal's outbox in the
+            same transaction, and to the printer after the commit (written, then recorded).
     """
 
     def __init__(
@@ -75,8 +90,10 @@ class Recorder:
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
         on_new: Optional[Planner] = None,
+        printer: Optional[Printer] = None,
     ) -> None:
         self.engine = engine
+        self.printer = printer
         self.journal = journal
         self.forward = forward
         self.on_new = on_new
@@ -208,7 +225,8 @@ class Recorder:
         historic: bool,
         record: bool = True,
     ) -> None:
-        new: list[tuple[Notice, str]] = []
+        new: list[tuple[Notice, str, Optional[int], str]] = []
+        printer = self.printer
         with self._lock:
             content = self._contents.get(log)
             try:
@@ -241,7 +259,11 @@ class Recorder:
                                 continue
                         if self.planner is not None:
                             self.planner(notice, key)
-                        new.append((notice, key))
+                        line, seq = "", None
+                        if printer is not None:
+                            line = printer.line(notice, key)
+                            seq = self.journal.outbox_add(line)
+                        new.append((notice, key, seq, line))
                     if record and identity is not None and not historic and content is not None:
                         checkpoint = public or at - content.last_checkpoint_at >= CHECKPOINT_EVERY
                         if checkpoint:
@@ -249,11 +271,17 @@ class Recorder:
                         self.journal.record_file(log, identity, self._lines(log), at, checkpoint)
             except sqlite3.Error as exc:
                 self.on_error(f"state journal: cannot record a batch of {log}: {exc}")
-                new = [(n, f"{n.event}|{n.log}|{n.ts!r}|{id(n)}") for n in notices if n.public]
-        for notice, key in new:
-            self.forward(notice)
-            if self.on_new is not None:
+                new = []
+                for n in notices:
+                    if n.public:
+                        key = f"{n.event}|{n.log}|{n.ts!r}|{id(n)}"
+                        new.append((n, key, None, printer.line(n, key) if printer is not None else ""))
+        for notice, key, seq, line in new:
+            if self.on_new is not None:  # hooks queue first: a slow stdout must not hold them up
                 self.on_new(notice, key)
+            self.forward(notice)
+            if printer is not None:
+                printer.put(seq, line)
 
     def _lines(self, log: str) -> int:
         with self.engine.locked():

@@ -4,9 +4,11 @@ Owns :class:`Watcher`: engine, journal-backed recorder, tailer, stall
 monitor, alert dispatcher, hooks and metrics, with ``run_once`` (process what
 is there, deliver alerts and hooks, wait for them) and ``start`` / ``tick`` /
 ``stop`` for the service loop, plus ``reload`` for a new configuration (a bad
-one is refused and the old one kept). Output goes through two callbacks: one
-JSON object per public notice, and one-line diagnostics. No signals, argv or
-stdout here: :mod:`nimwatch.commands.watch` does those.
+one is refused and the old one kept). Output goes to a
+:class:`~nimwatch.output.StdoutWriter` (the recorder puts each new public
+notice's line in the journal's outbox, the writer prints it) and one-line
+diagnostics to a callback. No signals or argv here: :mod:`nimwatch.commands.watch`
+does those.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
 from nimwatch.metrics import MetricsExporter
+from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
@@ -43,7 +46,7 @@ class Watcher:
         journal: the open state journal.
         paths: directories and log files to follow.
         poll: None for native file events, seconds for polling.
-        emit: receives each new public notice (stdout JSON lines in ``watch``).
+        output: stdout (its ``line``/``put`` take each new public notice; ``replay_outbox`` at start).
         diag: receives one-line diagnostics (stderr in ``watch``).
         clock: seconds since the epoch.
     """
@@ -56,7 +59,7 @@ class Watcher:
         paths: Sequence[Path],
         *,
         poll: Optional[float],
-        emit: Callable[[Notice], None],
+        output: StdoutWriter,
         diag: Callable[[str], None],
         clock: Callable[[], float] = time.time,
         rescan: Optional[float] = None,
@@ -64,7 +67,7 @@ class Watcher:
         self.config = config
         self.rules = rules
         self.journal = journal
-        self.emit = emit
+        self.output = output
         self.diag = diag
         self.clock = clock
         self.engine = Engine(rules, clock)
@@ -77,6 +80,7 @@ class Watcher:
             planner=self.dispatcher.plan,
             on_error=diag,
             on_new=self._to_hooks,
+            printer=output,
         )
         self.stall = StallMonitor(self.engine, config.stall, rules, clock)
         self.hooks: Any = None
@@ -98,7 +102,7 @@ class Watcher:
     # ------------------------------------------------------------------ wiring
 
     def _forward(self, notice: Notice) -> None:
-        self.emit(notice)
+        """Printing goes through the recorder's printer (the outbox); nothing else to do here."""
 
     def _to_hooks(self, notice: Notice, key: str) -> None:
         """Hooks see exactly the notices that are new (journaled, printed): never a re-read one."""
@@ -126,12 +130,26 @@ class Watcher:
         self.metrics.start()
 
     def _exporter(self, config: Config) -> MetricsExporter:
-        return MetricsExporter(config.metrics, self.engine, stalled=lambda: self.stall.stalled, on_error=self.diag)
+        return MetricsExporter(
+            config.metrics, self.engine, stalled=lambda: self.stall.stalled, on_error=self.diag, extra=self.counters
+        )
+
+    def counters(self) -> list[tuple[str, str, str, float]]:
+        """The watcher's own counters for the metrics (name, type, help, value)."""
+        return [
+            (
+                "nimwatch_stdout_dropped_total",
+                "counter",
+                "Event lines dropped because stdout was not being read (the buffer was full).",
+                self.output.dropped,
+            ),
+        ]
 
     # ------------------------------------------------------------------ one pass
 
     def run_once(self, wait: float = ONCE_WAIT) -> int:
         """Read everything there is, deliver alerts and hooks, wait for them. Returns the exit code."""
+        self._start_output()
         self.dispatcher.start()
         try:
             self.tailer.scan_once()
@@ -151,6 +169,7 @@ class Watcher:
             self.dispatcher.stop()
             self.stall.close()
             self.recorder.close()
+            self.output.stop(timeout=wait)
         return self.exit_code()
 
     def exit_code(self) -> int:
@@ -164,7 +183,15 @@ class Watcher:
 
     # ------------------------------------------------------------------ service
 
+    def _start_output(self) -> None:
+        """stdout first: what an earlier session recorded but did not get written is printed before anything new."""
+        self.output.start()
+        again = self.output.replay_outbox()
+        if again:
+            self.diag(f"{again} event line(s) recorded but not known to be printed before the restart: printed again")
+
     def start(self) -> None:
+        self._start_output()
         self.dispatcher.start()
         self._start_metrics(self.config)
         self.tailer.start()
@@ -188,6 +215,7 @@ class Watcher:
             self.metrics = None
         self.stall.close()
         self.recorder.close()
+        self.output.stop()
         self._started = False
 
     def reload(self, path: Optional[Path]) -> bool:

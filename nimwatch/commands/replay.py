@@ -3,8 +3,8 @@
 Feeds finished logs through the engine at the pace the state journal
 recorded (evenly paced when it knows nothing of a log), in the TUI with
 pause, step, seek and speed keys, or ``--headless`` as the JSON lines of
-``nimwatch watch`` (one public notice per line, flushed, written by watch's
-own :class:`~nimwatch.commands.watch.Output`). Textual is imported only for
+``nimwatch watch`` (one public notice per line, flushed, written by
+:class:`~nimwatch.output.JsonLines`). Textual is imported only for
 the TUI.
 
 Exit status as ``report``: 0 when the last run of every log succeeded, 1 when
@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
     engine.clock = lambda: replay.now
     monitor["stall"] = stall_monitor(engine, config, rules, engine.clock)
     if args.headless:
-        from nimwatch.commands.watch import Output
+        from nimwatch.output import JsonLines
 
-        output = Output(sys.stdout, sys.stderr)
+        output = JsonLines(sys.stdout, sys.stderr)
 
         def emit(notice: Any) -> None:
             if notice.public:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any
 
 from nimwatch.commands import add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
+from nimwatch.terminal import escape_controls, say, write
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".html")
 """Files a shell glob over a log directory may name that are never logs."""
@@ -69,7 +69,7 @@ def _open_journal(path: str | None) -> Any:
     try:
         return Journal.open(default, readonly=True)
     except NimwatchError as exc:
-        print(f"nimwatch: {exc}; reporting without durations", file=sys.stderr)
+        say(f"{exc}; reporting without durations")
         return None
 
 
@@ -87,23 +87,23 @@ def run(args: argparse.Namespace) -> int:
             for path in expand_paths([raw]):
                 if path.suffix.lower() in DOCUMENT_SUFFIXES:
                     # `report sample_logs/*` also names the README: documentation, not a log
-                    print(f"nimwatch: {path}: documentation, not a log; skipped", file=sys.stderr)
+                    say(f"{path}: documentation, not a log; skipped")
                     continue
                 times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
                 state = read_log(path, rules, times=times)
                 if not state.runs and not path.name.endswith(LOG_SUFFIX):
                     # `report dir/*` also names READMEs and notes: not logs, so not runs
-                    print(f"nimwatch: {path}: no nimadm output; skipped", file=sys.stderr)
+                    say(f"{path}: no nimadm output; skipped")
                     continue
                 logs.append(state)
         except NimwatchError as exc:
-            print(f"nimwatch: {exc}", file=sys.stderr)
+            say(str(exc))
             input_errors += 1
     if not logs and input_errors:
         return ExitCode.USAGE
     records = report_records(logs, rules)
     if args.format == "json":
-        text = json.dumps({"runs": records}, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps({"runs": records}, indent=2, ensure_ascii=True) + "\n"
     elif args.format == "markdown":
         from nimwatch.views.report_text import render_markdown
 
@@ -115,12 +115,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(text)
+                handle.write(escape_controls(text))
         except OSError as exc:
             raise NimwatchError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write(text)
     if input_errors:
         return ExitCode.USAGE
     return exit_code_for(records)

@@ -29,6 +29,7 @@ from typing import Any, Callable, Optional
 
 from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
+from nimwatch.terminal import can_encode, say, write
 
 CLEAR = "\x1b[H\x1b[2J"
 """Cursor home, clear screen: understood by every ANSI/VT100 terminal, aixterm included."""
@@ -70,7 +71,7 @@ def open_journal(config: Any) -> Any:
     try:
         return Journal.open(path, readonly=True)
     except NimwatchError as exc:
-        print(f"nimwatch: {exc} (elapsed times unknown)", file=sys.stderr)
+        say(f"{exc} (elapsed times unknown)")
         return None
 
 
@@ -161,7 +162,7 @@ class PlainStatus:
                     self.engine.feed(name, data)
                     self.offsets[name] += len(data)
             except OSError as exc:
-                print(f"nimwatch: {path}: {exc.strerror or exc}", file=sys.stderr)
+                say(f"{path}: {exc.strerror or exc}")
         self.close_silent()
         self.check_stalls()
 
@@ -209,10 +210,10 @@ def _use_colour(choice: str) -> bool:
 
 
 def _ascii_output(flag: bool) -> bool:
-    if flag:
-        return True
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    return encoding not in ("utf8", "utf8mb4")
+    """ASCII symbols and bars: asked for, or the output cannot encode the UTF-8 ones."""
+    from nimwatch.views.status_table import SYMBOL
+
+    return flag or not can_encode("".join(SYMBOL.values()) + "█░")
 
 
 def exit_code_for(rows: list[Any]) -> ExitCode:
@@ -238,11 +239,9 @@ def run(args: argparse.Namespace) -> int:
         rows = status.rows(args.sort)
         text = render_table(rows, width, colour=colour, ascii_only=ascii_only)
         if args.watch is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            write(text, raw=True)  # the table escaped the log's text; raw keeps its own colour codes
             return exit_code_for(rows)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        sys.stdout.write(f"{CLEAR}nimwatch status  {stamp}  (every {args.watch:g} s, Ctrl-C quits)\n\n{text}")
-        sys.stdout.flush()
+        write(f"{CLEAR}nimwatch status  {stamp}  (every {args.watch:g} s, Ctrl-C quits)\n\n{text}", raw=True)
         sleep(args.watch)
         status.poll()

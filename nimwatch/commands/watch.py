@@ -12,15 +12,15 @@ state journal, see ``--rebuild-state``).
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Any, Optional
 
 from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, UsageError
+from nimwatch.output import StdoutWriter
 
 TICK = 1.0
 """Seconds the service loop sleeps between looks at its flags (signals, stall checks)."""
@@ -79,35 +79,6 @@ def parse_poll(value: Optional[str]) -> tuple[bool, Optional[float]]:
     return True, seconds
 
 
-class Output:
-    """Thread-safe JSON lines on stdout and diagnostics on stderr, each flushed at once."""
-
-    def __init__(self, out: TextIO, err: TextIO) -> None:
-        self.out = out
-        self.err = err
-        self._lock = threading.Lock()
-        self.broken = threading.Event()
-
-    def notice(self, notice: Any) -> None:
-        line = json.dumps(notice.as_json(), ensure_ascii=False, default=str)
-        with self._lock:
-            if self.broken.is_set():
-                return
-            try:
-                self.out.write(line + "\n")
-                self.out.flush()
-            except (BrokenPipeError, ValueError):
-                self.broken.set()
-
-    def diag(self, message: str) -> None:
-        with self._lock:
-            try:
-                self.err.write(f"nimwatch: {message}\n")
-                self.err.flush()
-            except (OSError, ValueError):
-                pass  # stderr is gone (closed terminal, service without logs): nowhere left to say it
-
-
 def run(args: argparse.Namespace) -> int:
     from nimwatch.config import default_config_path, default_state_path, load_config
     from nimwatch.journal import Journal
@@ -126,15 +97,16 @@ def run(args: argparse.Namespace) -> int:
             if not path.exists() and not path.name.endswith(".log"):
                 raise UsageError(f"{path}: no such directory")
     rules = load_rules(config.rules)
-    output = Output(sys.stdout, sys.stderr)
+    output = StdoutWriter(sys.stdout, sys.stderr, block=args.once)
     if args.rebuild_state:
         journal, aside = Journal.rebuild(state_path)
         if aside is not None:
             output.diag(f"state journal moved aside to {aside}; rebuilding {state_path} from the logs")
     else:
         journal = Journal.open(state_path)
+    output.journal = journal
     try:
-        watcher = Watcher(config, rules, journal, paths, poll=poll, emit=output.notice, diag=output.diag)
+        watcher = Watcher(config, rules, journal, paths, poll=poll, output=output, diag=output.diag)
         if args.once:
             return watcher.run_once()
         return _serve(watcher, config_path, output)
@@ -142,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         journal.close()
 
 
-def _serve(watcher: Any, config_path: Optional[Path], output: Output) -> int:
+def _serve(watcher: Any, config_path: Optional[Path], output: StdoutWriter) -> int:
     stop = threading.Event()
     reload = threading.Event()
     interrupted = threading.Event()

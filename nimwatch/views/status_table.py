@@ -20,6 +20,7 @@ from nimwatch.core.events import Outcome, PhaseStatus, Severity
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.engine import Notice
+from nimwatch.terminal import escape_controls
 
 STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded")
 """Every status a client row can have."""
@@ -234,6 +235,7 @@ def percent(fraction: float) -> str:
 
 
 def _fit(text: str, width: int) -> str:
+    text = escape_controls(text)  # a log line or client name never reaches the terminal raw
     if width <= 0:
         return ""
     if len(text) <= width:
