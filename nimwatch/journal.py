@@ -66,6 +66,44 @@ CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, line T
 """
 
 
+_BYTES_MARK = "\x00"
+"""Starts a text that stands for bytes (hex): a path with bytes the file system encoding cannot decode."""
+
+
+def to_db(text: str) -> str:
+    """A text SQLite can store. A file name with undecodable bytes (lone surrogates from
+    ``os.fsdecode``) cannot be UTF-8: it is stored as its bytes in hex after a NUL, which no path
+    or key otherwise holds, so the mapping is reversible and distinct values stay distinct."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _BYTES_MARK + text.encode("utf-8", "surrogateescape").hex()
+    return text
+
+
+def from_db(text: str) -> str:
+    """The text :func:`to_db` stored."""
+    if text.startswith(_BYTES_MARK):
+        return bytes.fromhex(text[1:]).decode("utf-8", "surrogateescape")
+    return text
+
+
+def _clean(params: Any) -> Any:
+    if isinstance(params, (tuple, list)):
+        return tuple(to_db(p) if isinstance(p, str) else p for p in params)
+    return params
+
+
+class _Connection(sqlite3.Connection):
+    """Binds every text parameter through :func:`to_db`, so no value can make SQLite refuse a batch."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return super().execute(sql, _clean(parameters))
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
+        return super().executemany(sql, [_clean(p) for p in seq_of_parameters])
+
+
 @dataclass(frozen=True)
 class FileRecord:
     """A log's row: its identity, lines read and the arrival time of the last read."""
@@ -118,7 +156,9 @@ class Journal:
             if not path.is_file():
                 raise StateError(f"{path}: no state journal here")
             try:
-                conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+                conn = sqlite3.connect(
+                    path.absolute().as_uri() + "?mode=ro", uri=True, check_same_thread=False, factory=_Connection
+                )
             except sqlite3.Error as exc:
                 raise StateError(f"{path}: cannot open the state journal: {exc}") from None
         else:
@@ -128,7 +168,9 @@ class Journal:
                 raise StateError(f"{path.parent}: cannot create the state directory: {exc.strerror or exc}") from None
             lock_fd = _take_lock(path)
             try:
-                conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+                conn = sqlite3.connect(
+                    str(path), check_same_thread=False, isolation_level=None, timeout=30, factory=_Connection
+                )
             except sqlite3.Error as exc:
                 _release_lock(lock_fd)
                 raise StateError(f"{path}: cannot open the state journal: {exc}") from None
@@ -246,7 +288,8 @@ class Journal:
             "SELECT log, dev, ino, generation, offset, head_len, head_hash, prefix_hash, lines, last_at FROM files"
         )
         return {
-            r[0]: FileRecord(FileIdentity(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), r[8], r[9]) for r in rows
+            from_db(r[0]): FileRecord(FileIdentity(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), r[8], r[9])
+            for r in rows
         }
 
     def file_identities(self) -> dict[str, FileIdentity]:
@@ -364,7 +407,7 @@ class Journal:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO spool (sink, key, created, payload, state, next_try) VALUES (?, ?, ?, ?, 'pending', ?)",
-                (sink, key, at, json.dumps(payload, ensure_ascii=False, sort_keys=True), 0.0),
+                (sink, key, at, json.dumps(payload, ensure_ascii=True, sort_keys=True), 0.0),
             )
             return int(cur.lastrowid or 0)
 
