@@ -12,6 +12,7 @@ state journal, see ``--rebuild-state``).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -79,6 +80,18 @@ def parse_poll(value: Optional[str]) -> tuple[bool, Optional[float]]:
     return True, seconds
 
 
+def _buffer_lines() -> int:
+    """Lines stdout may hold back for a slow reader (``NIMWATCH_STDOUT_BUFFER``, default 20,000)."""
+    from nimwatch.output import MAX_LINES
+
+    raw = os.environ.get("NIMWATCH_STDOUT_BUFFER", "")
+    if not raw:
+        return MAX_LINES
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(f"NIMWATCH_STDOUT_BUFFER: expected a number of lines, not {raw!r}")
+    return int(raw)
+
+
 def run(args: argparse.Namespace) -> int:
     from nimwatch.config import default_config_path, default_state_path, load_config
     from nimwatch.journal import Journal
@@ -97,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             if not path.exists() and not path.name.endswith(".log"):
                 raise UsageError(f"{path}: no such directory")
     rules = load_rules(config.rules)
-    output = StdoutWriter(sys.stdout, sys.stderr, block=args.once)
+    output = StdoutWriter(sys.stdout, sys.stderr, block=args.once, max_lines=_buffer_lines())
     if args.rebuild_state:
         journal, aside = Journal.rebuild(state_path)
         if aside is not None:
