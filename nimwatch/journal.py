@@ -12,7 +12,9 @@ Owns the on-disk state that makes a restart exact:
 * every alert sent or pending (the spool) and the keys used to throttle them;
 * ``mark_once`` keys (hooks fire once per event across restarts);
 * the stdout *outbox*: each event's JSON line, recorded with the event and
-  deleted once written and flushed (:mod:`nimwatch.output`).
+  deleted once written and flushed (:mod:`nimwatch.output`);
+* queued hook runs, recorded with their event and deleted once run (or given
+  up), so that a stop, a crash or a reload loses none.
 
 Written in WAL mode, one transaction per batch, so ``kill -9`` loses at most
 the batch being written (and that batch is re-read on restart). A damaged file
@@ -63,6 +65,9 @@ CREATE TABLE IF NOT EXISTS spool (
 CREATE INDEX IF NOT EXISTS spool_due ON spool (sink, state, next_try);
 CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key));
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hook_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, hook TEXT NOT NULL, notice TEXT NOT NULL, matched TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 1, next_try REAL NOT NULL DEFAULT 0, created REAL NOT NULL);
 """
 
 
@@ -476,6 +481,30 @@ class Journal:
     def outbox_pending(self) -> list[tuple[int, str]]:
         """Lines recorded but not known to be written, oldest first."""
         return [(int(r[0]), str(r[1])) for r in self._query("SELECT seq, line FROM outbox ORDER BY seq")]
+
+    # ------------------------------------------------------------------ queued hook runs
+
+    def hook_job_add(self, hook: str, notice: str, matched: str, at: float) -> int:
+        """Keep a queued hook run (in the transaction of its event); returns its id."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO hook_jobs (hook, notice, matched, created) VALUES (?, ?, ?, ?)",
+                (hook, notice, matched, at),
+            )
+            return int(cur.lastrowid or 0)
+
+    def hook_job_retry(self, job_id: int, attempt: int, next_try: float) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE hook_jobs SET attempt = ?, next_try = ? WHERE id = ?", (attempt, next_try, job_id))
+
+    def hook_job_done(self, job_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM hook_jobs WHERE id = ?", (job_id,))
+
+    def hook_jobs(self) -> list[tuple[int, str, str, str, int, float]]:
+        """(id, hook, notice JSON, matched, attempt, next_try) of every kept run, oldest first."""
+        rows = self._query("SELECT id, hook, notice, matched, attempt, next_try FROM hook_jobs ORDER BY id")
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), float(r[5])) for r in rows]
 
     # ------------------------------------------------------------------ small key-value store
 

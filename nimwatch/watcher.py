@@ -77,9 +77,8 @@ class Watcher:
             self.engine,
             journal,
             forward=self._forward,
-            planner=self.dispatcher.plan,
+            planner=self._plan,
             on_error=diag,
-            on_new=self._to_hooks,
             printer=output,
         )
         self.stall = StallMonitor(self.engine, config.stall, rules, clock)
@@ -104,23 +103,34 @@ class Watcher:
     def _forward(self, notice: Notice) -> None:
         """Printing goes through the recorder's printer (the outbox); nothing else to do here."""
 
-    def _to_hooks(self, notice: Notice, key: str) -> None:
-        """Hooks see exactly the notices that are new (journaled, printed): never a re-read one."""
+    def _plan(self, notice: Notice, key: str) -> None:
+        """In the transaction that records a new notice: its alerts and its hook runs are recorded with it.
+
+        Hooks see exactly the notices that are new (journaled, printed): never a re-read one.
+        """
+        self.dispatcher.plan(notice, key)
         hooks = self.hooks
         if hooks is not None:
-            hooks.handle(notice, key)
+            hooks.plan(notice, key)
 
     def _setup_hooks(self, config: Config) -> None:
-        if not config.hooks:
-            return
         from nimwatch.hooks.manager import HookManager
 
-        self.hooks = HookManager(config.hooks, self.engine.publish, self.journal, self.clock)
+        self.hooks = HookManager(
+            config.hooks, self.engine.publish, self.journal, self.clock, jobs=self.journal, on_error=self.diag
+        )
+
+    def _resume_hooks(self) -> None:
+        """Hook runs an earlier session queued and did not finish: queued again, before anything new."""
+        if self.hooks is not None:
+            count = self.hooks.resume()
+            if count:
+                self.diag(f"{count} hook run(s) kept from before the restart are queued again")
 
     def _stop_hooks(self, timeout: Optional[float]) -> None:
         if self.hooks is not None:
             if not self.hooks.stop(timeout):
-                self.diag("hooks still running at shutdown were left to their own timeouts")
+                self.diag("hooks still running at shutdown were ended; they run again at the next start")
             self.hooks = None
 
     def _start_metrics(self, config: Config) -> None:
@@ -151,14 +161,17 @@ class Watcher:
         """Read everything there is, deliver alerts and hooks, wait for them. Returns the exit code."""
         self._start_output()
         self.dispatcher.start()
+        self._resume_hooks()
         try:
             self.tailer.scan_once()
             self.stall.check()
             if self.config.metrics is not None and self.config.metrics.textfile is not None:
                 self._exporter(self.config).write_now()
             deadline = time.monotonic() + wait
-            if self.hooks is not None and not self.hooks.wait_idle(max(0.0, deadline - time.monotonic())):
-                self.diag("--once: hooks still running after the wait; their results are not reported")
+            if self.hooks is not None and not self.hooks.wait_idle(
+                max(0.0, deadline - time.monotonic()), include_retries=False
+            ):
+                self.diag("--once: hooks still running after the wait were ended; they run again next time")
             if not self.dispatcher.wait_idle(max(0.0, deadline - time.monotonic())):
                 self.diag("--once: alerts still being delivered after the wait; they stay spooled")
             pending = self.dispatcher.pending()
@@ -193,6 +206,7 @@ class Watcher:
     def start(self) -> None:
         self._start_output()
         self.dispatcher.start()
+        self._resume_hooks()
         self._start_metrics(self.config)
         self.tailer.start()
         self._started = True
@@ -231,8 +245,8 @@ class Watcher:
                 self.diag(f"reload: '{key}' changed; it takes effect at the next restart")
         self.dispatcher.reconfigure(new.alerts)
         self.stall.reconfigure(new.stall)
-        self._stop_hooks(timeout=10.0)
-        self._setup_hooks(new)
+        if self.hooks is not None:  # an unchanged hook keeps its queue and its running job
+            self.hooks.reconfigure(new.hooks)
         if new.metrics != old.metrics and self._started:
             if self.metrics is not None:
                 self.metrics.stop()

@@ -68,8 +68,9 @@ PLACEHOLDERS = (
 )
 """Names allowed as ``{name}`` in the elements of ``run`` (filled in one pass, never re-scanned)."""
 
-DEFAULT_RETRIES = 2
-"""A failed hook run is tried again twice (set ``retries: 0`` for a check whose failure is its answer)."""
+DEFAULT_RETRIES = 0
+"""A failed hook run is reported and not tried again unless the hook asks for ``retries``
+(a timed-out or failed check is usually its own answer, and a retry doubles the wait)."""
 DEFAULT_RETRY_DELAY = 5.0
 MAX_RETRIES = 10
 
