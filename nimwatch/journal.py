@@ -65,6 +65,8 @@ CREATE TABLE IF NOT EXISTS spool (
 CREATE INDEX IF NOT EXISTS spool_due ON spool (sink, state, next_try);
 CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key));
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_rate (sink TEXT NOT NULL, client TEXT NOT NULL, window_start REAL NOT NULL,
+    sent INTEGER NOT NULL, held INTEGER NOT NULL, PRIMARY KEY (sink, client));
 CREATE TABLE IF NOT EXISTS hook_jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, hook TEXT NOT NULL, notice TEXT NOT NULL, matched TEXT NOT NULL,
     attempt INTEGER NOT NULL DEFAULT 1, next_try REAL NOT NULL DEFAULT 0, created REAL NOT NULL);
@@ -407,6 +409,40 @@ class Journal:
                 return False
             conn.execute("INSERT OR REPLACE INTO alert_keys (sink, key, last_at) VALUES (?, ?, ?)", (sink, key, at))
             return True
+
+    def rate_take(
+        self, sink: str, client: str, at: float, limit: int, period: float, exempt: bool
+    ) -> tuple[bool, int, float, int]:
+        """Count one alert of ``sink`` about ``client`` against its rate limit.
+
+        Returns (may it be sent, alerts held back to report now, since when, held back so far
+        in this window). Windows are
+        fixed: ``limit`` alerts from the first one, for ``period`` seconds. Held-back alerts
+        are reported once, with the first alert of the next window or with an ``exempt`` one
+        (a run's end), which is always sent.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT window_start, sent, held FROM alert_rate WHERE sink = ? AND client = ?", (sink, client)
+            ).fetchone()
+            start, sent, held = (float(row[0]), int(row[1]), int(row[2])) if row else (at, 0, 0)
+            report, since = 0, start
+            if at - start >= period:
+                report, start, sent, held = held, at, 0, 0
+            if exempt:
+                report, held = report + held, 0
+                allowed = True
+            elif sent < limit:
+                sent += 1
+                allowed = True
+            else:
+                held += 1
+                allowed = False
+            conn.execute(
+                "INSERT OR REPLACE INTO alert_rate (sink, client, window_start, sent, held) VALUES (?, ?, ?, ?, ?)",
+                (sink, client, start, sent, held),
+            )
+            return allowed, report, since, held
 
     def spool_add(self, sink: str, key: str, payload: dict[str, Any], at: float) -> int:
         with self.transaction() as conn:

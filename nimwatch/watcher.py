@@ -70,7 +70,7 @@ class Watcher:
         self.output = output
         self.diag = diag
         self.clock = clock
-        self.engine = Engine(rules, clock)
+        self.engine = Engine(rules, clock, limits=config.limits)
         self.dispatcher = AlertDispatcher(config.alerts, journal, self.engine.publish, on_error=diag, clock=clock)
         self.metrics: Optional[MetricsExporter] = None
         self.recorder = Recorder(
@@ -152,6 +152,12 @@ class Watcher:
                 "counter",
                 "Event lines dropped because stdout was not being read (the buffer was full).",
                 self.output.dropped,
+            ),
+            (
+                "nimwatch_alerts_held_total",
+                "counter",
+                "Alerts held back by the sinks' per-client rate limits.",
+                sum(sink.held_total for sink in self.dispatcher.sinks),
             ),
         ]
 
@@ -245,6 +251,7 @@ class Watcher:
                 self.diag(f"reload: '{key}' changed; it takes effect at the next restart")
         self.dispatcher.reconfigure(new.alerts)
         self.stall.reconfigure(new.stall)
+        self.engine.limits = new.limits
         if self.hooks is not None:  # an unchanged hook keeps its queue and its running job
             self.hooks.reconfigure(new.hooks)
         if new.metrics != old.metrics and self._started:

@@ -45,7 +45,10 @@ TEMPLATE_FIELDS = (
 )
 """Names allowed as ``{name}`` in ``dedupe_key`` and in an email ``subject``."""
 
-COMMON_KEYS = ("type", "name", "severity", "clients", "events", "dedupe_key", "throttle")
+COMMON_KEYS = ("type", "name", "severity", "clients", "events", "dedupe_key", "throttle", "rate_limit", "rate_period")
+DEFAULT_RATE_LIMIT = 20
+"""Alerts one sink sends about one client per ``rate_period``; the rest is held back and counted."""
+DEFAULT_RATE_PERIOD = 3600.0
 TYPE_KEYS: dict[str, tuple[str, ...]] = {
     "syslog": ("address", "socket", "facility", "app_name", "hostname"),
     "email": (
@@ -174,6 +177,9 @@ class SinkSpec:
     """Template: alerts with the same key are sent once (once per ``throttle`` seconds when it is set)."""
     throttle: float = 0.0
     source: str = ""
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    """Alerts per client per ``rate_period`` seconds (0: no limit); run ends and resolutions always pass."""
+    rate_period: float = DEFAULT_RATE_PERIOD
 
 
 # ---------------------------------------------------------------------- helpers
@@ -484,6 +490,14 @@ def _sink(item: Any, index: int, line: int, problems: Problems, base: Path, name
     if problem:
         r.add("dedupe_key", problem)
     throttle = r.number("throttle", 0.0, strict=False)
+    rate_limit = DEFAULT_RATE_LIMIT
+    if "rate_limit" in item:
+        value = item["rate_limit"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            r.add("rate_limit", f"must be a whole number of alerts per client (0: no limit), not {value!r}")
+        else:
+            rate_limit = value
+    rate_period = r.number("rate_period", DEFAULT_RATE_PERIOD)
     options: Any
     if kind == "syslog":
         options = _syslog(r)
@@ -496,7 +510,9 @@ def _sink(item: Any, index: int, line: int, problems: Problems, base: Path, name
     if options is None:
         return None
     source = f"{problems.source}:{item.line}"
-    return SinkSpec(name, kind, options, severity, clients, tuple(events), dedupe, throttle, source)
+    return SinkSpec(
+        name, kind, options, severity, clients, tuple(events), dedupe, throttle, source, rate_limit, rate_period
+    )
 
 
 def parse_section(value: Any, line: int, problems: Problems, path: Path) -> list[SinkSpec]:

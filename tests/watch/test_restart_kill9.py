@@ -108,6 +108,7 @@ def test_sigkill_mid_run_neither_repeats_nor_loses_alerts(rules: RuleSet, tmp_pa
     config = tmp_path / "nimwatch.yaml"
     config.write_text(
         f"alerts:\n  - type: webhook\n    name: hook\n    url: {http.url}/alerts\n    severity: info\n"
+        "    rate_limit: 0\n"
         f"    events: [{', '.join(EVENTS)}]\n"
     )
     config.chmod(0o600)
