@@ -53,6 +53,17 @@ class Printer(Protocol):
 
 
 @dataclass
+class Backlog:
+    """What the first start found in logs it had never seen and that were last written long ago."""
+
+    logs: set[str] = field(default_factory=set)
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    incomplete: int = 0
+
+
+@dataclass
 class _Content:
     """One content (generation) of one log in this session."""
 
@@ -105,6 +116,8 @@ class Recorder:
         self._lock = threading.RLock()
         self.suppressed = 0
         """Notices found already delivered (replayed from the start of a file)."""
+        self.backlog = Backlog()
+        """History read at first start: recorded and printed, never alerted or hooked."""
         self._unsubscribe = engine.subscribe(self._on_notice)
 
     def close(self) -> None:
@@ -117,7 +130,9 @@ class Recorder:
         if not chunk.historic:
             with self._batch() as notices:
                 self.engine.feed(log, data, at)
-            self._commit(log, notices, chunk.identity, at, historic=False)
+            if chunk.backlog:
+                self._count_backlog(log, notices)
+            self._commit(log, notices, chunk.identity, at, historic=False, quiet=chunk.backlog)
             return
         for piece, piece_at in self._restamp(content, chunk.start, data, at):
             with self._batch() as notices:
@@ -158,6 +173,20 @@ class Recorder:
             return
         if notice.public:
             self._commit(notice.log, [notice], None, notice.ts, historic=False, record=False)
+
+    def _count_backlog(self, log: str, notices: list[Notice]) -> None:
+        self.backlog.logs.add(log)
+        for notice in notices:
+            if notice.event == "run_started":
+                self.backlog.runs += 1
+            elif notice.event == "run_finished":
+                outcome = notice.get("outcome")
+                if outcome == "succeeded":
+                    self.backlog.succeeded += 1
+                elif outcome == "failed":
+                    self.backlog.failed += 1
+                else:
+                    self.backlog.incomplete += 1
 
     def _runs(self, log: str) -> int:
         with self.engine.locked():
@@ -224,7 +253,9 @@ class Recorder:
         *,
         historic: bool,
         record: bool = True,
+        quiet: bool = False,
     ) -> None:
+        """Record ``notices`` in one transaction; ``quiet``: history (backlog), recorded and printed only."""
         new: list[tuple[Notice, str, Optional[int], str]] = []
         printer = self.printer
         with self._lock:
@@ -257,7 +288,7 @@ class Recorder:
                             ):
                                 self.suppressed += 1
                                 continue
-                        if self.planner is not None:
+                        if self.planner is not None and not quiet:
                             self.planner(notice, key)
                         line, seq = "", None
                         if printer is not None:

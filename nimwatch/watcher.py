@@ -49,6 +49,8 @@ class Watcher:
         output: stdout (its ``line``/``put`` take each new public notice; ``replay_outbox`` at start).
         diag: receives one-line diagnostics (stderr in ``watch``).
         clock: seconds since the epoch.
+        alert_backlog: alert and run hooks for history found at first start too
+            (otherwise finished runs in logs unchanged for ``backlog_hours`` are only shown).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Watcher:
         diag: Callable[[str], None],
         clock: Callable[[], float] = time.time,
         rescan: Optional[float] = None,
+        alert_backlog: bool = False,
     ) -> None:
         self.config = config
         self.rules = rules
@@ -93,6 +96,7 @@ class Watcher:
             clock=clock,
             offsets=journal.file_identities(),
             sink=self.recorder,
+            backlog=None if alert_backlog else config.backlog_hours * 3600.0,
             **extra,
         )
         self._next_stall = 0.0
@@ -170,6 +174,7 @@ class Watcher:
         self._resume_hooks()
         try:
             self.tailer.scan_once()
+            self._report_backlog()
             self.stall.check()
             if self.config.metrics is not None and self.config.metrics.textfile is not None:
                 self._exporter(self.config).write_now()
@@ -190,6 +195,35 @@ class Watcher:
             self.recorder.close()
             self.output.stop(timeout=wait)
         return self.exit_code()
+
+    def _report_backlog(self) -> None:
+        """One ``backlog`` event (and a line on stderr) for the history found at first start, if any."""
+        found = self.recorder.backlog
+        if not found.logs:
+            return
+        hours = self.config.backlog_hours
+        self.diag(
+            f"{len(found.logs)} log(s) unchanged for over {hours:g} h seen for the first time: {found.runs} run(s), "
+            f"{found.failed} failed; shown but not alerted and no hooks run (--alert-backlog to change that)"
+        )
+        self.engine.publish(
+            Notice(
+                "backlog",
+                self.clock(),
+                "",
+                "",
+                fields={
+                    "logs": len(found.logs),
+                    "runs": found.runs,
+                    "failed": found.failed,
+                    "succeeded": found.succeeded,
+                    "incomplete": found.incomplete,
+                    "unfinished": found.runs - found.succeeded - found.failed - found.incomplete,
+                    "hours": hours,
+                },
+            )
+        )
+        self.recorder.backlog = type(found)()
 
     def exit_code(self) -> int:
         """1 when the latest run of any log failed, else 0."""
@@ -214,7 +248,8 @@ class Watcher:
         self.dispatcher.start()
         self._resume_hooks()
         self._start_metrics(self.config)
-        self.tailer.start()
+        self.tailer.start(catch_up=True)
+        self._report_backlog()
         self._started = True
 
     def tick(self) -> None:

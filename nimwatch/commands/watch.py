@@ -58,6 +58,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--once", action="store_true", help="process what is there, deliver alerts and hooks, then exit")
     p.add_argument(
+        "--alert-backlog",
+        action="store_true",
+        help="alert and run hooks for finished runs found at first start in logs unchanged for backlog_hours "
+        "(default: they are shown, not alerted)",
+    )
+    p.add_argument(
         "--rebuild-state",
         action="store_true",
         help="move a damaged state journal aside and rebuild it from the logs",
@@ -119,7 +125,16 @@ def run(args: argparse.Namespace) -> int:
         journal = Journal.open(state_path)
     output.journal = journal
     try:
-        watcher = Watcher(config, rules, journal, paths, poll=poll, output=output, diag=output.diag)
+        watcher = Watcher(
+            config,
+            rules,
+            journal,
+            paths,
+            poll=poll,
+            output=output,
+            diag=output.diag,
+            alert_backlog=args.alert_backlog,
+        )
         if args.once:
             return watcher.run_once()
         return _serve(watcher, config_path, output)

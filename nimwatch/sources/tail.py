@@ -92,6 +92,9 @@ class Chunk:
     """The file after these bytes (``identity.offset`` is the end of the chunk)."""
     historic: bool = False
     """An earlier session already processed these bytes (resume): the sink may re-stamp their arrival."""
+    backlog: bool = False
+    """History found at first start: the log had no journal entry and was last written long ago
+    (``backlog_hours``). Its events are recorded and shown, not alerted or hooked."""
 
 
 class FeedSink(Protocol):
@@ -214,6 +217,7 @@ class _Log:
         self.historic_end = 0
         self.catchup_end = 0
         self.catchup_at = 0.0
+        self.backlog_end = 0
         self.mtime_ns = 0
         self.error: Optional[str] = None
         self.opened_once = False
@@ -228,6 +232,7 @@ class _Log:
         self.prefix = _sha1()
         self.historic_end = 0
         self.catchup_end = 0
+        self.backlog_end = 0
 
     def identity(self) -> FileIdentity:
         return FileIdentity(
@@ -287,6 +292,8 @@ class Tailer:
             are flagged ``historic`` so the sink can re-stamp their arrival.
         sink: where the bytes go (default: straight into ``engine``).
         rescan: seconds between safety re-stats.
+        backlog: seconds; a log with no entry in ``offsets`` whose last write is older than
+            this has its content at first open flagged ``backlog`` (None: never).
     """
 
     def __init__(
@@ -300,8 +307,10 @@ class Tailer:
         offsets: Optional[Mapping[str, FileIdentity]] = None,
         sink: Optional[FeedSink] = None,
         rescan: float = RESCAN_SECONDS,
+        backlog: Optional[float] = None,
     ) -> None:
         self.engine = engine
+        self.backlog = backlog
         self.poll = poll
         self.on_error = on_error or (lambda message: None)
         self.clock = clock
@@ -360,14 +369,21 @@ class Tailer:
                 while more:  # a log with more than one turn's budget is read to its end
                     more = self._service(item, TURN_BUDGET)
 
-    def start(self) -> None:
-        """Start the observers and the reader thread (returns at once)."""
+    def start(self, catch_up: bool = False) -> None:
+        """Start the observers and the reader thread (returns at once).
+
+        ``catch_up``: first read everything already there, in the calling thread (the
+        observers are already watching, so nothing written meanwhile is missed).
+        """
         if self._thread is not None:
             return
         self._stop.clear()
         self._schedule_watches()
         for observer in self._observers.values():
             observer.start()
+        if catch_up:
+            self.scan_once()
+            self.wake()
         self._thread = threading.Thread(target=self._run, name="nimwatch-tailer", daemon=True)
         self._thread.start()
 
@@ -645,6 +661,8 @@ class Tailer:
             item.generation = resume.generation + 1 if resume is not None else 1
         item.catchup_end = fst.st_size
         item.catchup_at = min(self.clock(), fst.st_mtime)
+        if resume is None and self.backlog is not None and self.clock() - fst.st_mtime > self.backlog:
+            item.backlog_end = fst.st_size
 
     def _not_the_same(self, item: _Log, size: int) -> bool:
         """A file back under a vanished name with the old inode number: inodes are reused, so check the bytes."""
@@ -679,7 +697,8 @@ class Tailer:
                 at = self.clock()
             piece, data = data[:cut], data[cut:]
             item.account(piece)
-            self.sink.feed(item.log, piece, at, Chunk(start, item.identity(), historic))
+            backlog = start < item.backlog_end
+            self.sink.feed(item.log, piece, at, Chunk(start, item.identity(), historic, backlog))
             item.delivered = item.offset
 
     def _drain(self, item: _Log) -> None:
