@@ -216,17 +216,23 @@ def test_a_stdout_nobody_reads_stops_neither_alerts_nor_hooks(tmp_path: Path) ->
             lambda: metrics.exists() and re.search(r"^nimwatch_stdout_dropped_total [1-9]", metrics.read_text(), re.M),
             what="the dropped lines in the metrics",
         )
+        out = Lines(proc.stdout)  # now stdout is read: the drop is reported, and new events flow again
+
+        def events() -> list[dict[str, Any]]:
+            return [json.loads(line) for line in out.text().splitlines()]
+
+        wait_for(lambda: any(e["event"] == "output_dropped" for e in events()), what="the report of the drop")
         append(logs / "late_alt_mig.log", success_run("late", body_lines=1))
-        lines: list[dict[str, Any]] = []
-        while not any(e.get("client") == "late" and e["event"] == "run_finished" for e in lines):
-            lines.append(json.loads(proc.stdout.readline()))
+        wait_for(
+            lambda: any(e["client"] == "late" and e["event"] == "run_finished" for e in events()),
+            what="a new event after the drop",
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.stdout.read()
         proc.wait(timeout=60)
         err.join()
         http.close()
-    dropped = [e for e in lines if e["event"] == "output_dropped"]
+    dropped = [e for e in events() if e["event"] == "output_dropped"]
     assert len(dropped) == 1 and dropped[0]["count"] > 0
     assert proc.returncode == 0 and "stdout is read again" in err.text() and "Traceback" not in err.text()
 
