@@ -50,8 +50,11 @@ def default_config_path() -> Optional[Path]:
     if not _is_root():
         candidates.reverse()
     for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # a directory this user may not look into: not this user's config
+            continue
     return None
 
 

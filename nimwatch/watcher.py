@@ -101,6 +101,8 @@ class Watcher:
         )
         self._next_stall = 0.0
         self._started = False
+        self.problems: list[str] = []
+        """``--once``: the paths that could not be read (exit status 2)."""
 
     # ------------------------------------------------------------------ wiring
 
@@ -174,6 +176,7 @@ class Watcher:
         self._resume_hooks()
         try:
             self.tailer.scan_once()
+            self.problems = self.tailer.problems()
             self._report_backlog()
             self.stall.check()
             if self.config.metrics is not None and self.config.metrics.textfile is not None:
@@ -226,7 +229,9 @@ class Watcher:
         self.recorder.backlog = type(found)()
 
     def exit_code(self) -> int:
-        """1 when the latest run of any log failed, else 0."""
+        """2 when a path could not be read (the rest was processed), 1 when the latest run of any log failed, else 0."""
+        if self.problems:
+            return 2
         with self.engine.locked():
             for state in self.engine.logs.values():
                 run = state.current

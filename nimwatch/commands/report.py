@@ -2,8 +2,9 @@
 
 Exit status (the README documents it): 0 when the last run of every log
 succeeded, 1 when any failed, 3 when none failed but one did not finish, 2 for
-usage or input errors (an unreadable file is reported and the others are still
-reported).
+usage or input errors: a path that cannot be read or listed, or a binary file,
+is one line on stderr and the others are still reported (an empty client log
+is a run that has not started: 3).
 """
 
 from __future__ import annotations
@@ -75,30 +76,40 @@ def _open_journal(path: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
-    from nimwatch.sources.files import LOG_SUFFIX, ArrivalTimes, expand_paths, read_log
+    from nimwatch.sources.files import BINARY, LOG_SUFFIX, ArrivalTimes, find_logs, read_log, sniff
     from nimwatch.views.report_data import report_records
 
     rules = load_rules(args.rules)
     journal = None if args.no_state else _open_journal(args.state)
     logs = []
-    input_errors = 0
-    for raw in args.paths:  # one bad path is reported; the others are still reported on
+    paths, problems = find_logs(args.paths)  # one bad path is one line; the others are still reported on
+    for problem in problems:
+        say(problem)
+    input_errors = len(problems)
+    for path in paths:
+        if path.suffix.lower() in DOCUMENT_SUFFIXES:
+            # `report sample_logs/*` also names the README: documentation, not a log
+            say(f"{path}: documentation, not a log; skipped")
+            continue
         try:
-            for path in expand_paths([raw]):
-                if path.suffix.lower() in DOCUMENT_SUFFIXES:
-                    # `report sample_logs/*` also names the README: documentation, not a log
-                    say(f"{path}: documentation, not a log; skipped")
-                    continue
-                times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
-                state = read_log(path, rules, times=times)
-                if not state.runs and not path.name.endswith(LOG_SUFFIX):
-                    # `report dir/*` also names READMEs and notes: not logs, so not runs
-                    say(f"{path}: no nimadm output; skipped")
-                    continue
-                logs.append(state)
+            kind = sniff(path)
+            if kind == BINARY:
+                say(f"{path}: {kind}; skipped")
+                input_errors += 1
+                continue
+            if kind is not None:
+                say(f"{path}: {kind}")
+            times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
+            state = read_log(path, rules, times=times)
         except NimwatchError as exc:
             say(str(exc))
             input_errors += 1
+            continue
+        if not state.runs and not path.name.endswith(LOG_SUFFIX):
+            # `report dir/*` also names READMEs and notes: not logs, so not runs
+            say(f"{path}: no nimadm output; skipped")
+            continue
+        logs.append(state)
     if not logs and input_errors:
         return ExitCode.USAGE
     records = report_records(logs, rules)

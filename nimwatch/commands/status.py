@@ -14,7 +14,8 @@ whether it succeeded, failed or is incomplete, as ``report`` does).
 
 Exit status: 0 when every client's last run succeeded, 1 when one failed,
 3 when none failed but one is still running, stalled or incomplete, 2 for
-usage or input errors.
+usage or input errors (a path that cannot be read is one line on stderr; the
+table still shows the others).
 """
 
 from __future__ import annotations
@@ -111,11 +112,21 @@ class PlainStatus:
         self.timed: set[str] = set()
         self.offsets: dict[str, int] = {}
         self.closed: set[str] = set()
+        self.problems: dict[str, str] = {}
+        """Paths that cannot be read now -> why (each said once on stderr, while it lasts)."""
+
+    def _problem(self, key: str, message: str) -> None:
+        if self.problems.get(key) != message:
+            self.problems[key] = message
+            say(message)
 
     def files(self) -> list[Path]:
-        from nimwatch.sources.files import expand_paths
+        from nimwatch.sources.files import find_logs
 
-        return expand_paths(self.paths)
+        found, problems = find_logs(self.paths)
+        for problem in problems:
+            self._problem(problem.split(": ", 1)[0], problem)
+        return found
 
     def load(self) -> None:
         """Read every log from its start (journal times when known, else the file's mtime)."""
@@ -129,7 +140,9 @@ class PlainStatus:
                 data = path.read_bytes()
                 mtime = path.stat().st_mtime
             except OSError as exc:
-                raise NimwatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
+                self._problem(str(path), f"{path}: cannot read: {exc.strerror or exc}")
+                continue
+            self.problems.pop(str(path), None)
             replay = None
             if self.journal is not None:
                 replay = ReplaySource(self.engine, [path], speed=None, journal=self.journal, close_at_end=False)
@@ -162,7 +175,7 @@ class PlainStatus:
                     self.engine.feed(name, data)
                     self.offsets[name] += len(data)
             except OSError as exc:
-                say(f"{path}: {exc.strerror or exc}")
+                self._problem(str(path), f"{path}: cannot read: {exc.strerror or exc}")
         self.close_silent()
         self.check_stalls()
 
@@ -240,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
         text = render_table(rows, width, colour=colour, ascii_only=ascii_only)
         if args.watch is None:
             write(text, raw=True)  # the table escaped the log's text; raw keeps its own colour codes
-            return exit_code_for(rows)
+            return ExitCode.USAGE if status.problems else exit_code_for(rows)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         write(f"{CLEAR}nimwatch status  {stamp}  (every {args.watch:g} s, Ctrl-C quits)\n\n{text}", raw=True)
         sleep(args.watch)

@@ -36,8 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "later). Prints one JSON object per event on stdout, sends alerts, runs hooks and keeps a state "
             "journal so that a restart neither repeats nor misses an alert."
         ),
-        epilog="Exit codes: 0 no failed run, 1 a failed run (--once), 2 usage or config error, "
-        "4 damaged state journal. SIGTERM stops, SIGHUP reloads the config.",
+        epilog="Exit codes: 0 no failed run, 1 a failed run (--once), 2 usage or config error (--once: or a path "
+        "that could not be read, the rest processed), 4 damaged state journal. SIGTERM stops, SIGHUP reloads.",
     )
     p.add_argument(
         "paths",
@@ -112,9 +112,9 @@ def run(args: argparse.Namespace) -> int:
     state_path = Path(args.state) if args.state else (config.state or default_state_path())
     paths = [Path(p) for p in (args.paths or [DEFAULT_LOG_DIR])]
     if args.once:  # a service may wait for its directory to appear; a single pass has nothing to wait for
-        for path in paths:
-            if not path.exists() and not path.name.endswith(".log"):
-                raise UsageError(f"{path}: no such directory")
+        missing = [p for p in paths if not os.path.lexists(p) and not p.name.endswith(".log")]
+        if missing and len(missing) == len(paths):
+            raise UsageError(f"{missing[0]}: no such directory")
     rules = load_rules(config.rules)
     output = StdoutWriter(sys.stdout, sys.stderr, block=args.once, max_lines=_buffer_lines())
     if args.rebuild_state:

@@ -356,6 +356,12 @@ class Tailer:
             item = self._logs.get(log)
         return None if item is None else item.delivered
 
+    def problems(self) -> list[str]:
+        """What cannot be read right now, one line each (directories first, then logs)."""
+        with self._state_lock:
+            logs = [(item.log, item.error) for item in self._logs.values() if item.error]
+        return [f"{d}: {m}" for d, m in sorted(self._dir_errors.items())] + [f"{log}: {e}" for log, e in sorted(logs)]
+
     def observer_kinds(self) -> dict[str, str]:
         """Watched directory -> ``native`` or ``polling``."""
         return {d: observer_kind(d, self.poll) for d in self._watch_dirs()}
