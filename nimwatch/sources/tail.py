@@ -12,7 +12,10 @@ which is always "ready") and follows each log by name, like ``tail -F``:
 * ``(st_dev, st_ino)`` of the name changed: rotation. The old descriptor is
   drained to its end, then the log restarts and the new file is read from 0;
 * size below the offset: truncation (copytruncate, a re-run); the log restarts
-  from 0. Same size but a new mtime and a different first line: rewritten;
+  from 0. The observer thread looks at the size at every write event too, so a
+  truncation is caught even when the file grew back to the same bytes before
+  the reader looked (a re-run that failed exactly like the last one). Same
+  size but a new mtime and a different first line: rewritten;
 * the name vanished: the descriptor is drained and closed, the state kept; a
   file that comes back under the name is read as a new one;
 * a file that cannot be read (permissions, a FIFO or a directory under a log's
@@ -218,6 +221,9 @@ class _Log:
         self.catchup_end = 0
         self.catchup_at = 0.0
         self.backlog_end = 0
+        self.shrunk = 0
+        """The generation whose file was seen smaller than what was read (a truncation, however fast the
+        file grew back); 0 when none. Set by the observer thread, acted on by the reader."""
         self.mtime_ns = 0
         self.error: Optional[str] = None
         self.opened_once = False
@@ -466,13 +472,39 @@ class Tailer:
     def _notify(self, path: str) -> None:
         """A watchdog event (observer thread): mark what to look at and wake the reader."""
         with self._state_lock:
-            if path in self._logs:
+            item = self._logs.get(path)
+            if item is not None:
                 self._dirty.add(path)
             elif self._may_be_new(path):
                 self._rediscover = True
             else:
                 return
+        if item is not None:
+            self._note_size(item)
         self._wake.set()
+
+    @staticmethod
+    def _note_size(item: _Log) -> None:
+        """A file smaller than what was read of it was truncated, even if it grows back before the reader looks.
+
+        The offset is read before the size: a log only grows, so a size below an offset read
+        earlier can only be a truncation (the generation check drops a look at an older content).
+        """
+        generation, offset, ident = item.generation, item.offset, (item.dev, item.ino)
+        if not offset:
+            return
+        try:
+            st = os.stat(item.log)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) == ident and st.st_size < offset and item.generation == generation:
+            item.shrunk = generation
+
+    def truncation_seen(self, log: str) -> bool:
+        """Whether a truncation of ``log`` was seen that the reader has not acted on yet (diagnostics, tests)."""
+        with self._state_lock:
+            item = self._logs.get(log)
+        return item is not None and bool(item.shrunk) and item.shrunk == item.generation
 
     def _may_be_new(self, path: str) -> bool:
         """A log that may have appeared in a watched directory, or a watched name itself."""
@@ -594,7 +626,7 @@ class Tailer:
         assert item.fd is not None
         fst = os.fstat(item.fd)
         size = fst.st_size
-        if size < item.offset:
+        if size < item.offset or (item.shrunk and item.shrunk == item.generation):
             self._restart(item, "truncated")
         elif size == item.offset:
             if fst.st_mtime_ns != item.mtime_ns:
@@ -683,6 +715,7 @@ class Tailer:
 
     def _restart(self, item: _Log, reason: str) -> None:
         old = item.identity()
+        item.shrunk = 0
         item.generation += 1
         item.reset_content()
         self.sink.restart(item.log, reason, self.clock(), old, item.identity())
