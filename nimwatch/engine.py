@@ -249,6 +249,28 @@ class Engine:
             self._readers.pop(log, None)
             self.floods.pop(log, None)
 
+    def export_log(self, log: str) -> Optional[dict[str, Any]]:
+        """The live objects of one log (state, reader, flood counts) for a snapshot (encode under ``locked()``)."""
+        with self._lock:
+            if log not in self.logs:
+                return None
+            return {
+                "state": self.logs[log],
+                "reader": self._readers[log],
+                "floods": self.floods.get(log, FloodCounts()),
+            }
+
+    def restore_log(self, log: str, parts: Mapping[str, Any]) -> None:
+        """Take back what :meth:`export_log` gave (decoded from a snapshot): the log resumes where it was."""
+        with self._lock:
+            self.logs[log] = parts["state"]
+            self._readers[log] = parts["reader"]
+            self.floods[log] = parts["floods"]
+
+    def wiring(self) -> dict[str, Any]:
+        """The objects every log's reader shares: written by reference in a snapshot, given back on restore."""
+        return {"rules": self.rules, "scanner": self.scanner}
+
     def snapshot(self) -> dict[str, LogState]:
         """The current states (live objects: read them in the feeding thread or under ``locked()``)."""
         with self._lock:

@@ -14,7 +14,9 @@ Owns the on-disk state that makes a restart exact:
 * the stdout *outbox*: each event's JSON line, recorded with the event and
   deleted once written and flushed (:mod:`nimwatch.output`);
 * queued hook runs, recorded with their event and deleted once run (or given
-  up), so that a stop, a crash or a reload loses none.
+  up), so that a stop, a crash or a reload loses none;
+* per log, a snapshot of its live state (:mod:`nimwatch.snapshot`) at some
+  offset, so that a restart reads on from there instead of from byte 0.
 
 Written in WAL mode, one transaction per batch, so ``kill -9`` loses at most
 the batch being written (and that batch is re-read on restart). A damaged file
@@ -67,6 +69,8 @@ CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT N
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_rate (sink TEXT NOT NULL, client TEXT NOT NULL, window_start REAL NOT NULL,
     sent INTEGER NOT NULL, held INTEGER NOT NULL, PRIMARY KEY (sink, client));
+CREATE TABLE IF NOT EXISTS snapshots (log TEXT PRIMARY KEY, generation INTEGER NOT NULL, offset INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL, data TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS hook_jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, hook TEXT NOT NULL, notice TEXT NOT NULL, matched TEXT NOT NULL,
     attempt INTEGER NOT NULL DEFAULT 1, next_try REAL NOT NULL DEFAULT 0, created REAL NOT NULL);
@@ -517,6 +521,30 @@ class Journal:
     def outbox_pending(self) -> list[tuple[int, str]]:
         """Lines recorded but not known to be written, oldest first."""
         return [(int(r[0]), str(r[1])) for r in self._query("SELECT seq, line FROM outbox ORDER BY seq")]
+
+    # ------------------------------------------------------------------ state snapshots
+
+    def snapshot_put(self, log: str, generation: int, offset: int, fingerprint: str, data: str, at: float) -> None:
+        """The state of ``log`` after its first ``offset`` bytes (of content ``generation``)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshots (log, generation, offset, fingerprint, data, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (log, generation, offset, fingerprint, data, at),
+            )
+
+    def snapshot_get(self, log: str) -> Optional[tuple[int, int, str, str]]:
+        """(generation, offset, fingerprint, data) of the last snapshot of ``log``, or None."""
+        rows = self._query("SELECT generation, offset, fingerprint, data FROM snapshots WHERE log = ?", (log,))
+        if not rows:
+            return None
+        r = rows[0]
+        return int(r[0]), int(r[1]), str(r[2]), str(r[3])
+
+    def snapshot_offsets(self) -> dict[str, tuple[int, int, str]]:
+        """Log -> (generation, offset, fingerprint) of every snapshot (no data)."""
+        rows = self._query("SELECT log, generation, offset, fingerprint FROM snapshots")
+        return {from_db(r[0]): (int(r[1]), int(r[2]), str(r[3])) for r in rows}
 
     # ------------------------------------------------------------------ queued hook runs
 

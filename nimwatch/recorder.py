@@ -10,21 +10,26 @@ after the commit are the new notices forwarded (stdout writer, hooks). A
 notice whose key the journal holds was delivered by an earlier session and is
 suppressed.
 
-On restart the tailer re-reads each file from byte 0; bytes an earlier session
-already read come flagged ``historic`` and are fed with the arrival times the
-journal recorded for them (checkpoints), so the rebuilt state has the original
-phase start and end times.
+On restart the tailer resumes each file where the log's last snapshot was
+taken (:mod:`nimwatch.snapshot`; the recorder writes one per log every
+:data:`SNAPSHOT_EVERY` seconds while it grows and at a clean stop), or from
+byte 0 without a usable one; bytes an earlier session already read come
+flagged ``historic`` and are fed with the arrival times the journal recorded
+for them (checkpoints), so the rebuilt state has the original phase start and
+end times.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 from nimwatch.engine import Engine, Notice
 from nimwatch.journal import FileRecord, Journal
@@ -32,6 +37,8 @@ from nimwatch.sources.tail import Chunk, FileIdentity
 
 CHECKPOINT_EVERY = 1.0
 """Seconds between arrival checkpoints of a log that produces no notices (lines only)."""
+SNAPSHOT_EVERY = 60.0
+"""Seconds between two snapshots of a log that keeps growing (a clean stop writes one anyway)."""
 
 UNJOURNALED = frozenset({"hook_result", "alert_failed"})
 """Public notices about delivery itself: live only, never replayed, so never journaled."""
@@ -90,6 +97,8 @@ class Recorder:
         on_error: diagnostics (journal write errors, bad lines).
         printer: stdout: each new public notice's line goes into the journal's outbox in the
             same transaction, and to the printer after the commit (written, then recorded).
+        fingerprint: what snapshots must match (:func:`nimwatch.snapshot.fingerprint`);
+            None: no snapshots are written or read.
     """
 
     def __init__(
@@ -102,9 +111,22 @@ class Recorder:
         on_error: Optional[Callable[[str], None]] = None,
         on_new: Optional[Planner] = None,
         printer: Optional[Printer] = None,
+        fingerprint: Optional[str] = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.printer = printer
+        self.fingerprint = fingerprint
+        self._clock = clock
+        self._fed: dict[str, FileIdentity] = {}
+        """Log -> the identity after the last bytes fed (the state the engine holds is of that point)."""
+        self._snapped: dict[str, tuple[int, int]] = {}
+        """Log -> (generation, offset) of its last snapshot written or read."""
+        self._snap_at: dict[str, float] = {}
+        self._snap_failed: set[str] = set()
+        self._snapshot_index: Optional[dict[str, tuple[int, int, str]]] = None
+        self.restored: dict[str, int] = {}
+        """Log -> the offset it was resumed from a snapshot at (this session)."""
         self.journal = journal
         self.forward = forward
         self.on_new = on_new
@@ -133,11 +155,120 @@ class Recorder:
             if chunk.backlog:
                 self._count_backlog(log, notices)
             self._commit(log, notices, chunk.identity, at, historic=False, quiet=chunk.backlog)
-            return
-        for piece, piece_at in self._restamp(content, chunk.start, data, at):
-            with self._batch() as notices:
-                self.engine.feed(log, piece, piece_at)
-            self._commit(log, notices, chunk.identity, piece_at, historic=True)
+        else:
+            for piece, piece_at in self._restamp(content, chunk.start, data, at):
+                with self._batch() as notices:
+                    self.engine.feed(log, piece, piece_at)
+                self._commit(log, notices, chunk.identity, piece_at, historic=True)
+        self._fed[log] = chunk.identity
+        if self.fingerprint is not None and self._clock() - self._snap_at.get(log, 0.0) >= SNAPSHOT_EVERY:
+            self.snapshot(log)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self, log: str) -> bool:
+        """Write the log's state as of the last bytes fed (call from the feeding thread, or once it stopped)."""
+        ident = self._fed.get(log)
+        if self.fingerprint is None or ident is None or log in self._snap_failed:
+            return False
+        self._snap_at[log] = self._clock()
+        if self._snapped.get(log) == (ident.generation, ident.offset):
+            return True  # nothing new since the last one
+        from nimwatch.snapshot import SnapshotError, encode
+
+        with self._lock, self.engine.locked():
+            parts = self.engine.export_log(log)
+            content = self._contents.get(log)
+            if parts is None or content is None:
+                return False
+            try:
+                data = json.dumps(
+                    {
+                        "engine": encode(parts, self.engine.wiring()),
+                        "base": content.base,
+                        "counts": self._kept_counts(content, parts["state"].lines),
+                    },
+                    ensure_ascii=True,
+                    separators=(",", ":"),
+                )
+            except (SnapshotError, TypeError, ValueError) as exc:
+                self._snap_failed.add(log)  # said once; the log is re-read from its start at the next start
+                self.on_error(f"{log}: cannot snapshot its state ({exc}); a restart will read it from its start")
+                return False
+        try:
+            self.journal.snapshot_put(log, ident.generation, ident.offset, self.fingerprint, data, time.time())
+        except sqlite3.Error as exc:
+            self.on_error(f"state journal: cannot record the snapshot of {log}: {exc}")
+            return False
+        self._snapped[log] = (ident.generation, ident.offset)
+        return True
+
+    def snapshot_all(self) -> int:
+        """A snapshot of every log fed this session (at a clean stop); returns how many were written."""
+        return sum(1 for log in list(self._fed) if self.snapshot(log))
+
+    @staticmethod
+    def _kept_counts(content: _Content, last_line: int) -> dict[str, int]:
+        """The occurrence counts a resumed session can still need: those above 1, and those of the last line
+        (later notices are about later lines; a run end or a stall on the last line may come again)."""
+        out = {}
+        for base, count in content.counts.items():
+            line = base.rsplit("|", 2)[-2]
+            if count > 1 or line == str(last_line):
+                out[base] = count
+        return out
+
+    def snapshot_offset(self, log: str, generation: int) -> Optional[int]:
+        """Where the log's usable snapshot was taken (its content ``generation``), or None."""
+        if self.fingerprint is None:
+            return None
+        found = self._snapshots().get(log)
+        if found is None or found[0] != generation or found[2] != self.fingerprint:
+            return None
+        return found[1]
+
+    def _snapshots(self) -> dict[str, tuple[int, int, str]]:
+        cached = self._snapshot_index
+        if cached is None:
+            try:
+                cached = self.journal.snapshot_offsets()
+            except sqlite3.Error:
+                cached = {}
+            self._snapshot_index = cached
+        return cached
+
+    def restore(self, log: str, identity: FileIdentity) -> bool:
+        """Install the log's snapshot, taken at ``identity.offset`` of that file; False when it is unusable."""
+        from nimwatch.snapshot import SnapshotError, decode
+
+        generation, offset = identity.generation, identity.offset
+        try:
+            row = self.journal.snapshot_get(log)
+            if row is None or row[0] != generation or row[1] != offset or row[2] != self.fingerprint:
+                return False
+            data = json.loads(row[3])
+            parts = decode(data["engine"], self.engine.wiring())
+        except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError, SnapshotError) as exc:
+            self.on_error(f"{log}: its snapshot cannot be used ({exc}): reading it from its start")
+            return False
+        self.engine.restore_log(log, parts)
+        with self._lock:
+            content = _Content(identity, int(data["base"]))  # the keys of this content's notices go on
+            content.counts = {str(k): int(v) for k, v in data["counts"].items()}
+            self._load_checkpoints(log, content, generation)
+            self._contents[log] = content
+        self._fed[log] = identity
+        self._snapped[log] = (generation, offset)
+        self._snap_at[log] = self._clock()
+        self.restored[log] = offset
+        return True
+
+    def replaced(self, log: str, at: float, fields: dict[str, Any]) -> None:
+        """The file under ``log``'s name changed while nimwatch was down (the tailer found out at start)."""
+        with self.engine.locked():
+            state = self.engine.logs.get(log)
+            client = state.client if state is not None else ""
+        self.engine.publish(Notice("log_replaced", at, log, client, fields=fields))
 
     def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
         self._content_for(log, old)
@@ -201,12 +332,7 @@ class Recorder:
             content = _Content(identity, self._runs(log))
             record = self._records.get(log)
             if record is not None and record.identity.generation == identity.generation:
-                cps = self.journal.checkpoints(log, identity.generation)
-                if not cps or cps[-1][0] < record.identity.offset:
-                    cps.append((record.identity.offset, record.last_at))
-                content.checkpoints = cps
-                content.cp_offsets = [c[0] for c in cps]
-                content.last_checkpoint_at = cps[-1][1] if cps else 0.0
+                self._load_checkpoints(log, content, identity.generation)
             elif record is not None and record.identity.generation < identity.generation:
                 try:
                     self.journal.forget_generations(log, identity.generation)
@@ -214,6 +340,18 @@ class Recorder:
                     self.on_error(f"state journal: {exc}")
             self._contents[log] = content
             return content
+
+    def _load_checkpoints(self, log: str, content: _Content, generation: int) -> None:
+        """When the bytes an earlier session read (of this content) arrived: from the journal."""
+        record = self._records.get(log)
+        if record is None or record.identity.generation != generation:
+            return
+        cps = self.journal.checkpoints(log, generation)
+        if not cps or cps[-1][0] < record.identity.offset:
+            cps.append((record.identity.offset, record.last_at))
+        content.checkpoints = cps
+        content.cp_offsets = [c[0] for c in cps]
+        content.last_checkpoint_at = cps[-1][1] if cps else 0.0
 
     def _restamp(self, content: _Content, start: int, data: bytes, default_at: float) -> list[tuple[bytes, float]]:
         """Cut historic bytes where their recorded arrival time changes."""
@@ -264,6 +402,8 @@ class Recorder:
                 with self.journal.transaction():
                     public = False
                     for notice in notices:
+                        if notice.event == "log_replaced":
+                            self.on_error(f"{log}: {notice.get('reason')}")
                         if notice.event == "bad_line" and not historic:
                             self.on_error(f"{log}:{notice.get('line')}: {notice.get('reason')}")
                         elif notice.event == "log_restarted":

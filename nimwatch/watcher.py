@@ -37,6 +37,15 @@ ONCE_WAIT = 300.0
 """--once: longest wait for alerts and hooks to be delivered."""
 
 
+def snapshot_fingerprint(config: Config) -> str:
+    """What the state snapshots of this watcher must match: nimwatch's source and the rule files."""
+    from nimwatch.rulefiles import CATALOG_FILE, PHASE_FILE, builtin_rules_dir
+    from nimwatch.snapshot import fingerprint
+
+    base = builtin_rules_dir()
+    return fingerprint([base / PHASE_FILE, base / CATALOG_FILE, *config.rules])
+
+
 class Watcher:
     """Follows the logs and drives every output.
 
@@ -83,6 +92,7 @@ class Watcher:
             planner=self._plan,
             on_error=diag,
             printer=output,
+            fingerprint=snapshot_fingerprint(config),
         )
         self.stall = StallMonitor(self.engine, config.stall, rules, clock)
         self.hooks: Any = None
@@ -195,6 +205,7 @@ class Watcher:
             self._stop_hooks(timeout=10.0)
             self.dispatcher.stop()
             self.stall.close()
+            self.recorder.snapshot_all()
             self.recorder.close()
             self.output.stop(timeout=wait)
         return self.exit_code()
@@ -265,8 +276,9 @@ class Watcher:
             self.stall.check()
 
     def stop(self) -> None:
-        """Stop reading first, then hooks and alert workers; the journal is left for the caller to close."""
+        """Stop reading first (and snapshot every log), then hooks and alert workers; the journal stays open."""
         self.tailer.stop()
+        self.recorder.snapshot_all()
         self._stop_hooks(timeout=10.0)
         self.dispatcher.stop()
         if self.metrics is not None:
