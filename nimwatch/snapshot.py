@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import functools
 import hashlib
 import importlib
 from collections import deque
@@ -49,6 +50,7 @@ def _name(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+@functools.lru_cache(maxsize=256)
 def _class(name: str) -> type:
     module, _, qualname = name.partition(":")
     if not module.startswith("nimwatch.") and module != "nimwatch":
