@@ -15,9 +15,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from typing import IO, Optional
+from typing import Optional
 
 import pytest
 from helpers import SAMPLE_LOGS
@@ -138,31 +137,9 @@ def test_watch_once_prints_every_event(tmp_path: Path, extra: dict[str, str], en
     assert again.stdout == b"" and again.returncode == 1
 
 
-class ByteReader:
-    """Collects a stream's lines as bytes in a thread (the test never blocks on a read)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.lines: list[bytes] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            with self._lock:
-                self.lines.append(line)
-
-    def text(self) -> bytes:
-        with self._lock:
-            return b"".join(self.lines)
-
-    def join(self) -> None:
-        self._thread.join(timeout=30)
-
-
 @pytest.mark.parametrize(("extra", "encoding"), LOCALES)
 def test_watch_service_prints_every_event(tmp_path: Path, extra: dict[str, str], encoding: str) -> None:
-    from watch.watchkit import append, failing_run, wait_for
+    from watch.watchkit import StreamBytes, append, failing_run, wait_for
 
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -174,20 +151,20 @@ def test_watch_service_prints_every_event(tmp_path: Path, extra: dict[str, str],
         cwd=str(tmp_path),
     )
     assert proc.stdout is not None and proc.stderr is not None
-    out, err = ByteReader(proc.stdout), ByteReader(proc.stderr)
+    out, err = StreamBytes(proc.stdout), StreamBytes(proc.stderr)
     try:
-        wait_for(lambda: b"nimwatch: watching" in err.text() or proc.poll() is not None, what="the watcher")
+        wait_for(lambda: b"nimwatch: watching" in err.data() or proc.poll() is not None, what="the watcher")
         # a client name and a log line with letters outside ASCII, and a file name that is not ASCII either
         text = failing_run("caf\u00e9\u2014\u2714", 1).replace("not enough disk space", "pas d'\u00e9space \u2716")
         append(logs / "lpar\u00e9_alt_mig.log", text)
-        wait_for(lambda: b'"run_finished"' in out.text() or proc.poll() is not None, timeout=60, what="the run's end")
+        wait_for(lambda: b'"run_finished"' in out.data() or proc.poll() is not None, timeout=60, what="the run's end")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         out.join()
         err.join()
-    assert proc.returncode == 0 and "Traceback" not in decoded(err.text(), encoding), err.text()
-    events = [json.loads(decoded(line, encoding)) for line in out.text().splitlines()]
+    assert proc.returncode == 0 and "Traceback" not in decoded(err.data(), encoding), err.data()
+    events = [json.loads(decoded(line, encoding)) for line in out.data().splitlines()]
     assert [e["event"] for e in events] == [
         "run_started",
         "phase_started",

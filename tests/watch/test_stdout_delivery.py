@@ -22,14 +22,14 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine
 
 from .proc import WatchProcess, run_once, watch_env
 from .servers import HttpReceiver
-from .watchkit import append, failing_run, success_run, wait_for
+from .watchkit import StreamBytes, append, failing_run, success_run, wait_for
 
 TRIALS = 20
 
@@ -79,7 +79,7 @@ class Killable:
         self.reading.set()
         self.lines: list[str] = []
         self._lock = threading.Lock()
-        self.err = Lines(self.proc.stderr)
+        self.err = StreamBytes(self.proc.stderr)
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
 
@@ -203,7 +203,7 @@ def test_a_stdout_nobody_reads_stops_neither_alerts_nor_hooks(tmp_path: Path) ->
         cwd=str(tmp_path),
     )
     assert proc.stderr is not None and proc.stdout is not None
-    err = Lines(proc.stderr)
+    err = StreamBytes(proc.stderr)
     try:
         wait_for(lambda: "nimwatch: watching" in err.text(), what="the watcher")
         clients = [f"lpar{i:02d}" for i in range(60)]
@@ -216,7 +216,7 @@ def test_a_stdout_nobody_reads_stops_neither_alerts_nor_hooks(tmp_path: Path) ->
             lambda: metrics.exists() and re.search(r"^nimwatch_stdout_dropped_total [1-9]", metrics.read_text(), re.M),
             what="the dropped lines in the metrics",
         )
-        out = Lines(proc.stdout)  # now stdout is read: the drop is reported, and new events flow again
+        out = StreamBytes(proc.stdout)  # now stdout is read: the drop is reported, and new events flow again
 
         def events() -> list[dict[str, Any]]:
             return [json.loads(line) for line in out.text().splitlines()]
@@ -235,25 +235,3 @@ def test_a_stdout_nobody_reads_stops_neither_alerts_nor_hooks(tmp_path: Path) ->
     dropped = [e for e in events() if e["event"] == "output_dropped"]
     assert len(dropped) == 1 and dropped[0]["count"] > 0
     assert proc.returncode == 0 and "stdout is read again" in err.text() and "Traceback" not in err.text()
-
-
-class Lines:
-    """A byte stream's text, collected in a thread."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._data: list[bytes] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            with self._lock:
-                self._data.append(line)
-
-    def text(self) -> str:
-        with self._lock:
-            return b"".join(self._data).decode("utf-8", "replace")
-
-    def join(self) -> None:
-        self._thread.join(timeout=30)
