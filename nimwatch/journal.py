@@ -288,6 +288,15 @@ class Journal:
             if self._depth == 0:
                 conn.execute("COMMIT")
 
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside :meth:`transaction` (an outer batch is still being recorded)."""
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread holds it: not ours
+        try:
+            return self._depth > 0
+        finally:
+            self._lock.release()
+
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
             return self._live().execute(sql, args).fetchall()

@@ -144,17 +144,22 @@ class StdoutWriter(JsonLines):
     def line(self, notice: Notice, key: str) -> str:
         return json_line(notice, key)
 
-    def put(self, seq: Optional[int], line: str) -> None:
-        """Queue a line (``seq``: its outbox row); never blocks as a service."""
-        self._put(seq, line, self.block)
+    def put(self, seq: Optional[int], line: str, wait: bool = True) -> None:
+        """Queue a line (``seq``: its outbox row); never blocks as a service.
 
-    def _put(self, seq: Optional[int], line: str, block: bool) -> None:
+        ``wait=False``: the caller holds the journal's transaction (the writer needs the journal
+        to record what it wrote), so with ``block`` the line goes past the bound instead of waiting.
+        """
+        self._put(seq, line, self.block, overflow=not wait)
+
+    def _put(self, seq: Optional[int], line: str, block: bool, overflow: bool = False) -> None:
         with self._cond:
             if self.broken.is_set():
                 return  # the reader is gone; the outbox keeps the line for the next start
             full = len(self._queue) >= self.max_lines or self._bytes >= self.max_bytes
             if full and block:
-                self._cond.wait_for(self._has_room, timeout=None)
+                if not overflow:
+                    self._cond.wait_for(self._has_room, timeout=None)
                 full = False
             if full and not self.broken.is_set():
                 self.dropped += 1

@@ -54,8 +54,11 @@ class Printer(Protocol):
         """The line to print for a new notice (stored in the journal's outbox with it)."""
         ...
 
-    def put(self, seq: Optional[int], line: str) -> None:
-        """After the commit: print it; ``seq`` is its outbox row (None when the journal failed)."""
+    def put(self, seq: Optional[int], line: str, wait: bool = True) -> None:
+        """After the commit: print it; ``seq`` is its outbox row (None when the journal failed).
+
+        ``wait=False``: an enclosing transaction is still open (do not wait for a slow reader).
+        """
         ...
 
 
@@ -447,12 +450,13 @@ class Recorder:
                     if n.public:
                         key = f"{n.event}|{n.log}|{n.ts!r}|{id(n)}"
                         new.append((n, key, None, printer.line(n, key) if printer is not None else ""))
+        nested = self.journal.in_transaction()  # a notice published while another batch is being recorded
         for notice, key, seq, line in new:
             if self.on_new is not None:  # hooks queue first: a slow stdout must not hold them up
                 self.on_new(notice, key)
             self.forward(notice)
             if printer is not None:
-                printer.put(seq, line)
+                printer.put(seq, line, wait=not nested)
 
     def _lines(self, log: str) -> int:
         with self.engine.locked():
