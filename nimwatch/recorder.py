@@ -169,14 +169,18 @@ class Recorder:
 
     # ------------------------------------------------------------------ snapshots
 
-    def snapshot(self, log: str) -> bool:
-        """Write the log's state as of the last bytes fed (call from the feeding thread, or once it stopped)."""
+    def snapshot(self, log: str, force: bool = False) -> bool:
+        """Write the log's state as of the last bytes fed (call from the feeding thread, or once it stopped).
+
+        Without ``force`` a log not read further since its last snapshot is skipped (what the
+        stall monitor changed meanwhile waits for the next one, or for the stop's).
+        """
         ident = self._fed.get(log)
         if self.fingerprint is None or ident is None or log in self._snap_failed:
             return False
         self._snap_at[log] = self._clock()
-        if self._snapped.get(log) == (ident.generation, ident.offset):
-            return True  # nothing new since the last one
+        if not force and self._snapped.get(log) == (ident.generation, ident.offset):
+            return True
         from nimwatch.snapshot import SnapshotError, encode
 
         with self._lock, self.engine.locked():
@@ -208,7 +212,7 @@ class Recorder:
 
     def snapshot_all(self) -> int:
         """A snapshot of every log fed this session (at a clean stop); returns how many were written."""
-        return sum(1 for log in list(self._fed) if self.snapshot(log))
+        return sum(1 for log in list(self._fed) if self.snapshot(log, force=True))
 
     @staticmethod
     def _kept_counts(content: _Content, last_line: int) -> dict[str, int]:

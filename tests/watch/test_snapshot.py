@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,36 @@ def test_snapshots_of_another_nimwatch_or_generation_are_ignored(rules: RuleSet,
     assert [n.get("outcome") for n in new if n.event == "run_finished"] == ["failed"]
     assert new[0].event == "log_replaced"
     again.stop()
+
+
+def test_a_run_declared_incomplete_before_the_restart_comes_back_when_its_lines_do(
+    rules: RuleSet, tmp_path: Path
+) -> None:
+    """The stall monitor's verdict is in the snapshot; lines that come after the restart still lift it."""
+    from nimwatch.config import StallConfig
+    from nimwatch.core.events import Outcome
+    from nimwatch.stall import StallMonitor
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "lpar1_alt_mig.log"
+    append(log, running_run("lpar1", 3))
+    one = Session(rules, logs, tmp_path / "state.db")
+    one.scan()
+    monitor = StallMonitor(one.engine, StallConfig(incomplete_after_minutes=1), rules)
+    silent = [n for n in monitor.check(time.time() + 3600) if n.event == "run_finished"]
+    assert [n.get("outcome") for n in silent] == ["incomplete"]
+    monitor.close()
+    one.stop()
+    two = Session(rules, logs, tmp_path / "state.db")
+    monitor = StallMonitor(two.engine, StallConfig(incomplete_after_minutes=1), rules)
+    two.scan()
+    run = two.engine.logs[str(log)].current
+    assert run is not None and run.outcome is Outcome.INCOMPLETE and two.recorder.restored
+    monitor.check()
+    append(log, banner(4))
+    new = two.scan()
+    assert "stall_cleared" in [n.event for n in new]
+    assert run.outcome is Outcome.RUNNING
+    monitor.close()
+    two.stop()
