@@ -20,6 +20,7 @@ usage or input errors.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -29,6 +30,8 @@ from typing import Any, Callable, Optional
 
 from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
+
+log = logging.getLogger(__name__)
 
 CLEAR = "\x1b[H\x1b[2J"
 """Cursor home, clear screen: understood by every ANSI/VT100 terminal, aixterm included."""
@@ -70,7 +73,7 @@ def open_journal(config: Any) -> Any:
     try:
         return Journal.open(path, readonly=True)
     except NimwatchError as exc:
-        print(f"nimwatch: {exc} (elapsed times unknown)", file=sys.stderr)
+        log.warning("%s (elapsed times unknown)", exc)
         return None
 
 
@@ -161,7 +164,7 @@ class PlainStatus:
                     self.engine.feed(name, data)
                     self.offsets[name] += len(data)
             except OSError as exc:
-                print(f"nimwatch: {path}: {exc.strerror or exc}", file=sys.stderr)
+                log.error("%s: %s", path, exc.strerror or exc)
         self.close_silent()
         self.check_stalls()
 
