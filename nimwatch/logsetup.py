@@ -55,7 +55,8 @@ def parse_size(text: str) -> int:
     return size
 
 
-def _escape(text: str) -> str:
+def escape_controls(text: str) -> str:
+    """Control characters (not TAB) as ``\\xNN``: a name from a log can never drive the terminal or split a line."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
@@ -67,7 +68,7 @@ class TextFormatter(logging.Formatter):
     """``TIMESTAMP LEVEL nimwatch: message``, one line (a traceback follows, indented)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        lines = [_escape(line) for line in record.getMessage().splitlines() or [""]]
+        lines = [escape_controls(line) for line in record.getMessage().splitlines() or [""]]
         text = f"{_iso(record.created)} {record.levelname} nimwatch: " + "\n    ".join(lines)
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)

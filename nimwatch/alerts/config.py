@@ -47,7 +47,7 @@ TEMPLATE_FIELDS = (
 
 COMMON_KEYS = ("type", "name", "severity", "clients", "events", "dedupe_key", "throttle")
 TYPE_KEYS: dict[str, tuple[str, ...]] = {
-    "syslog": ("address", "socket", "facility", "app_name", "hostname"),
+    "syslog": ("address", "socket", "format", "facility", "app_name", "hostname"),
     "email": (
         "host",
         "port",
@@ -122,6 +122,8 @@ class SyslogOptions:
     facility: int = FACILITIES["daemon"]
     app_name: str = "nimwatch"
     hostname: Optional[str] = None
+    format: str = "rfc5424"
+    """rfc5424 (the default over UDP) or rfc3164: ``<PRI>TAG[PID]: MSG``, the default on a local socket."""
 
 
 @dataclass(frozen=True)
@@ -394,7 +396,11 @@ def _syslog(r: _Reader) -> Optional[SyslogOptions]:
     facility = r.choice("facility", tuple(FACILITIES), "daemon")
     app = r.text("app_name", default="nimwatch") or "nimwatch"
     hostname = r.text("hostname")
-    return SyslogOptions(parsed, sock, FACILITIES[facility], app, hostname)
+    fmt = r.choice("format", ("rfc3164", "rfc5424"), "rfc3164" if sock is not None else "rfc5424")
+    if fmt == "rfc3164" and sock is None:
+        r.add("format", "rfc3164 is the local socket's format; over UDP nimwatch sends rfc5424")
+        return None
+    return SyslogOptions(parsed, sock, FACILITIES[facility], app, hostname, fmt)
 
 
 def _email(r: _Reader) -> Optional[EmailOptions]:

@@ -91,6 +91,8 @@ metrics:
         ("alerts:\n  - type: syslog\n", "alerts[0].address: missing: give address"),
         ("alerts:\n  - type: syslog\n    address: localhost\n", "'localhost' is not HOST:PORT"),
         ("alerts:\n  - type: syslog\n    address: h:514\n    facility: locl0\n", "(did you mean 'local0'?)"),
+        ("alerts:\n  - type: syslog\n    address: h:514\n    format: rfc3164\n", "alerts[0].format: rfc3164 is the local socket's format"),
+        ("alerts:\n  - type: syslog\n    socket: /dev/log\n    format: rfc5425\n", "alerts[0].format: must be one of rfc3164, rfc5424 (did you mean 'rfc5424'?)"),
         ("alerts:\n  - type: email\n    host: h\n    from: a@b\n    to: c@d\n    password: hunter2\n", "a password is never written in the config"),
         ("alerts:\n  - type: email\n    host: h\n    from: a@b\n    to: c@d\n    password_env: PW\n", "a password needs a username"),
         ("alerts:\n  - type: email\n    host: h\n    from: a@b\n", "alerts[0].to: missing (required)"),
