@@ -31,7 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Report on nimadm logs: per client a phase table, findings with advice and a reboot verdict.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files, or directories meaning their *_alt_mig.log")
-    p.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    p.add_argument(
+        "--format", "-f", choices=("text", "json", "markdown"), default="text", help="output format (default text)"
+    )
     add_rules_option(p)
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument(

@@ -49,11 +49,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("paths", nargs="*", metavar="DIR|LOG", help=f"log directory or files (default {DEFAULT_LOG_DIR})")
     p.add_argument("--watch", "-w", type=float, metavar="SECONDS", help="redraw every SECONDS until Ctrl-C")
-    p.add_argument("--sort", choices=("status", "name", "progress", "elapsed"), default="status")
+    p.add_argument(
+        "--sort",
+        choices=("status", "name", "progress", "elapsed"),
+        default="status",
+        help="row order (default status: what needs you first)",
+    )
     p.add_argument(
         "--ascii", action="store_true", help="ASCII symbols and bars only (default when the output is not UTF-8)"
     )
-    p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto", dest="colour")
+    p.add_argument(
+        "--colour",
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        dest="colour",
+        help="auto: on a terminal, unless NO_COLOR is set (default auto)",
+    )
     add_rules_option(p)
     p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
     p.set_defaults(func=run)
