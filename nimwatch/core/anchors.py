@@ -27,6 +27,7 @@ import importlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Optional
 
 from nimwatch.core.scanner import _HAS_CODE, Item, Scanner, required_literals
@@ -111,6 +112,12 @@ def prefilter_literals(pattern: re.Pattern[str]) -> Optional[tuple[list[str], bo
     ``TCB`` and ``Trusted ...``). ``None`` when no set of strings of
     ``MIN_LITERAL`` characters or more can be derived.
     """
+    found = _prefilter(pattern)
+    return None if found is None else (list(found[0]), found[1])
+
+
+@lru_cache(maxsize=4096)
+def _prefilter(pattern: re.Pattern[str]) -> Optional[tuple[tuple[str, ...], bool]]:
     try:
         parsed = _sre_parse.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
     except (re.error, TypeError):
@@ -121,7 +128,7 @@ def prefilter_literals(pattern: re.Pattern[str]) -> Optional[tuple[list[str], bo
     if best is None:
         return None
     words = sorted(best)
-    return ([w.lower() for w in words] if icase else words), icase
+    return tuple(w.lower() for w in words) if icase else tuple(words), icase
 
 
 def _score(option: Optional[set[str]]) -> int:
@@ -211,6 +218,7 @@ def _inner_best(op: Any, av: Any) -> Optional[set[str]]:
     return None
 
 
+@lru_cache(maxsize=4096)
 def line_local(pattern: re.Pattern[str]) -> bool:
     """Whether a match of ``pattern`` in a block of lines never depends on other lines.
 
@@ -288,7 +296,19 @@ def _item_literals(item: Item) -> Optional[tuple[list[str], bool]]:
     if item.literal:
         icase = bool(item.pattern.flags & re.IGNORECASE)
         return [item.literal.lower() if icase else item.literal], icase
-    return required_literals(item.pattern.pattern)
+    found = _required(item.pattern.pattern)
+    return None if found is None else (list(found[0]), found[1])
+
+
+@lru_cache(maxsize=4096)
+def _required(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
+    found = required_literals(pattern)
+    return None if found is None else (tuple(found[0]), found[1])
+
+
+@lru_cache(maxsize=1024)
+def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
 
 
 def scan_specs(scanner: Scanner) -> ScanPlan:
@@ -310,7 +330,7 @@ def scan_specs(scanner: Scanner) -> ScanPlan:
         own = _item_literals(item)
         if own is None:
             derived = prefilter_literals(item.pattern)
-            confirm = re.compile(item.pattern.pattern, item.pattern.flags | re.MULTILINE)
+            confirm = _multiline(item.pattern)
             if derived is None or not line_local(item.pattern):
                 slow.append(confirm)
                 continue
@@ -435,6 +455,7 @@ def byte_specs(plan: ScanPlan) -> list[LiteralSpec]:
     return [s for s in plan.specs if s.text.isascii() and _options(s, plan.code)]
 
 
+@lru_cache(maxsize=8192)
 def _options(spec: LiteralSpec, code: bool) -> list[tuple[int, frozenset[int]]]:
     out = []
     for k in _positions(spec.text):

@@ -54,8 +54,9 @@ _Entry = tuple[int, bytes, bool, tuple[bytes, ...], bool, Optional["re.Pattern[s
 class ByteScanner:
     """Candidate lines of clean log bytes for one phase scanner."""
 
-    def __init__(self, scanner: Scanner, data: Optional[AnchorData] = None) -> None:
-        self.plan: ScanPlan = scan_specs(scanner)
+    def __init__(self, scanner: Scanner, data: Optional[AnchorData] = None, plan: Optional[ScanPlan] = None) -> None:
+        """``plan``: :func:`~nimwatch.core.anchors.scan_specs` of ``scanner``, when the caller has it."""
+        self.plan: ScanPlan = plan or scan_specs(scanner)
         self.anchors = choose_anchors(self.plan, data)
         code = self.plan.code
         table = bytearray(range(256))
@@ -273,9 +274,15 @@ class ByteScannerSet:
         self._scanner_for = for_phase
         self.data = data
         self._scanners: dict[int, ByteScanner] = {}
+        self._by_plan: dict[ScanPlan, ByteScanner] = {}
 
     def for_phase(self, key: int) -> ByteScanner:
         scanner = self._scanners.get(key)
         if scanner is None:
-            scanner = self._scanners[key] = ByteScanner(self._scanner_for(key), self.data)
+            text_scanner = self._scanner_for(key)
+            plan = scan_specs(text_scanner)
+            scanner = self._by_plan.get(plan)
+            if scanner is None:
+                scanner = self._by_plan[plan] = ByteScanner(text_scanner, self.data, plan)
+            self._scanners[key] = scanner
         return scanner
