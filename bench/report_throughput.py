@@ -126,7 +126,7 @@ def catalog_patterns() -> tuple[list[str], int]:
         if "(?=" in text or "(?!" in text or "(?<" in text.replace("(?P<", ""):
             text = re.sub(r"\(\?<?[=!][^()]*\)", "", text)  # look-around dropped: rg's default engine has none
             rewritten += 1
-        out.append(text)
+        out.append(re.sub(r"\(\?P<\w+>", "(", text))  # one rg run combines them: group names would clash
     return sorted(set(out)), rewritten
 
 
@@ -150,13 +150,16 @@ def catalog_literals() -> list[str]:
 
 
 def run_child(argv: list[str]) -> tuple[float, int, bytes]:
-    """CPU seconds (user + system), peak RSS in KiB and stdout of one child process."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out
+    """CPU seconds (user + system), peak RSS in KiB and stdout of one child process (which must not fail)."""
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        proc = subprocess.Popen(argv, stdout=out_file, stderr=err_file)
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        out_file.seek(0)
+        err_file.seek(0)
+        if code not in (0, 1, 3):  # report: 1 a run failed, 3 did not finish; grep/rg: 1 no match
+            raise SystemExit(f"{argv[0]} failed ({code}): {err_file.read()[:500]!r}")
+        return usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out_file.read()
 
 
 def best(argv: list[str], repeat: int) -> tuple[float, int, bytes]:
