@@ -158,13 +158,7 @@ def _exact_item(op: Any, av: Any) -> Optional[set[str]]:
     if op is _sre_c.SUBPATTERN:
         return _exact(list(av[-1]))
     if op is _sre_c.BRANCH:
-        out: set[str] = set()
-        for alt in av[1]:
-            x = _exact(list(alt))
-            if x is None:
-                return None
-            out |= x
-        return out if len(out) <= MAX_ALTERNATIVES else None
+        return _union(_exact, av[1])
     if op is _sre_c.IN:
         chars = set()
         for sub_op, sub_av in av:
@@ -202,17 +196,22 @@ def _best(items: Sequence[Any]) -> Optional[set[str]]:
     return best if _score(best) > -(10**9) else None
 
 
+def _union(of: Any, alternatives: Sequence[Any]) -> Optional[set[str]]:
+    """The strings of every alternative of a branch (``of``: :func:`_exact` or :func:`_best`), when all have some."""
+    out: set[str] = set()
+    for alt in alternatives:
+        x = of(list(alt))
+        if x is None:
+            return None
+        out |= x
+    return out if len(out) <= MAX_ALTERNATIVES else None
+
+
 def _inner_best(op: Any, av: Any) -> Optional[set[str]]:
     if op is _sre_c.SUBPATTERN:
         return _best(list(av[-1]))
     if op is _sre_c.BRANCH:
-        out: set[str] = set()
-        for alt in av[1]:
-            x = _best(list(alt))
-            if x is None:
-                return None
-            out |= x
-        return out if len(out) <= MAX_ALTERNATIVES else None
+        return _union(_best, av[1])
     if op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT) and av[0] >= 1:
         return _best(list(av[2]))
     return None
