@@ -28,6 +28,7 @@ COMMANDS = (
     "nimwatch.commands.replay",
     "nimwatch.commands.check_config",
     "nimwatch.commands.check_rules",
+    "nimwatch.commands.anchors",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""
 
