@@ -48,10 +48,11 @@ function _nimwatch_complete {
                     replay) opts="-h --help --speed --max --headless --rules --config --theme --report-dir --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     check-config) opts="-h --help --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     check-rules) opts="-h --help --log-level --log-format --log-file --log-max-size --log-backups" ;;
+                    anchors) opts="-h --help --update --output --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     *) opts="-h --help --version --log-level --log-format --log-file --log-max-size --log-backups" ;;
                 esac
                 values=$opts ;;
-            *) if [ -z "$cmd" ]; then values="report watch status tui replay check-config check-rules"; fi ;;
+            *) if [ -z "$cmd" ]; then values="report watch status tui replay check-config check-rules anchors"; fi ;;
         esac
     fi
     for cand in $values; do
