@@ -53,6 +53,7 @@ CLIENT_QUERIES = {
 LAST_KNOWN_QUERIES = {
     "last_phase": "last_over_time(nimwatch_phase[{lookback}])",
     "last_outcome": "last_over_time(nimwatch_outcome[{lookback}]) == 1",
+    "last_stalled": "last_over_time(nimwatch_stalled[{lookback}])",
 }
 """Per client, the last values seen: what a watcher whose scrapes fail said last."""
 
@@ -295,7 +296,7 @@ def _last_known_client(
     )
     phase = int(phase_sample.value) if phase_sample is not None else 0
     outcome = outcome_sample.labels.get("outcome", "") if outcome_sample is not None else ""
-    stalled = _by_client(results.get("stalled", [])).get(key)
+    stalled = _by_client(results.get("last_stalled", [])).get(key) or _by_client(results.get("stalled", [])).get(key)
     seen = "stalled" if outcome == "running" and stalled is not None and stalled.value == 1 else outcome or "seen"
     return ClientView(
         master=master,
@@ -365,5 +366,5 @@ def collect(client: PrometheusClient, lookback: str = DEFAULT_LOOKBACK) -> Fleet
     results: dict[str, list[Sample]] = {}
     for table in (WATCHER_QUERIES, CLIENT_QUERIES, LAST_KNOWN_QUERIES):
         for name, expr in table.items():
-            results[name] = client.query(expr.format(lookback=lookback), at=at)
+            results[name] = client.query(expr.replace("{lookback}", lookback), at=at)
     return build(results, at, client.url, lookback)

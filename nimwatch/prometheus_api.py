@@ -62,12 +62,12 @@ class PrometheusClient:
         parts = urllib.parse.urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--prometheus: {url!r} is not an http:// or https:// URL")
-        if timeout <= 0:
-            raise UsageError("--timeout must be a positive number of seconds")
         try:
             parts.port  # noqa: B018 - raises ValueError for a bad port
         except ValueError:
-            raise UsageError(f"--prometheus: {shown_url(url)!r} has a bad port") from None
+            raise UsageError(f"--prometheus: {parts.scheme}://{parts.hostname} has a bad port") from None
+        if timeout <= 0:
+            raise UsageError("--timeout must be a positive number of seconds")
         self.timeout = timeout
         self.url = shown_url(url).rstrip("/")
         self._auth: Optional[str] = None

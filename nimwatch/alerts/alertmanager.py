@@ -92,9 +92,11 @@ class AlertmanagerSink(Sink):
 
     def _resolutions(self, notice: Notice, journal: Journal) -> list[dict[str, Any]]:
         if notice.event == "run_finished" and notice.get("outcome") == "succeeded":
+
             def match(labels: dict[str, str]) -> bool:
                 return labels.get("client") == notice.client
         elif notice.event == "stall_cleared":
+
             def match(labels: dict[str, str]) -> bool:
                 return (
                     labels.get("alertname") == "NimadmStalled"

@@ -24,6 +24,9 @@ WATCHER_WORDS = {
     "stale": "watcher STALE (no heartbeat)",
 }
 
+COLUMN_CAPS = (10, 24, 32, 28)
+"""Widest status, client, phase and ETA cells; longer ones are cut with ``~`` (the cause is never cut)."""
+
 
 def printable(text: str, ascii_only: bool = False) -> str:
     """``text`` safe to print: control characters (C0, DEL, C1) escaped, and non-ASCII too if asked."""
@@ -107,7 +110,7 @@ def _master_block(master: MasterView, view: FleetView, names: Mapping[int, str],
                 printable(row.cause, ascii_only),
             )
         )
-    widths = [min(40, max(len(r[i]) for r in table)) for i in range(4)]
+    widths = [min(cap, max(len(r[i]) for r in table)) for i, cap in enumerate(COLUMN_CAPS)]
     for cells in table:
         first = [c if len(c) <= w else c[: w - 1] + "~" for c, w in zip(cells[:4], widths)]
         lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(first, widths)) + "  " + cells[4])

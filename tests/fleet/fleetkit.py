@@ -98,6 +98,10 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+def _num(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(float(value))
+
+
 def exposition(watcher: WatcherMetrics) -> str:
     """The Prometheus text format of one watcher, as designed in examples/prometheus/README.md."""
     lines: list[str] = []
@@ -107,7 +111,7 @@ def exposition(watcher: WatcherMetrics) -> str:
         lines.append(f"# TYPE {name} {kind}")
         for labels, value in samples:
             body = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-            lines.append(f"{name}{{{body}}} {value:g}" if body else f"{name} {value:g}")
+            lines.append(f"{name}{{{body}}} {_num(value)}" if body else f"{name} {_num(value)}")
 
     beat = time.time() if watcher.heartbeat is None else watcher.heartbeat
     cs = watcher.clients
