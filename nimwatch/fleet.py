@@ -220,14 +220,17 @@ def _watcher(target: Target, sample: Sample, results: Mapping[str, list[Sample]]
     return WatcherView(_master_of(sample.labels), target[0], target[1], state, age, interval)
 
 
-def _duration(seconds: float) -> str:
+def human_duration(seconds: Optional[float]) -> str:
+    """``1h05m``, ``47m``, ``30s``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
     total = max(0, round(seconds))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours}h{minutes:02d}m"
     if minutes:
-        return f"{minutes}m{secs:02d}s"
+        return f"{minutes}m"
     return f"{secs}s"
 
 
@@ -261,10 +264,10 @@ def _live_client(key: tuple[str, str, str], master: str, results: Mapping[str, l
         status, cause = "running", ""
         if value("stalled") == 1:
             status = "stalled"
-            cause = f"no new line for {_duration(last_line_age)}" if last_line_age is not None else "stalled"
+            cause = f"no new line for {human_duration(last_line_age)}" if last_line_age is not None else "stalled"
             cause += f" in phase {phase}"
         elif overdue > 0:
-            cause = f"phase {phase} overdue by {_duration(overdue)}"
+            cause = f"phase {phase} overdue by {human_duration(overdue)}"
         if in_phase is not None and p95 is not None and in_phase > p95:
             cause += ("; " if cause else "") + f"phase {phase} slower than 95 % of its history"
     return ClientView(

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from typing import Optional
 
-from nimwatch.fleet import ClientView, FleetView, MasterView, WatcherView
+from nimwatch.fleet import ClientView, FleetView, MasterView, WatcherView, human_duration
 
 WATCHER_WORDS = {
     "up": "watcher up",
@@ -44,20 +43,6 @@ def printable(text: str, ascii_only: bool = False) -> str:
     return "".join(out)
 
 
-def duration(seconds: Optional[float]) -> str:
-    """``45m``, ``1h05m``, ``30s``; ``-`` when unknown."""
-    if seconds is None:
-        return "-"
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
-
-
 def clock(at: float, now: float) -> str:
     """A finish time in local time: ``14:50`` within a day, else ``Jun 11 02:10``."""
     stamp = time.localtime(at)
@@ -72,7 +57,7 @@ def eta_cell(row: ClientView, now: float) -> str:
     basis = ""
     if row.basis_runs is not None:
         basis = " no history" if row.basis == "weights" or row.basis_runs == 0 else f" {row.basis_runs} runs"
-    return f"{duration(row.eta)} ({clock(row.finish_at, now)}){basis}"
+    return f"{human_duration(row.eta)} ({clock(row.finish_at, now)}){basis}"
 
 
 def phase_cell(row: ClientView, names: Mapping[int, str]) -> str:
@@ -86,7 +71,7 @@ def watcher_line(watcher: WatcherView, ascii_only: bool) -> str:
     words = WATCHER_WORDS.get(watcher.state, watcher.state)
     beat = ""
     if watcher.heartbeat_age is not None:
-        beat = f", heartbeat {duration(watcher.heartbeat_age)} ago"
+        beat = f", heartbeat {human_duration(watcher.heartbeat_age)} ago"
     where = printable(watcher.instance, ascii_only)
     if watcher.job:
         where += f" job {printable(watcher.job, ascii_only)}"

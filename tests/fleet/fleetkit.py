@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -26,6 +25,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pytest
+from watch.servers import free_port
+from watch.watchkit import wait_for
+
+__all__ = ["free_port", "wait_for"]
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
@@ -41,24 +44,6 @@ def need(binary: Optional[str], package: str) -> str:
     if binary is None:
         pytest.skip(f"{package} is not installed (apt-get install {package})")
     return binary
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = DEADLINE, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def get_json(url: str, timeout: float = 5.0) -> Any:
@@ -92,6 +77,9 @@ class WatcherMetrics:
     interval: float = 15.0
     heartbeat: Optional[float] = None
     """None: the current time at each scrape (a live watcher)."""
+
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _label(value: str) -> str:
@@ -193,24 +181,35 @@ def exposition(watcher: WatcherMetrics) -> str:
     return "\n".join(lines) + "\n"
 
 
-class MetricsServer:
-    """A stand-in for one watcher's ``/metrics`` on 127.0.0.1 (round two runs ``nimwatch watch`` instead)."""
+Reply = Optional[tuple[int, bytes, str]]
+"""Status, body and content type; None: never answer (until the server closes)."""
 
-    def __init__(self, watcher: WatcherMetrics) -> None:
-        self.watcher = watcher
-        server = self
+
+class HttpStub:
+    """An HTTP server on 127.0.0.1 answering every GET with ``reply()``; records the request headers."""
+
+    def __init__(self, reply: Callable[[], Reply]) -> None:
+        self.reply = reply
+        self.seen: list[dict[str, str]] = []
+        self.release = threading.Event()
+        stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = exposition(server.watcher).encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                stub.seen.append(dict(self.headers))
+                answer = stub.reply()
+                if answer is None:
+                    stub.release.wait(60)
+                    return
+                status, body, kind = answer
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
-                """Scrapes are not news."""
+                """Requests are not news."""
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -222,13 +221,26 @@ class MetricsServer:
     def target(self) -> str:
         return f"127.0.0.1:{self.httpd.server_address[1]}"
 
+    @property
+    def url(self) -> str:
+        return "http://" + self.target
+
     def stop(self) -> None:
-        """The watcher dies: its port stops answering."""
+        """Stop answering: the port is closed (a watcher killed with -9)."""
         if not self.stopped:
             self.stopped = True
+            self.release.set()
             self.httpd.shutdown()
             self.httpd.server_close()
             self.thread.join()
+
+
+class MetricsServer(HttpStub):
+    """A stand-in for one watcher's ``/metrics`` (round two runs ``nimwatch watch`` instead)."""
+
+    def __init__(self, watcher: WatcherMetrics) -> None:
+        self.watcher = watcher
+        super().__init__(lambda: (200, exposition(self.watcher).encode("utf-8"), CONTENT_TYPE))
 
 
 # --------------------------------------------------------------------------- Prometheus and Alertmanager
@@ -247,7 +259,7 @@ def _process(argv: list[str], url: str, log: Path, what: str) -> Iterator[subpro
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: proc.poll() is not None or _ready(url), what=f"{what} to be ready")
+        wait_for(lambda: proc.poll() is not None or _ready(url), timeout=DEADLINE, what=f"{what} to be ready")
         if proc.poll() is not None:
             raise AssertionError(f"{what} exited ({proc.returncode}):\n{log.read_text(errors='replace')[-3000:]}")
         yield proc

@@ -12,10 +12,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,9 +25,12 @@ from nimwatch.prometheus_api import PrometheusClient, PrometheusError, Sample, s
 from nimwatch.views.fleet_text import printable, render_json, render_text
 
 from .fleetkit import (
+    DEADLINE,
     ROOT,
     ClientMetrics,
+    HttpStub,
     MetricsServer,
+    Reply,
     WatcherMetrics,
     free_port,
     prometheus,
@@ -114,10 +115,12 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, float
     }
     try:
         with prometheus(tmp_path_factory.mktemp("prom"), jobs) as url:
-            wait_for(lambda: targets_up(url, 3), what="Prometheus to scrape the 3 watchers")
+            wait_for(lambda: targets_up(url, 3), timeout=DEADLINE, what="Prometheus to scrape the 3 watchers")
             client = PrometheusClient(url)
             wait_for(
-                lambda: len({c.master for c in collect(client).clients}) == 3, what="every master's clients in queries"
+                lambda: len({c.master for c in collect(client).clients}) == 3,
+                timeout=DEADLINE,
+                what="every master's clients in queries",
             )
             yield url, t0
     finally:
@@ -159,7 +162,7 @@ def test_the_fleet_as_json_through_a_real_prometheus(fleet: tuple[str, float]) -
         and db1["cause"].startswith("no new line for 47m")
         and db1["cause"].endswith(" in phase 3")
     )
-    assert rows["app1"]["cause"] == "phase 9 overdue by 12m00s; phase 9 slower than 95 % of its history"
+    assert rows["app1"]["cause"] == "phase 9 overdue by 12m; phase 9 slower than 95 % of its history"
     assert rows["app1"]["basis"] == "kind" and rows["app1"]["eta_basis"] == 12
     old1 = rows["old1"]
     assert (old1["status"], old1["live"], old1["cause"]) == (
@@ -202,9 +205,9 @@ def test_a_watcher_that_dies_shows_as_down_with_its_clients_last_state(tmp_path:
     servers = {m: MetricsServer(watchers[m]) for m in ("nim01", "nim02")}
     try:
         with prometheus(tmp_path, {"nimwatch": [(s.target, {"master": m}) for m, s in servers.items()]}) as url:
-            wait_for(lambda: targets_up(url, 2), what="Prometheus to scrape both watchers")
+            wait_for(lambda: targets_up(url, 2), timeout=DEADLINE, what="Prometheus to scrape both watchers")
             client = PrometheusClient(url)
-            wait_for(lambda: len(collect(client).clients) == 6, what="both masters' clients")
+            wait_for(lambda: len(collect(client).clients) == 6, timeout=DEADLINE, what="both masters' clients")
             servers["nim02"].stop()  # kill -9: the port stops answering
 
             def nim02_down() -> Optional[Any]:
@@ -212,7 +215,7 @@ def test_a_watcher_that_dies_shows_as_down_with_its_clients_last_state(tmp_path:
                 masters = {m.name: m for m in view.masters}
                 return view if masters["nim02"].state == "down" else None
 
-            view = wait_for(nim02_down, what="nim02's watcher to show as down")
+            view = wait_for(nim02_down, timeout=DEADLINE, what="nim02's watcher to show as down")
             masters = {m.name: m for m in view.masters}
             assert masters["nim01"].state == "up"
             db1 = next(c for c in masters["nim02"].clients if c.client == "db1")
@@ -230,49 +233,19 @@ def test_a_watcher_that_dies_shows_as_down_with_its_clients_last_state(tmp_path:
 # --------------------------------------------------------------------------- URLs that are not Prometheus
 
 
-class Stub:
-    """An HTTP server answering every GET with one fixed reply, or never (until closed)."""
+class Stub(HttpStub):
+    """Answers every GET with ``answer`` (None: never answers)."""
 
-    def __init__(self, status: int = 200, body: bytes = b"", content_type: str = "application/json") -> None:
-        self.release = threading.Event()
-        self.seen: list[dict[str, str]] = []
-        self.reply: Optional[tuple[int, bytes, str]] = (status, body, content_type)
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                stub.seen.append(dict(self.headers))
-                if stub.reply is None:
-                    stub.release.wait(30)
-                    return
-                status, body, kind = stub.reply
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+    def __init__(self) -> None:
+        self.answer: Reply = (200, b"", "application/json")
+        super().__init__(lambda: self.answer)
 
 
 @pytest.fixture
 def stub() -> Iterator[Stub]:
     server = Stub()
     yield server
-    server.close()
+    server.stop()
 
 
 def test_nothing_listening() -> None:
@@ -318,19 +291,19 @@ def test_nothing_listening() -> None:
     ],
 )
 def test_answers_that_are_not_prometheus(stub: Stub, status: int, body: bytes, kind: str, message: str) -> None:
-    stub.reply = (status, body, kind)
+    stub.answer = (status, body, kind)
     with pytest.raises(PrometheusError, match=message):
         PrometheusClient(stub.url).query("up")
 
 
 def test_a_server_that_never_answers(stub: Stub) -> None:
-    stub.reply = None
+    stub.answer = None
     with pytest.raises(PrometheusError, match=r"did not answer within 0.5 s"):
         PrometheusClient(stub.url, timeout=0.5).query("up")
 
 
 def test_credentials_in_the_url_are_sent_but_never_shown(stub: Stub) -> None:
-    stub.reply = (401, b"no", "text/plain")
+    stub.answer = (401, b"no", "text/plain")
     url = stub.url.replace("http://", "http://admin:s3cr%40t@") + "/prom/?x=1"
     with pytest.raises(PrometheusError) as caught:
         PrometheusClient(url).query("up")
@@ -340,7 +313,7 @@ def test_credentials_in_the_url_are_sent_but_never_shown(stub: Stub) -> None:
 
 
 def test_an_empty_prometheus(stub: Stub) -> None:
-    stub.reply = (200, b'{"status": "success", "data": {"resultType": "vector", "result": []}}', "application/json")
+    stub.answer = (200, b'{"status": "success", "data": {"resultType": "vector", "result": []}}', "application/json")
     done = fleet_cli("--prometheus", stub.url)
     assert done.returncode == 2
     assert "has no nimwatch metrics (nimwatch_up) in the last 1h" in done.stderr

@@ -18,6 +18,7 @@ import pytest
 
 from .fleetkit import (
     AMTOOL,
+    DEADLINE,
     EXAMPLES,
     PROMTOOL,
     ClientMetrics,
@@ -162,7 +163,7 @@ def test_a_dead_watcher_silences_its_clients_stalls_in_a_real_alertmanager(tmp_p
             "db3": "active",
             "lpar3": "active",
         }
-        wait_for(lambda: states() == want, what=f"alert states {want}")
+        wait_for(lambda: states() == want, timeout=DEADLINE, what=f"alert states {want}")
         inhibited = {a["labels"].get("client"): a["status"]["inhibitedBy"] for a in get_json(url + "/api/v2/alerts")}
         assert inhibited["db1"] and inhibited["db2"] and not inhibited["db3"] and not inhibited["lpar3"]
 
