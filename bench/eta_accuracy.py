@@ -37,10 +37,10 @@ import platform
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -195,42 +195,44 @@ def history_for(runs: list[list[Run]], c: int, night: int, prior: int, with_flee
     return others + own
 
 
-def errors_at_starts(
-    runs: list[list[Run]], variant: Variant, prior: int, with_fleet: bool, tests: int, weights: dict[int, float]
-) -> dict[int, list[float]]:
-    out: dict[int, list[float]] = {p: [] for p in PHASES}
+Point = Callable[[Run], tuple[RunningRun, float]]
+"""A moment of a run: the running run as the estimator sees it then, and the seconds really left."""
+
+
+def errors(
+    runs: list[list[Run]],
+    variant: Variant,
+    prior: int,
+    with_fleet: bool,
+    tests: int,
+    weights: dict[int, float],
+    points: Mapping[Any, Point],
+) -> dict[Any, list[float]]:
+    """|estimate - actual| / actual at each point of each test run, per point."""
+    out: dict[Any, list[float]] = {key: [] for key in points}
     nights = len(runs[0])
     for c in range(len(runs)):
         for night in range(nights - tests, nights):
             history = history_for(runs, c, night, prior, with_fleet)
-            run = runs[c][night]
-            for phase in PHASES:
-                running, actual = at_phase_start(run, phase)
+            for key, point in points.items():
+                running, actual = point(runs[c][night])
                 got = estimate(history, running, 0.0, weights, variant.options).remaining
-                out[phase].append(abs(got - actual) / actual)
+                out[key].append(abs(got - actual) / actual)
     return out
+
+
+def errors_at_starts(
+    runs: list[list[Run]], variant: Variant, prior: int, with_fleet: bool, tests: int, weights: dict[int, float]
+) -> dict[int, list[float]]:
+    points = {p: (lambda run, p=p: at_phase_start(run, p)) for p in PHASES}
+    return errors(runs, variant, prior, with_fleet, tests, weights, points)
 
 
 def errors_in_phase6(
-    runs: list[list[Run]],
-    variant: Variant,
-    prior: int,
-    tests: int,
-    weights: dict[int, float],
-    taus: Sequence[float],
-    with_counts: bool = True,
+    runs: list[list[Run]], variant: Variant, prior: int, tests: int, weights: dict[int, float], taus: Sequence[float]
 ) -> dict[float, list[float]]:
-    out: dict[float, list[float]] = {t: [] for t in taus}
-    nights = len(runs[0])
-    for c in range(len(runs)):
-        for night in range(nights - tests, nights):
-            history = history_for(runs, c, night, prior, False)
-            run = runs[c][night]
-            for tau in taus:
-                running, actual = in_phase6(run, tau, with_counts)
-                got = estimate(history, running, 0.0, weights, variant.options).remaining
-                out[tau].append(abs(got - actual) / actual)
-    return out
+    points = {t: (lambda run, t=t: in_phase6(run, t)) for t in taus}
+    return errors(runs, variant, prior, False, tests, weights, points)
 
 
 def median(values: Sequence[float]) -> float:

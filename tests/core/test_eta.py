@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -365,3 +369,15 @@ def test_failed_or_partial_runs_never_change_the_estimate(
 ) -> None:
     unusable = [replace(r, outcome="failed") for r in extra] + [replace(r, partial=True) for r in extra]
     assert estimate(history + unusable, run, NOW, WEIGHTS) == estimate(history, run, NOW, WEIGHTS)
+
+
+def test_the_benchmark_meets_its_target_on_generated_histories() -> None:
+    """bench/eta_accuracy.py --quick: median error <= 15 % from phase 6 on with 5 prior runs of the client."""
+    bench = Path(__file__).resolve().parents[2] / "bench" / "eta_accuracy.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--quick", "--json"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["per_phase_own"]["5"]["6-12"]["median"] <= figures["target"]
+    assert figures["per_phase_own"]["10"]["6-12"]["median"] <= figures["target"]
