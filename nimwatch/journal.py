@@ -242,9 +242,7 @@ class Journal:
         rows = self._query(
             "SELECT log, dev, ino, generation, offset, head_len, head_hash, prefix_hash, lines, last_at FROM files"
         )
-        return {
-            r[0]: FileRecord(FileIdentity(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), r[8], r[9]) for r in rows
-        }
+        return {r[0]: FileRecord(FileIdentity(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), r[8], r[9]) for r in rows}
 
     def file_identities(self) -> dict[str, FileIdentity]:
         """Log -> the identity recorded for it (the tailer's ``offsets``)."""
@@ -338,9 +336,7 @@ class Journal:
     def mark_once(self, kind: str, key: str) -> bool:
         """True the first time (kind, key) is recorded, False ever after (persistent)."""
         with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO once (kind, key, at) VALUES (?, ?, ?)", (kind, key, time.time())
-            )
+            cur = conn.execute("INSERT OR IGNORE INTO once (kind, key, at) VALUES (?, ?, ?)", (kind, key, time.time()))
             return cur.rowcount == 1
 
     # ------------------------------------------------------------------ alert spool
