@@ -25,6 +25,7 @@ COMMANDS = (
     "nimwatch.commands.replay",
     "nimwatch.commands.check_config",
     "nimwatch.commands.check_rules",
+    "nimwatch.commands.preflight",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""
 
