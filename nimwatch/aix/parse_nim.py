@@ -68,7 +68,7 @@ def parse_lsnim_l(text: str) -> dict[str, NimObject]:
         current.multi.setdefault(key, []).append(value)
         if key not in current.attrs:
             current.attrs[key] = value
-            current.lines[key] = line.strip()
+            current.lines[key] = f"{key} = {value}"
     return objects
 
 

@@ -33,6 +33,8 @@ def unknown(summary: str, fix: str, *evidence: str) -> Verdict:
 def could_not_run(result: CommandResult, what: str) -> Verdict:
     """The command behind a check gave no usable answer: say which and how to look by hand."""
     where = f" on {result.host}" if result.host else ""
+    if result.error.startswith("not run: "):
+        return unknown(f"not checked ({what}): {result.error[len('not run: ') :]}", "")
     return unknown(
         f"could not check {what}",
         f"run `{' '.join(result.argv)}`{where} by hand once the cause is fixed",

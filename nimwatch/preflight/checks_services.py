@@ -18,7 +18,7 @@ from nimwatch.preflight.probe import LSSRC, Probe
 from nimwatch.preflight.rules import NETBOOT_SERVICES, NFS_SUBSYSTEMS
 
 
-def _nfs(result: CommandResult, where: str) -> Verdict:
+def _nfs(result: CommandResult, where: str, note: str = "") -> Verdict:
     if not result.ran:
         return could_not_run(result, f"NFS on {where}")
     subsystems = parse_lssrc(result.stdout)
@@ -30,13 +30,13 @@ def _nfs(result: CommandResult, where: str) -> Verdict:
             result.why_not() if result.rc else "",
         )
     return passed(
-        f"NFS server subsystems defined on {where} (nimadm starts them when inactive)",
+        f"NFS server subsystems defined on {where}{note}",
         *(subsystems[name].line for name in NFS_SUBSYSTEMS),
     )
 
 
 def master_nfs(probe: Probe) -> Verdict:
-    verdict = _nfs(probe.local([LSSRC, "-g", "nfs"]), "the master")
+    verdict = _nfs(probe.local([LSSRC, "-g", "nfs"]), "the master", " (nimadm starts them when inactive)")
     if verdict.status.value != "pass":
         return verdict
     portmap = probe.local([LSSRC, "-s", "portmap"])

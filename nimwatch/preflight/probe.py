@@ -83,11 +83,11 @@ class Probe:
         host = self.host
         args = tuple(argv)
         if not host:
-            return self._note(CommandResult(args, None, error="not run: the client's host is not known to NIM"))
+            return CommandResult(args, None, error="not run: the client's host is not known to NIM")
         reach = self.reachability()
         if not reach.ok:
-            return self._note(
-                CommandResult(args, None, error="not run: the client did not answer (see client-reachable)", host=host)
+            return CommandResult(
+                args, None, error="not run: the client did not answer (see client-reachable)", host=host
             )
         return self._remote(args, timeout)
 
