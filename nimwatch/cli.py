@@ -26,6 +26,7 @@ COMMANDS = (
     "nimwatch.commands.check_config",
     "nimwatch.commands.check_rules",
     "nimwatch.commands.preflight",
+    "nimwatch.commands.run",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""
 
