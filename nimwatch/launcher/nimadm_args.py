@@ -80,16 +80,26 @@ def parse_nimadm_args(args: Sequence[str]) -> NimadmCall:
     return NimadmCall(client, mode, values, frozenset(flags), tuple(operands))
 
 
+SHELLS = frozenset(("sh", "ksh", "ksh93", "bsh", "bash", "psh"))
+"""Interpreters that show a script's path as their first argument in ``ps`` (nimadm is a ksh script)."""
+
+
+def _nimadm_position(words: list[str]) -> int:
+    """Where the ``nimadm`` word is in a ``ps`` command line (-1: not a nimadm run)."""
+    if words and os.path.basename(words[0]) == "nimadm":
+        return 0
+    if len(words) > 1 and os.path.basename(words[0]) in SHELLS and os.path.basename(words[1]) == "nimadm":
+        return 1
+    return -1
+
+
 def is_nimadm(args: str) -> bool:
-    """True when a ``ps`` command line runs nimadm (directly, or as the script of a shell)."""
-    words = args.split()[:3]
-    return any(os.path.basename(word) == "nimadm" for word in words)
+    """True when a ``ps`` command line runs nimadm (the program itself, or the script of a shell)."""
+    return _nimadm_position(args.split()) >= 0
 
 
 def nimadm_args_of(args: str) -> list[str]:
     """The arguments after the ``nimadm`` word of a ``ps`` command line."""
     words = args.split()
-    for pos, word in enumerate(words[:3]):
-        if os.path.basename(word) == "nimadm":
-            return words[pos + 1 :]
-    return []
+    pos = _nimadm_position(words)
+    return words[pos + 1 :] if pos >= 0 else []
