@@ -59,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--log-dir", default=DEFAULT_LOG_DIR, metavar="DIR", help=f"nimadm's log directory ({DEFAULT_LOG_DIR})"
     )
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- nimadm ARGS", help="the nimadm command line")
+    p.add_argument("nimadm", nargs=argparse.REMAINDER, metavar="-- nimadm ARGS", help="the nimadm command line")
     p.set_defaults(func=run)
 
 
@@ -95,7 +95,7 @@ def _emit(doc: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    command = list(args.command)
+    command = list(args.nimadm)
     if command[:1] == ["--"]:
         command = command[1:]
     _, state = _setup(args)
