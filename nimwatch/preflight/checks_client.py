@@ -166,10 +166,11 @@ def leftover_alt_vg(probe: Probe) -> Verdict:
     old = [r for r in others if r.vg == "old_rootvg"]
     if old:
         return passed(
-            f"no altinst_rootvg on other disks (old_rootvg on {', '.join(r.disk for r in old)} is not in the way)",
+            f"no altinst_rootvg on the client's other disks "
+            f"(old_rootvg on {', '.join(r.disk for r in old)} is not in the way)",
             *(r.line for r in old),
         )
-    return passed("no altinst_rootvg or old_rootvg on the client")
+    return passed("no altinst_rootvg or old_rootvg on the client's other disks")
 
 
 def _rootvg(probe: Probe) -> tuple[Optional[tuple[int, list[LvRow]]], Optional[CommandResult]]:

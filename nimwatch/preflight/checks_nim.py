@@ -131,9 +131,8 @@ def client_reachable(probe: Probe) -> Verdict:
     result = probe.reachability()
     connect = obj.get("connect") or "shell"
     if result.ok:
-        return passed(
-            f"{host} answers through c_rsh ({connect}): hostname {parse_hostname(result.stdout)}", result.display
-        )
+        answer = parse_hostname(result.stdout)
+        return passed(f"{host} answers through c_rsh ({connect}): hostname {answer}", f"{result.display}: {answer}")
     if connect == "nimsh":
         fix = (
             f"on {host}: `lssrc -s nimsh` must be active (`startsrc -s nimsh`); nimsh needs port 3901 open "
