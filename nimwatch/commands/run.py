@@ -78,9 +78,16 @@ def _sync(state: Path) -> None:
         _diag(problem)
 
 
+def _safe(text: str) -> str:
+    """Text for a terminal in any locale: control characters escaped, ASCII only."""
+    from nimwatch.aix.text import ascii_only, clean
+
+    return ascii_only(clean(text))
+
+
 def _diag(message: str) -> None:
     try:
-        sys.stderr.write(f"nimwatch: {message}\n")
+        sys.stderr.write(_safe(f"nimwatch: {message}\n"))
         sys.stderr.flush()
     except (OSError, ValueError):
         pass  # the terminal is gone: the record keeps what matters
@@ -121,9 +128,9 @@ def run(args: argparse.Namespace) -> int:
     ]
     if args.detach:
         lines.append(f"Follow it with `nimwatch tui {record.log}` or `nimwatch status {record.log}`.")
-        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.write(_safe("\n".join(lines) + "\n"))
         return ExitCode.OK
-    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.write(_safe("\n".join(lines) + "\n"))
     return _tui(args, record)
 
 
@@ -141,7 +148,7 @@ def _check_journal_free(state: Path) -> None:
 
 
 def _list(state: Path, fmt: str) -> int:
-    from nimwatch.aix.text import ascii_only, clean_line
+    from nimwatch.aix.text import clean_line
     from nimwatch.engine import iso
     from nimwatch.launcher.records import all_records, runs_dir
 
@@ -156,7 +163,7 @@ def _list(state: Path, fmt: str) -> int:
         return ExitCode.OK
     for r in records:
         line = f"{r.client}  {iso(r.started)}  {r.status():8}  {r.describe()}  output {r.output}"
-        sys.stdout.write(ascii_only(clean_line(line)) + "\n")
+        sys.stdout.write(_safe(clean_line(line)) + "\n")
     return ExitCode.OK
 
 

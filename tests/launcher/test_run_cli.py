@@ -10,6 +10,7 @@ import fcntl
 import os
 import pty
 import signal
+import struct
 import subprocess
 import termios
 from collections.abc import Iterator
@@ -299,3 +300,36 @@ def test_without_headless_the_tui_opens_on_the_client(
     assert opened == [[str(setup.logs / "lpar7_alt_mig.log")]]
     assert "nimadm started for lpar7" in err and "nimadm goes on" in err
     wait_for(lambda: record_of(setup, "lpar7")["status"] == "exited", DEADLINE, "the run to end")
+
+
+def test_the_tui_draws_the_client_in_a_real_terminal_and_quits_with_q(setup: Setup) -> None:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    env = {**setup.env(), "TERM": "xterm-256color", "STANDIN_STATUS": "0"}
+
+    def controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    launcher = subprocess.Popen(
+        [*setup.run_args(), *nimadm_args(setup, "lpar8")],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=str(setup.root),
+        preexec_fn=controlling_terminal,
+    )
+    os.close(slave)
+    screen = Lines(master)
+    try:
+        wait_for(lambda: "lpar8" in screen.text() and "1 succeeded" in screen.text(), DEADLINE, "the TUI's row")
+        os.write(master, b"q")
+        assert launcher.wait(DEADLINE) == 0
+        wait_for(lambda: "nimadm goes on" in screen.text(), DEADLINE, "the closing note")
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+        screen.stop()
+        os.close(master)
+    wait_for(lambda: record_of(setup, "lpar8")["exit_code"] == 0, DEADLINE, "the recorded exit status")
