@@ -38,6 +38,9 @@ LOCAL_TIMEOUT = 120.0
 REMOTE_TIMEOUT = 300.0
 """Default seconds for a command on a client (IBM's automation waits 300 s for ``oslevel``)."""
 
+AFTER_KILL = 5.0
+"""Seconds to collect what a killed command printed before giving up on its pipes."""
+
 _RC_TRAILER = re.compile(r"rc=(-?\d+)[ \t\r\n]*\Z")
 
 
@@ -127,7 +130,15 @@ class SubprocessRunner:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            out, err = proc.communicate()
+            try:
+                out, err = proc.communicate(timeout=AFTER_KILL)
+            except subprocess.TimeoutExpired:  # something outside the group still holds the pipes
+                for stream in (proc.stdout, proc.stderr):
+                    if stream is not None:
+                        with contextlib.suppress(OSError):
+                            stream.close()
+                proc.wait()
+                out, err = b"", b""
             return CommandResult(
                 args, None, decode(out or b""), decode(err or b""), error=f"no answer within {timeout:g} s (killed)"
             )

@@ -111,3 +111,19 @@ def test_script_round_trip_and_trailer() -> None:
     assert split_remote_status("arc=-1\r\n") == (-1, "a")
     assert split_remote_status("no trailer\n") == (None, "no trailer\n")
     assert os.path.basename(runner_module.C_RSH) == "c_rsh"
+
+
+def test_a_process_that_escapes_the_group_does_not_hold_the_runner(tmp_path: Path) -> None:
+    pidfile = tmp_path / "escaped.pid"
+    escape = script(
+        tmp_path / "escape",
+        f"setsid sh -c 'echo $$ > {pidfile}; exec sleep 600' &\nexec sleep 600\n",
+    )
+    started = time.monotonic()
+    try:
+        result = SubprocessRunner().run([str(escape)], 1.0)
+        assert not result.ran and "no answer" in result.error
+        assert time.monotonic() - started < 60
+    finally:
+        wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), 30, "the escaped process's pid")
+        os.kill(int(pidfile.read_text()), 9)
