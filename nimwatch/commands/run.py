@@ -169,11 +169,10 @@ def _list(state: Path, fmt: str) -> int:
 
 def _tui(args: argparse.Namespace, record: Any) -> int:
     """The TUI on the client's log (in the simplest way the TUI allows: the log as its only path)."""
+    from nimwatch.cli import build_parser
     from nimwatch.commands import tui
 
-    tui_args = argparse.Namespace(
-        paths=[record.log], rules=[], config=args.config, theme="auto", report_dir=".", poll=None
-    )
+    tui_args = build_parser().parse_args(["tui", *(["--config", args.config] if args.config else []), "--", record.log])
     try:
         tui.run(tui_args)
     finally:
@@ -193,7 +192,7 @@ def _watch_command(args: argparse.Namespace, state: Path, log: str, once: bool) 
         cmd += ["--config", args.config]
     if once:
         cmd.append("--once")
-    return [*cmd, log]
+    return [*cmd, "--", log]
 
 
 def _headless(args: argparse.Namespace, state: Path, record: Any) -> int:
