@@ -12,6 +12,7 @@ and ``lspv`` once printed ``VG IDENTIFIER`` without its colon.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -71,12 +72,16 @@ _KNOWN_LABELS = (
     "MIRROR POOL",
     "MAX REQUEST",
 )
-_LABEL = re.compile(
-    r"(?:^|(?<= ))(?P<label>"
-    + "|".join(re.escape(k) for k in sorted(_KNOWN_LABELS, key=len, reverse=True))
-    + r")(?::|(?= |$))"
-    + r"|(?:^|(?<= ))(?P<generic>[A-Z][A-Z0-9]*(?: [A-Z][A-Z0-9]*)*):(?= |$)"
-)
+
+
+@functools.lru_cache(maxsize=1)
+def _label_pattern() -> re.Pattern[str]:
+    """Known labels (longest first, colon optional) or any upper-case ``WORD:``; compiled on first use."""
+    known = "|".join(re.escape(k) for k in sorted(_KNOWN_LABELS, key=len, reverse=True))
+    return re.compile(
+        rf"(?:^|(?<= ))(?P<label>{known})(?::|(?= |$))"
+        r"|(?:^|(?<= ))(?P<generic>[A-Z][A-Z0-9]*(?: [A-Z][A-Z0-9]*)*):(?= |$)"
+    )
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ def parse_labels(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw in lines(text):
         line = squeeze(raw)
-        matches = list(_LABEL.finditer(line))
+        matches = list(_label_pattern().finditer(line))
         for i, match in enumerate(matches):
             label = match.group("label") or match.group("generic")
             end = matches[i + 1].start() if i + 1 < len(matches) else len(line)

@@ -11,16 +11,18 @@ import argparse
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
-from nimwatch.aix.runner import Runner
 from nimwatch.errors import ExitCode, NimwatchError, UsageError
+from nimwatch.preflight.ids import CHECK_IDS
+
+if TYPE_CHECKING:
+    from nimwatch.aix.runner import Runner
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from nimwatch.preflight.checks import CHECK_IDS
-
     p = subparsers.add_parser(
         "preflight",
         help="read-only checks of what makes nimadm fail, before it runs (on the NIM master)",

@@ -22,15 +22,17 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, NimwatchError, StateError, UsageError
+
+if TYPE_CHECKING:
+    import subprocess
 
 POLL = 1.0
 """Seconds between two looks at the run record while watching headless."""
@@ -196,6 +198,8 @@ def _watch_command(args: argparse.Namespace, state: Path, log: str, once: bool) 
 
 
 def _headless(args: argparse.Namespace, state: Path, record: Any) -> int:
+    import subprocess
+
     from nimwatch.engine import iso
     from nimwatch.launcher.records import RunRecord
 
@@ -287,6 +291,8 @@ def _alive(pid: int) -> bool:
 
 
 def _stop(watch: subprocess.Popen[bytes]) -> None:
+    import subprocess
+
     if watch.poll() is not None:
         return
     watch.send_signal(signal.SIGTERM)

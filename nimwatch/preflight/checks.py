@@ -13,7 +13,6 @@ from nimwatch.preflight.model import CheckResult, Request
 from nimwatch.preflight.probe import Probe
 
 ALL_CHECKS: tuple[Check, ...] = (*checks_nim.CHECKS, *checks_client.CHECKS, *checks_services.CHECKS)
-CHECK_IDS = tuple(c.id for c in ALL_CHECKS)
 
 
 def run_checks(

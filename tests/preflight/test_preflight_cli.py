@@ -16,7 +16,7 @@ import pytest
 
 from nimwatch.cli import main
 from nimwatch.commands import preflight as preflight_command
-from nimwatch.preflight.checks import CHECK_IDS
+from nimwatch.preflight.ids import CHECK_IDS
 
 from .recorded_runner import RECORDED, RecordedRunner
 
@@ -329,3 +329,9 @@ def test_away_from_a_nim_master_the_real_runner_refuses(capsys: pytest.CaptureFi
     _, err = capsys.readouterr()
     assert code == 2
     assert "runs on the NIM master" in err
+
+
+def test_the_command_lines_ids_are_the_checks_ids() -> None:
+    from nimwatch.preflight.checks import ALL_CHECKS
+
+    assert tuple(c.id for c in ALL_CHECKS) == CHECK_IDS
