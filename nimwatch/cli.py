@@ -27,6 +27,8 @@ COMMANDS = (
     "nimwatch.commands.check_rules",
     "nimwatch.commands.anchors",
     "nimwatch.commands.fleet",
+    "nimwatch.commands.preflight",
+    "nimwatch.commands.run",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""
 
