@@ -29,6 +29,9 @@ COMMANDS = (
     "nimwatch.commands.check_config",
     "nimwatch.commands.check_rules",
     "nimwatch.commands.anchors",
+    "nimwatch.commands.fleet",
+    "nimwatch.commands.preflight",
+    "nimwatch.commands.run",
 )
 """Command modules, in help order. Each has ``add_parser(subparsers)``."""
 

@@ -331,4 +331,3 @@ class MetricsExporter:
         self._server = server
         self._server_thread = threading.Thread(target=server.serve_forever, name="nimwatch-metrics-http", daemon=True)
         self._server_thread.start()
-

@@ -195,8 +195,10 @@ def template_problem(text: str) -> Optional[str]:
         if name is None:
             continue
         if name not in TEMPLATE_FIELDS:
-            return f"unknown field {{{name}}}" + did_you_mean(name, TEMPLATE_FIELDS) + (
-                f"; fields: {', '.join(TEMPLATE_FIELDS)}"
+            return (
+                f"unknown field {{{name}}}"
+                + did_you_mean(name, TEMPLATE_FIELDS)
+                + (f"; fields: {', '.join(TEMPLATE_FIELDS)}")
             )
         if spec or conv:
             return f"{{{name}}}: format specs and conversions are not supported"

@@ -76,8 +76,7 @@ def summary(notice: Notice) -> str:
         return f"{who}: {where} {notice.get('status', 'finished')}"
     if event == "alert_failed":
         return (
-            f"alerts through {notice.get('sink')} are failing: {notice.get('pending')} pending "
-            f"({notice.get('error')})"
+            f"alerts through {notice.get('sink')} are failing: {notice.get('pending')} pending ({notice.get('error')})"
         )
     if event == "hook_result":
         return f"{who}: hook {notice.get('hook')} {'failed' if severity_of(notice) != 'info' else 'ran'}"

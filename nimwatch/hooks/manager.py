@@ -44,9 +44,7 @@ from nimwatch.hooks.config import (
 )
 from nimwatch.hooks.runner import CommandResult, run_command
 
-HOOK_EVENTS = frozenset(
-    ("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished")
-)
+HOOK_EVENTS = frozenset(("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished"))
 """Engine events a hook can react to; every other notice is ignored at once."""
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}

@@ -50,8 +50,16 @@ class AlertStore:
         """Record ``notice`` when it is a finding or a stall; returns the new alert."""
         if notice.event == "finding":
             alert = Alert(
-                self._next_id, notice.ts, notice.log, notice.client, notice.run, notice.phase, "finding",
-                str(notice.get("severity", "warning")), str(notice.get("title", "")), str(notice.get("text", "")),
+                self._next_id,
+                notice.ts,
+                notice.log,
+                notice.client,
+                notice.run,
+                notice.phase,
+                "finding",
+                str(notice.get("severity", "warning")),
+                str(notice.get("title", "")),
+                str(notice.get("text", "")),
                 notice.get("line"),
             )
         elif notice.event == "stalled":
@@ -59,8 +67,16 @@ class AlertStore:
             minutes = notice.get("minutes", notice.get("silent_minutes"))
             detail = f" for {float(minutes):g} min" if isinstance(minutes, (int, float)) else ""
             alert = Alert(
-                self._next_id, notice.ts, notice.log, notice.client, notice.run, notice.phase, "stall", "warning",
-                f"Stalled: no new line{detail} in {where}", str(notice.get("last_text", notice.get("text", ""))),
+                self._next_id,
+                notice.ts,
+                notice.log,
+                notice.client,
+                notice.run,
+                notice.phase,
+                "stall",
+                "warning",
+                f"Stalled: no new line{detail} in {where}",
+                str(notice.get("last_text", notice.get("text", ""))),
                 notice.get("line"),
             )
         elif notice.event == "log_reset":

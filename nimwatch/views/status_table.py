@@ -131,8 +131,21 @@ def client_row(
     """
     run = log.current
     if run is None:
-        return ClientRow(log.log, log.client, 0, 0, "running", 0, "waiting for nimadm output", 0.0,
-                         None, None, log.last_text, 0, None)
+        return ClientRow(
+            log.log,
+            log.client,
+            0,
+            0,
+            "running",
+            0,
+            "waiting for nimadm output",
+            0.0,
+            None,
+            None,
+            log.last_text,
+            0,
+            None,
+        )
     if run.outcome is Outcome.RUNNING:
         status = "stalled" if stalled else "running"
     else:
@@ -252,8 +265,16 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
     """
     symbols = ASCII_SYMBOL if ascii_only else SYMBOL
     client_w = max([6, *(len(r.client) + (2 + len(str(r.run)) if r.runs > 1 else 0) for r in rows)])
-    widths = {"status": 12, "client": min(client_w, 24), "phase": 30, "progress": 15, "elapsed": 8, "eta": 8,
-              "find": 5, "last": 0}
+    widths = {
+        "status": 12,
+        "client": min(client_w, 24),
+        "phase": 30,
+        "progress": 15,
+        "elapsed": 8,
+        "eta": 8,
+        "find": 5,
+        "last": 0,
+    }
     optional = ["last", "eta", "elapsed", "find"]
     columns = list(widths)
 
@@ -269,8 +290,16 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         widths["last"] = width - used()
     if used() > width:
         widths["phase"] = max(8, widths["phase"] - (used() - width))
-    headers = {"status": "STATUS", "client": "CLIENT", "phase": "PHASE", "progress": "PROGRESS",
-               "elapsed": "ELAPSED", "eta": "ETA", "find": "FIND", "last": "LAST LINE"}
+    headers = {
+        "status": "STATUS",
+        "client": "CLIENT",
+        "phase": "PHASE",
+        "progress": "PROGRESS",
+        "elapsed": "ELAPSED",
+        "eta": "ETA",
+        "find": "FIND",
+        "last": "LAST LINE",
+    }
     right = {"elapsed", "eta", "find"}
 
     def cell(name: str, text: str) -> str:
