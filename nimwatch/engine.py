@@ -38,6 +38,7 @@ from nimwatch.core.events import (
 from nimwatch.core.parser import LogReader, build_scanner
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
+from nimwatch.schema import SCHEMA_VERSION
 
 PUBLIC_EVENTS = (
     "run_started",
@@ -79,6 +80,7 @@ class Notice:
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
             "event": self.event,
             "ts": iso(self.ts),
             "client": self.client,

@@ -11,6 +11,7 @@ stdout here: :mod:`nimwatch.commands.watch` does those.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ from nimwatch.metrics import MetricsExporter
 from nimwatch.recorder import Recorder
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
+
+log = logging.getLogger(__name__)
 
 STALL_CHECK_EVERY = 10.0
 """Seconds between stall checks (thresholds are minutes)."""
@@ -144,6 +147,7 @@ class Watcher:
             if not self.dispatcher.wait_idle(max(0.0, deadline - time.monotonic())):
                 self.diag("--once: alerts still being delivered after the wait; they stay spooled")
             pending = self.dispatcher.pending()
+            log.debug("--once: %d log(s) read; alerts and hooks done", len(self.engine.logs))
             for sink, count in sorted(pending.items()):
                 self.diag(f"--once: {count} alert(s) for sink {sink} not delivered yet: kept for the next run")
         finally:
@@ -195,7 +199,7 @@ class Watcher:
         try:
             new = load_config(path)
         except ConfigError as exc:
-            self.diag(f"reload refused, the old configuration stays: {exc}")
+            log.error("reload refused, the old configuration stays: %s", exc)
             return False
         old = self.config
         for key in ("rules", "poll", "state"):
@@ -211,5 +215,5 @@ class Watcher:
                 self.metrics = None
             self._start_metrics(new)
         self.config = new
-        self.diag(f"configuration reloaded from {path}" if path else "configuration reloaded")
+        log.info("configuration reloaded from %s", path or "(defaults: no config file)")
         return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any
@@ -20,6 +21,8 @@ from nimwatch.errors import ExitCode, NimwatchError
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".html")
 """Files a shell glob over a log directory may name that are never logs."""
 
+log = logging.getLogger(__name__)
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
@@ -28,7 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Report on nimadm logs: per client a phase table, findings with advice and a reboot verdict.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files, or directories meaning their *_alt_mig.log")
-    p.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    p.add_argument(
+        "--format", "-f", choices=("text", "json", "markdown"), default="text", help="output format (default text)"
+    )
     add_rules_option(p)
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument(
@@ -69,14 +74,14 @@ def _open_journal(path: str | None) -> Any:
     try:
         return Journal.open(default, readonly=True)
     except NimwatchError as exc:
-        print(f"nimwatch: {exc}; reporting without durations", file=sys.stderr)
+        log.warning("%s; reporting without durations", exc)
         return None
 
 
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import LOG_SUFFIX, ArrivalTimes, expand_paths, read_log
-    from nimwatch.views.report_data import report_records
+    from nimwatch.views.report_data import report_document, report_records
 
     rules = load_rules(args.rules)
     journal = None if args.no_state else _open_journal(args.state)
@@ -87,23 +92,24 @@ def run(args: argparse.Namespace) -> int:
             for path in expand_paths([raw]):
                 if path.suffix.lower() in DOCUMENT_SUFFIXES:
                     # `report sample_logs/*` also names the README: documentation, not a log
-                    print(f"nimwatch: {path}: documentation, not a log; skipped", file=sys.stderr)
+                    log.info("%s: documentation, not a log; skipped", path)
                     continue
                 times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
                 state = read_log(path, rules, times=times)
                 if not state.runs and not path.name.endswith(LOG_SUFFIX):
                     # `report dir/*` also names READMEs and notes: not logs, so not runs
-                    print(f"nimwatch: {path}: no nimadm output; skipped", file=sys.stderr)
+                    log.info("%s: no nimadm output; skipped", path)
                     continue
+                log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
                 logs.append(state)
         except NimwatchError as exc:
-            print(f"nimwatch: {exc}", file=sys.stderr)
+            log.error("%s", exc)
             input_errors += 1
     if not logs and input_errors:
         return ExitCode.USAGE
     records = report_records(logs, rules)
     if args.format == "json":
-        text = json.dumps({"runs": records}, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(report_document(records), indent=2, ensure_ascii=False) + "\n"
     elif args.format == "markdown":
         from nimwatch.views.report_text import render_markdown
 

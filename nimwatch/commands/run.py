@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, NimwatchError, StateError, UsageError
+from nimwatch.schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import subprocess
@@ -88,16 +90,13 @@ def _safe(text: str) -> str:
 
 
 def _diag(message: str) -> None:
-    try:
-        sys.stderr.write(_safe(f"nimwatch: {message}\n"))
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass  # the terminal is gone: the record keeps what matters
+    """A diagnostic, through the log (stderr by default; escaped for any terminal by the log's handler)."""
+    logging.getLogger(__name__).warning("%s", message)
 
 
 def _emit(doc: dict[str, Any]) -> None:
     try:
-        sys.stdout.write(json.dumps(doc, ensure_ascii=True) + "\n")
+        sys.stdout.write(json.dumps({"schema": SCHEMA_VERSION, **doc}, ensure_ascii=True) + "\n")
         sys.stdout.flush()
     except (OSError, ValueError):
         pass  # nobody reads any more: nimadm and its record go on
@@ -158,7 +157,7 @@ def _list(state: Path, fmt: str) -> int:
     records = all_records(runs_dir(state))
     if fmt == "json":
         docs = [{**r.as_json(), "status": r.status()} for r in records]
-        sys.stdout.write(json.dumps({"runs": docs}, indent=2, ensure_ascii=True) + "\n")
+        sys.stdout.write(json.dumps({"schema": SCHEMA_VERSION, "runs": docs}, indent=2, ensure_ascii=True) + "\n")
         return ExitCode.OK
     if not records:
         sys.stdout.write(f"no run recorded in {runs_dir(state)}\n")

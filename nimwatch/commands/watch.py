@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -21,6 +22,9 @@ from typing import Any, Optional, TextIO
 
 from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, UsageError
+from nimwatch.logsetup import keep_appending
+
+log = logging.getLogger(__name__)
 
 TICK = 1.0
 """Seconds the service loop sleeps between looks at its flags (signals, stall checks)."""
@@ -80,7 +84,7 @@ def parse_poll(value: Optional[str]) -> tuple[bool, Optional[float]]:
 
 
 class Output:
-    """Thread-safe JSON lines on stdout and diagnostics on stderr, each flushed at once."""
+    """Thread-safe JSON lines on stdout, each flushed at once; diagnostics go to the log (stderr by default)."""
 
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self.out = out
@@ -100,12 +104,8 @@ class Output:
                 self.broken.set()
 
     def diag(self, message: str) -> None:
-        with self._lock:
-            try:
-                self.err.write(f"nimwatch: {message}\n")
-                self.err.flush()
-            except (OSError, ValueError):
-                pass  # stderr is gone (closed terminal, service without logs): nowhere left to say it
+        """A problem a part of the watcher reports (a sink failing, an unreadable file): a warning."""
+        log.warning("%s", message)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,11 +126,14 @@ def run(args: argparse.Namespace) -> int:
             if not path.exists() and not path.name.endswith(".log"):
                 raise UsageError(f"{path}: no such directory")
     rules = load_rules(config.rules)
+    log.debug("config %s, state %s, %d signature(s)", config_path or "(none)", state_path, len(rules.signatures))
+    log.debug("following %s; %s", ", ".join(map(str, paths)), f"polling every {poll:g} s" if poll else "file events")
+    keep_appending(sys.stdout, sys.stderr)
     output = Output(sys.stdout, sys.stderr)
     if args.rebuild_state:
         journal, aside = Journal.rebuild(state_path)
         if aside is not None:
-            output.diag(f"state journal moved aside to {aside}; rebuilding {state_path} from the logs")
+            log.warning("state journal moved aside to %s; rebuilding %s from the logs", aside, state_path)
     else:
         journal = Journal.open(state_path)
     try:
@@ -165,7 +168,7 @@ def _serve(watcher: Any, config_path: Optional[Path], output: Output) -> int:
         previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
     watcher.start()
     kinds = watcher.tailer.observer_kinds()
-    output.diag("watching " + (", ".join(f"{d} ({k})" for d, k in kinds.items()) or "nothing"))
+    log.info("watching %s", ", ".join(f"{d} ({k})" for d, k in kinds.items()) or "nothing")
     try:
         while not stop.is_set() and not output.broken.is_set():
             stop.wait(TICK)

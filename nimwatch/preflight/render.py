@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from nimwatch.aix.text import ascii_only
 from nimwatch.preflight.model import CheckResult, Request, Status, exit_code
+from nimwatch.schema import SCHEMA_VERSION
 
 MARK = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.UNKNOWN: " ?? "}
 
@@ -42,6 +43,7 @@ def render_text(request: Request, results: list[CheckResult], skipped: Optional[
 
 def render_json(request: Request, results: list[CheckResult], skipped: Optional[list[str]] = None) -> str:
     doc: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
         "client": request.client,
         "spot": request.spot,
         "lpp_source": request.lpp_source,

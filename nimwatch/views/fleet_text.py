@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 
 from nimwatch.fleet import ClientView, FleetView, MasterView, WatcherView, human_duration
+from nimwatch.schema import SCHEMA_VERSION
 
 WATCHER_WORDS = {
     "up": "watcher up",
@@ -130,4 +131,4 @@ def render_text(view: FleetView, names: Mapping[int, str], ascii_only: bool = Fa
 
 def render_json(view: FleetView) -> str:
     """The fleet as one JSON document (ASCII only)."""
-    return json.dumps(view.to_json(), indent=2, ensure_ascii=True) + "\n"
+    return json.dumps({"schema": SCHEMA_VERSION, **view.to_json()}, indent=2, ensure_ascii=True) + "\n"

@@ -11,6 +11,7 @@ from typing import Any
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import reboot_verdict
+from nimwatch.schema import SCHEMA_VERSION
 
 OUTCOMES = ("succeeded", "failed", "incomplete")
 
@@ -98,3 +99,8 @@ def runs_of(log: LogState) -> list[RunState]:
 
 def report_records(logs: list[LogState], rules: RuleSet) -> list[dict[str, Any]]:
     return [run_record(log, run, rules) for log in logs for run in runs_of(log)]
+
+
+def report_document(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The whole JSON report: its ``schema`` version and the runs."""
+    return {"schema": SCHEMA_VERSION, "runs": records}

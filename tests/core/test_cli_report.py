@@ -24,6 +24,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def test_json_contract_over_the_sample_directory(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["report", "--format", "json", str(SAMPLE_LOGS)], capsys)
     data = json.loads(out)
+    assert data["schema"] == 1
     logs = sorted(SAMPLE_LOGS.glob("*_alt_mig.log"))
     assert len({r["log"] for r in data["runs"]}) == len(logs)
     for run in data["runs"]:

@@ -133,6 +133,7 @@ def test_the_fleet_as_json_through_a_real_prometheus(fleet: tuple[str, float]) -
     done = fleet_cli("--prometheus", url, "--format", "json")
     assert done.returncode == 1, done.stderr  # a run failed
     doc = json.loads(done.stdout)
+    assert doc["schema"] == 1
     assert doc["prometheus"] == url and doc["lookback"] == "1h"
     assert abs(doc["at"] - time.time()) < 120
     masters = {m["master"]: m for m in doc["masters"]}

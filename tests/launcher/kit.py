@@ -122,7 +122,9 @@ class Setup:
     def runs(self) -> list[dict[str, Any]]:
         result = self.nimwatch(["run", "--list", "--format", "json", "--state", str(self.state)])
         assert result.returncode == 0, result.stderr
-        runs: list[dict[str, Any]] = json.loads(result.stdout)["runs"]
+        listing = json.loads(result.stdout)
+        assert listing["schema"] == 1
+        runs: list[dict[str, Any]] = listing["runs"]
         return runs
 
 

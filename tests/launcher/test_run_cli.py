@@ -77,6 +77,7 @@ def test_headless_prints_the_watch_lines_and_the_exit_status(setup: Setup) -> No
             proc.kill()
     events = out.events()
     assert events[-1]["event"] == "nimadm_exited" and events[-1]["exit_code"] == 0 and events[-1]["signal"] is None
+    assert all(e["schema"] == 1 for e in events)  # nimwatch run's own lines and the watch lines alike
     finished = [e for e in events if e["event"] == "run_finished"]
     assert len(finished) == 1 and finished[0]["outcome"] == "succeeded"  # the final pass repeats nothing
     output = Path(str(events[-1]["output"])).read_text()

@@ -200,6 +200,7 @@ def test_healthy_master_passes_everything(
     expected = [c for c in CHECK_IDS if c != ("cache-vg" if nfs else "client-nfs")]
     if fmt == "json":
         doc = json.loads(out)
+        assert doc["schema"] == 1
         assert [c["id"] for c in doc["checks"]] == expected
         assert all(
             c["status"] == "pass" and c["evidence"] and c["commands"]

@@ -18,7 +18,7 @@ from typing import Optional
 import pytest
 
 from nimwatch.alerts.dispatcher import AlertDispatcher, backoff_delay
-from nimwatch.alerts.message import rank, severity_of
+from nimwatch.alerts.message import rank, severity_of, summary
 from nimwatch.config import load_config
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine, Notice
@@ -103,8 +103,11 @@ def test_syslog_unix_socket(rules: RuleSet, tmp_path: Path) -> None:
     rig = AlertRig(rules, tmp_path, f"alerts:\n  - type: syslog\n    socket: {path}\n    severity: error\n")
     try:
         rig.feed("lpar1", failing_run("lpar1", 1))
-        wait_for(lambda: len(receiver.received()) == len(rig.expected("error")), what="the error alerts")
-        assert all(b"<27>1 " in d for d in receiver.received())  # daemon, err
+        expected = rig.expected("error")
+        wait_for(lambda: len(receiver.received()) == len(expected), what="the error alerts")
+        for data, notice in zip(receiver.received(), expected):  # the local form: <PRI>TAG[PID]: MSG
+            assert data.startswith(f"<27>nimwatch[{os.getpid()}]: lpar1: ".encode()), data  # daemon, err
+            assert len(data) <= 900 and summary(notice).encode() in data
     finally:
         rig.close()
         receiver.close()
@@ -330,15 +333,17 @@ def test_command_sink_gets_json_and_env_and_failures_retry(rules: RuleSet, tmp_p
         "if os.path.exists(flag):\n    os.unlink(flag)\n    print('pager down'); sys.exit(3)\n"
         "body = json.load(sys.stdin)\n"
         f"path = os.path.join({str(out)!r}, uuid.uuid4().hex)\n"
-        "json.dump({'body': body, 'argv': sys.argv[1:], 'env': {k: v for k, v in os.environ.items() if k.startswith('NIMWATCH_')}}, open(path, 'w'))\n"
+        "with open(path + '.tmp', 'w') as f:\n"
+        "    json.dump({'body': body, 'argv': sys.argv[1:], 'env': {k: v for k, v in os.environ.items() if k.startswith('NIMWATCH_')}}, f)\n"
+        "os.rename(path + '.tmp', path)  # whole, or not there: the test reads it as soon as it appears\n"
     )
     script.chmod(0o755)
     (tmp_path / "fail-once").write_text("")
     rig = AlertRig(rules, tmp_path, f"alerts:\n  - type: command\n    run: [{script}, --team, aix]\n    events: [run_finished]\n")
     try:
         rig.feed("lpar1", failing_run("lpar1", 1))
-        wait_for(lambda: list(out.iterdir()), what="the command to succeed on its retry")
-        (call,) = [json.loads(p.read_text()) for p in out.iterdir()]
+        wait_for(lambda: [p for p in out.iterdir() if p.suffix != ".tmp"], what="the command to succeed on its retry")
+        (call,) = [json.loads(p.read_text()) for p in out.iterdir() if p.suffix != ".tmp"]
         assert call["argv"] == ["--team", "aix"]
         assert call["body"]["outcome"] == "failed"
         assert call["env"]["NIMWATCH_CLIENT"] == "lpar1" and call["env"]["NIMWATCH_OUTCOME"] == "failed"
