@@ -8,7 +8,7 @@ given by the source; the core never reads a clock) and updates the state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from nimwatch.core.events import (
@@ -16,6 +16,8 @@ from nimwatch.core.events import (
     Event,
     Fact,
     Finding,
+    FindingDetail,
+    InstallpResult,
     LinesRead,
     Outcome,
     PhaseFinished,
@@ -64,12 +66,16 @@ class RunState:
     outcome: Outcome = Outcome.RUNNING
     failed_phase: Optional[int] = None
     finish_reason: str = ""
+    open_end: bool = False
+    """The log simply ended in this run: it may still be going (or was stopped)."""
     end_line: Optional[int] = None
     facts: dict[str, str] = field(default_factory=dict)
     variants: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     finding_counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Severity})
     script_output: dict[int, list[str]] = field(default_factory=dict)
+    installp: Optional[InstallpResult] = None
+    """What installp did in this run (all its invocations), once installp ran."""
     started_at: Optional[float] = None
     finished_at: Optional[float] = None
     last_line_at: Optional[float] = None
@@ -170,6 +176,10 @@ class LogState:
             run.finding_counts[event.severity.value] = run.finding_counts.get(event.severity.value, 0) + 1
             if len(run.findings) < MAX_FINDINGS:
                 run.findings.append(event)
+        elif isinstance(event, FindingDetail):
+            self._detail(run, event)
+        elif isinstance(event, InstallpResult):
+            run.installp = event
         elif isinstance(event, Fact):
             self._fact(run, event)
         elif isinstance(event, Progress):
@@ -181,8 +191,24 @@ class LogState:
             run.outcome = event.outcome
             run.failed_phase = event.failed_phase
             run.finish_reason = event.reason
+            run.open_end = event.open_end
             run.end_line = event.line
             run.finished_at = at
+
+    @staticmethod
+    def _detail(run: RunState, event: FindingDetail) -> None:
+        """The lines after a finding: its whole message, its context after, maybe a new severity."""
+        for i in range(len(run.findings) - 1, -1, -1):
+            found = run.findings[i]
+            if found.line == event.line and found.rule == event.rule:
+                severity = event.severity or found.severity
+                if severity is not found.severity:
+                    run.finding_counts[found.severity.value] -= 1
+                    run.finding_counts[severity.value] = run.finding_counts.get(severity.value, 0) + 1
+                run.findings[i] = replace(found, text=event.text, context_after=event.context_after, severity=severity)
+                return
+            if found.line < event.line:
+                return
 
     def _fact(self, run: RunState, event: Fact) -> None:
         name = event.name
