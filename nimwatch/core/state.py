@@ -200,7 +200,7 @@ class LogState:
         """The lines after a finding: its whole message, its context after, maybe a new severity."""
         for i in range(len(run.findings) - 1, -1, -1):
             found = run.findings[i]
-            if found.line == event.line and found.rule == event.rule:
+            if found.line == event.line and found.rule == event.rule and event.text.startswith(found.text):
                 severity = event.severity or found.severity
                 if severity is not found.severity:
                     run.finding_counts[found.severity.value] -= 1
