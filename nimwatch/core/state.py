@@ -73,6 +73,8 @@ class RunState:
     variants: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     finding_counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Severity})
+    benign_count: int = 0
+    """Findings that are routine lines (all info): views fold them and leave them out of counts."""
     script_output: dict[int, list[str]] = field(default_factory=dict)
     installp: Optional[InstallpResult] = None
     """What installp did in this run (all its invocations), once installp ran."""
@@ -104,10 +106,17 @@ class RunState:
         return self.outcome is not Outcome.RUNNING
 
     def worst_severity(self) -> Optional[Severity]:
+        """The worst severity among the findings that are not routine (benign) lines."""
         for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
-            if self.finding_counts.get(sev.value):
+            count = self.finding_counts.get(sev.value, 0) - (self.benign_count if sev is Severity.INFO else 0)
+            if count > 0:
                 return sev
         return None
+
+    @property
+    def notable_findings(self) -> int:
+        """Findings that are not routine (benign) lines."""
+        return sum(self.finding_counts.values()) - self.benign_count
 
 
 @dataclass
@@ -174,6 +183,7 @@ class LogState:
                 ps.progress_done = ps.progress_total
         elif isinstance(event, Finding):
             run.finding_counts[event.severity.value] = run.finding_counts.get(event.severity.value, 0) + 1
+            run.benign_count += event.benign
             if len(run.findings) < MAX_FINDINGS:
                 run.findings.append(event)
         elif isinstance(event, FindingDetail):
