@@ -165,6 +165,9 @@ class _Run:
     script_lines: int = 0
     structured: bool = False
     """A line only nimadm prints was seen (preamble, banner, marker, clean-up): text before it is not the log's."""
+    sealed: bool = False
+    """The run's last line was read: what follows is not its output (an aborted run still prints its
+    clean-up on the client and the bootlist it restores)."""
     installp: Optional[InstallpTracker] = None
     recent: deque[tuple[str, int, str]] = field(default_factory=lambda: deque(maxlen=20))
     """(rule, line, text) of the latest findings of the current phase, for signatures' ``causes``."""
@@ -731,7 +734,7 @@ class LogParser:
         if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
             run.phase_status[run.phase] = PhaseStatus.DONE
             self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.DONE))
-        run.finished = True
+        run.finished = run.sealed = True
         outcome = Outcome.FAILED if run.failed else Outcome.SUCCEEDED
         self._emit(RunFinished(run.index, line_no, outcome, run.failed_phase if run.failed else None, reason))
 
@@ -751,7 +754,7 @@ class LogParser:
             self._finish(line_no, reason)
             return
         self._end_installp(line_no)
-        run.finished = True
+        run.finished = run.sealed = True
         self._emit(RunFinished(run.index, line_no, Outcome.INCOMPLETE, None, reason, open_end=open_end))
 
     # ------------------------------------------------------------------ content
@@ -763,6 +766,8 @@ class LogParser:
         if first_wins and name in run.facts_seen:
             return
         run.facts_seen.add(name)
+        if name == "boot_disk" and run.finished:
+            run.sealed = True  # an aborted run ends with the bootlist it restored
         if name == "client" and not run.client:
             run.client = value
         self._emit(Fact(run.index, name, value, line_no))
@@ -836,7 +841,7 @@ class LogParser:
         """``context``: the pasted segments before this one on the same physical line, if any."""
         context = (*self._context_before(), *context)[-CONTEXT_LINES:]
         run = self.run
-        outside = run is None or run.finished or not run.structured
+        outside = run is None or run.sealed or not run.structured
         quoted = self._quoted_code(text, code, match)
         if quoted or (outside and not (sig.benign or sig.severity is Severity.INFO)):
             self._mention(sig, quoted or code, text, line_no, context)
