@@ -155,6 +155,8 @@ class _Run:
     finished: bool = False
     failed: bool = False
     failed_phase: Optional[int] = None
+    failing_phases: set[int] = field(default_factory=set)
+    """Phases in which something failed: they end failed when nimadm leaves them."""
     saw_preamble: bool = False
     variants: set[str] = field(default_factory=set)
     facts_seen: set[str] = field(default_factory=set)
@@ -664,9 +666,7 @@ class LogParser:
         self._end_installp(line_no)
         run.structured = True
         run.recent.clear()
-        if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
-            run.phase_status[run.phase] = PhaseStatus.DONE
-            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.DONE))
+        self._end_phase(line_no)
         if run.phase == 0 and number > 1 and run.saw_preamble and "partial" not in run.variants:
             run.variants.add("partial")
             self._emit(Fact(run.index, "variant", "partial", line_no))
@@ -688,14 +688,23 @@ class LogParser:
         self._enter_phase(phase, line_no)
 
     def _fail_phase(self, line_no: int) -> None:
+        """Something failed in the current phase: the run has failed; the phase ends failed when nimadm leaves it."""
         run = self.run
         assert run is not None
         run.failed = True
         if run.failed_phase is None:
             run.failed_phase = run.phase or None
+        if run.phase:
+            run.failing_phases.add(run.phase)
+
+    def _end_phase(self, line_no: int) -> None:
+        """nimadm left the current phase (next banner, end of the run): done, or failed if something failed in it."""
+        run = self.run
+        assert run is not None
         if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
-            run.phase_status[run.phase] = PhaseStatus.FAILED
-            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.FAILED))
+            status = PhaseStatus.FAILED if run.phase in run.failing_phases else PhaseStatus.DONE
+            run.phase_status[run.phase] = status
+            self._emit(PhaseFinished(run.index, run.phase, line_no, status))
 
     def _cleanup_master(self, text: str, line_no: int, context: tuple[str, ...]) -> None:
         run = self._ensure_run(line_no, structure=True)
@@ -715,6 +724,7 @@ class LogParser:
             self._finding(ABORTED, None, text, line_no, context)
         self._fail_phase(line_no)
         self._end_installp(line_no)
+        self._end_phase(line_no)
         run.finished = True
         self._emit(RunFinished(run.index, line_no, Outcome.FAILED, run.failed_phase, "nimadm aborted and cleaned up"))
 
@@ -731,9 +741,7 @@ class LogParser:
         run = self.run
         assert run is not None
         self._end_installp(line_no)
-        if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
-            run.phase_status[run.phase] = PhaseStatus.DONE
-            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.DONE))
+        self._end_phase(line_no)
         run.finished = run.sealed = True
         outcome = Outcome.FAILED if run.failed else Outcome.SUCCEEDED
         self._emit(RunFinished(run.index, line_no, outcome, run.failed_phase if run.failed else None, reason))
