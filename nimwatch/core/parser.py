@@ -188,6 +188,8 @@ class _Pending:
     softened: bool
     indent: int = 0
     """Indentation of the finding's line: deeper indented lines continue its message."""
+    cont_indent: int = 0
+    """Indentation of its first continuation line: the next ones are indented at least as deep."""
     after: list[str] = field(default_factory=list)
     continuing: bool = True
     joined: int = 0
@@ -945,10 +947,12 @@ class LogParser:
             if (
                 pending.continuing
                 and indent > pending.indent
+                and indent >= pending.cont_indent
                 and pending.joined < MAX_CONTINUATION
                 and text != RULE_LINE
                 and not _ANY_CODE.search(text)
             ):
+                pending.cont_indent = pending.cont_indent or indent
                 pending.joined += 1
                 pending.text = f"{pending.text} {text}"[:MAX_TEXT]
                 continue

@@ -122,3 +122,13 @@ def test_check_config_lists_every_problem(tmp_path: Path) -> None:
     assert len(problems) == 3
     assert any(":3: alerts[0].url" in p for p in problems)
     assert any(":6: alerts[1].colour: unknown key" in p for p in problems)
+
+
+def test_benign_findings_are_off_by_default_and_a_sink_can_ask_for_them(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, "alerts:\n  - {type: webhook, url: http://x/h}\n  - {type: webhook, url: http://x/h, benign: true}\n")
+    )
+    assert [s.benign for s in config.alerts] == [False, True]
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, "alerts:\n  - {type: webhook, url: http://x/h, benign: often}\n"))
+    assert "alerts[0].benign" in str(exc.value.problems or exc.value)
