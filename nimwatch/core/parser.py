@@ -34,6 +34,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Optional
 
 from nimwatch.core.decoder import MAX_LINE_BYTES, DecodedBlock, LineDecoder
@@ -1023,10 +1024,9 @@ def _largest_total(
     installp runs several times in phase 6 (install utilities, the migration,
     updates): progress follows the largest run, not the last one.
     """
-    index = pattern.groupindex["total"] - 1
     found = pattern.findall(block, start, end)
-    totals = {int(f[index]) for f in found} if pattern.groups > 1 else {int(f) for f in found}
-    largest = max(totals)
+    texts = set(map(itemgetter(pattern.groupindex["total"] - 1), found)) if pattern.groups > 1 else set(found)
+    largest = max(map(int, texts))  # (in C: thousands of progress lines per block)
     if largest < best:
         return None
     if int(last.group("total")) == largest:

@@ -301,7 +301,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         values = {
             "status": f"{symbols[row.status]} {row.status}",
             "client": row.client + (f" #{row.run}" if row.runs > 1 else ""),
-            "phase": row.phase_label,
+            "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
             "progress": f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}",
             "elapsed": fmt_duration(row.elapsed),
             "eta": fmt_duration(row.eta),
