@@ -218,3 +218,16 @@ def test_watch_redraws_with_plain_ansi(
 def test_status_does_not_accept_a_bad_interval(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", str(log_dir), "--watch", "0"]) == 2
     assert "positive" in capsys.readouterr().err
+
+
+def test_rows_are_judged_on_the_last_migration(rules: RuleSet) -> None:
+    killed = row(rules, read_log(SAMPLE_LOGS / "killclean_alt_mig.log", rules))
+    assert (killed.status, killed.run, killed.phase) == ("incomplete", 1, 6)
+    assert killed.verdict == "incomplete (abandoned), cleaned up — not migrated"
+    assert killed.phase_label == "6/12 abandoned, cleaned up"
+    assert 0.0 < killed.fraction < 1.0
+    only = row(rules, read_log(SAMPLE_LOGS / "cleanup03_alt_mig.log", rules))
+    assert (only.status, only.fraction, only.phase_name) == ("other", 0.0, "clean-up only")
+    text = render_table([killed, only], 120, ascii_only=True)
+    assert "? incomplete" in text and ". other" in text and "6/12 abandoned, cleaned up" in text
+    assert text.splitlines()[-1] == "2 clients: 0 running, 0 stalled, 0 failed, 1 incomplete, 0 succeeded, 1 other"

@@ -152,7 +152,8 @@ def client_row(
         status = "stalled"
     phase = run.failed_phase or run.current_phase or run.last_phase
     if status == "other" or verdict.cleaned_up:
-        phase_name = verdict.summary
+        # the verdict in a few words (the phase column is narrow): "clean-up only", "abandoned, cleaned up"
+        phase_name = _short_verdict(verdict.summary)
     else:
         idle = "not started" if status == "running" else "no phase run"
         phase_name = rules.model.phase(phase).name if phase else idle
@@ -181,6 +182,16 @@ def client_row(
         worst=worst.value if isinstance(worst, Severity) else None,
         verdict=verdict.summary,
     )
+
+
+def _short_verdict(summary: str) -> str:
+    """``clean-up only, nothing migrated`` -> ``clean-up only``; ``incomplete (abandoned), cleaned up — not
+    migrated`` -> ``abandoned, cleaned up``."""
+    if "(abandoned)" in summary:
+        return "abandoned, cleaned up"
+    if summary.startswith("migrated, then removed"):
+        return "removed by nimadm -C"
+    return summary.split(", nothing migrated")[0].split(" — ")[0]
 
 
 def sort_rows(rows: Iterable[ClientRow], order: str = "status") -> list[ClientRow]:

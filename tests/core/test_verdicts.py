@@ -370,3 +370,18 @@ def test_text_report_header_says_a_clean_up_is_not_a_migration() -> None:
     only = report(str(SAMPLE_LOGS / "cleanup03_alt_mig.log"))
     assert only.returncode == 0 and "Verdict: clean-up only, nothing migrated" in only.stdout
     assert "SUCCEEDED" not in only.stdout.split("Verdict:")[1].splitlines()[1]
+
+
+def test_the_engine_sends_a_raised_finding_again(rules: RuleSet) -> None:
+    """An info finding whose following lines show a failure becomes a warning: watch, alerts and hooks hear of it."""
+    from nimwatch.engine import Engine
+
+    engine = Engine(rules)
+    unknown = "0599-123 someprog: a message nobody catalogued.\n        Cannot open /x.\n"
+    text = in_phase(6, INVOCATION + unknown + "Next.\nAnd next.\nAnd after.\n")  # 3 lines after: the look-ahead ends
+    notices = engine.feed("/l/lpar1_alt_mig.log", text.encode(), at=1.0)
+    found = [(n.event, n.get("severity"), n.get("severity_raised")) for n in notices if n.get("rule")]
+    assert found == [("finding", "info", None), ("finding", "warning", True)]
+    raised = next(n for n in notices if n.get("severity_raised"))
+    assert raised.get("text").endswith("Cannot open /x.")
+    assert raised.get("context_after") == ["Next.", "And next.", "And after."] and raised.public
