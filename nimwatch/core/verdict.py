@@ -226,6 +226,8 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
     if boot is not None and targets and boot in targets:
         if installp is not None:
             lpp = run.facts.get("lpp_source", "<lpp_source>")
+            names = installp.failed + installp.cancelled + installp.requisite_failures + installp.verification_failures
+            missing = " ".join(dict.fromkeys(names[:20])) or "<filesets>"
             return RebootVerdict(
                 "reset_bootlist",
                 f"Do NOT reboot: the bootlist names {boot}, the migrated disk, but phase "
@@ -234,7 +236,7 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
                 f"Point the bootlist back at the original disk first:\n{back}\n"
                 f"Then fix the cause (lpp_source {lpp}, or the client), nimadm -C and rerun nimadm.\n"
                 "Or, only if you accept finishing it on the new system: reboot, then install the missing "
-                "filesets from the lpp_source (installp -acgXYd <lpp_source_dir> <filesets>) and check "
+                f"filesets from the lpp_source (installp -acgXYd <lpp_source_dir> {missing}) and check "
                 "with lppchk -v and oslevel -s.",
             )
         return RebootVerdict(
