@@ -19,8 +19,8 @@ from typing import Any, Callable, Optional
 
 from nimwatch.alerts.dispatcher import AlertDispatcher
 from nimwatch.config import Config, load_config
-from nimwatch.core.events import Outcome
 from nimwatch.core.rules import RuleSet
+from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
@@ -158,11 +158,10 @@ class Watcher:
         return self.exit_code()
 
     def exit_code(self) -> int:
-        """1 when the latest run of any log failed, else 0."""
+        """1 when the last migration of any log failed (a later clean-up does not change that), else 0."""
         with self.engine.locked():
             for state in self.engine.logs.values():
-                run = state.current
-                if run is not None and run.outcome is Outcome.FAILED:
+                if state.runs and client_verdict(state.runs).status == "failed":
                     return 1
         return 0
 

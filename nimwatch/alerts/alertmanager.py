@@ -96,7 +96,9 @@ class AlertmanagerSink(Sink):
         return out
 
     def _resolutions(self, notice: Notice, journal: Journal) -> list[dict[str, Any]]:
-        if notice.event == "run_finished" and notice.get("outcome") == "succeeded":
+        succeeded = notice.event == "run_finished" and notice.get("outcome") == "succeeded"
+        # only a migration that succeeded resolves the client's alerts: a clean-up (nimadm -C) migrates nothing
+        if succeeded and notice.get("operation", "migration") == "migration":
             def match(labels: dict[str, str]) -> bool:
                 return labels.get("client") == notice.client
         elif notice.event == "stall_cleared":

@@ -1,7 +1,7 @@
 """Validation of the ``alerts:`` section of the config into :class:`SinkSpec` values.
 
 Owns the sink schema: the keys every sink has (``type``, ``name``,
-``severity``, ``clients``, ``events``, ``dedupe_key``, ``throttle``) and those
+``severity``, ``clients``, ``events``, ``dedupe_key``, ``throttle``, ``benign``) and those
 of each type (syslog, email, webhook, alertmanager, command). Every problem
 goes to the shared :class:`~nimwatch.core.validation.Problems` as
 ``file:line: alerts[i].key: message (did you mean 'x'?)``. Secrets are never
@@ -45,7 +45,7 @@ TEMPLATE_FIELDS = (
 )
 """Names allowed as ``{name}`` in ``dedupe_key`` and in an email ``subject``."""
 
-COMMON_KEYS = ("type", "name", "severity", "clients", "events", "dedupe_key", "throttle")
+COMMON_KEYS = ("type", "name", "severity", "clients", "events", "dedupe_key", "throttle", "benign")
 TYPE_KEYS: dict[str, tuple[str, ...]] = {
     "syslog": ("address", "socket", "format", "facility", "app_name", "hostname"),
     "email": (
@@ -180,6 +180,8 @@ class SinkSpec:
     """Template: alerts with the same key are sent once (once per ``throttle`` seconds when it is set)."""
     throttle: float = 0.0
     source: str = ""
+    benign: bool = False
+    """Also send findings the catalog marks benign (routine lines of a healthy run); off by default."""
 
 
 # ---------------------------------------------------------------------- helpers
@@ -514,6 +516,7 @@ def _sink(item: Any, index: int, line: int, problems: Problems, base: Path, name
     if problem:
         r.add("dedupe_key", problem)
     throttle = r.number("throttle", 0.0, strict=False)
+    benign = r.boolean("benign", False)
     options: Any
     if kind == "syslog":
         options = _syslog(r)
@@ -526,7 +529,7 @@ def _sink(item: Any, index: int, line: int, problems: Problems, base: Path, name
     if options is None:
         return None
     source = f"{problems.source}:{item.line}"
-    return SinkSpec(name, kind, options, severity, clients, tuple(events), dedupe, throttle, source)
+    return SinkSpec(name, kind, options, severity, clients, tuple(events), dedupe, throttle, source, benign)
 
 
 def parse_section(value: Any, line: int, problems: Problems, path: Path) -> list[SinkSpec]:

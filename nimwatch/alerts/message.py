@@ -63,6 +63,11 @@ def summary(notice: Notice) -> str:
         return f"{who}: {where} is moving again"
     if event == "run_finished":
         outcome = notice.get("outcome")
+        operation = notice.get("operation") or "migration"
+        if operation != "migration":
+            words = {"cleanup": "clean-up (nimadm -C)", "wakeup": "wake-up (nimadm -W)", "sleep": "sleep (nimadm -S)"}
+            nothing = "; nothing migrated" if outcome == "succeeded" else ""
+            return f"{who}: {words.get(str(operation), operation)} {outcome}{nothing}"
         text = f"{who}: migration {outcome}"
         if outcome == "failed" and notice.get("failed_phase"):
             text += f" in phase {notice.get('failed_phase')}"

@@ -1,18 +1,23 @@
 """``nimwatch report``: post-mortem reports of finished (or running) nimadm logs.
 
-Exit status (the README documents it): 0 when the last run of every log
-succeeded, 1 when any failed, 3 when none failed but one did not finish, 2 for
-usage or input errors (an unreadable file is reported and the others are still
+Exit status (the README documents it), judged per client on its last
+migration (:func:`nimwatch.core.verdict.client_verdict`): 0 when every
+client's last migration succeeded (or its log holds no migration, e.g. a
+clean-up only), 1 when any failed, 3 when none failed but one did not finish
+(still running, killed, cut off, or abandoned and cleaned up), 2 for usage or
+input errors (an unreadable file is reported and the others are still
 reported).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 from nimwatch.commands import add_rules_option
@@ -43,18 +48,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "default journal, when it exists)",
     )
     p.add_argument("--no-state", action="store_true", help="ignore the state journal")
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="list routine (benign) findings one by one instead of folding them"
+    )
     p.set_defaults(func=run)
 
 
-def exit_code_for(records: list[dict[str, Any]]) -> ExitCode:
-    """Judged on the last run of each log: earlier runs in the same file are history."""
-    last: dict[str, dict[str, Any]] = {}
-    for rec in records:
-        last[rec["log"]] = rec
-    outcomes = {rec["outcome"] for rec in last.values()}
-    if "failed" in outcomes:
+def exit_code_for(clients: list[dict[str, Any]]) -> ExitCode:
+    """Judged per client on its last migration (``clients`` of :func:`client_records`)."""
+    statuses = {c["status"] for c in clients}
+    if "failed" in statuses:
         return ExitCode.FAILED
-    if "incomplete" in outcomes:
+    if statuses & {"incomplete", "running", "stalled"}:
         return ExitCode.INCOMPLETE
     return ExitCode.OK
 
@@ -81,11 +86,12 @@ def _open_journal(path: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import LOG_SUFFIX, ArrivalTimes, expand_paths, read_log
-    from nimwatch.views.report_data import report_document, report_records
+    from nimwatch.views.report_data import Judgement, client_records, report_document, report_records
 
     rules = load_rules(args.rules)
     journal = None if args.no_state else _open_journal(args.state)
     logs = []
+    mtimes: dict[str, float] = {}
     input_errors = 0
     for raw in args.paths:  # one bad path is reported; the others are still reported on
         try:
@@ -102,22 +108,27 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
                 logs.append(state)
+                with contextlib.suppress(OSError):  # no mtime: the run is "in progress (or stopped)"
+                    mtimes[state.log] = path.stat().st_mtime
         except NimwatchError as exc:
             log.error("%s", exc)
             input_errors += 1
     if not logs and input_errors:
         return ExitCode.USAGE
-    records = report_records(logs, rules)
+    # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
+    judge = Judgement(rules, time.time(), mtimes)
+    records = report_records(logs, rules, judge)
+    clients = client_records(logs, rules, judge)
     if args.format == "json":
-        text = json.dumps(report_document(records), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(report_document(records, clients), indent=2, ensure_ascii=False) + "\n"
     elif args.format == "markdown":
         from nimwatch.views.report_text import render_markdown
 
-        text = render_markdown(records)
+        text = render_markdown(records, clients, verbose=args.verbose)
     else:
         from nimwatch.views.report_text import render_text
 
-        text = render_text(records)
+        text = render_text(records, clients, verbose=args.verbose)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:
@@ -129,4 +140,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     if input_errors:
         return ExitCode.USAGE
-    return exit_code_for(records)
+    return exit_code_for(clients)

@@ -1,4 +1,4 @@
-"""The alerts the TUI lists: every finding and stall across clients, newest first.
+"""The alerts the TUI lists: every finding (but routine, benign lines) and stall across clients, newest first.
 
 Owns :class:`Alert` and :class:`AlertStore`, built from engine notices and
 acknowledged by the user. Pure Python (no Textual) so that it is tested like
@@ -47,7 +47,12 @@ class AlertStore:
         self._limit = limit
 
     def add_notice(self, notice: Notice) -> Optional[Alert]:
-        """Record ``notice`` when it is a finding or a stall; returns the new alert."""
+        """Record ``notice`` when it is a finding or a stall; returns the new alert.
+
+        Benign findings (routine lines of a healthy run) are not alerts: they stay on the client's Findings tab.
+        """
+        if notice.event == "finding" and notice.get("benign"):
+            return None
         if notice.event == "finding":
             alert = Alert(
                 self._next_id,

@@ -45,7 +45,7 @@ function _nimwatch_complete {
         case $cur in
             -*)
                 case $cmd in
-                    report) opts="-h --help --format -f --rules --output -o --state --no-state --log-level --log-format --log-file --log-max-size --log-backups" ;;
+                    report) opts="-h --help --format -f --rules --output -o --state --no-state --verbose -v --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     watch) opts="-h --help --config -c --poll --state --once --rebuild-state --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     status) opts="-h --help --watch -w --sort --ascii --colour --color --rules --config --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     tui) opts="-h --help --rules --config --theme --report-dir --poll --log-level --log-format --log-file --log-max-size --log-backups" ;;

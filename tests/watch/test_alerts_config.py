@@ -139,3 +139,13 @@ def test_alertmanager_severity_labels_default_and_override(tmp_path: Path) -> No
     default, custom = load_config(path).alerts
     assert dict(default.options.severity_labels) == {"error": "critical", "warning": "warning", "info": "info"}
     assert dict(custom.options.severity_labels) == {"error": "page", "warning": "warning", "info": "none"}
+
+
+def test_benign_findings_are_off_by_default_and_a_sink_can_ask_for_them(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, "alerts:\n  - {type: webhook, url: http://x/h}\n  - {type: webhook, url: http://x/h, benign: true}\n")
+    )
+    assert [s.benign for s in config.alerts] == [False, True]
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, "alerts:\n  - {type: webhook, url: http://x/h, benign: often}\n"))
+    assert "alerts[0].benign" in str(exc.value.problems or exc.value)
