@@ -1,83 +1,333 @@
-"""Benchmark: ``nimwatch report`` throughput and memory on a 2M-line log, against ``grep -cE``.
+"""Benchmark: ``nimwatch report`` against ripgrep and grep on the same logs, and the scan engine alone.
 
-Builds a log whose phase 6 is inflated with realistic installp output (see
-biglog.py), then in one run times:
+Builds, in a temporary directory:
 
-* ``nimwatch report --format json`` on it (a real subprocess: start-up, rule
-  loading, parsing, JSON), with its peak RSS;
-* ``grep -cE`` with patterns like the ones nimwatch looks for, on the same file;
-* nimwatch again on logs of 0.5M and 1M lines, to show memory stays flat.
+* ``big``: the 2M-line log (a complete run whose phase 6 is inflated, biglog.py);
+* ``real``: a realistic log: the real-shaped phase 6 of ``sample_logs/big6_alt_mig.log``
+  (installp verification, copyright notices, summaries) repeated to about 2M lines;
+* ``many``: 200 logs of 10,000 lines each, reported in one call (a directory);
+* ``dense-findings``: 1M message-number lines inside phase 6 (every line a finding);
+* ``dense-runs``: a short failing run (19 lines) repeated (default 10,000 runs; the
+  issue's hostile case is 52,631: ``--dense-runs 52631``, which needs GBs today).
 
-Run: ``python bench/report_throughput.py [--lines N] [--repeat K]``. Results are
-printed as a Markdown table (paste into the README).
+For each, side by side in one run: ``nimwatch report --format json`` (a real
+subprocess), ``rg -c`` over the catalog's patterns (every signature, structural
+line, fact, variant and marker regex; the few that need look-around are given
+without it, counted in the output) and ``grep -cF`` over the catalog's literals
+(what the scanners look for). Times are CPU (user + system of the child, from
+``os.wait4``), the minimum of ``--repeat`` runs; peak RSS is the child's maximum.
+
+``--engine`` adds a micro-benchmark of the scan engine alone (no parser): the
+text scanner of today (decode the block, ``Scanner.candidates`` per window)
+against the byte scanner (``ByteScanner.candidates`` per window on the bytes,
+candidate lines decoded), with line counting, for the phase the parser would be
+in; lines/s of CPU in that inner loop, and the cost of building the scanners.
+
+Needs ripgrep: ``apt-get install ripgrep`` (Debian/Ubuntu), or ``cargo install
+ripgrep``, or ``pip install ripgrep`` (a wheel with the ``rg`` binary). Without it
+the rg column is left out.
+
+Run: ``python bench/report_throughput.py [--lines N] [--repeat K] [--only big,real,...] [--engine]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import re
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
 
-from biglog import write_big_log
+from biglog import RULE, write_big_log  # noqa: E402
 
-GREP_PATTERN = (
-    r"Executing nimadm phase|[0-9]{4}-[0-9]{3}|FAILED|CANCELLED|Filesets processed|"
-    r"Cleaning up alt_disk_migration|Bootlist is set|cannot access|alt_lock"
-)
+from nimwatch.core.scanner import required_literals  # noqa: E402
+from nimwatch.rulefiles import load_rules  # noqa: E402
+
+SAMPLE = ROOT / "sample_logs"
 
 
-def timed(argv: list[str]) -> tuple[float, int, bytes]:
-    """Wall time (best of one), peak RSS in KiB and stdout of a child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.stderr:
-        proc.stderr.read()
-    return elapsed, usage.ru_maxrss, out
+# --------------------------------------------------------------------------- logs
+
+
+def write_real_log(path: Path, lines: int) -> int:
+    """big6's phase 6 (a real-shaped installp transcript) repeated until about ``lines`` lines."""
+    source = (SAMPLE / "big6_alt_mig.log").read_text(encoding="utf-8").splitlines()
+    start = source.index("Executing nimadm phase 6.") + 2
+    end = source.index("Executing nimadm phase 7.") - 1
+    head, body, tail = source[:start], source[start:end], source[end:]
+    repeats = max(1, (lines - len(head) - len(tail)) // len(body))
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        out.write("\n".join(head) + "\n")
+        for _ in range(repeats):
+            out.write("\n".join(body) + "\n")
+        out.write("\n".join(tail) + "\n")
+    return len(head) + repeats * len(body) + len(tail)
+
+
+def write_dense_findings(path: Path, lines: int) -> int:
+    head = [
+        "Initializing the NIM master.",
+        "Starting Alternate Disk Migration.",
+        RULE,
+        "Executing nimadm phase 6.",
+        RULE,
+    ]
+    with path.open("w", encoding="ascii", newline="\n") as out:
+        out.write("\n".join(head) + "\n")
+        for i in range(lines):
+            out.write(f"0503-{i % 1000:03d} installp: fileset bos.fs{i} message number {i}.\n")
+    return len(head) + lines
+
+
+def write_dense_runs(path: Path, runs: int) -> int:
+    run = (SAMPLE / "fail1lvm_alt_mig.log").read_bytes()
+    with path.open("wb") as out:
+        for _ in range(runs):
+            out.write(run)
+    return runs * run.count(b"\n")
+
+
+def write_many(directory: Path, logs: int, lines: int) -> int:
+    directory.mkdir()
+    total = 0
+    for i in range(logs):
+        total += write_big_log(directory / f"c{i:03d}_alt_mig.log", lines, client=f"c{i:03d}")
+    return total
+
+
+# --------------------------------------------------------------------------- catalog patterns for rg and grep
+
+
+def catalog_patterns() -> tuple[list[str], int]:
+    """Every regex the parser matches lines with, in a form ripgrep's default engine takes."""
+    rules = load_rules()
+    model = rules.model
+    lines = model.lines
+    pats = [lines.banner, *lines.run_start, lines.cleanup_master, lines.cleanup_client, lines.message_code]
+    pats += [lines.no_script, lines.script_start, lines.script_end, lines.review, *lines.line_starts]
+    pats += [f.pattern for f in model.facts] + [p for v in model.variants for p in v.detect]
+    pats += [p for spec in model.phases for p in (*spec.markers, *(c.pattern for c in spec.counters))]
+    pats += [s.pattern for s in rules.signatures]
+    out, rewritten = [], 0
+    for pat in pats:
+        text = pat.pattern
+        if "(?=" in text or "(?!" in text or "(?<" in text.replace("(?P<", ""):
+            text = re.sub(r"\(\?<?[=!][^()]*\)", "", text)  # look-around dropped: rg's default engine has none
+            rewritten += 1
+        out.append(re.sub(r"\(\?P<\w+>", "(", text))  # one rg run combines them: group names would clash
+    return sorted(set(out)), rewritten
+
+
+def catalog_literals() -> list[str]:
+    from nimwatch.core.parser import build_scanner
+
+    scanners = build_scanner(load_rules())
+    words: set[str] = set()
+    for key in range(13):
+        scanner = scanners.for_phase(key)
+        words.update(scanner.literals)
+        words.update(scanner.folded_literals)
+        for item in scanner.slow_items:
+            found = required_literals(item.pattern.pattern)
+            words.update(found[0] if found else [])
+    words.add("-")  # message numbers: grep -F cannot say NNNN-NNN; "-" is what the scanners anchor them on
+    return sorted(words)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def run_child(argv: list[str]) -> tuple[float, int, bytes]:
+    """CPU seconds (user + system), peak RSS in KiB and stdout of one child process (which must not fail)."""
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        proc = subprocess.Popen(argv, stdout=out_file, stderr=err_file)
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        out_file.seek(0)
+        err_file.seek(0)
+        if code not in (0, 1, 3):  # report: 1 a run failed, 3 did not finish; grep/rg: 1 no match
+            raise SystemExit(f"{argv[0]} failed ({code}): {err_file.read()[:500]!r}")
+        return usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out_file.read()
 
 
 def best(argv: list[str], repeat: int) -> tuple[float, int, bytes]:
-    runs = [timed(argv) for _ in range(repeat)]
+    runs = [run_child(argv) for _ in range(repeat)]
     return min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def min_cpu(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = cpu()
+        fn()
+        times.append(cpu() - start)
+    return min(times)
+
+
+# --------------------------------------------------------------------------- the engine alone
+
+
+def _windows(buf: Any, nl: Any) -> list[tuple[int, int]]:
+    """The parser's scan windows (at most MAX_WINDOW, ending at a line end)."""
+    from nimwatch.core.parser import MAX_WINDOW
+
+    spans, pos = [], 0
+    while pos < len(buf):
+        end = buf.find(nl, min(pos + MAX_WINDOW, len(buf) - 1))
+        end = len(buf) if end < 0 else end + 1
+        spans.append((pos, end))
+        pos = end
+    return spans
+
+
+def _text_loop(scanner: Any, raw: bytes) -> int:
+    """Today: decode the whole block, scan it a window at a time, count lines, take each candidate line."""
+    from nimwatch.core.scanner import fold
+
+    block = raw.decode("utf-8")
+    folded = fold(block) if scanner.needs_fold else None
+    count, counted = 0, 0
+    for a, b in _windows(block, "\n"):
+        for s in scanner.candidates(block, a, folded, b):
+            count += block.count("\n", counted, s)
+            counted = s
+            block[s : block.find("\n", s)]
+    return count + block.count("\n", counted)
+
+
+def _byte_loop(scanner: Any, raw: bytes) -> int:
+    """The byte scan: same windows on the bytes, count lines, decode only each candidate line."""
+    from nimwatch.core.decoder import decode_line
+
+    count, counted = 0, 0
+    for a, b in _windows(raw, b"\n"):
+        for s in scanner.candidates(raw, a, b):
+            count += raw.count(b"\n", counted, s)
+            counted = s
+            decode_line(raw[s : raw.find(b"\n", s)])
+    return count + raw.count(b"\n", counted)
+
+
+def engine_bench(files: dict[str, Path], repeat: int) -> list[str]:
+    from nimwatch.anchorfile import load_anchor_data
+    from nimwatch.core.bytescan import ByteScannerSet
+    from nimwatch.core.decoder import LineDecoder
+    from nimwatch.core.parser import build_scanner
+
+    rules = load_rules()
+    out = [
+        "| log | phase | lines | text scanner (today) | byte scanner | speed-up | candidates |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    build_text = min_cpu(lambda: [build_scanner(rules).for_phase(k) for k in range(13)], repeat)
+    texts = build_scanner(rules)
+    data_anchor, _ = load_anchor_data()
+    build_bytes = min_cpu(
+        lambda: [ByteScannerSet(texts.for_phase, data_anchor).for_phase(k) for k in range(13)], repeat
+    )
+    bytes_set = ByteScannerSet(texts.for_phase, data_anchor)
+    for name, path in files.items():
+        raw = LineDecoder().feed_bytes(path.read_bytes()).data
+        n = raw.count(b"\n")
+        key = 0 if name == "dense-runs" else 6
+        old, new = texts.for_phase(key), bytes_set.for_phase(key)
+
+        text_loop = functools.partial(_text_loop, old, raw)
+        byte_loop = functools.partial(_byte_loop, new, raw)
+        assert text_loop() == byte_loop() == n
+        cands = sum(len(new.candidates(raw, a, b)) for a, b in _windows(raw, b"\n"))
+        t_old, t_new = min_cpu(text_loop, repeat), min_cpu(byte_loop, repeat)
+        out.append(
+            f"| {name} | {key} | {n:,} | {t_old * 1000:.0f} ms ({n / t_old / 1e6:.2f} M/s) "
+            f"| {t_new * 1000:.0f} ms ({n / t_new / 1e6:.2f} M/s) | {t_old / t_new:.1f}x | {cands:,} |"
+        )
+    out.append("")
+    out.append(
+        f"Building the 13 phase scanners: text {build_text * 1000:.0f} ms; byte scanners on top of them "
+        f"{build_bytes * 1000:.0f} ms (once per process when shared)."
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- main
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dense-lines", type=int, default=1_000_000)
+    parser.add_argument("--dense-runs", type=int, default=10_000)
+    parser.add_argument("--logs", type=int, default=200, help="logs in the 'many' case")
+    parser.add_argument("--only", default="big,real,many,dense-findings,dense-runs")
+    parser.add_argument("--engine", action="store_true", help="also benchmark the scan engine alone")
+    parser.add_argument("--no-report", action="store_true", help="skip the subprocess comparison")
     args = parser.parse_args()
+    wanted = args.only.split(",")
+    rg = shutil.which("rg")
     nimwatch = [sys.executable, "-m", "nimwatch", "report", "--format", "json"]
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = []
-        sizes = sorted({args.lines // 4, args.lines // 2, args.lines})
-        for size in sizes:
-            log = Path(tmp) / f"big{size}_alt_mig.log"
-            lines = write_big_log(log, size)
-            secs, rss, out = best([*nimwatch, str(log)], args.repeat)
-            assert b'"outcome": "succeeded"' in out, out[:500]
-            rows.append((lines, log.stat().st_size, secs, rss))
-        log = Path(tmp) / f"big{args.lines}_alt_mig.log"
-        grep_secs, grep_rss, grep_out = best(["grep", "-cE", GREP_PATTERN, str(log)], args.repeat)
-    lines, size, secs, rss = rows[-1]
-    print("| log lines | size | nimwatch report | lines/s | peak RSS |")
-    print("|---:|---:|---:|---:|---:|")
-    for n, sz, s, r in rows:
-        print(f"| {n:,} | {sz / 1e6:.0f} MB | {s:.2f} s | {n / s / 1e6:.2f} M | {r / 1024:.0f} MiB |")
-    print()
-    print(
-        f"grep -cE (same patterns, {grep_out.decode().strip()} matching lines): {grep_secs:.2f} s, "
-        f"{lines / grep_secs / 1e6:.2f} M lines/s, peak RSS {grep_rss / 1024:.0f} MiB"
-    )
-    print(f"nimwatch / grep time ratio: {secs / grep_secs:.2f}x")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        cases: dict[str, tuple[Path, int]] = {}
+        if "big" in wanted:
+            cases["big"] = (tmp / "big_alt_mig.log", write_big_log(tmp / "big_alt_mig.log", args.lines))
+        if "real" in wanted:
+            cases["real"] = (tmp / "real_alt_mig.log", write_real_log(tmp / "real_alt_mig.log", args.lines))
+        if "many" in wanted:
+            cases["many"] = (tmp / "many", write_many(tmp / "many", args.logs, args.lines // args.logs))
+        if "dense-findings" in wanted:
+            path = tmp / "densef_alt_mig.log"
+            cases["dense-findings"] = (path, write_dense_findings(path, args.dense_lines))
+        if "dense-runs" in wanted:
+            path = tmp / "denser_alt_mig.log"
+            cases["dense-runs"] = (path, write_dense_runs(path, args.dense_runs))
+        patterns, rewritten = catalog_patterns()
+        (tmp / "patterns.txt").write_text("\n".join(patterns) + "\n", encoding="utf-8")
+        (tmp / "literals.txt").write_text("\n".join(catalog_literals()) + "\n", encoding="utf-8")
+        print(f"Python {sys.version.split()[0]}; CPU seconds (user+system), minimum of {args.repeat}")
+        print(f"rg: {len(patterns)} catalog patterns ({rewritten} without their look-around); grep -F: the literals")
+        print()
+        if not args.no_report:
+            print("| log | lines | nimwatch report | lines/s | peak RSS | rg -c | grep -cF", end="")
+            print(" | nimwatch/rg | nimwatch/grep |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for name, (path, lines) in cases.items():
+                target = [str(path)]
+                files = sorted(path.glob("*_alt_mig.log")) if path.is_dir() else [path]
+                n_secs, n_rss, out = best([*nimwatch, *target], args.repeat)
+                assert out.lstrip().startswith(b"{"), out[:200]
+                g_secs, _, _ = best(["grep", "-cF", "-f", str(tmp / "literals.txt"), *map(str, files)], args.repeat)
+                r_cell, ratio = "n/a", "n/a"
+                if rg:
+                    r_secs, _, _ = best(
+                        [rg, "-c", "--no-filename", "-f", str(tmp / "patterns.txt"), *map(str, files)], args.repeat
+                    )
+                    r_cell, ratio = f"{r_secs:.2f} s ({lines / r_secs / 1e6:.1f} M/s)", f"{n_secs / r_secs:.1f}x"
+                print(
+                    f"| {name} | {lines:,} | {n_secs:.2f} s | {lines / n_secs / 1e6:.2f} M | {n_rss / 1024:.0f} MiB "
+                    f"| {r_cell} | {g_secs:.2f} s ({lines / g_secs / 1e6:.1f} M/s) | {ratio} | {n_secs / g_secs:.1f}x |"
+                )
+            print()
+        if args.engine:
+            files = {name: path for name, (path, _) in cases.items() if path.is_file()}
+            print("\n".join(engine_bench(files, args.repeat)))
     return 0
 
 

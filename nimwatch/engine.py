@@ -11,8 +11,12 @@ engine's lock is released; they must be quick (queue work, never block).
 Public notice events (the ``watch`` JSON-lines contract): run_started,
 phase_started, phase_finished, finding, findings_suppressed, stalled,
 stall_cleared, run_finished, hook_result, alert_failed, backlog, log_replaced.
-Internal ones (``progress``, ``fact``, ``lines``, ``bad_line``) keep live
-views current and are not printed by ``watch``.
+Internal ones (``progress``, ``fact``, ``lines``, ``bad_line``,
+``finding_detail``, ``installp``) keep live views current and are not printed
+by ``watch``. A finding's advice has the facts known so far filled in; when
+the lines after an info finding show a failure (an unknown message number
+inside installp's output), a second ``finding`` notice carries its new
+severity.
 
 Flood limits: a run's findings become notices up to :class:`FindingLimits`
 (per run and per signature; a finding that fails the run always passes). The
@@ -30,11 +34,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+from nimwatch.core.advice import advice_values, fill_advice
 from nimwatch.core.events import (
     BadLine,
     Event,
     Fact,
     Finding,
+    FindingDetail,
+    InstallpResult,
     LinesRead,
     PhaseFinished,
     PhaseStarted,
@@ -45,6 +52,8 @@ from nimwatch.core.events import (
 from nimwatch.core.parser import LogReader, build_scanner
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
+from nimwatch.core.verdict import operation_of
+from nimwatch.schema import SCHEMA_VERSION
 
 PUBLIC_EVENTS = (
     "run_started",
@@ -89,6 +98,7 @@ class Notice:
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
             "event": self.event,
             "ts": iso(self.ts),
             "client": self.client,
@@ -363,20 +373,20 @@ class Engine:
         if isinstance(event, PhaseFinished):
             return make("phase_finished", event.run, event.phase, line=event.line, status=event.status.value)
         if isinstance(event, Finding):
+            return self._finding_notice(state, event, make)
+        if isinstance(event, FindingDetail):
+            return self._detail_notice(state, event, make)
+        if isinstance(event, InstallpResult):
             return make(
-                "finding",
+                "installp",
                 event.run,
                 event.phase,
-                rule=event.rule,
-                code=event.code,
-                severity=event.severity.value,
-                fails_run=event.fails_run,
-                title=event.title,
-                text=event.text,
-                explanation=event.explanation,
-                advice=event.advice,
+                filesets_ok=event.filesets_ok,
+                failed=list(event.failed),
+                cancelled=list(event.cancelled),
+                requisite_failures=list(event.requisite_failures),
+                failing=event.failing,
                 line=event.line,
-                context=list(event.context),
             )
         if isinstance(event, RunFinished):
             return make(
@@ -387,6 +397,7 @@ class Engine:
                 outcome=event.outcome.value,
                 failed_phase=event.failed_phase,
                 reason=event.reason,
+                operation=operation_of(state.run(event.run)),
             )
         if isinstance(event, Progress):
             return make("progress", event.run, event.phase, done=event.done, total=event.total, unit=event.unit)
@@ -397,3 +408,39 @@ class Engine:
         if isinstance(event, BadLine):
             return make("bad_line", None, None, line=event.line, reason=event.reason)
         return None
+
+    @staticmethod
+    def _finding_fields(state: LogState, finding: Finding) -> dict[str, Any]:
+        run = state.run(finding.run) if 0 < finding.run <= len(state.runs) else None
+        values = {**advice_values(run, state.client), **dict(finding.fills)}
+        return {
+            "rule": finding.rule,
+            "code": finding.code,
+            "severity": finding.severity.value,
+            "benign": finding.benign,
+            "fails_run": finding.fails_run,
+            "title": finding.title,
+            "text": finding.text,
+            "explanation": finding.explanation,
+            "advice": fill_advice(finding.advice, values),
+            "line": finding.line,
+            "context": list(finding.context),
+        }
+
+    def _finding_notice(self, state: LogState, event: Finding, make: Callable[..., Notice]) -> Notice:
+        return make("finding", event.run, event.phase, **self._finding_fields(state, event))
+
+    def _detail_notice(self, state: LogState, event: FindingDetail, make: Callable[..., Notice]) -> Optional[Notice]:
+        """The merged finding: a public ``finding`` again when its severity rose, else an internal notice."""
+        run = state.run(event.run) if 0 < event.run <= len(state.runs) else None
+        merged = None
+        if run is not None:
+            merged = next((f for f in reversed(run.findings) if f.line == event.line and f.rule == event.rule), None)
+        if merged is None:
+            return make("finding_detail", event.run, None, line=event.line, rule=event.rule)
+        fields = self._finding_fields(state, merged)
+        fields["context_after"] = list(merged.context_after)
+        if event.severity is not None:
+            fields["severity_raised"] = True
+            return make("finding", event.run, merged.phase, **fields)
+        return make("finding_detail", event.run, merged.phase, **fields)

@@ -18,6 +18,10 @@ Owns the on-disk state that makes a restart exact:
 * per log, a snapshot of its live state (:mod:`nimwatch.snapshot`) at some
   offset, so that a restart reads on from there instead of from byte 0.
 
+It also keeps the nimadm runs ``nimwatch run`` started (command line, PID,
+exit status): :func:`record_launch` writes them from any process, without
+the watcher lock.
+
 Written in WAL mode, one transaction per batch, so ``kill -9`` loses at most
 the batch being written (and that batch is re-read on restart). A damaged file
 raises :class:`~nimwatch.errors.StateError`; :func:`Journal.rebuild` moves it
@@ -75,6 +79,14 @@ CREATE TABLE IF NOT EXISTS hook_jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, hook TEXT NOT NULL, notice TEXT NOT NULL, matched TEXT NOT NULL,
     attempt INTEGER NOT NULL DEFAULT 1, next_try REAL NOT NULL DEFAULT 0, created REAL NOT NULL);
 """
+_LAUNCHES = """
+CREATE TABLE IF NOT EXISTS launches (
+    record TEXT PRIMARY KEY, client TEXT NOT NULL, pid INTEGER, argv TEXT NOT NULL, started REAL NOT NULL,
+    output TEXT NOT NULL, exit_code INTEGER, signal INTEGER, ended REAL);
+"""
+_SCHEMA += _LAUNCHES
+LAUNCH_FIELDS = ("record", "client", "pid", "argv", "started", "output", "exit_code", "signal", "ended")
+"""Columns of ``launches``: one row per nimadm started by ``nimwatch run`` (``argv`` is JSON)."""
 
 
 _BYTES_MARK = "\x00"
@@ -404,9 +416,7 @@ class Journal:
     def mark_once(self, kind: str, key: str) -> bool:
         """True the first time (kind, key) is recorded, False ever after (persistent)."""
         with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO once (kind, key, at) VALUES (?, ?, ?)", (kind, key, time.time())
-            )
+            cur = conn.execute("INSERT OR IGNORE INTO once (kind, key, at) VALUES (?, ?, ?)", (kind, key, time.time()))
             return cur.rowcount == 1
 
     # ------------------------------------------------------------------ alert spool
@@ -591,6 +601,62 @@ class Journal:
 
     def kv_items(self, ns: str) -> dict[str, str]:
         return {r[0]: r[1] for r in self._query("SELECT key, value FROM kv WHERE ns = ?", (ns,))}
+
+    # ------------------------------------------------------------------ nimadm runs started by `nimwatch run`
+
+    def launches(self, client: Optional[str] = None) -> list[dict[str, Any]]:
+        """The nimadm runs ``nimwatch run`` started (oldest first), ``argv`` as a list; [] on an older journal."""
+        sql = "SELECT " + ", ".join(LAUNCH_FIELDS) + " FROM launches"
+        args: tuple[Any, ...] = ()
+        if client is not None:
+            sql, args = sql + " WHERE client = ?", (client,)
+        try:
+            rows = self._query(sql + " ORDER BY started", args)
+        except sqlite3.OperationalError:  # a journal written before the table existed, opened read-only
+            return []
+        out = [dict(zip(LAUNCH_FIELDS, row)) for row in rows]
+        for row in out:
+            row["argv"] = json.loads(row["argv"])
+        return out
+
+
+def record_launch(path: Path, row: dict[str, Any]) -> None:
+    """Add or complete the journal row of one nimadm run (keyed by its record file).
+
+    Any process may call this while a watcher holds the journal: it takes no
+    watcher lock, only SQLite's own (one short transaction). A known exit
+    status is never overwritten by an unknown one.
+    """
+    path = Path(path)
+    if not path.exists():
+        Journal.open(path).close()  # a new journal gets its whole schema and version
+    values = {key: row.get(key) for key in LAUNCH_FIELDS}
+    values["argv"] = json.dumps(list(row.get("argv") or []), ensure_ascii=False)
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StateError(f"{path}: cannot open the state journal: {exc}") from None
+    try:
+        conn.executescript(_LAUNCHES)
+        conn.execute("BEGIN IMMEDIATE")
+        known = conn.execute("SELECT 1 FROM launches WHERE record = ?", (values["record"],)).fetchone()
+        if known is None:
+            conn.execute(
+                "INSERT INTO launches (" + ", ".join(LAUNCH_FIELDS) + ") VALUES (" + ", ".join("?" * len(LAUNCH_FIELDS))
+                + ")",
+                tuple(values[key] for key in LAUNCH_FIELDS),
+            )
+        else:
+            conn.execute(
+                "UPDATE launches SET pid = COALESCE(?, pid), exit_code = COALESCE(?, exit_code),"
+                " signal = COALESCE(?, signal), ended = COALESCE(?, ended) WHERE record = ?",
+                (values["pid"], values["exit_code"], values["signal"], values["ended"], values["record"]),
+            )
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise StateError(f"{path}: cannot record the nimadm run: {exc}") from None
+    finally:
+        conn.close()
 
 
 def _take_lock(path: Path) -> Optional[int]:

@@ -5,7 +5,8 @@ Owns :func:`parse_section` (``metrics: {textfile: PATH, listen: HOST:PORT}``),
 and :class:`MetricsExporter`, which rewrites the node_exporter textfile
 atomically (temporary file + rename) whenever something changed, at most once
 per ``interval``, and serves ``/metrics`` over stdlib ``http.server`` in a
-thread. Per client: the current phase, the outcome, phase durations, findings
+thread. Per client (judged on its last migration, so a later ``nimadm -C``
+does not hide it): the status, the current phase, the outcome, phase durations, findings
 by severity, the time of the last line and whether it is stalled; plus
 ``nimwatch_up`` and ``nimwatch_build_info``. No third-party library.
 """
@@ -26,6 +27,7 @@ from typing import Any, Callable, Optional
 from nimwatch import __version__
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
 from nimwatch.core.validation import LineDict, Problems, type_name
+from nimwatch.core.verdict import client_verdict
 
 METRICS_KEYS = ("textfile", "listen", "interval")
 DEFAULT_INTERVAL = 1.0
@@ -125,12 +127,16 @@ def render(
     rows: dict[str, Any] = {}
     with engine.locked():
         for log, state in sorted(engine.logs.items()):
-            run = state.current
+            current = state.current
+            # a client is judged on its last migration, not on a later clean-up (core.verdict)
+            verdict = client_verdict(state.runs) if state.runs else None
+            run = state.run(verdict.run) if verdict is not None and verdict.run else current
             client = (run.client if run is not None else "") or state.client or os.path.basename(log)
             latest = rows.get(client)
-            at = run.last_line_at if run is not None and run.last_line_at is not None else -1.0
+            at = current.last_line_at if current is not None and current.last_line_at is not None else -1.0
             if latest is None or at >= latest["at"]:
-                rows[client] = {"log": log, "run": run, "runs": len(state.runs), "at": at}
+                status = verdict.status if verdict is not None else "running"
+                rows[client] = {"log": log, "run": run, "runs": len(state.runs), "at": at, "status": status}
         w = _Writer()
         w.family("nimwatch_up", "gauge", "1 while nimwatch watch is running.")
         w.sample("nimwatch_up", {}, 1)
@@ -142,13 +148,20 @@ def render(
         for client, row in sorted(rows.items()):
             run = row["run"]
             w.sample("nimwatch_phase", {"client": client}, run.current_phase if run is not None else 0)
-        w.family("nimwatch_outcome", "gauge", "1 for the outcome of the client's latest run.")
+        w.family("nimwatch_outcome", "gauge", "1 for the outcome of the client's last migration run.")
         for client, row in sorted(rows.items()):
             run = row["run"]
             if run is None:
                 continue
             for outcome in Outcome:
                 w.sample("nimwatch_outcome", {"client": client, "outcome": outcome.value}, int(run.outcome is outcome))
+        w.family("nimwatch_status", "gauge", "1 for the client's status, judged on its last migration.")
+        for client, row in sorted(rows.items()):
+            status = row["status"]
+            if status == "running" and row["run"] is not None and (row["log"], row["run"].index) in stalled:
+                status = "stalled"
+            for name in ("running", "stalled", "failed", "incomplete", "succeeded", "other"):
+                w.sample("nimwatch_status", {"client": client, "status": name}, int(status == name))
         w.family("nimwatch_runs", "gauge", "Runs seen in the client's log.")
         for client, row in sorted(rows.items()):
             w.sample("nimwatch_runs", {"client": client}, row["runs"])
@@ -342,4 +355,3 @@ class MetricsExporter:
         self._server = server
         self._server_thread = threading.Thread(target=server.serve_forever, name="nimwatch-metrics-http", daemon=True)
         self._server_thread.start()
-

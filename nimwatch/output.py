@@ -28,6 +28,7 @@ from __future__ import annotations
 import errno
 import json
 import sqlite3
+import sys
 import threading
 import time
 from collections import deque
@@ -55,13 +56,14 @@ def json_line(notice: Notice, key: Optional[str] = None) -> str:
 
 
 def _gone(exc: BaseException) -> bool:
-    """The reader is gone: a broken pipe, or a stream closed under us (never an encoding error)."""
+    """The reader is gone: a broken pipe, a hung-up terminal (EIO), or a stream closed under us (never an
+    encoding error)."""
     if isinstance(exc, UnicodeError):
         return False
     if isinstance(exc, BrokenPipeError):
         return True
     if isinstance(exc, OSError):
-        return exc.errno in (errno.EPIPE, errno.EBADF)
+        return exc.errno in (errno.EPIPE, errno.EBADF, errno.EIO)
     return isinstance(exc, ValueError) and "closed file" in str(exc)
 
 
@@ -95,8 +97,10 @@ class JsonLines:
             return True
 
     def diag(self, message: str) -> None:
+        """A problem a part of the watcher reports (a sink failing, an unreadable file): a logged warning,
+        or a line on ``err`` when that is not the process's stderr (a test's stream)."""
         with self._err_lock:
-            say(message, self.err)
+            say(message, None if self.err is sys.stderr else self.err)
 
 
 class StdoutWriter(JsonLines):

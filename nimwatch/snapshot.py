@@ -30,6 +30,7 @@ import enum
 import functools
 import hashlib
 import importlib
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -91,6 +92,8 @@ def encode(value: Any, wiring: Mapping[str, Any]) -> Any:
         return {"__ba": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, bytes):
         return {"__b": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, re.Pattern):  # a signature the engine defines in code carries its compiled pattern
+        return {"__re": encode(value.pattern, wiring), "fl": value.flags}
     cls = type(value)
     if not cls.__module__.startswith("nimwatch"):
         raise SnapshotError(f"cannot snapshot a {_name(cls)}")
@@ -141,6 +144,8 @@ def decode(data: Any, wiring: Mapping[str, Any]) -> Any:
         return bytearray(base64.b64decode(data["__ba"]))
     if "__b" in data:
         return base64.b64decode(data["__b"])
+    if "__re" in data:
+        return re.compile(decode(data["__re"], wiring), data["fl"])
     if "__c" in data:
         cls = _class(data["__c"])
         if not dataclasses.is_dataclass(cls):

@@ -13,6 +13,7 @@ does those.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +21,8 @@ from typing import Any, Callable, Optional
 
 from nimwatch.alerts.dispatcher import AlertDispatcher
 from nimwatch.config import Config, load_config
-from nimwatch.core.events import Outcome
 from nimwatch.core.rules import RuleSet
+from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
@@ -30,6 +31,8 @@ from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
+
+log = logging.getLogger(__name__)
 
 STALL_CHECK_EVERY = 10.0
 """Seconds between stall checks (thresholds are minutes)."""
@@ -199,6 +202,7 @@ class Watcher:
             if not self.dispatcher.wait_idle(max(0.0, deadline - time.monotonic())):
                 self.diag("--once: alerts still being delivered after the wait; they stay spooled")
             pending = self.dispatcher.pending()
+            log.debug("--once: %d log(s) read; alerts and hooks done", len(self.engine.logs))
             for sink, count in sorted(pending.items()):
                 self.diag(f"--once: {count} alert(s) for sink {sink} not delivered yet: kept for the next run")
         finally:
@@ -240,13 +244,13 @@ class Watcher:
         self.recorder.backlog = type(found)()
 
     def exit_code(self) -> int:
-        """2 when a path could not be read (the rest was processed), 1 when the latest run of any log failed, else 0."""
+        """2 when a path could not be read (the rest was processed), 1 when the last migration of any log failed
+        (a later clean-up does not change that), else 0."""
         if self.problems:
             return 2
         with self.engine.locked():
             for state in self.engine.logs.values():
-                run = state.current
-                if run is not None and run.outcome is Outcome.FAILED:
+                if state.runs and client_verdict(state.runs).status == "failed":
                     return 1
         return 0
 
@@ -295,7 +299,7 @@ class Watcher:
         try:
             new = load_config(path)
         except ConfigError as exc:
-            self.diag(f"reload refused, the old configuration stays: {exc}")
+            log.error("reload refused, the old configuration stays: %s", exc)
             return False
         old = self.config
         for key in ("rules", "poll", "state"):
@@ -312,5 +316,5 @@ class Watcher:
                 self.metrics = None
             self._start_metrics(new)
         self.config = new
-        self.diag(f"configuration reloaded from {path}" if path else "configuration reloaded")
+        log.info("configuration reloaded from %s", path or "(defaults: no config file)")
         return True

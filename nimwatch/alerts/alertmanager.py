@@ -1,7 +1,11 @@
 """The ``alertmanager`` sink: alerts POSTed to Alertmanager's v2 API (``/api/v2/alerts``).
 
 Each firing alert carries the labels ``alertname``, ``client``, ``phase``,
-``rule`` and ``severity`` (plus the sink's static ``labels``) and lasts
+``rule`` and ``severity`` (plus the sink's static ``labels``); ``severity`` is
+mapped to the values Alertmanager routes usually match (error: ``critical``,
+warning: ``warning``, info: ``info``; the sink's ``severity_labels`` changes
+the mapping), while the ``nimwatch_severity`` annotation keeps nimwatch's own
+word. An alert lasts
 ``hold_hours`` unless resolved earlier. The sink keeps the alerts it fired in
 the journal; when the client's next run succeeds it sends them again with
 ``endsAt`` set (resolved), and a ``stall_cleared`` resolves that phase's stall.
@@ -55,7 +59,7 @@ class AlertmanagerSink(Sink):
                 "client": notice.client,
                 "phase": "" if notice.phase is None else str(notice.phase),
                 "rule": str(notice.get("rule") or notice.get("sink") or ""),
-                "severity": severity_of(notice),
+                "severity": self.options.severity_labels.get(severity_of(notice), severity_of(notice)),
             }
         )
         return {k: v for k, v in labels.items() if v != ""}
@@ -68,6 +72,7 @@ class AlertmanagerSink(Sink):
             "log": notice.log,
             "line": "" if notice.get("line") is None else str(notice.get("line")),
             "code": str(notice.get("code") or ""),
+            "nimwatch_severity": severity_of(notice),
             "id": key,
         }
         alert = {
@@ -91,7 +96,9 @@ class AlertmanagerSink(Sink):
         return out
 
     def _resolutions(self, notice: Notice, journal: Journal) -> list[dict[str, Any]]:
-        if notice.event == "run_finished" and notice.get("outcome") == "succeeded":
+        succeeded = notice.event == "run_finished" and notice.get("outcome") == "succeeded"
+        # only a migration that succeeded resolves the client's alerts: a clean-up (nimadm -C) migrates nothing
+        if succeeded and notice.get("operation", "migration") == "migration":
             def match(labels: dict[str, str]) -> bool:
                 return labels.get("client") == notice.client
         elif notice.event == "stall_cleared":

@@ -1,7 +1,7 @@
 """Validation of the ``alerts:`` section of the config into :class:`SinkSpec` values.
 
 Owns the sink schema: the keys every sink has (``type``, ``name``,
-``severity``, ``clients``, ``events``, ``dedupe_key``, ``throttle``) and those
+``severity``, ``clients``, ``events``, ``dedupe_key``, ``throttle``, ``benign``) and those
 of each type (syslog, email, webhook, alertmanager, command). Every problem
 goes to the shared :class:`~nimwatch.core.validation.Problems` as
 ``file:line: alerts[i].key: message (did you mean 'x'?)``. Secrets are never
@@ -45,12 +45,14 @@ TEMPLATE_FIELDS = (
 )
 """Names allowed as ``{name}`` in ``dedupe_key`` and in an email ``subject``."""
 
-COMMON_KEYS = ("type", "name", "severity", "clients", "events", "dedupe_key", "throttle", "rate_limit", "rate_period")
+COMMON_KEYS = (
+    "type", "name", "severity", "clients", "events", "dedupe_key", "throttle", "benign", "rate_limit", "rate_period",
+)
 DEFAULT_RATE_LIMIT = 20
 """Alerts one sink sends about one client per ``rate_period``; the rest is held back and counted."""
 DEFAULT_RATE_PERIOD = 3600.0
 TYPE_KEYS: dict[str, tuple[str, ...]] = {
-    "syslog": ("address", "socket", "facility", "app_name", "hostname"),
+    "syslog": ("address", "socket", "format", "facility", "app_name", "hostname"),
     "email": (
         "host",
         "port",
@@ -66,7 +68,7 @@ TYPE_KEYS: dict[str, tuple[str, ...]] = {
         "subject",
     ),
     "webhook": ("url", "headers", "timeout", "verify", "ca_file"),
-    "alertmanager": ("url", "headers", "timeout", "verify", "ca_file", "labels", "hold_hours"),
+    "alertmanager": ("url", "headers", "timeout", "verify", "ca_file", "labels", "hold_hours", "severity_labels"),
     "command": ("run", "timeout", "cwd", "env"),
 }
 FACILITIES = {
@@ -84,6 +86,8 @@ FACILITIES = {
     "ftp": 11,
     **{f"local{i}": 16 + i for i in range(8)},
 }
+ALERTMANAGER_SEVERITY = {"error": "critical", "warning": "warning", "info": "info"}
+"""Alertmanager ``severity`` label per nimwatch severity: the values routes and inhibitions usually match on."""
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -123,6 +127,8 @@ class SyslogOptions:
     facility: int = FACILITIES["daemon"]
     app_name: str = "nimwatch"
     hostname: Optional[str] = None
+    format: str = "rfc5424"
+    """rfc5424 (the default over UDP) or rfc3164: ``<PRI>TAG[PID]: MSG``, the default on a local socket."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,8 @@ class HttpOptions:
     labels: Mapping[str, str] = field(default_factory=dict)
     hold_hours: float = 168.0
     """Alertmanager: how long a firing alert lasts unless resolved earlier (its endsAt)."""
+    severity_labels: Mapping[str, str] = field(default_factory=lambda: dict(ALERTMANAGER_SEVERITY))
+    """Alertmanager: the ``severity`` label sent for each nimwatch severity."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,8 @@ class SinkSpec:
     rate_limit: int = DEFAULT_RATE_LIMIT
     """Alerts per client per ``rate_period`` seconds (0: no limit); run ends and resolutions always pass."""
     rate_period: float = DEFAULT_RATE_PERIOD
+    benign: bool = False
+    """Also send findings the catalog marks benign (routine lines of a healthy run); off by default."""
 
 
 # ---------------------------------------------------------------------- helpers
@@ -195,8 +205,10 @@ def template_problem(text: str) -> Optional[str]:
         if name is None:
             continue
         if name not in TEMPLATE_FIELDS:
-            return f"unknown field {{{name}}}" + did_you_mean(name, TEMPLATE_FIELDS) + (
-                f"; fields: {', '.join(TEMPLATE_FIELDS)}"
+            return (
+                f"unknown field {{{name}}}"
+                + did_you_mean(name, TEMPLATE_FIELDS)
+                + (f"; fields: {', '.join(TEMPLATE_FIELDS)}")
             )
         if spec or conv:
             return f"{{{name}}}: format specs and conversions are not supported"
@@ -340,12 +352,37 @@ def _http(r: _Reader, kind: str) -> Optional[HttpOptions]:
     ca_file = r.path("ca_file")
     labels: dict[str, str] = {}
     hold = 168.0
+    severity_labels = dict(ALERTMANAGER_SEVERITY)
     if kind == "alertmanager":
         labels = r.string_map("labels", _LABEL_RE, "label name")
         hold = r.number("hold_hours", 168.0)
+        severity_labels.update(_severity_labels(r))
     if url is None:
         return None
-    return HttpOptions(url, headers, timeout, verify, ca_file, labels, hold)
+    return HttpOptions(url, headers, timeout, verify, ca_file, labels, hold, severity_labels)
+
+
+def _severity_labels(r: _Reader) -> dict[str, str]:
+    """``severity_labels: {error: critical, ...}``: nimwatch severities to label values (the rest keep defaults)."""
+    key = "severity_labels"
+    if key not in r.item:
+        return {}
+    value = r.item[key]
+    if not isinstance(value, LineDict):
+        r.add(key, "must map nimwatch severities (error, warning, info) to label values, e.g. {error: critical}")
+        return {}
+    out: dict[str, str] = {}
+    for name, label in value.items():
+        where = f"{r.ctx}{key}.{name}"
+        line = value.line_of(str(name))
+        if name not in SEVERITIES:
+            known = f"not a nimwatch severity ({', '.join(SEVERITIES)})"
+            r.problems.add(line, where, known + did_you_mean(str(name), SEVERITIES))
+        elif not isinstance(label, str) or not label.strip():
+            r.problems.add(line, where, f"must be a non-empty label value, not {type_name(label)}")
+        else:
+            out[name] = label
+    return out
 
 
 def _syslog(r: _Reader) -> Optional[SyslogOptions]:
@@ -371,7 +408,11 @@ def _syslog(r: _Reader) -> Optional[SyslogOptions]:
     facility = r.choice("facility", tuple(FACILITIES), "daemon")
     app = r.text("app_name", default="nimwatch") or "nimwatch"
     hostname = r.text("hostname")
-    return SyslogOptions(parsed, sock, FACILITIES[facility], app, hostname)
+    fmt = r.choice("format", ("rfc3164", "rfc5424"), "rfc3164" if sock is not None else "rfc5424")
+    if fmt == "rfc3164" and sock is None:
+        r.add("format", "rfc3164 is the local socket's format; over UDP nimwatch sends rfc5424")
+        return None
+    return SyslogOptions(parsed, sock, FACILITIES[facility], app, hostname, fmt)
 
 
 def _email(r: _Reader) -> Optional[EmailOptions]:
@@ -498,6 +539,7 @@ def _sink(item: Any, index: int, line: int, problems: Problems, base: Path, name
         else:
             rate_limit = value
     rate_period = r.number("rate_period", DEFAULT_RATE_PERIOD)
+    benign = r.boolean("benign", False)
     options: Any
     if kind == "syslog":
         options = _syslog(r)
@@ -511,7 +553,7 @@ def _sink(item: Any, index: int, line: int, problems: Problems, base: Path, name
         return None
     source = f"{problems.source}:{item.line}"
     return SinkSpec(
-        name, kind, options, severity, clients, tuple(events), dedupe, throttle, source, rate_limit, rate_period
+        name, kind, options, severity, clients, tuple(events), dedupe, throttle, source, rate_limit, rate_period, benign
     )
 
 

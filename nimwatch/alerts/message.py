@@ -72,6 +72,11 @@ def summary(notice: Notice) -> str:
         )
     if event == "run_finished":
         outcome = notice.get("outcome")
+        operation = notice.get("operation") or "migration"
+        if operation != "migration":
+            words = {"cleanup": "clean-up (nimadm -C)", "wakeup": "wake-up (nimadm -W)", "sleep": "sleep (nimadm -S)"}
+            nothing = "; nothing migrated" if outcome == "succeeded" else ""
+            return f"{who}: {words.get(str(operation), operation)} {outcome}{nothing}"
         text = f"{who}: migration {outcome}"
         if outcome == "failed" and notice.get("failed_phase"):
             text += f" in phase {notice.get('failed_phase')}"
@@ -85,8 +90,7 @@ def summary(notice: Notice) -> str:
         return f"{who}: {where} {notice.get('status', 'finished')}"
     if event == "alert_failed":
         return (
-            f"alerts through {notice.get('sink')} are failing: {notice.get('pending')} pending "
-            f"({notice.get('error')})"
+            f"alerts through {notice.get('sink')} are failing: {notice.get('pending')} pending ({notice.get('error')})"
         )
     if event == "hook_result":
         return f"{who}: hook {notice.get('hook')} {'failed' if severity_of(notice) != 'info' else 'ran'}"

@@ -65,6 +65,8 @@ class Sink(ABC):
             return False
         if notice.event == "alert_failed" and notice.get("sink") == self.name:
             return False  # never alert about ourselves through ourselves
+        if notice.event == "finding" and notice.get("benign") and not spec.benign:
+            return False  # routine lines of a healthy run page nobody unless asked for
         if rank(severity_of(notice)) < rank(spec.severity):
             return False
         return self.client_matches(notice)

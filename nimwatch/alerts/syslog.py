@@ -1,9 +1,24 @@
-"""The ``syslog`` sink: RFC 5424 messages over UDP (``address: HOST:PORT``) or a unix socket (``socket: /dev/log``).
+"""The ``syslog`` sink: RFC 5424 over UDP (``address: HOST:PORT``), the local format on a unix socket (``socket:``).
 
-Owns :func:`format_rfc5424`. The message carries the alert's fields as
-structured data (SD-ID ``nimwatch@32473``, the enterprise number RFC 5612
-reserves for documentation) and its summary as a UTF-8 MSG with BOM. A UDP
-datagram is kept within 2048 bytes (RFC 5426) by shortening the MSG.
+Owns :func:`format_rfc5424` and :func:`format_local`.
+
+Over UDP the message is RFC 5424: the alert's fields as structured data
+(SD-ID ``nimwatch@32473``, the enterprise number RFC 5612 reserves for
+documentation) and its summary as a UTF-8 MSG with BOM, the datagram kept
+within 2048 bytes (RFC 5426) by shortening the MSG.
+
+On the local socket (``/dev/log``) the message is what ``syslog(3)`` and
+Python's ``SysLogHandler`` send there: ``<PRI>TAG[PID]: MSG``, with neither
+time nor host (the daemon adds both when it writes the line). A local daemon
+parses this form and no other: rsyslog's socket input does not look for a
+host name, so it takes a host (or RFC 5424's version number) for the tag,
+and AIX's syslogd documents no RFC 5424 at all. AIX's syslogd may truncate
+a message longer than 900 bytes: the whole datagram is kept within
+:data:`LOCAL_MAX` bytes, cut on a UTF-8 character boundary and marked with
+``...``; the full text goes to the structured sinks (JSON lines, webhook,
+email, Alertmanager). The MSG is one line: line breaks and other control
+characters become escapes. ``format: rfc5424`` on the socket sink sends
+RFC 5424 there instead, for daemons configured to parse it.
 """
 
 from __future__ import annotations
@@ -16,9 +31,14 @@ from nimwatch.alerts.config import SinkSpec, SyslogOptions
 from nimwatch.alerts.message import severity_of, summary
 from nimwatch.alerts.sink import DeliveryError, Sink
 from nimwatch.engine import Notice, iso
+from nimwatch.terminal import escape_controls
 
 SD_ID = "nimwatch@32473"
 MAX_DATAGRAM = 2048
+LOCAL_MAX = 900
+"""Longest message sent to the local socket: IBM's syslogd may truncate longer ones."""
+TAG_MAX = 32
+"""RFC 3164: the TAG is at most 32 alphanumeric characters."""
 SYSLOG_SEVERITY = {"error": 3, "warning": 4, "info": 6}
 """RFC 5424 severities: err, warning, informational."""
 SD_FIELDS = ("event", "client", "run", "phase", "rule", "code", "severity", "line", "outcome", "id")
@@ -58,6 +78,26 @@ def format_rfc5424(
     return head + body
 
 
+def _tag(app_name: str) -> str:
+    """The TAG: letters, digits and ``._-/`` only (a ``[`` or ``:`` would end it early), at most 32."""
+    out = "".join(ch for ch in app_name if ch.isascii() and (ch.isalnum() or ch in "._-/"))[:TAG_MAX]
+    return out or "nimwatch"
+
+
+def _one_line(text: str) -> str:
+    return escape_controls(" ".join(text.splitlines()).replace("\t", " "))
+
+
+def format_local(pri: int, app_name: str, pid: int, message: str, limit: int = LOCAL_MAX) -> bytes:
+    """``<PRI>TAG[PID]: MSG`` for the local socket, at most ``limit`` bytes (MSG cut, UTF-8 safe, with ``...``)."""
+    head = f"<{pri}>{_tag(app_name)}[{pid}]: ".encode("ascii")
+    body = _one_line(message).encode("utf-8")
+    if len(head) + len(body) > limit:
+        room = max(0, limit - len(head) - 3)
+        body = body[:room].decode("utf-8", errors="ignore").encode("utf-8") + b"..."
+    return head + body
+
+
 class SyslogSink(Sink):
     def __init__(self, spec: SinkSpec) -> None:
         super().__init__(spec)
@@ -94,17 +134,20 @@ class SyslogSink(Sink):
 
     def send(self, payload: dict[str, Any]) -> None:
         opts = self.options
-        data = format_rfc5424(
-            int(payload["pri"]),
-            float(payload["ts"]),
-            opts.hostname or socket.gethostname(),
-            opts.app_name,
-            str(os.getpid()),
-            str(payload["msgid"]),
-            dict(payload["params"]),
-            str(payload["message"]),
-            limit=MAX_DATAGRAM,
-        )
+        if opts.format == "rfc3164":
+            data = format_local(int(payload["pri"]), opts.app_name, os.getpid(), str(payload["message"]))
+        else:
+            data = format_rfc5424(
+                int(payload["pri"]),
+                float(payload["ts"]),
+                opts.hostname or socket.gethostname(),
+                opts.app_name,
+                str(os.getpid()),
+                str(payload["msgid"]),
+                dict(payload["params"]),
+                str(payload["message"]),
+                limit=MAX_DATAGRAM,
+            )
         try:
             if opts.address is not None:
                 self._udp(opts.address, data)

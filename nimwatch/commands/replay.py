@@ -43,11 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def final_exit_code(engine: Any) -> ExitCode:
     from nimwatch.commands.report import exit_code_for
-    from nimwatch.views.report_data import report_records
+    from nimwatch.views.report_data import client_records
 
     with engine.locked():
-        records = report_records(list(engine.logs.values()), engine.rules)
-    return exit_code_for(records)
+        clients = client_records(list(engine.logs.values()), engine.rules)
+    return exit_code_for(clients)
 
 
 def run(args: argparse.Namespace) -> int:

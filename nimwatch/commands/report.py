@@ -1,25 +1,33 @@
 """``nimwatch report``: post-mortem reports of finished (or running) nimadm logs.
 
-Exit status (the README documents it): 0 when the last run of every log
-succeeded, 1 when any failed, 3 when none failed but one did not finish, 2 for
-usage or input errors: a path that cannot be read or listed, or a binary file,
-is one line on stderr and the others are still reported (an empty client log
-is a run that has not started: 3).
+Exit status (the README documents it), judged per client on its last
+migration (:func:`nimwatch.core.verdict.client_verdict`): 0 when every
+client's last migration succeeded (or its log holds no migration, e.g. a
+clean-up only), 1 when any failed, 3 when none failed but one did not finish
+(still running, killed, cut off, or abandoned and cleaned up; an empty client
+log is a run that has not started), 2 for usage or input errors: a path that
+cannot be read or listed, or a binary file, is one line on stderr and the
+others are still reported.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
+import time
 from typing import Any
 
 from nimwatch.commands import add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
-from nimwatch.terminal import escape_controls, say, write
+from nimwatch.terminal import escape_controls, write
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".html")
 """Files a shell glob over a log directory may name that are never logs."""
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Report on nimadm logs: per client a phase table, findings with advice and a reboot verdict.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files, or directories meaning their *_alt_mig.log")
-    p.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    p.add_argument(
+        "--format", "-f", choices=("text", "json", "markdown"), default="text", help="output format (default text)"
+    )
     add_rules_option(p)
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument(
@@ -39,18 +49,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "default journal, when it exists)",
     )
     p.add_argument("--no-state", action="store_true", help="ignore the state journal")
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="list routine (benign) findings one by one instead of folding them"
+    )
     p.set_defaults(func=run)
 
 
-def exit_code_for(records: list[dict[str, Any]]) -> ExitCode:
-    """Judged on the last run of each log: earlier runs in the same file are history."""
-    last: dict[str, dict[str, Any]] = {}
-    for rec in records:
-        last[rec["log"]] = rec
-    outcomes = {rec["outcome"] for rec in last.values()}
-    if "failed" in outcomes:
+def exit_code_for(clients: list[dict[str, Any]]) -> ExitCode:
+    """Judged per client on its last migration (``clients`` of :func:`client_records`)."""
+    statuses = {c["status"] for c in clients}
+    if "failed" in statuses:
         return ExitCode.FAILED
-    if "incomplete" in outcomes:
+    if statuses & {"incomplete", "running", "stalled"}:
         return ExitCode.INCOMPLETE
     return ExitCode.OK
 
@@ -70,59 +80,66 @@ def _open_journal(path: str | None) -> Any:
     try:
         return Journal.open(default, readonly=True)
     except NimwatchError as exc:
-        say(f"{exc}; reporting without durations")
+        log.warning("%s; reporting without durations", exc)
         return None
 
 
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import BINARY, LOG_SUFFIX, ArrivalTimes, find_logs, read_log, sniff
-    from nimwatch.views.report_data import report_records
+    from nimwatch.views.report_data import Judgement, client_records, report_document, report_records
 
     rules = load_rules(args.rules)
     journal = None if args.no_state else _open_journal(args.state)
     logs = []
+    mtimes: dict[str, float] = {}
     paths, problems = find_logs(args.paths)  # one bad path is one line; the others are still reported on
     for problem in problems:
-        say(problem)
+        log.error("%s", problem)
     input_errors = len(problems)
     for path in paths:
         if path.suffix.lower() in DOCUMENT_SUFFIXES:
             # `report sample_logs/*` also names the README: documentation, not a log
-            say(f"{path}: documentation, not a log; skipped")
+            log.info("%s: documentation, not a log; skipped", path)
             continue
         try:
             kind = sniff(path)
             if kind == BINARY:
-                say(f"{path}: {kind}; skipped")
+                log.error("%s: %s; skipped", path, kind)
                 input_errors += 1
                 continue
             if kind is not None:
-                say(f"{path}: {kind}")
+                log.warning("%s: %s", path, kind)
             times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
             state = read_log(path, rules, times=times)
         except NimwatchError as exc:
-            say(str(exc))
+            log.error("%s", exc)
             input_errors += 1
             continue
         if not state.runs and not path.name.endswith(LOG_SUFFIX):
             # `report dir/*` also names READMEs and notes: not logs, so not runs
-            say(f"{path}: no nimadm output; skipped")
+            log.info("%s: no nimadm output; skipped", path)
             continue
+        log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
         logs.append(state)
+        with contextlib.suppress(OSError):  # no mtime: the run is "in progress (or stopped)"
+            mtimes[state.log] = path.stat().st_mtime
     if not logs and input_errors:
         return ExitCode.USAGE
-    records = report_records(logs, rules)
+    # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
+    judge = Judgement(rules, time.time(), mtimes)
+    records = report_records(logs, rules, judge)
+    clients = client_records(logs, rules, judge)
     if args.format == "json":
-        text = json.dumps({"runs": records}, indent=2, ensure_ascii=True) + "\n"
+        text = json.dumps(report_document(records, clients), indent=2, ensure_ascii=True) + "\n"
     elif args.format == "markdown":
         from nimwatch.views.report_text import render_markdown
 
-        text = render_markdown(records)
+        text = render_markdown(records, clients, verbose=args.verbose)
     else:
         from nimwatch.views.report_text import render_text
 
-        text = render_text(records)
+        text = render_text(records, clients, verbose=args.verbose)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:
@@ -133,4 +150,4 @@ def run(args: argparse.Namespace) -> int:
         write(text)
     if input_errors:
         return ExitCode.USAGE
-    return exit_code_for(records)
+    return exit_code_for(clients)

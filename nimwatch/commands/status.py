@@ -21,6 +21,7 @@ table still shows the others).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -31,6 +32,8 @@ from typing import Any, Callable, Optional
 from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
 from nimwatch.terminal import can_encode, say, write
+
+log = logging.getLogger(__name__)
 
 CLEAR = "\x1b[H\x1b[2J"
 """Cursor home, clear screen: understood by every ANSI/VT100 terminal, aixterm included."""
@@ -48,11 +51,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("paths", nargs="*", metavar="DIR|LOG", help=f"log directory or files (default {DEFAULT_LOG_DIR})")
     p.add_argument("--watch", "-w", type=float, metavar="SECONDS", help="redraw every SECONDS until Ctrl-C")
-    p.add_argument("--sort", choices=("status", "name", "progress", "elapsed"), default="status")
+    p.add_argument(
+        "--sort",
+        choices=("status", "name", "progress", "elapsed"),
+        default="status",
+        help="row order (default status: what needs you first)",
+    )
     p.add_argument(
         "--ascii", action="store_true", help="ASCII symbols and bars only (default when the output is not UTF-8)"
     )
-    p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto", dest="colour")
+    p.add_argument(
+        "--colour",
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        dest="colour",
+        help="auto: on a terminal, unless NO_COLOR is set (default auto)",
+    )
     add_rules_option(p)
     p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
     p.set_defaults(func=run)

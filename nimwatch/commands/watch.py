@@ -12,6 +12,7 @@ state journal, see ``--rebuild-state``).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -21,7 +22,10 @@ from typing import Any, Optional
 
 from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, UsageError
+from nimwatch.logsetup import keep_appending
 from nimwatch.output import StdoutWriter
+
+log = logging.getLogger(__name__)
 
 TICK = 1.0
 """Seconds the service loop sleeps between looks at its flags (signals, stall checks)."""
@@ -116,11 +120,14 @@ def run(args: argparse.Namespace) -> int:
         if missing and len(missing) == len(paths):
             raise UsageError(f"{missing[0]}: no such directory")
     rules = load_rules(config.rules)
+    log.debug("config %s, state %s, %d signature(s)", config_path or "(none)", state_path, len(rules.signatures))
+    log.debug("following %s; %s", ", ".join(map(str, paths)), f"polling every {poll:g} s" if poll else "file events")
+    keep_appending(sys.stdout, sys.stderr)
     output = StdoutWriter(sys.stdout, sys.stderr, block=args.once, max_lines=_buffer_lines())
     if args.rebuild_state:
         journal, aside = Journal.rebuild(state_path)
         if aside is not None:
-            output.diag(f"state journal moved aside to {aside}; rebuilding {state_path} from the logs")
+            log.warning("state journal moved aside to %s; rebuilding %s from the logs", aside, state_path)
     else:
         journal = Journal.open(state_path)
     output.journal = journal
@@ -165,7 +172,7 @@ def _serve(watcher: Any, config_path: Optional[Path], output: StdoutWriter) -> i
         previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
     watcher.start()
     kinds = watcher.tailer.observer_kinds()
-    output.diag("watching " + (", ".join(f"{d} ({k})" for d, k in kinds.items()) or "nothing"))
+    log.info("watching %s", ", ".join(f"{d} ({k})" for d, k in kinds.items()) or "nothing")
     try:
         while not stop.is_set() and not output.broken.is_set():
             stop.wait(TICK)

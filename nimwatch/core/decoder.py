@@ -32,6 +32,23 @@ class DecodedBlock:
     """(line index within this block, original length in bytes) of each line that was cut."""
 
 
+@dataclass
+class RawBlock:
+    """Complete lines as clean bytes (cut to ``max_line``, CR and NUL dropped): ``data`` holds ``count`` lines.
+
+    Decoding ``data`` line by line (:func:`decode_line`) gives exactly the text
+    :meth:`LineDecoder.feed` gives for the same input.
+    """
+
+    data: bytes
+    count: int
+    cut_lines: list[tuple[int, int]] = field(default_factory=list)
+    """(line index within this block, original length in bytes) of each line that was cut."""
+
+    def decoded(self) -> DecodedBlock:
+        return DecodedBlock(decode_block(self.data), self.count, self.cut_lines)
+
+
 class LineDecoder:
     """Incremental, chunking-independent decoder from bytes to lines."""
 
@@ -47,12 +64,20 @@ class LineDecoder:
 
     def feed(self, chunk: bytes) -> DecodedBlock:
         """Decode the complete lines that ``chunk`` finishes; keep the rest."""
+        return self.feed_bytes(chunk).decoded()
+
+    def flush(self) -> DecodedBlock:
+        """End of input: a last line without newline is returned as a complete line."""
+        return self.flush_bytes().decoded()
+
+    def feed_bytes(self, chunk: bytes) -> RawBlock:
+        """The complete lines that ``chunk`` finishes, as clean bytes (cut, CR and NUL dropped), not decoded."""
         if not chunk:
-            return DecodedBlock("", 0)
+            return RawBlock(b"", 0)
         last_nl = chunk.rfind(b"\n")
         if last_nl < 0:
             self._hold(chunk)
-            return DecodedBlock("", 0)
+            return RawBlock(b"", 0)
         body = chunk[: last_nl + 1]
         tail = chunk[last_nl + 1 :]
         cut: list[tuple[int, int]] = []
@@ -69,17 +94,18 @@ class LineDecoder:
         else:
             data = self._cut_long(body, cut, 0)
         self._hold(tail)
-        return DecodedBlock(_decode(data), data.count(b"\n"), cut)
+        count = data.count(b"\n")
+        return RawBlock(clean(data), count, cut)
 
-    def flush(self) -> DecodedBlock:
-        """End of input: a last line without newline is returned as a complete line."""
+    def flush_bytes(self) -> RawBlock:
+        """End of input, in bytes: see :meth:`flush`."""
         if not self._partial_len:
-            return DecodedBlock("", 0)
+            return RawBlock(b"", 0)
         cut = [(0, self._partial_len)] if self._partial_len > self.max_line else []
         data = bytes(self._partial) + b"\n"
         self._partial = bytearray()
         self._partial_len = 0
-        return DecodedBlock(_decode(data), 1, cut)
+        return RawBlock(clean(data), 1, cut)
 
     def reset(self) -> None:
         """Forget a held partial line (the file was truncated or replaced)."""
@@ -125,17 +151,24 @@ class LineDecoder:
         return b"".join(pieces)
 
 
-def _decode(data: bytes) -> str:
+def clean(data: bytes) -> bytes:
+    """``data`` without CR and NUL bytes (CRLF logs, NUL-padded files after a crash)."""
     if b"\r" in data or b"\x00" in data:
-        data = data.translate(None, b"\r\x00")
+        return data.translate(None, b"\r\x00")
+    return data
+
+
+def decode_line(raw: bytes) -> str:
+    """One clean line (no newline): UTF-8 when it decodes as UTF-8, else ISO-8859-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def decode_block(data: bytes) -> str:
+    """Clean lines: each UTF-8 when it decodes as UTF-8, else ISO-8859-1 (whole-block fast path first)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        # Per line: a UTF-8 line stays UTF-8, anything else is ISO-8859-1.
-        out = []
-        for raw in data.split(b"\n"):
-            try:
-                out.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                out.append(raw.decode("latin-1"))
-        return "\n".join(out)
+        return "\n".join(decode_line(raw) for raw in data.split(b"\n"))

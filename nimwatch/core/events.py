@@ -83,7 +83,78 @@ class Finding:
     explanation: str
     advice: str
     context: tuple[str, ...] = ()
+    """The lines before it."""
+    context_after: tuple[str, ...] = ()
+    """The lines after the message (filled in by a later :class:`FindingDetail`)."""
+    benign: bool = False
+    """A routine line of a healthy run (catalog ``benign: true``): info, folded in reports, never alerted by default."""
+    fills: tuple[tuple[str, str], ...] = ()
+    """Values the line itself gives for the advice's placeholders (named groups of the signature), e.g. fileset."""
     kind: str = "finding"
+
+
+@dataclass(frozen=True)
+class FindingDetail:
+    """What the lines after a finding add to it, once they have been read (a bounded look-ahead).
+
+    ``text`` is the finding's line joined with its continuation lines (AIX
+    indents the rest of a long message); ``context_after`` the lines that
+    follow the message. ``severity`` is set when the lines after it change
+    the judgement (an unknown message number inside an installp transcript
+    followed by a failure), else None. The reducer merges it into the finding
+    of the same run and line.
+    """
+
+    run: int
+    line: int
+    rule: str
+    text: str
+    context_after: tuple[str, ...]
+    severity: Optional[Severity] = None
+    kind: str = "finding_detail"
+
+
+@dataclass(frozen=True)
+class InstallpResult:
+    """What installp did in a run so far, over all its invocations (phase 6 runs installp several times).
+
+    A snapshot: each one replaces the previous. Names are fileset names, in the
+    order first seen. ``filesets_ok`` counts distinct filesets whose
+    Installation Summary rows are all SUCCESS (a CLEANUP row is never good news).
+    """
+
+    run: int
+    phase: int
+    line: int
+    invocations: int
+    filesets_ok: int
+    failed: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    requisite_failures: tuple[str, ...] = ()
+    missing_requisites: tuple[str, ...] = ()
+    verification_failures: tuple[str, ...] = ()
+    failed_verification: int = 0
+    """Filesets the FILESET STATISTICS say FAILED pre-installation verification (named or not)."""
+    already_installed: int = 0
+    total: Optional[int] = None
+    """The largest "Total to be installed" of one invocation: the size of the main installp run."""
+    builddate_failure: bool = False
+    bosboot_failure: bool = False
+    kind: str = "installp"
+
+    @property
+    def failing(self) -> bool:
+        """Whether some software was not (correctly) installed."""
+        return bool(
+            self.failed
+            or self.cancelled
+            or self.requisite_failures
+            or self.missing_requisites
+            or self.verification_failures
+            or self.failed_verification
+            or self.builddate_failure
+            or self.bosboot_failure
+        )
 
 
 @dataclass(frozen=True)
@@ -117,6 +188,8 @@ class RunFinished:
     outcome: Outcome
     failed_phase: Optional[int] = None
     reason: str = ""
+    open_end: bool = False
+    """The log simply ended here: the run may still be going (or was stopped); nothing says it finished."""
     kind: str = "run_finished"
 
 
@@ -143,4 +216,16 @@ class BadLine:
     kind: str = "bad_line"
 
 
-Event = Union[RunStarted, PhaseStarted, PhaseFinished, Finding, Fact, Progress, RunFinished, LinesRead, BadLine]
+Event = Union[
+    RunStarted,
+    PhaseStarted,
+    PhaseFinished,
+    Finding,
+    FindingDetail,
+    InstallpResult,
+    Fact,
+    Progress,
+    RunFinished,
+    LinesRead,
+    BadLine,
+]

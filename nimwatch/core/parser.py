@@ -17,6 +17,15 @@ Run boundaries (see nimadm_facts.md 1.3 and 7):
   nimadm aborted: the run failed in its current phase. In phase 12 it is the
   normal clean-up, and the ``... on client X.`` line that follows ends a good
   run. With no phase at all it is ``nimadm -C``.
+
+Text that is not the log's (a ticket or a web page around a pasted log) gives
+no findings of a run: a message number quoted in prose ("attempt 1 failed
+with 0505-218"), or any failure line before the log's first structural line
+(preamble, banner, phase marker) or after its run ended, becomes one info
+"mentioned in surrounding text". installp's output is read by
+:class:`~nimwatch.core.installp.InstallpTracker`. A finding is emitted when
+its line is read; the lines after it (AIX indents the rest of a long message)
+are read with a bounded look-ahead and added by a later ``FindingDetail``.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Optional
 
 from nimwatch.core.decoder import MAX_LINE_BYTES, DecodedBlock, LineDecoder
@@ -33,6 +43,7 @@ from nimwatch.core.events import (
     Event,
     Fact,
     Finding,
+    FindingDetail,
     LinesRead,
     Outcome,
     PhaseFinished,
@@ -43,11 +54,16 @@ from nimwatch.core.events import (
     RunStarted,
     Severity,
 )
+from nimwatch.core.installp import InstallpTracker
 from nimwatch.core.rules import Counter, RuleSet, Signature
 from nimwatch.core.scanner import Item, Scanner, fold, required_literals, unanchored
 
 CONTEXT_LINES = 3
-"""Lines before a finding kept as its context."""
+"""Lines before a finding kept as its context, and lines after it kept as ``context_after``."""
+MAX_CONTINUATION = 8
+"""Indented lines after a message that are joined to it at most (AIX wraps long messages)."""
+MAX_MENTIONS = 100
+"""Mentions in text before a log's first run, kept until the run starts."""
 MAX_TEXT = 1000
 """Longest finding text kept (characters)."""
 MAX_SCRIPT_LINES = 200
@@ -60,6 +76,11 @@ RULE_LINE = "+" + "-" * 77 + "+"
 SPLITTER = -1
 """The scanner key holding every rule: used to find where lines begin in pasted text."""
 _BARE_CODE = re.compile(r"(?<![\w-])\d{4}-\d{3}(?=\s)")
+_ANY_CODE = re.compile(r"(?<![\w-])\d{4}-\d{3}(?!\d)")
+_COMMAND_PREFIX = re.compile(r"^(?:[\w./-]+:\s*){0,2}$")
+"""What may come before a message number in a line AIX printed: nothing, or ``cmd: `` (twice at most)."""
+_PROSE_BEFORE_CODE = re.compile(r"[a-z,(/]\s*$")
+"""A pasted line is not cut before a message number that follows a word or a comma: it is quoted in prose."""
 
 UNKNOWN_CODE = Signature(
     id="unknown-message-code",
@@ -80,6 +101,7 @@ UNKNOWN_CODE = Signature(
         "Add a signature for it in your own rules file so it is explained next time."
     ),
     source="nimwatch engine",
+    soften_in_installp=True,
 )
 
 ABORTED = Signature(
@@ -105,6 +127,25 @@ ABORTED = Signature(
     source="nimadm_facts.md 1.3 [V:S9]",
 )
 
+MENTIONED = Signature(
+    id="mentioned-in-text",
+    title="Mentioned in surrounding text (not a line of the log)",
+    pattern=re.compile(r"\d{4}-\d{3}"),
+    trigger=None,
+    code=None,
+    phases=frozenset(),
+    severity=Severity.INFO,
+    fails_run=False,
+    explanation=(
+        "This line is text around the log (a ticket, notes, a web page the log was pasted into), or it "
+        "quotes a message number inside a sentence: nimadm did not print it in this run, so it does not "
+        "count for the run."
+    ),
+    advice="No action for this run. If it refers to another attempt, report on that attempt's log.",
+    source="nimwatch engine",
+    benign=True,
+)
+
 
 @dataclass
 class _Run:
@@ -115,12 +156,44 @@ class _Run:
     finished: bool = False
     failed: bool = False
     failed_phase: Optional[int] = None
+    failing_phases: set[int] = field(default_factory=set)
+    """Phases in which something failed: they end failed when nimadm leaves them."""
     saw_preamble: bool = False
     variants: set[str] = field(default_factory=set)
     facts_seen: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    best_totals: dict[int, int] = field(default_factory=dict)
+    """Per phase, the largest progress total seen: progress follows the largest (main) installp run."""
     script_running: Optional[str] = None
     script_lines: int = 0
+    structured: bool = False
+    """A line only nimadm prints was seen (preamble, banner, marker, clean-up): text before it is not the log's."""
+    sealed: bool = False
+    """The run's last line was read: what follows is not its output (an aborted run still prints its
+    clean-up on the client and the bootlist it restores)."""
+    installp: Optional[InstallpTracker] = None
+    recent: deque[tuple[str, int, str]] = field(default_factory=lambda: deque(maxlen=20))
+    """(rule, line, text) of the latest findings of the current phase, for signatures' ``causes``."""
+
+
+@dataclass
+class _Pending:
+    """A finding whose following lines are still being read (continuation lines, then context after)."""
+
+    run: int
+    line: int
+    rule: str
+    text: str
+    severity: Severity
+    """The signature's own severity (a softened finding may get it back from the lines after it)."""
+    softened: bool
+    indent: int = 0
+    """Indentation of the finding's line: deeper indented lines continue its message."""
+    cont_indent: int = 0
+    """Indentation of its first continuation line: the next ones are indented at least as deep."""
+    after: list[str] = field(default_factory=list)
+    continuing: bool = True
+    joined: int = 0
 
 
 class ScannerSet:
@@ -184,6 +257,19 @@ def _build_scanner(rules: RuleSet, phase: int) -> Scanner:
     add("script_start", lines.script_start)
     add("script_end", lines.script_end)
     add("review", lines.review)
+    if model.installp is not None and phase != 0:
+        for key in (
+            "invocation",
+            "failures",
+            "already_installed",
+            "failed_verification",
+            "total",
+            "preinstall",
+            "summary",
+            "builddate_failure",
+            "bosboot_failure",
+        ):
+            add("installp", getattr(model.installp, key), key)
     for fact in model.facts:
         if not fact.phases or phase in fact.phases or phase == SPLITTER:
             add("fact", fact.pattern, fact)
@@ -228,6 +314,11 @@ class LogParser:
         self.last_text = ""
         self._context: deque[str] = deque(maxlen=CONTEXT_LINES)
         self._events: list[Event] = []
+        self._pending: list[_Pending] = []
+        self._indent = 0
+        """Indentation of the physical line being read (0 inside a pasted line)."""
+        self._mentions: list[Finding] = []
+        """Mentions read before any run: they join the first run when it starts."""
 
     # ------------------------------------------------------------------ feeding
 
@@ -257,8 +348,8 @@ class LogParser:
         starts = scanner.candidates(block, 0, folded, window_end)
         si = 0
         while pos < n:
-            if self.run is not None and self.run.script_running is not None:
-                start = pos  # a customization script is running: every line is its output
+            if self._every_line():
+                start = pos  # a script's output, an installp table or the lines after a finding: read them all
             else:
                 while si < len(starts) and starts[si] < pos:
                     si += 1
@@ -304,6 +395,15 @@ class LogParser:
         self._events = []
         return events
 
+    def _every_line(self) -> bool:
+        """Whether the next line must be read whatever it holds (not only candidate lines)."""
+        if self._pending:
+            return True
+        run = self.run
+        if run is None:
+            return False
+        return run.script_running is not None or (run.installp is not None and bool(run.installp.mode))
+
     def _scanner_key(self) -> int:
         run = self.run
         if run is None or run.finished:
@@ -315,10 +415,14 @@ class LogParser:
         return self.feed(line.replace("\n", " ") + "\n")
 
     def close(self) -> list[Event]:
-        """End of the log: a run that did not finish gets its outcome now."""
+        """End of the log: what is still being read is given out, a run that did not finish gets its outcome."""
         events = self._events = []
+        for pending in self._pending:
+            self._emit_detail(pending)
+        self._pending = []
         if self.run is not None and not self.run.finished:
-            self._finish_at_end(self.line_no, "end of log")
+            self._finish_at_end(self.line_no, "end of log", open_end=True)
+        self._mentions = []
         self._events = []
         return events
 
@@ -361,10 +465,15 @@ class LogParser:
     def _physical_line(self, raw: str, line_no: int) -> None:
         text = raw.strip()
         if not text:
+            for pending in self._pending:
+                pending.continuing = False  # an empty line ends a message
             return
         pasted = len(text) >= PASTED_MIN_LENGTH or (len(text) > len(RULE_LINE) and RULE_LINE in text)
         segments = self._segments(text) if pasted else [text]
+        self._indent = 0 if pasted else len(raw) - len(raw.lstrip(" \t"))
         for index, seg in enumerate(segments):
+            if self._pending:
+                self._read_after(seg, self._indent if index == 0 else 0)
             self._segment(seg, line_no, index, tuple(s[:300] for s in segments[max(0, index - CONTEXT_LINES) : index]))
 
     def _segments(self, text: str) -> list[str]:
@@ -377,7 +486,8 @@ class LogParser:
             if item.kind == "code":
                 # "cmd: NNNN-NNN text" keeps its command; a bare "NNNN-NNN text" starts a line.
                 for m in _BARE_CODE.finditer(text):
-                    if text[max(0, m.start() - 2) : m.start()] != ": ":
+                    before = text[max(0, m.start() - 2) : m.start()]
+                    if before != ": " and not _PROSE_BEFORE_CODE.search(text[max(0, m.start() - 3) : m.start()]):
                         cuts.add(m.start())
                 continue
             body = unanchored(item.pattern)
@@ -405,6 +515,10 @@ class LogParser:
             self._script_output(text, line_no)
             if not self.rules.model.lines.script_end.search(text):
                 return
+        if run is not None and not run.finished and run.installp is not None and run.installp.mode:
+            if run.installp.on_line(text):
+                self._fail_phase(line_no)
+            self._flush_installp(line_no)
         items = self.scanners.for_phase(self._scanner_key()).items_for(text)
         if not items:
             return
@@ -416,7 +530,6 @@ class LogParser:
                     continue
                 m = item.pattern.search(text)
                 if m:
-                    self._ensure_run(line_no)
                     self._finding(UNKNOWN_CODE, m.group("code"), text, line_no, context)
                 continue
             m = item.pattern.search(text)
@@ -432,11 +545,11 @@ class LogParser:
             elif kind == "cleanup_client":
                 self._cleanup_client(m.group("client"), line_no)
             elif kind == "no_script":
-                self._ensure_run(line_no)
+                self._ensure_run(line_no, structure=True)
                 self._fact(f"script_phase{self._phase()}", "none", line_no)
                 self._end_of_wakeup(line_no)
             elif kind == "script_start":
-                self._ensure_run(line_no)
+                self._ensure_run(line_no, structure=True)
                 assert self.run is not None
                 self.run.script_running = m.group("name")
                 self.run.script_lines = 0
@@ -444,12 +557,14 @@ class LogParser:
             elif kind == "script_end":
                 self._script_end(m.group("name"), int(m.group("rc")), text, line_no, context)
             elif kind == "review":
-                self._ensure_run(line_no)
+                self._ensure_run(line_no, structure=True)
+            elif kind == "installp":
+                self._installp_line(item.payload, m, text, line_no)
             elif kind == "fact":
                 self._ensure_run(line_no)
                 self._fact(item.payload.name, m.group("value"), line_no, item.payload.first_wins)
             elif kind == "variant":
-                self._ensure_run(line_no)
+                self._ensure_run(line_no, structure=True)
                 self._variant(item.payload, line_no)
             elif kind == "marker":
                 self._marker(item.payload, line_no)
@@ -457,7 +572,6 @@ class LogParser:
                 if signature_matched:
                     continue
                 sig: Signature = item.payload
-                self._ensure_run(line_no)
                 if not sig.applies_in(self._phase()):
                     continue
                 signature_matched = True
@@ -465,7 +579,38 @@ class LogParser:
                 if code is None:
                     cm = self.rules.model.lines.message_code.search(text)
                     code = cm.group("code") if cm else None
-                self._finding(sig, code, text, line_no, context)
+                fills = tuple((k, v) for k, v in m.groupdict().items() if v)
+                self._finding(sig, code, text, line_no, context, fills, m)
+
+    # ------------------------------------------------------------------ installp
+
+    def _installp_line(self, key: str, match: re.Match[str], text: str, line_no: int) -> None:
+        """A line of installp's own structure (an invocation, a table heading, a count, a failure)."""
+        run = self.run
+        spec = self.rules.model.installp
+        if run is None or run.finished or run.phase == 0 or spec is None:
+            return
+        if run.installp is None:
+            run.installp = InstallpTracker(spec)
+        if run.installp.on_item(key, match, text):
+            self._fail_phase(line_no)
+        self._flush_installp(line_no)
+
+    def _flush_installp(self, line_no: int, force: bool = False) -> None:
+        """Publish the run's installp facts when they changed and a table or invocation ended (or ``force``)."""
+        run = self.run
+        tracker = run.installp if run is not None else None
+        if run is None or tracker is None:
+            return
+        if tracker.dirty and (tracker.flush or force):
+            self._emit(tracker.snapshot(run.index, run.phase, line_no))
+
+    def _end_installp(self, line_no: int) -> None:
+        """The phase or the run ended: installp's open table is over."""
+        run = self.run
+        if run is not None and run.installp is not None:
+            run.installp.end()
+            self._flush_installp(line_no, force=True)
 
     # ------------------------------------------------------------------ structure
 
@@ -482,12 +627,17 @@ class LogParser:
         run = _Run(index=self.runs_started, client=self.client)
         self.run = run
         self._emit(RunStarted(run.index, line_no, self.client, mid_run))
+        for mention in self._mentions:
+            self._emit(replace(mention, run=run.index))
+        self._mentions = []
         return run
 
-    def _ensure_run(self, line_no: int) -> _Run:
-        if self.run is None:
-            return self._start_run(line_no)
-        return self.run
+    def _ensure_run(self, line_no: int, structure: bool = False) -> _Run:
+        """The current run (one starts here when there is none); ``structure``: the line is nimadm's own."""
+        run = self.run if self.run is not None else self._start_run(line_no)
+        if structure:
+            run.structured = True
+        return run
 
     def _run_start(self, line_no: int, seg_index: int) -> None:
         run = self.run
@@ -500,6 +650,7 @@ class LogParser:
                 return
             run = self._start_run(line_no)
         run.saw_preamble = True
+        run.structured = True
 
     def _banner(self, number: int, line_no: int) -> None:
         if not 1 <= number <= 12:
@@ -515,9 +666,10 @@ class LogParser:
     def _enter_phase(self, number: int, line_no: int) -> None:
         run = self.run
         assert run is not None
-        if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
-            run.phase_status[run.phase] = PhaseStatus.DONE
-            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.DONE))
+        self._end_installp(line_no)
+        run.structured = True
+        run.recent.clear()
+        self._end_phase(line_no)
         if run.phase == 0 and number > 1 and run.saw_preamble and "partial" not in run.variants:
             run.variants.add("partial")
             self._emit(Fact(run.index, "variant", "partial", line_no))
@@ -533,22 +685,32 @@ class LogParser:
             run = self._start_run(line_no, mid_run=True)
         if run.finished or run.phase != 0:
             return
+        run.structured = True
         if run.variants & {"cleanup", "wakeup", "sleep"}:
             return
         self._enter_phase(phase, line_no)
 
     def _fail_phase(self, line_no: int) -> None:
+        """Something failed in the current phase: the run has failed; the phase ends failed when nimadm leaves it."""
         run = self.run
         assert run is not None
         run.failed = True
         if run.failed_phase is None:
             run.failed_phase = run.phase or None
+        if run.phase:
+            run.failing_phases.add(run.phase)
+
+    def _end_phase(self, line_no: int) -> None:
+        """nimadm left the current phase (next banner, end of the run): done, or failed if something failed in it."""
+        run = self.run
+        assert run is not None
         if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
-            run.phase_status[run.phase] = PhaseStatus.FAILED
-            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.FAILED))
+            status = PhaseStatus.FAILED if run.phase in run.failing_phases else PhaseStatus.DONE
+            run.phase_status[run.phase] = status
+            self._emit(PhaseFinished(run.index, run.phase, line_no, status))
 
     def _cleanup_master(self, text: str, line_no: int, context: tuple[str, ...]) -> None:
-        run = self._ensure_run(line_no)
+        run = self._ensure_run(line_no, structure=True)
         if run.finished:
             return
         if run.phase == 0:
@@ -564,11 +726,13 @@ class LogParser:
         if not run.failed:
             self._finding(ABORTED, None, text, line_no, context)
         self._fail_phase(line_no)
+        self._end_installp(line_no)
+        self._end_phase(line_no)
         run.finished = True
         self._emit(RunFinished(run.index, line_no, Outcome.FAILED, run.failed_phase, "nimadm aborted and cleaned up"))
 
     def _cleanup_client(self, client: str, line_no: int) -> None:
-        run = self._ensure_run(line_no)
+        run = self._ensure_run(line_no, structure=True)
         if not self.client and client:
             self._fact("client", client, line_no, first_wins=True)
         if run.finished:
@@ -579,15 +743,14 @@ class LogParser:
     def _finish(self, line_no: int, reason: str) -> None:
         run = self.run
         assert run is not None
-        if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
-            run.phase_status[run.phase] = PhaseStatus.DONE
-            self._emit(PhaseFinished(run.index, run.phase, line_no, PhaseStatus.DONE))
-        run.finished = True
+        self._end_installp(line_no)
+        self._end_phase(line_no)
+        run.finished = run.sealed = True
         outcome = Outcome.FAILED if run.failed else Outcome.SUCCEEDED
         self._emit(RunFinished(run.index, line_no, outcome, run.failed_phase if run.failed else None, reason))
 
-    def _finish_at_end(self, line_no: int, reason: str) -> None:
-        """The log (or this run) ended without nimadm's final lines."""
+    def _finish_at_end(self, line_no: int, reason: str, open_end: bool = False) -> None:
+        """The log (or this run) ended without nimadm's final lines; ``open_end``: the log just stops here."""
         run = self.run
         assert run is not None
         if run.failed:
@@ -601,8 +764,9 @@ class LogParser:
         if done:
             self._finish(line_no, reason)
             return
-        run.finished = True
-        self._emit(RunFinished(run.index, line_no, Outcome.INCOMPLETE, None, reason))
+        self._end_installp(line_no)
+        run.finished = run.sealed = True
+        self._emit(RunFinished(run.index, line_no, Outcome.INCOMPLETE, None, reason, open_end=open_end))
 
     # ------------------------------------------------------------------ content
 
@@ -613,6 +777,8 @@ class LogParser:
         if first_wins and name in run.facts_seen:
             return
         run.facts_seen.add(name)
+        if name == "boot_disk" and run.finished:
+            run.sealed = True  # an aborted run ends with the bootlist it restored
         if name == "client" and not run.client:
             run.client = value
         self._emit(Fact(run.index, name, value, line_no))
@@ -646,6 +812,10 @@ class LogParser:
                     last = _last_match(pattern, block, start, end, literal)
             else:
                 last = _last_match(pattern, block, start, end, literal)
+                if last is not None:
+                    last = _largest_total(pattern, block, start, end, last, run.best_totals.get(phase, 0))
+                    if last is not None:
+                        run.best_totals[phase] = int(last.group("total"))
             if last is None:
                 continue
             line_no = lines_before + block.count("\n", start, last.start()) + 1
@@ -674,29 +844,142 @@ class LogParser:
         for _, progress in sorted(found, key=lambda item: item[0]):
             self._emit(progress)
 
-    def _finding(self, sig: Signature, code: Optional[str], text: str, line_no: int, context: tuple[str, ...]) -> None:
+    def _finding(
+        self,
+        sig: Signature,
+        code: Optional[str],
+        text: str,
+        line_no: int,
+        context: tuple[str, ...],
+        fills: tuple[tuple[str, str], ...] = (),
+        match: Optional[re.Match[str]] = None,
+    ) -> None:
         """``context``: the pasted segments before this one on the same physical line, if any."""
         context = (*self._context_before(), *context)[-CONTEXT_LINES:]
+        run = self.run
+        outside = run is None or run.sealed or not run.structured
+        quoted = self._quoted_code(text, code, match)
+        if quoted or (outside and not (sig.benign or sig.severity is Severity.INFO)):
+            self._mention(sig, quoted or code, text, line_no, context)
+            return
         run = self._ensure_run(line_no)
-        phase = run.phase
+        severity = sig.severity
+        softened = False
+        tracker = run.installp
+        spec = self.rules.model.installp
+        if sig.soften_in_installp and severity is not Severity.INFO and tracker is not None and tracker.active:
+            assert spec is not None
+            if not any(spec.failure_words.search(t) for t in (text, *context)):
+                severity, softened = Severity.INFO, True
+        advice = sig.advice
+        for cause in sig.causes:
+            earlier = next((r for r in reversed(run.recent) if r[0] in cause.rules), None)
+            if earlier is not None:
+                advice = f"The line {earlier[1]} before it is the cause: {earlier[2][:160]}\n{cause.advice}\n{advice}"
+                break
+        run.recent.append((sig.id, line_no, text))
         self._emit(
             Finding(
                 run=run.index,
-                phase=phase,
+                phase=run.phase,
                 line=line_no,
                 rule=sig.id,
                 code=code,
-                severity=sig.severity,
-                fails_run=sig.fails_run,
+                severity=severity,
+                fails_run=sig.fails_run and not softened,
                 text=text[:MAX_TEXT],
                 title=sig.title,
                 explanation=sig.explanation,
-                advice=sig.advice,
+                advice=advice,
                 context=context,
+                benign=sig.benign,
+                fills=fills,
             )
         )
-        if sig.fails_run and not run.finished:
+        pending = _Pending(run.index, line_no, sig.id, text[:MAX_TEXT], sig.severity, softened, self._indent)
+        self._pending.append(pending)
+        if sig.fails_run and not softened and not run.finished:
             self._fail_phase(line_no)
+
+    def _quoted_code(self, text: str, code: Optional[str], match: Optional[re.Match[str]]) -> Optional[str]:
+        """The message number of a line that quotes it inside a sentence (prose, not a line AIX printed)."""
+        start, end = (match.start(), match.end()) if match is not None else (0, len(text))
+        at = text.find(code, start, end) if code is not None else -1
+        if at < 0 and code is not None:
+            at = text.find(code)
+        if at < 0:
+            found = _ANY_CODE.search(text, start, end)
+            if found is None:
+                return None
+            at = found.start()
+        if _COMMAND_PREFIX.match(text[:at]):
+            return None
+        return text[at : at + 8]
+
+    def _mention(self, sig: Signature, code: Optional[str], text: str, line_no: int, context: tuple[str, ...]) -> None:
+        """A line of the text around the log: one info finding, never part of the run's verdict."""
+        run = self.run
+        finding = Finding(
+            run=run.index if run is not None else 0,
+            phase=run.phase if run is not None else 0,
+            line=line_no,
+            rule=MENTIONED.id,
+            code=code,
+            severity=Severity.INFO,
+            fails_run=False,
+            text=text[:MAX_TEXT],
+            title=MENTIONED.title,
+            explanation=f"{MENTIONED.explanation} In a log it would read as: {sig.title}.",
+            advice=MENTIONED.advice,
+            context=context,
+            benign=True,
+        )
+        if run is None:
+            if len(self._mentions) < MAX_MENTIONS:
+                self._mentions.append(finding)
+            return
+        self._emit(finding)
+
+    # ------------------------------------------------------------------ the lines after a finding
+
+    def _read_after(self, text: str, indent: int) -> None:
+        """Give one line (or pasted segment) to the findings still reading the lines after them.
+
+        A line indented deeper than the finding's own continues its message
+        (AIX wraps long messages with an indent); the others are its context after.
+        """
+        done: list[_Pending] = []
+        for pending in self._pending:
+            if (
+                pending.continuing
+                and indent > pending.indent
+                and indent >= pending.cont_indent
+                and pending.joined < MAX_CONTINUATION
+                and text != RULE_LINE
+                and not _ANY_CODE.search(text)
+            ):
+                pending.cont_indent = pending.cont_indent or indent
+                pending.joined += 1
+                pending.text = f"{pending.text} {text}"[:MAX_TEXT]
+                continue
+            pending.continuing = False
+            if text != RULE_LINE:
+                pending.after.append(text[:300])
+            if len(pending.after) >= CONTEXT_LINES:
+                done.append(pending)
+        for pending in done:
+            self._pending.remove(pending)
+            self._emit_detail(pending)
+
+    def _emit_detail(self, pending: _Pending) -> None:
+        if not pending.after and not pending.joined:
+            return
+        severity: Optional[Severity] = None
+        spec = self.rules.model.installp
+        texts = (pending.text, *pending.after)
+        if pending.softened and spec is not None and any(spec.failure_words.search(t) for t in texts):
+            severity = pending.severity
+        self._emit(FindingDetail(pending.run, pending.line, pending.rule, pending.text, tuple(pending.after), severity))
 
     def _script_output(self, text: str, line_no: int) -> None:
         run = self.run
@@ -736,6 +1019,24 @@ def _last(matches: Iterator[re.Match[str]]) -> Optional[re.Match[str]]:
     """The last of ``matches`` (None when there is none), consumed in C."""
     tail = deque(matches, maxlen=1)
     return tail[0] if tail else None
+
+
+def _largest_total(
+    pattern: re.Pattern[str], block: str, start: int, end: int, last: re.Match[str], best: int
+) -> Optional[re.Match[str]]:
+    """The last match of ``block[start:end]`` with the largest total, unless an earlier stretch saw a larger one.
+
+    installp runs several times in phase 6 (install utilities, the migration,
+    updates): progress follows the largest run, not the last one.
+    """
+    found = pattern.findall(block, start, end)
+    texts = set(map(itemgetter(pattern.groupindex["total"] - 1), found)) if pattern.groups > 1 else set(found)
+    largest = max(map(int, texts))  # (in C: thousands of progress lines per block)
+    if largest < best:
+        return None
+    if int(last.group("total")) == largest:
+        return last
+    return [m for m in pattern.finditer(block, start, end) if int(m.group("total")) == largest][-1]
 
 
 def _last_match(

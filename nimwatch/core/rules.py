@@ -83,6 +83,14 @@ class LineSpec:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """Advice that replaces a signature's own when a finding of one of ``rules`` came first in the phase."""
+
+    rules: frozenset[str]
+    advice: str
+
+
+@dataclass(frozen=True)
 class Signature:
     """One entry of the failure catalog."""
 
@@ -100,9 +108,52 @@ class Signature:
     examples: tuple[str, ...] = ()
     near_misses: tuple[str, ...] = ()
     origin: str = ""
+    benign: bool = False
+    """A routine line of a healthy run: always info, folded in reports, never alerted or hooked by default."""
+    soften_in_installp: bool = False
+    """Inside an installp transcript the finding is info unless its text or the lines around it say it failed."""
+    causes: tuple[Cause, ...] = ()
+    """When a finding of one of these rules precedes this one in the same phase, its advice comes first."""
 
     def applies_in(self, phase: int) -> bool:
         return not self.phases or phase in self.phases
+
+
+INSTALLP_BUCKETS = ("requisite_failures", "missing_requisites", "verification_failures", "ignore")
+"""Where the filesets of a FAILURES list (or a Pre-installation Failure/Warning row) go."""
+
+
+@dataclass(frozen=True)
+class InstallpSpec:
+    """The shape of installp's output (``installp:`` in nimadm.yaml): what the installp result model reads.
+
+    ``invocation`` starts one installp run; ``failures`` opens its FAILURES
+    section, read line by line until ``failures_end``; inside it ``lists``
+    send the fileset lines (``fileset``) that follow a heading to a bucket.
+    ``preinstall`` opens the Pre-installation Failure/Warning Summary whose
+    rows (``preinstall_row``) go to a bucket by their reason
+    (``preinstall_reasons``); ``summary`` opens the Installation Summary whose
+    rows are ``summary_row``. ``failure_words`` says a line reports a failure
+    (for message numbers nobody catalogued inside the transcript).
+    """
+
+    invocation: re.Pattern[str]
+    failures: re.Pattern[str]
+    failures_end: re.Pattern[str]
+    lists: tuple[tuple[str, re.Pattern[str]], ...]
+    fileset: re.Pattern[str]
+    already_installed: re.Pattern[str]
+    failed_verification: re.Pattern[str]
+    total: re.Pattern[str]
+    preinstall: re.Pattern[str]
+    preinstall_row: re.Pattern[str]
+    preinstall_reasons: tuple[tuple[str, re.Pattern[str]], ...]
+    summary: re.Pattern[str]
+    summary_row: re.Pattern[str]
+    table_header: re.Pattern[str]
+    builddate_failure: re.Pattern[str]
+    bosboot_failure: re.Pattern[str]
+    failure_words: re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -113,6 +164,7 @@ class PhaseModel:
     facts: tuple[FactSpec, ...]
     variants: tuple[VariantSpec, ...]
     phases: tuple[PhaseSpec, ...]
+    installp: Optional[InstallpSpec] = None
 
     def phase(self, number: int) -> PhaseSpec:
         return self.phases[number - 1]
@@ -250,7 +302,7 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
     if top is None:
         probs.raise_if_any()
         raise AssertionError("unreachable")
-    probs.check_keys(top, ("version", "lines", "facts", "variants", "phases"), "", ("lines", "phases"))
+    probs.check_keys(top, ("version", "lines", "facts", "variants", "phases", "installp"), "", ("lines", "phases"))
 
     lines_data = _mapping(top.get("lines"), probs, top.line_of("lines"), "lines")
     line_patterns: dict[str, Any] = {}
@@ -362,13 +414,69 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
             probs.add(line, key, f"no counter named '{name}'" + did_you_mean(name, counter_names))
     if len(phase_list) != 12:
         probs.add(top.line_of("phases"), "phases", f"nimadm has 12 phases; {len(phase_list)} listed")
+    installp = _installp_spec(top, r, probs) if "installp" in top else None
     probs.raise_if_any()
     return PhaseModel(
         lines=LineSpec(**line_patterns),
         facts=tuple(facts),
         variants=tuple(variants),
         phases=tuple(phases),
+        installp=installp,
     )
+
+
+_INSTALLP_PATTERNS: dict[str, tuple[str, ...]] = {
+    "invocation": (),
+    "failures": (),
+    "failures_end": (),
+    "fileset": ("name",),
+    "already_installed": ("count",),
+    "failed_verification": ("count",),
+    "total": ("count",),
+    "preinstall": (),
+    "preinstall_row": ("name", "reason"),
+    "summary": (),
+    "summary_row": ("name", "event", "result"),
+    "table_header": (),
+    "builddate_failure": (),
+    "bosboot_failure": (),
+    "failure_words": (),
+}
+
+
+def _installp_spec(top: LineDict, r: _Reader, probs: Problems) -> Optional[InstallpSpec]:
+    data = _mapping(top.get("installp"), probs, top.line_of("installp"), "installp")
+    if data is None:
+        return None
+    keys = (*_INSTALLP_PATTERNS, "lists", "preinstall_reasons")
+    probs.check_keys(data, keys, "installp.", keys)
+    found: dict[str, Any] = {}
+    for key, groups in _INSTALLP_PATTERNS.items():
+        if key not in data:
+            continue
+        pat = r.regex(data[key], data.line_of(key), f"installp.{key}")
+        if pat is not None and not set(groups) <= set(pat.groupindex):
+            need = ", ".join(f"(?P<{g}>...)" for g in groups)
+            probs.add(data.line_of(key), f"installp.{key}", f"needs the groups {need}")
+        found[key] = pat
+    for key in ("lists", "preinstall_reasons"):
+        buckets = r.get(data, key, dict, "installp.", default={}) or {}
+        pairs: list[tuple[str, re.Pattern[str]]] = []
+        for bucket, value in buckets.items():
+            line = buckets.line_of(bucket) if isinstance(buckets, LineDict) else data.line_of(key)
+            if bucket not in INSTALLP_BUCKETS:
+                hint = did_you_mean(str(bucket), INSTALLP_BUCKETS)
+                probs.add(line, f"installp.{key}.{bucket}", "unknown bucket" + hint)
+                continue
+            patterns = value if isinstance(value, list) else [value]
+            for i, text in enumerate(patterns):
+                pat = r.regex(text, line, f"installp.{key}.{bucket}[{i}]")
+                if pat is not None:
+                    pairs.append((str(bucket), pat))
+        found[key] = tuple(pairs)
+    if any(v is None for v in found.values()) or len(found) != len(keys):
+        return None
+    return InstallpSpec(**found)
 
 
 # --------------------------------------------------------------------------- failure catalog
@@ -387,6 +495,9 @@ SIGNATURE_KEYS = (
     "source",
     "examples",
     "near_misses",
+    "benign",
+    "soften_in_installp",
+    "causes",
 )
 _REQUIRED_SIGNATURE_KEYS = ("id", "pattern", "severity", "explanation", "advice")
 _SEVERITIES = tuple(s.value for s in Severity)
@@ -442,6 +553,12 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
             severity = "error"
         examples = [str(x) for x in r.get(d, "examples", list, ctx, required=False, default=[])]
         near = [str(x) for x in r.get(d, "near_misses", list, ctx, required=False, default=[])]
+        benign = bool(r.get(d, "benign", bool, ctx, required=False, default=False))
+        if benign and "severity" in d and severity != "info":
+            probs.add(d.line_of("severity"), ctx + "severity", "a benign signature is info (drop severity or say info)")
+        if benign and d.get("fails_run") is True:
+            probs.add(d.line_of("fails_run"), ctx + "fails_run", "a benign signature never fails the run")
+        causes = _causes(r, d, ctx)
         if pat is None:
             continue
         if trigger is None and code is not None and code in (pat.pattern.replace("\\", "")):
@@ -464,18 +581,37 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
                 trigger=trigger or None,
                 code=code,
                 phases=phases,
-                severity=Severity(severity),
-                fails_run=bool(r.get(d, "fails_run", bool, ctx, required=False, default=severity == "error")),
+                severity=Severity.INFO if benign else Severity(severity),
+                fails_run=not benign
+                and bool(r.get(d, "fails_run", bool, ctx, required=False, default=severity == "error")),
                 explanation=str(r.get(d, "explanation", str, ctx, default="")).strip(),
                 advice=str(r.get(d, "advice", str, ctx, default="")).strip(),
                 source=str(r.get(d, "source", str, ctx, required=False, default="")).strip(),
                 examples=tuple(examples),
                 near_misses=tuple(near),
                 origin=source,
+                benign=benign,
+                soften_in_installp=bool(r.get(d, "soften_in_installp", bool, ctx, required=False, default=False)),
+                causes=causes,
             )
         )
     probs.raise_if_any()
     return out
+
+
+def _causes(r: _Reader, d: LineDict, ctx: str) -> tuple[Cause, ...]:
+    """``causes: [{after: [rule ids], advice: text}]``."""
+    out: list[Cause] = []
+    for cctx, c in _entries(d, "causes", r.problems, ctx):
+        r.problems.check_keys(c, ("after", "advice"), cctx, ("after", "advice"))
+        after = r.get(c, "after", list, cctx, default=[])
+        bad = [x for x in after if not isinstance(x, str) or not _ID_RE.match(x)]
+        if bad:
+            r.problems.add(c.line_of("after"), cctx + "after", f"not rule ids: {bad!r}")
+        advice = str(r.get(c, "advice", str, cctx, default="")).strip()
+        if after and advice and not bad:
+            out.append(Cause(frozenset(str(x) for x in after), advice))
+    return tuple(out)
 
 
 def _contains(line: str, trigger: str, pattern: re.Pattern[str]) -> bool:

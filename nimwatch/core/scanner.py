@@ -254,6 +254,11 @@ class Scanner:
         self._items_cache: dict[frozenset[str], list[Item]] = {}
 
     @property
+    def code_item(self) -> Optional[Item]:
+        """The item found through message numbers (``NNNN-NNN``) rather than a literal, if any."""
+        return self._code_item
+
+    @property
     def needs_fold(self) -> bool:
         """Whether :meth:`candidates` scans the lower-cased block too."""
         return self._folded_block_re is not None

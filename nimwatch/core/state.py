@@ -8,7 +8,7 @@ given by the source; the core never reads a clock) and updates the state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from nimwatch.core.events import (
@@ -16,6 +16,8 @@ from nimwatch.core.events import (
     Event,
     Fact,
     Finding,
+    FindingDetail,
+    InstallpResult,
     LinesRead,
     Outcome,
     PhaseFinished,
@@ -64,12 +66,18 @@ class RunState:
     outcome: Outcome = Outcome.RUNNING
     failed_phase: Optional[int] = None
     finish_reason: str = ""
+    open_end: bool = False
+    """The log simply ended in this run: it may still be going (or was stopped)."""
     end_line: Optional[int] = None
     facts: dict[str, str] = field(default_factory=dict)
     variants: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     finding_counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Severity})
+    benign_count: int = 0
+    """Findings that are routine lines (all info): views fold them and leave them out of counts."""
     script_output: dict[int, list[str]] = field(default_factory=dict)
+    installp: Optional[InstallpResult] = None
+    """What installp did in this run (all its invocations), once installp ran."""
     started_at: Optional[float] = None
     finished_at: Optional[float] = None
     last_line_at: Optional[float] = None
@@ -98,10 +106,17 @@ class RunState:
         return self.outcome is not Outcome.RUNNING
 
     def worst_severity(self) -> Optional[Severity]:
+        """The worst severity among the findings that are not routine (benign) lines."""
         for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
-            if self.finding_counts.get(sev.value):
+            count = self.finding_counts.get(sev.value, 0) - (self.benign_count if sev is Severity.INFO else 0)
+            if count > 0:
                 return sev
         return None
+
+    @property
+    def notable_findings(self) -> int:
+        """Findings that are not routine (benign) lines."""
+        return sum(self.finding_counts.values()) - self.benign_count
 
 
 @dataclass
@@ -168,8 +183,13 @@ class LogState:
                 ps.progress_done = ps.progress_total
         elif isinstance(event, Finding):
             run.finding_counts[event.severity.value] = run.finding_counts.get(event.severity.value, 0) + 1
+            run.benign_count += event.benign
             if len(run.findings) < MAX_FINDINGS:
                 run.findings.append(event)
+        elif isinstance(event, FindingDetail):
+            self._detail(run, event)
+        elif isinstance(event, InstallpResult):
+            run.installp = event
         elif isinstance(event, Fact):
             self._fact(run, event)
         elif isinstance(event, Progress):
@@ -181,8 +201,24 @@ class LogState:
             run.outcome = event.outcome
             run.failed_phase = event.failed_phase
             run.finish_reason = event.reason
+            run.open_end = event.open_end
             run.end_line = event.line
             run.finished_at = at
+
+    @staticmethod
+    def _detail(run: RunState, event: FindingDetail) -> None:
+        """The lines after a finding: its whole message, its context after, maybe a new severity."""
+        for i in range(len(run.findings) - 1, -1, -1):
+            found = run.findings[i]
+            if found.line == event.line and found.rule == event.rule and event.text.startswith(found.text):
+                severity = event.severity or found.severity
+                if severity is not found.severity:
+                    run.finding_counts[found.severity.value] -= 1
+                    run.finding_counts[severity.value] = run.finding_counts.get(severity.value, 0) + 1
+                run.findings[i] = replace(found, text=event.text, context_after=event.context_after, severity=severity)
+                return
+            if found.line < event.line:
+                return
 
     def _fact(self, run: RunState, event: Fact) -> None:
         name = event.name

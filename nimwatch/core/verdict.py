@@ -1,18 +1,48 @@
-"""What a run's outcome and boot disk mean for the next reboot of the client.
+"""What a run and a client's log mean: the operation, the outcome in words, the reboot verdict.
 
-Owns :func:`reboot_verdict`. nimadm sets the bootlist to the migrated disk at
-the end of phase 11 (unless -B) and back to the original disk when it aborts
-(nimadm_facts.md 1.3, 7); the last ``Bootlist is set to the boot disk:`` line
-therefore says which system the client boots next.
+Owns :func:`operation_of`, :func:`run_label`, :func:`reboot_verdict` and
+:func:`client_verdict`, the one place that decides what every view (report,
+``status``, the TUI, metrics, alerts, exit codes) says about a client.
+
+Rules (README "Exit codes"):
+
+* A run is a ``migration`` (also a TL/SP update with -U, a mksysb migration),
+  a ``cleanup`` (nimadm -C), a ``wakeup`` (-W) or a ``sleep`` (-S).
+* A client is judged by its LAST MIGRATION, not by a later clean-up or
+  wake-up: a migration killed in phase 6 and then cleaned up with nimadm -C is
+  "incomplete (abandoned), cleaned up — not migrated". A log without any
+  migration says what it holds ("clean-up only, nothing migrated").
+* A run whose log simply ends is "in progress (or stopped)" and the reboot
+  verdict is ``wait`` until it ends or is declared stalled.
+* installp failures (FAILED/CANCELLED rows, requisite failures, BUILDDATE or
+  bosboot errors) fail the run even when nimadm went on to phase 12; the
+  reboot verdict is then never ``safe``.
+
+nimadm sets the bootlist to the migrated disk at the end of phase 11 (unless
+-B) and back to the original disk when it aborts (nimadm_facts.md 1.3, 7);
+the last ``Bootlist is set to the boot disk:`` line therefore says which
+system the client boots next. Pure: times come in as arguments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from nimwatch.core.events import Outcome
+from nimwatch.core.events import InstallpResult, Outcome
 from nimwatch.core.state import RunState
+
+OPERATIONS = ("migration", "cleanup", "wakeup", "sleep")
+"""What a run did (``operation`` in the JSON report)."""
+STATUSES = ("running", "failed", "incomplete", "succeeded", "other")
+"""A client's status: from its last migration; ``other`` when the log holds no migration that could be judged."""
+OPERATION_WORDS = {
+    "migration": "migration",
+    "cleanup": "clean-up (nimadm -C)",
+    "wakeup": "wake-up (nimadm -W)",
+    "sleep": "sleep (nimadm -S)",
+}
 
 
 @dataclass(frozen=True)
@@ -23,16 +53,116 @@ class RebootVerdict:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class ClientVerdict:
+    """What a client's log means as a whole (see the module's rules)."""
+
+    status: str
+    """One of :data:`STATUSES`."""
+    summary: str
+    """In words, e.g. "failed in phase 6" or "incomplete (abandoned), cleaned up — not migrated"."""
+    run: Optional[int]
+    """The run judged (the last migration, else the last run); None when the log has no run."""
+    operation: str
+    cleaned_up: bool
+    """A nimadm -C ran after the last migration (it removed what that migration left)."""
+    reboot: RebootVerdict
+
+
+def operation_of(run: RunState) -> str:
+    """One of :data:`OPERATIONS`: clean-up, wake-up and sleep runs print no phase banner."""
+    variants = set(run.variants)
+    if run.last_phase == 0:
+        for op in ("cleanup", "wakeup", "sleep"):
+            if op in variants:
+                return op
+    return "migration"
+
+
 def _level(run: RunState) -> str:
     level = run.facts.get("target_level")
     return f"AIX {level}" if level else "the new level"
 
 
-def reboot_verdict(run: RunState) -> RebootVerdict:
-    """Whether the client can be rebooted into the migrated system, and what to run."""
+def is_stalled(run: RunState, now: Optional[float], stall_minutes: Optional[float]) -> bool:
+    """A run whose log simply ended, silent for longer than its phase's stall threshold."""
+    if not run.open_end or now is None or stall_minutes is None or run.last_line_at is None:
+        return False
+    return now - run.last_line_at > stall_minutes * 60.0
+
+
+def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -> str:
+    """The run's outcome in words; ``last_line_at`` is the (formatted) time of its last line, when known."""
+    op = operation_of(run)
+    phase = run.failed_phase or run.current_phase or run.last_phase
+    if op != "migration":
+        what = OPERATION_WORDS[op]
+        if run.outcome is Outcome.SUCCEEDED:
+            return {
+                "cleanup": "clean-up done (nimadm -C): nothing migrated",
+                "wakeup": "wake-up done: altinst_rootvg is mounted on the master",
+                "sleep": "sleep done: altinst_rootvg is put back to sleep",
+            }[op]
+        if run.outcome is Outcome.FAILED:
+            return f"{what} failed"
+        if run.outcome is Outcome.RUNNING:
+            return f"{what} running"
+        return f"{what} did not finish"
+    if run.outcome is Outcome.RUNNING:
+        return f"running in phase {phase}" if phase else "running, before phase 1"
+    if run.outcome is Outcome.SUCCEEDED:
+        if "partial" in run.variants and run.last_phase < 12:
+            return f"succeeded: partial run (-P) up to phase {run.last_phase}"
+        return "succeeded"
+    if run.outcome is Outcome.FAILED:
+        where = f"in phase {run.failed_phase}" if run.failed_phase else "before phase 1"
+        if run.failed_phase and run.last_phase > run.failed_phase:
+            return f"failed {where} (nimadm went on to phase {run.last_phase})"
+        return f"failed {where}"
+    where = f"in phase {phase}" if phase else "before phase 1"
+    at = f" — last line at {last_line_at}" if last_line_at else ""
+    if run.open_end and not stalled:
+        return f"in progress (or stopped) {where}{at}"
+    if run.open_end:
+        return f"stopped {where}: no new line for longer than the phase's stall threshold{at}"
+    reason = f" ({run.finish_reason})" if run.finish_reason else ""
+    return f"incomplete: stopped {where}{reason}"
+
+
+def _installp_words(result: InstallpResult) -> str:
+    """What installp left undone, in a few words."""
+    bits = []
+
+    def names(values: tuple[str, ...]) -> str:
+        shown = ", ".join(values[:4])
+        return shown + (f" and {len(values) - 4} more" if len(values) > 4 else "")
+
+    if result.failed:
+        bits.append(f"{len(result.failed)} fileset(s) FAILED ({names(result.failed)})")
+    if result.cancelled:
+        bits.append(f"{len(result.cancelled)} CANCELLED ({names(result.cancelled)})")
+    dropped = result.requisite_failures + result.verification_failures
+    if dropped:
+        bits.append(f"{len(dropped)} not installed for requisites ({names(dropped)})")
+    elif result.missing_requisites or result.failed_verification:
+        bits.append(f"{result.failed_verification or len(result.missing_requisites)} failed pre-installation")
+    if result.builddate_failure:
+        bits.append("an installp run stopped at its BUILDDATE check")
+    if result.bosboot_failure:
+        bits.append("installp's bosboot verification failed")
+    return "; ".join(bits) or "installp reported failures"
+
+
+def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
+    """Whether the client can be rebooted into the migrated system, and what to run.
+
+    ``stalled``: the run's log ended and has been silent for longer than its
+    phase's stall threshold (see :func:`is_stalled`).
+    """
     variants = set(run.variants)
     boot: Optional[str] = run.boot_disk
     targets = run.target_disks
+    op = operation_of(run)
     if "mksysb_output" in variants:
         out = run.facts.get("mksysb_output", "a mksysb file")
         return RebootVerdict(
@@ -40,19 +170,25 @@ def reboot_verdict(run: RunState) -> RebootVerdict:
             f"No client disk was changed: the migrated system is the mksysb image {out}.",
             "Install it with NIM (bos_inst with the new mksysb resource) or alt_disk_mksysb.",
         )
-    if variants & {"cleanup", "wakeup", "sleep"} and run.last_phase == 0:
-        what = "nimadm -C clean-up" if "cleanup" in variants else "a wake-up/sleep of altinst_rootvg"
+    if op != "migration":
+        what = {"cleanup": "nimadm -C clean-up", "wakeup": "a wake-up of altinst_rootvg"}.get(
+            op, "a sleep of altinst_rootvg"
+        )
         detail = ""
-        if "wakeup" in variants and "sleep" not in variants:
+        if op == "wakeup":
             detail = "Put altinst_rootvg back to sleep (nimadm -S) before booting it."
         return RebootVerdict(
             "not_applicable", f"This run was {what}; it does not change what the client boots.", detail
         )
-    if run.outcome is Outcome.RUNNING:
+    installp = run.installp if run.installp is not None and run.installp.failing else None
+    if run.outcome is Outcome.RUNNING or (run.outcome is Outcome.INCOMPLETE and run.open_end and not stalled):
+        phase = run.current_phase or run.last_phase
+        now = f"in phase {phase} of 12" if phase else "before phase 1"
         return RebootVerdict(
             "wait",
-            f"Do not reboot yet: the migration is in phase {run.current_phase} of 12.",
-            "The bootlist is only switched to the new disk at the end of phase 11.",
+            f"Do not reboot yet: the migration is {now} (or was stopped there).",
+            "The bootlist is only switched to the new disk at the end of phase 11; nimwatch says more "
+            "when the log goes on, or when it has been silent past the phase's stall threshold.",
         )
     if run.outcome is Outcome.SUCCEEDED:
         if "partial" in variants and run.last_phase < 11:
@@ -82,15 +218,40 @@ def reboot_verdict(run: RunState) -> RebootVerdict:
             "bootlist to that disk and reboot. Check first: bootlist -m normal -o",
         )
     # failed or incomplete
+    back = (
+        "lspv | grep -w rootvg            # on the client: the original rootvg's disk\n"
+        "bootlist -m normal <original disk>\n"
+        "bootlist -m normal -o"
+    )
     if boot is not None and targets and boot in targets:
-        orig = "<original rootvg disk>"
+        if installp is not None:
+            lpp = run.facts.get("lpp_source", "<lpp_source>")
+            names = installp.failed + installp.cancelled + installp.requisite_failures + installp.verification_failures
+            missing = " ".join(dict.fromkeys(names[:20])) or "<filesets>"
+            return RebootVerdict(
+                "reset_bootlist",
+                f"Do NOT reboot: the bootlist names {boot}, the migrated disk, but phase "
+                f"{run.failed_phase or 6} left software not migrated: {_installp_words(installp)}. A reboot "
+                "boots a partly migrated system.",
+                f"Point the bootlist back at the original disk first:\n{back}\n"
+                f"Then fix the cause (lpp_source {lpp}, or the client), nimadm -C and rerun nimadm.\n"
+                "Or, only if you accept finishing it on the new system: reboot, then install the missing "
+                f"filesets from the lpp_source (installp -acgXYd <lpp_source_dir> {missing}) and check "
+                "with lppchk -v and oslevel -s.",
+            )
         return RebootVerdict(
             "reset_bootlist",
             f"Do NOT reboot: the bootlist names {boot}, the disk of a {run.outcome.value} migration.",
-            f"Set it back to the original rootvg first: bootlist -m normal {orig}; bootlist -m normal -o",
+            f"Set it back to the original rootvg first:\n{back}",
         )
     if run.outcome is Outcome.FAILED:
         where = f" in phase {run.failed_phase}" if run.failed_phase else ""
+        if installp is not None and boot is None:
+            return RebootVerdict(
+                "do_not_reboot",
+                f"The migration failed{where}: {_installp_words(installp)}. Do not boot the target disk.",
+                "Check the bootlist on the client (it must name the original disk): bootlist -m normal -o",
+            )
         if boot is not None:
             return RebootVerdict(
                 "do_not_reboot",
@@ -108,4 +269,65 @@ def reboot_verdict(run: RunState) -> RebootVerdict:
         f"The run did not finish (it stopped in phase {run.last_phase}): do not reboot onto the target disk.",
         "If nimadm is no longer running: nimadm -C -c <client> -s <spot>, then run it again. "
         "Check the bootlist: bootlist -m normal -o",
+    )
+
+
+def _status(outcome: Outcome) -> str:
+    return {
+        Outcome.RUNNING: "running",
+        Outcome.SUCCEEDED: "succeeded",
+        Outcome.FAILED: "failed",
+        Outcome.INCOMPLETE: "incomplete",
+    }[outcome]
+
+
+def client_verdict(runs: Sequence[RunState], *, stalled: bool = False, last_line_at: str = "") -> ClientVerdict:
+    """The verdict on a client from all the runs of its log (see the module's rules).
+
+    ``stalled`` and ``last_line_at`` describe the log's latest run (live stall
+    state, or the report's judgement of a log that simply ends).
+    """
+    if not runs:
+        return ClientVerdict(
+            "running", "no nimadm output yet", None, "migration", False,
+            RebootVerdict("wait", "Nothing to judge yet: the log has no nimadm run."),
+        )
+    latest = runs[-1]
+    migrations = [r for r in runs if operation_of(r) == "migration"]
+    if not migrations:
+        op = operation_of(latest)
+        label = {"cleanup": "clean-up", "wakeup": "wake-up", "sleep": "sleep"}[op]
+        if latest.outcome is Outcome.SUCCEEDED:
+            status, summary = "other", f"{label} only, nothing migrated"
+        else:
+            status = _status(latest.outcome)
+            summary = f"{run_label(latest, stalled=stalled, last_line_at=last_line_at)}; nothing migrated"
+        return ClientVerdict(status, summary, latest.index, op, op == "cleanup", reboot_verdict(latest))
+    mig = migrations[-1]
+    later = runs[runs.index(mig) + 1 :]
+    cleanups = [r for r in later if operation_of(r) == "cleanup" and r.outcome is Outcome.SUCCEEDED]
+    judged_stalled = stalled if mig is latest else False
+    stamp = last_line_at if mig is latest else ""
+    label = run_label(mig, stalled=judged_stalled, last_line_at=stamp)
+    if not cleanups:
+        status = _status(mig.outcome)
+        return ClientVerdict(status, label, mig.index, "migration", False, reboot_verdict(mig, stalled=judged_stalled))
+    cleanup = cleanups[-1]
+    boot = cleanup.boot_disk
+    reboot = RebootVerdict(
+        "not_applicable",
+        "Nothing to reboot into: nimadm -C removed what the migration left"
+        + (f"; the bootlist names {boot}, the original rootvg." if boot else "."),
+        "Run the migration again when its cause is fixed. Check the bootlist: bootlist -m normal -o",
+    )
+    if mig.outcome is Outcome.FAILED:
+        where = f"in phase {mig.failed_phase}" if mig.failed_phase else "before phase 1"
+        summary = f"failed {where}, cleaned up — not migrated"
+        return ClientVerdict("failed", summary, mig.index, "migration", True, reboot)
+    if mig.outcome is Outcome.SUCCEEDED:
+        return ClientVerdict(
+            "incomplete", "migrated, then removed by nimadm -C — not migrated", mig.index, "migration", True, reboot
+        )
+    return ClientVerdict(
+        "incomplete", "incomplete (abandoned), cleaned up — not migrated", mig.index, "migration", True, reboot
     )

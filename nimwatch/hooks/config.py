@@ -49,6 +49,9 @@ SHORTHANDS: dict[str, tuple[str, Optional[int], Optional[str]]] = {
 }
 """Shorthand -> (engine event, phase it requires, run outcome it requires).
 
+run_succeeded and run_failed only match migrations: a clean-up (nimadm -C),
+wake-up or sleep run that finishes is a ``run_finished`` with its ``operation``.
+
 pre_migration is phase 4 starting (nimadm runs the ``-a`` script there) and
 post_migration is phase 7 finishing, whatever its status (the ``-z`` script ran
 in it); hooks read ``NIMWATCH_STATUS`` (done or failed) to tell them apart.
@@ -65,6 +68,7 @@ PLACEHOLDERS = (
     "log",
     "line",
     "outcome",
+    "operation",
 )
 """Names allowed as ``{name}`` in the elements of ``run`` (filled in one pass, never re-scanned)."""
 
@@ -90,6 +94,7 @@ HOOK_KEYS = (
     "once_per_run",
     "retries",
     "retry_delay",
+    "benign",
 )
 SEVERITIES = ("info", "warning", "error")
 OVERLAP_POLICIES = ("queue", "skip")
@@ -104,7 +109,7 @@ PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CODE_RE = re.compile(r"^\d{4}-\d{3}$")
 _RULE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FINDING_FILTERS = ("severity", "rules", "codes")
+_FINDING_FILTERS = ("severity", "rules", "codes", "benign")
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,8 @@ class HookSpec:
     retry_delay: float = DEFAULT_RETRY_DELAY
     """Seconds before the first retry; doubles for each further one."""
     source: str = ""
+    benign: bool = False
+    """Also run for findings the catalog marks benign (routine lines); a rule named in ``rules`` always runs."""
     """``file:line`` of the hook in its config, for messages."""
 
 
@@ -496,11 +503,14 @@ class _HookReader:
         return float(value)
 
     def once_per_run(self) -> bool:
-        if "once_per_run" not in self.values:
+        return self.flag("once_per_run")
+
+    def flag(self, key: str) -> bool:
+        if key not in self.values:
             return False
-        value = self.values["once_per_run"]
+        value = self.values[key]
         if not isinstance(value, bool):
-            self.bad("once_per_run", f"must be true or false, not {value!r}")
+            self.bad(key, f"must be true or false, not {value!r}")
             return False
         return value
 
@@ -549,6 +559,7 @@ def _parse_hook(item: Any, index: int, line: int, problems: Problems, base: Path
     once = reader.once_per_run()
     retries = reader.retries()
     retry_delay = reader.retry_delay()
+    benign = reader.flag("benign")
     if events and "finding" not in events:
         for key in _FINDING_FILTERS:
             if key in reader.values:
@@ -574,6 +585,7 @@ def _parse_hook(item: Any, index: int, line: int, problems: Problems, base: Path
         retries=retries,
         retry_delay=retry_delay,
         source=f"{problems.source}:{item.line}",
+        benign=benign,
     )
 
 

@@ -43,9 +43,7 @@ from nimwatch.hooks.config import (
 )
 from nimwatch.hooks.runner import CommandResult, run_command
 
-HOOK_EVENTS = frozenset(
-    ("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished")
-)
+HOOK_EVENTS = frozenset(("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished"))
 """Engine events a hook can react to; every other notice is ignored at once."""
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -103,6 +101,8 @@ def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
                 continue
             if outcome is not None and notice.get("outcome") != outcome:
                 continue
+            if outcome is not None and notice.get("operation", "migration") != "migration":
+                continue  # run_succeeded / run_failed: a clean-up that succeeded migrated nothing
         elif notice.event != name:
             continue
         matched = name
@@ -114,6 +114,8 @@ def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
     if hook.clients and not any(fnmatchcase(notice.client, glob) for glob in hook.clients):
         return None
     if notice.event == "finding":
+        if notice.get("benign") and not hook.benign and notice.get("rule") not in hook.rules:
+            return None  # routine lines of a healthy run run no hook unless asked for
         if hook.severity is not None:
             rank = _SEVERITY_RANK.get(str(notice.get("severity", "")), -1)
             if rank < _SEVERITY_RANK[hook.severity]:
@@ -207,6 +209,7 @@ def placeholder_values(notice: Notice) -> dict[str, str]:
         "log": _text(notice.log),
         "line": _text(notice.get("line")),
         "outcome": _text(notice.get("outcome")),
+        "operation": _text(notice.get("operation")),
     }
 
 
@@ -254,6 +257,7 @@ def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
             "NIMWATCH_MESSAGE": message_for(notice).replace("\0", ""),
             "NIMWATCH_LINE": values["line"],
             "NIMWATCH_OUTCOME": values["outcome"],
+            "NIMWATCH_OPERATION": values["operation"],
         }
     )
     return env

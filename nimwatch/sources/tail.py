@@ -61,7 +61,17 @@ RESCAN_SECONDS = 10.0
 DEFAULT_POLL = 1.0
 """Polling interval when polling is forced (no native observer, network file system) and none was given."""
 NETWORK_FILESYSTEMS = (
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "ceph", "glusterfs", "lustre", "gpfs"
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "9p",
+    "fuse.sshfs",
+    "ceph",
+    "glusterfs",
+    "lustre",
+    "gpfs",
 )
 """File systems where inotify does not see writes made by other hosts."""
 
@@ -879,4 +889,3 @@ class Tailer:
             with contextlib.suppress(OSError):
                 os.close(item.fd)
             item.fd = None
-

@@ -1,4 +1,4 @@
-"""The alerts the TUI lists: every finding and stall across clients, newest first.
+"""The alerts the TUI lists: every finding (but routine, benign lines) and stall across clients, newest first.
 
 Owns :class:`Alert` and :class:`AlertStore`, built from engine notices and
 acknowledged by the user. Pure Python (no Textual) so that it is tested like
@@ -47,11 +47,24 @@ class AlertStore:
         self._limit = limit
 
     def add_notice(self, notice: Notice) -> Optional[Alert]:
-        """Record ``notice`` when it is a finding or a stall; returns the new alert."""
+        """Record ``notice`` when it is a finding or a stall; returns the new alert.
+
+        Benign findings (routine lines of a healthy run) are not alerts: they stay on the client's Findings tab.
+        """
+        if notice.event == "finding" and notice.get("benign"):
+            return None
         if notice.event == "finding":
             alert = Alert(
-                self._next_id, notice.ts, notice.log, notice.client, notice.run, notice.phase, "finding",
-                str(notice.get("severity", "warning")), str(notice.get("title", "")), str(notice.get("text", "")),
+                self._next_id,
+                notice.ts,
+                notice.log,
+                notice.client,
+                notice.run,
+                notice.phase,
+                "finding",
+                str(notice.get("severity", "warning")),
+                str(notice.get("title", "")),
+                str(notice.get("text", "")),
                 notice.get("line"),
             )
         elif notice.event == "stalled":
@@ -59,8 +72,16 @@ class AlertStore:
             minutes = notice.get("minutes", notice.get("silent_minutes"))
             detail = f" for {float(minutes):g} min" if isinstance(minutes, (int, float)) else ""
             alert = Alert(
-                self._next_id, notice.ts, notice.log, notice.client, notice.run, notice.phase, "stall", "warning",
-                f"Stalled: no new line{detail} in {where}", str(notice.get("last_text", notice.get("text", ""))),
+                self._next_id,
+                notice.ts,
+                notice.log,
+                notice.client,
+                notice.run,
+                notice.phase,
+                "stall",
+                "warning",
+                f"Stalled: no new line{detail} in {where}",
+                str(notice.get("last_text", notice.get("text", ""))),
                 notice.get("line"),
             )
         elif notice.event == "log_reset":

@@ -259,4 +259,3 @@ def make_app(
         timed=timed if timed is not None else (lambda log: True),
     )
     return NimwatchApp(ctx, tailer=tailer, stall=stall, start_replay=start_replay, theme=theme)
-

@@ -27,8 +27,17 @@ from nimwatch.engine import Notice
 from nimwatch.tui.messages import NoticesArrived
 
 KEPT_EVENTS = frozenset(
-    {"finding", "stalled", "stall_cleared", "run_started", "run_finished", "phase_started", "phase_finished",
-     "log_reset", "log_restarted"}
+    {
+        "finding",
+        "stalled",
+        "stall_cleared",
+        "run_started",
+        "run_finished",
+        "phase_started",
+        "phase_finished",
+        "log_reset",
+        "log_restarted",
+    }
 )
 """Notices the UI needs one by one; the others only mark their log as changed."""
 

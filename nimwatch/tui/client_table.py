@@ -45,6 +45,7 @@ STATUS_STYLE = {
     "failed": "bold red",
     "stalled": "bold yellow",
     "incomplete": "magenta",
+    "other": "",
 }
 """Rich styles of the statuses: the 16 basic colours, so they hold on an aixterm."""
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": ""}

@@ -97,7 +97,7 @@ class DashboardScreen(Screen[None]):
         counts = status_counts(rows)
         text = Text.assemble((f"{len(rows)} clients", "bold"), ":")
         for status, count in counts.items():
-            if compact and not count:
+            if (compact or status == "other") and not count:
                 continue
             label = f" {SYMBOL[status]}{count}" if compact else f" {SYMBOL[status]} {count} {status}"
             text.append(label, style=STATUS_STYLE[status] if count else "dim")

@@ -10,6 +10,7 @@ previous finding and follow mode). ``w`` writes the client's Markdown report
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -19,6 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from nimwatch.core.advice import advice_values, fill_advice
 from nimwatch.tui.client_table import STATUS_STYLE
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.facts import FactsPanel
@@ -108,7 +110,10 @@ class DetailScreen(Screen[None]):
             timed = ctx.timed(self.log_path)
             self.query_one(PhaseTimeline).show_run(run, ctx.rules, now, timed)
             self.query_one(FactsPanel).show_run(state, run, ctx.display_path(self.log_path))
-            findings = list(run.findings) if run is not None else []
+            findings = []
+            if run is not None:
+                values = advice_values(run, state.client)
+                findings = [replace(f, advice=fill_advice(f.advice, {**values, **dict(f.fills)})) for f in run.findings]
             lines = state.lines
         self.query_one(FindingsPanel).show_findings(findings)
         severities: dict[int, str] = {}

@@ -2,7 +2,9 @@
 
 Owns :class:`FactsPanel`: disks, cache VG or NFS mode, levels, SPOT and
 lpp_source, boot disk, the modes detected, and whether the client may be
-rebooted (:func:`nimwatch.core.verdict.reboot_verdict`).
+rebooted (:func:`nimwatch.core.verdict.reboot_verdict`). When the log holds more than
+one run, or a run that is not a migration, the client's verdict (its last migration,
+:func:`nimwatch.core.verdict.client_verdict`) comes first, with its reboot verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from nimwatch.core.state import LogState, RunState
-from nimwatch.core.verdict import reboot_verdict
+from nimwatch.core.verdict import client_verdict, operation_of, reboot_verdict
 
 VERDICT_STYLE = {
     "safe": "bold green",
@@ -52,7 +54,12 @@ class FactsPanel(Static):
             grid.add_row("Run", "no nimadm output yet")
             self.update(grid)
             return
+        client = client_verdict(log.runs) if len(log.runs) > 1 or operation_of(run) != "migration" else None
+        if client is not None:
+            grid.add_row("Verdict", client.summary)
         grid.add_row("Run", f"{run.index} of {len(log.runs)}" + (" (log starts mid-run)" if run.mid_run else ""))
+        if operation_of(run) != "migration":
+            grid.add_row("Operation", operation_of(run))
         for key, label in FACT_LABELS:
             value = run.facts.get(key)
             if value:
@@ -61,7 +68,7 @@ class FactsPanel(Static):
             grid.add_row("Cache", "none (NFS mode)")
         if run.variants:
             grid.add_row("Modes", ", ".join(run.variants))
-        verdict = reboot_verdict(run)
+        verdict = client.reboot if client is not None and client.run != run.index else reboot_verdict(run)
         lines = [Text("Reboot: ", style="bold") + Text(verdict.summary, style=VERDICT_STYLE.get(verdict.verdict, ""))]
         if verdict.detail:
             lines.extend(Text("  " + line) for line in verdict.detail.splitlines())

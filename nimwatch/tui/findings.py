@@ -35,8 +35,10 @@ def finding_label(finding: Finding) -> Text:
 
 def finding_detail(finding: Finding) -> Group:
     parts: list[Text] = [finding_label(finding), Text("")]
-    parts.append(Text.assemble(("Line: ", "bold"), finding.text))
     for context in finding.context:
+        parts.append(Text("      " + context, style="dim"))
+    parts.append(Text.assemble(("Line: ", "bold"), finding.text))
+    for context in finding.context_after:
         parts.append(Text("      " + context, style="dim"))
     if finding.explanation:
         parts.extend([Text(""), Text.assemble(("Why: ", "bold"), finding.explanation)])

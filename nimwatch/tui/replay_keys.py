@@ -62,10 +62,14 @@ class ReplayKeys(App[None]):
 
         def step() -> None:
             notice = replay.step()
-            what = "end of the logs" if notice is None else (
-                f"{notice.client}: {notice.event.replace('_', ' ')}"
-                + (f" (phase {notice.phase})" if notice.phase else "")
-                + (f": {notice.get('title')}" if notice.event == "finding" else "")
+            what = (
+                "end of the logs"
+                if notice is None
+                else (
+                    f"{notice.client}: {notice.event.replace('_', ' ')}"
+                    + (f" (phase {notice.phase})" if notice.phase else "")
+                    + (f": {notice.get('title')}" if notice.event == "finding" else "")
+                )
             )
             self.call_from_thread(self._after_control, f"Stopped at {what}")
 
@@ -117,5 +121,3 @@ class ReplayKeys(App[None]):
         """Wait until the step and seek workers started so far are done (tests)."""
         workers = [w for w in self.workers if w.group == "replay-control"]
         await self.workers.wait_for_complete(workers)
-
-

@@ -1,16 +1,22 @@
 """The report's data model: a run as the stable JSON contract (and the base of every view).
 
-Owns :func:`run_record`. The keys required by the README's JSON contract are
-always present; further keys may be added, never renamed or removed.
+Owns :func:`run_record` and :func:`client_record`. The keys required by the
+README's JSON contract are always present; further keys may be added, never
+renamed or removed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Mapping
+from typing import Any, Optional
 
+from nimwatch.core.advice import advice_values, fill_advice
+from nimwatch.core.events import InstallpResult
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
-from nimwatch.core.verdict import reboot_verdict
+from nimwatch.core.verdict import ClientVerdict, client_verdict, operation_of, reboot_verdict, run_label
+from nimwatch.schema import SCHEMA_VERSION
 
 OUTCOMES = ("succeeded", "failed", "incomplete")
 
@@ -21,8 +27,84 @@ def outcome_of(run: RunState) -> str:
     return value if value in OUTCOMES else "incomplete"
 
 
-def run_record(log: LogState, run: RunState, rules: RuleSet) -> dict[str, Any]:
-    verdict = reboot_verdict(run)
+def installp_record(result: Optional[InstallpResult]) -> Optional[dict[str, Any]]:
+    """The ``installp`` object of a run (None when installp did not run)."""
+    if result is None:
+        return None
+    return {
+        "filesets_ok": result.filesets_ok,
+        "failed": list(result.failed),
+        "cancelled": list(result.cancelled),
+        "requisite_failures": list(result.requisite_failures),
+        "missing_requisites": list(result.missing_requisites),
+        "verification_failures": list(result.verification_failures),
+        "failed_verification": result.failed_verification,
+        "already_installed": result.already_installed,
+        "total": result.total,
+        "invocations": result.invocations,
+        "builddate_failure": result.builddate_failure,
+        "bosboot_failure": result.bosboot_failure,
+        "failing": result.failing,
+    }
+
+
+class Judgement:
+    """How the report judges a log that simply ends: the time of its last line and whether it is stalled.
+
+    Args:
+        rules: for each phase's stall threshold.
+        now: the report's time (None: never declare a run stalled).
+        last_lines: per log, when its last line arrived (the journal) or was written (the file's mtime).
+    """
+
+    def __init__(self, rules: RuleSet, now: Optional[float] = None, last_lines: Optional[Mapping[str, float]] = None):
+        self.rules = rules
+        self.now = now
+        self.last_lines = dict(last_lines or {})
+
+    def last_line_at(self, log: LogState, run: RunState) -> Optional[float]:
+        if run is not (log.runs[-1] if log.runs else None):
+            return run.last_line_at
+        return run.last_line_at if run.last_line_at is not None else self.last_lines.get(log.log)
+
+    def stalled(self, log: LogState, run: RunState) -> bool:
+        at = self.last_line_at(log, run)
+        if not run.open_end or self.now is None or at is None:
+            return False
+        phase = run.current_phase or run.last_phase
+        minutes = self.rules.model.phase(phase).stall_minutes if phase else 30.0
+        return self.now - at > minutes * 60.0
+
+    def stamp(self, log: LogState, run: RunState) -> str:
+        """When the run's last line came, for people (local time); empty when unknown."""
+        at = self.last_line_at(log, run)
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at is not None else ""
+
+
+def finding_record(finding: Any, values: Mapping[str, str]) -> dict[str, Any]:
+    own = {**values, **dict(finding.fills)}
+    return {
+        "rule": finding.rule,
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "benign": finding.benign,
+        "phase": finding.phase,
+        "line": finding.line,
+        "text": finding.text,
+        "advice": fill_advice(finding.advice, own),
+        "title": finding.title,
+        "explanation": finding.explanation,
+        "fails_run": finding.fails_run,
+        "context": list(finding.context),
+        "context_after": list(finding.context_after),
+    }
+
+
+def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Judgement] = None) -> dict[str, Any]:
+    judge = judge or Judgement(rules)
+    stalled = judge.stalled(log, run)
+    verdict = reboot_verdict(run, stalled=stalled)
+    values = advice_values(run, log.client)
     phases = []
     for ps in run.phases:
         entry: dict[str, Any] = {
@@ -39,33 +121,25 @@ def run_record(log: LogState, run: RunState, rules: RuleSet) -> dict[str, Any]:
         if ps.duration is not None:
             entry["seconds"] = round(ps.duration, 3)
         phases.append(entry)
-    findings = [
-        {
-            "rule": f.rule,
-            "code": f.code,
-            "severity": f.severity.value,
-            "phase": f.phase,
-            "line": f.line,
-            "text": f.text,
-            "advice": f.advice,
-            "title": f.title,
-            "explanation": f.explanation,
-            "fails_run": f.fails_run,
-            "context": list(f.context),
-        }
-        for f in run.findings
-    ]
+    findings = [finding_record(f, values) for f in run.findings]
     facts = dict(run.facts)
     return {
         "client": run.client or log.client,
         "log": log.log,
         "run": run.index,
         "runs_in_log": len(log.runs),
+        "operation": operation_of(run),
         "outcome": outcome_of(run),
+        "summary": run_label(run, stalled=stalled, last_line_at=judge.stamp(log, run)),
+        "open_end": run.open_end,
         "last_phase": run.last_phase,
         "failed_phase": run.failed_phase,
         "boot_disk": run.boot_disk,
-        "reboot": {"verdict": verdict.verdict, "summary": verdict.summary, "detail": verdict.detail},
+        "reboot": {
+            "verdict": verdict.verdict,
+            "summary": verdict.summary,
+            "detail": fill_advice(verdict.detail, values),
+        },
         "target_disks": run.target_disks,
         "target_level": facts.get("target_level"),
         "cache_vg": facts.get("cache_vg"),
@@ -77,6 +151,7 @@ def run_record(log: LogState, run: RunState, rules: RuleSet) -> dict[str, Any]:
         "end_line": run.end_line,
         "finish_reason": run.finish_reason,
         "facts": facts,
+        "installp": installp_record(run.installp),
         "finding_counts": dict(run.finding_counts),
         "script_output": {str(k): v for k, v in run.script_output.items()},
         "phases": phases,
@@ -96,5 +171,45 @@ def runs_of(log: LogState) -> list[RunState]:
     return [empty]
 
 
-def report_records(logs: list[LogState], rules: RuleSet) -> list[dict[str, Any]]:
-    return [run_record(log, run, rules) for log in logs for run in runs_of(log)]
+def verdict_of(log: LogState, judge: Judgement) -> ClientVerdict:
+    """The client verdict of ``log`` (its last migration), as the report judges it."""
+    runs = runs_of(log)
+    latest = runs[-1]
+    return client_verdict(runs, stalled=judge.stalled(log, latest), last_line_at=judge.stamp(log, latest))
+
+
+def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
+    """One client's verdict (``clients`` in the JSON report)."""
+    runs = runs_of(log)
+    verdict = verdict_of(log, judge)
+    judged = runs[verdict.run - 1] if verdict.run and verdict.run <= len(runs) else runs[-1]
+    values = advice_values(judged, log.client)
+    return {
+        "client": judged.client or log.client,
+        "log": log.log,
+        "status": verdict.status,
+        "summary": verdict.summary,
+        "run": verdict.run,
+        "operation": verdict.operation,
+        "cleaned_up": verdict.cleaned_up,
+        "reboot": {
+            "verdict": verdict.reboot.verdict,
+            "summary": verdict.reboot.summary,
+            "detail": fill_advice(verdict.reboot.detail, values),
+        },
+    }
+
+
+def report_records(logs: list[LogState], rules: RuleSet, judge: Optional[Judgement] = None) -> list[dict[str, Any]]:
+    judge = judge or Judgement(rules)
+    return [run_record(log, run, rules, judge) for log in logs for run in runs_of(log)]
+
+
+def client_records(logs: list[LogState], rules: RuleSet, judge: Optional[Judgement] = None) -> list[dict[str, Any]]:
+    judge = judge or Judgement(rules)
+    return [client_record(log, judge) for log in logs]
+
+
+def report_document(records: list[dict[str, Any]], clients: list[dict[str, Any]]) -> dict[str, Any]:
+    """The whole JSON report: its ``schema`` version, the runs and the client verdicts."""
+    return {"schema": SCHEMA_VERSION, "runs": records, "clients": clients}

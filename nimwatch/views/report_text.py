@@ -8,7 +8,7 @@ reboot verdict.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 SEVERITY_MARK = {"error": "✖", "warning": "▲", "info": "·"}
 STATUS_MARK = {"done": "✔", "running": "…", "failed": "✖", "not_run": " "}
@@ -56,14 +56,101 @@ def _run_title(rec: dict[str, Any]) -> str:
     return f"{rec['client'] or '(unknown client)'}  ({rec['log']}{which})"
 
 
-def render_text(records: list[dict[str, Any]]) -> str:
+def _outcome_line(rec: dict[str, Any]) -> str:
+    """``Outcome: FAILED in phase 6`` for a migration; ``Operation: ...`` for a clean-up, wake-up or sleep."""
+    if rec.get("operation", "migration") != "migration":
+        return f"  Operation: {rec.get('summary') or rec['operation']}"
+    outcome = OUTCOME_LABEL[rec["outcome"]]
+    failed = f" in phase {rec['failed_phase']}" if rec.get("failed_phase") else ""
+    extra = ""
+    summary = rec.get("summary", "")
+    if rec["outcome"] == "incomplete" and summary:
+        extra = f": {summary}"
+    elif rec["outcome"] == "failed" and "went on" in summary:
+        extra = summary[summary.index(" (") :] if " (" in summary else ""
+    elif rec["outcome"] == "succeeded" and summary.startswith("succeeded:"):
+        extra = summary[len("succeeded") :]
+    return f"  Outcome: {outcome}{failed}{extra}   {_headline(rec)}".rstrip()
+
+
+def installp_line(rec: dict[str, Any]) -> str:
+    """What installp did, in one line (empty when installp did not run)."""
+    inst = rec.get("installp")
+    if not inst:
+        return ""
+    runs = inst["invocations"]
+    bits = [f"{runs} installp run{'s' if runs != 1 else ''}, {inst['filesets_ok']} filesets installed"]
+    if inst.get("already_installed"):
+        bits.append(f"{inst['already_installed']} already installed")
+    for key, label in (
+        ("failed", "FAILED"),
+        ("cancelled", "CANCELLED"),
+        ("requisite_failures", "not installed (requisites)"),
+        ("missing_requisites", "missing requisites"),
+        ("verification_failures", "failed verification"),
+    ):
+        names = inst.get(key) or []
+        if names:
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            bits.append(f"{label}: {shown}")
+    if inst.get("builddate_failure"):
+        bits.append("BUILDDATE check failed")
+    if inst.get("bosboot_failure"):
+        bits.append("bosboot verification failed")
+    return "; ".join(bits)
+
+
+def fold_benign(findings: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int, list[int]]]:
+    """Benign findings, one entry per signature: (first finding, count, lines)."""
+    groups: dict[str, tuple[dict[str, Any], int, list[int]]] = {}
+    for f in findings:
+        if not f.get("benign"):
+            continue
+        first, count, lines = groups.get(f["rule"], (f, 0, []))
+        groups[f["rule"]] = (first, count + 1, [*lines, f["line"]])
+    return list(groups.values())
+
+
+def _lines(lines: list[int]) -> str:
+    if len(lines) == 1:
+        return f"line {lines[0]}"
+    return f"lines {lines[0]}-{lines[-1]}" if len(lines) > 3 else "lines " + ", ".join(str(n) for n in lines)
+
+
+def _codes(findings: list[dict[str, Any]], rule: str) -> str:
+    codes = sorted({f["code"] for f in findings if f["rule"] == rule and f.get("code")})
+    return " " + "/".join(codes[:4]) + ("/..." if len(codes) > 4 else "") if codes else ""
+
+
+def _verdicts_by_log(clients: Optional[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    return {c["log"]: c for c in clients or []}
+
+
+def _verdict_wanted(rec: dict[str, Any], client: Optional[dict[str, Any]]) -> bool:
+    """The client's verdict is worth its own line when the log holds more than one run or no plain migration."""
+    if client is None:
+        return False
+    return bool(rec.get("runs_in_log", 1) > 1 or client["operation"] != "migration" or client["cleaned_up"])
+
+
+def render_text(
+    records: list[dict[str, Any]], clients: Optional[list[dict[str, Any]]] = None, *, verbose: bool = False
+) -> str:
+    verdicts = _verdicts_by_log(clients)
+    seen_logs: set[str] = set()
     out: list[str] = []
     for rec in records:
-        outcome = OUTCOME_LABEL[rec["outcome"]]
-        failed = f" in phase {rec['failed_phase']}" if rec.get("failed_phase") else ""
         out.append("=" * 78)
         out.append(_run_title(rec))
-        out.append(f"  Outcome: {outcome}{failed}   {_headline(rec)}".rstrip())
+        client = verdicts.get(rec["log"])
+        if rec["log"] not in seen_logs and _verdict_wanted(rec, client):
+            assert client is not None
+            judged = ""
+            if client["operation"] == "migration":
+                judged = f" (judged on run {client['run']}, the last migration)"
+            out.append(f"  Verdict: {client['summary']}{judged}")
+        seen_logs.add(rec["log"])
+        out.append(_outcome_line(rec))
         if rec.get("mid_run"):
             out.append("  (the log starts in the middle of a run: earlier phases are assumed done)")
         out.append("")
@@ -74,16 +161,19 @@ def render_text(records: list[dict[str, Any]]) -> str:
             mark = STATUS_MARK[ph["status"]]
             took = f"{duration(ph.get('seconds')):>7} " if timed else ""
             out.append(f"  {ph['number']:>2}  {ph['name']:<46} {mark} {ph['status']:<6} {took}{_progress(ph)}".rstrip())
+        if installp_line(rec):
+            out.append(f"\n  installp: {installp_line(rec)}")
         for phase_no, lines in sorted(rec.get("script_output", {}).items()):
             out.append(f"\n  Customization script output (phase {phase_no}):")
             out.extend(f"    | {line}" for line in lines[:20])
             if len(lines) > 20:
                 out.append(f"    | ... {len(lines) - 20} more lines")
         findings = rec["findings"]
+        shown = findings if verbose else [f for f in findings if not f.get("benign")]
         out.append("")
-        if findings:
-            out.append(f"  Findings ({len(findings)}):")
-            for f in findings:
+        if shown:
+            out.append(f"  Findings ({len(shown)}):")
+            for f in shown:
                 code = f" {f['code']}" if f.get("code") else ""
                 out.append(
                     f"  {SEVERITY_MARK[f['severity']]} {f['severity'].upper()}{code}  phase {f['phase']}, "
@@ -98,6 +188,12 @@ def render_text(records: list[dict[str, Any]]) -> str:
                     out.extend(f"           {a}" for a in advice[1:])
         else:
             out.append("  Findings: none")
+        folded = [] if verbose else fold_benign(findings)
+        if folded:
+            out.append(f"  Routine lines ({sum(n for _, n, _ in folded)}, benign; --verbose lists them):")
+            for first, count, lines in folded:
+                codes = _codes(findings, first["rule"])
+                out.append(f"  {SEVERITY_MARK['info']} {count} x{codes} {first['title']} ({_lines(lines)})")
         out.append("")
         reboot = rec["reboot"]
         boot = f" (boot disk: {rec['boot_disk']})" if rec.get("boot_disk") else ""
@@ -106,6 +202,8 @@ def render_text(records: list[dict[str, Any]]) -> str:
             out.extend(f"      {line}" for line in reboot["detail"].splitlines())
         out.append("")
     out.append(summary_line(records))
+    if clients:
+        out.append(client_summary_line(clients))
     return "\n".join(out) + "\n"
 
 
@@ -116,12 +214,30 @@ def summary_line(records: list[dict[str, Any]]) -> str:
     return f"{len(records)} run(s): " + ", ".join(f"{n} {k}" for k, n in counts.items())
 
 
+def client_summary_line(clients: list[dict[str, Any]]) -> str:
+    """``3 client(s) by their last migration: 1 succeeded, 1 failed, 1 incomplete``."""
+    counts: dict[str, int] = {}
+    for c in clients:
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    order = ("succeeded", "failed", "incomplete", "running", "other")
+    words = {"other": "no migration"}
+    return f"{len(clients)} client(s) by their last migration: " + ", ".join(
+        f"{counts[s]} {words.get(s, s)}" for s in order if counts.get(s)
+    )
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(records: list[dict[str, Any]]) -> str:
+def render_markdown(
+    records: list[dict[str, Any]], clients: Optional[list[dict[str, Any]]] = None, *, verbose: bool = False
+) -> str:
     out: list[str] = ["# nimadm migration report", ""]
+    if clients:
+        for c in clients:
+            out.append(f"- **{_md(c['client'])}**: {_md(c['summary'])} (reboot: {c['reboot']['verdict']})")
+        out.append("")
     out.append("| Client | Run | Outcome | Failed phase | Target | Boot disk | Reboot |")
     out.append("|---|---|---|---|---|---|---|")
     for rec in records:
@@ -134,8 +250,11 @@ def render_markdown(records: list[dict[str, Any]]) -> str:
                 ],
             )
         )
+        outcome = OUTCOME_LABEL[rec["outcome"]]
+        if rec.get("operation", "migration") != "migration":
+            outcome = f"{rec['operation'].upper()} {outcome}"
         out.append(
-            f"| {_md(rec['client'])} | {rec['run']} | **{OUTCOME_LABEL[rec['outcome']]}** | "
+            f"| {_md(rec['client'])} | {rec['run']} | **{outcome}** | "
             f"{rec.get('failed_phase') or ''} | {_md(target)} | {rec.get('boot_disk') or ''} | "
             f"{_md(rec['reboot']['verdict'])} |"
         )
@@ -144,11 +263,15 @@ def render_markdown(records: list[dict[str, Any]]) -> str:
         out.append(f"## {_md(rec['client'])} — run {rec['run']}: {OUTCOME_LABEL[rec['outcome']]}")
         out.append("")
         out.append(f"- Log: `{rec['log']}`")
+        if rec.get("summary"):
+            out.append(f"- {rec.get('operation', 'migration').capitalize()}: {_md(rec['summary'])}")
         if _headline(rec):
             out.append(f"- Migration: {_headline(rec)}")
         for key in ("spot", "lpp_source"):
             if rec.get(key):
                 out.append(f"- {key}: `{rec[key]}`")
+        if installp_line(rec):
+            out.append(f"- installp: {_md(installp_line(rec))}")
         out.append(f"- Reboot: {rec['reboot']['summary']}")
         out.append("")
         out.append("| # | Phase | Status | Time | Progress |")
@@ -157,10 +280,13 @@ def render_markdown(records: list[dict[str, Any]]) -> str:
             took = duration(ph.get("seconds"))
             out.append(f"| {ph['number']} | {_md(ph['name'])} | {ph['status']} | {took} | {_md(_progress(ph))} |")
         out.append("")
-        if rec["findings"]:
+        findings = rec["findings"]
+        shown = findings if verbose else [f for f in findings if not f.get("benign")]
+        folded = [] if verbose else fold_benign(findings)
+        if shown:
             out.append("### Findings")
             out.append("")
-            for f in rec["findings"]:
+            for f in shown:
                 code = f" `{f['code']}`" if f.get("code") else ""
                 out.append(f"- **{f['severity']}**{code} phase {f['phase']}, line {f['line']}: {_md(f['title'])}")
                 out.append(f"  - Line: `{f['text'][:200].replace('`', chr(39))}`")
@@ -174,6 +300,15 @@ def render_markdown(records: list[dict[str, Any]]) -> str:
                     out.append("    ```")
         else:
             out.append("No findings.")
+        if folded:
+            out.append("")
+            out.append(f"Routine lines (benign, {sum(n for _, n, _ in folded)}):")
+            out.append("")
+            for first, count, lines in folded:
+                out.append(f"- {count} x{_codes(findings, first['rule'])} {_md(first['title'])} ({_lines(lines)})")
     out.append("")
     out.append(summary_line(records))
+    if clients:
+        out.append("")
+        out.append(client_summary_line(clients))
     return "\n".join(out) + "\n"

@@ -19,18 +19,27 @@ from typing import Optional
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
+from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Notice
 from nimwatch.terminal import escape_controls
 
-STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded")
-"""Every status a client row can have."""
-STATUS_RANK = {"failed": 0, "stalled": 1, "incomplete": 2, "running": 3, "succeeded": 4}
+STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded", "other")
+"""Every status a client row can have (:func:`nimwatch.core.verdict.client_verdict`; ``other``: the log holds
+no migration, e.g. a clean-up only)."""
+STATUS_RANK = {"failed": 0, "stalled": 1, "incomplete": 2, "running": 3, "succeeded": 4, "other": 5}
 """Sort order by status: what needs a person first."""
-SYMBOL = {"running": "▶", "succeeded": "✔", "failed": "✖", "stalled": "‖", "incomplete": "?"}
+SYMBOL = {"running": "▶", "succeeded": "✔", "failed": "✖", "stalled": "‖", "incomplete": "?", "other": "·"}
 """Status symbols for the TUI (each one terminal cell wide)."""
-ASCII_SYMBOL = {"running": ">", "succeeded": "+", "failed": "X", "stalled": "!", "incomplete": "?"}
+ASCII_SYMBOL = {"running": ">", "succeeded": "+", "failed": "X", "stalled": "!", "incomplete": "?", "other": "."}
 """Status symbols for plain terminals (AIX consoles without UTF-8)."""
-ANSI_COLOUR = {"running": "36", "succeeded": "32", "failed": "1;31", "stalled": "1;33", "incomplete": "35"}
+ANSI_COLOUR = {
+    "running": "36",
+    "succeeded": "32",
+    "failed": "1;31",
+    "stalled": "1;33",
+    "incomplete": "35",
+    "other": "0",
+}
 """SGR colour codes of the plain table (the 16 basic colours)."""
 FILTERS = ("all", "problems", *STATUSES)
 """Status filters, in the order the TUI cycles through them; problems = failed, stalled, incomplete."""
@@ -57,8 +66,11 @@ class ClientRow:
     eta: Optional[float]
     last_line: str
     findings: int
+    """Findings that are not routine (benign) lines."""
     worst: Optional[str]
-    """Severity of the worst finding (error, warning, info) or None."""
+    """Severity of the worst such finding (error, warning, info) or None."""
+    verdict: str = ""
+    """The client's verdict in words (from its last migration)."""
 
     @property
     def symbol(self) -> str:
@@ -130,17 +142,23 @@ def client_row(
         stalled: the stall monitor says this run is stalled.
         timed: arrival times are real (False: elapsed and ETA are unknown).
     """
-    run = log.current
-    if run is None:
+    latest = log.current
+    if latest is None:
         return ClientRow(log.log, log.client, 0, 0, "running", 0, "waiting for nimadm output", 0.0,
                          None, None, log.last_text, 0, None)
-    if run.outcome is Outcome.RUNNING:
-        status = "stalled" if stalled else "running"
-    else:
-        status = run.outcome.value
+    verdict = client_verdict(log.runs, stalled=stalled)
+    run = log.run(verdict.run) if verdict.run else latest
+    status = verdict.status
+    if status == "running" and stalled:
+        status = "stalled"
     phase = run.failed_phase or run.current_phase or run.last_phase
-    phase_name = rules.model.phase(phase).name if phase else ("not started" if status == "running" else "no phase run")
-    fraction = weighted_fraction(run, rules)
+    if status == "other" or verdict.cleaned_up:
+        # the verdict in a few words (the phase column is narrow): "clean-up only", "abandoned, cleaned up"
+        phase_name = _short_verdict(verdict.summary)
+    else:
+        idle = "not started" if status == "running" else "no phase run"
+        phase_name = rules.model.phase(phase).name if phase else idle
+    fraction = 0.0 if status == "other" else weighted_fraction(run, rules)
     elapsed: Optional[float] = None
     eta: Optional[float] = None
     if timed and run.started_at is not None:
@@ -160,10 +178,21 @@ def client_row(
         fraction=fraction,
         elapsed=elapsed,
         eta=eta,
-        last_line=run.last_text or log.last_text,
-        findings=sum(run.finding_counts.values()),
+        last_line=latest.last_text or log.last_text,
+        findings=run.notable_findings,
         worst=worst.value if isinstance(worst, Severity) else None,
+        verdict=verdict.summary,
     )
+
+
+def _short_verdict(summary: str) -> str:
+    """``clean-up only, nothing migrated`` -> ``clean-up only``; ``incomplete (abandoned), cleaned up — not
+    migrated`` -> ``abandoned, cleaned up``."""
+    if "(abandoned)" in summary:
+        return "abandoned, cleaned up"
+    if summary.startswith("migrated, then removed"):
+        return "removed by nimadm -C"
+    return summary.split(", nothing migrated")[0].split(" — ")[0]
 
 
 def sort_rows(rows: Iterable[ClientRow], order: str = "status") -> list[ClientRow]:
@@ -200,10 +229,10 @@ def status_counts(rows: Iterable[ClientRow]) -> dict[str, int]:
 
 
 def summary(rows: Sequence[ClientRow]) -> str:
-    """``3 clients: 1 running, 0 stalled, 1 failed, 0 incomplete, 1 succeeded``."""
+    """``3 clients: 1 running, 0 stalled, 1 failed, 0 incomplete, 1 succeeded`` (``N other`` only when there are)."""
     counts = status_counts(rows)
     noun = "client" if len(rows) == 1 else "clients"
-    return f"{len(rows)} {noun}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    return f"{len(rows)} {noun}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n or s != "other")
 
 
 # --------------------------------------------------------------------------- formatting
@@ -254,8 +283,16 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
     """
     symbols = ASCII_SYMBOL if ascii_only else SYMBOL
     client_w = max([6, *(len(r.client) + (2 + len(str(r.run)) if r.runs > 1 else 0) for r in rows)])
-    widths = {"status": 12, "client": min(client_w, 24), "phase": 30, "progress": 15, "elapsed": 8, "eta": 8,
-              "find": 5, "last": 0}
+    widths = {
+        "status": 12,
+        "client": min(client_w, 24),
+        "phase": 30,
+        "progress": 15,
+        "elapsed": 8,
+        "eta": 8,
+        "find": 5,
+        "last": 0,
+    }
     optional = ["last", "eta", "elapsed", "find"]
     columns = list(widths)
 
@@ -271,8 +308,16 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         widths["last"] = width - used()
     if used() > width:
         widths["phase"] = max(8, widths["phase"] - (used() - width))
-    headers = {"status": "STATUS", "client": "CLIENT", "phase": "PHASE", "progress": "PROGRESS",
-               "elapsed": "ELAPSED", "eta": "ETA", "find": "FIND", "last": "LAST LINE"}
+    headers = {
+        "status": "STATUS",
+        "client": "CLIENT",
+        "phase": "PHASE",
+        "progress": "PROGRESS",
+        "elapsed": "ELAPSED",
+        "eta": "ETA",
+        "find": "FIND",
+        "last": "LAST LINE",
+    }
     right = {"elapsed", "eta", "find"}
 
     def cell(name: str, text: str) -> str:
@@ -285,7 +330,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         values = {
             "status": f"{symbols[row.status]} {row.status}",
             "client": row.client + (f" #{row.run}" if row.runs > 1 else ""),
-            "phase": row.phase_label,
+            "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
             "progress": f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}",
             "elapsed": fmt_duration(row.elapsed),
             "eta": fmt_duration(row.eta),

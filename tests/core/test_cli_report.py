@@ -24,6 +24,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def test_json_contract_over_the_sample_directory(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["report", "--format", "json", str(SAMPLE_LOGS)], capsys)
     data = json.loads(out)
+    assert data["schema"] == 1
     logs = sorted(SAMPLE_LOGS.glob("*_alt_mig.log"))
     assert len({r["log"] for r in data["runs"]}) == len(logs)
     for run in data["runs"]:
@@ -177,7 +178,7 @@ def test_a_glob_over_the_sample_directory_gives_one_run_per_log(capsys: pytest.C
     runs = json.loads(out)["runs"]
     logs = sorted(SAMPLE_LOGS.glob("*_alt_mig.log"))
     assert sorted({r["log"] for r in runs}) == [str(p) for p in logs]
-    assert len(runs) == len(logs) + 1  # rerun02 holds two runs
+    assert len(runs) == len(logs) + 2  # rerun02 and killclean hold two runs each
     assert "README.md: documentation, not a log; skipped" in err
     assert code == 1
 

@@ -42,6 +42,18 @@ FRAGMENTS = [
     b"\x00\x00",
     b"\xff\xfe caf\xe9\n",
     b"x" * 200 + b" Creating logical volume alt_hd5 Creating logical volume alt_hd6 " + b"y" * 100 + b"\n",
+    # issue 8: installp's structure, continuation lines, text around a log
+    b"                    Pre-installation Verification...\n",
+    b"FAILURES\n  SELECTED FILESETS:  The following\n    bos.a.b 7.3.0.0    # Error Log\n  << End of Failure Section >>\n",
+    b"Installation Summary\n--------------------\n",
+    b"bos.x                       7.3.0.0         USR         APPLY       FAILED\n",
+    b"bos.y                       7.3.0.0         ROOT        APPLY       SUCCESS\n",
+    b"    12  Total to be installed\n",
+    b'0503-464 installp:  The installation has FAILED for the "usr" part\n        of the following filesets:\n',
+    b"sysck: 3001-038 The name mail is not a known group for entry /usr/bin/bellmail.\n",
+    b"0599-123 someprog: nobody catalogued this.\n",
+    b"Ticket notes: attempt 1 failed with 0505-218, see below.\n",
+    b"lpar1: A remote host refused an attempted connect operation.\n",
 ]
 
 

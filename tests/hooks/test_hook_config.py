@@ -228,3 +228,15 @@ def test_the_command_is_checked_even_when_other_keys_are_wrong(tmp_path: Path, n
     assert any(p.startswith(f"{cfg}:3: hook 'b': run[0]: the command cannot hold a placeholder") for p in problems)
     assert f"{cfg}:4: hook 'c': run[0]: must be a string, not an integer (quote it: '5')" in problems
     assert len(problems) == 5
+
+
+def test_benign_is_a_finding_filter_that_defaults_to_off(tmp_path: Path) -> None:
+    hooks, problems = parse(
+        "hooks:\n  - {name: a, on: [finding], run: [sh]}\n  - {name: b, on: [finding], benign: true, run: [sh]}\n",
+        tmp_path / "c.yaml",
+    )
+    assert problems == [] and [h.benign for h in hooks] == [False, True]
+    _, problems = parse("hooks:\n  - {name: a, on: [finding], benign: sometimes, run: [sh]}\n", tmp_path / "c.yaml")
+    assert any("benign: must be true or false" in p for p in problems), problems
+    _, problems = parse("hooks:\n  - {name: a, on: [run_failed], benign: true, run: [sh]}\n", tmp_path / "c.yaml")
+    assert any("benign: only applies to finding events" in p for p in problems), problems

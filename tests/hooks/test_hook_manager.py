@@ -606,3 +606,21 @@ def test_retries_stop_when_they_run_out_and_when_nimwatch_stops(kit: Kit) -> Non
     wait_for(lambda: any(r.get("hook") == "down2" for r in kit.results()), what="first attempt reported")
     assert slow.stop(timeout=10)  # does not sit out the 600 s delay
     assert [r.get("attempt") for r in kit.results() if r.get("hook") == "down2"] == [1]
+
+
+def test_benign_findings_run_no_hook_unless_asked(kit: Kit) -> None:
+    routine = replace(FINDING, fields={**FINDING.fields, "benign": True, "severity": "info", "rule": "src-fileset-script"})
+    assert matched_event(kit.spec(on=("finding",)), FINDING) == "finding"
+    assert matched_event(kit.spec(on=("finding",)), routine) is None
+    assert matched_event(replace(kit.spec(on=("finding",)), benign=True), routine) == "finding"
+    # naming the rule asks for it
+    assert matched_event(replace(kit.spec(on=("finding",)), rules=frozenset({"src-fileset-script"})), routine) == "finding"
+
+
+def test_run_succeeded_and_run_failed_mean_a_migration(kit: Kit) -> None:
+    cleanup = replace(SUCCEEDED, fields={**SUCCEEDED.fields, "operation": "cleanup"})
+    assert matched_event(kit.spec(on=("run_succeeded",)), cleanup) is None
+    assert matched_event(kit.spec(on=("run_finished",)), cleanup) == "run_finished"
+    migration = replace(SUCCEEDED, fields={**SUCCEEDED.fields, "operation": "migration"})
+    assert matched_event(kit.spec(on=("run_succeeded",)), migration) == "run_succeeded"
+    assert placeholder_values(cleanup)["operation"] == "cleanup"

@@ -42,7 +42,7 @@ async def test_two_hundred_rows_and_filters(make_tui: AppFactory, tmp_path: Path
         assert screen.status_filter == "stalled" and table.row_count == 0
         await pilot.press("f", "f")  # failed -> incomplete
         assert screen.status_filter == "incomplete" and table.row_count == 50
-        await pilot.press("f", "f", "f", "f", "f")  # succeeded, all, problems, running, stalled
+        await pilot.press("f", "f", "f", "f", "f", "f")  # succeeded, other, all, problems, running, stalled
         await pilot.press("f")  # failed
         assert screen.status_filter == "failed" and table.row_count == 100
         await pilot.press("slash", *"lpar01", "enter")

@@ -102,22 +102,38 @@ def test_alerts_fire_with_labels_and_resolve_when_the_next_run_succeeds(
     rig = AlertRig(
         rules,
         tmp_path,
-        f"alerts:\n  - type: alertmanager\n    url: {url}\n    labels: {{team: aix}}\n    severity: error\n",
+        f"alerts:\n  - type: alertmanager\n    url: {url}\n    labels: {{team: aix}}\n    severity: error\n"
+        f"  - type: alertmanager\n    name: custom\n    url: {url}\n    labels: {{team: custom}}\n"
+        f"    severity: warning\n    severity_labels: {{error: page, warning: ticket}}\n",
     )
     try:
         rig.feed("lpar1", failing_run("lpar1", 2))
         rig.feed("db1", failing_run("db1", 1))
         expected = [n for n in rig.expected("error") if n.client == "lpar1"]
-        wait_for(lambda: len(_active(url, "lpar1")) == len(expected), what="lpar1's alerts in Alertmanager")
-        alerts = {a["labels"]["alertname"]: a for a in _active(url, "lpar1")}
+        custom = [n for n in rig.expected("warning") if n.client == "lpar1"]
+
+        def aix_team() -> list[dict[str, Any]]:
+            return [a for a in _active(url, "lpar1") if a["labels"]["team"] == "aix"]
+
+        wait_for(lambda: len(_active(url, "lpar1")) == len(expected) + len(custom), what="lpar1's alerts")
+        alerts = {a["labels"]["alertname"]: a for a in aix_team()}
         failed = alerts["NimadmRunFailed"]
         assert failed["labels"] == {
             "alertname": "NimadmRunFailed",
             "client": "lpar1",
             "phase": "2",
-            "severity": "error",
+            "severity": "critical",  # nimwatch's error, in the words Alertmanager routes match on
             "team": "aix",
         }
+        assert failed["annotations"]["nimwatch_severity"] == "error"
+        assert {a["labels"]["severity"] for a in aix_team()} == {"critical"}
+        mapped = {
+            a["annotations"]["nimwatch_severity"]: a["labels"]["severity"]
+            for a in _active(url, "lpar1")
+            if a["labels"]["team"] == "custom"
+        }
+        assert mapped["error"] == "page"
+        assert mapped.get("warning", "ticket") == "ticket"
         assert failed["status"]["state"] == "active"
         assert failed["annotations"]["summary"].startswith("lpar1: migration failed in phase 2")
         finding = alerts["NimadmFinding"]
@@ -129,7 +145,7 @@ def test_alerts_fire_with_labels_and_resolve_when_the_next_run_succeeds(
 
         rig.feed("lpar1", running_run("lpar1", 3))  # a new run: nothing resolves until it succeeds
         rig.dispatcher.wait_idle(10)
-        assert len(_active(url, "lpar1")) == len(expected)
+        assert len(aix_team()) == len(expected)
         rest = success_run("lpar1")[len(running_run("lpar1", 3)) :]  # phases 4-12 and the good clean-up
         rig.feed("lpar1", rest)
         wait_for(lambda: _active(url, "lpar1") == [], what="lpar1's alerts to be resolved")

@@ -91,6 +91,8 @@ metrics:
         ("alerts:\n  - type: syslog\n", "alerts[0].address: missing: give address"),
         ("alerts:\n  - type: syslog\n    address: localhost\n", "'localhost' is not HOST:PORT"),
         ("alerts:\n  - type: syslog\n    address: h:514\n    facility: locl0\n", "(did you mean 'local0'?)"),
+        ("alerts:\n  - type: syslog\n    address: h:514\n    format: rfc3164\n", "alerts[0].format: rfc3164 is the local socket's format"),
+        ("alerts:\n  - type: syslog\n    socket: /dev/log\n    format: rfc5425\n", "alerts[0].format: must be one of rfc3164, rfc5424 (did you mean 'rfc5424'?)"),
         ("alerts:\n  - type: email\n    host: h\n    from: a@b\n    to: c@d\n    password: hunter2\n", "a password is never written in the config"),
         ("alerts:\n  - type: email\n    host: h\n    from: a@b\n    to: c@d\n    password_env: PW\n", "a password needs a username"),
         ("alerts:\n  - type: email\n    host: h\n    from: a@b\n", "alerts[0].to: missing (required)"),
@@ -99,6 +101,10 @@ metrics:
         ("alerts:\n  - type: command\n    run: [/bin/true]\n    env: {NIMWATCH_CLIENT: x}\n", "NIMWATCH_* variables describe the alert"),
         ("alerts:\n  - type: webhook\n    url: http://x\n  - type: webhook\n    name: webhook-1\n    url: http://y\n", "two sinks are named 'webhook-1'"),
         ("alerts:\n  - type: alertmanager\n    url: http://x\n    labels: {bad-label: x}\n", "not a valid label name"),
+        ("alerts:\n  - type: alertmanager\n    url: http://x\n    severity_labels: {eror: critical}\n", ":4: alerts[0].severity_labels.eror: not a nimwatch severity (info, warning, error) (did you mean 'error'?)"),
+        ("alerts:\n  - type: alertmanager\n    url: http://x\n    severity_labels: {info: ''}\n", "alerts[0].severity_labels.info: must be a non-empty label value"),
+        ("alerts:\n  - type: alertmanager\n    url: http://x\n    severity_labels: critical\n", "alerts[0].severity_labels: must map nimwatch severities"),
+        ("alerts:\n  - type: alertmanager\n    url: http://x\n    severity_label: {error: page}\n", "severity_label: unknown key (did you mean 'severity_labels'?)"),
         ("metrics: {textfile: out.txt}", "node_exporter only reads files named *.prom"),
         ("metrics: {listen: nowhere}", "'nowhere' is not HOST:PORT"),
         ("metrics: {lissen: ':9100'}", "metrics.lissen: unknown key (did you mean 'listen'?)"),
@@ -122,3 +128,24 @@ def test_check_config_lists_every_problem(tmp_path: Path) -> None:
     assert len(problems) == 3
     assert any(":3: alerts[0].url" in p for p in problems)
     assert any(":6: alerts[1].colour: unknown key" in p for p in problems)
+
+
+def test_alertmanager_severity_labels_default_and_override(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "alerts:\n  - type: alertmanager\n    url: http://x\n"
+        "  - type: alertmanager\n    url: http://y\n    severity_labels: {error: page, info: none}\n",
+    )
+    default, custom = load_config(path).alerts
+    assert dict(default.options.severity_labels) == {"error": "critical", "warning": "warning", "info": "info"}
+    assert dict(custom.options.severity_labels) == {"error": "page", "warning": "warning", "info": "none"}
+
+
+def test_benign_findings_are_off_by_default_and_a_sink_can_ask_for_them(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, "alerts:\n  - {type: webhook, url: http://x/h}\n  - {type: webhook, url: http://x/h, benign: true}\n")
+    )
+    assert [s.benign for s in config.alerts] == [False, True]
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, "alerts:\n  - {type: webhook, url: http://x/h, benign: often}\n"))
+    assert "alerts[0].benign" in str(exc.value.problems or exc.value)

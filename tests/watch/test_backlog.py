@@ -51,9 +51,9 @@ def test_first_start_on_old_logs_alerts_and_hooks_nothing_for_finished_runs(tmp_
         assert done.returncode == 1, done.stderr  # the samples hold failed runs: the exit code still says so
         events = lines(done.stdout)
         finished = [e for e in events if e["event"] == "run_finished" and "silent_minutes" not in e]
-        assert len(finished) == 16  # every finished run is shown (the stall monitor's are about now)
+        assert len(finished) == 25  # every finished run is shown (the stall monitor's are about now)
         (backlog,) = [e for e in events if e["event"] == "backlog"]
-        assert (backlog["logs"], backlog["runs"], backlog["failed"], backlog["succeeded"]) == (17, 18, 7, 9)
+        assert (backlog["logs"], backlog["runs"], backlog["failed"], backlog["succeeded"]) == (25, 27, 12, 12)
         assert backlog["unfinished"] == 2 and backlog["hours"] == 6
         assert [e for e in events if e["event"] == "hook_result"] == []  # the example hooks ran for nothing
         assert "shown but not alerted" in done.stderr
@@ -85,7 +85,10 @@ def test_alert_backlog_alerts_the_history_too(tmp_path: Path) -> None:
         assert done.returncode == 1
         assert "backlog" not in {e["event"] for e in lines(done.stdout)}
         failed = {b["client"] for b in http.bodies() if b["event"] == "run_finished" and b["outcome"] == "failed"}
-        assert failed == {"fail11mb", "fail1lvm", "fail2cache", "fail3nfs", "fail6inst", "fail8boot", "rerun02"}
+        assert failed == {
+            "fail11mb", "fail1lvm", "fail2cache", "fail3nfs", "fail6inst", "fail8boot", "rerun02",
+            "bbverify12", "instfail12", "reqfail12", "rshrefused", "rshtimeout",
+        }
     finally:
         http.close()
 

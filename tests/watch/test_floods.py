@@ -26,7 +26,7 @@ FLOOD = 20_000
 
 def flood_log(client: str, lines: int = FLOOD) -> str:
     """A run that fails in phase 1 after ``lines`` lines with message numbers the catalog does not know."""
-    noise = "".join(f"step {i}: 9999-{i % 1000:03d} something odd happened\n" for i in range(lines))
+    noise = "".join(f"9999-{i % 1000:03d} step {i}: something odd happened\n" for i in range(lines))
     return preamble(client) + banner(1) + noise + failing_run(client, 1)[len(preamble(client)) + len(banner(1)) :]
 
 

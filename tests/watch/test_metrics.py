@@ -140,3 +140,21 @@ def test_write_textfile_replaces_atomically(tmp_path: Path) -> None:
     inode = path.stat().st_ino
     write_textfile(path, "x 2\n")
     assert path.read_text() == "x 2\n" and path.stat().st_ino != inode
+
+
+def test_a_clean_up_after_a_killed_migration_keeps_the_client_incomplete(rules: RuleSet) -> None:
+    samples_dir = Path(__file__).resolve().parents[2] / "sample_logs"
+    engine = Engine(rules)
+    engine.feed("/l/killclean_alt_mig.log", (samples_dir / "killclean_alt_mig.log").read_bytes(), at=1000.0)
+    engine.feed("/l/cleanup03_alt_mig.log", (samples_dir / "cleanup03_alt_mig.log").read_bytes(), at=1000.0)
+    text = render(engine, stalled=set())
+    assert value(text, "nimwatch_status", client="killclean", status="incomplete") == 1
+    assert value(text, "nimwatch_status", client="killclean", status="succeeded") == 0
+    # the outcome is the last migration's (run 1, ended incomplete), not the clean-up's
+    assert value(text, "nimwatch_outcome", client="killclean", outcome="incomplete") == 1
+    assert value(text, "nimwatch_phase", client="killclean") == 6
+    assert value(text, "nimwatch_status", client="cleanup03", status="other") == 1
+    # a running client stalled: status stalled
+    stalled = render(fed_engine(rules), stalled={("/l/lpar1_alt_mig.log", 1)})
+    assert value(stalled, "nimwatch_status", client="lpar1", status="stalled") == 1
+    assert value(stalled, "nimwatch_status", client="db1", status="failed") == 1

@@ -18,7 +18,7 @@ from typing import Optional
 import pytest
 
 from nimwatch.alerts.dispatcher import AlertDispatcher, backoff_delay
-from nimwatch.alerts.message import rank, severity_of
+from nimwatch.alerts.message import rank, severity_of, summary
 from nimwatch.config import load_config
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine, Notice
@@ -103,8 +103,11 @@ def test_syslog_unix_socket(rules: RuleSet, tmp_path: Path) -> None:
     rig = AlertRig(rules, tmp_path, f"alerts:\n  - type: syslog\n    socket: {path}\n    severity: error\n")
     try:
         rig.feed("lpar1", failing_run("lpar1", 1))
-        wait_for(lambda: len(receiver.received()) == len(rig.expected("error")), what="the error alerts")
-        assert all(b"<27>1 " in d for d in receiver.received())  # daemon, err
+        expected = rig.expected("error")
+        wait_for(lambda: len(receiver.received()) == len(expected), what="the error alerts")
+        for data, notice in zip(receiver.received(), expected):  # the local form: <PRI>TAG[PID]: MSG
+            assert data.startswith(f"<27>nimwatch[{os.getpid()}]: lpar1: ".encode()), data  # daemon, err
+            assert len(data) <= 900 and summary(notice).encode() in data
     finally:
         rig.close()
         receiver.close()

@@ -18,7 +18,7 @@ from .servers import HttpReceiver
 from .watchkit import append, banner, failing_run, running_run, success_run, wait_for
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-COMMON = ("event", "ts", "client", "log", "phase", "phase_name")
+COMMON = ("schema", "event", "ts", "client", "log", "phase", "phase_name")
 
 
 def logs_dir(tmp_path: Path, **runs: str) -> Path:
@@ -49,7 +49,7 @@ def test_once_exit_0_and_the_json_lines_schema(tmp_path: Path, capsys: pytest.Ca
     assert {e["event"] for e in events} == {"run_started", "phase_started", "phase_finished", "run_finished"}
     for e in events:
         assert all(key in e for key in COMMON), e
-        assert ISO.match(e["ts"])
+        assert ISO.match(e["ts"]) and e["schema"] == 1
         assert e["log"].startswith(str(logs))
     finished = [e for e in events if e["event"] == "run_finished"]
     assert [(e["client"], e["outcome"]) for e in finished] == [("web1", "succeeded")]

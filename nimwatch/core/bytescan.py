@@ -1,0 +1,288 @@
+"""The byte-level candidate scan: which lines of a block of log bytes the parser must look at.
+
+Owns :class:`ByteScanner` (one per phase scanner) and :class:`ByteScannerSet`.
+It gives the lines :meth:`nimwatch.core.scanner.Scanner.candidates` gives for
+the same lines decoded, minus lines that only hold a literal's anchor and not
+the literal (which the parser would skip anyway), without decoding the block:
+
+1. one ``bytes.translate`` per window maps every anchor byte (see
+   :mod:`nimwatch.core.anchors`) to NUL and every digit to ``0``;
+2. one regex per phase, starting with NUL, runs over the translated window:
+   ``re`` skips to each NUL at ``memchr``-like speed and checks in C the bytes
+   after it (a look-ahead) or before it (a look-behind for an anchor near the
+   literal's end), and, for ``-``, whether it sits in a message number
+   ``NNNN-NNN``;
+3. at each match, Python checks the literal in the original bytes, the rule's
+   trigger or pattern where the plan asks for it, and skips to the next line;
+4. a window that holds bytes above 127 has those lines decoded (UTF-8, else
+   ISO-8859-1, as the decoder does) and checked as text, so non-ASCII and
+   case-insensitive literals are found exactly as in text in either encoding;
+   patterns with no literal at all are run on the decoded window (slow, exact).
+
+Input is clean bytes as :meth:`nimwatch.core.decoder.LineDecoder.feed_bytes`
+returns them (lines cut, no CR or NUL). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
+
+from nimwatch.core.anchors import (
+    DASH,
+    SUFFIX_TOKENS,
+    AnchorData,
+    ScanPlan,
+    byte_specs,
+    choose_anchors,
+    lookbehind,
+    scan_specs,
+)
+from nimwatch.core.decoder import decode_block, decode_line
+from nimwatch.core.scanner import Scanner, fold
+
+_HIGH = re.compile(rb"[\x80-\xff]")
+_TEXT_CODE = re.compile(r"\d{4}-\d{3}")
+"""A message number in decoded text (``\\d`` as the text scanner has it: any decimal digit)."""
+_ZERO = ord("0")
+
+_Entry = tuple[int, bytes, bool, tuple[bytes, ...], bool, Optional["re.Pattern[str]"]]
+"""(anchor position, literal, ignore case, also, also ignore case, confirm pattern)."""
+
+
+class ByteScanner:
+    """Candidate lines of clean log bytes for one phase scanner."""
+
+    def __init__(self, scanner: Scanner, data: Optional[AnchorData] = None, plan: Optional[ScanPlan] = None) -> None:
+        """``plan``: :func:`~nimwatch.core.anchors.scan_specs` of ``scanner``, when the caller has it."""
+        self.plan: ScanPlan = plan or scan_specs(scanner)
+        self.anchors = choose_anchors(self.plan, data)
+        code = self.plan.code
+        table = bytearray(range(256))
+        for b in self.anchors.bytes:
+            table[b] = 0
+        if code:
+            for b in b"0123456789":
+                table[b] = _ZERO
+        self.table = bytes(table)
+        index: dict[int, list[_Entry]] = {}
+        words: list[tuple[tuple[frozenset[int], ...], Optional[bytes]]] = []
+        for spec in byte_specs(self.plan):
+            k = self.anchors.positions[spec]
+            entry: _Entry = (
+                k,
+                spec.text.encode("ascii"),
+                spec.icase,
+                tuple(a.encode("ascii") for a in spec.also),
+                spec.also_icase,
+                spec.confirm,
+            )
+            for b in _cases(spec.text[k], spec.icase):
+                index.setdefault(b, []).append(entry)
+            after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
+            guard: Optional[bytes] = None
+            if lookbehind(spec.text, k):
+                before = tuple(self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k])
+                guard = b"(?<=" + _seq(before) + rb"\x00" + _seq(after) + b")"
+            words.append((after, guard))
+        self._index = {b: tuple(v) for b, v in index.items()}
+        if code:
+            words.append(((frozenset({_ZERO}),) * 3, rb"(?<=0000\x00000)"))
+        self.regex = re.compile(rb"\x00" + _alternation(words) if words else rb"(?!)")
+        self._text_specs = self.plan.specs
+        self._slow = self.plan.slow
+
+    def _token(self, ch: str, icase: bool) -> frozenset[int]:
+        """The translated bytes that may stand for ``ch`` of a literal."""
+        return frozenset(self.table[b] for b in _cases(ch, icase))
+
+    # ------------------------------------------------------------------ scanning
+
+    def candidates(self, data: bytes, pos: int = 0, end: Optional[int] = None) -> list[int]:
+        """Sorted start offsets of the lines of ``data[pos:end]`` that may match a rule.
+
+        ``pos`` and ``end`` are line boundaries (``end`` after a newline, or the end of ``data``).
+        """
+        end = len(data) if end is None else end
+        if pos >= end:
+            return []
+        win = data[pos:end] if pos or end != len(data) else data
+        translated = win.translate(self.table)
+        starts = self._literal_lines(win, translated)
+        if not translated.isascii():
+            starts = sorted(set(starts) | set(self._text_lines(win, translated)))
+        if self._slow:
+            starts = sorted(set(starts) | set(self._slow_lines(win, pos > 0)))
+        return [pos + s for s in starts] if pos else starts
+
+    def _literal_lines(self, win: bytes, translated: bytes) -> list[int]:
+        starts: list[int] = []
+        index = self._index
+        code = self.plan.code
+        search = self.regex.search
+        rfind = win.rfind
+        find = win.find
+        at = 0
+        while True:
+            m = search(translated, at)
+            if m is None:
+                break
+            p = m.start()
+            ls = rfind(b"\n", 0, p) + 1
+            le = find(b"\n", p)
+            if le < 0:
+                le = len(win)
+            byte = win[p]
+            ok = (
+                byte == DASH
+                and code
+                and p - 4 >= ls
+                and translated[p - 4 : p] == b"0000"
+                and translated[p + 1 : p + 4] == b"000"
+            )
+            if not ok:
+                for k, text, icase, also, also_icase, confirm in index.get(byte, ()):
+                    s = p - k
+                    if s < ls:
+                        continue
+                    if icase:
+                        if win[s : s + len(text)].lower() != text:
+                            continue
+                    elif not win.startswith(text, s):
+                        continue
+                    if also:
+                        line = win[ls:le].lower() if also_icase else win[ls:le]
+                        if not any(a in line for a in also):
+                            continue
+                    if confirm is not None and confirm.search(decode_line(win[ls:le])) is None:
+                        continue
+                    ok = True
+                    break
+            if ok:
+                starts.append(ls)
+                at = le + 1
+            else:
+                at = p + 1
+        return starts
+
+    def _text_lines(self, win: bytes, translated: bytes) -> list[int]:
+        """Lines holding bytes above 127, checked as decoded text (exact for either encoding)."""
+        starts: list[int] = []
+        skip = -1
+        code = self.plan.code
+        specs = self._text_specs
+        for m in _HIGH.finditer(translated):
+            p = m.start()
+            if p < skip:
+                continue
+            ls = win.rfind(b"\n", 0, p) + 1
+            le = win.find(b"\n", p)
+            if le < 0:
+                le = len(win)
+            skip = le
+            line = decode_line(win[ls:le])
+            folded = fold(line)
+            if (code and _TEXT_CODE.search(line)) or any(spec.holds(line, folded) for spec in specs):
+                starts.append(ls)
+        return starts
+
+    def _slow_lines(self, win: bytes, after_newline: bool) -> list[int]:
+        """Every line a pattern without literal spans when run over the decoded window (as the text scanner does)."""
+        text = ("\n" if after_newline else "") + decode_block(win)
+        offset = 1 if after_newline else 0
+        line_starts = [0]
+        at = win.find(b"\n")
+        while at >= 0:
+            line_starts.append(at + 1)
+            at = win.find(b"\n", at + 1)
+        found: set[int] = set()
+        for pattern in self._slow:
+            for m in pattern.finditer(text, offset):
+                first = text.count("\n", offset, m.start())
+                last = text.count("\n", offset, m.end())
+                for index in range(first, last + 1):
+                    if line_starts[index] < len(win):
+                        found.add(line_starts[index])
+        return sorted(found)
+
+
+def _cases(ch: str, icase: bool) -> tuple[int, ...]:
+    if icase and ch.isalpha() and ch.isascii():
+        return tuple(sorted({ord(ch.lower()), ord(ch.upper())}))
+    return (ord(ch),)
+
+
+def _class(token: frozenset[int]) -> bytes:
+    if len(token) == 1:
+        return b"\\x%02x" % next(iter(token))
+    return b"[" + b"".join(b"\\x%02x" % b for b in sorted(token)) + b"]"
+
+
+def _seq(tokens: Sequence[frozenset[int]]) -> bytes:
+    return b"".join(_class(t) for t in tokens)
+
+
+def _alternation(words: Sequence[tuple[tuple[frozenset[int], ...], Optional[bytes]]]) -> bytes:
+    """A regex for the bytes after the sentinel: a prefix trie over ``words`` (token sequences, each with an
+    optional look-behind guard at its end), whose every branch starts with one literal byte.
+
+    ``re`` tries the branches of an alternation one after the other but rejects a
+    branch that starts with a literal byte in a few nanoseconds (not one that starts
+    with a character set), so the first token of every word is split into its bytes,
+    and a set of every possible first byte is checked before the branches.
+    """
+    expanded: set[tuple[tuple[frozenset[int], ...], Optional[bytes]]] = set()
+    for after, guard in words:
+        if after:
+            for b in sorted(after[0]):
+                expanded.add(((frozenset({b}), *after[1:]), guard))
+        else:
+            expanded.add((after, guard))
+    root: dict[object, Any] = {}
+    done = object()
+    for after, guard in sorted(expanded, key=lambda w: (len(w[0]), [sorted(t) for t in w[0]], w[1] or b"")):
+        node = root
+        for tok in after:
+            if None in node.get(done, ()):
+                break  # a shorter word without guard already matches here
+            node = node.setdefault(tok, {})
+        else:
+            node.setdefault(done, set()).add(guard)
+
+    def build(node: dict[object, Any]) -> bytes:
+        guards: set[Optional[bytes]] = node.get(done, set())
+        if None in guards:
+            return b""
+        tokens = sorted((t for t in node if isinstance(t, frozenset)), key=sorted)
+        parts = [_class(tok) + build(node[tok]) for tok in tokens]
+        parts += sorted(g for g in guards if g is not None)
+        return parts[0] if len(parts) == 1 else b"(?:" + b"|".join(parts) + b")"
+
+    body = build(root)
+    first = sorted({next(iter(after[0])) for after, _ in expanded if after})
+    if all(after for after, _ in expanded) and first:
+        return b"(?=" + _class(frozenset(first)) + b")" + body
+    return body
+
+
+class ByteScannerSet:
+    """One :class:`ByteScanner` per parser situation, built lazily from the text scanners and shared."""
+
+    def __init__(self, for_phase: Callable[[int], Scanner], data: Optional[AnchorData] = None) -> None:
+        """``for_phase`` is :meth:`nimwatch.core.parser.ScannerSet.for_phase` (or any key -> Scanner)."""
+        self._scanner_for = for_phase
+        self.data = data
+        self._scanners: dict[int, ByteScanner] = {}
+        self._by_plan: dict[ScanPlan, ByteScanner] = {}
+
+    def for_phase(self, key: int) -> ByteScanner:
+        scanner = self._scanners.get(key)
+        if scanner is None:
+            text_scanner = self._scanner_for(key)
+            plan = scan_specs(text_scanner)
+            scanner = self._by_plan.get(plan)
+            if scanner is None:
+                scanner = self._by_plan[plan] = ByteScanner(text_scanner, self.data, plan)
+            self._scanners[key] = scanner
+        return scanner
