@@ -233,5 +233,8 @@ def test_a_stdout_nobody_reads_stops_neither_alerts_nor_hooks(tmp_path: Path) ->
         err.join()
         http.close()
     dropped = [e for e in events() if e["event"] == "output_dropped"]
-    assert len(dropped) == 1 and dropped[0]["count"] > 0
+    # usually one report; on a loaded machine the reader may fall behind again while the backlog drains,
+    # and each further drop is reported too: every report counts something, and the totals add up
+    assert dropped and all(e["count"] > 0 for e in dropped)
+    assert dropped[-1]["total"] == sum(e["count"] for e in dropped)
     assert proc.returncode == 0 and "stdout is read again" in err.text() and "Traceback" not in err.text()
