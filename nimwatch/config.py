@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from nimwatch import trust
 from nimwatch.core.validation import LineDict, Problems, type_name
 from nimwatch.engine import FindingLimits
 from nimwatch.errors import ConfigError
@@ -25,10 +26,6 @@ from nimwatch.yamlfile import load_yaml
 SYSTEM_CONFIG = Path("/etc/nimwatch/nimwatch.yaml")
 SYSTEM_STATE = Path("/var/lib/nimwatch/state.db")
 DEFAULT_BACKLOG_HOURS = 6.0
-
-
-def _is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def user_config_dir() -> Path:
@@ -47,7 +44,7 @@ def default_config_path() -> Optional[Path]:
     if env:
         return Path(env)
     candidates = [SYSTEM_CONFIG, user_config_dir() / "nimwatch.yaml"]
-    if not _is_root():
+    if not trust.running_as_root():
         candidates.reverse()
     for candidate in candidates:
         try:
@@ -62,7 +59,7 @@ def default_state_path() -> Path:
     env = os.environ.get("NIMWATCH_STATE")
     if env:
         return Path(env)
-    return SYSTEM_STATE if _is_root() else user_state_dir() / "state.db"
+    return SYSTEM_STATE if trust.running_as_root() else user_state_dir() / "state.db"
 
 
 @dataclass
@@ -159,9 +156,7 @@ def check_permissions(
     path: Path, problems: Problems, line: int = 0, key: str = "", what: str = "the config file"
 ) -> None:
     """Running as root, refuse a file that another user could change (see :mod:`nimwatch.trust`)."""
-    from nimwatch.trust import trust_problem
-
-    problem = trust_problem(path, what)
+    problem = trust.trust_problem(path, what)
     if problem:
         problems.add(line, key, problem)
 

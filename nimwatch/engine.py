@@ -49,6 +49,7 @@ from nimwatch.core.events import (
     RunFinished,
     RunStarted,
 )
+from nimwatch.core.lognames import client_from_path
 from nimwatch.core.parser import LogReader, build_scanner
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
@@ -204,11 +205,7 @@ class Engine:
             state = self.logs.get(log)
             if state is None:
                 if not client:
-                    from pathlib import Path
-
-                    from nimwatch.sources.files import client_from_path
-
-                    client = client_from_path(Path(log))
+                    client = client_from_path(log)
                 state = LogState(log, client)
                 self.logs[log] = state
                 self._readers[log] = LogReader(self.rules, client, self.scanner)

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from nimwatch.errors import StateError
-from nimwatch.sources.tail import FileIdentity
+from nimwatch.feed import FileIdentity
 
 SCHEMA_VERSION = 1
 SENT_KEEP_SECONDS = 30 * 24 * 3600.0

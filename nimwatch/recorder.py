@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol
 
 from nimwatch.engine import Engine, Notice
+from nimwatch.feed import Chunk, FileIdentity
 from nimwatch.journal import FileRecord, Journal
-from nimwatch.sources.tail import Chunk, FileIdentity
 
 CHECKPOINT_EVERY = 1.0
 """Seconds between arrival checkpoints of a log that produces no notices (lines only)."""
@@ -87,7 +87,7 @@ class _Content:
 
 
 class Recorder:
-    """The journal-backed :class:`~nimwatch.sources.tail.FeedSink`.
+    """The journal-backed :class:`~nimwatch.feed.FeedSink`.
 
     Args:
         engine: the engine to feed; the recorder also subscribes to it for notices

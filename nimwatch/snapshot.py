@@ -39,7 +39,7 @@ from typing import Any
 from nimwatch import __version__
 
 SNAPSHOT_VERSION = 1
-_SOURCES = ("core", "engine.py", "recorder.py", "snapshot.py", "sources/tail.py")
+_SOURCES = ("core", "engine.py", "feed.py", "recorder.py", "snapshot.py", "sources/tail.py", "sources/identity.py")
 """Parts of nimwatch whose source decides what a snapshot means (a directory: every .py in it)."""
 
 

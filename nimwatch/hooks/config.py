@@ -150,10 +150,10 @@ class HookSpec:
 
 
 def is_root() -> bool:
-    """Whether nimwatch runs as root (the config module's test, so one monkeypatch covers both)."""
-    from nimwatch import config
+    """Whether nimwatch runs as root (:func:`nimwatch.trust.running_as_root`, so one monkeypatch covers all)."""
+    from nimwatch import trust
 
-    return config._is_root()
+    return trust.running_as_root()
 
 
 def hook_path(env: Mapping[str, str]) -> str:

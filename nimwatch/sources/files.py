@@ -17,20 +17,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from nimwatch.core.events import Event
+from nimwatch.core.lognames import LOG_SUFFIX, client_from_path
 from nimwatch.core.parser import LogReader, ScannerSet
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.errors import LogSourceError
 
-LOG_SUFFIX = "_alt_mig.log"
 BLOCK_SIZE = 1 << 20
 """Bytes read per block: large enough for the C-speed scan, small enough to keep memory flat."""
-
-
-def client_from_path(path: Path) -> str:
-    """``<client>_alt_mig.log`` gives the client; other names give '' (taken from the log)."""
-    name = path.name
-    return name[: -len(LOG_SUFFIX)] if name.endswith(LOG_SUFFIX) and len(name) > len(LOG_SUFFIX) else ""
 
 
 SNIFF_BYTES = 8192

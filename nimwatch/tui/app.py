@@ -21,7 +21,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from nimwatch.engine import Engine
-from nimwatch.sources.replay import ReplaySource
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.bridge import Coalescer, NoticeBridge
 from nimwatch.tui.context import TuiContext
@@ -30,6 +29,7 @@ from nimwatch.tui.detail import DetailScreen
 from nimwatch.tui.help import HelpScreen, HelpSection
 from nimwatch.tui.log_view import LogView
 from nimwatch.tui.messages import NoticesArrived, OpenClient
+from nimwatch.tui.replay_control import ReplayControl
 from nimwatch.tui.replay_keys import ReplayKeys
 
 BURST_INTERVAL = 0.05
@@ -223,7 +223,7 @@ class NimwatchApp(ReplayKeys):
 def make_app(
     engine: Engine,
     *,
-    replay: Optional[ReplaySource] = None,
+    replay: Optional[ReplayControl] = None,
     tailer: Any = None,
     stall: Any = None,
     clock: Callable[[], float] = time.time,

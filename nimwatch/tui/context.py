@@ -15,8 +15,8 @@ from typing import Callable, Optional
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.engine import Engine
-from nimwatch.sources.replay import ReplaySource
 from nimwatch.tui.alert_store import AlertStore
+from nimwatch.tui.replay_control import ReplayControl
 from nimwatch.views.status_table import ClientRow, StallTracker, client_row
 
 
@@ -27,7 +27,7 @@ class TuiContext:
     engine: Engine
     now: Callable[[], float]
     """Seconds since the epoch as the views should see them."""
-    replay: Optional[ReplaySource] = None
+    replay: Optional[ReplayControl] = None
     report_dir: Path = field(default_factory=Path.cwd)
     """Where the "write report" key writes Markdown reports."""
     alerts: AlertStore = field(default_factory=AlertStore)
