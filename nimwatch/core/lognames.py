@@ -7,14 +7,12 @@ source. Names only: nothing here touches a file.
 
 from __future__ import annotations
 
-from os import PathLike
-from pathlib import PurePath
-from typing import Union
-
 LOG_SUFFIX = "_alt_mig.log"
 
 
-def client_from_path(path: Union[str, PathLike[str]]) -> str:
-    """``<client>_alt_mig.log`` gives the client; other names give '' (taken from the log)."""
-    name = PurePath(path).name
+def client_from_path(path: object) -> str:
+    """``<client>_alt_mig.log`` gives the client; other names give '' (taken from the log).
+
+    ``path``: a string or a path object (its ``str`` with ``/`` between directories)."""
+    name = str(path).rsplit("/", 1)[-1]
     return name[: -len(LOG_SUFFIX)] if name.endswith(LOG_SUFFIX) and len(name) > len(LOG_SUFFIX) else ""

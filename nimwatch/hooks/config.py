@@ -18,14 +18,21 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from nimwatch.core.validation import LineDict, LineList, Problems, did_you_mean, type_name
+from nimwatch.core.validation import (
+    LineDict,
+    LineList,
+    Problems,
+    did_you_mean,
+    glob_problem,
+    glob_suggestion,
+    type_name,
+)
+from nimwatch.process.executables import command_path, executable_problem, resolve_executable
 
 EVENTS = (
     "run_started",
@@ -100,7 +107,6 @@ SEVERITIES = ("info", "warning", "error")
 OVERLAP_POLICIES = ("queue", "skip")
 DEFAULT_TIMEOUT = 60.0
 """Seconds a hook may run before its whole process group is killed."""
-DEFAULT_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 """PATH for hooks when nimwatch itself runs without one."""
 
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -147,95 +153,6 @@ class HookSpec:
     benign: bool = False
     """Also run for findings the catalog marks benign (routine lines); a rule named in ``rules`` always runs."""
     """``file:line`` of the hook in its config, for messages."""
-
-
-def is_root() -> bool:
-    """Whether nimwatch runs as root (:func:`nimwatch.trust.running_as_root`, so one monkeypatch covers all)."""
-    from nimwatch import trust
-
-    return trust.running_as_root()
-
-
-def hook_path(env: Mapping[str, str]) -> str:
-    """The PATH a hook's bare command name is looked up in."""
-    return env.get("PATH") or os.environ.get("PATH") or DEFAULT_PATH
-
-
-def resolve_executable(command: str, path: str) -> Optional[str]:
-    """An absolute path for ``command`` (already absolute, or found in ``path``); None if not found."""
-    if os.path.isabs(command):
-        return command
-    return shutil.which(command, path=path)
-
-
-def executable_problem(executable: str, root: Optional[bool] = None) -> Optional[str]:
-    """Why ``executable`` may not be run as a hook, or None.
-
-    Always: it must exist, be a regular file and be executable. Running as
-    root: it and every directory above it must belong to root (or to the user
-    running nimwatch) and be writable by neither group nor others, since
-    whoever can change it runs as root (:mod:`nimwatch.trust`).
-    """
-    try:
-        st = os.stat(executable)
-    except OSError as exc:
-        return f"{executable}: {exc.strerror or exc}"
-    if not stat.S_ISREG(st.st_mode):
-        return f"{executable} is not a regular file"
-    if not os.access(executable, os.X_OK):
-        return f"{executable} is not executable (chmod +x)"
-    from nimwatch.trust import trust_problem
-
-    return trust_problem(executable, "the command", root=is_root() if root is None else root)
-
-
-def glob_problem(pattern: str) -> Optional[str]:
-    """Why ``pattern`` is not a usable fnmatch glob, or None.
-
-    :mod:`fnmatch` never rejects a pattern: an unclosed ``[`` silently becomes
-    a literal character and the glob then matches nothing anyone meant.
-    """
-    if not pattern:
-        return "an empty glob matches no client"
-    if "/" in pattern:
-        return f"{pattern!r}: a client name has no '/' (globs match the client, not the log path)"
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern[i] == "[":
-            j = i + 1
-            if j < n and pattern[j] == "!":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 1
-            if j >= n:
-                return f"{pattern!r}: '[' at position {i + 1} is never closed by ']'"
-            body = pattern[i + 1 : j].lstrip("!")
-            for m in re.finditer(r"(.)-(.)", body):
-                if m.group(1) > m.group(2):
-                    return f"{pattern!r}: range '{m.group(0)}' is backwards"
-            i = j
-        i += 1
-    return None
-
-
-def glob_suggestion(pattern: str) -> Optional[str]:
-    """A nearby valid glob for a bad one: ``sap[0-9*`` -> ``sap[0-9]*``, ``db[9-0]`` -> ``db[0-9]``."""
-    fixed = re.sub(
-        r"\[(!?)(\w)-(\w)\]",
-        lambda m: f"[{m.group(1)}{min(m.group(2), m.group(3))}-{max(m.group(2), m.group(3))}]",
-        pattern,
-    )
-    start = fixed.rfind("[")
-    if start >= 0 and "]" not in fixed[start:]:
-        body = re.match(r"!?(?:\w-\w|\w)+", fixed[start + 1 :])
-        if body:
-            end = start + 1 + body.end()
-            fixed = fixed[:end] + "]" + fixed[end:]
-    if fixed != pattern and glob_problem(fixed) is None:
-        return fixed
-    return None
 
 
 def placeholders_in(text: str) -> list[str]:
@@ -518,9 +435,9 @@ class _HookReader:
 def _check_executable(reader: _HookReader, spec_env: Mapping[str, str], argv: tuple[str, ...]) -> None:
     command = argv[0]
     line = reader.item_line("run", 0)
-    resolved = resolve_executable(command, hook_path(spec_env))
+    resolved = resolve_executable(command, command_path(spec_env))
     if resolved is None:
-        reader.bad("run[0]", f"'{command}' is not found in PATH ({hook_path(spec_env)})", line)
+        reader.bad("run[0]", f"'{command}' is not found in PATH ({command_path(spec_env)})", line)
         return
     problem = executable_problem(resolved)
     if problem:

@@ -8,7 +8,7 @@ filled, the ``NIMWATCH_*`` environment and the event as JSON on stdin.
 
 Threads: ``handle`` runs in the engine's feeding thread and only matches,
 marks the event in the once-store and queues; each hook with work has one
-worker thread that runs its queue through :func:`~nimwatch.hooks.runner.run_command`
+worker thread that runs its queue through :func:`~nimwatch.process.runner.run_command`
 and publishes a ``hook_result`` notice per run. A hook never runs twice at the
 same time (``overlap: queue`` waits, ``overlap: skip`` drops); different hooks
 run side by side. The once-store is marked before the hook runs: a watcher
@@ -31,17 +31,9 @@ from fnmatch import fnmatchcase
 from typing import Any, Optional, Protocol
 
 from nimwatch.engine import Notice
-from nimwatch.hooks.config import (
-    DEFAULT_PATH,
-    PLACEHOLDER_RE,
-    SHORTHANDS,
-    HookSpec,
-    executable_problem,
-    hook_path,
-    is_root,
-    resolve_executable,
-)
-from nimwatch.hooks.runner import CommandResult, run_command
+from nimwatch.hooks.config import PLACEHOLDER_RE, SHORTHANDS, HookSpec
+from nimwatch.process.executables import base_env, command_path, executable_problem, resolve_executable
+from nimwatch.process.runner import CommandResult, run_command
 
 HOOK_EVENTS = frozenset(("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished"))
 """Engine events a hook can react to; every other notice is ignored at once."""
@@ -49,7 +41,7 @@ HOOK_EVENTS = frozenset(("run_started", "phase_started", "phase_finished", "find
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 Runner = Callable[..., CommandResult]
-""":func:`~nimwatch.hooks.runner.run_command` or a stand-in with the same keyword arguments."""
+""":func:`~nimwatch.process.runner.run_command` or a stand-in with the same keyword arguments."""
 
 
 class OnceStore(Protocol):
@@ -221,18 +213,6 @@ def fill_argv(run: Sequence[str], values: Mapping[str, str]) -> list[str]:
         return values[name] if name in values else str(match.group(0))
 
     return [PLACEHOLDER_RE.sub(one, arg) for arg in run]
-
-
-def base_env() -> dict[str, str]:
-    """What a hook inherits from nimwatch's environment: PATH, HOME, LANG (and TZ, which AIX needs)."""
-    env = {
-        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
-        "HOME": os.environ.get("HOME") or "/",
-        "LANG": os.environ.get("LANG") or "C",
-    }
-    if os.environ.get("TZ"):
-        env["TZ"] = os.environ["TZ"]
-    return env
 
 
 def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
@@ -527,10 +507,10 @@ class HookManager:
         """Run ``hook`` for ``notice`` now, in this thread (the workers' body; also for tests)."""
         env = hook_env(hook, notice, matched)
         argv = fill_argv(hook.run, placeholder_values(notice))
-        executable = resolve_executable(argv[0], hook_path(env))
+        executable = resolve_executable(argv[0], command_path(env))
         if executable is None:
             return CommandResult(tuple(argv), None, False, 0.0, "", f"{argv[0]}: not found in PATH")
-        problem = executable_problem(executable, root=is_root())
+        problem = executable_problem(executable)
         if problem:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable

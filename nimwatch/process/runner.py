@@ -10,7 +10,7 @@ rely on and must not work around:
 * **Its own session, and everything it starts.** The command starts a new
   session and process group (``start_new_session=True``) and, on Linux where
   nimwatch's cgroup is writable, in a cgroup of its own
-  (:mod:`nimwatch.hooks.containment`). On timeout *every process it started*
+  (:mod:`nimwatch.process.containment`). On timeout *every process it started*
   gets SIGTERM, then SIGKILL after :data:`KILL_GRACE` seconds: children a
   script started (``sleep``, ``ssh``, ``curl``), also those that called
   ``setsid`` or were orphaned by a double fork.
@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Optional
 
-from nimwatch.hooks.containment import Containment
+from nimwatch.process.containment import Containment
 
 OUTPUT_TAIL_BYTES = 4096
 """How much of the end of a command's output is kept (stdout and stderr together)."""
@@ -197,7 +197,7 @@ def run_command(
         timeout: seconds before every process of the command is sent SIGTERM, then SIGKILL.
         cwd: working directory (None: nimwatch's own).
         cancel: set it to end the command early the same way (nimwatch is stopping).
-        contain: how its processes are found (:class:`~nimwatch.hooks.containment.Containment`).
+        contain: how its processes are found (:class:`~nimwatch.process.containment.Containment`).
 
     Returns:
         The result; a command that cannot be started gives ``error`` and ``returncode=None``.
