@@ -194,6 +194,45 @@ class RunFinished:
 
 
 @dataclass(frozen=True)
+class Stalled:
+    """The running ``phase`` got no new line for longer than its threshold: the stall monitor's verdict.
+
+    Not from the parser: the log has no timestamps, so a stall is about arrival
+    times, and the monitor that keeps the clock says when (the arrival time
+    the reducer is given with it).
+    """
+
+    run: int
+    phase: int
+    silent_minutes: float
+    threshold_minutes: float
+    kind: str = "stalled"
+
+
+@dataclass(frozen=True)
+class RunSilent:
+    """A running run got no new line for ``incomplete_after_minutes``: it ends as incomplete (the monitor's verdict).
+
+    Lines that come again bring it back to running (:class:`StallCleared`).
+    """
+
+    run: int
+    silent_minutes: float
+    reason: str
+    kind: str = "run_silent"
+
+
+@dataclass(frozen=True)
+class StallCleared:
+    """Lines came again for a run that was stalled or declared silent: it runs on."""
+
+    run: int
+    stalled_minutes: float
+    """From the last line before the silence to the line that ended it."""
+    kind: str = "stall_cleared"
+
+
+@dataclass(frozen=True)
 class LinesRead:
     """Emitted once per fed block: how far the log has been read and its last meaningful line.
 
@@ -228,4 +267,7 @@ Event = Union[
     RunFinished,
     LinesRead,
     BadLine,
+    Stalled,
+    RunSilent,
+    StallCleared,
 ]

@@ -25,8 +25,11 @@ from nimwatch.core.events import (
     PhaseStatus,
     Progress,
     RunFinished,
+    RunSilent,
     RunStarted,
     Severity,
+    StallCleared,
+    Stalled,
 )
 
 MAX_FINDINGS = 500
@@ -83,6 +86,10 @@ class RunState:
     last_line_at: Optional[float] = None
     last_line: int = 0
     last_text: str = ""
+    stall_reported: bool = False
+    """A ``stalled`` verdict stands (no line came since): see :attr:`stalled` for views."""
+    quiet_since: Optional[float] = None
+    """Arrival time of the last line before a stall or silence was declared (None: none declared)."""
 
     def phase(self, number: int) -> PhaseState:
         return self.phases[number - 1]
@@ -104,6 +111,16 @@ class RunState:
     @property
     def is_finished(self) -> bool:
         return self.outcome is not Outcome.RUNNING
+
+    @property
+    def stalled(self) -> bool:
+        """Running, and its phase declared stalled with no line since: the one answer every view asks."""
+        return self.stall_reported and self.outcome is Outcome.RUNNING
+
+    @property
+    def silenced(self) -> bool:
+        """Declared incomplete by silence (not by the log): lines that come again bring it back to running."""
+        return self.outcome is Outcome.INCOMPLETE and self.end_line is None
 
     def worst_severity(self) -> Optional[Severity]:
         """The worst severity among the findings that are not routine (benign) lines."""
@@ -154,6 +171,9 @@ class LogState:
             if len(self.bad_lines) < 100:
                 self.bad_lines.append(event)
             return
+        if isinstance(event, (Stalled, RunSilent, StallCleared)):
+            self._quiet(self.run(event.run), event, at)
+            return
         if isinstance(event, RunStarted):
             client = event.client or self.client
             run = RunState(event.run, client, event.line, event.mid_run)
@@ -203,6 +223,26 @@ class LogState:
             run.finish_reason = event.reason
             run.open_end = event.open_end
             run.end_line = event.line
+            run.finished_at = at
+
+    @staticmethod
+    def _quiet(run: RunState, event: Stalled | RunSilent | StallCleared, at: Optional[float]) -> None:
+        """The stall monitor's verdicts: stalled, silent (ends incomplete), or running on."""
+        if isinstance(event, StallCleared):
+            run.stall_reported = False
+            run.quiet_since = None
+            if run.silenced:
+                run.outcome = Outcome.RUNNING
+                run.finish_reason = ""
+                run.finished_at = None
+            return
+        if run.quiet_since is None:
+            run.quiet_since = run.last_line_at
+        if isinstance(event, Stalled):
+            run.stall_reported = True
+        else:
+            run.outcome = Outcome.INCOMPLETE
+            run.finish_reason = event.reason
             run.finished_at = at
 
     @staticmethod
