@@ -15,8 +15,8 @@ from nimwatch.alerts.config import CommandOptions, SinkSpec
 from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.sink import DeliveryError, Sink
 from nimwatch.engine import Notice
-from nimwatch.process.executables import base_env, command_path, executable_problem, resolve_executable
-from nimwatch.process.runner import run_command
+from nimwatch.process.runner import base_env, run_command
+from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
 ENV_FIELDS = ("event", "client", "log", "run", "phase", "phase_name", "severity", "rule", "code", "line", "outcome")
 
@@ -43,7 +43,7 @@ class CommandSink(Sink):
         env["NIMWATCH_ID"] = str(payload.get("id", "")).replace("\0", "")
         stdin = (json.dumps(payload, ensure_ascii=True) + "\n").encode("ascii")
         argv = list(self.options.run)
-        executable = resolve_executable(argv[0], command_path(env))
+        executable = resolve_executable(argv[0], hook_path(env))
         problem = f"{argv[0]}: not found in PATH" if executable is None else executable_problem(executable)
         if problem:  # checked again at each run: it may have been replaced since the config was loaded
             raise DeliveryError(f"{self.describe()}: {problem}")

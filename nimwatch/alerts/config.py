@@ -468,7 +468,7 @@ def _command(r: _Reader) -> Optional[CommandOptions]:
     argv = tuple(str(a) for a in run)
     if not os.path.isabs(argv[0]) and "/" in argv[0]:
         argv = (str(r.base / argv[0]), *argv[1:])
-    from nimwatch.process.executables import DEFAULT_PATH, executable_problem, resolve_executable
+    from nimwatch.trust import DEFAULT_PATH, executable_problem, resolve_executable
 
     resolved = resolve_executable(argv[0], os.environ.get("PATH") or DEFAULT_PATH)
     if resolved is not None and os.path.exists(resolved):  # a missing one fails at delivery, reported and retried

@@ -32,7 +32,7 @@ from nimwatch.core.validation import (
     glob_suggestion,
     type_name,
 )
-from nimwatch.process.executables import command_path, executable_problem, resolve_executable
+from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
 EVENTS = (
     "run_started",
@@ -435,9 +435,9 @@ class _HookReader:
 def _check_executable(reader: _HookReader, spec_env: Mapping[str, str], argv: tuple[str, ...]) -> None:
     command = argv[0]
     line = reader.item_line("run", 0)
-    resolved = resolve_executable(command, command_path(spec_env))
+    resolved = resolve_executable(command, hook_path(spec_env))
     if resolved is None:
-        reader.bad("run[0]", f"'{command}' is not found in PATH ({command_path(spec_env)})", line)
+        reader.bad("run[0]", f"'{command}' is not found in PATH ({hook_path(spec_env)})", line)
         return
     problem = executable_problem(resolved)
     if problem:

@@ -21,7 +21,8 @@ rely on and must not work around:
   working directory): the :class:`CommandResult` carries the ``error``.
 
 stdin receives the given bytes (the event as JSON); a command that does not
-read them is fine. This module imports nothing from the rest of nimwatch.
+read them is fine. :func:`base_env` is what a command inherits from nimwatch's
+environment.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from typing import IO, Optional
 
 from nimwatch.process.containment import Containment
+from nimwatch.trust import DEFAULT_PATH
 
 OUTPUT_TAIL_BYTES = 4096
 """How much of the end of a command's output is kept (stdout and stderr together)."""
@@ -52,6 +54,18 @@ _SLICE = 0.05
 """Longest wait inside the read loop before checking whether the command exited (AIX has no pidfd)."""
 
 _READ_SIZE = 65536
+
+
+def base_env() -> dict[str, str]:
+    """What a command inherits from nimwatch's environment: PATH, HOME, LANG (and TZ, which AIX needs)."""
+    env = {
+        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
+        "HOME": os.environ.get("HOME") or "/",
+        "LANG": os.environ.get("LANG") or "C",
+    }
+    if os.environ.get("TZ"):
+        env["TZ"] = os.environ["TZ"]
+    return env
 
 
 @dataclass(frozen=True)

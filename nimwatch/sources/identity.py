@@ -55,17 +55,8 @@ class FollowedLog:
         self.dev: Optional[int] = None
         self.ino: Optional[int] = None
         self.generation = 0
-        self.offset = 0
-        self.delivered = 0
-        """Bytes of this content the sink has taken (``offset`` moves first, while a chunk is handed over)."""
-        self.head = bytearray()
-        self.head_done = False
-        self.tail = b""
-        self.prefix = _sha1()
-        self.historic_end = 0
-        self.catchup_end = 0
         self.catchup_at = 0.0
-        self.backlog_end = 0
+        self.reset_content()
         self.rotated_away = False
         """The open file is the old one, found rotated at start: once read to its end, the name's is next."""
         self.shrunk = 0
@@ -77,8 +68,10 @@ class FollowedLog:
         self.vanished = False
 
     def reset_content(self) -> None:
+        """A new content under the name: nothing of it read yet."""
         self.offset = 0
         self.delivered = 0
+        """Bytes of this content the sink has taken (``offset`` moves first, while a chunk is handed over)."""
         self.head = bytearray()
         self.head_done = False
         self.tail = b""
