@@ -22,7 +22,6 @@ end times.
 from __future__ import annotations
 
 import bisect
-import json
 import sqlite3
 import threading
 import time
@@ -181,7 +180,7 @@ class Recorder:
         self._snap_at[log] = self._clock()
         if not force and self._snapped.get(log) == (ident.generation, ident.offset):
             return True
-        from nimwatch.snapshot import SnapshotError, encode
+        from nimwatch.snapshot import SnapshotError, counts_to_keep, pack_log
 
         with self._lock, self.engine.locked():
             parts = self.engine.export_log(log)
@@ -189,15 +188,8 @@ class Recorder:
             if parts is None or content is None:
                 return False
             try:
-                data = json.dumps(
-                    {
-                        "engine": encode(parts, self.engine.wiring()),
-                        "base": content.base,
-                        "counts": self._kept_counts(content, parts["state"].lines),
-                    },
-                    ensure_ascii=True,
-                    separators=(",", ":"),
-                )
+                counts = counts_to_keep(content.counts, parts["state"].lines)
+                data = pack_log(parts, self.engine.wiring(), content.base, counts)
             except (SnapshotError, TypeError, ValueError) as exc:
                 self._snap_failed.add(log)  # said once; the log is re-read from its start at the next start
                 self.on_error(f"{log}: cannot snapshot its state ({exc}); a restart will read it from its start")
@@ -213,17 +205,6 @@ class Recorder:
     def snapshot_all(self) -> int:
         """A snapshot of every log fed this session (at a clean stop); returns how many were written."""
         return sum(1 for log in list(self._fed) if self.snapshot(log, force=True))
-
-    @staticmethod
-    def _kept_counts(content: _Content, last_line: int) -> dict[str, int]:
-        """The occurrence counts a resumed session can still need: those above 1, and those of the last line
-        (later notices are about later lines; a run end or a stall on the last line may come again)."""
-        out = {}
-        for base, count in content.counts.items():
-            line = base.rsplit("|", 2)[-2]
-            if count > 1 or line == str(last_line):
-                out[base] = count
-        return out
 
     def snapshot_offset(self, log: str, generation: int) -> Optional[int]:
         """Where the log's usable snapshot was taken (its content ``generation``), or None."""
@@ -246,22 +227,20 @@ class Recorder:
 
     def restore(self, log: str, identity: FileIdentity) -> bool:
         """Install the log's snapshot, taken at ``identity.offset`` of that file; False when it is unusable."""
-        from nimwatch.snapshot import SnapshotError, decode
+        from nimwatch.snapshot import SnapshotError, unpack_log
 
         generation, offset = identity.generation, identity.offset
         try:
             row = self.journal.snapshot_get(log)
             if row is None or row[0] != generation or row[1] != offset or row[2] != self.fingerprint:
                 return False
-            data = json.loads(row[3])
-            parts = decode(data["engine"], self.engine.wiring())
+            parts, base, counts = unpack_log(row[3], self.engine.wiring())
         except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError, SnapshotError) as exc:
             self.on_error(f"{log}: its snapshot cannot be used ({exc}): reading it from its start")
             return False
         self.engine.restore_log(log, parts)
         with self._lock:
-            content = _Content(identity, int(data["base"]))  # the keys of this content's notices go on
-            content.counts = {str(k): int(v) for k, v in data["counts"].items()}
+            content = _Content(identity, base, counts)  # the keys of this content's notices go on
             self._load_checkpoints(log, content, generation)
             self._contents[log] = content
         self._fed[log] = identity
