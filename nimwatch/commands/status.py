@@ -113,15 +113,12 @@ class PlainStatus:
         from nimwatch.config import default_config_path, load_config
         from nimwatch.engine import Engine
         from nimwatch.rulefiles import load_rules
-        from nimwatch.views.status_table import StallTracker
 
         self.paths = paths
         self.clock = clock
         self.config = load_config(Path(config_path) if config_path else default_config_path())
         self.rules = load_rules([*self.config.rules, *rules_files])
         self.engine = Engine(self.rules, clock=clock)
-        self.stalls = StallTracker()
-        self.engine.subscribe(self.stalls.on_notice)
         self.journal = open_journal(self.config)
         self.monitor = stall_monitor(self.engine, self.config, self.rules, clock)
         self.timed: set[str] = set()
@@ -223,7 +220,6 @@ class PlainStatus:
                     log,
                     self.rules,
                     now,
-                    stalled=self.stalls.is_stalled(log.log, log.current.index if log.current else None),
                     timed=log.log in self.timed,
                 )
                 for log in self.engine.snapshot().values()

@@ -78,7 +78,6 @@ class NimwatchApp(ReplayKeys):
         self._refresh_timer: Optional[Timer] = None
         self.refreshes = 0
         """Redraws so far (the flood tests read it)."""
-        ctx.engine.subscribe(ctx.stalls.on_notice)
         self._unsubscribe: Callable[[], None] = ctx.engine.subscribe(self.bridge)
 
     # ------------------------------------------------------------------ life cycle

@@ -17,7 +17,7 @@ from nimwatch.core.state import LogState
 from nimwatch.engine import Engine
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.tui.replay_control import ReplayControl
-from nimwatch.views.status_table import ClientRow, StallTracker, client_row
+from nimwatch.views.status_table import ClientRow, client_row
 
 
 @dataclass
@@ -31,7 +31,6 @@ class TuiContext:
     report_dir: Path = field(default_factory=Path.cwd)
     """Where the "write report" key writes Markdown reports."""
     alerts: AlertStore = field(default_factory=AlertStore)
-    stalls: StallTracker = field(default_factory=StallTracker)
     timed: Callable[[str], bool] = field(default=lambda log: True)
     """False for a log whose arrival times are made up (elapsed and ETA are then unknown)."""
 
@@ -65,6 +64,4 @@ class TuiContext:
             return [self._row(state, now) for state in self.engine.logs.values()]
 
     def _row(self, state: LogState, now: float) -> ClientRow:
-        run = state.current
-        stalled = self.stalls.is_stalled(state.log, run.index if run else None)
-        return client_row(state, self.rules, now, stalled=stalled, timed=self.timed(state.log))
+        return client_row(state, self.rules, now, timed=self.timed(state.log))

@@ -3,15 +3,14 @@
 Owns :class:`ClientRow` (what the TUI dashboard and ``nimwatch status`` show
 for a client: phase, weighted progress, elapsed time, ETA, status, last line,
 findings), the status vocabulary with its symbols (readable without colour),
-sorting, filtering, the summary line, :class:`StallTracker` (which runs the
-stall notices say are stalled) and :func:`render_table`, the plain table of
-``nimwatch status``. Must not import Textual: it is the fallback for terminals
-where Textual cannot draw.
+sorting, filtering, the summary line and :func:`render_table`, the plain
+table of ``nimwatch status``. Whether a run is stalled is the state's
+(``RunState.stalled``, which the stall monitor's verdicts set). Must not
+import Textual: it is the fallback for terminals where Textual cannot draw.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -20,7 +19,6 @@ from nimwatch.core.events import Outcome, PhaseStatus, Severity
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import client_verdict
-from nimwatch.engine import Notice
 from nimwatch.terminal import escape_controls
 
 STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded", "other")
@@ -84,31 +82,6 @@ class ClientRow:
 # --------------------------------------------------------------------------- stalls
 
 
-class StallTracker:
-    """Which runs are stalled now, from the ``stalled`` / ``stall_cleared`` notices.
-
-    Subscribe :meth:`on_notice` to the engine; safe to call from any thread.
-    """
-
-    def __init__(self) -> None:
-        self._stalled: set[tuple[str, Optional[int]]] = set()
-        self._lock = threading.Lock()
-
-    def on_notice(self, notice: Notice) -> None:
-        key = (notice.log, notice.run)
-        with self._lock:
-            if notice.event == "stalled":
-                self._stalled.add(key)
-            elif notice.event in ("stall_cleared", "run_finished", "lines", "phase_started"):
-                self._stalled.discard(key)
-            elif notice.event == "log_reset":
-                self._stalled = {k for k in self._stalled if k[0] != notice.log}
-
-    def is_stalled(self, log: str, run: Optional[int]) -> bool:
-        with self._lock:
-            return (log, run) in self._stalled
-
-
 # --------------------------------------------------------------------------- rows
 
 
@@ -132,17 +105,19 @@ def client_row(
     rules: RuleSet,
     now: float,
     *,
-    stalled: bool = False,
+    stalled: Optional[bool] = None,
     timed: bool = True,
 ) -> ClientRow:
     """The dashboard row of ``log``'s latest run.
 
     Args:
         now: the current time (the replay's log time in a replay).
-        stalled: the stall monitor says this run is stalled.
+        stalled: whether the run is stalled (None: as the state says, ``RunState.stalled``).
         timed: arrival times are real (False: elapsed and ETA are unknown).
     """
     latest = log.current
+    if stalled is None:
+        stalled = latest is not None and latest.stalled
     if latest is None:
         return ClientRow(log.log, log.client, 0, 0, "running", 0, "waiting for nimadm output", 0.0,
                          None, None, log.last_text, 0, None)
