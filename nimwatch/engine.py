@@ -121,6 +121,8 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._lock = threading.RLock()
         self._phase_names = {p.number: p.name for p in rules.model.phases}
+        self.annotate: Optional[Callable[[LogState, Notice], Notice]] = None
+        """Adds keys to each public notice as it is made, under the lock (the watcher's ETA)."""
 
     # ------------------------------------------------------------------ subscription
 
@@ -233,6 +235,8 @@ class Engine:
             state.apply(event, at)
             notice = self._notice(state, event, at)
             if notice is not None:
+                if self.annotate is not None and notice.public:
+                    notice = self.annotate(state, notice)
                 notices.append(notice)
         return notices
 

@@ -63,6 +63,8 @@ class Recorder:
         on_new: also receives every new public notice after the commit, with its dedupe key
             (stable across restarts and file generations: the hooks' once-key).
         planner: spools alerts for a new notice inside the same transaction.
+        keeper: also called inside the transaction for each new public notice, backlog
+            included (the run history: a finished run is recorded with its notice).
         on_error: diagnostics (journal write errors, bad lines).
     """
 
@@ -75,12 +77,14 @@ class Recorder:
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
         on_new: Optional[Planner] = None,
+        keeper: Optional[Planner] = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
         self.forward = forward
         self.on_new = on_new
         self.planner = planner
+        self.keeper = keeper
         self.on_error = on_error or (lambda message: None)
         self._records: dict[str, FileRecord] = journal.file_records()
         self._contents: dict[str, _Content] = {}
@@ -239,6 +243,8 @@ class Recorder:
                             ):
                                 self.suppressed += 1
                                 continue
+                        if self.keeper is not None:
+                            self.keeper(notice, key)
                         if self.planner is not None:
                             self.planner(notice, key)
                         new.append((notice, key))

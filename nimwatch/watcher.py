@@ -25,7 +25,9 @@ from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
 from nimwatch.metrics import MetricsExporter
+from nimwatch.metrics_live import LiveMetrics
 from nimwatch.recorder import Recorder
+from nimwatch.run_history import LiveHistory
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
 
@@ -73,6 +75,8 @@ class Watcher:
         self.engine = Engine(rules, clock)
         self.dispatcher = AlertDispatcher(config.alerts, journal, self.engine.publish, on_error=diag, clock=clock)
         self.metrics: Optional[MetricsExporter] = None
+        self.history = LiveHistory(self.engine, journal, rules, on_error=diag)
+        self.engine.annotate = self.history.annotate  # phase notices carry the run's ETA
         self.recorder = Recorder(
             self.engine,
             journal,
@@ -80,6 +84,7 @@ class Watcher:
             planner=self.dispatcher.plan,
             on_error=diag,
             on_new=self._to_hooks,
+            keeper=self.history.keep,
         )
         self.stall = StallMonitor(self.engine, config.stall, rules, clock)
         self.hooks: Any = None
@@ -129,7 +134,14 @@ class Watcher:
         self.metrics.start()
 
     def _exporter(self, config: Config) -> MetricsExporter:
-        return MetricsExporter(config.metrics, self.engine, stalled=lambda: self.stall.stalled, on_error=self.diag)
+        return MetricsExporter(
+            config.metrics,
+            self.engine,
+            stalled=lambda: self.stall.stalled,
+            on_error=self.diag,
+            live=LiveMetrics(self.history.eta, config.metrics.interval),
+            clock=self.clock,
+        )
 
     # ------------------------------------------------------------------ one pass
 
@@ -174,11 +186,12 @@ class Watcher:
         self._started = True
 
     def tick(self) -> None:
-        """Periodic work from the service loop: stall checks."""
+        """Periodic work from the service loop: stall checks, runs imported into the history beside us."""
         now = time.monotonic()
         if now >= self._next_stall:
             self._next_stall = now + STALL_CHECK_EVERY
             self.stall.check()
+        self.history.refresh(now)
 
     def stop(self) -> None:
         """Stop reading first, then hooks and alert workers; the journal is left for the caller to close."""
