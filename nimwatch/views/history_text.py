@@ -64,12 +64,18 @@ def _seconds(value: Optional[float]) -> str:
     return "" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
+def seen_seconds(record: HistoryRecord) -> Optional[float]:
+    """Start to finish of a run nimwatch saw happen (None: unknown, or its lines were read all at once)."""
+    seconds = record.duration
+    return seconds if seconds else None
+
+
 def render_json(records: Sequence[HistoryRecord]) -> str:
     runs = []
     for record in records:
         doc = record.to_json()
         doc["key"] = record.key
-        doc["seconds"] = record.duration
+        doc["seconds"] = seen_seconds(record)
         doc["usable_for_eta"] = record.usable_for_eta
         runs.append(doc)
     return json.dumps({"schema": SCHEMA_VERSION, "runs": runs}, indent=2, ensure_ascii=True) + "\n"
@@ -96,7 +102,7 @@ def render_csv(records: Sequence[HistoryRecord]) -> str:
             _seconds(r.finished_at),
             iso_utc(r.started_at),
             iso_utc(r.finished_at),
-            _seconds(r.duration),
+            _seconds(seen_seconds(r)),
             int(r.usable_for_eta),
         ]
         row.extend(_seconds(r.phases.get(n)) for n in range(1, PHASE_COUNT + 1))
@@ -131,7 +137,7 @@ def render_text(records: Sequence[HistoryRecord]) -> str:
                 outcome,
                 r.mode or "-",
                 level,
-                short_duration(r.duration) if r.duration is not None else "-",
+                short_duration(r.duration) if seen_seconds(r) is not None else "-",
                 r.master or "-",
             )
         )
