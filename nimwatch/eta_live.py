@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from nimwatch.core.eta import Estimate, EtaOptions, RunningRun, estimate
 from nimwatch.core.events import Outcome, PhaseStatus
@@ -129,6 +129,21 @@ class EtaSource:
     def for_log(self, log: LogState, now: float, *, timed: bool = True) -> Optional[Estimate]:
         """The estimate for the latest run of ``log``."""
         return self.eta_for(log.current, now, timed=timed)
+
+
+def report_eta(source: EtaSource, timed: Callable[[str], bool], now: float) -> Callable[[LogState, RunState], Optional[dict[str, Any]]]:
+    """For ``report``: the ETA of a run its log ends in, at ``now``, when the log's arrival times are known.
+
+    The result is :func:`eta_fields` plus ``basis``, the basis in words; None without an estimate.
+    """
+
+    def eta(log: LogState, run: RunState) -> Optional[dict[str, Any]]:
+        est = source.eta_for(run, now, timed=timed(log.log), open_end=True)
+        if est is None:
+            return None
+        return {**eta_fields(est), "basis": basis_words(est), "phase": est.phase}
+
+    return eta
 
 
 # --------------------------------------------------------------------------- showing it

@@ -71,6 +71,15 @@ def test_recorded_runs_give_the_next_run_an_eta(tmp_path: Path) -> None:
         assert len(re.findall(r"\b\d+:\d\d\b", row)) >= 2, f"elapsed and ETA: {row!r}"
         assert not re.search(r"~\d+:\d\d", row), "an ETA from history is not a rough guess"
 
+        report = cli("report", str(log), "--format", "json", state=state, config=config)
+        assert report.returncode == 3, report.stderr
+        last = json.loads(report.stdout)["runs"][-1]
+        assert last["outcome"] == "incomplete" and last["open_end"]
+        assert last["eta"]["eta_basis"] == 3 and last["eta"]["eta"] >= 0 and last["eta"]["phase"] == 3
+        assert [r["eta"] for r in json.loads(report.stdout)["runs"][:3]] == [None] * 3, "finished runs have none"
+        text = cli("report", str(log), state=state, config=config).stdout
+        assert re.search(r"\n  ETA: \d+s left \(about \d\d:\d\d\); from 3 runs of this client\n", text), text
+
         def textfile_eta() -> str | None:
             text = prom.read_text() if prom.exists() else ""
             return text if metric(text, "nimwatch_eta_basis_runs", client="lpar1", basis="client") == 3 else None
