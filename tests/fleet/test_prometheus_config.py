@@ -3,28 +3,35 @@
 ``promtool check config``/``check rules``/``test rules``, ``amtool
 check-config`` and ``amtool config routes test`` run on the files as
 shipped; the rule tests are shown to be able to fail; the inhibition is
-tried on a real Alertmanager; and the exposition the fleet tests serve (the
-designed metric set) passes ``promtool check metrics``.
+tried on a real Alertmanager; and what ``nimwatch watch`` really exports
+passes ``promtool check metrics`` and holds every metric the rules, the fleet
+view and the README name (and nothing the README does not document).
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from watch.watchkit import failing_run, running_run, success_run
+
+from nimwatch.core.history import HistoryRecord
+from nimwatch.core.rules import RuleSet
+from nimwatch.engine import Engine
+from nimwatch.eta_live import EtaSource, HistoryCache
+from nimwatch.metrics import render
+from nimwatch.metrics_live import LiveMetrics
 
 from .fleetkit import (
     AMTOOL,
     DEADLINE,
     EXAMPLES,
     PROMTOOL,
-    ClientMetrics,
-    WatcherMetrics,
     alertmanager,
-    exposition,
     get_json,
     need,
     post_json,
@@ -168,18 +175,53 @@ def test_a_dead_watcher_silences_its_clients_stalls_in_a_real_alertmanager(tmp_p
         assert inhibited["db1"] and inhibited["db2"] and not inhibited["db3"] and not inhibited["lpar3"]
 
 
-def test_the_designed_exposition_passes_promtool_check_metrics() -> None:
+def exported(rules: RuleSet) -> str:
+    """The exposition of a watcher with a failed, a stalled, a finished and a running client with history."""
+    engine = Engine(rules)
+    t0 = 1_700_000_000.0
+    previous = ""
+    for phase in range(1, 7):  # lpar1 reaches phase 6, each phase 100 s after the previous one
+        text = running_run("lpar1", phase)
+        engine.feed("/l/lpar1_alt_mig.log", text[len(previous) :].encode(), at=t0 + 100 * phase)
+        previous = text
+    engine.feed("/l/lpar2_alt_mig.log", failing_run("lpar2", 2).encode(), at=t0)
+    engine.feed("/l/web1_alt_mig.log", success_run("web1").encode(), at=t0)
+    engine.feed("/l/db1_alt_mig.log", running_run("db1", 3).encode(), at=t0)
+    runs = [
+        HistoryRecord(client="lpar1", outcome=o, started_at=float(i), mode="cache", phases=dict.fromkeys(range(1, 13), 90.0))
+        for i, o in enumerate(["succeeded"] * 4 + ["failed"])
+    ]
+    live = LiveMetrics(EtaSource(rules, HistoryCache(runs)), 15.0)
+    live.beat(t0 + 650)
+    return render(engine, {("/l/db1_alt_mig.log", 1)}, live=live, now=t0 + 650)
+
+
+def test_what_nimwatch_exports_passes_promtool_check_metrics(rules: RuleSet) -> None:
     promtool = need(PROMTOOL, "prometheus")
-    watcher = WatcherMetrics(
-        [
-            ClientMetrics(
-                "lpar1", 6, "running", eta=2710, basis_runs=5, p95=2580, phase_started=1.7e9, last_line=1.7e9
-            ),
-            ClientMetrics("lpar2", 2, "failed", errors=3),
-        ]
-    )
     done = subprocess.run(
-        [promtool, "check", "metrics"], input=exposition(watcher), capture_output=True, text=True, timeout=60
+        [promtool, "check", "metrics"], input=exported(rules), capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "" and done.stderr.strip() == ""
+
+
+def test_every_metric_named_anywhere_is_exported_and_documented(rules: RuleSet) -> None:
+    from nimwatch.fleet import CLIENT_QUERIES, LAST_KNOWN_QUERIES, WATCHER_QUERIES
+
+    text = exported(rules)
+    families = set(re.findall(r"^# TYPE (nimwatch_\w+) ", text, re.M))
+    samples = set(re.findall(r"^(nimwatch_\w+)[{ ]", text, re.M))
+    readme = (EXAMPLES / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(nimwatch_\w+)` \|", readme, re.M))
+    assert families == documented, "the README's tables and the exposition differ"
+    named = set(re.findall(r"\bnimwatch_\w+", RULES.read_text()))
+    for table in (WATCHER_QUERIES, CLIENT_QUERIES, LAST_KNOWN_QUERIES):
+        for expr in table.values():
+            named.update(re.findall(r"\bnimwatch_\w+", expr))
+    assert named <= samples, f"named but never exported: {sorted(named - samples)}"
+    assert 'nimwatch_phase_p95_seconds{client="lpar1"} 210' in text, "p95 of 4 runs of 90 s: floored at 90 + 120 s"
+    assert 'nimwatch_eta_basis_runs{basis="client",client="lpar1"} 4' in text
+    assert 'nimwatch_history_runs_total{outcome="failed"} 1' in text
+    assert 'nimwatch_history_phase_duration_seconds_bucket{mode="cache",phase="6",le="120"} 4' in text
+    assert 'nimwatch_run_finished_timestamp_seconds{client="web1"}' in text
+    assert 'nimwatch_eta_seconds{client="web1"}' not in text, "no ETA once a run finished"
