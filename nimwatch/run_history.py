@@ -48,6 +48,7 @@ class LiveHistory:
         rules: the phase model (phase weights for the ETA without history).
         host: the NIM master's name when a log does not say it (default: this host's name).
         on_error: diagnostics (a run that cannot be recorded, a history that cannot be read).
+        eta: the ETA source to use (default: one over the journal's history).
     """
 
     def __init__(
@@ -57,18 +58,21 @@ class LiveHistory:
         rules: RuleSet,
         host: Optional[str] = None,
         on_error: Optional[Callable[[str], None]] = None,
+        eta: Optional[EtaSource] = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
         self.host = host
         self.on_error: Callable[[str], None] = on_error or (lambda message: log.error("%s", message))
-        try:
-            cache = HistoryCache.load(journal)
-        except NimwatchError as exc:
-            self.on_error(f"{exc} (the ETA starts without history)")
-            cache = HistoryCache()
-        self.eta = EtaSource(rules, cache)
-        self._rows = len(cache)
+        if eta is None:
+            try:
+                cache = HistoryCache.load(journal)
+            except NimwatchError as exc:
+                self.on_error(f"{exc} (the ETA starts without history)")
+                cache = HistoryCache()
+            eta = EtaSource(rules, cache)
+        self.eta = eta
+        self._rows = len(eta.history)
         self._next_refresh = 0.0
 
     @property

@@ -26,8 +26,8 @@ def times_from_records(state: LogState, records: Sequence[HistoryRecord]) -> dic
 
     A run starts at its record's ``started_at``; its timed phases follow one
     another from there (the few lines between two phases take no time), each
-    phase's lines spread evenly over its recorded seconds; the run's last line
-    is at ``finished_at`` when that is later.
+    phase's lines spread evenly over its recorded seconds; the run's last line,
+    when no phase ends on it, is at ``finished_at`` when that is later.
     """
     out: dict[int, float] = {}
     for record in sorted(records, key=lambda r: r.run):
@@ -45,7 +45,7 @@ def times_from_records(state: LogState, records: Sequence[HistoryRecord]) -> dic
             for offset in range(span + 1):
                 out[ps.start_line + offset] = at + (seconds * offset / span if span else 0.0)
             at += seconds
-        if run.end_line is not None:
+        if run.end_line is not None and run.end_line not in out:  # a phase's own end keeps its recorded time
             out[run.end_line] = max(at, record.finished_at if record.finished_at is not None else at)
     return out
 
