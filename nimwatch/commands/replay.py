@@ -108,5 +108,6 @@ def run(args: argparse.Namespace) -> int:
         theme=pick_theme(args.theme),
         timed=lambda log: True,
     )
+    app.ctx.estimate = eta.eta_for
     app.run()
     return final_exit_code(engine)
