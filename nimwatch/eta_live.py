@@ -113,7 +113,9 @@ class EtaSource:
         self.options = options
         self.weights: Mapping[int, float] = {spec.number: spec.weight for spec in rules.model.phases}
 
-    def eta_for(self, run: Optional[RunState], now: float, *, timed: bool = True, open_end: bool = False) -> Optional[Estimate]:
+    def eta_for(
+        self, run: Optional[RunState], now: float, *, timed: bool = True, open_end: bool = False
+    ) -> Optional[Estimate]:
         """The estimate for ``run`` at ``now``; None when it is not running or its times are not real.
 
         ``open_end``: a run a finished read of the log ended as incomplete only because the
@@ -131,7 +133,9 @@ class EtaSource:
         return self.eta_for(log.current, now, timed=timed)
 
 
-def report_eta(source: EtaSource, timed: Callable[[str], bool], now: float) -> Callable[[LogState, RunState], Optional[dict[str, Any]]]:
+def report_eta(
+    source: EtaSource, timed: Callable[[str], bool], now: float
+) -> Callable[[LogState, RunState], Optional[dict[str, Any]]]:
     """For ``report``: the ETA of a run its log ends in, at ``now``, when the log's arrival times are known.
 
     The result is :func:`eta_fields` plus ``basis``, the basis in words; None without an estimate.
@@ -187,7 +191,14 @@ def eta_fields(est: Optional[Estimate]) -> dict[str, Any]:
     phase runs past its p90; 0 when it does not), ``eta_rough`` (no history, no timed phase).
     """
     if est is None:
-        return {"eta": None, "eta_basis": None, "eta_level": None, "eta_finish": None, "overdue": None, "eta_rough": None}
+        return {
+            "eta": None,
+            "eta_basis": None,
+            "eta_level": None,
+            "eta_finish": None,
+            "overdue": None,
+            "eta_rough": None,
+        }
     return {
         "eta": round(est.remaining, 1),
         "eta_basis": est.basis_runs,

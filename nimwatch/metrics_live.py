@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Optional, Protocol
 
 from nimwatch.core.events import Outcome
 from nimwatch.core.history import HistoryRecord
@@ -66,9 +66,9 @@ def history_histograms(records: tuple[HistoryRecord, ...]) -> dict[tuple[str, st
         for number, seconds in record.phases.items():
             values.setdefault((str(number), mode), []).append(float(seconds))
     out: dict[tuple[str, str], Histogram] = {}
-    for key, seconds in values.items():
-        counts = tuple(sum(1 for s in seconds if s <= bound) for bound in BUCKETS)
-        out[key] = Histogram(counts, sum(seconds), len(seconds))
+    for key, durations in values.items():
+        counts = tuple(sum(1 for d in durations if d <= bound) for bound in BUCKETS)
+        out[key] = Histogram(counts, sum(durations), len(durations))
     return out
 
 
@@ -150,7 +150,9 @@ class LiveMetrics:
         w.family("nimwatch_eta_seconds", "gauge", "Seconds until the client's running run is expected to finish.")
         for client, est in sorted(estimates.items()):
             w.sample("nimwatch_eta_seconds", {"client": client}, round(est.remaining, 1))
-        w.family("nimwatch_eta_basis_runs", "gauge", "Finished runs the ETA rests on, and at which level of the fallback.")
+        w.family(
+            "nimwatch_eta_basis_runs", "gauge", "Finished runs the ETA rests on, and at which level of the fallback."
+        )
         for client, est in sorted(estimates.items()):
             w.sample("nimwatch_eta_basis_runs", {"basis": est.basis, "client": client}, est.basis_runs)
         w.family("nimwatch_phase_overdue_seconds", "gauge", "How far the current phase runs past its history's p90.")
@@ -167,5 +169,3 @@ class LiveMetrics:
             if run is not None and run.outcome is not Outcome.RUNNING and run.finished_at is not None:
                 w.sample("nimwatch_run_finished_timestamp_seconds", {"client": client}, round(run.finished_at, 3))
 
-
-Clock = Callable[[], float]

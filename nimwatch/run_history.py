@@ -28,8 +28,8 @@ from nimwatch.core.history import RecordError, record_from_run
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.engine import Notice
-from nimwatch.eta_live import EtaSource, HistoryCache, eta_fields
 from nimwatch.errors import NimwatchError
+from nimwatch.eta_live import EtaSource, HistoryCache, eta_fields
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,9 @@ class LiveHistory:
         )
 
 
-def tui_recorder(engine: Any, state_path: Any, rules: RuleSet, timed: Callable[[str], bool]) -> Callable[[Notice], None]:
+def tui_recorder(
+    engine: Any, state_path: Any, rules: RuleSet, timed: Callable[[str], bool]
+) -> Callable[[Notice], None]:
     """An engine subscriber for the TUI: each finished run it saw with real times goes into the history.
 
     Skipped while a ``nimwatch watch`` holds the journal (it records the same

@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from nimwatch.commands.status import eta_source, open_journal, stall_monitor
     from nimwatch.commands.tui import load_setup, pick_theme
     from nimwatch.engine import Engine
-    from nimwatch.sources.files import expand_paths
     from nimwatch.run_history import LiveHistory
+    from nimwatch.sources.files import expand_paths
     from nimwatch.sources.history_pace import PacedTimes
     from nimwatch.sources.replay import ReplaySource
 

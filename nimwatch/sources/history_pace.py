@@ -71,7 +71,7 @@ class PacedTimes:
 
     def arrival_times(self, log: str) -> Mapping[int, float]:
         if self.journal is not None:
-            known = self.journal.arrival_times(log)
+            known: Mapping[int, float] = self.journal.arrival_times(log)
             if known:
                 return known
         records = self._by_log.get(log)

@@ -114,7 +114,9 @@ def render_csv(records: Sequence[HistoryRecord]) -> str:
 def _phase_line(record: HistoryRecord) -> str:
     if not record.phases:
         return "    phase times not known (the journal did not see this run)"
-    cells = [f"{n}:{short_duration(record.phases[n]) if n in record.phases else '-'}" for n in range(1, PHASE_COUNT + 1)]
+    cells = [
+        f"{n}:{short_duration(record.phases[n]) if n in record.phases else '-'}" for n in range(1, PHASE_COUNT + 1)
+    ]
     return "    " + " ".join(cells)
 
 
@@ -137,7 +139,7 @@ def render_text(records: Sequence[HistoryRecord]) -> str:
                 outcome,
                 r.mode or "-",
                 level,
-                short_duration(r.duration) if seen_seconds(r) is not None else "-",
+                short_duration(r.duration) if r.duration else "-",
                 r.master or "-",
             )
         )

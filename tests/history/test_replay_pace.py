@@ -66,7 +66,7 @@ def test_replay_gives_each_notice_the_time_the_watcher_gave_it(recorded: tuple[P
 
 
 def test_without_arrival_times_the_history_row_paces_the_phases(recorded: tuple[Path, Path, list[dict]]) -> None:
-    log, state, watched = recorded
+    log, state, _ = recorded
     (row,) = json.loads(cli("history", "-f", "json", state=state).stdout)["runs"]
     with sqlite3.connect(str(state)) as conn:  # the journal forgets the log (rebuilt, or the log replaced)
         for table in ("checkpoints", "notices", "files"):

@@ -81,7 +81,9 @@ def test_the_tui_rows_show_the_eta_from_history(rules: RuleSet) -> None:
         engine.feed(LOG, part[len(previous) :].encode(), at=1000.0 + 60 * phase)
         previous = part
     history = [
-        HistoryRecord(client="lpar3", outcome="succeeded", started_at=float(i), phases=dict.fromkeys(range(1, 13), 60.0))
+        HistoryRecord(
+            client="lpar3", outcome="succeeded", started_at=float(i), phases=dict.fromkeys(range(1, 13), 60.0)
+        )
         for i in range(3)
     ]
     ctx = TuiContext(engine=engine, now=lambda: 1000.0 + 60 * 3 + 30)
