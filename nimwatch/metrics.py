@@ -124,9 +124,14 @@ class _Writer:
         self.lines.append(f"{name}{{{body}}} {_num(value)}" if body else f"{name} {_num(value)}")
 
 
+Counter = tuple[str, str, str, float]
+"""(name, type, help, value) of a metric without labels (the watcher's own counters)."""
+
+
 def render(
     engine: Any,
     stalled: Optional[set[tuple[str, int]]] = None,
+    extra: Optional[list[Counter]] = None,
     *,
     live: Optional[LiveMetrics] = None,
     up: int = 1,
@@ -134,7 +139,8 @@ def render(
 ) -> str:
     """The metrics of every followed client, in the Prometheus text format.
 
-    ``live``: the heartbeat, ETA and history families; ``up``: 0 in the last textfile of a clean stop.
+    ``extra``: the watcher's own counters; ``live``: the heartbeat, ETA and history families; ``up``: 0 in
+    the last textfile of a clean stop.
     """
     stalled = stalled or set()
     now = engine.clock() if now is None else now
@@ -222,6 +228,9 @@ def render(
             w.sample("nimwatch_stalled", {"client": client}, int((row["log"], run.index) in stalled))
         if live is not None:
             live.client_families(w, rows, now)
+    for name, kind, doc, value in extra or []:
+        w.family(name, kind, doc)
+        w.sample(name, {}, value)
     return "\n".join(w.lines) + "\n"
 
 
@@ -258,11 +267,13 @@ class MetricsExporter:
         *,
         stalled: Optional[Callable[[], set[tuple[str, int]]]] = None,
         on_error: Optional[Callable[[str], None]] = None,
+        extra: Optional[Callable[[], list[Counter]]] = None,
         live: Optional[LiveMetrics] = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.engine = engine
+        self.extra = extra or (lambda: [])
         self.live = live if live is not None else LiveMetrics(None, config.interval)
         self.live.interval = config.interval
         self.clock = clock
@@ -288,7 +299,7 @@ class MetricsExporter:
         return str(host), int(port)
 
     def text(self) -> str:
-        return render(self.engine, self.stalled(), live=self.live, up=self.up, now=self.clock())
+        return render(self.engine, self.stalled(), self.extra(), live=self.live, up=self.up, now=self.clock())
 
     def touch(self, *_: Any) -> None:
         """Something changed: rewrite the textfile soon."""

@@ -28,6 +28,7 @@ characters itself.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import sys
 from typing import Optional, TextIO
@@ -140,11 +141,17 @@ def write(text: str, stream: Optional[TextIO] = None, *, raw: bool = False, flus
         stream.flush()
 
 
-def say(message: str, stream: Optional[TextIO] = None) -> None:
-    """One diagnostic line, ``nimwatch: message``, on stderr (or ``stream``); never raises.
+def say(message: str, stream: Optional[TextIO] = None, level: int = logging.WARNING) -> None:
+    """One diagnostic; never raises.
 
-    stderr may be a closed terminal or a service without a log: then there is
-    nowhere left to say it, and nothing else should fail because of that.
+    Without ``stream`` it goes through the ``nimwatch`` logger (:mod:`nimwatch.logsetup`: timestamped and
+    levelled, to stderr or ``--log-file``, control characters escaped). With a stream (a usage error the CLI
+    prints before anything else) it is one line, ``nimwatch: message``, escaped for that stream. stderr may be
+    a closed terminal or a service without a log: then there is nowhere left to say it, and nothing else
+    should fail because of that.
     """
+    if stream is None:
+        logging.getLogger("nimwatch").log(level, "%s", message)
+        return
     with contextlib.suppress(OSError, ValueError):
-        write(f"nimwatch: {message}\n", stream if stream is not None else sys.stderr)
+        write(f"nimwatch: {message}\n", stream)

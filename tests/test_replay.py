@@ -255,11 +255,12 @@ def test_headless_replay_prints_the_json_lines_of_watch(capsys: pytest.CaptureFi
     replayed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(replayed) == len(events)
     # the times, and the ETA made from them: replay knows the arrival times only as finely as the journal's
-    # checkpoints (a read of many blocks is one checkpoint)
+    # checkpoints (a read of many blocks is one checkpoint); the id is watch's journal key
     timeless = ("ts", "eta", "eta_finish", "eta_rough", "overdue")
     assert all(("eta" in e) == (e["event"] in ("run_started", "phase_started", "phase_finished")) for e in replayed)
+    assert all(e["id"] for e in watched) and not any("id" in e for e in replayed)
     assert [{k: v for k, v in e.items() if k not in timeless} for e in replayed] == [
-        {k: v for k, v in e.items() if k not in timeless} for e in watched
+        {k: v for k, v in e.items() if k not in (*timeless, "id")} for e in watched
     ]
 
 

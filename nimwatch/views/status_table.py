@@ -21,6 +21,7 @@ from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Notice
+from nimwatch.terminal import escape_controls
 
 if TYPE_CHECKING:
     from nimwatch.core.eta import Estimate
@@ -292,6 +293,7 @@ def percent(fraction: float) -> str:
 
 
 def _fit(text: str, width: int) -> str:
+    text = escape_controls(text)  # a log line or client name never reaches the terminal raw
     if width <= 0:
         return ""
     if len(text) <= width:
