@@ -168,12 +168,12 @@ def import_logs(args: argparse.Namespace, raw_paths: list[str]) -> int:
     from nimwatch.core.history import record_from_run
     from nimwatch.history_store import master_of, store_records
     from nimwatch.rulefiles import load_rules
-    from nimwatch.sources.files import ArrivalTimes, read_log
+    from nimwatch.sources.files import ArrivalTimes, find_logs, read_log
     from nimwatch.terminal import say, write
 
     state_path = _state_path(args)
     rules = load_rules(args.rules)
-    paths, problems = _find(raw_paths)
+    paths, problems = find_logs(raw_paths)
     for problem in problems:
         say(problem)
     known = _known_starts(state_path)
@@ -218,27 +218,3 @@ def import_logs(args: argparse.Namespace, raw_paths: list[str]) -> int:
         parts.append(f"{going} not finished (the log ends in it) left out")
     write("; ".join(parts) + "\n")
     return ExitCode.USAGE if problems else ExitCode.OK
-
-
-def _find(raw_paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Log files to import: files as given, directories as their ``*_alt_mig.log``; problems as lines."""
-    from nimwatch.sources.files import LOG_SUFFIX
-
-    found: list[Path] = []
-    problems: list[str] = []
-    for raw in raw_paths:
-        path = Path(raw)
-        if path.is_dir():
-            try:
-                logs = sorted(p for p in path.iterdir() if p.name.endswith(LOG_SUFFIX) and p.is_file())
-            except OSError as exc:
-                problems.append(f"{path}: cannot list: {exc.strerror or exc}")
-                continue
-            if not logs:
-                problems.append(f"{path}: no *{LOG_SUFFIX} files in this directory")
-            found.extend(logs)
-        elif path.is_file():
-            found.append(path)
-        else:
-            problems.append(f"{path}: no such file or directory")
-    return found, problems
