@@ -31,13 +31,30 @@ from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, PhaseState, RunState
 
 
+class _Index:
+    """The usable records (succeeded, complete, timed), oldest first, whole and by client and by kind."""
+
+    def __init__(self, records: tuple[HistoryRecord, ...]) -> None:
+        self.usable = [r for r in records if r.usable_for_eta]
+        self.by_client: dict[str, list[HistoryRecord]] = {}
+        self.by_kind: dict[tuple[str, str], list[HistoryRecord]] = {}
+        for record in self.usable:
+            self.by_client.setdefault(record.client, []).append(record)
+            self.by_kind.setdefault((record.target_level, record.mode), []).append(record)
+
+
 class HistoryCache:
     """The run history in memory: what every estimate of this process rests on."""
 
     def __init__(self, records: Iterable[HistoryRecord] = ()) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, HistoryRecord] = {r.key: r for r in records}
-        self._view: tuple[HistoryRecord, ...] = tuple(self._records.values())
+        self._view: tuple[HistoryRecord, ...] = self._sorted()
+        self._index = _Index(self._view)
+
+    def _sorted(self) -> tuple[HistoryRecord, ...]:
+        """Oldest first: the estimator sorts the same way, and sorting a sorted list costs one pass."""
+        return tuple(sorted(self._records.values(), key=_finish_key))
 
     @classmethod
     def load(cls, journal: Any) -> HistoryCache:
@@ -52,7 +69,8 @@ class HistoryCache:
         """A run finished (a row with the same key replaces the old one)."""
         with self._lock:
             self._records[record.key] = record
-            self._view = tuple(self._records.values())
+            self._view = self._sorted()
+            self._index = _Index(self._view)
 
     @property
     def records(self) -> tuple[HistoryRecord, ...]:
@@ -61,6 +79,25 @@ class HistoryCache:
 
     def __len__(self) -> int:
         return len(self._view)
+
+    def candidates(self, run: RunningRun, keep: int) -> list[HistoryRecord]:
+        """The records :func:`~nimwatch.core.eta.choose_history` can pick for ``run``, and no others.
+
+        Every usable run of the client (its level filters them by master and mode), the newest
+        ``keep`` of the same target level and mode, and the newest ``keep`` of all: the estimate
+        is the same as over the whole history (``keep`` >= the window), at a cost that does not
+        grow with the history's length.
+        """
+        index = self._index
+        chosen = {id(r): r for r in index.by_client.get(run.client, ())}
+        chosen.update((id(r), r) for r in index.by_kind.get((run.target_level, run.mode), [])[-keep:])
+        chosen.update((id(r), r) for r in index.usable[-keep:])
+        return list(chosen.values())
+
+
+def _finish_key(record: HistoryRecord) -> float:
+    at = record.finished_at if record.finished_at is not None else record.started_at
+    return at if at is not None else float("-inf")
 
 
 def seen_duration(ps: PhaseState) -> Optional[float]:
@@ -126,7 +163,10 @@ class EtaSource:
         running = run.outcome is Outcome.RUNNING or (open_end and run.open_end and run.outcome is Outcome.INCOMPLETE)
         if not running:
             return None
-        return estimate(self.history.records, running_run(run, now), now, self.weights, self.options)
+        live = running_run(run, now)
+        options = self.options or EtaOptions()
+        keep = max(options.window, options.min_runs)
+        return estimate(self.history.candidates(live, keep), live, now, self.weights, options)
 
     def for_log(self, log: LogState, now: float, *, timed: bool = True) -> Optional[Estimate]:
         """The estimate for the latest run of ``log``."""

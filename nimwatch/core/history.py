@@ -29,6 +29,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus
@@ -133,9 +134,11 @@ class HistoryRecord:
         started = "" if self.started_at is None else f"{self.started_at:.3f}"
         return f"{self.master}|{self.log or self.client}|{self.run}|{started}"
 
-    @property
+    @cached_property
     def usable_for_eta(self) -> bool:
-        """Succeeded, complete (not ``-P``), a migration (not -W/-S/-C), with at least one timed phase."""
+        """Succeeded, complete (not ``-P``), a migration (not -W/-S/-C), with at least one timed phase.
+
+        Cached: every estimate asks it of every record (a frozen record cannot change its answer)."""
         return (
             self.outcome == Outcome.SUCCEEDED.value
             and not self.partial

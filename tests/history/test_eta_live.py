@@ -133,3 +133,41 @@ def test_short_duration() -> None:
         "1h05m",
         "0s",
     ]
+
+
+def test_the_candidates_give_the_estimate_of_the_whole_history(rules: RuleSet) -> None:
+    """EtaSource hands the estimator a few dozen records, not the whole history: the answer must not change."""
+    import random
+
+    from nimwatch.core.eta import EtaOptions, RunningRun, estimate
+
+    rng = random.Random(13)
+    records = [
+        HistoryRecord(
+            client=rng.choice(["a", "b", "c", "d"]),
+            outcome=rng.choice(["succeeded"] * 5 + ["failed", "incomplete"]),
+            master=rng.choice(["", "nim01", "nim02"]),
+            log=f"/old/{i}",
+            started_at=float(rng.randrange(10**6)),
+            finished_at=None if rng.random() < 0.1 else float(rng.randrange(10**6, 2 * 10**6)),
+            target_level=rng.choice(["", "7.2", "7.3"]),
+            mode=rng.choice(["", "cache", "nfs"]),
+            partial=rng.random() < 0.1,
+            phases={p: float(rng.randrange(1, 900)) for p in range(1, 13) if rng.random() < 0.9},
+        )
+        for i in range(400)
+    ]
+    cache = HistoryCache(records)
+    weights = {spec.number: spec.weight for spec in rules.model.phases}
+    for options in (EtaOptions(), EtaOptions(window=3), EtaOptions(min_runs=12, window=5)):
+        keep = max(options.window, options.min_runs)
+        for client in ("a", "b", "z"):
+            for master in ("", "nim01"):
+                for level in ("", "7.3"):
+                    for mode in ("", "cache"):
+                        run = RunningRun(client, 5, 30.0, master=master, target_level=level, mode=mode)
+                        fewer = cache.candidates(run, keep)
+                        assert len(fewer) < len(records)
+                        assert estimate(fewer, run, 1e7, weights, options) == estimate(
+                            records, run, 1e7, weights, options
+                        ), (client, master, level, mode, options)
