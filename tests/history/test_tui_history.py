@@ -93,3 +93,27 @@ def test_the_tui_rows_show_the_eta_from_history(rules: RuleSet) -> None:
     assert row.eta == 30 + 9 * 60 and row.eta_text == "9:30"
     late = TuiContext(engine=engine, now=lambda: 1000.0 + 60 * 3 + 600, estimate=ctx.estimate)
     assert late.rows()[0].eta_text == "overdue by 8:00", "10 minutes in: past p90 (60 s + the 60 s floor) by 8"
+
+
+async def test_the_dashboard_shows_the_eta_from_history() -> None:
+    """The TUI's ETA column, on screen: from the recorded runs of the client, not from the phase weights."""
+    from tui.tuikit import RUNNING_LOG, build_app
+
+    from nimwatch.tui.client_table import ClientTable
+
+    app = build_app([RUNNING_LOG])
+    (row,) = app.ctx.rows()
+    history = [
+        HistoryRecord(
+            client="running01", outcome="succeeded", started_at=float(i), phases=dict.fromkeys(range(1, 13), 600.0)
+        )
+        for i in range(5)
+    ]
+    app.ctx.estimate = EtaSource(app.ctx.rules, HistoryCache(history)).eta_for
+    (with_history,) = app.ctx.rows()
+    assert with_history.eta != row.eta and not with_history.eta_rough
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ClientTable)
+        eta_column = list(table.columns).index("eta")
+        assert table.get_row_at(0)[eta_column].plain == with_history.eta_text
