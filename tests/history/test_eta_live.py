@@ -171,3 +171,16 @@ def test_the_candidates_give_the_estimate_of_the_whole_history(rules: RuleSet) -
                         assert estimate(fewer, run, 1e7, weights, options) == estimate(
                             records, run, 1e7, weights, options
                         ), (client, master, level, mode, options)
+
+
+def test_a_partial_run_is_estimated_to_the_end_of_its_current_phase(rules: RuleSet) -> None:
+    """nimadm -P 4: the log does not say which phases follow, so only the current one counts."""
+    from watch.watchkit import banner, phase_body, preamble
+
+    engine = Engine(rules)
+    engine.feed(LOG, (preamble("lpar1") + banner(4) + phase_body(4)).encode(), at=10_000.0)
+    run = engine.logs[LOG].current
+    assert run is not None and "partial" in run.variants
+    assert running_run(run, 10_030.0).phases == (4,)
+    est = EtaSource(rules, HistoryCache(history())).eta_for(run, 10_030.0)
+    assert est is not None and est.remaining == pytest.approx(70.0)
