@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -29,8 +31,14 @@ def once(logs: Path, state: Path) -> None:
 
 
 def test_listing_filters_and_formats(tmp_path: Path) -> None:
+    # the lines already in a log at first start arrived at the file's modification time: web73's 3 days ago
+    logs = tmp_path / "logs"
+    shutil.copytree(SAMPLES, logs)
+    now = time.time()
+    for log in logs.iterdir():
+        os.utime(log, (now, now - 3 * 86400 if log.name.startswith("web73") else now))
     state = tmp_path / "state.db"
-    once(SAMPLES, state)
+    once(logs, state)
     text = cli("history", state=state)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
@@ -51,9 +59,10 @@ def test_listing_filters_and_formats(tmp_path: Path) -> None:
     assert {row["client"] for row in table} == {r["client"] for r in doc["runs"]}
 
     assert cli("history", "--since", "2999-01-01", state=state).stdout == "no runs in the history\n"
-    assert len(json.loads(cli("history", "--since", "1h", "-f", "json", state=state).stdout)["runs"]) == len(
-        doc["runs"]
-    )
+    recent = json.loads(cli("history", "--since", "1d", "-f", "json", state=state).stdout)["runs"]
+    assert len(recent) == len(doc["runs"]) - 1 and "web73" not in {r["client"] for r in recent}
+    older = json.loads(cli("history", "--since", "4d", "-f", "json", state=state).stdout)["runs"]
+    assert len(older) == len(doc["runs"])
 
 
 def test_usage_errors(tmp_path: Path) -> None:
