@@ -101,6 +101,8 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._lock = threading.RLock()
         self._phase_names = {p.number: p.name for p in rules.model.phases}
+        self.annotate: Optional[Callable[[LogState, Notice], Notice]] = None
+        """Adds keys to each public notice as it is made, under the lock (the watcher's ETA)."""
 
     # ------------------------------------------------------------------ subscription
 
@@ -249,6 +251,8 @@ class Engine:
                 notices.extend(self._suppressed_notices(state, floods, event.run, at))
             notice = notice_for(state, event, at, self.phase_name)
             if notice is not None:
+                if self.annotate is not None and notice.public:
+                    notice = self.annotate(state, notice)
                 notices.append(notice)
         return notices
 

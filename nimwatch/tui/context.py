@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from nimwatch.core.rules import RuleSet
-from nimwatch.core.state import LogState
+from nimwatch.core.state import LogState, RunState
 from nimwatch.engine import Engine
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.tui.replay_control import ReplayControl
 from nimwatch.views.status_table import ClientRow, client_row
+
+if TYPE_CHECKING:
+    from nimwatch.core.eta import Estimate
 
 
 @dataclass
@@ -33,6 +36,8 @@ class TuiContext:
     alerts: AlertStore = field(default_factory=AlertStore)
     timed: Callable[[str], bool] = field(default=lambda log: True)
     """False for a log whose arrival times are made up (elapsed and ETA are then unknown)."""
+    estimate: Optional[Callable[[RunState, float], Optional[Estimate]]] = None
+    """The ETA of a run at a time, from the run history (:meth:`nimwatch.eta_live.EtaSource.eta_for`)."""
 
     @staticmethod
     def display_path(log: str) -> str:
@@ -64,4 +69,11 @@ class TuiContext:
             return [self._row(state, now) for state in self.engine.logs.values()]
 
     def _row(self, state: LogState, now: float) -> ClientRow:
-        return client_row(state, self.rules, now, timed=self.timed(state.log))
+        est = self.estimate
+        return client_row(
+            state,
+            self.rules,
+            now,
+            timed=self.timed(state.log),
+            estimate=(lambda r: est(r, now)) if est is not None else None,
+        )
