@@ -183,6 +183,11 @@ class Engine:
         self._dispatch(notices)
         return notices
 
+    def replaced(self, log: str, at: float, fields: Mapping[str, Any]) -> None:
+        """The file under ``log``'s name changed while nimwatch was down: publish ``log_replaced``."""
+        state = self.add_log(log)
+        self.publish(Notice("log_replaced", at, log, state.client, fields=fields))
+
     def reduce(self, log: str, event: Event, at: float) -> list[Notice]:
         """Reduce an event from outside the parser (the stall monitor's) into ``log``'s state.
 

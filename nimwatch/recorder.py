@@ -255,10 +255,7 @@ class Recorder:
 
     def replaced(self, log: str, at: float, fields: dict[str, Any]) -> None:
         """The file under ``log``'s name changed while nimwatch was down (the tailer found out at start)."""
-        with self.engine.locked():
-            state = self.engine.logs.get(log)
-            client = state.client if state is not None else ""
-        self.engine.publish(Notice("log_replaced", at, log, client, fields=fields))
+        self.engine.replaced(log, at, fields)
 
     def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
         self._content_for(log, old)

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from nimwatch.core.lognames import LOG_SUFFIX
-from nimwatch.engine import Engine, Notice
+from nimwatch.engine import Engine
 from nimwatch.feed import Chunk, FeedSink, FileIdentity
 from nimwatch.sources.identity import NOT_REGULAR, FollowedLog, Opener
 from nimwatch.sources.observers import Watches, observer_kind
@@ -69,8 +69,7 @@ class EngineSink:
         self.engine.restart(log, reason, at)
 
     def replaced(self, log: str, at: float, fields: dict[str, Any]) -> None:
-        state = self.engine.add_log(log)
-        self.engine.publish(Notice("log_replaced", at, log, state.client, fields=fields))
+        self.engine.replaced(log, at, fields)
 
 
 class Tailer:
