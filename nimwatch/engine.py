@@ -10,7 +10,8 @@ engine's lock is released; they must be quick (queue work, never block).
 
 Public notice events (the ``watch`` JSON-lines contract): run_started,
 phase_started, phase_finished, finding, stalled, stall_cleared, run_finished,
-hook_result, alert_failed. Internal ones (``progress``, ``fact``, ``lines``,
+hook_result, alert_failed, nimadm_exited, nim_state (the last two from
+sources outside the log, through :meth:`Engine.apply_outside`). Internal ones (``progress``, ``fact``, ``lines``,
 ``bad_line``, ``finding_detail``, ``installp``) keep live views current and
 are not printed by ``watch``. A finding's advice has the facts known so far
 filled in; when the lines after an info finding show a failure (an unknown
@@ -58,6 +59,8 @@ PUBLIC_EVENTS = (
     "run_finished",
     "hook_result",
     "alert_failed",
+    "nimadm_exited",
+    "nim_state",
 )
 
 
@@ -202,6 +205,22 @@ class Engine:
                 self.rules, state.client, self.scanner, first_run=old.parser.runs_started + 1
             )
             notices.append(Notice("log_restarted", at, log, state.client, fields={"reason": reason}))
+        self._dispatch(notices)
+        return notices
+
+    def apply_outside(self, log: str, event: Event, at: Optional[float] = None) -> list[Notice]:
+        """An event from outside the log (nimadm's exit status, the NIM state): reduce it, publish its notices.
+
+        Nothing happens for a log the engine does not follow.
+        """
+        from nimwatch.outside_notices import outside_notices
+
+        at = self.clock() if at is None else at
+        with self._lock:
+            state = self.logs.get(log)
+            if state is None:
+                return []
+            notices = outside_notices(self, state, event, at)
         self._dispatch(notices)
         return notices
 

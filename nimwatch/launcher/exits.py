@@ -163,6 +163,6 @@ class LaunchFollower:
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception as exc:  # noqa: BLE001 - a bad record must not end the thread
+            except Exception as exc:  # a bad record must not end the thread
                 self.on_error(f"run records: {exc}")
             self._stop.wait(TICK)
