@@ -221,6 +221,9 @@ class LogState:
             run.open_end = event.open_end
             run.end_line = event.line
             run.finished_at = at
+            run.exit_settled = False
+            if event.open_end and run.nimadm_exit is not None:
+                outside.settle(self, run.nimadm_exit, at)  # the log just ends: the exit status still settles it
 
     @staticmethod
     def _detail(run: RunState, event: FindingDetail) -> None:

@@ -87,16 +87,30 @@ def records_for(runs: Path, logs: Iterable[str]) -> dict[str, list[RunRecord]]:
     return out
 
 
-def apply_records(engine: Any, runs: Path, at: Optional[float] = None) -> int:
-    """Apply every finished record of the logs in ``engine`` (status, report); returns how many."""
-    count = 0
-    for name, records in records_for(runs, list(engine.logs)).items():
-        for record in records:
-            event = exit_event(record)
-            if event is not None:
-                engine.apply_outside(name, event, at)
-                count += 1
-    return count
+def finished_exits(runs: Optional[Path]) -> dict[str, list[LaunchExited]]:
+    """The events of every finished record, by the real path of its log (None: no records to read).
+
+    Read them before the logs: a record is finished only once nimadm has
+    ended, so a log read afterwards holds all nimadm wrote.
+    """
+    out: dict[str, list[LaunchExited]] = {}
+    if runs is None:
+        return out
+    try:
+        records = all_records(runs)
+    except NimwatchError as exc:
+        log.warning("%s", exc)
+        return out
+    for record in records:
+        event = exit_event(record)
+        if event is not None:
+            out.setdefault(os.path.realpath(record.log), []).append(event)
+    return out
+
+
+def exits_of(exits: dict[str, list[LaunchExited]], log_path: str) -> list[LaunchExited]:
+    """The events of ``exits`` (:func:`finished_exits`) that belong to the log at ``log_path``."""
+    return exits.get(os.path.realpath(log_path), [])
 
 
 class LaunchFollower:

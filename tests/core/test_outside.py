@@ -165,3 +165,31 @@ def test_nim_state_readings(rules: RuleSet) -> None:
     assert state.nim.label() == "unreadable: lsnim: no answer"
     state.apply(NimStateRead("something else", "phase 3", "success"), 70.0)
     assert not state.nim.error and state.nim.info_since == 20.0
+
+
+def test_the_end_of_the_log_read_after_the_exit_keeps_it_settled(rules: RuleSet) -> None:
+    data = (SAMPLE_LOGS / "running01_alt_mig.log").read_bytes()
+    reader = LogReader(rules, "running01")
+    state = LogState("running01_alt_mig.log", "running01")
+    for event in reader.feed(data):
+        state.apply(event, 10.0)
+    state.apply(exited(None, 15), 20.0)
+    for event in reader.close():  # `status` closes a log silent for long: the log just ends
+        state.apply(event, 30.0)
+    run = state.runs[-1]
+    assert run.outcome is Outcome.FAILED and run.exit_settled and "SIGTERM" in run_label(run)
+
+
+def test_nimadm_last_lines_read_after_the_exit_win(rules: RuleSet) -> None:
+    data = (SAMPLE_LOGS / "web73_alt_mig.log").read_bytes()
+    cut = data.index(b"\n", data.index(b"Executing nimadm phase 11.")) + 1
+    reader = LogReader(rules, "web73")
+    state = LogState("web73_alt_mig.log", "web73")
+    for event in reader.feed(data[:cut]):
+        state.apply(event)
+    state.apply(exited(0))
+    run = state.runs[-1]
+    assert run.outcome is Outcome.INCOMPLETE and run.exit_settled
+    for event in reader.feed(data[cut:]) + reader.close():
+        state.apply(event)
+    assert run.outcome is Outcome.SUCCEEDED and not run.exit_settled and run_label(run) == "succeeded"
