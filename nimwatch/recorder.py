@@ -33,6 +33,13 @@ CHECKPOINT_EVERY = 1.0
 """Seconds between arrival checkpoints of a log that produces no notices (lines only)."""
 
 UNJOURNALED = frozenset({"hook_result", "alert_failed"})
+
+
+def outside_key(notice: Notice) -> str:
+    """What tells apart two NIM state notices of the same run and phase: the state itself."""
+    if notice.event != "nim_state":
+        return ""
+    return ":".join(str(notice.get(k) or "") for k in ("cstate", "info", "result", "error"))
 """Public notices about delivery itself: live only, never replayed, so never journaled."""
 
 Planner = Callable[[Notice, str], None]
@@ -189,7 +196,7 @@ class Recorder:
     def key_of(self, content: _Content, notice: Notice) -> str:
         rel = notice.run - content.base if notice.run is not None else 0
         ident = content.identity
-        rule = notice.get("rule") or notice.get("code") or ""
+        rule = notice.get("rule") or notice.get("code") or notice.get("record") or outside_key(notice)
         base = (
             f"{notice.log}|{ident.dev}:{ident.ino}:{ident.generation}|{rel}|{notice.event}|"
             f"{notice.phase or 0}|{notice.get('line') or 0}|{rule}"

@@ -1,7 +1,9 @@
 """The headless watcher behind ``nimwatch watch``: every part wired together, started and stopped.
 
 Owns :class:`Watcher`: engine, journal-backed recorder, tailer, stall
-monitor, alert dispatcher, hooks and metrics, with ``run_once`` (process what
+monitor, alert dispatcher, hooks and metrics, the sources from outside the
+logs (nimadm's exit status from ``nimwatch run``'s records, copied into the
+journal at start; the clients' NIM state when ``nim_state:`` is on), with ``run_once`` (process what
 is there, deliver alerts and hooks, wait for them) and ``start`` / ``tick`` /
 ``stop`` for the service loop, plus ``reload`` for a new configuration (a bad
 one is refused and the old one kept). Output goes through two callbacks: one
@@ -12,6 +14,7 @@ stdout here: :mod:`nimwatch.commands.watch` does those.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,8 +27,11 @@ from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
+from nimwatch.launcher.exits import LaunchFollower
+from nimwatch.launcher.records import runs_dir, sync_journal
 from nimwatch.metrics import MetricsExporter
 from nimwatch.recorder import Recorder
+from nimwatch.sources.nim_feed import NimStateFeed
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
 
@@ -35,6 +41,11 @@ STALL_CHECK_EVERY = 10.0
 """Seconds between stall checks (thresholds are minutes)."""
 ONCE_WAIT = 300.0
 """--once: longest wait for alerts and hooks to be delivered."""
+
+
+def _nim_minutes(config: Config) -> Optional[float]:
+    """NIM info unchanged this long counts toward the stall rule (None: the NIM state cross-check is off)."""
+    return config.nim_state.stall_minutes if config.nim_state is not None else None
 
 
 class Watcher:
@@ -81,7 +92,7 @@ class Watcher:
             on_error=diag,
             on_new=self._to_hooks,
         )
-        self.stall = StallMonitor(self.engine, config.stall, rules, clock)
+        self.stall = StallMonitor(self.engine, config.stall, rules, clock, nim_stall_minutes=_nim_minutes(config))
         self.hooks: Any = None
         self._setup_hooks(config)
         extra = {"rescan": rescan} if rescan is not None else {}
@@ -95,10 +106,31 @@ class Watcher:
             sink=self.recorder,
             **extra,
         )
+        self.runs = runs_dir(journal.path)
+        self.launches = LaunchFollower(self.engine, self.runs, self._caught_up, on_error=diag)
+        self.nim: Optional[NimStateFeed] = self._nim_feed(config)
         self._next_stall = 0.0
         self._started = False
 
     # ------------------------------------------------------------------ wiring
+
+    def _caught_up(self, log: str) -> bool:
+        """Everything ``log``'s file holds now has been fed to the engine (an exit status comes after it)."""
+        offset = self.tailer.offset(log)
+        try:
+            return offset is not None and offset >= os.stat(log).st_size
+        except OSError:
+            return offset is not None
+
+    def _nim_feed(self, config: Config) -> Optional[NimStateFeed]:
+        if config.nim_state is None:
+            return None
+        return NimStateFeed(self.engine, config.nim_state, on_error=self.diag, clock=self.clock)
+
+    def _sync_launches(self) -> None:
+        """Run records the journal missed (the supervisor could not write it): copied at start."""
+        for problem in sync_journal(self.journal.path, self.runs):
+            self.diag(problem)
 
     def _forward(self, notice: Notice) -> None:
         self.emit(notice)
@@ -137,7 +169,11 @@ class Watcher:
         """Read everything there is, deliver alerts and hooks, wait for them. Returns the exit code."""
         self.dispatcher.start()
         try:
+            self._sync_launches()
             self.tailer.scan_once()
+            self.launches.tick()
+            if self.nim is not None:
+                self.nim.tick()
             self.stall.check()
             if self.config.metrics is not None and self.config.metrics.textfile is not None:
                 self._exporter(self.config).write_now()
@@ -161,16 +197,22 @@ class Watcher:
         """1 when the last migration of any log failed (a later clean-up does not change that), else 0."""
         with self.engine.locked():
             for state in self.engine.logs.values():
-                if state.runs and client_verdict(state.runs).status == "failed":
+                if (state.runs or state.launch_exit) and client_verdict(
+                    state.runs, launch=state.launch_exit
+                ).status == "failed":
                     return 1
         return 0
 
     # ------------------------------------------------------------------ service
 
     def start(self) -> None:
+        self._sync_launches()
         self.dispatcher.start()
         self._start_metrics(self.config)
         self.tailer.start()
+        self.launches.start()
+        if self.nim is not None:
+            self.nim.start()
         self._started = True
 
     def tick(self) -> None:
@@ -182,6 +224,9 @@ class Watcher:
 
     def stop(self) -> None:
         """Stop reading first, then hooks and alert workers; the journal is left for the caller to close."""
+        self.launches.stop()
+        if self.nim is not None:
+            self.nim.stop()
         self.tailer.stop()
         self._stop_hooks(timeout=10.0)
         self.dispatcher.stop()
@@ -205,7 +250,13 @@ class Watcher:
             if getattr(new, key) != getattr(old, key):
                 self.diag(f"reload: '{key}' changed; it takes effect at the next restart")
         self.dispatcher.reconfigure(new.alerts)
-        self.stall.reconfigure(new.stall)
+        self.stall.reconfigure(new.stall, _nim_minutes(new))
+        if new.nim_state != old.nim_state:
+            if self.nim is not None:
+                self.nim.stop()
+            self.nim = self._nim_feed(new)
+            if self.nim is not None and self._started:
+                self.nim.start()
         self._stop_hooks(timeout=10.0)
         self._setup_hooks(new)
         if new.metrics != old.metrics and self._started:
