@@ -71,6 +71,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add_rules_option(p)
     p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
+    p.add_argument(
+        "--state",
+        metavar="PATH",
+        help="state journal, for arrival times and the exit status of runs `nimwatch run` started (default: the "
+        "config's state, $NIMWATCH_STATE, then the system or user path)",
+    )
     p.set_defaults(func=run)
 
 
@@ -128,6 +134,7 @@ class PlainStatus:
         rules_files: list[str],
         config_path: Optional[str],
         clock: Callable[[], float] = time.time,
+        state: Optional[str] = None,
     ) -> None:
         from nimwatch.config import default_config_path, load_config
         from nimwatch.engine import Engine
@@ -137,6 +144,8 @@ class PlainStatus:
         self.paths = paths
         self.clock = clock
         self.config = load_config(Path(config_path) if config_path else default_config_path())
+        if state:
+            self.config.state = Path(state)
         self.rules = load_rules([*self.config.rules, *rules_files])
         self.engine = Engine(self.rules, clock=clock)
         self.stalls = StallTracker()
@@ -283,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.watch is not None and args.watch <= 0:
         raise NimwatchError("--watch needs a positive number of seconds")
-    status = PlainStatus(list(args.paths or [DEFAULT_LOG_DIR]), args.rules, args.config)
+    status = PlainStatus(list(args.paths or [DEFAULT_LOG_DIR]), args.rules, args.config, state=args.state)
     status.load()
     colour = _use_colour(args.colour)
     ascii_only = _ascii_output(args.ascii)
