@@ -69,6 +69,12 @@ class NimView:
         """Seconds ``info`` has kept its value (0 when unknown)."""
         return 0.0 if self.info_since is None else max(0.0, now - self.info_since)
 
+    def short(self) -> str:
+        """For a table cell: ``info`` when there is one (it says the most), else Cstate."""
+        if self.error:
+            return "unreadable"
+        return self.info or self.cstate or "-"
+
     def label(self) -> str:
         """``Cstate: info`` in a few words, for a table cell or a detail line."""
         if self.error:

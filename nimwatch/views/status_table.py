@@ -74,7 +74,7 @@ class ClientRow:
     nimadm: str = ""
     """How nimadm ended, when ``nimwatch run`` started it (its exit status or signal), else ''."""
     nim: str = ""
-    """The client's NIM state (Cstate: info), when the NIM state cross-check is on."""
+    """The client's NIM state in a few words (its info, else Cstate), when the NIM state cross-check is on."""
 
     @property
     def symbol(self) -> str:
@@ -187,7 +187,7 @@ def client_row(
         worst=worst.value if isinstance(worst, Severity) else None,
         verdict=verdict.summary,
         nimadm=_nimadm_words(log, run, verdict.run),
-        nim=log.nim.label() if log.nim is not None else "",
+        nim=log.nim.short() if log.nim is not None else "",
     )
 
 
@@ -301,7 +301,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
     """
     symbols = ASCII_SYMBOL if ascii_only else SYMBOL
     client_w = max([6, *(len(r.client) + (2 + len(str(r.run)) if r.runs > 1 else 0) for r in rows)])
-    nim_w = min(36, max([0, *(len(r.nim) for r in rows)]))
+    nim_w = min(48, max([0, *(len(r.nim) for r in rows)]))
     widths = {
         "status": 12,
         "client": min(client_w, 24),
