@@ -1,8 +1,11 @@
-"""The notices of events from outside the log: ``nimadm_exited``, the ``run_finished`` it settles, ``nim_state``.
+"""Events from outside the log into the engine: ``nimadm_exited``, the ``run_finished`` it settles, ``nim_state``.
 
-Owns :func:`outside_notices`, which :meth:`nimwatch.engine.Engine.apply_outside`
-calls under the engine's lock: it reduces the event into the log's state (the
-reducer decides, :mod:`nimwatch.core.outside`) and says what changed.
+Owns :func:`apply_outside`, how the sources outside the log (run records,
+the NIM state poller) feed the engine: under the engine's lock the event is
+reduced into the log's state (the reducer decides, :mod:`nimwatch.core.outside`)
+and :func:`outside_notices` says what changed; the notices are published
+after the lock is released, like the parser's. Also :func:`outside_key`, what
+tells two ``nim_state`` notices apart in the journal.
 
 * :class:`~nimwatch.core.events.LaunchExited` gives one ``nimadm_exited``
   (exit status or signal, PID, output file, run record, the run's outcome and
@@ -17,16 +20,33 @@ reducer decides, :mod:`nimwatch.core.outside`) and says what changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from nimwatch.core.events import Event, LaunchExited, NimStateRead, Outcome
 from nimwatch.core.outside import NimView, exit_words, exited_ok
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import operation_of, run_label
-from nimwatch.engine import Notice, iso
+from nimwatch.engine import Engine, Notice, iso
 
-if TYPE_CHECKING:
-    from nimwatch.engine import Engine
+
+def apply_outside(engine: Engine, log: str, event: Event, at: Optional[float] = None) -> list[Notice]:
+    """Reduce ``event`` into the state of ``log`` and publish its notices (nothing for a log not followed)."""
+    at = engine.clock() if at is None else at
+    with engine.locked():
+        state = engine.logs.get(log)
+        if state is None:
+            return []
+        notices = outside_notices(engine, state, event, at)
+    for notice in notices:
+        engine.publish(notice)
+    return notices
+
+
+def outside_key(notice: Notice) -> str:
+    """What tells apart two NIM state notices of the same run and phase in the journal: the state itself."""
+    if notice.event != "nim_state":
+        return ""
+    return ":".join(str(notice.get(k) or "") for k in ("cstate", "info", "result", "error"))
 
 
 def outside_notices(engine: Engine, state: LogState, event: Event, at: float) -> list[Notice]:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 from nimwatch.core.events import LaunchExited
 from nimwatch.errors import NimwatchError
 from nimwatch.launcher.records import RunRecord, all_records
+from nimwatch.outside_notices import apply_outside
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class LaunchFollower:
     """Applies finished run records to the engine's logs, each once, when the log has been read to its end.
 
     Args:
-        engine: the engine (``apply_outside``, ``logs``).
+        engine: the engine (``logs``, ``locked``; fed through :func:`~nimwatch.outside_notices.apply_outside`).
         runs: the run records' directory.
         caught_up: ``caught_up(log)`` is True when everything the log file holds has been fed to the engine.
         on_error: receives one-line problems.
@@ -155,7 +156,7 @@ class LaunchFollower:
                 event = exit_event(record)
                 if event is None:
                     continue
-                self.engine.apply_outside(name, event)
+                apply_outside(self.engine, name, event)
                 self._done.add(key)
                 applied += 1
         return applied

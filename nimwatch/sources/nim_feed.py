@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 from nimwatch.aix.nim_state import NimStateConfig, NimStatePoller, NimStateReport
 from nimwatch.aix.runner import Runner, SubprocessRunner
 from nimwatch.core.events import NimStateRead
+from nimwatch.outside_notices import apply_outside
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class NimStateFeed:
     """Polls the NIM state of the engine's clients and feeds the changes into the engine.
 
     Args:
-        engine: the engine (``logs``, ``locked``, ``apply_outside``).
+        engine: the engine (``logs``, ``locked``; fed through :func:`~nimwatch.outside_notices.apply_outside`).
         config: the ``nim_state:`` section.
         runner: runs ``lsnim`` (default: the real :class:`~nimwatch.aix.runner.SubprocessRunner`).
         on_error: receives one line per new problem (the state could not be read).
@@ -102,7 +103,7 @@ class NimStateFeed:
         else:
             return  # info_stalled: the stall monitor judges from the state it keeps
         for name in self.clients().get(report.client, []):
-            self.engine.apply_outside(name, event, report.at)
+            apply_outside(self.engine, name, event, report.at)
 
     # ------------------------------------------------------------------ own thread
 
