@@ -16,7 +16,6 @@ does those.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,7 @@ from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
-from nimwatch.launcher.exits import LaunchFollower
+from nimwatch.launcher.exits import LaunchFollower, read_to_end
 from nimwatch.launcher.records import runs_dir, sync_journal
 from nimwatch.metrics import MetricsExporter
 from nimwatch.output import StdoutWriter
@@ -135,11 +134,7 @@ class Watcher:
 
     def _caught_up(self, log: str) -> bool:
         """Everything ``log``'s file holds now has been fed to the engine (an exit status comes after it)."""
-        offset = self.tailer.offset(log)
-        try:
-            return offset is not None and offset >= os.stat(log).st_size
-        except OSError:
-            return offset is not None
+        return read_to_end(self.tailer, log)
 
     def _nim_feed(self, config: Config) -> Optional[NimStateFeed]:
         if config.nim_state is None:

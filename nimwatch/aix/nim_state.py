@@ -25,6 +25,7 @@ Cstate/info is unverified (``nim_commands.md`` section 4).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -38,6 +39,7 @@ from nimwatch.aix.parse_nim import NimState, nim_error, parse_lsnim_z
 from nimwatch.aix.runner import LOCAL_TIMEOUT, CommandResult, Runner, first_line
 from nimwatch.aix.text import clean_line
 from nimwatch.core.validation import LineDict, Problems, type_name
+from nimwatch.ticker import Ticker
 
 LSNIM = "/usr/sbin/lsnim"
 STALE_AFTER = 30 * 60.0
@@ -199,8 +201,7 @@ class NimStatePoller:
         self._lock = threading.Lock()
         self._clients: dict[str, ClientNimState] = {}
         self._next: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._ticker = Ticker("nimwatch-nimstate", self.tick, min(1.0, interval), logging.getLogger(__name__).warning)
         for client in clients:
             self.add(client)
 
@@ -310,22 +311,10 @@ class NimStatePoller:
 
     def start(self) -> None:
         """Poll in a daemon thread until :meth:`stop` (ticks at least once a second, so new clients start soon)."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="nimwatch-nimstate", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.tick()
-            self._stop.wait(min(1.0, self.interval))
+        self._ticker.stop()
 
 
 def _describe(state: NimState, previous: Optional[NimState]) -> str:

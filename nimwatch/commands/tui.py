@@ -124,14 +124,10 @@ def started_while_watching(engine: Any, paths: list[Path]) -> Callable[[str], bo
 def outside_sources(engine: Any, config: Any, tailer: Any, on_error: Callable[[str], None]) -> list[Any]:
     """Started: nimadm's exit status from ``nimwatch run``'s records, the NIM state when configured (stop each)."""
     from nimwatch.commands.status import nim_feed, runs_dir_of
-    from nimwatch.launcher.exits import LaunchFollower
+    from nimwatch.launcher.exits import LaunchFollower, read_to_end
 
     def caught_up(log: str) -> bool:
-        offset = tailer.offset(log)
-        try:
-            return offset is not None and offset >= os.stat(log).st_size
-        except OSError:
-            return offset is not None
+        return read_to_end(tailer, log)
 
     sources = [LaunchFollower(engine, runs_dir_of(config), caught_up, on_error=on_error)]
     feed = nim_feed(engine, config, engine.clock)

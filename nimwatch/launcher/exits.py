@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -23,6 +22,7 @@ from nimwatch.core.events import LaunchExited
 from nimwatch.errors import NimwatchError
 from nimwatch.launcher.records import RunRecord, all_records
 from nimwatch.outside_notices import apply_outside
+from nimwatch.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,13 @@ def exit_event(record: RunRecord) -> Optional[LaunchExited]:
     )
 
 
-def same_file(a: str, b: str) -> bool:
-    return os.path.realpath(a) == os.path.realpath(b)
+def read_to_end(tailer: Any, log: str) -> bool:
+    """Everything ``log``'s file holds now has been fed to the engine by ``tailer`` (its ``offset(log)``)."""
+    offset = tailer.offset(log)
+    try:
+        return offset is not None and offset >= os.stat(log).st_size
+    except OSError:
+        return offset is not None
 
 
 def records_for(runs: Path, logs: Iterable[str]) -> dict[str, list[RunRecord]]:
@@ -136,8 +141,7 @@ class LaunchFollower:
         self.caught_up = caught_up
         self.on_error = on_error
         self._done: set[str] = set()
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._ticker = Ticker("nimwatch-launches", self.tick, TICK, on_error)
 
     def tick(self) -> int:
         """Apply what is due; returns how many records were applied."""
@@ -162,22 +166,7 @@ class LaunchFollower:
         return applied
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="nimwatch-launches", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception as exc:  # a bad record must not end the thread
-                self.on_error(f"run records: {exc}")
-            self._stop.wait(TICK)
+        self._ticker.stop()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -24,6 +23,7 @@ from nimwatch.aix.nim_state import NimStateConfig, NimStatePoller, NimStateRepor
 from nimwatch.aix.runner import Runner, SubprocessRunner
 from nimwatch.core.events import NimStateRead
 from nimwatch.outside_notices import apply_outside
+from nimwatch.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,7 @@ class NimStateFeed:
             lsnim=config.command(),
             timeout=config.timeout,
         )
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._ticker = Ticker("nimwatch-nimstate", self.tick, min(1.0, config.interval), on_error)
 
     def clients(self) -> dict[str, list[str]]:
         """Each client the engine follows, with its logs."""
@@ -105,25 +104,10 @@ class NimStateFeed:
         for name in self.clients().get(report.client, []):
             apply_outside(self.engine, name, event, report.at)
 
-    # ------------------------------------------------------------------ own thread
-
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="nimwatch-nimstate", daemon=True)
-        self._thread.start()
+        """Poll in a thread of its own (ticks at least once a second, so a new client is read soon)."""
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception as exc:  # one bad reading must not end the cross-check
-                self.on_error(f"NIM state: {exc}")
-            self._stop.wait(min(1.0, self.config.interval))
+        """Stop polling (an lsnim under way is left to its timeout, in the background)."""
+        self._ticker.stop(timeout=5.0)
