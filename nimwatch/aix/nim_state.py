@@ -99,6 +99,12 @@ def parse_section(value: Any, line: int, problems: Problems, path: Path) -> Opti
     if lsnim is not None and (not isinstance(lsnim, str) or not os.path.isabs(lsnim)):
         problems.add(value.line_of("lsnim"), "nim_state.lsnim", "must be an absolute path (e.g. /usr/sbin/lsnim)")
         lsnim = None
+    elif lsnim is not None:
+        from nimwatch.trust import trust_problem
+
+        problem = trust_problem(lsnim, "the lsnim command")
+        if problem:
+            problems.add(value.line_of("lsnim"), "nim_state.lsnim", problem)
     if enabled is not True:
         return None
     return NimStateConfig(lsnim=lsnim, **numbers)

@@ -9,7 +9,8 @@ that client: the engine then publishes a ``nim_state`` notice and the views
 show the state beside the phase. A reading that fails is applied too (the
 views say the state is unreadable) and reported once on ``on_error`` until it
 can be read again. Whether ``info`` counts toward the stall rule is the stall
-monitor's decision, from the state.
+monitor's decision, from the state. Running as root, an ``lsnim`` that
+another user could change (the file or a directory above it) is never run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from nimwatch.aix.runner import Runner, SubprocessRunner
 from nimwatch.core.events import NimStateRead
 from nimwatch.outside_notices import apply_outside
 from nimwatch.ticker import Ticker
+from nimwatch.trust import trust_problem
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +55,18 @@ class NimStateFeed:
         self.engine = engine
         self.config = config
         self.on_error = on_error
+        command = config.command()
+        self.refused = trust_problem(command, "the lsnim command") or ""
+        """Running as root, an lsnim another user could change is never run (said once)."""
+        if self.refused:
+            on_error(f"NIM state cross-check off: {self.refused}")
         self.poller = NimStatePoller(
             runner or SubprocessRunner(),
             interval=config.interval,
             stale_after=config.stall_minutes * 60.0,
             clock=clock,
             on_report=self._on_report,
-            lsnim=config.command(),
+            lsnim=command,
             timeout=config.timeout,
         )
         self._ticker = Ticker("nimwatch-nimstate", self.tick, min(1.0, config.interval), on_error)
@@ -88,6 +95,8 @@ class NimStateFeed:
 
     def tick(self, now: Optional[float] = None) -> None:
         """Read every client whose turn has come (the readings reach the engine through ``on_report``)."""
+        if self.refused:
+            return
         self.sync()
         self.poller.tick(now)
 

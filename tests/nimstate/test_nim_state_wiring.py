@@ -239,3 +239,29 @@ def test_status_shows_the_nim_state_beside_the_phase(tmp_path: Path, lsnim: Stan
         check=False,
     )
     assert "NIM STATE" not in plain.stdout and len(lsnim.calls()) == calls
+
+
+def test_as_root_an_lsnim_others_can_change_is_never_run(
+    rules: RuleSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nimwatch.trust
+
+    monkeypatch.setattr(nimwatch.trust, "running_as_root", lambda: True)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # anyone may replace what is in it
+    stand_in = StandInLsnim(shared)
+    lsnim = stand_in.bin / "lsnim"
+    stand_in.bin.chmod(0o777)
+    config = tmp_path / "nimwatch.yaml"
+    config.write_text(f"nim_state:\n  lsnim: {lsnim}\n", encoding="utf-8")
+    problems = check_config(config)
+    assert len(problems) == 1 and problems[0].startswith(f"{config}:2: nim_state.lsnim: ")
+    assert "the lsnim command" in problems[0]
+    clock = Clock()
+    engine, log = following(rules, clock)
+    errors: list[str] = []
+    feed = NimStateFeed(engine, NimStateConfig(lsnim=str(lsnim)), on_error=errors.append, clock=clock)
+    feed.tick(0.0)
+    assert len(errors) == 1 and errors[0].startswith("NIM state cross-check off: ")
+    assert stand_in.calls() == [] and engine.logs[log].nim is None
