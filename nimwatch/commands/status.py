@@ -127,6 +127,18 @@ def nim_feed(engine: Any, config: Any, clock: Callable[[], float]) -> Any:
     return NimStateFeed(engine, config.nim_state, clock=clock)
 
 
+def eta_source(rules: Any, journal: Any) -> Any:
+    """The ETA from the journal's run history (an empty history without a journal)."""
+    from nimwatch.eta_live import EtaSource, HistoryCache
+
+    try:
+        history = HistoryCache.load(journal)
+    except NimwatchError as exc:
+        log.warning("%s (ETA without history)", exc)
+        history = HistoryCache()
+    return EtaSource(rules, history)
+
+
 class PlainStatus:
     """The engine fed from log files for the plain table: once, then what the files gained."""
 
@@ -153,6 +165,7 @@ class PlainStatus:
         self.stalls = StallTracker()
         self.engine.subscribe(self.stalls.on_notice)
         self.journal = open_journal(self.config)
+        self.eta = eta_source(self.rules, self.journal)
         self.monitor = stall_monitor(self.engine, self.config, self.rules, clock)
         self.runs = runs_dir_of(self.config)
         self.nim = nim_feed(self.engine, self.config, clock)
@@ -274,6 +287,7 @@ class PlainStatus:
                     now,
                     stalled=self.stalls.is_stalled(log.log, log.current.index if log.current else None),
                     timed=log.log in self.timed,
+                    estimate=lambda run: self.eta.eta_for(run, now),
                 )
                 for log in self.engine.snapshot().values()
             ]

@@ -139,6 +139,27 @@ def outside_sources(engine: Any, config: Any, tailer: Any, on_error: Callable[[s
     return sources
 
 
+def wire_history(app: Any, engine: Any, config: Any, rules: Any, timed: Optional[Callable[[str], bool]]) -> None:
+    """The TUI's ETA from the journal's run history, and its finished runs recorded there.
+
+    A run is recorded only when no ``nimwatch watch`` holds the journal (a watcher records it
+    itself) and only when the TUI saw it with real arrival times (:func:`nimwatch.run_history.tui_recorder`).
+    """
+    from nimwatch.commands.status import eta_source, open_journal
+    from nimwatch.config import default_state_path
+
+    journal = open_journal(config)
+    try:
+        app.ctx.estimate = eta_source(rules, journal).eta_for
+    finally:
+        if journal is not None:
+            journal.close()
+    if timed is not None:
+        from nimwatch.run_history import tui_recorder
+
+        engine.subscribe(tui_recorder(engine, config.state or default_state_path(), rules, timed))
+
+
 def run(args: argparse.Namespace) -> int:
     from nimwatch.commands.status import stall_monitor
     from nimwatch.engine import Engine
@@ -175,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         timed=timed,
     )
     holder["app"] = app
+    wire_history(app, engine, config, rules, timed)
     sources = outside_sources(engine, config, tailer, on_error)
     try:
         app.run()
