@@ -52,6 +52,8 @@ PUBLIC_EVENTS = (
     "alert_failed",
     "backlog",
     "log_replaced",
+    "nimadm_exited",
+    "nim_state",
 )
 
 
@@ -158,6 +160,10 @@ def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, ma
     """The stall monitor's verdicts, as ``stalled``, ``run_finished`` (incomplete) and ``stall_cleared``."""
     run = state.run(event.run)
     if isinstance(event, Stalled):
+        nim: dict[str, Any] = {}
+        if event.evidence == "nim_info":
+            nim = {"nim_cstate": event.nim_cstate, "nim_info": event.nim_info}
+            nim["info_unchanged_minutes"] = event.info_unchanged_minutes
         return make(
             "stalled",
             run.index,
@@ -167,6 +173,8 @@ def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, ma
             silent_minutes=event.silent_minutes,
             threshold_minutes=event.threshold_minutes,
             last_text=run.last_text,
+            evidence=event.evidence,
+            **nim,
         )
     if isinstance(event, RunSilent):
         return make(
@@ -179,12 +187,14 @@ def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, ma
             reason=event.reason,
             silent_minutes=event.silent_minutes,
         )
+    why = {"evidence": event.evidence, "nim_info": event.nim_info} if event.evidence else {}
     return make(
         "stall_cleared",
         run.index,
         run.current_phase or None,
         line=run.last_line,
         severity="info",
+        **why,
         stalled_minutes=event.stalled_minutes,
     )
 

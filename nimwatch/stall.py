@@ -8,14 +8,25 @@ gets ``run_finished`` with outcome ``incomplete``. Thresholds per phase come
 from the config (``stall.phases``), else ``stall.default_minutes``, else the
 phase model's ``stall_minutes`` (longer for the copy phases 3, 6 and 9).
 
+NIM's ``info`` counts toward the rule when the NIM state cross-check is on
+(``nim_stall_minutes``): a running phase whose log has been silent for that
+long, while the client's NIM object shows an operation under way whose
+``info`` has not changed for that long either, is ``stalled`` with
+``evidence: nim_info`` (IBM's VIOS module treats 30 minutes unchanged as
+blocked) even before the phase's own threshold; a change of ``info`` clears
+it. A NIM object that shows no operation (Cstate ``ready for a NIM
+operation`` and no ``info``: a plain nimadm may never set them) is no
+evidence, so a healthy run is never stalled by it. A stall the log's
+silence alone decides says ``evidence: log``.
+
 The monitor only decides: its verdicts are core events
 (:class:`~nimwatch.core.events.Stalled`, ``RunSilent``, ``StallCleared``)
 that the engine reduces into the run's state like the parser's, so whether a
 run is stalled is kept in one place, the state (``RunState.stalled``).
 ``check(now)`` is driven by the caller's clock, so it is deterministic in
 tests; lines resuming are noticed at once through the engine's ``lines``
-notices. The monitor decides and reduces under the engine's lock and
-publishes once it has let go.
+notices, NIM's info changing through its ``nim_state`` notices. The monitor
+decides and reduces under the engine's lock and publishes once it has let go.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from typing import Callable, Optional
 
 from nimwatch.config import StallConfig
 from nimwatch.core.events import Event, Outcome, PhaseStatus, RunSilent, StallCleared, Stalled
+from nimwatch.core.outside import NimView
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine, Notice
 
@@ -37,6 +49,7 @@ class StallMonitor:
         stall_config: thresholds from the config.
         rules: the phase model (its per-phase ``stall_minutes``).
         clock: seconds since the epoch; ``check()`` without an argument uses it.
+        nim_stall_minutes: NIM's info unchanged (and the log silent) this long is a stall (None: not used).
     """
 
     def __init__(
@@ -45,19 +58,22 @@ class StallMonitor:
         stall_config: StallConfig,
         rules: RuleSet,
         clock: Callable[[], float] = time.time,
+        nim_stall_minutes: Optional[float] = None,
     ) -> None:
         self.engine = engine
         self.config = stall_config
         self.rules = rules
         self.clock = clock
+        self.nim_stall_minutes = nim_stall_minutes
         self._unsubscribe = engine.subscribe(self._on_notice)
 
     def close(self) -> None:
         self._unsubscribe()
 
-    def reconfigure(self, stall_config: StallConfig) -> None:
+    def reconfigure(self, stall_config: StallConfig, nim_stall_minutes: Optional[float] = None) -> None:
         """New thresholds (config reload); already reported stalls stay reported."""
         self.config = stall_config
+        self.nim_stall_minutes = nim_stall_minutes
 
     def threshold_minutes(self, phase: int) -> float:
         """Minutes without a line after which ``phase`` counts as stalled."""
@@ -88,13 +104,10 @@ class StallMonitor:
                 silent = now - run.last_line_at
                 verdicts: list[Event] = []
                 phase = run.current_phase
-                if (
-                    phase
-                    and not run.stall_reported
-                    and run.phase(phase).status is PhaseStatus.RUNNING
-                    and silent > self.threshold_minutes(phase) * 60.0
-                ):
-                    verdicts.append(Stalled(run.index, phase, round(silent / 60.0, 1), self.threshold_minutes(phase)))
+                if phase and not run.stall_reported and run.phase(phase).status is PhaseStatus.RUNNING:
+                    stalled = self._stalled(state.nim, run.index, phase, silent, now)
+                    if stalled is not None:
+                        verdicts.append(stalled)
                 if silent > incomplete_after:
                     reason = f"no new line for {round(silent / 60.0)} minutes"
                     verdicts.append(RunSilent(run.index, round(silent / 60.0, 1), reason))
@@ -104,23 +117,60 @@ class StallMonitor:
             self.engine.publish(notice)
         return out
 
-    # ------------------------------------------------------------------ lines resuming
+    def _stalled(self, nim: Optional[NimView], run: int, phase: int, silent: float, now: float) -> Optional[Stalled]:
+        """The verdict when the phase counts as stalled (None: it does not): the log's silence, or NIM's info."""
+        minutes = round(silent / 60.0, 1)
+        if silent > self.threshold_minutes(phase) * 60.0:
+            return Stalled(run, phase, minutes, self.threshold_minutes(phase))
+        limit = self.nim_stall_minutes
+        if limit is None or nim is None or not nim.busy:
+            return None
+        unchanged = nim.info_unchanged(now)
+        if unchanged < limit * 60.0 or silent < limit * 60.0:
+            return None
+        return Stalled(
+            run, phase, minutes, limit, "nim_info", nim.cstate, nim.info, round(unchanged / 60.0, 1), nim.info_since
+        )
+
+    # ------------------------------------------------------------------ lines resuming, NIM info changing
 
     def _on_notice(self, notice: Notice) -> None:
+        if notice.event == "nim_state":
+            self._nim_changed(notice)
+            return
         if notice.event != "lines" or notice.run is None:
             return
         out: list[Notice] = []
         with self.engine.locked():
             state = self.engine.logs.get(notice.log)
-            if state is None or not 0 < notice.run <= len(state.runs):
+            runs = reversed(state.runs) if state is not None else ()
+            run = next((r for r in runs if r.index == notice.run), None)
+            if run is None:
                 return
-            run = state.run(notice.run)
             since = run.quiet_since
             if not (run.stall_reported or run.silenced) or since is None:
                 return
             if run.last_line_at is None or run.last_line_at <= since:
                 return
             cleared = StallCleared(run.index, round((notice.ts - since) / 60.0, 1))
+            out = self.engine.reduce(notice.log, cleared, notice.ts)
+        for each in out:
+            self.engine.publish(each)
+
+    def _nim_changed(self, notice: Notice) -> None:
+        """NIM's info moved on: a stall it decided is cleared (the log's silence may decide one later)."""
+        out: list[Notice] = []
+        with self.engine.locked():
+            state = self.engine.logs.get(notice.log)
+            run = state.current if state is not None else None
+            if state is None or run is None or state.nim is None:
+                return
+            if not (run.stall_reported and run.stall_evidence == "nim_info"):
+                return
+            if state.nim.info_since == run.stall_info_since or not (run.outcome is Outcome.RUNNING or run.silenced):
+                return
+            since = run.quiet_since if run.quiet_since is not None else notice.ts
+            cleared = StallCleared(run.index, round((notice.ts - since) / 60.0, 1), "nim_info", state.nim.info)
             out = self.engine.reduce(notice.log, cleared, notice.ts)
         for each in out:
             self.engine.publish(each)

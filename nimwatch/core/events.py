@@ -194,6 +194,45 @@ class RunFinished:
 
 
 @dataclass(frozen=True)
+class LaunchExited:
+    """How the nimadm that ``nimwatch run`` started ended (its run record): fed by a source, never by the parser.
+
+    ``first_line`` is where that nimadm's output begins in the log as it is
+    now (the lines before were there when it started; 1 when the log was
+    created or replaced after the start): its run is the first that begins at
+    or after it. None when the record does not say (then the log's latest
+    run). The reducer settles that run's outcome where the log leaves it open
+    (:mod:`nimwatch.core.exits`).
+    """
+
+    first_line: Optional[int]
+    exit_code: Optional[int]
+    signal: Optional[int]
+    pid: Optional[int] = None
+    record: str = ""
+    """The run record's path."""
+    output: str = ""
+    """Where nimadm's stdout and stderr went."""
+    started: Optional[float] = None
+    ended: Optional[float] = None
+    kind: str = "launch_exited"
+
+
+@dataclass(frozen=True)
+class NimStateRead:
+    """The client's NIM object as ``lsnim -Z -a Cstate -a info -a Cstate_result`` showed it (a source's reading).
+
+    ``error`` is set (and the three values empty) when the state could not be read.
+    """
+
+    cstate: str
+    info: str
+    result: str
+    error: str = ""
+    kind: str = "nim_state"
+
+
+@dataclass(frozen=True)
 class Stalled:
     """The running ``phase`` got no new line for longer than its threshold: the stall monitor's verdict.
 
@@ -206,6 +245,13 @@ class Stalled:
     phase: int
     silent_minutes: float
     threshold_minutes: float
+    evidence: str = "log"
+    """What decided it: ``log`` (the log's silence) or ``nim_info`` (NIM's info unchanged as long as the log)."""
+    nim_cstate: str = ""
+    nim_info: str = ""
+    info_unchanged_minutes: Optional[float] = None
+    info_since: Optional[float] = None
+    """With ``nim_info``: since when NIM's info had its value (a change of it clears the stall)."""
     kind: str = "stalled"
 
 
@@ -224,11 +270,16 @@ class RunSilent:
 
 @dataclass(frozen=True)
 class StallCleared:
-    """Lines came again for a run that was stalled or declared silent: it runs on."""
+    """Lines came again for a run that was stalled or declared silent: it runs on.
+
+    With ``evidence`` ``nim_info``: NIM's info moved on, which ends only the stall it decided.
+    """
 
     run: int
     stalled_minutes: float
-    """From the last line before the silence to the line that ended it."""
+    """From the last line before the silence to what ended it."""
+    evidence: str = ""
+    nim_info: str = ""
     kind: str = "stall_cleared"
 
 
@@ -267,6 +318,8 @@ Event = Union[
     RunFinished,
     LinesRead,
     BadLine,
+    LaunchExited,
+    NimStateRead,
     Stalled,
     RunSilent,
     StallCleared,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from nimwatch.core import outside
 from nimwatch.core.events import (
     BadLine,
     Event,
@@ -18,7 +19,9 @@ from nimwatch.core.events import (
     Finding,
     FindingDetail,
     InstallpResult,
+    LaunchExited,
     LinesRead,
+    NimStateRead,
     Outcome,
     PhaseFinished,
     PhaseStarted,
@@ -86,10 +89,18 @@ class RunState:
     last_line_at: Optional[float] = None
     last_line: int = 0
     last_text: str = ""
+    nimadm_exit: Optional[LaunchExited] = None
+    """How the nimadm that wrote this run ended, when ``nimwatch run`` started it (its run record)."""
+    exit_settled: bool = False
+    """The outcome comes from nimadm's exit status: the log alone left it open (:mod:`nimwatch.core.outside`)."""
     stall_reported: bool = False
     """A ``stalled`` verdict stands (no line came since): see :attr:`stalled` for views."""
     quiet_since: Optional[float] = None
     """Arrival time of the last line before a stall or silence was declared (None: none declared)."""
+    stall_evidence: str = ""
+    """What decided the stall that stands (``log``, ``nim_info``)."""
+    stall_info_since: Optional[float] = None
+    """With ``nim_info``: NIM's info value was this old when the stall was declared."""
 
     def phase(self, number: int) -> PhaseState:
         return self.phases[number - 1]
@@ -146,6 +157,10 @@ class LogState:
     lines: int = 0
     last_text: str = ""
     bad_lines: list[BadLine] = field(default_factory=list)
+    launch_exit: Optional[LaunchExited] = None
+    """A nimadm started by ``nimwatch run`` that ended without writing a run into this log."""
+    nim: Optional[outside.NimView] = None
+    """The client's NIM state as last read (when the NIM state cross-check is on)."""
 
     @property
     def current(self) -> Optional[RunState]:
@@ -166,6 +181,12 @@ class LogState:
                 run.last_text = event.last_text or run.last_text
                 if at is not None:
                     run.last_line_at = at
+            return
+        if isinstance(event, LaunchExited):
+            outside.settle(self, event, at)
+            return
+        if isinstance(event, NimStateRead):
+            outside.read_nim(self, event, at)
             return
         if isinstance(event, BadLine):
             if len(self.bad_lines) < 100:
@@ -224,12 +245,20 @@ class LogState:
             run.open_end = event.open_end
             run.end_line = event.line
             run.finished_at = at
+            run.exit_settled = False
+            if event.open_end and run.nimadm_exit is not None:
+                outside.settle(self, run.nimadm_exit, at)  # the log just ends: the exit status still settles it
 
     @staticmethod
     def _quiet(run: RunState, event: Stalled | RunSilent | StallCleared, at: Optional[float]) -> None:
         """The stall monitor's verdicts: stalled, silent (ends incomplete), or running on."""
         if isinstance(event, StallCleared):
             run.stall_reported = False
+            run.stall_evidence, run.stall_info_since = "", None
+            if event.evidence:  # NIM's info moved on: the log may still be silent (lines end that)
+                if not run.silenced:
+                    run.quiet_since = None
+                return
             run.quiet_since = None
             if run.silenced:
                 run.outcome = Outcome.RUNNING
@@ -240,6 +269,7 @@ class LogState:
             run.quiet_since = run.last_line_at
         if isinstance(event, Stalled):
             run.stall_reported = True
+            run.stall_evidence, run.stall_info_since = event.evidence, event.info_since
         else:
             run.outcome = Outcome.INCOMPLETE
             run.finish_reason = event.reason
