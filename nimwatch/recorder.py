@@ -41,7 +41,6 @@ SNAPSHOT_EVERY = 60.0
 """Seconds between two snapshots of a log that keeps growing (a clean stop writes one anyway)."""
 
 UNJOURNALED = frozenset({"hook_result", "alert_failed"})
-
 """Public notices about delivery itself: live only, never replayed, so never journaled."""
 
 Planner = Callable[[Notice, str], None]
@@ -265,7 +264,7 @@ class Recorder:
             self.engine.restart(log, reason, at)
         self._commit(log, notices, old, at, historic=False, record=False)
         with self._lock:
-            self._contents[log] = _Content(new, self._runs(log))
+            self._contents[log] = _Content(new, self._tally(log)[0])
         try:
             with self.journal.transaction():
                 self.journal.forget_generations(log, new.generation)
@@ -308,17 +307,18 @@ class Recorder:
                 else:
                     self.backlog.incomplete += 1
 
-    def _runs(self, log: str) -> int:
+    def _tally(self, log: str) -> tuple[int, int]:
+        """(runs, lines) the engine has for ``log`` now."""
         with self.engine.locked():
             state = self.engine.logs.get(log)
-            return len(state.runs) if state is not None else 0
+            return (len(state.runs), state.lines) if state is not None else (0, 0)
 
     def _content_for(self, log: str, identity: FileIdentity) -> _Content:
         with self._lock:
             content = self._contents.get(log)
             if content is not None and content.identity.generation == identity.generation:
                 return content
-            content = _Content(identity, self._runs(log))
+            content = _Content(identity, self._tally(log)[0])
             record = self._records.get(log)
             if record is not None and record.identity.generation == identity.generation:
                 self._load_checkpoints(log, content, identity.generation)
@@ -430,7 +430,7 @@ class Recorder:
                         checkpoint = public or at - content.last_checkpoint_at >= CHECKPOINT_EVERY
                         if checkpoint:
                             content.last_checkpoint_at = at
-                        self.journal.record_file(log, identity, self._lines(log), at, checkpoint)
+                        self.journal.record_file(log, identity, self._tally(log)[1], at, checkpoint)
             except sqlite3.Error as exc:
                 self.on_error(f"state journal: cannot record a batch of {log}: {exc}")
                 new = []
@@ -445,8 +445,3 @@ class Recorder:
             self.forward(notice)
             if printer is not None:
                 printer.put(seq, line, wait=not nested)
-
-    def _lines(self, log: str) -> int:
-        with self.engine.locked():
-            state = self.engine.logs.get(log)
-            return state.lines if state is not None else 0
