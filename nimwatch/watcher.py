@@ -159,6 +159,7 @@ class Watcher:
         self.metrics.start()
 
     def _exporter(self, config: Config) -> MetricsExporter:
+        assert config.metrics is not None
         return MetricsExporter(
             config.metrics, self.engine, stalled=lambda: self.stall.stalled, on_error=self.diag, extra=self.counters
         )

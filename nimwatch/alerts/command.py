@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nimwatch.alerts.config import CommandOptions, SinkSpec
 from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.config.alerts import CommandOptions, SinkSpec
 from nimwatch.engine import Notice
+from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
 ENV_FIELDS = ("event", "client", "log", "run", "phase", "phase_name", "severity", "rule", "code", "line", "outcome")
 
@@ -43,7 +44,6 @@ class CommandSink(Sink):
         env["NIMWATCH_SUMMARY"] = str(payload.get("summary", "")).replace("\0", "")
         env["NIMWATCH_ID"] = str(payload.get("id", "")).replace("\0", "")
         stdin = (json.dumps(payload, ensure_ascii=True) + "\n").encode("ascii")
-        from nimwatch.hooks.config import executable_problem, hook_path, resolve_executable
 
         argv = list(self.options.run)
         executable = resolve_executable(argv[0], hook_path(env))

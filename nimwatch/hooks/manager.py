@@ -30,20 +30,13 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any, Optional, Protocol
 
+from nimwatch import trust
+from nimwatch.config.hooks import HOOK_EVENTS as _HOOK_EVENTS
+from nimwatch.config.hooks import PLACEHOLDER_RE, SHORTHANDS, HookSpec
 from nimwatch.engine import Notice
-from nimwatch.hooks.config import (
-    DEFAULT_PATH,
-    PLACEHOLDER_RE,
-    SHORTHANDS,
-    HookSpec,
-    executable_problem,
-    hook_path,
-    is_root,
-    resolve_executable,
-)
 from nimwatch.hooks.runner import CommandResult, run_command
 
-HOOK_EVENTS = frozenset(("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished"))
+HOOK_EVENTS = frozenset(_HOOK_EVENTS)
 """Engine events a hook can react to; every other notice is ignored at once."""
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -226,7 +219,7 @@ def fill_argv(run: Sequence[str], values: Mapping[str, str]) -> list[str]:
 def base_env() -> dict[str, str]:
     """What a hook inherits from nimwatch's environment: PATH, HOME, LANG (and TZ, which AIX needs)."""
     env = {
-        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
+        "PATH": os.environ.get("PATH") or trust.DEFAULT_PATH,
         "HOME": os.environ.get("HOME") or "/",
         "LANG": os.environ.get("LANG") or "C",
     }
@@ -527,10 +520,10 @@ class HookManager:
         """Run ``hook`` for ``notice`` now, in this thread (the workers' body; also for tests)."""
         env = hook_env(hook, notice, matched)
         argv = fill_argv(hook.run, placeholder_values(notice))
-        executable = resolve_executable(argv[0], hook_path(env))
+        executable = trust.resolve_executable(argv[0], trust.hook_path(env))
         if executable is None:
             return CommandResult(tuple(argv), None, False, 0.0, "", f"{argv[0]}: not found in PATH")
-        problem = executable_problem(executable, root=is_root())
+        problem = trust.executable_problem(executable)
         if problem:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable
