@@ -32,4 +32,5 @@ def _nullable(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(_spec: object = None) -> str:
+    """The schema file's text (``_spec``: the CLI description gendocs passes every renderer; not needed)."""
     return json.dumps(schema(), indent=2, ensure_ascii=True) + "\n"

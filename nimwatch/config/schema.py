@@ -454,7 +454,7 @@ def _object(*classes: type) -> dict[str, Any]:
                 schema["default"] = _plain(default)
             props[name] = schema
             required += [name] if f.metadata["required"] else []
-    return {"properties": props, "required": required, "additionalProperties": False}
+    return {"properties": props, **({"required": required} if required else {}), "additionalProperties": False}
 
 
 def _plain(value: Any) -> Any:
