@@ -16,15 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from nimwatch.config.checks import (
-    ENV_NAME,
-    SEVERITIES,
-    bad_glob,
-    command_problem,
-    env_map,
-    template_problem,
-    url_problem,
-)
+from nimwatch.config.checks import CLIENTS, ENV_NAME, SEVERITIES, TEMPLATE, command_problem, env_map, url_problem
 from nimwatch.config.schema import (
     BAD,
     Addr,
@@ -110,6 +102,26 @@ class SecretRef(Kind):
         return {"anyOf": [{"type": "string"}, {**ref, "properties": named}]}
 
 
+SECONDS = Num(above=0)
+CA_FILE = "CA certificates to verify the server with."
+HEADERS = Map(
+    Text(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", message="not a valid HTTP header name"),
+    SecretRef(),
+    "header names to a string or to {env: VAR} / {file: PATH}",
+)
+LABELS = Map(
+    Text(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", message="not a valid label name"),
+    Text("string", scalars=True, empty=True),
+    "label names to values",
+)
+SEVERITY_LABELS = Map(
+    Choice(SEVERITIES, message="not a nimwatch severity (info, warning, error)"),
+    Text("non-empty label value"),
+    "nimwatch severities (error, warning, info) to label values, e.g. {error: critical}",
+)
+ARGV = Argv("must be an argv list (e.g. [/usr/local/bin/page, --team, aix]), never a shell line", scalars=True)
+
+
 @dataclass(frozen=True)
 class SyslogOptions:
     """A syslog sink: RFC 5424 over UDP to ``address``, or the local format on ``socket``."""
@@ -119,9 +131,7 @@ class SyslogOptions:
     facility: int = key(Choice(FACILITIES), FACILITIES["daemon"], help="The syslog facility.")
     app_name: str = key(Text(), "nimwatch", help="The program name in each message.")
     hostname: Optional[str] = key(Text(), None, help="The host name in RFC 5424 messages (default: this host's).")
-    format: str = key(
-        Choice(("rfc3164", "rfc5424")), "rfc5424", help="rfc3164 (<PRI>TAG[PID]: MSG) on a socket, rfc5424 over UDP."
-    )
+    format: str = key(Choice(("rfc3164", "rfc5424")), "rfc5424", help="rfc3164 on a socket (its default), rfc5424.")
 
 
 @dataclass(frozen=True)
@@ -131,19 +141,15 @@ class EmailOptions:
     host: str = key(Text(), required=True, help="The SMTP server.")
     sender: str = key(Text(), required=True, name="from", help="The From address.")
     to: tuple[str, ...] = key(Many(Text("mail address"), "mail address"), required=True, help="Recipients.")
-    port: int = key(
-        Num(whole=True, least=1, most=65535), help="The SMTP port (default: 587; 465 with tls: ssl; 25 with none)."
-    )
+    port: int = key(Num(whole=True, least=1, most=65535), help="Default: 587; 465 with tls: ssl; 25 with none.")
     tls: str = key(Choice(("starttls", "ssl", "none")), "starttls", help="How the connection is encrypted.")
     username: Optional[str] = key(Text(), None, help="Log in as this user (needs a password).")
     password_env: Optional[str] = key(ENV_REF, None, help="The environment variable holding the password.")
     password_file: Optional[str] = key(File(must="file"), None, help="The file holding the password.")
-    ca_file: Optional[str] = key(File(must="file"), None, help="CA certificates to verify the server with.")
+    ca_file: Optional[str] = key(File(must="file"), None, help=CA_FILE)
     verify: bool = key(Flag(), True, help="Verify the server's certificate.")
-    timeout: float = key(Num(above=0), 30.0, help="Seconds for each SMTP exchange.")
-    subject: str = key(
-        Text(check=template_problem), "[nimwatch] {summary}", help="Template over the alert's fields ({client}...)."
-    )
+    timeout: float = key(SECONDS, 30.0, help="Seconds for each SMTP exchange.")
+    subject: str = key(TEMPLATE, "[nimwatch] {summary}", help="Template over the alert's fields ({client}...).")
 
     @property
     def password(self) -> Optional[Secret]:
@@ -157,42 +163,20 @@ class HttpOptions:
     """A webhook: the alert's JSON POSTed to ``url``."""
 
     url: str = key(Text(check=url_problem), required=True, help="http:// or https:// URL.")
-    headers: Mapping[str, Secret] = key(
-        Map(
-            Text(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", message="not a valid HTTP header name"),
-            SecretRef(),
-            "header names to a string or to {env: VAR} / {file: PATH}",
-        ),
-        {},
-        help="HTTP headers; a secret value as {env: VAR} or {file: PATH}.",
-    )
-    timeout: float = key(Num(above=0), 10.0, help="Seconds for the request.")
+    headers: Mapping[str, Secret] = key(HEADERS, {}, help="HTTP headers; a secret as {env: VAR} or {file: PATH}.")
+    timeout: float = key(SECONDS, 10.0, help="Seconds for the request.")
     verify: bool = key(Flag(), True, help="Verify the server's certificate.")
-    ca_file: Optional[str] = key(File(must="file"), None, help="CA certificates to verify the server with.")
+    ca_file: Optional[str] = key(File(must="file"), None, help=CA_FILE)
 
 
 @dataclass(frozen=True)
 class AlertmanagerOptions(HttpOptions):
     """An Alertmanager: alerts POSTed to ``url``/api/v2/alerts, resolved when the client's next migration succeeds."""
 
-    labels: Mapping[str, str] = key(
-        Map(
-            Text(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", message="not a valid label name"),
-            Text("string", scalars=True, empty=True),
-            "label names to values",
-        ),
-        {},
-        help="Static labels on every alert.",
-    )
-    hold_hours: float = key(Num(above=0), 168.0, help="How long a firing alert lasts unless resolved earlier.")
+    labels: Mapping[str, str] = key(LABELS, {}, help="Static labels on every alert.")
+    hold_hours: float = key(SECONDS, 168.0, help="How long a firing alert lasts unless resolved earlier.")
     severity_labels: Mapping[str, str] = key(
-        Map(
-            Choice(SEVERITIES, message="not a nimwatch severity (info, warning, error)"),
-            Text("non-empty label value"),
-            "nimwatch severities (error, warning, info) to label values, e.g. {error: critical}",
-        ),
-        dict(ALERTMANAGER_SEVERITY),
-        help="The severity label sent for each nimwatch severity; give only the ones you change.",
+        SEVERITY_LABELS, dict(ALERTMANAGER_SEVERITY), help="The severity label per nimwatch severity (give changes)."
     )
 
 
@@ -200,12 +184,8 @@ class AlertmanagerOptions(HttpOptions):
 class CommandOptions:
     """A command run for each alert (no shell), the alert's JSON on its stdin."""
 
-    run: tuple[str, ...] = key(
-        Argv("must be an argv list (e.g. [/usr/local/bin/page, --team, aix]), never a shell line", scalars=True),
-        required=True,
-        help="The command as an argv list, never a shell line.",
-    )
-    timeout: float = key(Num(above=0), 60.0, help="Seconds before every process of the command is killed.")
+    run: tuple[str, ...] = key(ARGV, required=True, help="The command as an argv list, never a shell line.")
+    timeout: float = key(SECONDS, 60.0, help="Seconds before every process of the command is killed.")
     cwd: Optional[str] = key(File("directory path", must="dir"), None, help="Working directory.")
     env: Mapping[str, str] = key(env_map("alert", scalars=True), {}, help="Extra environment; NIMWATCH_* reserved.")
 
@@ -218,15 +198,9 @@ class SinkSpec:
     type: str = key(Choice(SINK_TYPES, "sink type"), required=True, help="The kind of sink.")
     options: Any = None
     severity: str = key(Choice(SEVERITIES), "warning", help="Minimum severity sent (resolutions always go out).")
-    clients: tuple[str, ...] = key(
-        Many(Text("client glob", check=bad_glob), "client glob"), ("*",), help="Globs on the client name."
-    )
-    events: tuple[str, ...] = key(
-        Many(Choice(PUBLIC_EVENTS, "event"), "event"), DEFAULT_EVENTS, help="Which events become alerts."
-    )
-    dedupe_key: str = key(
-        Text(check=template_problem), "{id}", help="Template: alerts with the same key are sent once (per throttle)."
-    )
+    clients: tuple[str, ...] = key(CLIENTS, ("*",), help="Globs on the client name.")
+    events: tuple[str, ...] = key(Many(Choice(PUBLIC_EVENTS, "event"), "event"), DEFAULT_EVENTS, help="What is sent.")
+    dedupe_key: str = key(TEMPLATE, "{id}", help="Template: alerts with the same key are sent once (per throttle).")
     throttle: float = key(Num(least=0), 0.0, help="Seconds before the same key is sent again (0: once ever).")
     source: str = ""
     rate_limit: int = key(
@@ -234,7 +208,7 @@ class SinkSpec:
         DEFAULT_RATE_LIMIT,
         help="Alerts about one client per rate_period (0: no limit); run ends and resolutions always pass.",
     )
-    rate_period: float = key(Num(above=0), DEFAULT_RATE_PERIOD, help="Seconds: the rate limit's window.")
+    rate_period: float = key(SECONDS, DEFAULT_RATE_PERIOD, help="Seconds: the rate limit's window.")
     benign: bool = key(Flag(), False, help="Also send findings the catalog marks benign.")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Optional
 from urllib.parse import urlsplit
 
-from nimwatch.config.schema import Map, Num, Text
+from nimwatch.config.schema import Many, Map, Num, Text
 from nimwatch.core.events import Severity
 from nimwatch.core.validation import did_you_mean
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
@@ -88,21 +88,8 @@ def bad_glob(pattern: str) -> Optional[str]:
     return f"bad glob {problem}" + (f" (did you mean '{suggestion}'?)" if suggestion else "")
 
 
-TEMPLATE_FIELDS = (
-    "id",
-    "event",
-    "client",
-    "log",
-    "run",
-    "phase",
-    "phase_name",
-    "rule",
-    "code",
-    "severity",
-    "line",
-    "outcome",
-    "summary",
-)
+TEMPLATE_FIELDS = ("id", "event", "client", "log", "run", "phase", "phase_name", "rule", "code", "severity", "line",
+                   "outcome", "summary")
 """Names allowed as ``{name}`` in an alert's ``dedupe_key`` and an email ``subject``."""
 
 
@@ -154,3 +141,7 @@ def command_problem(command: str, env: Mapping[str, str], missing_ok: bool = Fal
     if resolved is None or (missing_ok and not os.path.exists(resolved)):
         return None if missing_ok else f"'{command}' is not found in PATH ({hook_path(env)})"
     return executable_problem(resolved)
+
+
+CLIENTS = Many(Text("client glob", check=bad_glob), "client glob")
+TEMPLATE = Text(check=template_problem)

@@ -14,26 +14,13 @@ owns, is refused (:mod:`nimwatch.trust`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from nimwatch.config.checks import PHASE, SEVERITIES, bad_glob, command_problem, env_map
-from nimwatch.config.schema import (
-    Argv,
-    At,
-    Choice,
-    File,
-    Flag,
-    Many,
-    Num,
-    Section,
-    Sections,
-    Text,
-    key,
-)
+from nimwatch.config.checks import CLIENTS, PHASE, SEVERITIES, command_problem, env_map
+from nimwatch.config.schema import Argv, At, Choice, File, Flag, Many, Num, Section, Sections, Text, key
 from nimwatch.core.validation import Problems
 
 HOOK_EVENTS = ("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished")
@@ -58,8 +45,6 @@ EVENTS = (*HOOK_EVENTS, *SHORTHANDS)
 PLACEHOLDERS = ("client", "phase", "phase_name", "event", "code", "rule", "severity", "log", "line", "outcome",
                 "operation")
 """Names allowed as ``{name}`` in the elements of ``run`` (filled in one pass, never re-scanned)."""
-PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-"""What counts as a placeholder: ``{identifier}``; other braces (``awk '{print $1}'``) are literal text."""
 DEFAULT_TIMEOUT = 60.0
 """Seconds a hook may run before its whole process group is killed."""
 DEFAULT_RETRIES = 0
@@ -68,82 +53,49 @@ DEFAULT_RETRIES = 0
 DEFAULT_RETRY_DELAY = 5.0
 MAX_RETRIES = 10
 FINDING_FILTERS = ("severity", "rules", "codes", "benign")
+SECONDS = Num(above=0, unit="seconds")
+NOT_A_CODE = "{value!r} does not look like NNNN-NNN (e.g. 0505-126); quote it in YAML"
+NOT_A_RULE = "{value!r} is not a rule id (lowercase letters, digits, '.', '_', '-')"
+CODE = Text("message code", r"^[0-9]{4}-[0-9]{3}$", message=NOT_A_CODE)
+RULE = Text("rule id", r"^[a-z0-9][a-z0-9._-]*$", message=NOT_A_RULE)
+SHELL = "must be a list of arguments, not a string: nimwatch never uses a shell (e.g. run: [{example}])"
+
+
 @dataclass(frozen=True)
 class HookSpec:
     """A command run when something happens in a migration: a hook."""
 
     name: str = key(
-        Text("non-empty one-line string", pattern=r"^[^\n]*\S[^\n]*$", message="must be a non-empty one-line string"),
+        Text("non-empty one-line string", r"^[^\n]*\S[^\n]*$", message="must be a non-empty one-line string"),
         required=True,
         help="Unique among the hooks; in results, messages and NIMWATCH_HOOK.",
     )
-    on: tuple[str, ...] = key(
-        Many(Choice(EVENTS, "event"), "event"), required=True, help="The events that run the hook."
-    )
+    on: tuple[str, ...] = key(Many(Choice(EVENTS, "event"), "event"), required=True, help="The events that run it.")
     run: tuple[str, ...] = key(
-        Argv(
-            "must be a list of arguments, not a string: nimwatch never uses a shell (e.g. run: [{example}])",
-            PLACEHOLDERS,
-        ),
-        required=True,
-        help="The command as an argv list, never a shell line; {placeholders} only in the arguments.",
+        Argv(SHELL, PLACEHOLDERS), required=True, help="The command as an argv list; {placeholders} only in arguments."
     )
-    phases: frozenset[int] = key(
-        Many(PHASE, "phase number (1-12)", frozenset), frozenset(), help="Only events in these phases (default: any)."
-    )
-    clients: tuple[str, ...] = key(
-        Many(Text("client glob", check=bad_glob), "client glob"), (), help="Globs on the client name (default: any)."
-    )
+    phases: frozenset[int] = key(Many(PHASE, "phase number (1-12)", frozenset), frozenset(), help="Only these phases.")
+    clients: tuple[str, ...] = key(CLIENTS, (), help="Only clients matching one of these globs.")
     severity: Optional[str] = key(
         Choice(SEVERITIES, message="{value!r} is not a severity: use info, warning or error"),
         None,
         help="Minimum severity of a finding.",
     )
-    rules: frozenset[str] = key(
-        Many(
-            Text(
-                "rule id",
-                pattern=r"^[a-z0-9][a-z0-9._-]*$",
-                message="{value!r} is not a rule id (lowercase letters, digits, '.', '_', '-')",
-            ),
-            "rule id",
-            frozenset,
-        ),
-        frozenset(),
-        help="Only findings of these rule ids.",
-    )
+    rules: frozenset[str] = key(Many(RULE, "rule id", frozenset), frozenset(), help="Only findings of these rules.")
     codes: frozenset[str] = key(
-        Many(
-            Text(
-                "message code",
-                pattern=r"^[0-9]{4}-[0-9]{3}$",
-                message="{value!r} does not look like NNNN-NNN (e.g. 0505-126); quote it in YAML",
-            ),
-            "message code",
-            frozenset,
-        ),
-        frozenset(),
-        help="Only findings with these AIX message codes (quote them: \"0505-126\").",
+        Many(CODE, "message code", frozenset), frozenset(), help='Only findings with these codes (quote: "0505-126").'
     )
     env: Mapping[str, str] = key(env_map("event"), {}, help="Extra environment; NIMWATCH_* names are reserved.")
-    cwd: Optional[str] = key(
-        File("directory path", must="dir"), None, help="Working directory (relative: to the config file's)."
-    )
-    timeout: float = key(
-        Num(above=0, unit="seconds"), DEFAULT_TIMEOUT, help="Seconds before every process of the run is killed."
-    )
+    cwd: Optional[str] = key(File("directory path", must="dir"), None, help="Working directory.")
+    timeout: float = key(SECONDS, DEFAULT_TIMEOUT, help="Seconds before every process of the run is killed.")
     overlap: str = key(
         Choice(("queue", "skip"), message="must be skip or queue, not {value!r}"),
         "queue",
         help="An event while the hook runs: queue it, or skip it.",
     )
     once_per_run: bool = key(Flag(), False, help="Fire at most once for each run of each log.")
-    retries: int = key(
-        Num(whole=True, least=0, most=MAX_RETRIES), DEFAULT_RETRIES, help="Attempts after a failed one."
-    )
-    retry_delay: float = key(
-        Num(above=0, unit="seconds"), DEFAULT_RETRY_DELAY, help="Seconds before the first retry; doubles after."
-    )
+    retries: int = key(Num(whole=True, least=0, most=MAX_RETRIES), DEFAULT_RETRIES, help="Attempts after a failed one.")
+    retry_delay: float = key(SECONDS, DEFAULT_RETRY_DELAY, help="Seconds before the first retry; doubles after.")
     benign: bool = key(Flag(), False, help="Also run for findings the catalog marks benign.")
     source: str = ""
     """``file:line`` of the hook in its config, for messages."""

@@ -16,7 +16,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -25,6 +25,8 @@ from nimwatch.trust import trust_problem
 
 BAD: Any = object()
 """What a kind returns for a value it reported a problem with."""
+PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""What counts as a placeholder in an argv: ``{identifier}``; other braces (``awk '{print $1}'``) are literal text."""
 
 
 @dataclass
@@ -35,17 +37,15 @@ class At:
     base: Path
     line: int
     key: str
-    prefix: Optional[str] = None
-    """What the keys inside this value are shown after (None: ``key.``)."""
-    raw: Any = None
-    """The mapping, while its section is read."""
-    index: int = 0
-    """The position in its list, for a list item."""
-    seen: dict[str, Any] = field(default_factory=dict)
-    """Shared by the items of one list (names already used)."""
+    prefix: Optional[str] = None  # what the keys inside are shown after (None: "key.")
+    raw: Any = None  # the mapping, while its section is read
+    index: int = 0  # the position of a list item
+    seen: dict[str, Any] = field(default_factory=dict)  # shared by the items of a list (names used)
 
-    def add(self, message: str, line: int = 0) -> None:
+    def add(self, message: str, line: int = 0) -> Any:
+        """Report a problem here; returns BAD, for a kind to return."""
         self.problems.add(line or self.line, self.key, message)
+        return BAD
 
     def at(self, line: int, key: Optional[str] = None) -> At:
         """The same place on another line (a list item), or another key under it."""
@@ -53,25 +53,30 @@ class At:
 
     def child(self, name: str) -> At:
         """The key ``name`` of the mapping being read (its own line, else the mapping's)."""
-        line = self.raw.line_of(name) if isinstance(self.raw, LineDict) else self.line
         prefix = (f"{self.key}." if self.key else "") if self.prefix is None else self.prefix
-        return At(self.problems, self.base, line, f"{prefix}{name}")
+        return self.at(self.raw.line_of(name), f"{prefix}{name}")
 
     @property
     def count(self) -> int:
         return len(self.problems.items)
 
 
-def quote_hint(value: Any) -> str:
-    return f" (quote it: '{value}')" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+def line_of(container: Any, index: Any) -> int:
+    """The line of an item of a YAML list or mapping (0: unknown)."""
+    if isinstance(container, LineList):
+        return container.line_of(index)
+    return container.line_of(str(index)) if isinstance(container, LineDict) else 0
 
 
-def _shown(value: Any) -> str:
-    return "an empty string" if value == "" else type_name(value)
+def not_text(value: Any, what: str) -> str:
+    """``must be a WHAT, not TYPE``, with a quoting hint for a number YAML read from unquoted text."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    shown = "an empty string" if value == "" else type_name(value)
+    return f"must be a {what}, not {shown}" + (f" (quote it: '{value}')" if number else "")
 
 
 class Kind:
-    """What a key holds: how it is checked and read, and its JSON Schema."""
+    """What a key holds: how it is checked and read (:meth:`read`), and its JSON Schema (:meth:`json`)."""
 
     message: Optional[str] = None
     """Says what is wrong instead of the kind's own words; ``{value!r}`` is the value."""
@@ -82,13 +87,8 @@ class Kind:
     def json(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def hint(self) -> str:
-        """Added to ``missing (required)``."""
-        return ""
-
     def fail(self, at: At, text: str, value: Any, extra: str = "") -> Any:
-        at.add((self.message.format(value=value) if self.message else text) + extra)
-        return BAD
+        return at.add((self.message.format(value=value) if self.message else text) + extra)
 
 
 @dataclass(frozen=True)
@@ -114,28 +114,23 @@ class Num(Kind):
 
     def describe(self) -> str:
         kind = "whole number" if self.whole else "number"
-        auto = "'auto' or " if self.auto else ""
         if self.most is not None:
-            return f"{auto}a {kind} from {self.least:g} to {self.most:g}"
-        if self.unit:
-            if self.above == 0:
-                return f"{auto}a positive {kind} of {self.unit}"
-            return f"{auto}a {kind} of {self.unit} ({self.least:g} or more)"
-        if self.above is not None:
-            return f"{auto}a {kind} above {self.above:g}"
-        return f"a {kind} of at least {self.least:g}"
+            text = f"a {kind} from {self.least:g} to {self.most:g}"
+        elif self.unit:
+            text = f"a positive {kind} of {self.unit}" if self.above == 0 else f"a {kind} of {self.unit}"
+            text += f" ({self.least:g} or more)" if self.least is not None else ""
+        else:
+            text = f"a {kind} " + (f"above {self.above:g}" if self.above is not None else f"of at least {self.least:g}")
+        return f"'auto' or {text}" if self.auto else text
 
     def read(self, value: Any, at: At) -> Any:
         if self.auto and value == "auto":
             return None
-        ok = not isinstance(value, bool) and isinstance(value, int if self.whole else (int, float))
-        if ok and (
-            (self.above is not None and value <= self.above)
-            or (self.least is not None and value < self.least)
-            or (self.most is not None and value > self.most)
+        if isinstance(value, bool) or not isinstance(value, int if self.whole else (int, float)) or not (
+            (self.above is None or value > self.above)
+            and (self.least is None or value >= self.least)
+            and (self.most is None or value <= self.most)
         ):
-            ok = False
-        if not ok:
             return self.fail(at, f"must be {self.describe()}, not {value!r}", value)
         return value if self.whole else float(value)
 
@@ -154,35 +149,30 @@ class Text(Kind):
     what: str = "non-empty string"
     pattern: str = ""
     check: Optional[Callable[[str], Optional[str]]] = None
-    scalars: bool = False
-    """Numbers are taken as their text (``PORT: 25``)."""
-    empty: bool = False
-    """The empty string is allowed."""
+    scalars: bool = False  # numbers are taken as their text (PORT: 25)
+    empty: bool = False  # the empty string is allowed
     message: Optional[str] = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    """More JSON Schema, for what ``check`` enforces."""
+    extra: Mapping[str, Any] = field(default_factory=dict)  # more JSON Schema, for what check enforces
 
     def read(self, value: Any, at: At) -> Any:
         if self.scalars and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str) or not (value or self.empty):
-            at.add(f"must be a {self.what}, not {_shown(value)}{quote_hint(value)}")
-            return BAD
+            return at.add(not_text(value, self.what))
         pattern = self.pattern[:-1] + r"\Z" if self.pattern.endswith("$") else self.pattern  # JSON Schema's $
         if pattern and not re.search(pattern, value):
             return self.fail(at, f"{value!r} is not a {self.what}", value)
-        problem = self.check(value) if self.check else None
-        if problem:
-            at.add(problem)
-            return BAD
-        return value
+        return self.done(value, at, self.check)
+
+    @staticmethod
+    def done(value: Any, at: At, *checks: Optional[Callable[[str], Optional[str]]]) -> Any:
+        """``value``, or BAD when one of ``checks`` finds a problem (said as it is)."""
+        problem = next((p for p in (c(value) for c in checks if c) if p), None)
+        return at.add(problem) if problem else value
 
     def json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": ["string", "number"] if self.scalars else "string"}
-        out["minLength"] = 0 if self.empty else 1
-        if self.pattern:
-            out["pattern"] = self.pattern
-        return {**out, **self.extra}
+        out = {"type": ["string", "number"] if self.scalars else "string", "minLength": 0 if self.empty else 1}
+        return {**out, **({"pattern": self.pattern} if self.pattern else {}), **self.extra}
 
 
 @dataclass(frozen=True)
@@ -199,16 +189,11 @@ class File(Text):
             return BAD
         path = os.path.normpath(at.base / text)
         if self.must == "file" and not os.path.isfile(path):
-            problem: Optional[str] = f"no such file: {path}"
-        elif self.must == "dir" and not os.path.isdir(path):
-            problem = f"{path} is not a directory"
-        else:
-            problem = self.check(path) if self.check else None
-            problem = problem or (trust_problem(path, self.trust) if self.trust else None)
-        if problem:
-            at.add(problem)
-            return BAD
-        return path
+            return self.done(path, at, lambda p: f"no such file: {p}")
+        if self.must == "dir" and not os.path.isdir(path):
+            return self.done(path, at, lambda p: f"{p} is not a directory")
+        trusted = (lambda p: trust_problem(p, self.trust)) if self.trust else None
+        return self.done(path, at, self.check, trusted)
 
 
 @dataclass(frozen=True)
@@ -226,9 +211,6 @@ class Choice(Kind):
         text = f"unknown {self.what} {value!r}" if self.what else f"must be one of {', '.join(names)}"
         return self.fail(at, text, value, did_you_mean(str(value), names))
 
-    def hint(self) -> str:
-        return f": one of {', '.join(self.values)}"
-
     def json(self) -> dict[str, Any]:
         return {"enum": list(self.values)}
 
@@ -242,9 +224,8 @@ class Addr(Kind):
     def read(self, value: Any, at: At) -> Any:
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             host, _, port = str(value).rpartition(":")
-            host = host.strip("[]") or self.host
-            if host and port.isdigit() and 0 < int(port) < 65536:
-                return (host, int(port))
+            if (host.strip("[]") or self.host) and port.isdigit() and 0 < int(port) < 65536:
+                return (host.strip("[]") or self.host, int(port))
         return self.fail(at, f"{value!r} is not HOST:PORT" + (f" (e.g. {self.host}:9731)" if self.host else ""), value)
 
     def json(self) -> dict[str, Any]:
@@ -260,26 +241,21 @@ class Many(Kind):
     item: Kind
     what: str
     into: Callable[[list[Any]], Any] = tuple
-    empty: bool = False
-    """An empty list is allowed."""
+    empty: bool = False  # an empty list is allowed
 
     def read(self, value: Any, at: At) -> Any:
         items = value if isinstance(value, list) else [] if value is None or isinstance(value, dict) else [value]
         if not items and not (self.empty and isinstance(value, list)):
-            choices = self.item.hint().replace(": one of", ":")
+            choices = f": {', '.join(self.item.values)}" if isinstance(self.item, Choice) else ""
             shown = f", not {type_name(value)}" if isinstance(value, dict) else ""
             return self.fail(at, f"must list at least one {self.what}{choices}{shown}", value)
-        out: list[Any] = []
-        bad = False
-        for i, one in enumerate(items):
-            got = self.item.read(one, at.at(value.line_of(i) if isinstance(value, LineList) else 0))
-            bad = bad or got is BAD
-            if got is not BAD and got not in out:
-                out.append(got)
-        return BAD if bad else self.into(out)
+        count, out = at.count, []
+        for got in (self.item.read(one, at.at(line_of(value, i))) for i, one in enumerate(items)):
+            out += [] if got is BAD or got in out else [got]
+        return self.into(out) if at.count == count else BAD
 
     def json(self) -> dict[str, Any]:
-        many = {"type": "array", "items": self.item.json(), "minItems": 0 if self.empty else 1}
+        many = {"type": "array", "items": self.item.json(), "minItems": int(not self.empty)}
         return {"anyOf": [self.item.json(), many]}
 
 
@@ -290,16 +266,14 @@ class Map(Kind):
     keys: Kind
     values: Kind
     what: str
-    pattern: str = ""
-    """The keys' pattern in the JSON Schema, when their kind is not text (phase numbers)."""
+    pattern: str = ""  # the keys' pattern in the JSON Schema when they are not text (phase numbers)
 
     def read(self, value: Any, at: At) -> Any:
         if not isinstance(value, dict):
             return self.fail(at, f"must map {self.what}, not {type_name(value)}", value)
-        out: dict[Any, Any] = {}
-        count = at.count
+        count, out = at.count, {}
         for name, one in value.items():
-            entry = at.at(value.line_of(str(name)) if isinstance(value, LineDict) else 0, f"{at.key}.{name}")
+            entry = at.at(line_of(value, name), f"{at.key}.{name}")
             got = self.keys.read(name, entry)
             if got is not BAD and (item := self.values.read(one, entry)) is not BAD:
                 out[got] = item
@@ -315,10 +289,8 @@ class Map(Kind):
 class Argv(Kind):
     """A command as an argv list, never a shell line; ``run[0]`` with a '/' is relative to the config."""
 
-    shell: str
-    """Said when a string is given."""
-    placeholders: tuple[str, ...] = ()
-    """Names allowed as ``{name}`` in the arguments (never in the command itself); () when none is filled in."""
+    shell: str  # said when a string is given
+    placeholders: tuple[str, ...] = ()  # names allowed as {name} in the arguments, never in the command
     scalars: bool = False
 
     def read(self, value: Any, at: At) -> Any:
@@ -326,23 +298,20 @@ class Argv(Kind):
             return self.fail(at, self.shell.format(example=", ".join(value.split()[:2]) or "/path/to/script"), value)
         if not isinstance(value, list) or not value:
             return self.fail(at, f"must be a non-empty list of arguments, not {type_name(value)}", value)
-        argv: list[str] = []
-        count = at.count
+        count, argv = at.count, []
         for i, arg in enumerate(value):
-            where = at.at(value.line_of(i) if isinstance(value, LineList) else 0, f"{at.key}[{i}]")
-            if self.scalars and isinstance(arg, (int, float)) and not isinstance(arg, bool):
-                arg = str(arg)
+            where = at.at(line_of(value, i), f"{at.key}[{i}]")
+            arg = str(arg) if self.scalars and isinstance(arg, (int, float)) and not isinstance(arg, bool) else arg
             if not isinstance(arg, str):
-                where.add(f"must be a string, not {type_name(arg)}{quote_hint(arg)}")
+                where.add(not_text(arg, "string"))
                 continue
-            names = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", arg) if self.placeholders else []
+            names = PLACEHOLDER_RE.findall(arg) if self.placeholders else []
             if i == 0 and not arg:
                 where.add("the command is empty")
             elif i == 0 and names:
                 where.add("the command cannot hold a placeholder: a log or client name must never choose what runs")
-            for name in names if i else ():
-                if name not in self.placeholders:
-                    where.add(f"unknown placeholder {{{name}}}" + did_you_mean(name, self.placeholders))
+            for name in [n for n in names if n not in self.placeholders] if i else ():
+                where.add(f"unknown placeholder {{{name}}}" + did_you_mean(name, self.placeholders))
             argv.append(os.path.normpath(at.base / arg) if i == 0 and "/" in arg else arg)
         return tuple(argv) if at.count == count else BAD
 
@@ -351,12 +320,7 @@ class Argv(Kind):
 
 
 def key(
-    kind: Kind,
-    default: Any = dataclasses.MISSING,
-    help: str = "",
-    name: str = "",
-    required: bool = False,
-    factory: Any = dataclasses.MISSING,
+    kind: Kind, default: Any = MISSING, help: str = "", name: str = "", required: bool = False, factory: Any = MISSING
 ) -> Any:
     """A dataclass field that is a config key (``name`` when the key is not the field's name)."""
     meta = {"kind": kind, "help": help, "name": name, "required": required}
@@ -370,7 +334,22 @@ def keys_of(cls: type) -> dict[str, dataclasses.Field[Any]]:
     return {f.metadata["name"] or f.name: f for f in dataclasses.fields(cls) if "kind" in f.metadata}
 
 
-Check = Callable[[dict[str, Any], At], None]
+def read_keys(cls: type, raw: LineDict, at: At, only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The keys of ``cls`` found in ``raw`` (those in ``only``, when given), read into field values."""
+    values: dict[str, Any] = {}
+    for name, f in keys_of(cls).items():
+        kind: Kind = f.metadata["kind"]
+        if only and name not in only:
+            continue
+        if name not in raw:
+            if f.metadata["required"]:
+                hint = f": one of {', '.join(kind.values)}" if isinstance(kind, Choice) else ""
+                at.child(name).add("missing (required)" + hint)
+        elif raw[name] is None and isinstance(kind, (Section, Sections)):
+            continue  # an empty section: its defaults
+        elif (got := kind.read(raw[name], at.child(name))) is not BAD:
+            values[f.name] = got
+    return values
 
 
 @dataclass(frozen=True)
@@ -382,39 +361,31 @@ class Section(Kind):
     """
 
     cls: type
-    check: Optional[Check] = None
+    check: Optional[Callable[[dict[str, Any], At], None]] = None
     tag: str = ""
     variants: Mapping[str, Section] = field(default_factory=dict)
     into: str = ""
     hints: Mapping[str, str] = field(default_factory=dict)
-    message: Optional[str] = None
-
-    def required(self) -> list[str]:
-        return [name for name, f in keys_of(self.cls).items() if f.metadata["required"]]
+    message: Optional[str] = None  # for a value that is not a mapping: {value} is its type
 
     def read(self, value: Any, at: At) -> Any:
         if not isinstance(value, LineDict):
-            need = self.required()
+            need = [name for name, f in keys_of(self.cls).items() if f.metadata["required"]]
             names = " and ".join([", ".join(need[:-1]), need[-1]] if len(need) > 1 else need)
             text = f"with {names}" if need else f"({', '.join(keys_of(self.cls))})"
             return self.fail(at, f"must be a mapping {text}, not {type_name(value)}", type_name(value))
         if True in value and "on" in keys_of(self.cls):  # YAML 1.1 reads a bare `on:` key as true
-            renamed = LineDict((("on" if k is True else k), v) for k, v in value.items())
-            renamed.line = value.line
-            renamed.key_lines = {("on" if k == "True" else k): n for k, n in value.key_lines.items()}
-            value = renamed
-        at = dataclasses.replace(at, raw=value)
+            value, old = LineDict((("on" if k is True else k), v) for k, v in value.items()), value
+            value.line, value.key_lines = old.line, {("on" if k == "True" else k): n for k, n in old.key_lines.items()}
+        at, variant = dataclasses.replace(at, raw=value), None
         count = at.count
-        variant: Optional[Section] = None
         if self.tag:
-            tag = read_keys(self.cls, value, at, only=(self.tag,))
-            if self.tag not in tag:
+            if self.tag not in (tag := read_keys(self.cls, value, at, only=(self.tag,))):
                 return BAD
             variant = self.variants[tag[self.tag]]
         allowed = [*keys_of(self.cls), *(keys_of(variant.cls) if variant else ())]
-        for name in value:
-            if name not in allowed:
-                at.child(str(name)).add(self.hints.get(str(name)) or "unknown key" + did_you_mean(str(name), allowed))
+        for name in (str(n) for n in value if n not in allowed):
+            at.child(name).add(self.hints.get(name) or "unknown key" + did_you_mean(name, allowed))
         values = read_keys(self.cls, value, at)
         if variant is not None:
             values[self.into] = variant.build(read_keys(variant.cls, value, at), at, count)
@@ -428,14 +399,12 @@ class Section(Kind):
     def json(self) -> dict[str, Any]:
         doc = (self.cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
         out: dict[str, Any] = {"type": "object", "description": doc, **_object(self.cls)}
-        if self.tag:
-            tag = out["properties"][self.tag]
-            out["allOf"] = []
-            for name, variant in self.variants.items():
-                closed = _object(self.cls, variant.cls)
-                closed["properties"][self.tag] = {**tag, "const": name}
-                out["allOf"].append({"if": {"properties": {self.tag: {"const": name}}}, "then": closed})
+        if self.tag:  # each variant closed on its own keys and the common ones
             del out["additionalProperties"]
+            out["allOf"] = [
+                {"if": {"properties": {self.tag: {"const": name}}}, "then": _object(self.cls, variant.cls)}
+                for name, variant in self.variants.items()
+            ]
         return out
 
 
@@ -443,17 +412,14 @@ def _object(*classes: type) -> dict[str, Any]:
     """Properties (with help and defaults), required keys, nothing else allowed."""
     props: dict[str, Any] = {}
     required: list[str] = []
-    for cls in classes:
-        for name, f in keys_of(cls).items():
-            schema = f.metadata["kind"].json()
-            if f.metadata["help"]:
-                schema["description"] = f.metadata["help"]
-            default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-            plain = default is not dataclasses.MISSING and default is not None and not dataclasses.is_dataclass(default)
-            if plain and not f.metadata["required"]:
-                schema["default"] = _plain(default)
-            props[name] = schema
-            required += [name] if f.metadata["required"] else []
+    for name, f in ((n, f) for cls in classes for n, f in keys_of(cls).items()):
+        props[name] = f.metadata["kind"].json()
+        if f.metadata["help"]:
+            props[name]["description"] = f.metadata["help"]
+        default = f.default if f.default_factory is MISSING else f.default_factory()
+        if default not in (MISSING, None) and not dataclasses.is_dataclass(default):
+            props[name]["default"] = _plain(default)
+        required += [name] if f.metadata["required"] else []
     return {"properties": props, **({"required": required} if required else {}), "additionalProperties": False}
 
 
@@ -464,25 +430,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     return str(value) if isinstance(value, Path) else value
-
-
-def read_keys(cls: type, raw: LineDict, at: At, only: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The keys of ``cls`` found in ``raw`` (those in ``only``, when given), read into field values."""
-    values: dict[str, Any] = {}
-    for name, f in keys_of(cls).items():
-        if only and name not in only:
-            continue
-        kind: Kind = f.metadata["kind"]
-        if name not in raw:
-            if f.metadata["required"]:
-                at.child(name).add("missing (required)" + kind.hint())
-            continue
-        if raw[name] is None and isinstance(kind, (Section, Sections)):
-            continue  # an empty section: its defaults
-        got = kind.read(raw[name], at.child(name))
-        if got is not BAD:
-            values[f.name] = got
-    return values
 
 
 @dataclass(frozen=True)
@@ -496,14 +443,12 @@ class Sections(Kind):
     def read(self, value: Any, at: At) -> Any:
         if not isinstance(value, list):
             return self.fail(at, f"must be a list of {self.noun}s, not {type_name(value)}", value)
-        out = []
+        out: list[Any] = []
         seen: dict[str, Any] = {}
         for i, raw in enumerate(value):
-            line = value.line_of(i) if isinstance(value, LineList) else at.line
             prefix = self.label(i, raw) if self.label else None
-            got = self.item.read(raw, At(at.problems, at.base, line, f"{at.key}[{i}]", prefix, index=i, seen=seen))
-            if got is not BAD:
-                out.append(got)
+            item = At(at.problems, at.base, line_of(value, i) or at.line, f"{at.key}[{i}]", prefix, index=i, seen=seen)
+            out += [got] if (got := self.item.read(raw, item)) is not BAD else []
         return out
 
     def json(self) -> dict[str, Any]:

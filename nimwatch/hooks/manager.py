@@ -32,7 +32,8 @@ from typing import Any, Optional, Protocol
 
 from nimwatch import trust
 from nimwatch.config.hooks import HOOK_EVENTS as _HOOK_EVENTS
-from nimwatch.config.hooks import PLACEHOLDER_RE, SHORTHANDS, HookSpec
+from nimwatch.config.hooks import SHORTHANDS, HookSpec
+from nimwatch.config.schema import PLACEHOLDER_RE
 from nimwatch.engine import Notice
 from nimwatch.hooks.runner import CommandResult, run_command
 
