@@ -66,6 +66,8 @@ def default_state_path() -> Path:
 
 
 MINUTES = Num(above=0, unit="minutes")
+POLL = Num(above=0, most=3600, unit="seconds", auto=True)
+"""``poll`` in the config, ``--poll`` of watch and tui."""
 
 
 @dataclass
@@ -131,9 +133,7 @@ class Config:
         [],
         help="Signature files added to the shipped catalog.",
     )
-    poll: Optional[float] = key(
-        Num(above=0, unit="seconds", auto=True), None, help="auto: native file events where available; seconds: poll."
-    )
+    poll: Optional[float] = key(POLL, None, help="auto: native file events where available; seconds: poll.")
     state: Optional[Path] = key(Text("file path"), None, help="The state journal (SQLite).")
     stall: StallConfig = key(Section(StallConfig), factory=StallConfig, help=StallConfig.__doc__ or "")
     alerts: list[SinkSpec] = key(SINKS, [], help="Alert sinks: syslog, email, webhook, alertmanager, command.")

@@ -114,13 +114,14 @@ class Num(Kind):
 
     def describe(self) -> str:
         kind = "whole number" if self.whole else "number"
-        if self.most is not None:
+        if self.most is not None and self.least is not None:
             text = f"a {kind} from {self.least:g} to {self.most:g}"
         elif self.unit:
             text = f"a positive {kind} of {self.unit}" if self.above == 0 else f"a {kind} of {self.unit}"
             text += f" ({self.least:g} or more)" if self.least is not None else ""
         else:
             text = f"a {kind} " + (f"above {self.above:g}" if self.above is not None else f"of at least {self.least:g}")
+        text += f" (at most {self.most:g})" if self.most is not None and self.least is None else ""
         return f"'auto' or {text}" if self.auto else text
 
     def read(self, value: Any, at: At) -> Any:
