@@ -1,7 +1,7 @@
 """What several config sections check alike, and what a pattern cannot express.
 
-Owns :func:`glob_problem` (fnmatch never rejects a pattern, so a typo would match nothing),
-:func:`glob_suggestion`, :func:`template_problem` (``{name}`` templates over alert fields),
+Owns :func:`bad_glob` (a client glob that fnmatch would take but that matches nothing meant),
+:func:`template_problem` (``{name}`` templates over alert fields),
 :func:`url_problem`, :func:`command_problem` (the command of a hook or a command sink), and the
 kinds and names sections share: :data:`SEVERITIES` (the core's), :data:`PHASE`, :func:`env_map`.
 Each check returns what is wrong, or None.
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from nimwatch.config.schema import Many, Map, Num, Text
 from nimwatch.core.events import Severity
-from nimwatch.core.validation import did_you_mean
+from nimwatch.core.validation import did_you_mean, glob_problem, glob_suggestion
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
 SEVERITIES = tuple(s.value for s in Severity)
@@ -28,55 +28,6 @@ RESERVED_ENV = "^NIMWATCH_"
 """``NIMWATCH_*`` variables describe the event to a hook or a command sink: the config cannot set them."""
 PHASE = Num(whole=True, least=1, most=12, message="{value!r} is not a phase number (1-12)")
 ENV_VALUE = Text("string", pattern=r"^[^\x00]*$", empty=True, message="cannot hold a NUL character")
-
-
-def glob_problem(pattern: str) -> Optional[str]:
-    """Why ``pattern`` is not a usable fnmatch glob on client names, or None.
-
-    :mod:`fnmatch` never rejects a pattern: an unclosed ``[`` silently becomes
-    a literal character and the glob then matches nothing anyone meant.
-    """
-    if not pattern:
-        return "an empty glob matches no client"
-    if "/" in pattern:
-        return f"{pattern!r}: a client name has no '/' (globs match the client, not the log path)"
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern[i] == "[":
-            j = i + 1
-            if j < n and pattern[j] == "!":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 1
-            if j >= n:
-                return f"{pattern!r}: '[' at position {i + 1} is never closed by ']'"
-            body = pattern[i + 1 : j].lstrip("!")
-            for m in re.finditer(r"(.)-(.)", body):
-                if m.group(1) > m.group(2):
-                    return f"{pattern!r}: range '{m.group(0)}' is backwards"
-            i = j
-        i += 1
-    return None
-
-
-def glob_suggestion(pattern: str) -> Optional[str]:
-    """A nearby valid glob for a bad one: ``sap[0-9*`` -> ``sap[0-9]*``, ``db[9-0]`` -> ``db[0-9]``."""
-    fixed = re.sub(
-        r"\[(!?)(\w)-(\w)\]",
-        lambda m: f"[{m.group(1)}{min(m.group(2), m.group(3))}-{max(m.group(2), m.group(3))}]",
-        pattern,
-    )
-    start = fixed.rfind("[")
-    if start >= 0 and "]" not in fixed[start:]:
-        body = re.match(r"!?(?:\w-\w|\w)+", fixed[start + 1 :])
-        if body:
-            end = start + 1 + body.end()
-            fixed = fixed[:end] + "]" + fixed[end:]
-    if fixed != pattern and glob_problem(fixed) is None:
-        return fixed
-    return None
 
 
 def bad_glob(pattern: str) -> Optional[str]:

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from nimwatch.config import check_config, load_config
-from nimwatch.config.checks import glob_problem
 from nimwatch.config.hooks import DEFAULT_TIMEOUT, HookSpec, parse_section
-from nimwatch.core.validation import Problems
+from nimwatch.core.validation import Problems, glob_problem
 from nimwatch.errors import ConfigError
 from nimwatch.yamlfile import parse_yaml
 
