@@ -22,7 +22,6 @@ from nimwatch.config.schema import Addr, At, File, Many, Map, Num, Section, Text
 from nimwatch.core.validation import Problems
 from nimwatch.engine import FindingLimits
 from nimwatch.errors import ConfigError
-from nimwatch.yamlfile import load_yaml
 
 SYSTEM_CONFIG = Path("/etc/nimwatch/nimwatch.yaml")
 SYSTEM_STATE = Path("/var/lib/nimwatch/state.db")
@@ -162,6 +161,8 @@ CONFIG = Section(Config, _check_config, message="the config must be a mapping of
 
 
 def _read(path: Path, problems: Problems) -> Optional[Config]:
+    from nimwatch.yamlfile import load_yaml  # PyYAML: the declarations and their JSON Schema need only the stdlib
+
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
     problem = trust.trust_problem(path, "the config file")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,14 @@ def test_the_shipped_schema_is_the_generated_one_and_a_valid_draft_07_schema() -
     shipped = json.loads(SHIPPED.read_text())
     assert shipped == schema()
     jsonschema.Draft7Validator.check_schema(shipped)
+
+
+def test_the_build_renders_it_with_the_standard_library_only() -> None:
+    """setup.py regenerates share/ in pip's build environment, where PyYAML, watchdog and Textual are not installed."""
+    blocked = "import sys; sys.modules.update(dict.fromkeys(['yaml', 'watchdog', 'textual', 'rich']))"
+    code = f"{blocked}; from nimwatch.gendocs import render_all; print(len(render_all()))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_the_examples_are_found() -> None:
