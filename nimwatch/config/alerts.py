@@ -222,11 +222,12 @@ def _check_sink(values: dict[str, Any], at: At) -> None:
 
 def _check_syslog(values: dict[str, Any], at: At) -> None:
     raw = at.raw
+    local = values.setdefault("format", "rfc3164" if "socket" in raw else "rfc5424") == "rfc3164"
     if "address" not in raw and "socket" not in raw:
         at.child("address").add("missing: give address (HOST:PORT, UDP) or socket (e.g. /dev/log)")
     elif "address" in raw and "socket" in raw:
         at.child("socket").add("give address or socket, not both")
-    elif values.setdefault("format", "rfc3164" if "socket" in raw else "rfc5424") == "rfc3164" and "socket" not in raw:
+    elif local and "socket" not in raw:
         at.child("format").add("rfc3164 is the local socket's format; over UDP nimwatch sends rfc5424")
 
 

@@ -134,13 +134,11 @@ class Config:
     )
     poll: Optional[float] = key(POLL, None, help="auto: native file events where available; seconds: poll.")
     state: Optional[Path] = key(Text("file path"), None, help="The state journal (SQLite).")
-    stall: StallConfig = key(Section(StallConfig), factory=StallConfig, help=StallConfig.__doc__ or "")
+    stall: StallConfig = key(Section(StallConfig), factory=StallConfig)
     alerts: list[SinkSpec] = key(SINKS, [], help="Alert sinks: syslog, email, webhook, alertmanager, command.")
-    metrics: Optional[MetricsConfig] = key(
-        Section(MetricsConfig, _check_metrics), None, help=MetricsConfig.__doc__ or ""
-    )
+    metrics: Optional[MetricsConfig] = key(Section(MetricsConfig, _check_metrics), None)
     hooks: list[HookSpec] = key(HOOKS, [], help="Commands run on migration events.")
-    limits: FindingLimits = key(Section(Limits), factory=FindingLimits, help=Limits.__doc__ or "")
+    limits: FindingLimits = key(Section(Limits), factory=FindingLimits)
     backlog_hours: float = key(
         Num(least=0, unit="hours"),
         DEFAULT_BACKLOG_HOURS,

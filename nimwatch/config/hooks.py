@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from nimwatch.config.checks import CLIENTS, PHASE, SEVERITIES, command_problem, env_map
-from nimwatch.config.schema import Argv, At, Choice, File, Flag, Many, Num, Section, Sections, Text, key
+from nimwatch.config.schema import Argv, At, Choice, File, Flag, Many, Num, Section, Sections, Text, key, line_of
 from nimwatch.core.validation import Problems
 
 HOOK_EVENTS = ("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished")
@@ -109,12 +109,11 @@ def _check_hook(values: dict[str, Any], at: At) -> None:
         at.seen[name] = raw.line_of("name")
     on = values.get("on", ())
     if on and "finding" not in on:
-        for name in FINDING_FILTERS:
-            if name in raw:
-                at.child(name).add("only applies to finding events: add 'finding' to on, or drop this filter")
+        for found in (k for k in FINDING_FILTERS if k in raw):
+            at.child(found).add("only applies to finding events: add 'finding' to on, or drop this filter")
     problem = command_problem(values["run"][0], values.get("env", {})) if "run" in values else None
     if problem:
-        at.at(raw["run"].line_of(0), at.child("run[0]").key).add(problem)
+        at.at(line_of(raw["run"], 0), at.child("run[0]").key).add(problem)
     values["source"] = f"{at.problems.source}:{raw.line}"
 
 
