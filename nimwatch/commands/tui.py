@@ -119,6 +119,27 @@ def started_while_watching(engine: Any, paths: list[Path]) -> Callable[[str], bo
     return timed
 
 
+def wire_history(app: Any, engine: Any, config: Any, rules: Any, timed: Optional[Callable[[str], bool]]) -> None:
+    """The TUI's ETA from the journal's run history, and its finished runs recorded there.
+
+    A run is recorded only when no ``nimwatch watch`` holds the journal (a watcher records it
+    itself) and only when the TUI saw it with real arrival times (:func:`nimwatch.run_history.tui_recorder`).
+    """
+    from nimwatch.commands.status import eta_source, open_journal
+    from nimwatch.config import default_state_path
+
+    journal = open_journal(config)
+    try:
+        app.ctx.estimate = eta_source(rules, journal).eta_for
+    finally:
+        if journal is not None:
+            journal.close()
+    if timed is not None:
+        from nimwatch.run_history import tui_recorder
+
+        engine.subscribe(tui_recorder(engine, config.state or default_state_path(), rules, timed))
+
+
 def run(args: argparse.Namespace) -> int:
     from nimwatch.commands.status import stall_monitor
     from nimwatch.commands.watch import check_poll
@@ -156,5 +177,6 @@ def run(args: argparse.Namespace) -> int:
         timed=timed,
     )
     holder["app"] = app
+    wire_history(app, engine, config, rules, timed)
     app.run()
     return ExitCode.OK

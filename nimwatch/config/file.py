@@ -26,8 +26,8 @@ from nimwatch.errors import ConfigError
 SYSTEM_CONFIG = Path("/etc/nimwatch/nimwatch.yaml")
 SYSTEM_STATE = Path("/var/lib/nimwatch/state.db")
 DEFAULT_BACKLOG_HOURS = 6.0
-DEFAULT_INTERVAL = 1.0
-"""Shortest time between two rewrites of the metrics textfile."""
+DEFAULT_INTERVAL = 15.0
+"""Seconds between two metrics heartbeats (the textfile is rewritten at least this often)."""
 
 
 def user_config_dir() -> Path:
@@ -111,7 +111,8 @@ class MetricsConfig:
     )
     listen: Optional[tuple[str, int]] = key(Addr("127.0.0.1"), None, help="Serve /metrics on this HOST:PORT.")
     interval: float = key(
-        Num(above=0, unit="seconds"), DEFAULT_INTERVAL, help="Shortest time between two rewrites of the textfile."
+        Num(above=0, unit="seconds"), DEFAULT_INTERVAL, help="Seconds between heartbeats: the textfile is rewritten"
+        " at least this often, even when no log changed."
     )
 
 

@@ -346,7 +346,7 @@ class HookManager:
     """Runs the configured hooks for the notices it is handed.
 
     Args:
-        hooks: validated hooks (:func:`nimwatch.hooks.config.parse_section`).
+        hooks: validated hooks (:data:`nimwatch.config.hooks.HOOKS`).
         publish: receives one ``hook_result`` notice per run or skipped event
             (the engine's ``publish``); called from worker threads.
         once_store: remembers fired events across restarts (the journal).

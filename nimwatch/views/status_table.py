@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
 from nimwatch.core.rules import RuleSet
@@ -22,6 +22,12 @@ from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Notice
 from nimwatch.terminal import escape_controls
+
+if TYPE_CHECKING:
+    from nimwatch.core.eta import Estimate
+
+EstimateFn = Callable[[RunState], "Optional[Estimate]"]
+"""The ETA of a run (:meth:`nimwatch.eta_live.EtaSource.eta_for` with "now" and "timed" bound)."""
 
 STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded", "other")
 """Every status a client row can have (:func:`nimwatch.core.verdict.client_verdict`; ``other``: the log holds
@@ -71,10 +77,23 @@ class ClientRow:
     """Severity of the worst such finding (error, warning, info) or None."""
     verdict: str = ""
     """The client's verdict in words (from its last migration)."""
+    eta_overdue: float = 0.0
+    """Seconds the current phase runs past its history's p90 (0: not overdue)."""
+    eta_rough: bool = False
+    """The ETA rests on no history and no timed phase of this run: a nominal run length."""
 
     @property
     def symbol(self) -> str:
         return SYMBOL[self.status]
+
+    @property
+    def eta_text(self) -> str:
+        """``12:05``, ``~1:00:00`` (rough), ``overdue by 4:10`` (never a negative time), ``-``."""
+        if self.eta is None:
+            return "-"
+        if self.eta_overdue > 0:
+            return f"overdue by {fmt_duration(self.eta_overdue)}"
+        return ("~" if self.eta_rough else "") + fmt_duration(self.eta)
 
     @property
     def phase_label(self) -> str:
@@ -134,6 +153,7 @@ def client_row(
     *,
     stalled: bool = False,
     timed: bool = True,
+    estimate: Optional[EstimateFn] = None,
 ) -> ClientRow:
     """The dashboard row of ``log``'s latest run.
 
@@ -141,6 +161,8 @@ def client_row(
         now: the current time (the replay's log time in a replay).
         stalled: the stall monitor says this run is stalled.
         timed: arrival times are real (False: elapsed and ETA are unknown).
+        estimate: the ETA from the run history (:mod:`nimwatch.eta_live`); without it, the
+            elapsed time scaled by the weighted progress.
     """
     latest = log.current
     if latest is None:
@@ -161,10 +183,15 @@ def client_row(
     fraction = 0.0 if status == "other" else weighted_fraction(run, rules)
     elapsed: Optional[float] = None
     eta: Optional[float] = None
+    overdue, rough = 0.0, False
     if timed and run.started_at is not None:
         end = run.finished_at if run.finished_at is not None else now
         elapsed = max(0.0, end - run.started_at)
-        if run.outcome is Outcome.RUNNING and fraction >= MIN_ETA_FRACTION:
+        if estimate is not None:
+            est = estimate(run)
+            if est is not None:
+                eta, overdue, rough = est.remaining, est.overdue, est.rough
+        elif run.outcome is Outcome.RUNNING and fraction >= MIN_ETA_FRACTION:
             eta = elapsed * (1.0 - fraction) / fraction
     worst = run.worst_severity()
     return ClientRow(
@@ -182,6 +209,8 @@ def client_row(
         findings=run.notable_findings,
         worst=worst.value if isinstance(worst, Severity) else None,
         verdict=verdict.summary,
+        eta_overdue=overdue,
+        eta_rough=rough,
     )
 
 
@@ -289,7 +318,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         "phase": 30,
         "progress": 15,
         "elapsed": 8,
-        "eta": 8,
+        "eta": max([8, *(len(r.eta_text) for r in rows)]),
         "find": 5,
         "last": 0,
     }
@@ -333,7 +362,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
             "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
             "progress": f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}",
             "elapsed": fmt_duration(row.elapsed),
-            "eta": fmt_duration(row.eta),
+            "eta": row.eta_text,
             "find": str(row.findings),
             "last": row.last_line,
         }
