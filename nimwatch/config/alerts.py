@@ -16,11 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from nimwatch.config.checks import CLIENTS, ENV_NAME, SEVERITIES, TEMPLATE, command_problem, env_map, url_problem
+from nimwatch.config.checks import CLIENTS, ENV_NAME, SEVERITIES, TEMPLATE, Argv, command_problem, env_map, url_problem
 from nimwatch.config.schema import (
     BAD,
     Addr,
-    Argv,
     At,
     Choice,
     File,

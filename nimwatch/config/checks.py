@@ -2,7 +2,7 @@
 
 Owns :func:`bad_glob` (a client glob that fnmatch would take but that matches nothing meant),
 :func:`template_problem` (``{name}`` templates over alert fields),
-:func:`url_problem`, :func:`command_problem` (the command of a hook or a command sink), and the
+:func:`url_problem`, :class:`Argv` and :func:`command_problem` (the command of a hook or a command sink), the
 kinds and names sections share: :data:`SEVERITIES` (the core's), :data:`PHASE`, :func:`env_map`.
 Each check returns what is wrong, or None.
 """
@@ -14,18 +14,21 @@ import os
 import re
 import string
 from collections.abc import Mapping
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from nimwatch.config.schema import Many, Map, Num, Text
+from nimwatch.config.schema import BAD, At, Kind, Many, Map, Num, Text, line_of, not_text
 from nimwatch.core.events import Severity
-from nimwatch.core.validation import did_you_mean, glob_problem, glob_suggestion
+from nimwatch.core.validation import did_you_mean, glob_problem, glob_suggestion, type_name
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
 SEVERITIES = tuple(s.value for s in Severity)
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_ENV = "^NIMWATCH_"
 """``NIMWATCH_*`` variables describe the event to a hook or a command sink: the config cannot set them."""
+PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""What counts as a placeholder in an argv: ``{identifier}``; other braces (``awk '{print $1}'``) are literal text."""
 PHASE = Num(whole=True, least=1, most=12, message="{value!r} is not a phase number (1-12)")
 ENV_VALUE = Text("string", pattern=r"^[^\x00]*$", empty=True, message="cannot hold a NUL character")
 
@@ -96,3 +99,37 @@ def command_problem(command: str, env: Mapping[str, str], missing_ok: bool = Fal
 
 CLIENTS = Many(Text("client glob", check=bad_glob), "client glob")
 TEMPLATE = Text(check=template_problem)
+
+
+@dataclass(frozen=True)
+class Argv(Kind):
+    """A command as an argv list, never a shell line; ``run[0]`` with a '/' is relative to the config."""
+
+    shell: str  # said when a string is given
+    placeholders: tuple[str, ...] = ()  # names allowed as {name} in the arguments, never in the command
+    scalars: bool = False
+
+    def read(self, value: Any, at: At) -> Any:
+        if isinstance(value, str):
+            return self.fail(at, self.shell.format(example=", ".join(value.split()[:2]) or "/path/to/script"), value)
+        if not isinstance(value, list) or not value:
+            return self.fail(at, f"must be a non-empty list of arguments, not {type_name(value)}", value)
+        count, argv = at.count, []
+        for i, arg in enumerate(value):
+            where = at.at(line_of(value, i), f"{at.key}[{i}]")
+            arg = str(arg) if self.scalars and isinstance(arg, (int, float)) and not isinstance(arg, bool) else arg
+            if not isinstance(arg, str):
+                where.add(not_text(arg, "string"))
+                continue
+            names = PLACEHOLDER_RE.findall(arg) if self.placeholders else []
+            if i == 0 and not arg:
+                where.add("the command is empty")
+            elif i == 0 and names:
+                where.add("the command cannot hold a placeholder: a log or client name must never choose what runs")
+            for name in [n for n in names if n not in self.placeholders] if i else ():
+                where.add(f"unknown placeholder {{{name}}}" + did_you_mean(name, self.placeholders))
+            argv.append(os.path.normpath(at.base / arg) if i == 0 and "/" in arg else arg)
+        return tuple(argv) if at.count == count else BAD
+
+    def json(self) -> dict[str, Any]:
+        return {"type": "array", "minItems": 1, "items": {"type": ["string", "number"] if self.scalars else "string"}}

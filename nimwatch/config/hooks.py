@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from nimwatch.config.checks import CLIENTS, PHASE, SEVERITIES, command_problem, env_map
-from nimwatch.config.schema import Argv, At, Choice, File, Flag, Many, Num, Section, Sections, Text, key, line_of
+from nimwatch.config.checks import CLIENTS, PHASE, SEVERITIES, Argv, command_problem, env_map
+from nimwatch.config.schema import At, Choice, File, Flag, Many, Num, Section, Sections, Text, key, line_of
 from nimwatch.core.validation import Problems
 
 HOOK_EVENTS = ("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished")

@@ -1,7 +1,7 @@
 """The one config validator: sections declared as dataclasses, read from line-aware YAML, and their JSON Schema.
 
 Owns the value kinds (:class:`Flag`, :class:`Num`, :class:`Text`, :class:`File`, :class:`Choice`,
-:class:`Addr`, :class:`Many`, :class:`Map`, :class:`Argv`, :class:`Section`, :class:`Sections`), :func:`key`
+:class:`Addr`, :class:`Many`, :class:`Map`, :class:`Section`, :class:`Sections`), :func:`key`
 (a dataclass field that is a config key: its kind, default and help) and :class:`At` (where a value
 is: file, line, key). Each kind checks a value, reporting ``file:line: key: message`` into
 :class:`~nimwatch.core.validation.Problems`, and describes itself as JSON Schema, so the validator and
@@ -25,8 +25,6 @@ from nimwatch.trust import trust_problem
 
 BAD: Any = object()
 """What a kind returns for a value it reported a problem with."""
-PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-"""What counts as a placeholder in an argv: ``{identifier}``; other braces (``awk '{print $1}'``) are literal text."""
 
 
 @dataclass
@@ -284,40 +282,6 @@ class Map(Kind):
         names = {"pattern": self.pattern} if self.pattern else self.keys.json()
         names = {k: v for k, v in names.items() if k not in ("type", "minLength")}
         return {"type": "object", "propertyNames": names, "additionalProperties": self.values.json()}
-
-
-@dataclass(frozen=True)
-class Argv(Kind):
-    """A command as an argv list, never a shell line; ``run[0]`` with a '/' is relative to the config."""
-
-    shell: str  # said when a string is given
-    placeholders: tuple[str, ...] = ()  # names allowed as {name} in the arguments, never in the command
-    scalars: bool = False
-
-    def read(self, value: Any, at: At) -> Any:
-        if isinstance(value, str):
-            return self.fail(at, self.shell.format(example=", ".join(value.split()[:2]) or "/path/to/script"), value)
-        if not isinstance(value, list) or not value:
-            return self.fail(at, f"must be a non-empty list of arguments, not {type_name(value)}", value)
-        count, argv = at.count, []
-        for i, arg in enumerate(value):
-            where = at.at(line_of(value, i), f"{at.key}[{i}]")
-            arg = str(arg) if self.scalars and isinstance(arg, (int, float)) and not isinstance(arg, bool) else arg
-            if not isinstance(arg, str):
-                where.add(not_text(arg, "string"))
-                continue
-            names = PLACEHOLDER_RE.findall(arg) if self.placeholders else []
-            if i == 0 and not arg:
-                where.add("the command is empty")
-            elif i == 0 and names:
-                where.add("the command cannot hold a placeholder: a log or client name must never choose what runs")
-            for name in [n for n in names if n not in self.placeholders] if i else ():
-                where.add(f"unknown placeholder {{{name}}}" + did_you_mean(name, self.placeholders))
-            argv.append(os.path.normpath(at.base / arg) if i == 0 and "/" in arg else arg)
-        return tuple(argv) if at.count == count else BAD
-
-    def json(self) -> dict[str, Any]:
-        return {"type": "array", "minItems": 1, "items": {"type": ["string", "number"] if self.scalars else "string"}}
 
 
 def key(

@@ -31,9 +31,9 @@ from fnmatch import fnmatchcase
 from typing import Any, Optional, Protocol
 
 from nimwatch import trust
+from nimwatch.config.checks import PLACEHOLDER_RE
 from nimwatch.config.hooks import HOOK_EVENTS as _HOOK_EVENTS
 from nimwatch.config.hooks import SHORTHANDS, HookSpec
-from nimwatch.config.schema import PLACEHOLDER_RE
 from nimwatch.engine import Notice
 from nimwatch.hooks.runner import CommandResult, run_command
 
