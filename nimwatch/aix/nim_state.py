@@ -12,17 +12,20 @@ in a thread of its own) and reports:
 * ``error`` - the state could not be read (once per distinct error), and
   ``recovered`` when it can be read again.
 
-Interface for the watcher and views (not wired yet): ``poller.snapshot()``
-gives each client's :class:`ClientNimState` (state, when it last changed,
-since when ``info`` has not changed, the last error);
-``poller.info_stalled(client, now)`` says whether ``info`` counts toward the
-stall rule; ``on_report`` receives every :class:`NimStateReport` as it happens.
+``poller.snapshot()`` gives each client's :class:`ClientNimState` (state,
+when it last changed, since when ``info`` has not changed, the last error);
+``on_report`` receives every :class:`NimStateReport` as it happens.
+:mod:`nimwatch.sources.nim_feed` runs the poller for ``watch``, ``status``
+and the TUI and feeds the readings into the engine.
+
+The ``nim_state:`` config section is :class:`nimwatch.config.file.NimStateConfig`.
 Whether a plain nimadm run updates the client's Cstate/info is unverified
 (``nim_commands.md`` section 4).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -32,11 +35,12 @@ from typing import Callable, Optional
 from nimwatch.aix.parse_nim import NimState, nim_error, parse_lsnim_z
 from nimwatch.aix.runner import LOCAL_TIMEOUT, CommandResult, Runner, first_line
 from nimwatch.aix.text import clean_line
+from nimwatch.config.file import LSNIM, NimStateConfig
+from nimwatch.ticker import Ticker
 
-LSNIM = "/usr/sbin/lsnim"
-STALE_AFTER = 30 * 60.0
+STALE_AFTER = NimStateConfig.stall_minutes * 60.0
 """Seconds of unchanged ``info`` after which a client counts as stalled (IBM's VIOS module: 30 minutes)."""
-INTERVAL = 60.0
+INTERVAL = NimStateConfig.interval
 """Default seconds between two readings of a client."""
 
 
@@ -137,8 +141,7 @@ class NimStatePoller:
         self._lock = threading.Lock()
         self._clients: dict[str, ClientNimState] = {}
         self._next: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._ticker = Ticker("nimwatch-nimstate", self.tick, min(1.0, interval), logging.getLogger(__name__).warning)
         for client in clients:
             self.add(client)
 
@@ -248,22 +251,10 @@ class NimStatePoller:
 
     def start(self) -> None:
         """Poll in a daemon thread until :meth:`stop` (ticks at least once a second, so new clients start soon)."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="nimwatch-nimstate", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.tick()
-            self._stop.wait(min(1.0, self.interval))
+        self._ticker.stop()
 
 
 def _describe(state: NimState, previous: Optional[NimState]) -> str:

@@ -1,7 +1,7 @@
 """The config file: its top-level sections, where it is found, and loading or checking it.
 
 Owns :class:`Config` (declared like every section: kinds, defaults, help), the small sections
-``stall:``, ``limits:`` and ``metrics:``, the discovery order (``--config``, ``NIMWATCH_CONFIG``,
+``stall:``, ``limits:``, ``metrics:`` and ``nim_state:``, the discovery order (``--config``, ``NIMWATCH_CONFIG``,
 ``/etc/nimwatch/nimwatch.yaml`` when root, else the user's config dir), :func:`load_config` (stops
 at the first problem) and :func:`check_config` (lists them all). Problems name file, line and key,
 with the nearest valid key.
@@ -10,6 +10,7 @@ with the nearest valid key.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -18,7 +19,7 @@ from nimwatch import trust
 from nimwatch.config.alerts import SINKS, SinkSpec
 from nimwatch.config.checks import PHASE
 from nimwatch.config.hooks import HOOKS, HookSpec
-from nimwatch.config.schema import Addr, At, File, Many, Map, Num, Section, Text, key
+from nimwatch.config.schema import Addr, At, File, Flag, Many, Map, Num, Section, Switch, Text, key
 from nimwatch.core.validation import Problems
 from nimwatch.engine import FindingLimits
 from nimwatch.errors import ConfigError
@@ -123,6 +124,43 @@ def _check_metrics(values: dict[str, Any], at: At) -> None:
         values["textfile"] = Path(values["textfile"])
 
 
+LSNIM = "/usr/sbin/lsnim"
+
+
+def at_least(low: float, unit: str) -> Num:
+    return Num(least=low, unit=unit, message=f"must be a number of {unit}, at least {low:g}")
+
+
+@dataclass(frozen=True)
+class NimStateConfig:
+    """The NIM state cross-check: each watched client's NIM state (lsnim -Z) read every interval seconds."""
+
+    enabled: bool = key(Flag(), True, help="false: keep the section, turn the cross-check off.")
+    interval: float = key(at_least(5, "seconds"), 60.0, help="Seconds between two readings of a client.")
+    stall_minutes: float = key(
+        at_least(1, "minutes"), 30.0, help="NIM info unchanged this long (with a silent log) counts toward a stall."
+    )
+    timeout: Optional[float] = key(
+        at_least(1, "seconds"), None, help="Seconds one lsnim may take (default: 120, as every local command)."
+    )
+    lsnim: Optional[str] = key(
+        Text(
+            "path (absolute, e.g. /usr/sbin/lsnim)",
+            "^/",
+            check=lambda path: trust.trust_problem(path, "the lsnim command"),
+            message="must be an absolute path (e.g. /usr/sbin/lsnim)",
+        ),
+        None,
+        help="The lsnim command (default: /usr/sbin/lsnim, else the one on PATH).",
+    )
+
+    def command(self) -> str:
+        """The ``lsnim`` to run."""
+        if self.lsnim:
+            return self.lsnim
+        return LSNIM if os.path.exists(LSNIM) else shutil.which("lsnim") or LSNIM
+
+
 @dataclass
 class Config:
     """nimwatch's configuration (nimwatch.yaml): what watch and the TUI follow, and what they do about it."""
@@ -145,6 +183,7 @@ class Config:
         DEFAULT_BACKLOG_HOURS,
         help="At first start, finished runs in a log unchanged for this long are history: shown, not alerted.",
     )
+    nim_state: Optional[NimStateConfig] = key(Switch(Section(NimStateConfig)), None)
 
 
 def _check_config(values: dict[str, Any], at: At) -> None:

@@ -1,7 +1,7 @@
 """The one config validator: sections declared as dataclasses, read from line-aware YAML, and their JSON Schema.
 
 Owns the value kinds (:class:`Flag`, :class:`Num`, :class:`Text`, :class:`File`, :class:`Choice`,
-:class:`Addr`, :class:`Many`, :class:`Map`, :class:`Section`, :class:`Sections`), :func:`key`
+:class:`Addr`, :class:`Many`, :class:`Map`, :class:`Section`, :class:`Switch`, :class:`Sections`), :func:`key`
 (a dataclass field that is a config key: its kind, default and help) and :class:`At` (where a value
 is: file, line, key). Each kind checks a value, reporting ``file:line: key: message`` into
 :class:`~nimwatch.core.validation.Problems`, and describes itself as JSON Schema, so the validator and
@@ -310,7 +310,7 @@ def read_keys(cls: type, raw: LineDict, at: At, only: tuple[str, ...] = ()) -> d
             if f.metadata["required"]:
                 hint = f": one of {', '.join(kind.values)}" if isinstance(kind, Choice) else ""
                 at.child(name).add("missing (required)" + hint)
-        elif raw[name] is None and isinstance(kind, (Section, Sections)):
+        elif raw[name] is None and isinstance(kind, (Section, Sections, Switch)):
             continue  # an empty section: its defaults
         elif (got := kind.read(raw[name], at.child(name))) is not BAD:
             values[f.name] = got
@@ -395,6 +395,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     return str(value) if isinstance(value, Path) else value
+
+
+@dataclass(frozen=True)
+class Switch(Kind):
+    """A section ``true`` turns on with its defaults, and ``false`` (or ``enabled: false`` in it) leaves off (None)."""
+
+    section: Section
+
+    def read(self, value: Any, at: At) -> Any:
+        if isinstance(value, bool):
+            return self.section.cls() if value else None
+        got = self.section.read(value, at)
+        return None if got is not BAD and not got.enabled else got
+
+    def json(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "boolean"}, self.section.json()]}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
+from nimwatch.core.outside import exit_words
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import client_verdict
@@ -81,6 +82,10 @@ class ClientRow:
     """Seconds the current phase runs past its history's p90 (0: not overdue)."""
     eta_rough: bool = False
     """The ETA rests on no history and no timed phase of this run: a nominal run length."""
+    nimadm: str = ""
+    """How nimadm ended, when ``nimwatch run`` started it (its exit status or signal), else ''."""
+    nim: str = ""
+    """The client's NIM state in a few words (its info, else Cstate), when the NIM state cross-check is on."""
 
     @property
     def symbol(self) -> str:
@@ -168,7 +173,7 @@ def client_row(
     if latest is None:
         return ClientRow(log.log, log.client, 0, 0, "running", 0, "waiting for nimadm output", 0.0,
                          None, None, log.last_text, 0, None)
-    verdict = client_verdict(log.runs, stalled=stalled)
+    verdict = client_verdict(log.runs, stalled=stalled, launch=log.launch_exit)
     run = log.run(verdict.run) if verdict.run else latest
     status = verdict.status
     if status == "running" and stalled:
@@ -211,7 +216,22 @@ def client_row(
         verdict=verdict.summary,
         eta_overdue=overdue,
         eta_rough=rough,
+        nimadm=_nimadm_words(log, run, verdict.run),
+        nim=log.nim.short() if log.nim is not None else "",
     )
+
+
+def _nimadm_words(log: LogState, run: RunState, judged: Optional[int]) -> str:
+    """How the nimadm ``nimwatch run`` started ended, in words ('' when nimwatch did not start it)."""
+    if judged is None and log.launch_exit is not None:
+        return f"{exit_words(log.launch_exit)} before writing to its log"
+    if run.nimadm_exit is None:
+        return ""
+    words = exit_words(run.nimadm_exit)
+    if run.exit_settled:
+        phase = run.current_phase or run.last_phase
+        return words + (f"; the log stops at phase {phase}" if phase else "; the log has no phase")
+    return words
 
 
 def _short_verdict(summary: str) -> str:
@@ -312,18 +332,20 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
     """
     symbols = ASCII_SYMBOL if ascii_only else SYMBOL
     client_w = max([6, *(len(r.client) + (2 + len(str(r.run)) if r.runs > 1 else 0) for r in rows)])
+    nim_w = min(48, max([0, *(len(r.nim) for r in rows)]))
     widths = {
         "status": 12,
         "client": min(client_w, 24),
         "phase": 30,
+        "nim": max(nim_w, 9) if nim_w else 0,
         "progress": 15,
         "elapsed": 8,
         "eta": max([8, *(len(r.eta_text) for r in rows)]),
         "find": 5,
         "last": 0,
     }
-    optional = ["last", "eta", "elapsed", "find"]
-    columns = list(widths)
+    optional = ["last", "eta", "elapsed", "find", "nim"]
+    columns = [c for c in widths if c != "nim" or nim_w]
 
     def used() -> int:
         return sum(widths[c] for c in columns if c != "last") + len(columns) - 1
@@ -332,7 +354,9 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         if widths["phase"] > 16:
             widths["phase"] = max(16, widths["phase"] - (used() - width) - (13 if "last" in columns else 0))
             continue
-        columns.remove(optional.pop(0))
+        gone = optional.pop(0)
+        if gone in columns:
+            columns.remove(gone)
     if "last" in columns:
         widths["last"] = width - used()
     if used() > width:
@@ -341,6 +365,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         "status": "STATUS",
         "client": "CLIENT",
         "phase": "PHASE",
+        "nim": "NIM STATE",
         "progress": "PROGRESS",
         "elapsed": "ELAPSED",
         "eta": "ETA",
@@ -360,6 +385,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
             "status": f"{symbols[row.status]} {row.status}",
             "client": row.client + (f" #{row.run}" if row.runs > 1 else ""),
             "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
+            "nim": row.nim or "-",
             "progress": f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}",
             "elapsed": fmt_duration(row.elapsed),
             "eta": row.eta_text,
@@ -375,4 +401,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         counts = status_counts(rows)
         text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     lines.append(text[:width])
+    for row in rows:  # how nimadm ended, for the runs nimwatch run started: under the table, whole
+        if row.nimadm:
+            lines.append(f"{row.client}: {row.nimadm}")
     return "\n".join(lines) + "\n"
