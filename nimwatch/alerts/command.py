@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nimwatch.alerts.config import CommandOptions, SinkSpec
 from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.config.alerts import CommandOptions, SinkSpec
 from nimwatch.engine import Notice
 from nimwatch.process.runner import base_env, run_command
 from nimwatch.trust import executable_problem, hook_path, resolve_executable

@@ -162,6 +162,7 @@ def wire_history(app: Any, engine: Any, config: Any, rules: Any, timed: Optional
 
 def run(args: argparse.Namespace) -> int:
     from nimwatch.commands.status import stall_monitor
+    from nimwatch.commands.watch import check_poll
     from nimwatch.engine import Engine
 
     try:
@@ -172,8 +173,8 @@ def run(args: argparse.Namespace) -> int:
     missing = [p for p in paths if not p.exists() and not p.name.endswith(".log")]
     if missing:
         raise LogSourceError(f"{missing[0]}: no such directory")
-    if args.poll is not None and args.poll <= 0:
-        raise NimwatchError("--poll needs a positive number of seconds")
+    if args.poll is not None:
+        check_poll(args.poll)
     config, rules = load_setup(args)
     tui = import_textual_app()
     engine = Engine(rules)

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional, Protocol
 
+from nimwatch.config.hooks import HookSpec
 from nimwatch.engine import Notice
-from nimwatch.hooks.config import HookSpec
 from nimwatch.hooks.payload import (
     HOOK_EVENTS,
     event_json,
@@ -120,7 +120,7 @@ class HookManager:
     """Runs the configured hooks for the notices it is handed.
 
     Args:
-        hooks: validated hooks (:func:`nimwatch.hooks.config.parse_section`).
+        hooks: validated hooks (:data:`nimwatch.config.hooks.HOOKS`).
         publish: receives one ``hook_result`` notice per run or skipped event
             (the engine's ``publish``); called from worker threads.
         once_store: remembers fired events across restarts (the journal).

@@ -16,11 +16,13 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any, Optional
 
+from nimwatch.config.checks import PLACEHOLDER_RE
+from nimwatch.config.hooks import HOOK_EVENTS as _HOOK_EVENTS
+from nimwatch.config.hooks import SHORTHANDS, HookSpec
 from nimwatch.engine import Notice
-from nimwatch.hooks.config import PLACEHOLDER_RE, SHORTHANDS, HookSpec
 from nimwatch.process.runner import base_env
 
-HOOK_EVENTS = frozenset(("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished"))
+HOOK_EVENTS = frozenset(_HOOK_EVENTS)
 """Engine events a hook can react to; every other notice is ignored at once."""
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
