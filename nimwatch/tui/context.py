@@ -34,6 +34,11 @@ class TuiContext:
     stalls: StallTracker = field(default_factory=StallTracker)
     timed: Callable[[str], bool] = field(default=lambda log: True)
     """False for a log whose arrival times are made up (elapsed and ETA are then unknown)."""
+    fresh: Callable[[str, int], bool] = field(default=lambda log, line: True)
+    """Whether line N of a log was written during this session (False: it was in the file when nimwatch
+    started): only fresh failures are announced."""
+    fleet: list[ClientRow] = field(default_factory=list)
+    """Every client's row as of the last refresh (the app sets it before it redraws the screens)."""
 
     @staticmethod
     def display_path(log: str) -> str:

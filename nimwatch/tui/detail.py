@@ -21,7 +21,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.tui.client_table import STATUS_STYLE
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.facts import FactsPanel
 from nimwatch.tui.findings import FindingsPanel
@@ -29,6 +28,7 @@ from nimwatch.tui.log_view import LogView
 from nimwatch.tui.messages import JumpToLine
 from nimwatch.tui.prompt import PromptScreen
 from nimwatch.tui.replay_bar import ReplayBar
+from nimwatch.tui.table_cells import STATUS_STYLE
 from nimwatch.tui.timeline import PhaseTimeline
 from nimwatch.views.status_table import fmt_duration
 

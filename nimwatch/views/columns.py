@@ -1,0 +1,120 @@
+"""The dashboard's columns, fitted to the terminal's width: the TUI's and ``nimwatch status``'s.
+
+Owns :data:`COLUMN_LABELS`, :func:`table_columns` (the columns sized to the
+rows shown), :class:`Column` and :func:`fit_columns`. Each column says what its content
+wants (``natural``: the longest cell, e.g. the longest client name), how far it
+may be squeezed (``least``), whether it takes a share of the spare width
+(``grow``) and when it gives way on a narrow terminal (``drop``). Pure.
+
+The rules, in order:
+
+1. Columns are dropped, lowest ``drop`` first, while the table does not fit
+   with the ``grow`` columns at their narrowest and the others at their
+   natural width (``drop`` 0: never).
+2. The other columns take their natural width; the ``grow`` columns share
+   what is left in proportion to ``grow``, each from its ``least`` up to its
+   natural width (an ellipsis shows where a cell is cut).
+3. When even that does not fit, the other columns shrink too, highest
+   ``squeeze`` first, down to their ``least``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from nimwatch.views.status_table import SYMBOL, ClientRow, fmt_duration
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    natural: int
+    """What the column's content wants (its longest cell, or its label)."""
+    least: int = 0
+    """The narrowest it may be squeezed to (0: its natural width, it never shrinks)."""
+    grow: int = 0
+    """Its share of the spare width (0: none)."""
+    drop: int = 0
+    """0: never dropped; else dropped, lowest first, when the narrowest widths do not fit."""
+    squeeze: int = 0
+    """Order in which columns shrink: highest first."""
+
+    @property
+    def narrowest(self) -> int:
+        return min(self.least, self.natural) if self.least else self.natural
+
+
+def fit_columns(columns: Sequence[Column], width: int, gap: int = 1) -> list[tuple[Column, int]]:
+    """The columns shown and their widths, in order, in ``width`` cells with ``gap`` cells between columns."""
+    shown = list(columns)
+    droppable = sorted((c for c in shown if c.drop), key=lambda c: c.drop)
+    while sum(c.narrowest if c.grow else c.natural for c in shown) + gap * (len(shown) - 1) > width and droppable:
+        shown.remove(droppable.pop(0))
+    room = width - gap * (len(shown) - 1)
+    widths = {c.key: c.natural for c in shown if not c.grow}
+    flexible = [c for c in shown if c.grow]
+    for column in flexible:
+        widths[column.key] = column.narrowest
+    left = room - sum(widths.values())
+    if left < 0:  # even the growing columns at their narrowest do not fit: the others give way too
+        for column in sorted((c for c in shown if not c.grow), key=lambda c: -c.squeeze):
+            give = min(-left, widths[column.key] - column.narrowest)
+            widths[column.key] -= give
+            left += give
+    hungry = [c for c in flexible if c.natural > widths[c.key]]
+    while left > 0 and hungry:  # water-filling: shares by weight, capped at what the content wants
+        weight = sum(c.grow for c in hungry)
+        given = 0
+        for column in hungry:
+            share = max(1, left * column.grow // weight)
+            extra = min(share, column.natural - widths[column.key], left - given)
+            widths[column.key] += extra
+            given += extra
+        left -= given
+        hungry = [c for c in hungry if c.natural > widths[c.key]]
+        if not given:
+            break
+    return [(c, widths[c.key]) for c in shown]
+
+
+COLUMN_LABELS = {
+    "status": "Status",
+    "client": "Client",
+    "phase": "Phase",
+    "progress": "Progress",
+    "elapsed": "Elapsed",
+    "eta": "ETA",
+    "findings": "Find",
+    "reboot": "Reboot",
+    "cause": "Cause",
+    "last": "Last line",
+}
+"""The columns of both tables, in order, and their headers."""
+
+
+def table_columns(rows: Sequence[ClientRow], progress: int = 15) -> list[Column]:
+    """The dashboard's columns sized to ``rows``: full client names, spare width to Phase, Cause and Last line.
+
+    On a narrow terminal the last line gives way first, then the ETA, the
+    elapsed time, the findings count and the progress bar; the cause, the
+    reboot readiness and the phase never do.
+    """
+
+    def longest(values: Iterable[str], label: str) -> int:
+        return max([len(label), *(len(v) for v in values)])
+
+    L = COLUMN_LABELS
+    return [
+        Column("status", L["status"], longest((f"{SYMBOL[r.status]} {r.status}" for r in rows), "? incomplete")),
+        Column("client", L["client"], longest((r.label for r in rows), L["client"]), least=8, squeeze=2),
+        Column("phase", L["phase"], longest((r.phase_label for r in rows), L["phase"]), least=12, grow=2),
+        Column("progress", L["progress"], progress, drop=5),
+        Column("elapsed", L["elapsed"], longest((fmt_duration(r.elapsed) for r in rows), L["elapsed"]), drop=3),
+        Column("eta", L["eta"], longest((r.eta_text for r in rows), "0:00:00"), drop=2),
+        Column("findings", L["findings"], longest((str(r.findings) for r in rows), L["findings"]), drop=4),
+        Column("reboot", L["reboot"], longest((r.reboot_word for r in rows), L["reboot"]), least=6, squeeze=1),
+        Column("cause", L["cause"], longest((r.cause for r in rows), L["cause"]), least=12, grow=3),
+        Column("last", L["last"], longest((r.last_line for r in rows), L["last"]), least=10, grow=2, drop=1),
+    ]
