@@ -84,9 +84,11 @@ class Config:
     alerts: list[Any] = field(default_factory=list)
     metrics: Any = None
     hooks: list[Any] = field(default_factory=list)
+    tui: Any = None
+    """The ``tui:`` section (:class:`nimwatch.tui_options.TuiOptions`), None when absent."""
 
 
-TOP_KEYS = ("rules", "poll", "state", "stall", "alerts", "metrics", "hooks")
+TOP_KEYS = ("rules", "poll", "state", "stall", "alerts", "metrics", "hooks", "tui")
 
 SectionParser = Callable[[Any, int, Problems, Path], Any]
 
@@ -96,8 +98,9 @@ def _section_parsers() -> dict[str, SectionParser]:
     from nimwatch.alerts.config import parse_section as parse_alerts
     from nimwatch.hooks.config import parse_section as parse_hooks
     from nimwatch.metrics import parse_section as parse_metrics
+    from nimwatch.tui_options import parse_section as parse_tui
 
-    return {"alerts": parse_alerts, "hooks": parse_hooks, "metrics": parse_metrics}
+    return {"alerts": parse_alerts, "hooks": parse_hooks, "metrics": parse_metrics, "tui": parse_tui}
 
 
 def _parse_stall(value: Any, line: int, problems: Problems) -> StallConfig:
@@ -183,7 +186,7 @@ def parse_config(data: Any, path: Path, problems: Problems) -> Config:
     if "stall" in data:
         config.stall = _parse_stall(data["stall"], data.line_of("stall"), problems)
     parsers = _section_parsers()
-    for key in ("alerts", "metrics", "hooks"):
+    for key in ("alerts", "metrics", "hooks", "tui"):
         if key in data:
             setattr(config, key, parsers[key](data[key], data.line_of(key), problems, path))
     return config

@@ -2,16 +2,23 @@
 
 Follows the logs with the watcher's :class:`~nimwatch.sources.tail.Tailer`
 (directories: their ``*_alt_mig.log``, including logs that appear later) and
-asks the stall monitor every few seconds. A run that began before nimwatch
-started shows no elapsed time or ETA (its lines all arrived at start-up). Textual is imported only inside
-:func:`run`; where it cannot draw, ``nimwatch status`` shows the same table
-in plain text.
+asks the stall monitor every few seconds. What the logs held at start gets
+the arrival times the state journal of ``nimwatch watch`` recorded
+(:class:`~nimwatch.sources.arrivals.JournalArrivals`); a run that began
+before nimwatch started and that the journal does not know shows no elapsed
+time or ETA. The alerts' acknowledgements are kept in the same journal file.
+Before Textual is imported, :func:`nimwatch.termcheck.tui_problem` says
+whether the terminal can show the TUI; where it cannot, the error points to
+``nimwatch status``, the same table in plain text. A terminal whose character
+set is not Unicode gets the TUI drawn in ASCII.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -32,6 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_display_options(p)
     p.add_argument(
         "--poll", type=float, metavar="SECONDS", help="poll the files every SECONDS instead of file events (NFS, AIX)"
+    )
+    p.add_argument(
+        "--no-bell", action="store_true", help="do not ring the terminal bell when a migration fails or stalls"
     )
     p.set_defaults(func=run)
 
@@ -103,26 +113,40 @@ def lines_present(paths: list[Path]) -> dict[str, int]:
 
 
 def started_while_watching(engine: Any, paths: list[Path]) -> Callable[[str], bool]:
-    """``timed(log)`` for the TUI: True when the log's current run began after nimwatch started.
+    """``timed(log)`` without a state journal: True when the log's current run began after nimwatch started.
 
     Lines already in a file when nimwatch starts all "arrive" at start-up: the
     elapsed time and ETA of a run that began in them would be made up, so they
     are not shown.
     """
-    history = lines_present(paths)
+    from nimwatch.sources.arrivals import JournalArrivals
 
-    def timed(log: str) -> bool:
-        state = engine.logs.get(log)
-        run = state.current if state is not None else None
-        return run is not None and run.start_line > history.get(log, 0)
+    return JournalArrivals(engine, None, lines_present(paths)).timed
 
-    return timed
+
+def open_alert_journal(config: Any) -> Any:
+    """Where the TUI keeps its alerts' acknowledgements: the state journal (None, said once, when it cannot)."""
+    from nimwatch.alert_journal import AlertJournal
+    from nimwatch.config import default_state_path
+
+    path = config.state or default_state_path()
+    try:
+        return AlertJournal.open(Path(path))
+    except NimwatchError as exc:
+        logging.getLogger(__name__).warning("%s (acknowledgements last this session only)", exc)
+        return None
 
 
 def run(args: argparse.Namespace) -> int:
-    from nimwatch.commands.status import stall_monitor
+    from nimwatch.commands.status import open_journal, stall_monitor
     from nimwatch.engine import Engine
+    from nimwatch.sources.arrivals import JournalArrivals
+    from nimwatch.termcheck import needs_ascii, tui_problem
+    from nimwatch.tui_options import TuiOptions
 
+    problem = tui_problem()
+    if problem is not None:
+        raise NimwatchError(problem)
     try:
         from nimwatch.sources.tail import Tailer
     except ImportError as exc:
@@ -143,16 +167,24 @@ def run(args: argparse.Namespace) -> int:
         if app is not None and app.is_running:
             app.call_from_thread(app.notify, message, severity="error", title="Log source")
 
-    timed = started_while_watching(engine, paths)
-    tailer = Tailer(engine, paths, poll=args.poll if args.poll is not None else config.poll, on_error=on_error)
+    arrivals = JournalArrivals(engine, open_journal(config), lines_present(paths))
+    poll = args.poll if args.poll is not None else config.poll
+    tailer = Tailer(engine, paths, poll=poll, on_error=on_error, sink=arrivals)
     stall = stall_monitor(engine, config, rules, engine.clock)
+    options = config.tui or TuiOptions()
     app = tui.make_app(
         engine,
         tailer=tailer,
         stall=stall,
         report_dir=Path(args.report_dir),
         theme=pick_theme(args.theme),
-        timed=timed,
+        timed=arrivals.timed,
+        fresh=arrivals.fresh,
+        time_known=arrivals.time_known,
+        alert_journal=open_alert_journal(config),
+        bell=options.bell and not args.no_bell,
+        title=options.title,
+        charset=(getattr(sys.__stderr__, "encoding", None) or "ascii") if needs_ascii() else None,
     )
     holder["app"] = app
     app.run()

@@ -22,10 +22,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
+from nimwatch.alert_journal import AlertJournal
 from nimwatch.engine import Engine
 from nimwatch.sources.replay import ReplaySource
+from nimwatch.tui.alert_store import AlertStore
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.announce import Announcer
+from nimwatch.tui.ascii_driver import ascii_driver
 from nimwatch.tui.bridge import Coalescer, NoticeBridge
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.dashboard import DashboardScreen
@@ -68,9 +71,11 @@ class NimwatchApp(ReplayKeys):
         theme: str = "textual-dark",
         bell: bool = True,
         title: bool = True,
-        driver_class: Any = None,
+        charset: Optional[str] = None,
     ) -> None:
-        super().__init__(driver_class=driver_class)
+        super().__init__()
+        if charset is not None:  # the terminal cannot show Unicode: draw its characters only
+            self.driver_class = ascii_driver(self.driver_class, charset)
         self.ctx = ctx
         self.tailer = tailer
         self.stall = stall
@@ -250,9 +255,11 @@ def make_app(
     start_replay: bool = True,
     timed: Optional[Callable[[str], bool]] = None,
     fresh: Optional[Callable[[str, int], bool]] = None,
+    time_known: Optional[Callable[[str, int], bool]] = None,
+    alert_journal: Optional[AlertJournal] = None,
     bell: bool = True,
     title: bool = True,
-    driver_class: Any = None,
+    charset: Optional[str] = None,
 ) -> NimwatchApp:
     """The nimwatch app, for the CLI and the tests alike.
 
@@ -266,9 +273,11 @@ def make_app(
         theme: a Textual theme; ``ansi-dark`` keeps to the terminal's 16 colours.
         timed: False for logs whose arrival times are unknown (elapsed and ETA hidden).
         fresh: False for a log line that was there before nimwatch started (its failure is not announced).
+        time_known: False for a log line whose arrival time is only an upper bound (alerts say ``<=``).
+        alert_journal: where the alerts' first times and acknowledgements are kept (None: this session only).
         bell: ring the terminal bell when a migration fails or stalls.
         title: keep the terminal's title on the fleet's counts.
-        driver_class: Textual's driver (the ASCII driver on terminals without UTF-8).
+        charset: the encoding to draw in when the terminal cannot show Unicode (None: it can).
     """
     now: Callable[[], float] = clock
     if replay is not None:
@@ -284,7 +293,10 @@ def make_app(
         report_dir=report_dir if report_dir is not None else Path.cwd(),
         timed=timed if timed is not None else (lambda log: True),
         fresh=fresh if fresh is not None else (lambda log, line: True),
+        alerts=AlertStore(journal=alert_journal),
     )
+    if time_known is not None:
+        ctx.alerts.time_known = time_known
     return NimwatchApp(
         ctx,
         tailer=tailer,
@@ -293,5 +305,5 @@ def make_app(
         theme=theme,
         bell=bell,
         title=title,
-        driver_class=driver_class,
+        charset=charset,
     )

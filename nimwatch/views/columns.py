@@ -11,9 +11,10 @@ The rules, in order:
 1. Columns are dropped, lowest ``drop`` first, while the table does not fit
    with the ``grow`` columns at their narrowest and the others at their
    natural width (``drop`` 0: never).
-2. The other columns take their natural width; the ``grow`` columns share
-   what is left in proportion to ``grow``, each from its ``least`` up to its
-   natural width (an ellipsis shows where a cell is cut).
+2. The other columns take their natural width; the ``grow`` columns get what
+   is left, from their ``least`` up to their natural width: the highest
+   ``grow`` first, equal shares among columns of the same ``grow`` (an
+   ellipsis shows where a cell is cut).
 3. When even that does not fit, the other columns shrink too, highest
    ``squeeze`` first, down to their ``least``.
 """
@@ -35,7 +36,7 @@ class Column:
     least: int = 0
     """The narrowest it may be squeezed to (0: its natural width, it never shrinks)."""
     grow: int = 0
-    """Its share of the spare width (0: none)."""
+    """Its claim on the spare width: 0 none; columns with a higher value are served first."""
     drop: int = 0
     """0: never dropped; else dropped, lowest first, when the narrowest widths do not fit."""
     squeeze: int = 0
@@ -63,19 +64,15 @@ def fit_columns(columns: Sequence[Column], width: int, gap: int = 1) -> list[tup
             give = min(-left, widths[column.key] - column.narrowest)
             widths[column.key] -= give
             left += give
-    hungry = [c for c in flexible if c.natural > widths[c.key]]
-    while left > 0 and hungry:  # water-filling: shares by weight, capped at what the content wants
-        weight = sum(c.grow for c in hungry)
-        given = 0
-        for column in hungry:
-            share = max(1, left * column.grow // weight)
-            extra = min(share, column.natural - widths[column.key], left - given)
-            widths[column.key] += extra
-            given += extra
-        left -= given
-        hungry = [c for c in hungry if c.natural > widths[c.key]]
-        if not given:
-            break
+    for tier in sorted({c.grow for c in flexible}, reverse=True):  # the highest ``grow`` first
+        hungry = [c for c in flexible if c.grow == tier and c.natural > widths[c.key]]
+        while left > 0 and hungry:  # equal shares, each capped at what its content wants
+            share = max(1, left // len(hungry))
+            for column in hungry:
+                extra = min(share, column.natural - widths[column.key], left)
+                widths[column.key] += extra
+                left -= extra
+            hungry = [c for c in hungry if c.natural > widths[c.key]]
     return [(c, widths[c.key]) for c in shown]
 
 
@@ -97,24 +94,28 @@ COLUMN_LABELS = {
 def table_columns(rows: Sequence[ClientRow], progress: int = 15) -> list[Column]:
     """The dashboard's columns sized to ``rows``: full client names, spare width to Phase, Cause and Last line.
 
-    On a narrow terminal the last line gives way first, then the ETA, the
-    elapsed time, the findings count and the progress bar; the cause, the
-    reboot readiness and the phase never do.
+    Elapsed and ETA are left out while no row has them (no arrival times are
+    known). On a narrow terminal the last line gives way first (the cause says
+    more), then the ETA, the elapsed time, the findings count and the progress
+    bar; the status, client, phase, reboot readiness and cause never do.
     """
 
     def longest(values: Iterable[str], label: str) -> int:
         return max([len(label), *(len(v) for v in values)])
 
     L = COLUMN_LABELS
-    return [
-        Column("status", L["status"], longest((f"{SYMBOL[r.status]} {r.status}" for r in rows), "? incomplete")),
+    columns = [
+        Column("status", L["status"], longest((f"{SYMBOL[r.status]} {r.status}" for r in rows), "? incomplete"),
+               least=8, squeeze=4),
         Column("client", L["client"], longest((r.label for r in rows), L["client"]), least=8, squeeze=2),
         Column("phase", L["phase"], longest((r.phase_label for r in rows), L["phase"]), least=12, grow=2),
-        Column("progress", L["progress"], progress, drop=5),
+        Column("progress", L["progress"], progress, least=9, squeeze=1, drop=5),
         Column("elapsed", L["elapsed"], longest((fmt_duration(r.elapsed) for r in rows), L["elapsed"]), drop=3),
         Column("eta", L["eta"], longest((r.eta_text for r in rows), "0:00:00"), drop=2),
         Column("findings", L["findings"], longest((str(r.findings) for r in rows), L["findings"]), drop=4),
-        Column("reboot", L["reboot"], longest((r.reboot_word for r in rows), L["reboot"]), least=6, squeeze=1),
-        Column("cause", L["cause"], longest((r.cause for r in rows), L["cause"]), least=12, grow=3),
-        Column("last", L["last"], longest((r.last_line for r in rows), L["last"]), least=10, grow=2, drop=1),
+        Column("reboot", L["reboot"], longest((r.reboot_word for r in rows), L["reboot"]), least=6, squeeze=3),
+        Column("cause", L["cause"], longest((r.cause for r in rows), L["cause"]), least=18, grow=2),
+        Column("last", L["last"], longest((r.last_line for r in rows), L["last"]), least=30, grow=1, drop=1),
     ]
+    unknown = {"elapsed": all(r.elapsed is None for r in rows), "eta": all(r.eta is None for r in rows)}
+    return [c for c in columns if not unknown.get(c.key, False)]
