@@ -11,6 +11,7 @@ screen, not only on the dashboard.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Optional
 
 from rich.text import Text
 from textual.widgets import Static
@@ -61,9 +62,17 @@ class SummaryBar(Static):
     def __init__(self, *, id: str = "summary") -> None:
         super().__init__(id=id)
         self._shown: tuple[str, tuple[object, ...]] = ("", ())
+        self._args: Optional[tuple[Sequence[ClientRow], int, Sequence[str]]] = None
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            self.show(*self._args)
 
     def show(self, rows: Sequence[ClientRow], new_alerts: int, extras: Sequence[str] = ("",)) -> None:
         """The longest form that fits: full with each of ``extras`` in turn, then compact."""
+        self._args = (rows, new_alerts, extras)
+        if not self.size.width:
+            return  # not laid out yet: shown on its first resize
         width = max(20, self.size.width - 2)
         text = Text()
         for compact in (False, True):

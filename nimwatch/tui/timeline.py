@@ -16,6 +16,7 @@ from textual.widgets import Static
 from nimwatch.core.events import PhaseStatus
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import PhaseState, RunState
+from nimwatch.core.timing import phase_seconds
 from nimwatch.views.status_table import fmt_duration
 
 PHASE_MARK = {
@@ -24,16 +25,6 @@ PHASE_MARK = {
     PhaseStatus.FAILED: ("✖ failed", "bold red"),
     PhaseStatus.NOT_RUN: ("· not run", "dim"),
 }
-
-
-def phase_duration(ps: PhaseState, now: float, timed: bool) -> Optional[float]:
-    if not timed or ps.started_at is None:
-        return None
-    if ps.finished_at is not None:
-        return max(0.0, ps.finished_at - ps.started_at)
-    if ps.status is PhaseStatus.RUNNING:
-        return max(0.0, now - ps.started_at)
-    return None
 
 
 def phase_progress(ps: PhaseState) -> str:
@@ -64,7 +55,7 @@ class PhaseTimeline(Static):
                 Text(str(spec.number), style="bold" if current else ""),
                 Text(spec.name, style="bold" if current else ""),
                 Text(label, style=style),
-                fmt_duration(phase_duration(ps, now, timed)),
+                fmt_duration(phase_seconds(ps, now, timed)),
                 phase_progress(ps),
             )
         self.update(table)

@@ -223,7 +223,7 @@ def _sort_key(order: str) -> Callable[[ClientRow], tuple[Any, ...]]:
     inf = float("inf")
     keys: dict[str, Callable[[ClientRow], Any]] = {
         "status": lambda r: STATUS_RANK[r.status],
-        "client": lambda r: 0,
+        "client": lambda r: (r.client.lower(), r.run),
         "phase": lambda r: (r.phase, r.fraction),
         "progress": lambda r: r.fraction,
         "elapsed": lambda r: r.elapsed if r.elapsed is not None else -inf,

@@ -13,6 +13,7 @@ from nimwatch.tui.dashboard import DashboardScreen
 from nimwatch.tui.detail import DetailScreen
 from nimwatch.tui.help import HelpScreen, key_rows
 from nimwatch.tui.log_view import LogView
+from nimwatch.tui.prompt import ConfirmScreen
 
 from .tuikit import EPOCH, RUNNING_LOG, AppFactory, wait_for, widget_text
 
@@ -24,43 +25,88 @@ async def test_alerts_list_every_finding_newest_first(make_tui: AppFactory) -> N
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, AlertsScreen)
-        # every finding but the routine (benign) lines
-        findings = sum(
-            len([f for f in s.current.findings if not f.benign]) for s in app.ctx.engine.logs.values() if s.current
-        )
-        assert findings and len(screen.shown) == findings == len(app.ctx.alerts)
+        await pilot.press("g")  # one flat list instead of groups
+        assert not screen.grouped
+        findings = [f for s in app.ctx.engine.logs.values() if s.current for f in s.current.findings]
+        # every finding is kept; the routine (benign) lines are hidden by the default severity filter
+        assert len(app.ctx.alerts) == len(findings)
+        assert findings and len(screen.shown) == len([f for f in findings if not f.benign])
         stamps = [app.ctx.alerts.get(i).ts for i in screen.shown]  # type: ignore[union-attr]
         assert stamps == sorted(stamps, reverse=True)
-        assert screen.shown == sorted(screen.shown, reverse=True)
         await pilot.press("a")  # already there: no second alerts screen
         assert len(app.screen_stack) == 2
 
 
-async def test_acknowledge_one_all_and_hide(make_tui: AppFactory) -> None:
+async def test_acknowledge_one_all_with_a_question_undo_and_hide(make_tui: AppFactory) -> None:
     app = make_tui()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("a")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, AlertsScreen)
-        total = len(app.ctx.alerts)
+        await pilot.press("g")
+        total = len(screen.shown)
+        new = app.ctx.alerts.unacknowledged
         first = screen.shown[0]
         await pilot.press("x")
         alert = app.ctx.alerts.get(first)
         assert alert is not None and alert.acknowledged
-        assert app.ctx.alerts.unacknowledged == total - 1
+        assert app.ctx.alerts.unacknowledged == new - (1 if alert.needs_attention else 0)
         assert screen.query_one(DataTable).cursor_row == 1  # moved on to the next one
-        assert "1 new" not in widget_text(screen.query_one("#alerts-title"))
+        await pilot.press("u")  # undo
+        assert not alert.acknowledged and app.ctx.alerts.unacknowledged == new
+        screen.query_one(DataTable).move_cursor(row=0)
+        await pilot.press("x")
         await pilot.press("h")
         assert len(screen.shown) == total - 1 and first not in screen.shown
+        await pilot.press("X")  # asks first
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert app.ctx.alerts.unacknowledged > 0
         await pilot.press("X")
-        assert app.ctx.alerts.unacknowledged == 0
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.ctx.alerts.unacknowledged == 0)
         assert screen.shown == []
+        await pilot.press("u")  # "all" is undone as one step
+        assert app.ctx.alerts.unacknowledged == new - (1 if alert.needs_attention else 0)
         await pilot.press("h")
         assert len(screen.shown) == total
         await pilot.press("escape")
         assert isinstance(app.screen, DashboardScreen)
-        assert "0 new" in widget_text(app.screen.query_one("#summary"))
+        assert f"{app.ctx.alerts.unacknowledged} new" in widget_text(app.screen.query_one("#summary"))
+
+
+async def test_alerts_are_grouped_by_client_and_cause_and_filtered_by_severity(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AlertsScreen)
+        assert screen.grouped and screen.level == "info"
+        groups = [alerts for key, alerts in screen.lines if key.startswith("g")]
+        assert groups and all(len({(a.log, a.rule) for a in alerts}) == 1 and len(alerts) > 1 for alerts in groups)
+        # a group's members follow its line; x on the group's line acknowledges the whole group
+        index = next(i for i, (key, _) in enumerate(screen.lines) if key.startswith("g"))
+        members = screen.lines[index][1]
+        assert [alerts[0] for _, alerts in screen.lines[index + 1 : index + 1 + len(members)]] == members
+        screen.query_one(DataTable).move_cursor(row=index)
+        await pilot.press("x")
+        assert all(a.acknowledged for a in members)
+        # severity: errors only, then everything (routine lines included), then back to the default
+        await pilot.press("v", "v")
+        assert screen.level == "error"
+        assert all(a.severity == "error" and not a.benign for _, alerts in screen.lines for a in alerts)
+        await pilot.press("v")
+        assert screen.level == "all"
+        assert any(a.benign for _, alerts in screen.lines for a in alerts)
+        await pilot.press("v")
+        assert screen.level == "info"
+        assert not any(a.benign for _, alerts in screen.lines for a in alerts)
+        title = widget_text(screen.query_one("#alerts-title"))
+        assert "by client and cause" in title and "all but routine" in title
 
 
 async def test_enter_on_an_alert_opens_the_client_on_its_line(make_tui: AppFactory) -> None:

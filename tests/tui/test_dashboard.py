@@ -6,7 +6,7 @@ from nimwatch.tui.client_table import ClientTable
 from nimwatch.tui.dashboard import DashboardScreen
 from nimwatch.tui.detail import DetailScreen
 
-from .tuikit import FAILED_LOG, OK_LOG, RUNNING_LOG, AppFactory, widget_text
+from .tuikit import FAILED_LOG, OK_LOG, RUNNING_LOG, AppFactory, wait_for, widget_text
 
 
 def rows_by_client(app: object) -> dict[str, object]:
@@ -41,12 +41,17 @@ async def test_sort_and_status_filter_cycle(make_tui: AppFactory) -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
-        await pilot.press("s")  # by name
-        assert screen.sort == "name"
+        await pilot.press("s")  # by client name
+        assert screen.sort == "client" and not screen.descending
         assert screen.shown == [str(OK_LOG), str(FAILED_LOG), str(RUNNING_LOG)]
+        await pilot.press("S")  # the other way
+        assert screen.descending and screen.shown == [str(RUNNING_LOG), str(FAILED_LOG), str(OK_LOG)]
+        assert screen.query_one(ClientTable).columns["client"] == "Client ▼"
         await pilot.press("f")  # problems
         assert screen.status_filter == "problems"
         assert screen.shown == [str(FAILED_LOG)]
+        await pilot.press("f")  # ready to reboot
+        assert screen.shown == [str(OK_LOG)]
         await pilot.press("f")  # running
         assert screen.shown == [str(RUNNING_LOG)]
         await pilot.press("escape")
@@ -81,11 +86,9 @@ async def test_a_click_on_a_row_opens_it(make_tui: AppFactory) -> None:
     app = make_tui()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        # row 3 (succeeded) is the fourth line of the table (after the header)
+        # row 3 (succeeded) is the fourth line of the table (after the header): one click opens it
         await pilot.click(ClientTable, offset=(20, 3))
-        await pilot.pause()
-        await pilot.click(ClientTable, offset=(20, 3))
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.log_path == str(OK_LOG)
 
@@ -95,9 +98,13 @@ async def test_narrow_terminal_keeps_the_essential_columns(make_tui: AppFactory)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         table = app.screen.query_one(ClientTable)
-        labels = list(table.columns.values())
-        assert labels[:3] == ["Status", "Client", "Phase"] and "Progress" in labels and "ETA" not in labels
+        keys = list(table.columns)
+        assert keys == ["status", "client", "phase", "reboot", "cause"]
         assert table.virtual_size.width <= 80
+        # the client names are whole at 80 columns
+        assert [cell.plain for cell in (table.get_row_at(i)[1] for i in range(3))] == [
+            "fail6inst", "running01", "aixlpar53"
+        ]
 
 
 async def test_quit_key(make_tui: AppFactory) -> None:

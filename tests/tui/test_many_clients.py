@@ -38,11 +38,13 @@ async def test_two_hundred_rows_and_filters(make_tui: AppFactory, tmp_path: Path
         assert table.row_count == 200 and len(screen.shown) == 200
         summary = widget_text(screen.query_one("#summary"))
         assert "200 clients" in summary and "100 failed" in summary and "50 incomplete" in summary
-        await pilot.press("f", "f", "f")  # all -> problems -> running -> stalled
+        await pilot.press("f", "f")  # all -> problems -> ready to reboot
+        assert screen.status_filter == "ready" and table.row_count == 0
+        await pilot.press("f", "f")  # running -> stalled
         assert screen.status_filter == "stalled" and table.row_count == 0
         await pilot.press("f", "f")  # failed -> incomplete
         assert screen.status_filter == "incomplete" and table.row_count == 50
-        await pilot.press("f", "f", "f", "f", "f", "f")  # succeeded, other, all, problems, running, stalled
+        await pilot.press("f", "f", "f", "f", "f", "f", "f")  # succeeded, other, all, problems, ready, running, stalled
         await pilot.press("f")  # failed
         assert screen.status_filter == "failed" and table.row_count == 100
         await pilot.press("slash", *"lpar01", "enter")
