@@ -1,7 +1,8 @@
 """The TUI's alerts in the state journal: when each was first seen, and whether it was acknowledged.
 
 Owns :class:`AlertJournal` and its table ``tui_alerts`` (one row per alert:
-its key, its log, when it was first seen, when it was acknowledged). A
+its key, its log, when it was first seen and whether that time is exact or
+only an upper bound, when it was acknowledged). A
 restarted TUI re-reads the logs and finds the same alerts again; their keys
 (the log file's identity, the run, the kind, the rule and the line) find
 their rows, so the alerts keep their first times and their acknowledgements.
@@ -26,14 +27,14 @@ from nimwatch.errors import StateError
 
 TABLE = """
 CREATE TABLE IF NOT EXISTS tui_alerts (
-    key TEXT PRIMARY KEY, log TEXT NOT NULL, first_at REAL NOT NULL, acked_at REAL);
+    key TEXT PRIMARY KEY, log TEXT NOT NULL, first_at REAL NOT NULL, exact INTEGER NOT NULL, acked_at REAL);
 CREATE INDEX IF NOT EXISTS tui_alerts_by_log ON tui_alerts (log);
 """
 KEEP_SECONDS = 90 * 24 * 3600.0
 """Rows of alerts first seen longer ago than this are dropped when the journal is opened."""
 
-Known = dict[str, tuple[float, Optional[float]]]
-"""Alert key -> (first seen, acknowledged at or None)."""
+Known = dict[str, tuple[float, bool, Optional[float]]]
+"""Alert key -> (first seen, whether that time is exact, acknowledged at or None)."""
 
 
 class AlertJournal:
@@ -85,12 +86,15 @@ class AlertJournal:
         with self._lock:
             if self._conn is None:
                 return {}
-            rows = self._conn.execute("SELECT key, first_at, acked_at FROM tui_alerts").fetchall()
-        return {str(key): (float(first), None if acked is None else float(acked)) for key, first, acked in rows}
+            rows = self._conn.execute("SELECT key, first_at, exact, acked_at FROM tui_alerts").fetchall()
+        return {
+            str(key): (float(first), bool(exact), None if acked is None else float(acked))
+            for key, first, exact, acked in rows
+        }
 
-    def record(self, alerts: Iterable[tuple[str, str, float]]) -> None:
-        """New alerts: (key, log, first seen); a key already there keeps its row."""
-        self._run("INSERT OR IGNORE INTO tui_alerts (key, log, first_at) VALUES (?, ?, ?)", alerts)
+    def record(self, alerts: Iterable[tuple[str, str, float, bool]]) -> None:
+        """New alerts: (key, log, first seen, whether that time is exact); a key already there keeps its row."""
+        self._run("INSERT OR IGNORE INTO tui_alerts (key, log, first_at, exact) VALUES (?, ?, ?, ?)", alerts)
 
     def acknowledge(self, keys: Iterable[str], at: Optional[float]) -> None:
         """Mark ``keys`` acknowledged at ``at`` (None: not acknowledged, an undo)."""

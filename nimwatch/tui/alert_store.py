@@ -102,7 +102,7 @@ class AlertStore:
         self._limit = limit
         self.journal = journal
         self._known = journal.known() if journal is not None else {}
-        self._pending: list[tuple[str, str, float]] = []
+        self._pending: list[tuple[str, str, float, bool]] = []
         self._identity = identity
         self._identities: dict[str, str] = {}
         self._clock = clock or time.time
@@ -163,8 +163,10 @@ class AlertStore:
             self.version += 1
             return alert
         known = self._known.get(key)
-        ts = known[0] if known is not None else notice.ts
-        approx = known is None and line is not None and not self.time_known(notice.log, line)
+        if known is not None:
+            ts, approx = known[0], not known[1]
+        else:
+            ts, approx = notice.ts, line is not None and not self.time_known(notice.log, line)
         alert = Alert(
             self._next_id,
             key,
@@ -175,12 +177,12 @@ class AlertStore:
             notice.phase,
             line=line,
             approx=approx,
-            acknowledged=known is not None and known[1] is not None,
+            acknowledged=known is not None and known[2] is not None,
             **fields,  # type: ignore[arg-type]
         )
         if known is None:
-            self._pending.append((key, notice.log, ts))
-            self._known[key] = (ts, None)
+            self._pending.append((key, notice.log, ts, not approx))
+            self._known[key] = (ts, not approx, None)
         self._next_id += 1
         self.version += 1
         self._alerts[key] = alert

@@ -37,7 +37,7 @@ class DashboardScreen(Screen[None]):
         Binding("s", "cycle_sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse sort", show=False),
         Binding("f", "cycle_filter", "Filter"),
-        Binding("r", "ready_filter", "Ready to reboot"),
+        Binding("r", "ready_filter", "Ready"),
         Binding("slash", "name_filter", "Find"),
         Binding("m", "heatmap", "Heatmap"),
         Binding("escape", "clear_filters", "Clear filter", show=False),

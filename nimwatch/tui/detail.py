@@ -141,9 +141,9 @@ class DetailScreen(Screen[None]):
                 (row.label, "bold"),
                 "  ",
                 (f"{row.symbol} {row.status}", STATUS_STYLE[row.status]),
-                f"  phase {row.phase_label}  elapsed {fmt_duration(row.elapsed)}  reboot: ",
+                "  reboot: ",
                 (row.reboot_word, REBOOT_STYLE[row.reboot]),
-                f"  findings {row.findings}",
+                f"  phase {row.phase_label}  elapsed {fmt_duration(row.elapsed)}  findings {row.findings}",
             )
             self.query_one("#detail-title", Static).update(title)
         self.query_one(TabbedContent).get_tab("findings").label = f"Findings ({len(panel.findings)})"

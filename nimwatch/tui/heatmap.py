@@ -56,7 +56,7 @@ def short_duration(seconds: Optional[float]) -> str:
 def cell_text(cell: Cell) -> Text:
     """One phase: its mark and duration, coloured by status and pace."""
     if cell.status is PhaseStatus.NOT_RUN:
-        return Text("·".center(CELL_WIDTH), style="dim")
+        return Text("·".rjust(CELL_WIDTH - 1) + " ", style="dim")
     mark = STATUS_MARK.get(cell.status, "")
     body = (mark + short_duration(cell.seconds)) or "✔"
     pace = PACE_STYLE[cell.pace]

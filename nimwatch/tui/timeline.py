@@ -39,14 +39,16 @@ class PhaseTimeline(Static):
     """The phase table of the client detail."""
 
     def show_run(self, run: Optional[RunState], rules: RuleSet, now: float, timed: bool) -> None:
-        table = Table(box=None, pad_edge=False, expand=True, show_edge=False, header_style="bold")
+        """The table sized to its content: the progress counts whole, the phase names cut first."""
+        phases = [run.phase(spec.number) if run is not None else PhaseState(spec.number) for spec in rules.model.phases]
+        progress = [phase_progress(ps) for ps in phases]
+        table = Table(box=None, pad_edge=False, expand=False, show_edge=False, header_style="bold")
         table.add_column("#", justify="right", width=2)
-        table.add_column("Phase", ratio=1, no_wrap=True, overflow="ellipsis")
+        table.add_column("Phase", no_wrap=True, overflow="ellipsis", min_width=16)
         table.add_column("Status", width=10, no_wrap=True)
         table.add_column("Time", justify="right", width=8)
-        table.add_column("Progress", width=18, no_wrap=True, overflow="ellipsis")
-        for spec in rules.model.phases:
-            ps = run.phase(spec.number) if run is not None else PhaseState(spec.number)
+        table.add_column("Progress", no_wrap=True, overflow="ellipsis", min_width=max(map(len, progress), default=0))
+        for spec, ps, counts in zip(rules.model.phases, phases, progress):
             label, style = PHASE_MARK[ps.status]
             if ps.inferred:
                 label, style = "✔ before", "green dim"
@@ -56,6 +58,6 @@ class PhaseTimeline(Static):
                 Text(spec.name, style="bold" if current else ""),
                 Text(label, style=style),
                 fmt_duration(phase_seconds(ps, now, timed)),
-                phase_progress(ps),
+                counts,
             )
         self.update(table)
