@@ -65,6 +65,7 @@ class DetailScreen(Screen[None]):
         self.ctx = ctx
         self.log_path = log
         self._start_line = line
+        self._start_tab = "overview"
         self.ready = False
         """Composed: the app may refresh it."""
         self.report_path: Optional[Path] = None
@@ -96,7 +97,7 @@ class DetailScreen(Screen[None]):
         if self._start_line is not None:
             self.show_line(self._start_line)
         else:
-            self._focus_tab("overview")
+            self.action_tab(self._start_tab)
 
     @property
     def log_view(self) -> LogView:
@@ -174,6 +175,9 @@ class DetailScreen(Screen[None]):
         self.dismiss()
 
     def action_tab(self, tab: str) -> None:
+        if not self.ready:  # a key pressed while the screen opens: its first draw shows that tab
+            self._start_tab = tab
+            return
         self.query_one(TabbedContent).active = tab
         self._focus_tab(tab)
 

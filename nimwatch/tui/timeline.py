@@ -43,10 +43,10 @@ class PhaseTimeline(Static):
         phases = [run.phase(spec.number) if run is not None else PhaseState(spec.number) for spec in rules.model.phases]
         progress = [phase_progress(ps) for ps in phases]
         table = Table(box=None, pad_edge=False, expand=False, show_edge=False, header_style="bold")
-        table.add_column("#", justify="right", width=2)
+        table.add_column("#", justify="right", width=2, no_wrap=True)
         table.add_column("Phase", no_wrap=True, overflow="ellipsis", min_width=16)
         table.add_column("Status", width=10, no_wrap=True)
-        table.add_column("Time", justify="right", width=8)
+        table.add_column("Time", justify="right", width=8, no_wrap=True)
         table.add_column("Progress", no_wrap=True, overflow="ellipsis", min_width=max(map(len, progress), default=0))
         for spec, ps, counts in zip(rules.model.phases, phases, progress):
             label, style = PHASE_MARK[ps.status]
