@@ -17,6 +17,8 @@ The rules, in order:
    ellipsis shows where a cell is cut).
 3. When even that does not fit, the other columns shrink too, highest
    ``squeeze`` first, down to their ``least``.
+4. A droppable column that grows less (the last line) is dropped while one
+   that grows more (the cause, the phase) is cut short.
 """
 
 from __future__ import annotations
@@ -53,6 +55,17 @@ def fit_columns(columns: Sequence[Column], width: int, gap: int = 1) -> list[tup
     droppable = sorted((c for c in shown if c.drop), key=lambda c: c.drop)
     while sum(c.narrowest if c.grow else c.natural for c in shown) + gap * (len(shown) - 1) > width and droppable:
         shown.remove(droppable.pop(0))
+    fitted = _widths(shown, width, gap)
+    while True:  # a column that grows less gives way while one that grows more is cut short
+        starving = max((c.grow for c in shown if c.grow and fitted[c.key] < c.natural), default=0)
+        lesser = [c for c in droppable if c in shown and 0 < c.grow < starving]
+        if not lesser:
+            return [(c, fitted[c.key]) for c in shown]
+        shown.remove(lesser[0])
+        fitted = _widths(shown, width, gap)
+
+
+def _widths(shown: Sequence[Column], width: int, gap: int) -> dict[str, int]:
     room = width - gap * (len(shown) - 1)
     widths = {c.key: c.natural for c in shown if not c.grow}
     flexible = [c for c in shown if c.grow]
@@ -73,7 +86,7 @@ def fit_columns(columns: Sequence[Column], width: int, gap: int = 1) -> list[tup
                 widths[column.key] += extra
                 left -= extra
             hungry = [c for c in hungry if c.natural > widths[c.key]]
-    return [(c, widths[c.key]) for c in shown]
+    return widths
 
 
 COLUMN_LABELS = {

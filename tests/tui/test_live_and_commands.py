@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
-
-import io
 
 import pytest
 
