@@ -16,7 +16,8 @@ The rules, in order:
    ``grow`` first, equal shares among columns of the same ``grow`` (an
    ellipsis shows where a cell is cut).
 3. When even that does not fit, the other columns shrink too, highest
-   ``squeeze`` first, down to their ``least``.
+   ``squeeze`` first, down to their ``least``; a column that ``yields`` (the
+   progress bar) shrinks as soon as a growing column would be cut.
 4. A droppable column that grows less (the last line) is dropped while one
    that grows more (the cause, the phase) is cut short.
 """
@@ -43,6 +44,8 @@ class Column:
     """0: never dropped; else dropped, lowest first, when the narrowest widths do not fit."""
     squeeze: int = 0
     """Order in which columns shrink: highest first."""
+    yields: bool = False
+    """Shrinks (down to ``least``) before a column of the highest ``grow`` is cut short (the progress bar)."""
 
     @property
     def narrowest(self) -> int:
@@ -77,7 +80,20 @@ def _widths(shown: Sequence[Column], width: int, gap: int) -> dict[str, int]:
             give = min(-left, widths[column.key] - column.narrowest)
             widths[column.key] -= give
             left += give
-    for tier in sorted({c.grow for c in flexible}, reverse=True):  # the highest ``grow`` first
+    left = _grow(flexible, widths, left)
+    first = [c for c in flexible if c.grow == max(f.grow for f in flexible)]
+    for column in (c for c in shown if c.yields and not c.grow):
+        wanted = sum(c.natural - widths[c.key] for c in first)
+        give = min(wanted, widths[column.key] - column.narrowest)
+        if give > 0:
+            widths[column.key] -= give
+            left = _grow(flexible, widths, left + give)
+    return widths
+
+
+def _grow(flexible: Sequence[Column], widths: dict[str, int], left: int) -> int:
+    """Give ``left`` cells to the growing columns, the highest ``grow`` first; returns what is left."""
+    for tier in sorted({c.grow for c in flexible}, reverse=True):
         hungry = [c for c in flexible if c.grow == tier and c.natural > widths[c.key]]
         while left > 0 and hungry:  # equal shares, each capped at what its content wants
             share = max(1, left // len(hungry))
@@ -86,7 +102,7 @@ def _widths(shown: Sequence[Column], width: int, gap: int) -> dict[str, int]:
                 widths[column.key] += extra
                 left -= extra
             hungry = [c for c in hungry if c.natural > widths[c.key]]
-    return widths
+    return left
 
 
 COLUMN_LABELS = {
@@ -122,7 +138,7 @@ def table_columns(rows: Sequence[ClientRow], progress: int = 15) -> list[Column]
                least=8, squeeze=4),
         Column("client", L["client"], longest((r.label for r in rows), L["client"]), least=8, squeeze=2),
         Column("phase", L["phase"], longest((r.phase_label for r in rows), L["phase"]), least=12, grow=2),
-        Column("progress", L["progress"], progress, least=9, squeeze=1, drop=5),
+        Column("progress", L["progress"], progress, least=9, squeeze=1, drop=5, yields=True),
         Column("elapsed", L["elapsed"], longest((fmt_duration(r.elapsed) for r in rows), L["elapsed"]), drop=3),
         Column("eta", L["eta"], longest((r.eta_text for r in rows), "0:00:00"), drop=2),
         Column("findings", L["findings"], longest((str(r.findings) for r in rows), L["findings"]), drop=4),

@@ -65,12 +65,13 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         return _fit(text, size)
 
     lines = [" ".join(cell(c.key, c.label.upper(), w) for c, w in layout).rstrip()]
+    bar_cells = max(3, dict((c.key, w) for c, w in layout).get("progress", 15) - 5)
     for row in rows:
         values = {
             "status": f"{symbols[row.status]} {row.status}",
             "client": row.label,
             "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
-            "progress": f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}",
+            "progress": f"{bar(row.fraction, bar_cells, ascii_only=ascii_only)} {percent(row.fraction)}",
             "elapsed": fmt_duration(row.elapsed),
             "eta": row.eta_text,
             "findings": str(row.findings),
