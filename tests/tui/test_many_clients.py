@@ -85,14 +85,14 @@ async def test_a_flood_of_notices_is_coalesced(make_tui: AppFactory, tmp_path: P
         feeder = threading.Thread(target=replay.run_to_end)
         feeder.start()
         screen = app.screen
-        await wait_for(pilot, lambda: not feeder.is_alive())
+        await wait_for(pilot, lambda: not feeder.is_alive(), timeout=120)
         feeder.join()
-        await wait_for(pilot, lambda: "100 failed" in widget_text(screen.query_one("#summary")))
+        await wait_for(pilot, lambda: "100 failed" in widget_text(screen.query_one("#summary")), timeout=120)
         assert screen.query_one(ClientTable).row_count == 200
-        # thousands of notices from another thread: a handful of messages and redraws
+        # thousands of notices from another thread: a handful of messages (a loaded machine drains less
+        # often, so fewer), and no more redraws of notices than messages (the 1 s clock tick is not one)
         assert notices > 5000
         assert app.bridge.posted < notices / 20
-        assert app.refreshes < app.bridge.posted + 5
-        # ... applied at most once per burst interval (the 1 s clock tick aside), whatever the machine's speed
-        assert applied and len(applied) < notices / 50
+        assert applied and len(applied) <= app.bridge.posted
+        # ... applied at most once per burst interval, whatever the machine's speed
         assert all(b - a >= coalescer.interval - 0.01 for a, b in zip(applied, applied[1:]))

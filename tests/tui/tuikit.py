@@ -67,8 +67,9 @@ def build_app(
 
 
 
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app run until ``condition`` holds (fails after ``timeout`` seconds)."""
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Let the app run until ``condition`` holds (fails after ``timeout`` seconds: a deadline for a loaded
+    machine, never a pace; a condition that holds returns at once)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
