@@ -126,7 +126,7 @@ def test_sort_filter_and_summary(rules: RuleSet) -> None:
     assert sort_rows(rows, "progress")[0].client == "aixlpar53"  # the biggest first
     assert sort_rows(rows, "progress", descending=False)[0].client == "fail6inst"
     assert [r.reboot for r in sort_rows(rows, "reboot")] == ["do_not_reboot", "wait", "safe"]
-    assert [r.client for r in sort_rows(rows, "cause")][0] == "fail6inst"  # rows without a cause last
+    assert sort_rows(rows, "cause")[0].client == "fail6inst"  # rows without a cause last
     assert [r.client for r in filter_rows(rows, "ready")] == ["aixlpar53"]
     assert [r.client for r in filter_rows(rows, "problems")] == ["fail6inst"]
     assert [r.client for r in filter_rows(rows, "running")] == ["running01"]
