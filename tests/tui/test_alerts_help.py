@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 
+from nimwatch.alert_journal import AlertJournal
 from nimwatch.engine import Notice
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.app import NimwatchApp
@@ -173,3 +176,26 @@ async def test_a_stall_marks_the_row_and_raises_an_alert(make_tui: AppFactory) -
         await pilot.pause()
         newest = app.ctx.alerts.newest_first()[0]
         assert newest.kind == "stall" and newest.title == "Stalled: no new line for 75 min in phase 6"
+
+
+async def test_acknowledgements_survive_a_restart(make_tui: AppFactory, tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first = make_tui(alert_journal=AlertJournal.open(path, now=EPOCH))
+    async with first.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a", "g")
+        screen = first.screen
+        assert isinstance(screen, AlertsScreen)
+        acked = first.ctx.alerts.get(screen.shown[0])
+        assert acked is not None
+        await pilot.press("x")
+        new = first.ctx.alerts.unacknowledged
+    # nimwatch is started again: a new engine reads the same logs
+    second = make_tui(alert_journal=AlertJournal.open(path, now=EPOCH))
+    async with second.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert f"{new} new" in widget_text(second.screen.query_one("#summary"))
+        again = next(a for a in second.ctx.alerts.newest_first() if a.key == acked.key)
+        assert again.acknowledged and again.ts == acked.ts
+        await pilot.press("a", "g")
+        await pilot.pause()
+        assert "✔" in widget_text(second.screen.query_one("#alert-table"))
