@@ -62,6 +62,6 @@ def test_the_tui_section_of_the_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nimwatch.yaml:2.*tui.bel.*bell"):
         load_config(config)
     config.write_text("tui:\n  title: maybe\n")
-    with pytest.raises(ConfigError, match="tui.title: must be true or false"):
+    with pytest.raises(ConfigError, match=r"tui\.title: must be true or false"):
         load_config(config)
     assert load_config(None).tui is None
