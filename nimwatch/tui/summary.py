@@ -38,7 +38,7 @@ def summary_text(rows: Sequence[ClientRow], new_alerts: int, compact: bool, extr
     Compact (narrow terminals): zero counts and the words go, the symbols stay.
     """
     counts = status_counts(rows)
-    text = Text.assemble((f"{len(rows)} clients", "bold"), ":")
+    text = Text.assemble((f"{len(rows)} client{'' if len(rows) == 1 else 's'}", "bold"), ":")
     for status, count in counts.items():
         if (compact or status == "other") and not count:
             continue

@@ -38,16 +38,26 @@ def phase_progress(ps: PhaseState) -> str:
 class PhaseTimeline(Static):
     """The phase table of the client detail."""
 
+    _args: Optional[tuple[Optional[RunState], RuleSet, float, bool]] = None
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            self.show_run(*self._args)
+
     def show_run(self, run: Optional[RunState], rules: RuleSet, now: float, timed: bool) -> None:
         """The table sized to its content: the progress counts whole, the phase names cut first."""
+        self._args = (run, rules, now, timed)
         phases = [run.phase(spec.number) if run is not None else PhaseState(spec.number) for spec in rules.model.phases]
         progress = [phase_progress(ps) for ps in phases]
+        progress_width = max([len("Progress"), *map(len, progress)])
+        names = max(len(spec.name) for spec in rules.model.phases)
+        room = (self.size.width or 200) - (2 + 10 + 8 + progress_width) - 4 * 2  # the other columns, the gaps
         table = Table(box=None, pad_edge=False, expand=False, show_edge=False, header_style="bold")
         table.add_column("#", justify="right", width=2, no_wrap=True)
-        table.add_column("Phase", no_wrap=True, overflow="ellipsis", min_width=16)
+        table.add_column("Phase", no_wrap=True, overflow="ellipsis", width=max(12, min(names, room)))
         table.add_column("Status", width=10, no_wrap=True)
         table.add_column("Time", justify="right", width=8, no_wrap=True)
-        table.add_column("Progress", no_wrap=True, overflow="ellipsis", min_width=max(map(len, progress), default=0))
+        table.add_column("Progress", no_wrap=True, overflow="ellipsis", width=progress_width)
         for spec, ps, counts in zip(rules.model.phases, phases, progress):
             label, style = PHASE_MARK[ps.status]
             if ps.inferred:
