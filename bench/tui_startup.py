@@ -52,9 +52,10 @@ from textual._compositor import CompositorUpdate
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nimwatch.commands.tui import started_while_watching  # noqa: E402
+from nimwatch.commands.tui import lines_present  # noqa: E402
 from nimwatch.engine import Engine  # noqa: E402
 from nimwatch.rulefiles import load_rules  # noqa: E402
+from nimwatch.sources.arrivals import JournalArrivals  # noqa: E402
 from nimwatch.sources.files import read_log  # noqa: E402
 from nimwatch.sources.tail import Tailer  # noqa: E402
 from nimwatch.tui.app import NimwatchApp, make_app  # noqa: E402
@@ -73,6 +74,13 @@ def make_logs(directory: Path, count: int) -> list[Path]:
         shutil.copy(samples[i % len(samples)], path)
         paths.append(path)
     return paths
+
+
+def live_app(engine: Engine, directory: Path, poll: Optional[float]) -> NimwatchApp:
+    """The app as ``nimwatch tui DIR`` builds it (no state journal): what the logs hold at start is not news."""
+    arrivals = JournalArrivals(engine, None, lines_present([directory]))
+    tailer = Tailer(engine, [directory], poll=poll, sink=arrivals)
+    return make_app(engine, tailer=tailer, timed=arrivals.timed, fresh=arrivals.fresh, time_known=arrivals.time_known)
 
 
 async def until(pilot: object, condition: Callable[[], bool], timeout: float = 120.0) -> None:
@@ -143,8 +151,7 @@ async def startup_live(directory: Path, count: int, poll: Optional[float]) -> tu
     expected = {str(p): read_log(p, rules).lines for p in sorted(directory.glob("*_alt_mig.log"))}
     start = time.perf_counter()
     engine = Engine(rules)
-    timed = started_while_watching(engine, [directory])
-    app = make_app(engine, tailer=Tailer(engine, [directory], poll=poll), timed=timed)
+    app = live_app(engine, directory, poll)
 
     def all_read() -> bool:
         logs = engine.logs
@@ -168,8 +175,7 @@ async def line_to_row(
     target = directory / "zz_probe_alt_mig.log"
     target.write_text("Initializing the NIM master.\nInitializing NIM client zz_probe.\n")
     others = sorted(p for p in directory.glob("*_alt_mig.log") if p != target)
-    timed = started_while_watching(engine, [directory])
-    app = make_app(engine, tailer=Tailer(engine, [directory], poll=poll), timed=timed)
+    app = live_app(engine, directory, poll)
     key = str(target)
     out: list[float] = []
     stop = threading.Event()
@@ -188,7 +194,8 @@ async def line_to_row(
         await until(pilot, lambda: rows_shown(app) == count + 1)
         await until(pilot, lambda: all(s.lines > 0 for s in engine.logs.values()))
         table = app.dashboard.query_one(ClientTable)
-        table.move_cursor(table._keys.index(key))  # the row the admin watches: on screen
+        table.user_moved = True  # the admin moved the cursor to the row they watch: it stays there, on screen
+        table.move_cursor(table._keys.index(key))
         screen = ScreenUpdates(app)
         writer = threading.Thread(target=load, daemon=True) if load_ms else None
         if writer is not None:

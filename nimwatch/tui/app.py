@@ -178,8 +178,7 @@ class NimwatchApp(ReplayKeys):
         dirty, full = self._dirty, self._full
         self._dirty, self._full = set(), False
         self.refreshes += 1
-        self.ctx.fleet = self.ctx.rows()
-        self.announcer.update_title(self.ctx.fleet)
+        self.announcer.update_title(self.ctx.refresh_fleet(dirty, full))
         targets: list[Any] = [self.dashboard]
         for screen in self.screen_stack:
             if screen is not self.dashboard and hasattr(screen, "refresh_state"):

@@ -40,6 +40,7 @@ from textual.strip import Strip
 from nimwatch.tui.table_cells import (
     Layout,
     LineStyles,
+    column_at,
     fit_layout,
     line_segments,
     line_styles,
@@ -192,18 +193,21 @@ class ClientTable(ScrollView, can_focus=True):
 
     def set_sort(self, column: str, descending: bool) -> None:
         """The order the rows come in (the header marks it); shown with the next :meth:`show`."""
-        self.sort = (column, descending)
+        if (column, descending) != self.sort:
+            self.sort = (column, descending)
+            self._shown = {}  # the header changes: fit the columns again
 
     def show(self, rows: Sequence[ClientRow]) -> None:
         """Display ``rows`` in this order; only what changed is repainted."""
         self._rows = list(rows)
         if not self._width:
             return
-        layout = fit_layout(self._rows, self._width, *self.sort)
-        if layout != self._layout:
-            self._set_layout(layout)
-            return
         keys = [row.log for row in rows]
+        if keys != self._keys or any(self._shown.get(row.log) != row for row in rows):
+            layout = fit_layout(self._rows, self._width, *self.sort)  # the widths follow the content
+            if layout != self._layout:
+                self._set_layout(layout)
+                return
         if keys != self._keys:
             self._rebuild()
             return
@@ -423,7 +427,7 @@ class ClientTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None and offset.y < HEADER_HEIGHT:
-            column = self._column_at(offset.x + int(self.scroll_x))
+            column = column_at(self._layout, offset.x + int(self.scroll_x))
             if column is not None:
                 event.stop()
                 self.post_message(self.HeaderClicked(self, column))
@@ -436,13 +440,3 @@ class ClientTable(ScrollView, can_focus=True):
         self.move_cursor(index)
         self._set_hover(index)
         self.action_select_cursor()
-
-    def _column_at(self, x: int) -> Optional[str]:
-        """The column under ``x`` (cells from the table's left edge)."""
-        left = 0
-        for key, _, width in self._layout:
-            right = left + width + 2
-            if left <= x < right:
-                return key
-            left = right
-        return None

@@ -38,7 +38,8 @@ class TuiContext:
     """Whether line N of a log was written during this session (False: it was in the file when nimwatch
     started): only fresh failures are announced."""
     fleet: list[ClientRow] = field(default_factory=list)
-    """Every client's row as of the last refresh (the app sets it before it redraws the screens)."""
+    """Every client's row as of the last refresh (:meth:`refresh_fleet`, before the screens redraw)."""
+    _fleet: dict[str, ClientRow] = field(default_factory=dict, repr=False)
 
     @staticmethod
     def display_path(log: str) -> str:
@@ -68,6 +69,20 @@ class TuiContext:
         now = self.now()
         with self.engine.locked():
             return [self._row(state, now) for state in self.engine.logs.values()]
+
+    def refresh_fleet(self, dirty: set[str], full: bool = False) -> list[ClientRow]:
+        """:attr:`fleet` again: the rows of the ``dirty`` logs (every row when ``full``), the others kept."""
+        now = self.now()
+        with self.engine.locked():
+            logs = self.engine.logs
+            if full:
+                self._fleet = {}
+            self._fleet = {log: row for log, row in self._fleet.items() if log in logs and log not in dirty}
+            for log, state in logs.items():
+                if log not in self._fleet:
+                    self._fleet[log] = self._row(state, now)
+        self.fleet = list(self._fleet.values())
+        return self.fleet
 
     def _row(self, state: LogState, now: float) -> ClientRow:
         run = state.current

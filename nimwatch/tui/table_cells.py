@@ -70,6 +70,17 @@ def fit_layout(rows: Sequence[ClientRow], width: int, sort: str, descending: boo
     return tuple((column.key, column.label, size) for column, size in fitted)
 
 
+def column_at(layout: Layout, x: int) -> Optional[str]:
+    """The column under ``x`` (cells from the table's left edge), or None."""
+    left = 0
+    for key, _, width in layout:
+        right = left + width + 2 * CELL_PADDING
+        if left <= x < right:
+            return key
+        left = right
+    return None
+
+
 def row_cells(row: ClientRow, layout: Layout) -> tuple[Text, ...]:
     """``row``'s cells for the columns of ``layout``, in order."""
     style = STATUS_STYLE[row.status]
