@@ -139,6 +139,8 @@ class ClientTable(ScrollView, can_focus=True):
         self._layout: Layout = ()
         self._width = 0
         """The width the layout was fitted to (0: not known yet)."""
+        self._refit = True
+        """The width or the sort changed: fit the columns again with the next :meth:`show`."""
         self.sort = ("status", False)
         """The column the rows are sorted by, and whether descending (the header shows it)."""
         self.user_moved = False
@@ -195,7 +197,7 @@ class ClientTable(ScrollView, can_focus=True):
         """The order the rows come in (the header marks it); shown with the next :meth:`show`."""
         if (column, descending) != self.sort:
             self.sort = (column, descending)
-            self._shown = {}  # the header changes: fit the columns again
+            self._refit = True  # the header changes
 
     def show(self, rows: Sequence[ClientRow]) -> None:
         """Display ``rows`` in this order; only what changed is repainted."""
@@ -203,7 +205,8 @@ class ClientTable(ScrollView, can_focus=True):
         if not self._width:
             return
         keys = [row.log for row in rows]
-        if keys != self._keys or any(self._shown.get(row.log) != row for row in rows):
+        if self._refit or keys != self._keys or any(self._shown.get(row.log) != row for row in rows):
+            self._refit = False
             layout = fit_layout(self._rows, self._width, *self.sort)  # the widths follow the content
             if layout != self._layout:
                 self._set_layout(layout)
@@ -289,6 +292,7 @@ class ClientTable(ScrollView, can_focus=True):
         width = self._content_width()
         if width != self._width:
             self._width = width
+            self._refit = True
             self.show(self._rows)
 
     def _content_width(self) -> int:

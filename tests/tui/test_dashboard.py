@@ -225,3 +225,18 @@ async def test_full_client_names_and_the_cause_at_every_width(make_tui: AppFacto
                 assert cells["phase"] == "6/12 Install and migrate software (installp)"
             if size[0] >= 220:
                 assert "last" in table.columns
+
+
+async def test_the_columns_follow_a_resized_terminal(make_tui: AppFactory) -> None:
+    app = make_tui()
+    async with app.run_test(size=(220, 60)) as pilot:
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: "last" in table.columns)
+        for size in ((80, 24), (140, 40), (220, 60)):
+            await pilot.resize_terminal(*size)
+            # every column fits the new width: nothing to scroll to, the cause always shown
+            await wait_for(pilot, lambda: table.virtual_size.width <= table.size.width)
+            assert "cause" in table.columns, size
+            assert ("last" in table.columns) == (size[0] >= 220), size
+            text = widget_text(table)
+            assert "installp: requisite" in text, (size, text)
