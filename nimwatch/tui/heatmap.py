@@ -26,7 +26,7 @@ from nimwatch.tui.messages import OpenClient
 from nimwatch.tui.row_table import RowTable
 from nimwatch.tui.summary import SummaryBar
 from nimwatch.tui.table_cells import STATUS_STYLE
-from nimwatch.views.status_table import sort_rows
+from nimwatch.views.status_table import SYMBOL, sort_rows
 
 CELL_WIDTH = 6
 PACE_STYLE = {
@@ -53,10 +53,19 @@ def short_duration(seconds: Optional[float]) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}"
 
 
-def cell_text(cell: Cell) -> Text:
-    """One phase: its mark and duration, coloured by status and pace."""
+def cell_text(cell: Cell, client_status: str = "running") -> Text:
+    """One phase: its mark and duration, coloured by status and pace.
+
+    The phase a client is in is marked as the client is: running, stalled
+    (its time so far), or incomplete (a run abandoned there: no time, it is
+    not counting any more).
+    """
     if cell.status is PhaseStatus.NOT_RUN:
         return Text("·".rjust(CELL_WIDTH - 1) + " ", style="dim")
+    if cell.status is PhaseStatus.RUNNING and client_status in ("stalled", "incomplete"):
+        seconds = short_duration(cell.seconds) if client_status == "stalled" else ""
+        body = SYMBOL[client_status] + seconds
+        return Text(body.rjust(CELL_WIDTH - 1) + " ", style=f"bold {STATUS_STYLE[client_status].split()[-1]}")
     mark = STATUS_MARK.get(cell.status, "")
     body = (mark + short_duration(cell.seconds)) or "✔"
     pace = PACE_STYLE[cell.pace]
@@ -74,6 +83,10 @@ LEGEND = Text.assemble(
     " failed  ",
     ("▶", "bold cyan"),
     " running  ",
+    ("‖", "bold yellow"),
+    " stalled  ",
+    ("?", "bold magenta"),
+    " abandoned  ",
     ("slow", PACE_STYLE["slow"]),
     f" >={SLOW:g}x  ",
     ("very slow", PACE_STYLE["very slow"]),
@@ -123,12 +136,14 @@ class HeatmapScreen(Screen[None]):
         self.query_one(SummaryBar).show(rows, self.ctx.alerts.unacknowledged)
         runs: dict[str, tuple[RunState, bool]] = {}
         labels: dict[str, Text] = {}
+        statuses: dict[str, str] = {}
         with self.ctx.engine.locked():
             for row in rows:
                 state = self.ctx.engine.logs.get(row.log)
                 if state is None or not state.runs or row.run < 1:
                     continue
                 runs[row.log] = (state.run(row.run), self.ctx.timed(row.log))
+                statuses[row.log] = row.status
                 labels[row.log] = Text(row.label, style=STATUS_STYLE[row.status], no_wrap=True, overflow="ellipsis")
             self.cells = heat_rows(runs, self.ctx.now())
         table = self.query_one(DataTable)
@@ -136,7 +151,7 @@ class HeatmapScreen(Screen[None]):
         table.clear()
         self.shown = list(runs)
         for log in self.shown:
-            table.add_row(labels[log], *(cell_text(c) for c in self.cells[log]), key=log)
+            table.add_row(labels[log], *(cell_text(c, statuses[log]) for c in self.cells[log]), key=log)
         if selected in self.shown:
             table.move_cursor(row=self.shown.index(selected), animate=False)
 

@@ -8,10 +8,14 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from nimwatch.core.events import PhaseStatus
+from nimwatch.engine import Notice
 from nimwatch.tui.detail import DetailScreen
 from nimwatch.tui.heatmap import PACE_STYLE, HeatmapScreen, cell_text, short_duration
 
-from .tuikit import EPOCH, FAILED_LOG, OK_LOG, RUNNING_LOG, AppFactory, wait_for
+from .tuikit import DATA, EPOCH, FAILED_LOG, OK_LOG, RUNNING_LOG, AppFactory, wait_for
+
+ABANDONED_LOG = DATA.parent.parent.parent / "sample_logs" / "killclean_alt_mig.log"
+"""A migration killed in phase 6 and cleaned up (nimadm -C): incomplete, not running."""
 
 PHASE6 = (106, 2141)
 """aixlpar53's phase 6: from its banner to phase 7's."""
@@ -86,3 +90,26 @@ def test_short_durations() -> None:
     assert [short_duration(s) for s in (None, 45, 59.6, 720, 5999, 6000, 7380)] == [
         "", "45s", "1m", "12m", "99m", "1h40", "2h03"
     ]
+
+
+async def test_a_stalled_and_an_abandoned_client_are_not_shown_running(make_tui: AppFactory) -> None:
+    app = make_tui(paths=[RUNNING_LOG, ABANDONED_LOG])
+    async with app.run_test(size=(120, 40)) as pilot:
+        running = app.ctx.engine.logs[str(RUNNING_LOG)]
+        assert running.current is not None
+        app.ctx.engine.publish(
+            Notice("stalled", EPOCH + 7200, running.log, "running01", running.current.index, 6, None,
+                   {"silent_minutes": 75.0, "line": running.lines})
+        )
+        await wait_for(pilot, lambda: any(r.log == running.log and r.status == "stalled" for r in app.ctx.fleet))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, HeatmapScreen) and app.screen.ready)
+        screen = app.screen
+        assert isinstance(screen, HeatmapScreen)
+        table = screen.query_one(DataTable)
+        cells = {log: [str(table.get_cell_at((row, column)).plain).strip() for column in range(1, 13)]
+                 for row, log in enumerate(screen.shown)}
+        assert cells[running.log][5].startswith("‖")  # stalled in phase 6, for this long so far
+        assert cells[str(ABANDONED_LOG)][5] == "?"  # abandoned in phase 6, cleaned up
+        assert "▶" not in "".join(cells[running.log] + cells[str(ABANDONED_LOG)])
+        assert screen.cells[str(ABANDONED_LOG)][5].status is PhaseStatus.RUNNING  # what the run says; the view knows
