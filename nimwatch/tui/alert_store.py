@@ -6,7 +6,7 @@ the engine sends again (its severity raised by the lines after it) updates
 its alert, and with an :class:`~nimwatch.alert_journal.AlertJournal` a
 restarted TUI finds its first time and acknowledgement again. Routine
 (benign) findings are kept, hidden by the default severity filter. Alerts are
-acknowledged one, one group (a client and a cause) or all at a time, and the
+acknowledged one, one group (a client's run, which has one cause) or all at a time, and the
 last acknowledgement can be undone. Pure Python (no Textual); only the UI
 thread touches a store.
 """
@@ -52,7 +52,7 @@ class Alert:
     line: Optional[int]
     rule: str = ""
     cause: str = ""
-    """What groups it: the message number and title (``stalled`` for stalls)."""
+    """What it says in a few words: the message number and title (``stalled in phase 6`` for stalls)."""
     benign: bool = False
     approx: bool = False
     """``ts`` is only an upper bound: the line was in the log before nimwatch started."""
@@ -70,8 +70,8 @@ class Alert:
         return not self.benign and _RANK.get(self.severity, 0) >= _RANK[level]
 
 
-Group = tuple[str, str, list[Alert]]
-"""(client, cause, its alerts newest first)."""
+Group = tuple[str, Optional[int], list[Alert]]
+"""(log, run, its alerts newest first): a client's run, which has one cause."""
 
 
 def file_identity(log: str) -> str:
@@ -222,11 +222,11 @@ class AlertStore:
         return sorted(out, key=lambda a: (-a.ts, -a.id))
 
     def groups(self, include_acknowledged: bool = True, level: str = "info") -> list[Group]:
-        """Alerts grouped by client and cause; the group with the newest alert first."""
-        found: dict[tuple[str, str], list[Alert]] = {}
+        """Alerts grouped by client and run (a run has one cause: the dashboard's); the newest group first."""
+        found: dict[tuple[str, Optional[int]], list[Alert]] = {}
         for alert in self.newest_first(include_acknowledged, level):
-            found.setdefault((alert.log, alert.rule), []).append(alert)
-        return [(alerts[0].client, alerts[0].cause, alerts) for alerts in found.values()]
+            found.setdefault((alert.log, alert.run), []).append(alert)
+        return [(log, run, alerts) for (log, run), alerts in found.items()]
 
     def get(self, alert_id: int) -> Optional[Alert]:
         return next((a for a in self._alerts.values() if a.id == alert_id), None)

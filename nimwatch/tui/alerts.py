@@ -1,15 +1,18 @@
 """The alerts screen: every finding and stall across clients, grouped by client and cause.
 
-Owns :class:`AlertsScreen`. Each group (a client and a cause, the newest
-first) has a header line and its alerts under it, newest first; ``g`` shows
-one flat list, newest first, instead. ``x`` acknowledges the alert under the
-cursor, or its whole group on a group's line (again: takes it back); ``X``
-acknowledges every alert shown, after a question; ``u`` undoes the last
-acknowledgement. ``v`` cycles the severity filter (routine, benign lines
-hidden by default), ``h`` hides or shows acknowledged alerts, and Enter (or a
-click) opens the client on the alert's line. Times are when each alert's line
-arrived, in UTC (``<=`` when only an upper bound is known: the line was in the
-log before nimwatch started). Acknowledgements are kept in the state journal.
+Owns :class:`AlertsScreen`. Each group is a client's run: its header line
+names the client and the run's cause (what the dashboard's Cause column says:
+``0516-404 VG full: no free PPs``), how many alerts and how many are new; its
+alerts follow, newest first. The group with the newest alert comes first;
+``g`` shows one flat list, newest first, instead. ``x`` acknowledges the
+alert under the cursor, or its whole group on a group's line (again: takes it
+back); ``X`` acknowledges every alert shown, after a question; ``u`` undoes
+the last acknowledgement. ``v`` cycles the severity filter (routine, benign
+lines hidden by default), ``h`` hides or shows acknowledged alerts, and Enter
+(or a click) opens the client on the alert's line (on a group's line: the
+cause's). Times are when each alert's line arrived, in UTC (``<=`` when only
+an upper bound is known: the line was in the log before nimwatch started).
+Acknowledgements are kept in the state journal.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from nimwatch.views.report_text import SEVERITY_MARK
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": ""}
 Line = tuple[str, list[Alert]]
 """A line of the list: its key (``a<id>`` or ``g<n>``) and the alerts it stands for."""
+Head = tuple[str, Optional[int], str]
+"""A group's cause (its words), the cause's line in the log, and its severity."""
 
 
 def alert_time(ts: float, now: float, approx: bool = False) -> str:
@@ -70,6 +75,8 @@ class AlertsScreen(Screen[None]):
         """Composed: the app may refresh it."""
         self.lines: list[Line] = []
         """What each line of the list stands for, in order."""
+        self.heads: dict[str, Head] = {}
+        """Each group line's cause, by key."""
 
     @property
     def shown(self) -> list[int]:
@@ -101,10 +108,12 @@ class AlertsScreen(Screen[None]):
         self._version = self.ctx.alerts.version
         store = self.ctx.alerts
         lines: list[Line] = []
+        self.heads = {}
         if self.grouped:
-            for number, (_, _, alerts) in enumerate(store.groups(self.show_acknowledged, self.level)):
-                if len(alerts) > 1:
-                    lines.append((f"g{number}", alerts))
+            for log, run, alerts in store.groups(self.show_acknowledged, self.level):
+                key = f"g{log}|{run}"
+                self.heads[key] = self._head(log, run, alerts)
+                lines.append((key, alerts))
                 lines.extend((f"a{alert.id}", [alert]) for alert in alerts)
         else:
             lines = [(f"a{a.id}", [a]) for a in store.newest_first(self.show_acknowledged, self.level)]
@@ -113,7 +122,7 @@ class AlertsScreen(Screen[None]):
         table.clear()
         now = self.ctx.now()
         for key, alerts in lines:
-            cells = self._group_cells(alerts, now) if key.startswith("g") else self._cells(alerts[0], now)
+            cells = self._group_cells(key, alerts, now) if key.startswith("g") else self._cells(alerts[0], now)
             table.add_row(*cells, key=key)
         self.lines = lines
         keys = [key for key, _ in lines]
@@ -151,19 +160,29 @@ class AlertsScreen(Screen[None]):
             Text(indent + alert.title + (f"  (line {alert.line})" if alert.line else ""), style=dim),
         )
 
-    def _group_cells(self, alerts: list[Alert], now: float) -> tuple[Text, ...]:
-        """A group's line: its client and cause, how many alerts and how many new, the worst severity."""
+    def _head(self, log: str, run: Optional[int], alerts: list[Alert]) -> Head:
+        """The cause of a client's run (the dashboard's); for a run that has none, its worst alert's."""
+        cause = self.ctx.run_cause(log, run)
+        if cause is not None:
+            return cause
+        worst = max(alerts, key=lambda a: (_rank(a), a.kind == "stall", -a.id))
+        return worst.cause, worst.line, worst.severity
+
+    def _group_cells(self, key: str, alerts: list[Alert], now: float) -> tuple[Text, ...]:
+        """A group's line: the client, its run's cause, how many alerts and how many new."""
+        cause, _, severity = self.heads[key]
         first = alerts[0]
         new = sum(1 for a in alerts if not a.acknowledged)
-        worst = max(alerts, key=lambda a: ("info", "warning", "error").index(a.severity) if not a.benign else -1)
         style = "bold" if new else "dim"
+        client = first.client + (f" #{first.run}" if first.run and self.ctx.run_count(first.log) > 1 else "")
+        count = f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}, " + (f"{new} new" if new else "acknowledged")
         return (
             Text("▼" if new else "✔", style=style),
             Text(alert_time(first.ts, now, first.approx), style=style),
-            Text(first.client, style=style),
+            Text(client, style=style),
             Text(""),
-            Text(worst.severity if not worst.benign else "routine", style=SEVERITY_STYLE.get(worst.severity, "")),
-            Text(f"{first.cause}: {len(alerts)} alerts, {new} not acknowledged", style=style),
+            Text(severity, style=SEVERITY_STYLE.get(severity, "") if new else "dim"),
+            Text.assemble((cause, style), (f"  ({count})", "dim")),
         )
 
     # ------------------------------------------------------------------ actions
@@ -191,12 +210,13 @@ class AlertsScreen(Screen[None]):
         table = self.query_one(RowTable)
         row = table.cursor_row
         store = self.ctx.alerts
+        group = self._selected_key().startswith("g")  # type: ignore[union-attr]
         acknowledge = not all(a.acknowledged for a in alerts)
         store.acknowledge((a.id for a in alerts), acknowledge)
         self.refresh_state(set(), full=True)
         if self.lines:
             hidden = acknowledge and not self.show_acknowledged
-            step = 0 if hidden else len(alerts) + 1 if len(alerts) > 1 else 1  # past the alert, or the group
+            step = 0 if hidden else len(alerts) + 1 if group else 1  # past the alert, or the group
             table.move_cursor(row=min(row + step, len(self.lines) - 1), animate=False)
 
     def action_acknowledge_all(self) -> None:
@@ -237,6 +257,13 @@ class AlertsScreen(Screen[None]):
 
     def action_open(self) -> None:
         alerts = self._selected()
-        if alerts:
-            alert = alerts[-1] if len(alerts) > 1 else alerts[0]  # a group: its first alert in the log
-            self.post_message(OpenClient(alert.log, alert.line))
+        if not alerts:
+            return
+        key = self._selected_key() or ""
+        line = self.heads[key][1] if key in self.heads else alerts[0].line  # a group: on its cause
+        self.post_message(OpenClient(alerts[0].log, line))
+
+
+def _rank(alert: Alert) -> int:
+    """How much an alert says about its run's cause: errors, then warnings (stalls too), routine last."""
+    return -1 if alert.benign else ("info", "warning", "error").index(alert.severity)

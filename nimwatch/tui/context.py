@@ -14,8 +14,10 @@ from typing import Callable, Optional
 
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
+from nimwatch.core.verdict import cause_label, root_finding
 from nimwatch.engine import Engine
 from nimwatch.sources.replay import ReplaySource
+from nimwatch.terminal import escape_controls
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.views.status_table import ClientRow, StallTracker, client_row
 
@@ -63,6 +65,24 @@ class TuiContext:
             if state is None:
                 return None
             return self._row(state, self.now())
+
+    def run_cause(self, log: str, run: Optional[int]) -> Optional[tuple[str, int, str]]:
+        """Run ``run`` of ``log``'s cause, as the dashboard's Cause column says it: (label, line, severity)."""
+        with self.engine.locked():
+            state = self.engine.logs.get(log)
+            if state is None or run is None or not 1 <= run <= len(state.runs):
+                return None
+            found = state.run(run)
+            root = root_finding(found)
+            if root is None:
+                return None
+            return escape_controls(cause_label(root, found, self.rules)), root.line, root.severity.value
+
+    def run_count(self, log: str) -> int:
+        """How many runs ``log`` holds (0: not followed)."""
+        with self.engine.locked():
+            state = self.engine.logs.get(log)
+            return len(state.runs) if state is not None else 0
 
     def rows(self) -> list[ClientRow]:
         """One row per followed log, in no particular order."""

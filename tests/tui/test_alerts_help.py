@@ -89,15 +89,30 @@ async def test_alerts_are_grouped_by_client_and_cause_and_filtered_by_severity(m
         screen = app.screen
         assert isinstance(screen, AlertsScreen)
         assert screen.grouped and screen.level == "info"
-        groups = [alerts for key, alerts in screen.lines if key.startswith("g")]
-        assert groups and all(len({(a.log, a.rule) for a in alerts}) == 1 and len(alerts) > 1 for alerts in groups)
+        # a group per client's run, headed by the run's cause (the dashboard's Cause column)
+        groups = [(key, alerts) for key, alerts in screen.lines if key.startswith("g")]
+        assert len(groups) == len({(a.log, a.run) for a in app.ctx.alerts.newest_first(level="info")})
+        assert all(len({(a.log, a.run) for a in alerts}) == 1 for _, alerts in groups)
+        failed = next(row for row in app.ctx.rows() if row.status == "failed")
+        key, members = next((k, alerts) for k, alerts in groups if alerts[0].log == failed.log)
+        assert screen.heads[key][:2] == (failed.cause, failed.cause_line) and failed.cause
+        table = screen.query_one(DataTable)
+        index = [k for k, _ in screen.lines].index(key)
+        header = " ".join(cell.plain for cell in table.get_row_at(index))
+        assert failed.cause in header and f"({len(members)} alerts, {len(members)} new)" in header
         # a group's members follow its line; x on the group's line acknowledges the whole group
-        index = next(i for i, (key, _) in enumerate(screen.lines) if key.startswith("g"))
-        members = screen.lines[index][1]
         assert [alerts[0] for _, alerts in screen.lines[index + 1 : index + 1 + len(members)]] == members
-        screen.query_one(DataTable).move_cursor(row=index)
+        table.move_cursor(row=index)
         await pilot.press("x")
         assert all(a.acknowledged for a in members)
+        assert "acknowledged" in " ".join(cell.plain for cell in table.get_row_at(index))
+        # Enter on a group's line opens the client on its cause's line
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
+        assert app.screen.log_path == failed.log  # type: ignore[attr-defined]
+        assert app.screen.query_one(LogView).cursor_line == failed.cause_line
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
         # severity: errors only, then everything (routine lines included), then back to the default
         await pilot.press("v", "v")
         assert screen.level == "error"
@@ -121,7 +136,8 @@ async def test_enter_on_an_alert_opens_the_client_on_its_line(make_tui: AppFacto
         assert isinstance(screen, AlertsScreen)
         alert = app.ctx.alerts.get(screen.shown[0])
         assert alert is not None
-        await pilot.press("enter")
+        assert screen.lines[0][0].startswith("g") and screen.lines[1][0] == f"a{alert.id}"
+        await pilot.press("down", "enter")  # past the group's line, the first alert
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
         detail = app.screen
         assert isinstance(detail, DetailScreen)
