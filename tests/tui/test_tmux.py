@@ -49,7 +49,8 @@ class Tmux:
         """A new tmux server (a server just killed may still hold its socket) running ``command``."""
         self.socket = f"{self.name}-{len(self.servers)}"
         self.servers.append(self.socket)
-        shell = f"cd {self.home} && env {env} {command}; echo nimwatch-exited-$?; sleep 600"
+        # the terminal's own size, not one this process was given (COLUMNS, LINES)
+        shell = f"cd {self.home} && env -u COLUMNS -u LINES {env} {command}; echo nimwatch-exited-$?; sleep 600"
         subprocess.run(
             ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width), "-y", str(height),
              "sh", "-c", shell],
@@ -152,3 +153,24 @@ def test_a_vt100_gets_a_clear_refusal_and_an_iso_8859_1_terminal_an_ascii_tui(tm
     assert screen.isascii(), [c for c in screen if not c.isascii()]
     tmux.keys("q")
     tmux.shows("nimwatch-exited-0")
+
+
+def test_status_and_report_show_a_log_s_escape_sequences_as_text(tmux: Tmux, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    # the escape sequences in a finding's line: the report quotes it, status shows it as the last line
+    finding = b"0516-404 allocp: This system cannot fulfill the allocation request.\x1b]2;PWNED\x07 \x1b[31mred\x1b[0m\n"
+    (logs / "evil_alt_mig.log").write_bytes(EVIL + finding)
+    state = f"NIMWATCH_STATE={tmp_path / 'state.db'}"
+    before = None
+    for command in (f"status {logs}", f"report {logs / 'evil_alt_mig.log'}"):
+        tmux.start(f"{NIMWATCH} {command}", width=200, env=f"{state} TERM=xterm-256color LANG=C.UTF-8")
+        if before is None:
+            tmux.until(lambda: bool(tmux.title()), "tmux names the pane")
+            before = tmux.title()
+        screen = tmux.shows("nimwatch-exited-")
+        assert "allocation request.\\x1b]2;PWNED\\x07 \\x1b[31mred\\x1b[0m" in screen, command
+        assert tmux.title() == before and "PWNED" not in tmux.title(), command
+        assert not tmux.bells.exists(), command
+        coloured = tmux.run("capture-pane", "-p", "-e")
+        assert "\x1b[31mred" not in coloured, command
