@@ -3,11 +3,10 @@
 Owns :class:`ClientTable`, a Line API widget (a :class:`~textual.scroll_view.ScrollView`
 with ``render_line``) that shows :class:`~nimwatch.views.status_table.ClientRow`
 values under a fixed header. The columns are fitted to the width and to the
-rows (:func:`~nimwatch.tui.table_cells.fit_layout`). The header marks the
-sorted column; a click on a header asks for that sort
-(:class:`ClientTable.HeaderClicked`), a click on a row opens it. It looks like
-the row-cursor ``DataTable`` it replaced, which re-rendered every visible row
-whenever one cell changed (about 45 ms at 140x50). Here:
+rows (:func:`~nimwatch.tui.table_cells.fit_layout`); the header marks the
+sorted column, a click on it asks for that sort (:class:`ClientTable.HeaderClicked`),
+a click on a row opens it. It looks like the row-cursor ``DataTable`` it
+replaced, which re-rendered every visible row whenever one cell changed. Here:
 
 * each row is rendered once into a :class:`~textual.strip.Strip` and kept until
   its cells change, the cursor or the mouse comes or goes, or the styles, width,
@@ -181,6 +180,11 @@ class ClientTable(ScrollView, can_focus=True):
     def column_layout(self) -> Layout:
         """(key, header, width) of each column shown."""
         return self._layout
+
+    @property
+    def fitted(self) -> bool:
+        """The columns are fitted to the widget's present width (False: a resize or a new sort is pending)."""
+        return bool(self._width) and not self._refit and self._width == self._content_width()
 
     @property
     def selected_log(self) -> Optional[str]:

@@ -129,7 +129,7 @@ class DetailScreen(Screen[None]):
                 runs.append((each.index, run_label(each), filled))
             lines = state.lines
         panel = self.query_one(FindingsPanel)
-        panel.show_findings(runs)
+        panel.show_findings(runs, row.cause_line if row is not None else None)
         severities: dict[int, str] = {}
         for finding in panel.findings:
             if severities.get(finding.line) != "error":

@@ -3,7 +3,7 @@
 Owns :class:`FindingsPanel`. When the log holds more than one run (a re-run,
 a clean-up after a failure), each run's findings come under a header line
 (``Run 1 of 2: failed in phase 1``), the latest run first; the explanation and
-advice of the highlighted finding show below the list. Enter on a finding
+advice of the highlighted finding show below the list, the run's cause first. Enter on a finding
 posts :class:`JumpToLine`, and the detail screen shows that line in the log.
 Text from the log is shown escaped (no control character reaches the
 terminal).
@@ -74,8 +74,12 @@ class FindingsPanel(Vertical):
         with VerticalScroll(id="finding-detail-box"):
             yield Static("No findings.", id="finding-detail")
 
-    def show_findings(self, runs: Sequence[RunFindings]) -> None:
-        """The findings of each run, the latest run first (a header line per run when there are several)."""
+    def show_findings(self, runs: Sequence[RunFindings], cause_line: Optional[int] = None) -> None:
+        """The findings of each run, the latest run first (a header line per run when there are several).
+
+        The first time, the finding on ``cause_line`` (the run's cause, as the
+        dashboard names it) is highlighted; after that, the highlight stays.
+        """
         runs = list(runs)
         if [(n, label, list(f)) for n, label, f in runs] == [(n, label, list(f)) for n, label, f in self._runs]:
             return
@@ -97,6 +101,8 @@ class FindingsPanel(Vertical):
         self.findings = [f for f in self._options if f is not None]
         if self.findings:
             first = next(i for i, f in enumerate(self._options) if f is not None)
+            if highlighted is None and cause_line is not None:
+                first = next((i for i, f in enumerate(self._options) if f is not None and f.line == cause_line), first)
             options.highlighted = max(first, min(highlighted or first, len(self._options) - 1))
         self._show_detail(options.highlighted)
 

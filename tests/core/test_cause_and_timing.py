@@ -90,15 +90,21 @@ def test_short_must_be_text_in_a_catalog(tmp_path: Path) -> None:
         build_signatures(load_yaml(bad), str(bad))
 
 
-def test_reboot_words() -> None:
-    assert REBOOT_WORDS == {
-        "safe": "ready",
-        "wait": "wait",
-        "do_not_reboot": "do not",
-        "check_bootlist": "check bootlist",
-        "reset_bootlist": "reset bootlist",
-        "not_applicable": "-",
-    }
+EXPECTED_REBOOT = {
+    "aixlpar53": "ready",  # succeeded, the bootlist names the migrated disk
+    "running01": "wait",
+    "fail2cache": "do not",  # failed early: the client still boots its old disk
+    "bbverify12": "reset bootlist",  # failed in phase 6 with the bootlist already on the new disk
+    "cleanup03": "-",  # a clean-up only: nothing to reboot into
+}
+
+
+@pytest.mark.parametrize("client", sorted(EXPECTED_REBOOT))
+def test_reboot_words(rules: RuleSet, client: str) -> None:
+    state = read_log(SAMPLE_LOGS / f"{client}_alt_mig.log", rules)
+    reboot = client_verdict(state.runs).reboot
+    assert reboot.word == EXPECTED_REBOOT[client] == REBOOT_WORDS[reboot.verdict]
+    assert set(REBOOT_WORDS) >= {"safe", "wait", "do_not_reboot", "check_bootlist", "reset_bootlist"}
 
 
 def timed_run(durations: dict[int, float], running: int = 0, start: float = 0.0) -> RunState:

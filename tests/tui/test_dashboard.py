@@ -235,7 +235,8 @@ async def test_the_columns_follow_a_resized_terminal(make_tui: AppFactory) -> No
         for size in ((80, 24), (140, 40), (220, 60)):
             await pilot.resize_terminal(*size)
             # every column fits the new width: nothing to scroll to, the cause always shown
-            await wait_for(pilot, lambda: table.virtual_size.width <= table.size.width)
+            await wait_for(pilot, lambda width=size[0]: table.size.width == width and table.fitted)
+            assert table.virtual_size.width <= table.size.width, size
             assert "cause" in table.columns, size
             assert ("last" in table.columns) == (size[0] >= 220), size
             text = widget_text(table)

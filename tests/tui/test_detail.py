@@ -17,7 +17,7 @@ from nimwatch.tui.log_view import LogView
 from nimwatch.views.report_data import report_records
 from nimwatch.views.report_text import render_markdown
 
-from .tuikit import FAILED_LOG, RUNNING_LOG, AppFactory, wait_for, widget_text
+from .tuikit import FAILED_LOG, OK_LOG, RUNNING_LOG, AppFactory, wait_for, widget_text
 
 SAMPLES = FAILED_LOG.parent.parent.parent.parent / "sample_logs"
 
@@ -122,15 +122,18 @@ async def test_enter_on_a_finding_shows_its_line(make_tui: AppFactory) -> None:
         await pilot.press("2")
         await pilot.pause()
         screen.query_one(OptionList).focus()
+        panel = screen.query_one(FindingsPanel)
+        start = panel.highlighted_finding  # the run's cause
         await pilot.press("down")
         await pilot.pause()
-        panel = screen.query_one(FindingsPanel)
+        chosen = panel.highlighted_finding
+        assert chosen is not None and start is not None and chosen is panel.findings[panel.findings.index(start) + 1]
         detail = widget_text(screen.query_one("#finding-detail"))
-        assert panel.findings[1].title in detail and "Fix:" in detail and "Why:" in detail
+        assert chosen.title in detail and "Fix:" in detail and "Why:" in detail
         await pilot.press("enter")
         await pilot.pause()
         assert screen.query_one(TabbedContent).active == "log"
-        assert screen.query_one(LogView).cursor_line == panel.findings[1].line
+        assert screen.query_one(LogView).cursor_line == chosen.line
 
 
 async def test_follow_mode_tracks_new_lines_until_switched_off(make_tui: AppFactory) -> None:
@@ -219,10 +222,14 @@ async def test_each_tab_takes_the_keys_at_once(make_tui: AppFactory) -> None:
         await wait_for(pilot, lambda: scroll.scroll_y == scroll.max_scroll_y)
         assert facts.region.y + facts.region.height <= scroll.region.y + scroll.region.height + scroll.scroll_y + 1
         assert "Reboot:" in widget_text(facts)
-        # Findings: the list takes up and down without Tab
+        # Findings: the list takes up and down without Tab, and starts on the run's cause
         await pilot.press("2")
         options = screen.query_one(OptionList)
         assert options.has_focus
+        row = app.ctx.row(str(FAILED_LOG))
+        highlighted = screen.query_one(FindingsPanel).highlighted_finding
+        assert row is not None and highlighted is not None and row.cause_line is not None
+        assert highlighted.line == row.cause_line and row.cause_line != finding_lines(app, FAILED_LOG)[0]
         before = options.highlighted
         await pilot.press("down")
         assert options.highlighted == (before or 0) + 1
@@ -253,12 +260,16 @@ async def test_findings_of_an_earlier_run_can_be_opened(make_tui: AppFactory) ->
 
 
 async def test_verdict_colours_say_what_they_mean(make_tui: AppFactory) -> None:
-    app = make_tui()
+    broken = SAMPLES / "bbverify12_alt_mig.log"
+    app = make_tui(paths=[OK_LOG, FAILED_LOG, RUNNING_LOG, broken])
     async with app.run_test(size=(120, 40)) as pilot:
-        for log, words in (
+        for log, words, colour in (
             # failed, and the bootlist names the original disk: no reboot is needed, one would be harmless
-            (FAILED_LOG, "the bootlist names hdisk0, the original rootvg"),
-            (RUNNING_LOG, "Do not reboot yet"),
+            (FAILED_LOG, "the bootlist names hdisk0, the original rootvg", "yellow"),
+            (RUNNING_LOG, "Do not reboot yet", "yellow"),
+            (OK_LOG, "Safe to reboot", "bold green"),
+            # failed in phase 6 with the bootlist on the new disk: a reboot now boots a broken system
+            (broken, "Do NOT reboot: the bootlist names hdisk4, the migrated disk", "bold red"),
         ):
             screen = await open_detail(pilot, log)
             group = screen.query_one(FactsPanel).content
@@ -266,5 +277,5 @@ async def test_verdict_colours_say_what_they_mean(make_tui: AppFactory) -> None:
             line = next(r for r in group.renderables if isinstance(r, Text) and r.plain.startswith("Reboot: "))
             assert words in line.plain
             verdict = next(span for span in line.spans if span.start >= len("Reboot: "))
-            assert str(verdict.style) == "yellow", (words, verdict.style)  # not red, not cyan
+            assert str(verdict.style) == colour, (words, verdict.style)
             await pilot.press("escape")

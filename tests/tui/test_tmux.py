@@ -79,6 +79,15 @@ class Tmux:
         return self.screen()
 
 
+def iso_8859_1_locale() -> bool:
+    """The system has the ``en_US.ISO-8859-1`` locale (``locale -a`` lists it as ``en_US.iso88591``)."""
+    try:
+        listed = subprocess.run(["locale", "-a"], capture_output=True, text=True, timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return any(name.lower().replace("-", "") == "en_us.iso88591" for name in listed)
+
+
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
     box = Tmux(f"nimwatch-test-{os.getpid()}-{tmp_path.name}", tmp_path)
@@ -146,8 +155,10 @@ def test_a_vt100_gets_a_clear_refusal_and_an_iso_8859_1_terminal_an_ascii_tui(tm
     assert "TERM=vt100 cannot show the TUI" in screen.replace("\n", "") or "TERM=vt100" in screen
     assert "nimwatch status" in screen
 
-    # an ISO-8859-1 locale (AIX's en_US): the same dashboard, every symbol in ASCII
-    tmux.start(f"{NIMWATCH} tui {logs}", env=f"{state} TERM=xterm PYTHONIOENCODING=iso8859-1 LANG=en_US.ISO-8859-1")
+    # an ISO-8859-1 locale (AIX's en_US): the same dashboard, every symbol in ASCII. CI generates the locale;
+    # where it is missing, Python is told the encoding the locale would give it.
+    locale = "LC_ALL=en_US.ISO-8859-1" if iso_8859_1_locale() else "PYTHONIOENCODING=iso8859-1 LC_ALL=C"
+    tmux.start(f"{NIMWATCH} tui {logs}", env=f"-u LANG -u LC_CTYPE {state} TERM=xterm {locale}")
     screen = tmux.shows("X failed")
     assert "installp: requisite" in screen and "do not" in screen
     assert screen.isascii(), [c for c in screen if not c.isascii()]
