@@ -97,7 +97,7 @@ def render(spec: CliSpec | None = None) -> str:
     lines += [
         ".PP",
         f"Without arguments, \\fB{name}\\fR opens the dashboard (\\fBtui\\fR) on /var/adm/ras/alt_mig, in a "
-        "terminal that can show it (else it says why and points to \\fBstatus\\fR).",
+        "terminal that can show it (else it says why, points to \\fBstatus\\fR and prints the help).",
         ".SH GLOBAL OPTIONS",
         "Accepted before the command and after it.",
     ]

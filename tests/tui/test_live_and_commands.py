@@ -93,6 +93,7 @@ def test_without_a_terminal_the_tui_refuses_and_points_to_status(
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert "the TUI needs a terminal, and standard input is not one" in err and "nimwatch status" in err
+        assert ("usage: nimwatch" in err and "status " in err) == (argv == [])  # a bare `nimwatch`: the help too
     assert started == []
 
 
