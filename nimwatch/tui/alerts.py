@@ -58,7 +58,7 @@ class AlertsScreen(Screen[None]):
         Binding("X", "acknowledge_all", "Ack all"),
         Binding("u", "undo", "Undo"),
         Binding("v", "severity", "Severity"),
-        Binding("g", "grouping", "Group"),
+        Binding("g", "grouping", "Group", show=False),  # in the help; the footer fits 80 columns
         Binding("h", "toggle_acknowledged", "Hide acked"),
         Binding("enter", "open", "Open", show=False),
     ]

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Footer
 from textual.widgets._footer import FooterKey
 
 from nimwatch.alert_journal import AlertJournal
-from nimwatch.engine import Notice
+from nimwatch.engine import Engine, Notice
+from nimwatch.rulefiles import load_rules
 from nimwatch.tui.alerts import AlertsScreen
-from nimwatch.tui.app import NimwatchApp
+from nimwatch.tui.app import NimwatchApp, make_app
 from nimwatch.tui.client_table import ClientTable
 from nimwatch.tui.dashboard import DashboardScreen
 from nimwatch.tui.detail import DetailScreen
+from nimwatch.tui.heatmap import HeatmapScreen
 from nimwatch.tui.help import HelpScreen, key_rows
 from nimwatch.tui.log_view import LogView
 from nimwatch.tui.prompt import ConfirmScreen
 
-from .tuikit import EPOCH, RUNNING_LOG, AppFactory, wait_for, widget_text
+from .tuikit import EPOCH, FAILED_LOG, RUNNING_LOG, AppFactory, wait_for, widget_text
 
 
 async def test_alerts_list_every_finding_newest_first(make_tui: AppFactory) -> None:
@@ -215,3 +217,28 @@ async def test_acknowledgements_survive_a_restart(make_tui: AppFactory, tmp_path
         await pilot.press("a", "g")
         await pilot.pause()
         assert "✔" in widget_text(second.screen.query_one("#alert-table"))
+
+
+async def test_every_screen_s_footer_fits_80_columns(tmp_path: Path) -> None:
+    """The live TUI at 80x24 (no replay keys): every key of every screen's footer is on screen, Help included."""
+    engine = Engine(load_rules())
+    for log in (FAILED_LOG, RUNNING_LOG):
+        engine.feed(str(log), log.read_bytes())
+    app = make_app(engine, clock=lambda: EPOCH)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for keys, screen_type in (
+            ((), DashboardScreen),
+            (("enter",), DetailScreen),
+            (("escape", "m"), HeatmapScreen),
+            (("escape", "a"), AlertsScreen),
+            (("question_mark",), HelpScreen),
+        ):
+            await pilot.press(*keys)
+            await wait_for(pilot, lambda kind=screen_type: isinstance(app.screen, kind))
+            footer = app.screen.query_one(Footer)
+            await wait_for(pilot, lambda f=footer: bool(f.query(FooterKey)) and f.size.width == 80)
+            shown = list(footer.query(FooterKey))
+            assert all(key.region.right <= footer.region.right for key in shown), (
+                screen_type.__name__, [(key.description, key.region) for key in shown]
+            )
+            assert "Help" in [key.description for key in shown] or screen_type is HelpScreen, screen_type.__name__

@@ -77,7 +77,7 @@ async def test_enter_opens_the_detail_of_the_row_under_the_cursor(make_tui: AppF
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("down", "enter")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.log_path == str(RUNNING_LOG)
         await pilot.press("escape")
@@ -90,7 +90,7 @@ async def test_a_click_on_a_row_opens_it(make_tui: AppFactory) -> None:
         await pilot.pause()
         # row 3 (succeeded) is the fourth line of the table (after the header): one click opens it
         await pilot.click(ClientTable, offset=(20, 3))
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.log_path == str(OK_LOG)
 

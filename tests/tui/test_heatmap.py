@@ -64,7 +64,7 @@ async def test_a_slow_phase_6_stands_out(make_tui: AppFactory, tmp_path: Path) -
         # Enter opens the client
         screen.query_one(DataTable).move_cursor(row=screen.shown.index(str(paths[3])))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
         assert isinstance(app.screen, DetailScreen) and app.screen.log_path == str(paths[3])
 
 
@@ -82,7 +82,7 @@ async def test_status_of_each_phase_and_one_click_opens(make_tui: AppFactory) ->
         assert cell_text(screen.cells[str(FAILED_LOG)][5]).plain.strip().startswith("✖")
         assert cell_text(screen.cells[str(FAILED_LOG)][6]).plain.strip() == "·"
         await pilot.click(DataTable, offset=(3, 2))  # the second row
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.ready)
         assert isinstance(app.screen, DetailScreen) and app.screen.log_path == str(RUNNING_LOG)
 
 
