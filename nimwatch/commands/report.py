@@ -4,9 +4,10 @@ Exit status (the README documents it), judged per client on its last
 migration (:func:`nimwatch.core.verdict.client_verdict`): 0 when every
 client's last migration succeeded (or its log holds no migration, e.g. a
 clean-up only), 1 when any failed, 3 when none failed but one did not finish
-(still running, killed, cut off, or abandoned and cleaned up), 2 for usage or
-input errors (an unreadable file is reported and the others are still
-reported).
+(still running, killed, cut off, or abandoned and cleaned up; an empty client
+log is a run that has not started), 2 for usage or input errors: a path that
+cannot be read or listed, or a binary file, is one line on stderr and the
+others are still reported.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import contextlib
 import json
 import logging
 import os
-import sys
 import time
 from typing import Any
 
 from nimwatch.commands import add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
+from nimwatch.terminal import escape_controls, write
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".html")
 """Files a shell glob over a log directory may name that are never logs."""
@@ -85,34 +86,44 @@ def _open_journal(path: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
-    from nimwatch.sources.files import LOG_SUFFIX, ArrivalTimes, expand_paths, read_log
+    from nimwatch.sources.files import BINARY, LOG_SUFFIX, ArrivalTimes, find_logs, read_log, sniff
     from nimwatch.views.report_data import Judgement, client_records, report_document, report_records
 
     rules = load_rules(args.rules)
     journal = None if args.no_state else _open_journal(args.state)
     logs = []
     mtimes: dict[str, float] = {}
-    input_errors = 0
-    for raw in args.paths:  # one bad path is reported; the others are still reported on
+    paths, problems = find_logs(args.paths)  # one bad path is one line; the others are still reported on
+    for problem in problems:
+        log.error("%s", problem)
+    input_errors = len(problems)
+    for path in paths:
+        if path.suffix.lower() in DOCUMENT_SUFFIXES:
+            # `report sample_logs/*` also names the README: documentation, not a log
+            log.info("%s: documentation, not a log; skipped", path)
+            continue
         try:
-            for path in expand_paths([raw]):
-                if path.suffix.lower() in DOCUMENT_SUFFIXES:
-                    # `report sample_logs/*` also names the README: documentation, not a log
-                    log.info("%s: documentation, not a log; skipped", path)
-                    continue
-                times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
-                state = read_log(path, rules, times=times)
-                if not state.runs and not path.name.endswith(LOG_SUFFIX):
-                    # `report dir/*` also names READMEs and notes: not logs, so not runs
-                    log.info("%s: no nimadm output; skipped", path)
-                    continue
-                log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
-                logs.append(state)
-                with contextlib.suppress(OSError):  # no mtime: the run is "in progress (or stopped)"
-                    mtimes[state.log] = path.stat().st_mtime
+            kind = sniff(path)
+            if kind == BINARY:
+                log.error("%s: %s; skipped", path, kind)
+                input_errors += 1
+                continue
+            if kind is not None:
+                log.warning("%s: %s", path, kind)
+            times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
+            state = read_log(path, rules, times=times)
         except NimwatchError as exc:
             log.error("%s", exc)
             input_errors += 1
+            continue
+        if not state.runs and not path.name.endswith(LOG_SUFFIX):
+            # `report dir/*` also names READMEs and notes: not logs, so not runs
+            log.info("%s: no nimadm output; skipped", path)
+            continue
+        log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
+        logs.append(state)
+        with contextlib.suppress(OSError):  # no mtime: the run is "in progress (or stopped)"
+            mtimes[state.log] = path.stat().st_mtime
     if not logs and input_errors:
         return ExitCode.USAGE
     # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
@@ -120,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     records = report_records(logs, rules, judge)
     clients = client_records(logs, rules, judge)
     if args.format == "json":
-        text = json.dumps(report_document(records, clients), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(report_document(records, clients), indent=2, ensure_ascii=True) + "\n"
     elif args.format == "markdown":
         from nimwatch.views.report_text import render_markdown
 
@@ -132,12 +143,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(text)
+                handle.write(escape_controls(text))
         except OSError as exc:
             raise NimwatchError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write(text)
     if input_errors:
         return ExitCode.USAGE
     return exit_code_for(clients)

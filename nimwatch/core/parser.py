@@ -801,6 +801,7 @@ class LogParser:
         """
         if run is None or phase < 1 or start >= end:
             return
+        found: list[tuple[int, Progress]] = []
         for counter, pattern, literal in self.scanners.counters(phase):
             hits = 0
             last: Optional[re.Match[str]] = None
@@ -837,7 +838,11 @@ class LogParser:
                         break
                 if total is not None and done > total:
                     total = None
-            self._emit(Progress(run.index, phase, done, total, counter.unit, line_no))
+            found.append((last.start(), Progress(run.index, phase, done, total, counter.unit, line_no)))
+        # In the order the log has them, not the counters': the last one sets the phase's progress,
+        # and a stretch cut in two must leave the same one last.
+        for _, progress in sorted(found, key=lambda item: item[0]):
+            self._emit(progress)
 
     def _finding(
         self,

@@ -34,6 +34,7 @@ FRAGMENTS = [
     b"Cleaning up alt_disk_migration on client lpar1.\n",
     b"Bootlist is set to the boot disk: hdisk1 blv=hd5\n",
     b"Filesets processed:  3 of 9  (Total time:  1 secs).\n",
+    b"12 Total to be installed\n",
     b"Executing user customization script pre (/x).\n",
     b"User customization script pre completed with return code 3.\n",
     b"cannot access ./tmp/alt_lock: A file or directory in the path name does not exist.\n",
@@ -102,3 +103,13 @@ def test_chunked_equals_whole_on_sample_logs(name: str, draw: st.DataObject) -> 
 def test_byte_by_byte_equals_whole(rules: RuleSet) -> None:
     data = SAMPLES["fail11mb_alt_mig.log"][:20000] + SAMPLES["rerun02_alt_mig.log"][-8000:]
     assert run(data, list(range(len(data)))) == run(data, [])
+
+
+def test_phase6_progress_is_the_same_when_a_stretch_is_cut_between_its_counters() -> None:
+    """The fuzz case: a ratio line then a total line; cut between them, the total came last either way."""
+    data = (banner(6) + "Filesets processed:  3 of 9  (Total time:  1 secs).\n12 Total to be installed\n").encode()
+    cut = data.index(b"12 Total")
+    assert run(data, [cut]) == run(data, [])
+    _events, report = run(data, [])
+    (phase6,) = [p for p in report["runs"][0]["phases"] if p["number"] == 6]
+    assert phase6["progress"] == {"done": 0, "total": 12, "unit": "filesets"}

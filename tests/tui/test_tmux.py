@@ -155,7 +155,7 @@ def test_a_vt100_gets_a_clear_refusal_and_an_iso_8859_1_terminal_an_ascii_tui(tm
     assert "TERM=vt100 cannot show the TUI" in screen.replace("\n", "") or "TERM=vt100" in screen
     assert "nimwatch status" in screen
 
-    # an ISO-8859-1 locale (AIX's en_US): the same dashboard, every symbol in ASCII. CI generates the locale;
+    # an ISO-8859-1 locale (AIX's en_US): the same dashboard, every symbol in ASCII. CI builds the locale;
     # where it is missing, Python is told the encoding the locale would give it.
     locale = "LC_ALL=en_US.ISO-8859-1" if iso_8859_1_locale() else "PYTHONIOENCODING=iso8859-1 LC_ALL=C"
     tmux.start(f"{NIMWATCH} tui {logs}", env=f"-u LANG -u LC_CTYPE {state} TERM=xterm {locale}")
