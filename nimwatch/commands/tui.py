@@ -7,8 +7,9 @@ the arrival times the state journal of ``nimwatch watch`` recorded
 (:class:`~nimwatch.sources.arrivals.JournalArrivals`); a run that began
 before nimwatch started and that the journal does not know shows no elapsed
 time or ETA. The alerts' acknowledgements are kept in the same journal file.
-Before Textual is imported, :func:`nimwatch.termcheck.tui_problem` says
-whether the terminal can show the TUI; where it cannot, the error points to
+Once the arguments and the config are checked, and before Textual is
+imported, :func:`nimwatch.termcheck.tui_problem` says whether the terminal
+can show the TUI; where it cannot, the error points to
 ``nimwatch status``, the same table in plain text. A terminal whose character
 set is not Unicode gets the TUI drawn in ASCII.
 """
@@ -144,9 +145,6 @@ def run(args: argparse.Namespace) -> int:
     from nimwatch.termcheck import needs_ascii, tui_problem
     from nimwatch.tui_options import TuiOptions
 
-    problem = tui_problem()
-    if problem is not None:
-        raise NimwatchError(problem)
     try:
         from nimwatch.sources.tail import Tailer
     except ImportError as exc:
@@ -158,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
     if args.poll is not None and args.poll <= 0:
         raise NimwatchError("--poll needs a positive number of seconds")
     config, rules = load_setup(args)
+    problem = tui_problem()  # after the arguments and the config: what is wrong with them is said first
+    if problem is not None:
+        raise NimwatchError(problem)
     tui = import_textual_app()
     engine = Engine(rules)
     holder: dict[str, Any] = {}
