@@ -168,6 +168,8 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._lock = threading.RLock()
         self._phase_names = {p.number: p.name for p in rules.model.phases}
+        self.annotate: Optional[Callable[[LogState, Notice], Notice]] = None
+        """Adds keys to each public notice as it is made, under the lock (the watcher's ETA)."""
 
     # ------------------------------------------------------------------ subscription
 
@@ -308,6 +310,8 @@ class Engine:
                 notices.extend(self._suppressed_notices(state, floods, event.run, at))
             notice = self._notice(state, event, at)
             if notice is not None:
+                if self.annotate is not None and notice.public:
+                    notice = self.annotate(state, notice)
                 notices.append(notice)
         return notices
 

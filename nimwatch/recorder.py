@@ -97,6 +97,8 @@ class Recorder:
         on_new: also receives every new public notice after the commit, with its dedupe key
             (stable across restarts and file generations: the hooks' once-key).
         planner: spools alerts for a new notice inside the same transaction.
+        keeper: also called inside the transaction for each new public notice, backlog
+            included (the run history: a finished run is recorded with its notice).
         on_error: diagnostics (journal write errors, bad lines).
         printer: stdout: each new public notice's line goes into the journal's outbox in the
             same transaction, and to the printer after the commit (written, then recorded).
@@ -113,6 +115,7 @@ class Recorder:
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
         on_new: Optional[Planner] = None,
+        keeper: Optional[Planner] = None,
         printer: Optional[Printer] = None,
         fingerprint: Optional[str] = None,
         clock: Callable[[], float] = time.monotonic,
@@ -134,6 +137,7 @@ class Recorder:
         self.forward = forward
         self.on_new = on_new
         self.planner = planner
+        self.keeper = keeper
         self.on_error = on_error or (lambda message: None)
         self._records: dict[str, FileRecord] = journal.file_records()
         self._contents: dict[str, _Content] = {}
@@ -435,6 +439,8 @@ class Recorder:
                             ):
                                 self.suppressed += 1
                                 continue
+                        if self.keeper is not None:
+                            self.keeper(notice, key)
                         if self.planner is not None and not quiet:
                             self.planner(notice, key)
                         line, seq = "", None

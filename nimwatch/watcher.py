@@ -27,8 +27,10 @@ from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
 from nimwatch.metrics import MetricsExporter
+from nimwatch.metrics_live import LiveMetrics
 from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
+from nimwatch.run_history import LiveHistory
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
 
@@ -88,12 +90,15 @@ class Watcher:
         self.engine = Engine(rules, clock, limits=config.limits)
         self.dispatcher = AlertDispatcher(config.alerts, journal, self.engine.publish, on_error=diag, clock=clock)
         self.metrics: Optional[MetricsExporter] = None
+        self.history = LiveHistory(self.engine, journal, rules, on_error=diag)
+        self.engine.annotate = self.history.annotate  # phase notices carry the run's ETA
         self.recorder = Recorder(
             self.engine,
             journal,
             forward=self._forward,
             planner=self._plan,
             on_error=diag,
+            keeper=self.history.keep,
             printer=output,
             fingerprint=snapshot_fingerprint(config),
         )
@@ -160,7 +165,13 @@ class Watcher:
 
     def _exporter(self, config: Config) -> MetricsExporter:
         return MetricsExporter(
-            config.metrics, self.engine, stalled=lambda: self.stall.stalled, on_error=self.diag, extra=self.counters
+            config.metrics,
+            self.engine,
+            stalled=lambda: self.stall.stalled,
+            on_error=self.diag,
+            extra=self.counters,
+            live=LiveMetrics(self.history.eta, config.metrics.interval),
+            clock=self.clock,
         )
 
     def counters(self) -> list[tuple[str, str, str, float]]:
@@ -273,11 +284,12 @@ class Watcher:
         self._started = True
 
     def tick(self) -> None:
-        """Periodic work from the service loop: stall checks."""
+        """Periodic work from the service loop: stall checks, runs imported into the history beside us."""
         now = time.monotonic()
         if now >= self._next_stall:
             self._next_stall = now + STALL_CHECK_EVERY
             self.stall.check()
+        self.history.refresh(now)
 
     def stop(self) -> None:
         """Stop reading first (and snapshot every log), then hooks and alert workers; the journal stays open."""

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     journal = None if args.no_state else _open_journal(args.state)
     logs = []
     mtimes: dict[str, float] = {}
+    timed: set[str] = set()
     paths, problems = find_logs(args.paths)  # one bad path is one line; the others are still reported on
     for problem in problems:
         log.error("%s", problem)
@@ -122,12 +123,19 @@ def run(args: argparse.Namespace) -> int:
             continue
         log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
         logs.append(state)
+        if times:
+            timed.add(state.log)
         with contextlib.suppress(OSError):  # no mtime: the run is "in progress (or stopped)"
             mtimes[state.log] = path.stat().st_mtime
     if not logs and input_errors:
         return ExitCode.USAGE
     # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
-    judge = Judgement(rules, time.time(), mtimes)
+    # a run the log simply ends in gets an ETA from the run history when its arrival times are known
+    from nimwatch.commands.status import eta_source
+    from nimwatch.eta_live import report_eta
+
+    now = time.time()
+    judge = Judgement(rules, now, mtimes, eta=report_eta(eta_source(rules, journal), timed.__contains__, now))
     records = report_records(logs, rules, judge)
     clients = client_records(logs, rules, judge)
     if args.format == "json":

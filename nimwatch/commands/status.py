@@ -100,6 +100,18 @@ def stall_monitor(engine: Any, config: Any, rules: Any, clock: Callable[[], floa
     return StallMonitor(engine, config.stall, rules, clock)
 
 
+def eta_source(rules: Any, journal: Any) -> Any:
+    """The ETA from the journal's run history (an empty history without a journal)."""
+    from nimwatch.eta_live import EtaSource, HistoryCache
+
+    try:
+        history = HistoryCache.load(journal)
+    except NimwatchError as exc:
+        log.warning("%s (ETA without history)", exc)
+        history = HistoryCache()
+    return EtaSource(rules, history)
+
+
 class PlainStatus:
     """The engine fed from log files for the plain table: once, then what the files gained."""
 
@@ -123,6 +135,7 @@ class PlainStatus:
         self.stalls = StallTracker()
         self.engine.subscribe(self.stalls.on_notice)
         self.journal = open_journal(self.config)
+        self.eta = eta_source(self.rules, self.journal)
         self.monitor = stall_monitor(self.engine, self.config, self.rules, clock)
         self.timed: set[str] = set()
         self.offsets: dict[str, int] = {}
@@ -225,6 +238,7 @@ class PlainStatus:
                     now,
                     stalled=self.stalls.is_stalled(log.log, log.current.index if log.current else None),
                     timed=log.log in self.timed,
+                    estimate=lambda run: self.eta.eta_for(run, now),
                 )
                 for log in self.engine.snapshot().values()
             ]

@@ -6,7 +6,8 @@ asks the stall monitor every few seconds. What the logs held at start gets
 the arrival times the state journal of ``nimwatch watch`` recorded
 (:class:`~nimwatch.sources.arrivals.JournalArrivals`); a run that began
 before nimwatch started and that the journal does not know shows no elapsed
-time or ETA. The alerts' acknowledgements are kept in the same journal file.
+time or ETA. The ETA comes from the run history in that journal
+(:func:`wire_history`); the alerts' acknowledgements are kept there too.
 Once the arguments and the config are checked, and before Textual is
 imported, :func:`nimwatch.termcheck.tui_problem` says whether the terminal
 can show the TUI; where it cannot, the error points to
@@ -113,18 +114,6 @@ def lines_present(paths: list[Path]) -> dict[str, int]:
     return out
 
 
-def started_while_watching(engine: Any, paths: list[Path]) -> Callable[[str], bool]:
-    """``timed(log)`` without a state journal: True when the log's current run began after nimwatch started.
-
-    Lines already in a file when nimwatch starts all "arrive" at start-up: the
-    elapsed time and ETA of a run that began in them would be made up, so they
-    are not shown.
-    """
-    from nimwatch.sources.arrivals import JournalArrivals
-
-    return JournalArrivals(engine, None, lines_present(paths)).timed
-
-
 def open_alert_journal(config: Any) -> Any:
     """Where the TUI keeps its alerts' acknowledgements: the state journal (None, said once, when it cannot)."""
     from nimwatch.alert_journal import AlertJournal
@@ -136,6 +125,27 @@ def open_alert_journal(config: Any) -> Any:
     except NimwatchError as exc:
         logging.getLogger(__name__).warning("%s (acknowledgements last this session only)", exc)
         return None
+
+
+def wire_history(app: Any, engine: Any, config: Any, rules: Any, timed: Optional[Callable[[str], bool]]) -> None:
+    """The TUI's ETA from the journal's run history, and its finished runs recorded there.
+
+    A run is recorded only when no ``nimwatch watch`` holds the journal (a watcher records it
+    itself) and only when the TUI saw it with real arrival times (:func:`nimwatch.run_history.tui_recorder`).
+    """
+    from nimwatch.commands.status import eta_source, open_journal
+    from nimwatch.config import default_state_path
+
+    journal = open_journal(config)
+    try:
+        app.ctx.estimate = eta_source(rules, journal).eta_for
+    finally:
+        if journal is not None:
+            journal.close()
+    if timed is not None:
+        from nimwatch.run_history import tui_recorder
+
+        engine.subscribe(tui_recorder(engine, config.state or default_state_path(), rules, timed))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -188,5 +198,6 @@ def run(args: argparse.Namespace) -> int:
         charset=(getattr(sys.__stderr__, "encoding", None) or "ascii") if needs_ascii() else None,
     )
     holder["app"] = app
+    wire_history(app, engine, config, rules, arrivals.timed)
     app.run()
     return ExitCode.OK

@@ -1,25 +1,21 @@
-"""How long a run's phases took, how long the run has left, and which phases ran slow.
+"""How long a run's phases took, and which phases ran slow against the fleet.
 
 Owns :func:`phase_seconds` (a phase's duration, a running phase's until
-"now"), :func:`running_run` and :func:`eta_of` (the ETA estimator of
-:mod:`nimwatch.core.eta` fed from the reducer's :class:`RunState`, with the
-fleet's history when there is one, else its phase-weights fallback),
-:func:`heat_rows` and :func:`slowness` (each phase's duration against the
-median of the same phase over the other clients: the fleet heatmap). Pure:
-"now" and whether a run's arrival times are real come in as arguments.
+"now"), :func:`heat_rows` and :func:`slowness` (each phase's duration against
+the median of the same phase over the other clients: the fleet heatmap). The
+ETA is :mod:`nimwatch.eta_live`'s. Pure: "now" and whether a run's arrival
+times are real come in as arguments.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from nimwatch.core.eta import Estimate, RunningRun, estimate
-from nimwatch.core.events import Outcome, PhaseStatus
-from nimwatch.core.history import PHASE_COUNT, HistoryRecord, run_mode
-from nimwatch.core.rules import RuleSet
+from nimwatch.core.events import PhaseStatus
+from nimwatch.core.history import PHASE_COUNT
 from nimwatch.core.state import PhaseState, RunState
 
 SLOW = 1.5
@@ -41,38 +37,6 @@ def phase_seconds(ps: PhaseState, now: float, timed: bool = True) -> Optional[fl
     if ps.status is PhaseStatus.RUNNING:
         return max(0.0, now - ps.started_at)
     return None
-
-
-def running_run(run: RunState, now: float, timed: bool = True) -> RunningRun:
-    """``run`` as the ETA estimator sees it: current phase, time in it, counts, the phases done."""
-    phase = run.current_phase if 0 <= run.current_phase <= PHASE_COUNT else 0
-    current = run.phase(phase) if phase else None
-    elapsed = phase_seconds(current, now, timed) if current is not None else None
-    done: dict[int, Optional[float]] = {}
-    for ps in run.phases:
-        if ps.number != phase and ps.status is PhaseStatus.DONE:
-            done[ps.number] = phase_seconds(ps, now, timed)
-    return RunningRun(
-        client=run.client,
-        phase=phase,
-        phase_elapsed=elapsed or 0.0,
-        progress_done=current.progress_done if current is not None else None,
-        progress_total=current.progress_total if current is not None else None,
-        done=done,
-        master=run.facts.get("master", ""),
-        target_level=run.facts.get("target_level", ""),
-        mode=run_mode(tuple(run.variants)),
-    )
-
-
-def eta_of(
-    run: RunState, rules: RuleSet, now: float, *, timed: bool = True, history: Iterable[HistoryRecord] = ()
-) -> Optional[Estimate]:
-    """The estimate for a running run (None for a finished one, or one whose times are not known)."""
-    if run.outcome is not Outcome.RUNNING or not timed or run.started_at is None:
-        return None
-    weights = {spec.number: spec.weight for spec in rules.model.phases}
-    return estimate(history, running_run(run, now, timed), now, weights)
 
 
 # --------------------------------------------------------------------------- the fleet heatmap

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from nimwatch.core.rules import RuleSet
-from nimwatch.core.state import LogState
+from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import cause_label, root_finding
 from nimwatch.engine import Engine
 from nimwatch.sources.replay import ReplaySource
 from nimwatch.terminal import escape_controls
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.views.status_table import ClientRow, StallTracker, client_row
+
+if TYPE_CHECKING:
+    from nimwatch.core.eta import Estimate
 
 
 @dataclass
@@ -39,6 +42,8 @@ class TuiContext:
     fresh: Callable[[str, int], bool] = field(default=lambda log, line: True)
     """Whether line N of a log was written during this session (False: it was in the file when nimwatch
     started): only fresh failures are announced."""
+    estimate: Optional[Callable[[RunState, float], Optional[Estimate]]] = None
+    """The ETA of a run at a time, from the run history (:meth:`nimwatch.eta_live.EtaSource.eta_for`)."""
     fleet: list[ClientRow] = field(default_factory=list)
     """Every client's row as of the last refresh (:meth:`refresh_fleet`, before the screens redraw)."""
     _fleet: dict[str, ClientRow] = field(default_factory=dict, repr=False)
@@ -107,4 +112,12 @@ class TuiContext:
     def _row(self, state: LogState, now: float) -> ClientRow:
         run = state.current
         stalled = self.stalls.is_stalled(state.log, run.index if run else None)
-        return client_row(state, self.rules, now, stalled=stalled, timed=self.timed(state.log))
+        est = self.estimate
+        return client_row(
+            state,
+            self.rules,
+            now,
+            stalled=stalled,
+            timed=self.timed(state.log),
+            estimate=(lambda r: est(r, now)) if est is not None else None,
+        )

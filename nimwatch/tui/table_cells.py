@@ -97,7 +97,7 @@ def row_cells(row: ClientRow, layout: Layout) -> tuple[Text, ...]:
         elif key == "elapsed":
             cells.append(Text(fmt_duration(row.elapsed), justify="right"))
         elif key == "eta":
-            cells.append(Text(row.eta_text, justify="right"))
+            cells.append(Text(row.eta_text, justify="right", no_wrap=True, overflow="ellipsis"))
         elif key == "findings":
             cells.append(Text(str(row.findings), style=SEVERITY_STYLE.get(row.worst or "", ""), justify="right"))
         elif key == "reboot":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from nimwatch.core.advice import advice_values, fill_advice
 from nimwatch.core.events import InstallpResult
@@ -55,12 +55,27 @@ class Judgement:
         rules: for each phase's stall threshold.
         now: the report's time (None: never declare a run stalled).
         last_lines: per log, when its last line arrived (the journal) or was written (the file's mtime).
+        eta: the ETA of a run the log ends in (``eta`` and the keys of
+            :func:`nimwatch.eta_live.eta_fields`), None when there is none.
     """
 
-    def __init__(self, rules: RuleSet, now: Optional[float] = None, last_lines: Optional[Mapping[str, float]] = None):
+    def __init__(
+        self,
+        rules: RuleSet,
+        now: Optional[float] = None,
+        last_lines: Optional[Mapping[str, float]] = None,
+        eta: Optional[Callable[[LogState, RunState], Optional[dict[str, Any]]]] = None,
+    ):
         self.rules = rules
         self.now = now
         self.last_lines = dict(last_lines or {})
+        self.eta = eta
+
+    def eta_of(self, log: LogState, run: RunState) -> Optional[dict[str, Any]]:
+        """The ETA of a run the log simply ends in (it may still be going); None otherwise."""
+        if self.eta is None or not run.open_end:
+            return None
+        return self.eta(log, run)
 
     def last_line_at(self, log: LogState, run: RunState) -> Optional[float]:
         if run is not (log.runs[-1] if log.runs else None):
@@ -150,6 +165,7 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         "start_line": run.start_line,
         "end_line": run.end_line,
         "finish_reason": run.finish_reason,
+        "eta": judge.eta_of(log, run),
         "facts": facts,
         "installp": installp_record(run.installp),
         "finding_counts": dict(run.finding_counts),

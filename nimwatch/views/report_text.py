@@ -76,6 +76,21 @@ def _outcome_line(rec: dict[str, Any]) -> str:
     return f"  Outcome: {outcome}{failed}{extra}   {_headline(rec)}".rstrip()
 
 
+def eta_line(rec: dict[str, Any]) -> str:
+    """``ETA 45m (about 14:50), from 5 runs of this client``; ``phase 6 overdue by 12m``; empty without one."""
+    eta = rec.get("eta")
+    if not eta or eta.get("eta") is None:
+        return ""
+    import time
+
+    if eta.get("overdue"):
+        when = f"phase {eta['phase']} overdue by {duration(eta['overdue'])}, {duration(eta['eta'])} left after it"
+    else:
+        finish = time.strftime("%H:%M", time.localtime(eta["eta_finish"]))
+        when = f"{'about ' if eta.get('eta_rough') else ''}{duration(eta['eta']) or '0s'} left (about {finish})"
+    return f"ETA: {when}; from {eta['basis']}"
+
+
 def installp_line(rec: dict[str, Any]) -> str:
     """What installp did, in one line (empty when installp did not run)."""
     inst = rec.get("installp")
@@ -154,6 +169,8 @@ def render_text(
             out.append(f"  Verdict: {client['summary']}{judged}")
         seen_logs.add(rec["log"])
         out.append(_outcome_line(rec))
+        if eta_line(rec):
+            out.append(f"  {eta_line(rec)}")
         if rec.get("mid_run"):
             out.append("  (the log starts in the middle of a run: earlier phases are assumed done)")
         out.append("")
@@ -275,6 +292,8 @@ def render_markdown(
                 out.append(f"- {key}: `{rec[key]}`")
         if installp_line(rec):
             out.append(f"- installp: {_md(installp_line(rec))}")
+        if eta_line(rec):
+            out.append(f"- {_md(eta_line(rec))}")
         out.append(f"- Reboot: {rec['reboot']['summary']}")
         out.append("")
         out.append("| # | Phase | Status | Time | Progress |")

@@ -15,15 +15,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
-from nimwatch.core.timing import eta_of
 from nimwatch.core.verdict import REBOOT_WORDS, cause_label, client_verdict, root_finding
 from nimwatch.engine import Notice
 from nimwatch.terminal import escape_controls
+
+if TYPE_CHECKING:
+    from nimwatch.core.eta import Estimate
+
+EstimateFn = Callable[[RunState], "Optional[Estimate]"]
+"""The ETA of a run (:meth:`nimwatch.eta_live.EtaSource.eta_for` with "now" and "timed" bound)."""
 
 STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded", "other")
 """Every status a client row can have (:func:`nimwatch.core.verdict.client_verdict`; ``other``: the log holds
@@ -42,6 +47,8 @@ SORTS = ("status", "client", "phase", "progress", "elapsed", "eta", "findings", 
 SORT_ALIASES = {"name": "client"}
 DESCENDING_FIRST = frozenset({"phase", "progress", "elapsed", "findings"})
 """Columns whose first sort puts the biggest value first (the others: the smallest, or the most urgent)."""
+MIN_ETA_FRACTION = 0.02
+"""Below this much progress an ETA would be a guess: none is shown (when no run history is wired)."""
 REBOOT_RANK = {"reset_bootlist": 0, "check_bootlist": 1, "do_not_reboot": 2, "wait": 3, "safe": 4, "not_applicable": 5}
 """Sort order of the Reboot column: what needs a person first."""
 
@@ -74,6 +81,8 @@ class ClientRow:
     """The root finding, ``0516-404 VG full: no free PPs`` (:func:`nimwatch.core.verdict.root_finding`)."""
     cause_severity: Optional[str] = None
     cause_line: Optional[int] = None
+    eta_overdue: float = 0.0
+    """Seconds the current phase runs past its history's p90 (0: not overdue)."""
     eta_rough: bool = False
     """The ETA rests on no history and no timed phase of this run: a nominal run length."""
 
@@ -93,7 +102,12 @@ class ClientRow:
 
     @property
     def eta_text(self) -> str:
-        return ("~" if self.eta_rough and self.eta is not None else "") + fmt_duration(self.eta)
+        """``12:05``, ``~1:00:00`` (rough), ``overdue by 4:10`` (never a negative time), ``-``."""
+        if self.eta is None:
+            return "-"
+        if self.eta_overdue > 0:
+            return f"overdue by {fmt_duration(self.eta_overdue)}"
+        return ("~" if self.eta_rough else "") + fmt_duration(self.eta)
 
     @property
     def phase_label(self) -> str:
@@ -153,6 +167,7 @@ def client_row(
     *,
     stalled: bool = False,
     timed: bool = True,
+    estimate: Optional[EstimateFn] = None,
 ) -> ClientRow:
     """The dashboard row of ``log``'s latest run.
 
@@ -160,6 +175,8 @@ def client_row(
         now: the current time (the replay's log time in a replay).
         stalled: the stall monitor says this run is stalled.
         timed: arrival times are real (False: elapsed and ETA are unknown).
+        estimate: the ETA from the run history (:mod:`nimwatch.eta_live`); without it, the
+            elapsed time scaled by the weighted progress.
     """
     latest = log.current
     if latest is None:
@@ -179,10 +196,17 @@ def client_row(
         phase_name = rules.model.phase(phase).name if phase else idle
     fraction = 0.0 if status == "other" else weighted_fraction(run, rules)
     elapsed: Optional[float] = None
+    eta: Optional[float] = None
+    overdue, rough = 0.0, False
     if timed and run.started_at is not None:
         end = run.finished_at if run.finished_at is not None else now
         elapsed = max(0.0, end - run.started_at)
-    estimate = eta_of(run, rules, now, timed=timed)
+        if estimate is not None:
+            est = estimate(run)
+            if est is not None:
+                eta, overdue, rough = est.remaining, est.overdue, est.rough
+        elif run.outcome is Outcome.RUNNING and fraction >= MIN_ETA_FRACTION:
+            eta = elapsed * (1.0 - fraction) / fraction
     worst = run.worst_severity()
     root = root_finding(run)
     return ClientRow(
@@ -195,7 +219,7 @@ def client_row(
         phase_name=phase_name,
         fraction=fraction,
         elapsed=elapsed,
-        eta=estimate.remaining if estimate is not None else None,
+        eta=eta,
         last_line=escape_controls(latest.last_text or log.last_text),
         findings=run.notable_findings,
         worst=worst.value if isinstance(worst, Severity) else None,
@@ -204,7 +228,8 @@ def client_row(
         cause=escape_controls(cause_label(root, run, rules)) if root is not None else "",
         cause_severity=root.severity.value if root is not None else None,
         cause_line=root.line if root is not None else None,
-        eta_rough=estimate is not None and estimate.rough,
+        eta_overdue=overdue,
+        eta_rough=rough,
     )
 
 

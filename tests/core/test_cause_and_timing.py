@@ -1,5 +1,5 @@
 """The dashboard's answers from the core: each run's root finding (the Cause), the reboot verdict in a word,
-the ETA of a running run, and each phase against the fleet's median (the heatmap)."""
+phase durations, and each phase against the fleet's median (the heatmap)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from helpers import SAMPLE_LOGS
 from nimwatch.core.events import Finding, Outcome, PhaseStatus, Severity
 from nimwatch.core.rules import RuleSet, build_signatures
 from nimwatch.core.state import PhaseState, RunState
-from nimwatch.core.timing import FAST, SLOW, VERY_SLOW, heat_rows, phase_seconds, running_run, slowness
+from nimwatch.core.timing import FAST, SLOW, VERY_SLOW, heat_rows, phase_seconds, slowness
 from nimwatch.core.verdict import REBOOT_WORDS, cause_label, client_verdict, root_finding
 from nimwatch.errors import ConfigError
 from nimwatch.sources.files import read_log
@@ -121,15 +121,12 @@ def timed_run(durations: dict[int, float], running: int = 0, start: float = 0.0)
     return run
 
 
-def test_phase_times_and_the_running_run_for_the_eta() -> None:
+def test_phase_times() -> None:
     run = timed_run({1: 100.0, 2: 50.0}, running=3)
     assert phase_seconds(run.phase(1), 1000.0) == 100.0
     assert phase_seconds(run.phase(3), 1000.0) == 850.0  # a running phase: so far
     assert phase_seconds(run.phase(1), 1000.0, timed=False) is None
     assert phase_seconds(PhaseState(4), 1000.0) is None
-    now = running_run(run, 1000.0)
-    assert (now.phase, now.phase_elapsed, dict(now.done)) == (3, 850.0, {1: 100.0, 2: 50.0})
-    assert dict(running_run(run, 1000.0, timed=False).done) == {1: None, 2: None}
 
 
 def test_heat_rows_compare_each_phase_with_the_other_clients_median() -> None:
