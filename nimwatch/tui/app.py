@@ -24,6 +24,7 @@ from textual.timer import Timer
 
 from nimwatch.alert_journal import AlertJournal
 from nimwatch.engine import Engine
+from nimwatch.eta_live import EtaSource
 from nimwatch.sources.replay import ReplaySource
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.tui.alerts import AlertsScreen
@@ -293,6 +294,7 @@ def make_app(
         timed=timed if timed is not None else (lambda log: True),
         fresh=fresh if fresh is not None else (lambda log, line: True),
         alerts=AlertStore(journal=alert_journal),
+        estimate=EtaSource(engine.rules).eta_for,  # no history yet: the CLI hands it the journal's
     )
     if time_known is not None:
         ctx.alerts.time_known = time_known
