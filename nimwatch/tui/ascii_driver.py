@@ -1,6 +1,7 @@
 """Drawing the TUI on a terminal whose character set is not Unicode (AIX's ISO8859-1 ``en_US``).
 
-Owns :func:`ascii_driver` and :func:`to_charset`. The app lays out its screen
+Owns :func:`ascii_driver` and :func:`to_charset` (:func:`nimwatch.terminal.for_encoding`
+with stand-ins that keep every width). The app lays out its screen
 as usual; the driver, the last step before the terminal, replaces every
 character the output's encoding cannot show by a stand-in of the same width:
 nimwatch's symbols by their ASCII forms (``▶`` ``>``, ``✔`` ``+``, ``✖`` ``X``,
@@ -17,6 +18,8 @@ import unicodedata
 from typing import Any
 
 from rich.cells import cell_len
+
+from nimwatch.terminal import for_encoding
 
 SYMBOLS = {
     "▶": ">",
@@ -72,26 +75,7 @@ def _stand_in(char: str) -> str:
 
 def to_charset(text: str, encoding: str, cache: dict[str, str]) -> str:
     """``text`` with every character ``encoding`` lacks replaced by a stand-in of the same width."""
-    try:
-        text.encode(encoding)
-        return text
-    except UnicodeEncodeError:
-        pass
-    out = []
-    for char in text:
-        if char < "\x80":
-            out.append(char)
-            continue
-        mapped = cache.get(char)
-        if mapped is None:
-            try:
-                char.encode(encoding)
-                mapped = char
-            except UnicodeEncodeError:
-                mapped = _stand_in(char)
-            cache[char] = mapped
-        out.append(mapped)
-    return "".join(out)
+    return for_encoding(text, encoding, _stand_in, cache)
 
 
 def ascii_driver(base: type[Any], encoding: str) -> type[Any]:
