@@ -33,6 +33,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from nimwatch.engine import Engine, Notice
 from nimwatch.journal import FileRecord, Journal
+from nimwatch.outside_notices import outside_key
 from nimwatch.sources.tail import Chunk, FileIdentity
 
 CHECKPOINT_EVERY = 1.0
@@ -41,6 +42,7 @@ SNAPSHOT_EVERY = 60.0
 """Seconds between two snapshots of a log that keeps growing (a clean stop writes one anyway)."""
 
 UNJOURNALED = frozenset({"hook_result", "alert_failed"})
+
 """Public notices about delivery itself: live only, never replayed, so never journaled."""
 
 Planner = Callable[[Notice, str], None]
@@ -384,7 +386,7 @@ class Recorder:
     def key_of(self, content: _Content, notice: Notice) -> str:
         rel = notice.run - content.base if notice.run is not None else 0
         ident = content.identity
-        rule = notice.get("rule") or notice.get("code") or ""
+        rule = notice.get("rule") or notice.get("code") or notice.get("record") or outside_key(notice)
         base = (
             f"{notice.log}|{ident.dev}:{ident.ino}:{ident.generation}|{rel}|{notice.event}|"
             f"{notice.phase or 0}|{notice.get('line') or 0}|{rule}"

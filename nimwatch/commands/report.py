@@ -1,5 +1,10 @@
 """``nimwatch report``: post-mortem reports of finished (or running) nimadm logs.
 
+The exit status of a nimadm that ``nimwatch run`` started (its run record,
+beside the state journal) settles a run the log leaves open
+(:mod:`nimwatch.core.outside`) and is shown with the run; ``--no-state``
+leaves the records out too.
+
 Exit status (the README documents it), judged per client on its last
 migration (:func:`nimwatch.core.verdict.client_verdict`): 0 when every
 client's last migration succeeded (or its log holds no migration, e.g. a
@@ -84,13 +89,27 @@ def _open_journal(path: str | None) -> Any:
         return None
 
 
+def _runs_dir(state: str | None, journal: Any) -> Any:
+    """Where ``nimwatch run`` keeps its run records: beside the state journal."""
+    from pathlib import Path
+
+    from nimwatch.config import default_state_path
+    from nimwatch.launcher.records import runs_dir
+
+    if journal is not None:
+        return runs_dir(Path(journal.path))
+    return runs_dir(Path(state) if state else default_state_path())
+
+
 def run(args: argparse.Namespace) -> int:
+    from nimwatch.launcher.exits import exits_of, finished_exits
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import BINARY, LOG_SUFFIX, ArrivalTimes, find_logs, read_log, sniff
     from nimwatch.views.report_data import Judgement, client_records, report_document, report_records
 
     rules = load_rules(args.rules)
     journal = None if args.no_state else _open_journal(args.state)
+    exits = finished_exits(None if args.no_state else _runs_dir(args.state, journal))
     logs = []
     mtimes: dict[str, float] = {}
     timed: set[str] = set()
@@ -113,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
                 log.warning("%s: %s", path, kind)
             times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
             state = read_log(path, rules, times=times)
+            for event in exits_of(exits, str(path)):  # nimadm's exit status settles what the log leaves open
+                state.apply(event)
         except NimwatchError as exc:
             log.error("%s", exc)
             input_errors += 1

@@ -2,11 +2,13 @@
 
 Follows the logs with the watcher's :class:`~nimwatch.sources.tail.Tailer`
 (directories: their ``*_alt_mig.log``, including logs that appear later) and
-asks the stall monitor every few seconds. What the logs held at start gets
-the arrival times the state journal of ``nimwatch watch`` recorded
-(:class:`~nimwatch.sources.arrivals.JournalArrivals`); a run that began
-before nimwatch started and that the journal does not know shows no elapsed
-time or ETA. The ETA comes from the run history in that journal
+asks the stall monitor every few seconds. nimadm's exit status (``nimwatch
+run``'s records) and, with ``nim_state:`` in the config, the clients' NIM
+state come in through their own threads (:func:`outside_sources`). What the
+logs held at start gets the arrival times the state journal of ``nimwatch
+watch`` recorded (:class:`~nimwatch.sources.arrivals.JournalArrivals`); a run
+that began before nimwatch started and that the journal does not know shows
+no elapsed time or ETA. The ETA comes from the run history in that journal
 (:func:`wire_history`); the alerts' acknowledgements are kept there too.
 Once the arguments and the config are checked, and before Textual is
 imported, :func:`nimwatch.termcheck.tui_problem` says whether the terminal
@@ -127,6 +129,24 @@ def open_alert_journal(config: Any) -> Any:
         return None
 
 
+def outside_sources(engine: Any, config: Any, tailer: Any, on_error: Callable[[str], None]) -> list[Any]:
+    """Started: nimadm's exit status from ``nimwatch run``'s records, the NIM state when configured (stop each)."""
+    from nimwatch.commands.status import nim_feed, runs_dir_of
+    from nimwatch.launcher.exits import LaunchFollower, read_to_end
+
+    def caught_up(log: str) -> bool:
+        return read_to_end(tailer, log)
+
+    sources = [LaunchFollower(engine, runs_dir_of(config), caught_up, on_error=on_error)]
+    feed = nim_feed(engine, config, engine.clock)
+    if feed is not None:
+        feed.on_error = on_error
+        sources.append(feed)
+    for source in sources:
+        source.start()
+    return sources
+
+
 def wire_history(app: Any, engine: Any, config: Any, rules: Any, timed: Optional[Callable[[str], bool]]) -> None:
     """The TUI's ETA from the journal's run history, and its finished runs recorded there.
 
@@ -199,5 +219,10 @@ def run(args: argparse.Namespace) -> int:
     )
     holder["app"] = app
     wire_history(app, engine, config, rules, arrivals.timed)
-    app.run()
+    sources = outside_sources(engine, config, tailer, on_error)
+    try:
+        app.run()
+    finally:
+        for source in sources:
+            source.stop()
     return ExitCode.OK

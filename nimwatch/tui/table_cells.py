@@ -92,6 +92,8 @@ def row_cells(row: ClientRow, layout: Layout) -> tuple[Text, ...]:
             cells.append(Text(row.label, no_wrap=True, overflow="ellipsis"))
         elif key == "phase":
             cells.append(Text(row.phase_label, no_wrap=True, overflow="ellipsis"))
+        elif key == "nim":
+            cells.append(Text(row.nim or "-", no_wrap=True, overflow="ellipsis"))
         elif key == "progress":
             cells.append(Text.assemble((bar(row.fraction, max(3, width - 5)), style), " ", percent(row.fraction)))
         elif key == "elapsed":

@@ -109,6 +109,7 @@ COLUMN_LABELS = {
     "status": "Status",
     "client": "Client",
     "phase": "Phase",
+    "nim": "NIM state",
     "progress": "Progress",
     "elapsed": "Elapsed",
     "eta": "ETA",
@@ -124,9 +125,10 @@ def table_columns(rows: Sequence[ClientRow], progress: int = 15) -> list[Column]
     """The dashboard's columns sized to ``rows``: full client names, spare width to Phase, Cause and Last line.
 
     Elapsed and ETA are left out while no row has them (no arrival times are
-    known). On a narrow terminal the last line gives way first (the cause says
-    more), then the ETA, the elapsed time, the findings count and the progress
-    bar; the status, client, phase, reboot readiness and cause never do.
+    known), the NIM state while the cross-check is off. On a narrow terminal
+    the last line gives way first (the cause says more), then the ETA, the
+    elapsed time, the findings count, the NIM state and the progress bar; the
+    status, client, phase, reboot readiness and cause never do.
     """
 
     def longest(values: Iterable[str], label: str) -> int:
@@ -138,7 +140,8 @@ def table_columns(rows: Sequence[ClientRow], progress: int = 15) -> list[Column]
                least=8, squeeze=4),
         Column("client", L["client"], longest((r.label for r in rows), L["client"]), least=8, squeeze=2),
         Column("phase", L["phase"], longest((r.phase_label for r in rows), L["phase"]), least=12, grow=2),
-        Column("progress", L["progress"], progress, least=9, squeeze=1, drop=5, yields=True),
+        Column("nim", L["nim"], min(48, longest((r.nim for r in rows), L["nim"])), least=9, squeeze=1, drop=5),
+        Column("progress", L["progress"], progress, least=9, squeeze=1, drop=6, yields=True),
         Column("elapsed", L["elapsed"], longest((fmt_duration(r.elapsed) for r in rows), L["elapsed"]), drop=3),
         Column("eta", L["eta"], longest((r.eta_text for r in rows), "0:00:00"), drop=2),
         Column("findings", L["findings"], longest((str(r.findings) for r in rows), L["findings"]), drop=4),
@@ -146,5 +149,9 @@ def table_columns(rows: Sequence[ClientRow], progress: int = 15) -> list[Column]
         Column("cause", L["cause"], longest((r.cause for r in rows), L["cause"]), least=18, grow=2),
         Column("last", L["last"], longest((r.last_line for r in rows), L["last"]), least=30, grow=1, drop=1),
     ]
-    unknown = {"elapsed": all(r.elapsed is None for r in rows), "eta": all(r.eta is None for r in rows)}
+    unknown = {
+        "elapsed": all(r.elapsed is None for r in rows),
+        "eta": all(r.eta is None for r in rows),
+        "nim": not any(r.nim for r in rows),  # the NIM state cross-check is off (``nim_state:``)
+    }
     return [c for c in columns if not unknown.get(c.key, False)]

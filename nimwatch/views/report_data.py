@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.core.events import InstallpResult
+from nimwatch.core.events import InstallpResult, LaunchExited
+from nimwatch.core.outside import exit_words, signal_name
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import ClientVerdict, client_verdict, operation_of, reboot_verdict, run_label
@@ -45,6 +46,26 @@ def installp_record(result: Optional[InstallpResult]) -> Optional[dict[str, Any]
         "builddate_failure": result.builddate_failure,
         "bosboot_failure": result.bosboot_failure,
         "failing": result.failing,
+    }
+
+
+def exit_record(event: Optional[LaunchExited], settled: bool = False) -> Optional[dict[str, Any]]:
+    """The ``nimadm_exit`` object: how the nimadm ``nimwatch run`` started ended (None: not known)."""
+    if event is None:
+        return None
+    from nimwatch.engine import iso
+
+    return {
+        "exit_code": event.exit_code,
+        "signal": event.signal,
+        "signal_name": signal_name(event.signal) if event.signal is not None else None,
+        "summary": exit_words(event),
+        "settled": settled,
+        "pid": event.pid,
+        "output": event.output,
+        "record": event.record,
+        "started": iso(event.started) if event.started is not None else None,
+        "ended": iso(event.ended) if event.ended is not None else None,
     }
 
 
@@ -165,6 +186,7 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         "start_line": run.start_line,
         "end_line": run.end_line,
         "finish_reason": run.finish_reason,
+        "nimadm_exit": exit_record(run.nimadm_exit, run.exit_settled),
         "eta": judge.eta_of(log, run),
         "facts": facts,
         "installp": installp_record(run.installp),
@@ -191,7 +213,8 @@ def verdict_of(log: LogState, judge: Judgement) -> ClientVerdict:
     """The client verdict of ``log`` (its last migration), as the report judges it."""
     runs = runs_of(log)
     latest = runs[-1]
-    return client_verdict(runs, stalled=judge.stalled(log, latest), last_line_at=judge.stamp(log, latest))
+    stalled, stamp = judge.stalled(log, latest), judge.stamp(log, latest)
+    return client_verdict(runs, stalled=stalled, last_line_at=stamp, launch=log.launch_exit)
 
 
 def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
@@ -208,6 +231,11 @@ def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
         "run": verdict.run,
         "operation": verdict.operation,
         "cleaned_up": verdict.cleaned_up,
+        "nimadm_exit": (
+            exit_record(judged.nimadm_exit, judged.exit_settled)
+            if verdict.run is not None
+            else exit_record(log.launch_exit)
+        ),
         "reboot": {
             "verdict": verdict.reboot.verdict,
             "summary": verdict.reboot.summary,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
+from nimwatch.core.outside import exit_words
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import REBOOT_WORDS, cause_label, client_verdict, root_finding
@@ -42,7 +43,7 @@ ASCII_SYMBOL = {"running": ">", "succeeded": "+", "failed": "X", "stalled": "!",
 FILTERS = ("all", "problems", "ready", *STATUSES)
 """Filters, in the order the TUI cycles through them; problems = failed, stalled, incomplete; ready = ready to
 reboot (the reboot verdict says safe)."""
-SORTS = ("status", "client", "phase", "progress", "elapsed", "eta", "findings", "reboot", "cause", "last")
+SORTS = ("status", "client", "phase", "nim", "progress", "elapsed", "eta", "findings", "reboot", "cause", "last")
 """Sort orders (one per column; ``status`` puts what needs a person first), in the order the TUI cycles them."""
 SORT_ALIASES = {"name": "client"}
 DESCENDING_FIRST = frozenset({"phase", "progress", "elapsed", "findings"})
@@ -85,6 +86,10 @@ class ClientRow:
     """Seconds the current phase runs past its history's p90 (0: not overdue)."""
     eta_rough: bool = False
     """The ETA rests on no history and no timed phase of this run: a nominal run length."""
+    nimadm: str = ""
+    """How nimadm ended, when ``nimwatch run`` started it (its exit status or signal), else ''."""
+    nim: str = ""
+    """The client's NIM state in a few words (its info, else Cstate), when the NIM state cross-check is on."""
 
     @property
     def symbol(self) -> str:
@@ -182,7 +187,7 @@ def client_row(
     if latest is None:
         return ClientRow(log.log, escape_controls(log.client), 0, 0, "running", 0, "waiting for nimadm output", 0.0,
                          None, None, escape_controls(log.last_text), 0, None)
-    verdict = client_verdict(log.runs, stalled=stalled)
+    verdict = client_verdict(log.runs, stalled=stalled, launch=log.launch_exit)
     run = log.run(verdict.run) if verdict.run else latest
     status = verdict.status
     if status == "running" and stalled:
@@ -230,7 +235,22 @@ def client_row(
         cause_line=root.line if root is not None else None,
         eta_overdue=overdue,
         eta_rough=rough,
+        nimadm=_nimadm_words(log, run, verdict.run),
+        nim=log.nim.short() if log.nim is not None else "",
     )
+
+
+def _nimadm_words(log: LogState, run: RunState, judged: Optional[int]) -> str:
+    """How the nimadm ``nimwatch run`` started ended, in words ('' when nimwatch did not start it)."""
+    if judged is None and log.launch_exit is not None:
+        return f"{exit_words(log.launch_exit)} before writing to its log"
+    if run.nimadm_exit is None:
+        return ""
+    words = exit_words(run.nimadm_exit)
+    if run.exit_settled:
+        phase = run.current_phase or run.last_phase
+        return words + (f"; the log stops at phase {phase}" if phase else "; the log has no phase")
+    return words
 
 
 def _short_verdict(summary: str) -> str:
@@ -250,6 +270,7 @@ def _sort_key(order: str) -> Callable[[ClientRow], tuple[Any, ...]]:
         "status": lambda r: STATUS_RANK[r.status],
         "client": lambda r: (r.client.lower(), r.run),
         "phase": lambda r: (r.phase, r.fraction),
+        "nim": lambda r: (not r.nim, r.nim.lower()),
         "progress": lambda r: r.fraction,
         "elapsed": lambda r: r.elapsed if r.elapsed is not None else -inf,
         "eta": lambda r: r.eta if r.eta is not None else inf,

@@ -39,6 +39,7 @@ REBOOT_COLOUR = {
 }
 """SGR colour codes of the Reboot column: green ready, yellow wait or do not, red only where a reboot now does harm."""
 
+
 def _fit(text: str, width: int) -> str:
     if width <= 0:
         return ""
@@ -71,6 +72,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
             "status": f"{symbols[row.status]} {row.status}",
             "client": row.label,
             "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
+            "nim": row.nim or "-",
             "progress": f"{bar(row.fraction, bar_cells, ascii_only=ascii_only)} {percent(row.fraction)}",
             "elapsed": fmt_duration(row.elapsed),
             "eta": row.eta_text,
@@ -94,4 +96,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         counts = status_counts(rows)
         text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     lines.append(text[:width])
+    for row in rows:  # how nimadm ended, for the runs nimwatch run started: under the table, whole
+        if row.nimadm:
+            lines.append(f"{row.client}: {row.nimadm}")
     return "\n".join(lines) + "\n"
