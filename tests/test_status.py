@@ -279,3 +279,25 @@ def test_text_from_logs_and_file_names_is_escaped_in_the_plain_table(rules: Rule
     assert "\x07" not in text and "\x9b" not in text and "\x1b]" not in text
     # the only escapes are nimwatch's own colours
     assert [m for m in re.findall(r"\x1b\[[0-9;]*m", body)] and "\x1b[31m" not in body.replace("\x1b[31m", "", 0)
+
+
+def test_the_nim_state_column_is_there_only_with_the_cross_check(rules: RuleSet) -> None:
+    from dataclasses import replace
+
+    from nimwatch.tui.table_cells import fit_layout, row_cells
+    from nimwatch.views.columns import table_columns
+
+    plain = [row(rules, read_log(path, rules)) for path in (OK, FAILED, RUNNING)]
+    assert "nim" not in [c.key for c in table_columns(plain)]
+    nim = [replace(r, nim="copying rootvg data to the alternate disk" if r.client == "running01" else "") for r in plain]
+    assert [c.key for c in table_columns(nim)].index("nim") == [c.key for c in table_columns(nim)].index("phase") + 1
+    # the TUI's cells and the plain table: the NIM state beside the phase, "-" where a client has none
+    layout = fit_layout(nim, 220, "nim", False)
+    cells = {r.client: {k: c.plain for (k, _, _), c in zip(layout, row_cells(r, layout))} for r in nim}
+    assert cells["running01"]["nim"] == "copying rootvg data to the alternate disk" and cells["aixlpar53"]["nim"] == "-"
+    assert dict((k, label) for k, label, _ in layout)["nim"] == "NIM state ▲"
+    assert sort_rows(nim, "nim")[0].client == "running01"
+    text = render_table(nim, 220, ascii_only=True)
+    assert "NIM STATE" in text.splitlines()[0] and "copying rootvg data to the alternate disk" in text
+    narrow = render_table(nim, 80, ascii_only=True)  # gives way before the status, phase, reboot and cause
+    assert "NIM STATE" not in narrow.splitlines()[0] and "CAUSE" in narrow.splitlines()[0]
