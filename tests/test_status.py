@@ -301,3 +301,19 @@ def test_the_nim_state_column_is_there_only_with_the_cross_check(rules: RuleSet)
     assert "NIM STATE" in text.splitlines()[0] and "copying rootvg data to the alternate disk" in text
     narrow = render_table(nim, 80, ascii_only=True)  # gives way before the status, phase, reboot and cause
     assert "NIM STATE" not in narrow.splitlines()[0] and "CAUSE" in narrow.splitlines()[0]
+
+
+def test_the_columns_stay_put_while_the_clocks_move(rules: RuleSet) -> None:
+    """Elapsed and ETA up to 10 hours fit their columns: a clock passing an hour does not move every column
+    (on the dashboard that would repaint the whole screen every time)."""
+    from dataclasses import replace
+
+    from nimwatch.tui.table_cells import fit_layout
+
+    base = [row(rules, read_log(path, rules)) for path in (OK, FAILED, RUNNING)]
+    layouts = set()
+    for elapsed, eta in ((59.0, 3599.0), (3599.0, 3601.0), (3601.0, 35000.0)):
+        rows = [replace(r, elapsed=elapsed, eta=eta, eta_rough=True) if r.client == "running01" else r for r in base]
+        layouts.add(fit_layout(rows, 140, "status", False))
+        assert fmt_duration(elapsed) in render_table(rows, 140) and f"~{fmt_duration(eta)}" in render_table(rows, 140)
+    assert len(layouts) == 1, layouts

@@ -99,6 +99,8 @@ class AlertStore:
         self._next_id = 1
         self.version = 0
         """Goes up with every change (screens redraw only when it moved)."""
+        self._counted = (-1, 0)
+        """(version, :attr:`unacknowledged` at that version)."""
         self._limit = limit
         self.journal = journal
         self._known = journal.known() if journal is not None else {}
@@ -280,7 +282,10 @@ class AlertStore:
     @property
     def unacknowledged(self) -> int:
         """Alerts that need attention (warnings, errors, stalls) and were not acknowledged."""
-        return sum(1 for a in self._alerts.values() if a.needs_attention and not a.acknowledged)
+        if self._counted[0] != self.version:  # every screen asks at every redraw: count once per change
+            count = sum(1 for a in self._alerts.values() if a.needs_attention and not a.acknowledged)
+            self._counted = (self.version, count)
+        return self._counted[1]
 
     def __len__(self) -> int:
         return len(self._alerts)

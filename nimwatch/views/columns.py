@@ -142,8 +142,9 @@ def table_columns(rows: Sequence[ClientRow], progress: int = 15) -> list[Column]
         Column("phase", L["phase"], longest((r.phase_label for r in rows), L["phase"]), least=12, grow=2),
         Column("nim", L["nim"], min(48, longest((r.nim for r in rows), L["nim"])), least=9, squeeze=1, drop=5),
         Column("progress", L["progress"], progress, least=9, squeeze=1, drop=6, yields=True),
-        Column("elapsed", L["elapsed"], longest((fmt_duration(r.elapsed) for r in rows), L["elapsed"]), drop=3),
-        Column("eta", L["eta"], longest((r.eta_text for r in rows), "0:00:00"), drop=2),
+        # times up to 10 hours fit (a clock ticking past 1:00:00 does not move every column: a full repaint)
+        Column("elapsed", L["elapsed"], longest((fmt_duration(r.elapsed) for r in rows), "00:00:00"), drop=3),
+        Column("eta", L["eta"], longest((r.eta_text for r in rows), "~00:00:00"), drop=2),
         Column("findings", L["findings"], longest((str(r.findings) for r in rows), L["findings"]), drop=4),
         Column("reboot", L["reboot"], longest((r.reboot_word for r in rows), L["reboot"]), least=6, squeeze=3),
         Column("cause", L["cause"], longest((r.cause for r in rows), L["cause"]), least=18, grow=2),
