@@ -3,7 +3,7 @@
 Each section is a dataclass whose fields carry their kind, default and help
 (:func:`nimwatch.config.schema.key`): :mod:`~nimwatch.config.file` holds the
 top level (``rules``, ``poll``, ``state``, ``stall``, ``limits``, ``metrics``,
-``backlog_hours``), :mod:`~nimwatch.config.alerts` the ``alerts:`` sinks and
+``backlog_hours``, ``nim_state``, ``tui``), :mod:`~nimwatch.config.alerts` the ``alerts:`` sinks and
 :mod:`~nimwatch.config.hooks` the ``hooks:``. :mod:`~nimwatch.config.schema`
 validates them (``file:line: key: message (did you mean 'x'?)``) and
 :mod:`~nimwatch.config.json_schema` turns the same declarations into the JSON
@@ -17,6 +17,7 @@ from nimwatch.config.file import (
     Config,
     MetricsConfig,
     StallConfig,
+    TuiOptions,
     check_config,
     default_config_path,
     default_state_path,
@@ -27,6 +28,7 @@ __all__ = [
     "Config",
     "MetricsConfig",
     "StallConfig",
+    "TuiOptions",
     "check_config",
     "default_config_path",
     "default_state_path",

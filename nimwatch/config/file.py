@@ -1,10 +1,10 @@
 """The config file: its top-level sections, where it is found, and loading or checking it.
 
 Owns :class:`Config` (declared like every section: kinds, defaults, help), the small sections
-``stall:``, ``limits:``, ``metrics:`` and ``nim_state:``, the discovery order (``--config``, ``NIMWATCH_CONFIG``,
-``/etc/nimwatch/nimwatch.yaml`` when root, else the user's config dir), :func:`load_config` (stops
-at the first problem) and :func:`check_config` (lists them all). Problems name file, line and key,
-with the nearest valid key.
+``stall:``, ``limits:``, ``metrics:``, ``nim_state:`` and ``tui:``, the discovery order (``--config``,
+``NIMWATCH_CONFIG``, ``/etc/nimwatch/nimwatch.yaml`` when root, else the user's config dir),
+:func:`load_config` (stops at the first problem) and :func:`check_config` (lists them all).
+Problems name file, line and key, with the nearest valid key.
 """
 
 from __future__ import annotations
@@ -161,6 +161,14 @@ class NimStateConfig:
         return LSNIM if os.path.exists(LSNIM) else shutil.which("lsnim") or LSNIM
 
 
+@dataclass(frozen=True)
+class TuiOptions:
+    """How nimwatch tui gets the admin's attention (nimwatch tui --no-bell: no bell for one session)."""
+
+    bell: bool = key(Flag(), True, help="Ring the terminal bell when a migration fails or stalls during the session.")
+    title: bool = key(Flag(), True, help='Keep the terminal\'s title on the counts: "nimwatch: 2 failed, 5 running".')
+
+
 @dataclass
 class Config:
     """nimwatch's configuration (nimwatch.yaml): what watch and the TUI follow, and what they do about it."""
@@ -184,6 +192,9 @@ class Config:
         help="At first start, finished runs in a log unchanged for this long are history: shown, not alerted.",
     )
     nim_state: Optional[NimStateConfig] = key(Switch(Section(NimStateConfig)), None)
+    tui: Optional[TuiOptions] = key(
+        Section(TuiOptions, message="must be a mapping (bell: true|false, title: true|false), not {value}"), None
+    )
 
 
 def _check_config(values: dict[str, Any], at: At) -> None:

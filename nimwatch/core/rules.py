@@ -114,6 +114,8 @@ class Signature:
     """Inside an installp transcript the finding is info unless its text or the lines around it say it failed."""
     causes: tuple[Cause, ...] = ()
     """When a finding of one of these rules precedes this one in the same phase, its advice comes first."""
+    short: str = ""
+    """A few words for a table column (the dashboard's Cause), placeholders allowed; "" = the title."""
 
     def applies_in(self, phase: int) -> bool:
         return not self.phases or phase in self.phases
@@ -498,6 +500,7 @@ SIGNATURE_KEYS = (
     "benign",
     "soften_in_installp",
     "causes",
+    "short",
 )
 _REQUIRED_SIGNATURE_KEYS = ("id", "pattern", "severity", "explanation", "advice")
 _SEVERITIES = tuple(s.value for s in Severity)
@@ -593,6 +596,7 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
                 benign=benign,
                 soften_in_installp=bool(r.get(d, "soften_in_installp", bool, ctx, required=False, default=False)),
                 causes=causes,
+                short=str(r.get(d, "short", str, ctx, required=False, default="")).strip(),
             )
         )
     probs.raise_if_any()
