@@ -65,12 +65,8 @@ class LiveHistory:
         self.host = host
         self.on_error: Callable[[str], None] = on_error or (lambda message: log.error("%s", message))
         if eta is None:
-            try:
-                cache = HistoryCache.load(journal)
-            except NimwatchError as exc:
-                self.on_error(f"{exc} (the ETA starts without history)")
-                cache = HistoryCache()
-            eta = EtaSource(rules, cache)
+            said = self.on_error
+            eta = EtaSource(rules, HistoryCache.load(journal, lambda m: said(f"{m} (the ETA starts without history)")))
         self.eta = eta
         self._rows = len(eta.history)
         self._next_refresh = 0.0
