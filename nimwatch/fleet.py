@@ -20,10 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from nimwatch.errors import UsageError
-from nimwatch.prometheus_api import PrometheusClient, Sample
+
+if TYPE_CHECKING:  # the view's types need no HTTP client: the TUI's fleet screen imports them alone
+    from nimwatch.prometheus_api import PrometheusClient, Sample
 
 DEFAULT_LOOKBACK = "1h"
 LOOKBACK_RE = re.compile(r"^[1-9][0-9]*[smhdw]$")
