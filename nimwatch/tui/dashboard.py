@@ -11,11 +11,12 @@ Prometheus (:mod:`nimwatch.tui.fleet`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Optional
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -156,10 +157,12 @@ class DashboardScreen(Screen[None]):
         self.post_message(OpenFleet())
 
 
-def _footer_with_fleet(bindings: list[Binding]) -> list[Binding]:
+def _footer_with_fleet(bindings: Iterable[BindingType]) -> list[BindingType]:
     """The dashboard's keys with ``F Fleet`` in the footer and ``/ Find`` only in the help: 80 columns."""
     flip = {"fleet": True, "name_filter": False}
-    return [replace(b, show=flip[b.action]) if b.action in flip else b for b in bindings]
+    return [
+        replace(b, show=flip[b.action]) if isinstance(b, Binding) and b.action in flip else b for b in bindings
+    ]
 
 
 class FleetDashboard(DashboardScreen, inherit_bindings=False):
