@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -44,6 +46,22 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "prometheus"
 EVIL = "evil\x1b[2J\u00e9"
 """A client name with an escape sequence (clear screen) and a non-ASCII letter."""
+
+
+def fleet_cli(*args: str, encoding: str = "utf-8") -> subprocess.CompletedProcess[str]:
+    """``python -m nimwatch fleet ARGS`` with its output in ``encoding``."""
+    env = dict(os.environ, PYTHONIOENCODING=encoding)
+    return subprocess.run(
+        [sys.executable, "-m", "nimwatch", "fleet", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding=encoding,
+        errors="replace",
+        timeout=120,
+        check=False,
+    )
 
 
 def need(binary: Optional[str], package: str) -> str:

@@ -15,8 +15,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +37,7 @@ from .fleetkit import (
     HttpStub,
     Master,
     Reply,
+    fleet_cli,
     free_port,
     nim01,
     nim02,
@@ -52,21 +51,6 @@ from .fleetkit import (
 
 NAMES = {6: "Install and migrate software (installp)", 3: "Copy client data (cache sync / NFS mount)"}
 RULES = EXAMPLES / "nimwatch.rules.yml"
-
-
-def fleet_cli(*args: str, encoding: str = "utf-8") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONIOENCODING=encoding)
-    return subprocess.run(
-        [sys.executable, "-m", "nimwatch", "fleet", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding=encoding,
-        errors="replace",
-        timeout=120,
-        check=False,
-    )
 
 
 def alerts(url: str, name: str, **labels: str) -> list[dict[str, Any]]:
