@@ -93,6 +93,11 @@ def column_widths(lines: Sequence[Line], width: int, now: float, names: Mapping[
     return name, max(PHASE_WIDTH[0], min(room, max(phases, default=0))), eta, cause
 
 
+def every(seconds: float) -> str:
+    """How often Prometheus is asked: ``15s``, ``2m``, ``0.5s``."""
+    return f"{seconds:g}s" if seconds < 60 else human_duration(seconds)
+
+
 def one_line(text: str) -> str:
     """Untrusted text for one table cell: controls escaped, newline and tab too."""
     return escape_controls(text).replace("\n", "\\n").replace("\t", "\\t")
@@ -336,7 +341,7 @@ class FleetScreen(Screen[None]):
         if view is not None:
             title.append(summary(view))
             stamp = time.strftime("%H:%M:%S", time.localtime(view.at))
-            title.append(f"  as of {stamp}, every {human_duration(state.refresh)}", style="dim")
+            title.append(f"  as of {stamp}, every {every(state.refresh)}", style="dim")
         if self.problems_only:
             title.append("  problems only", style="bold")
         self.query_one("#fleet-title", Static).update(title)
@@ -349,7 +354,7 @@ class FleetScreen(Screen[None]):
             text = Text.assemble(
                 ("✖ ", "bold red"),
                 (one_line(state.error), "bold red"),
-                f"  ({tries} failed; trying again every {human_duration(state.refresh)}, r now)",
+                f"  ({tries} failed; trying again every {every(state.refresh)}, r now)",
             )
             if state.view is not None:
                 stamp = time.strftime("%H:%M:%S", time.localtime(state.view.at))

@@ -200,7 +200,7 @@ async def test_a_failed_look_is_one_line_and_the_next_look_comes_by_itself(gate:
         screen = app.screen
         assert isinstance(screen, FleetScreen)
         await wait_for(pilot, lambda: "r now)" in shown(screen, "#fleet-problem"))
-        assert "✖ the query failed: ValueError: boom (1 try failed; trying again every 0s, r now)" in shown(
+        assert "✖ the query failed: ValueError: boom (1 try failed; trying again every 0.2s, r now)" in shown(
             screen, "#fleet-problem"
         )
         await wait_for(pilot, lambda: len(calls) == 2)  # no key pressed: the next look came by itself
