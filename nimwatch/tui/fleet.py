@@ -60,7 +60,8 @@ WATCHER_WORDS = {
 }
 PROBLEM_STATUSES = frozenset({"failed", "stalled", "unknown", "incomplete"})
 CLIENT_WIDTH = (8, 24)
-"""The client column: at least, at most (longer names are cut with an ellipsis)."""
+"""The client column: at least, at most (a fifth of a narrow terminal; longer names are cut with an ellipsis:
+the line at the bottom has them whole)."""
 STATUS_WIDTH = 11
 ETA_WIDTH = (5, 16)
 PHASE_WIDTH = (5, 14)
@@ -80,7 +81,7 @@ def column_widths(lines: Sequence[Line], width: int, now: float, names: Mapping[
     """The widths of the client, phase, ETA and cause columns on a table ``width`` cells wide."""
     labels = [len(one_line(c.client)) + len(INDENT) for _, _, c in lines if c is not None]
     labels += [len(one_line(m.name)) + 2 for _, m, c in lines if c is None]
-    name = max(CLIENT_WIDTH[0], min(CLIENT_WIDTH[1], max(labels, default=0)))
+    name = max(CLIENT_WIDTH[0], min(CLIENT_WIDTH[1], width // 5, max(labels, default=0)))
     etas = [len(eta_text(c, now)) for _, _, c in lines if c is not None]
     eta = max(ETA_WIDTH[0], min(ETA_WIDTH[1], max(etas, default=0)))
     phases = [len(phase_text(c, names)) for _, _, c in lines if c is not None]

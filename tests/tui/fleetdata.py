@@ -73,8 +73,13 @@ def sample_view(at: float = AT) -> FleetView:
 
 
 def fleet_app(
-    fetch: Callable[[], FleetView], *, refresh: float = 3600.0, open_fleet: bool = True, engine: Optional[Engine] = None
+    fetch: Callable[[], FleetView],
+    *,
+    refresh: float = 3600.0,
+    open_fleet: bool = True,
+    engine: Optional[Engine] = None,
+    theme: str = "textual-dark",
 ) -> NimwatchApp:
     """The TUI with a fleet feed on ``fetch`` (no local logs unless ``engine`` has some), on the fleet screen."""
     feed = FleetFeed(URL, fetch, refresh, clock=lambda: AT)
-    return make_app(engine or Engine(load_rules()), fleet=feed, open_fleet=open_fleet, clock=lambda: AT)
+    return make_app(engine or Engine(load_rules()), fleet=feed, open_fleet=open_fleet, clock=lambda: AT, theme=theme)
