@@ -180,35 +180,43 @@ def shown(screen: FleetScreen, part: str) -> str:
     return " ".join(widget_text(widget).split()) if widget.display else ""
 
 
-async def test_a_failed_look_is_one_line_and_the_next_look_comes_by_itself(gate: threading.Event) -> None:
+async def test_a_failed_look_is_one_line_and_the_next_look_comes_by_itself() -> None:
     view = sample_view()
     calls: list[int] = []
+    turns = threading.Semaphore(0)
 
     def flaky() -> FleetView:
         calls.append(len(calls))
+        if len(calls) > 1:
+            turns.acquire(timeout=120)  # each later look waits for the test's turn
         if len(calls) == 1:
             raise ValueError("boom\nsecond line")
         if len(calls) == 2:
-            gate.wait(120)
             raise PrometheusError("cannot reach Prometheus at http://x:9090: Connection refused")
         return view
 
     app = fleet_app(flaky, refresh=0.2)
     assert app.fleet is not None
-    async with app.run_test(size=(160, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen) and app.screen.ready)
-        screen = app.screen
-        assert isinstance(screen, FleetScreen)
-        await wait_for(pilot, lambda: "r now)" in shown(screen, "#fleet-problem"))
-        assert "✖ the query failed: ValueError: boom (1 try failed; trying again every 0.2s, r now)" in shown(
-            screen, "#fleet-problem"
-        )
-        await wait_for(pilot, lambda: len(calls) == 2)  # no key pressed: the next look came by itself
-        gate.set()
-        await wait_for(pilot, lambda: "2 tries failed" in shown(screen, "#fleet-problem"))
-        assert "✖ cannot reach Prometheus at http://x:9090: Connection refused" in shown(screen, "#fleet-problem")
-        await wait_for(pilot, lambda: bool(screen.lines))
-        await wait_for(pilot, lambda: not screen.query_one("#fleet-problem").display)
+    try:
+        async with app.run_test(size=(160, 30)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen) and app.screen.ready)
+            screen = app.screen
+            assert isinstance(screen, FleetScreen)
+            await wait_for(pilot, lambda: "r now)" in shown(screen, "#fleet-problem"))
+            assert "✖ the query failed: ValueError: boom (1 try failed; trying again every 0.2s, r now)" in shown(
+                screen, "#fleet-problem"
+            )
+            await wait_for(pilot, lambda: len(calls) == 2)  # no key pressed: the next look came by itself
+            turns.release()
+            await wait_for(pilot, lambda: "2 tries failed" in shown(screen, "#fleet-problem"))
+            assert "✖ cannot reach Prometheus at http://x:9090: Connection refused" in shown(screen, "#fleet-problem")
+            await wait_for(pilot, lambda: len(calls) == 3)
+            turns.release()
+            await wait_for(pilot, lambda: bool(screen.lines))
+            await wait_for(pilot, lambda: not screen.query_one("#fleet-problem").display)
+    finally:
+        for _ in range(5):
+            turns.release()
     assert app.fleet.state.failures == 0 and app.fleet.state.looks >= 3
     assert describe(PrometheusError("x")) == "x" and describe(NimwatchError("y")) == "y"
     assert describe(OSError()) == "the query failed: OSError"
@@ -266,3 +274,35 @@ def test_the_feed_hands_over_answers_and_stops() -> None:
     assert quiet._thread is not None
     quiet._thread.join(60)
     assert not quiet._thread.is_alive()
+
+
+async def test_each_look_redraws_what_changed() -> None:
+    """Same lines: only the changed cells are redrawn (the ETA's finish moves); new lines: every row again."""
+    later = sample_view(at=AT + 60)
+    nim01 = next(m for m in later.masters if m.name == "nim01")
+    grown = replace(later, masters=(*later.masters, replace(nim01, name="nim99")))
+    looks = [sample_view(), later, grown]
+    turns = threading.Semaphore(1)
+
+    def fetch() -> FleetView:
+        turns.acquire(timeout=120)  # one look per turn the test gives
+        return looks.pop(0) if len(looks) > 1 else looks[0]
+
+    app = fleet_app(fetch, refresh=0.05)
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen) and bool(app.screen.lines))
+            screen = app.screen
+            assert isinstance(screen, FleetScreen)
+            table = screen.query_one(RowTable)
+            assert "1h05m (15:18)" in widget_text(table)
+            rows_before = list(table.rows)
+            turns.release()
+            await wait_for(pilot, lambda: "1h05m (15:19)" in widget_text(table))
+            assert list(table.rows) == rows_before and "as of 14:14:20" in widget_text(screen.query_one("#fleet-title"))
+            turns.release()
+            await wait_for(pilot, lambda: len(screen.lines) == 19)
+            assert "nim99" in widget_text(table)
+    finally:
+        for _ in range(5):
+            turns.release()
