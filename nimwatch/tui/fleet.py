@@ -76,26 +76,6 @@ COLUMNS = ("name", "status", "phase", "eta", "cause")
 HEADERS = ("Master / client", "Status", "Phase", "ETA", "Cause")
 
 
-Widths = tuple[int, int, int, int]
-
-
-def column_widths(lines: Sequence[Line], width: int, now: float, names: Mapping[int, str]) -> Widths:
-    """The widths of the client, phase, ETA and cause columns on a table ``width`` cells wide."""
-    labels = [len(one_line(c.client)) + len(INDENT) for _, _, c in lines if c is not None]
-    labels += [len(one_line(m.name)) + 2 for _, m, c in lines if c is None]
-    name = max(CLIENT_WIDTH[0], min(CLIENT_WIDTH[1], width // 5, max(labels, default=0)))
-    etas = [len(eta_text(c, now)) for _, _, c in lines if c is not None]
-    eta = max(ETA_WIDTH[0], min(ETA_WIDTH[1], max(etas, default=0)))
-    phases = [len(phase_text(c, names)) for _, _, c in lines if c is not None]
-    causes = [len(one_line(c.cause)) for _, _, c in lines if c is not None]
-    causes += [len(master_cells(m, False)[-1]) for _, m, c in lines if c is None]
-    cause = max(5, max(causes, default=0))
-    room = width - name - STATUS_WIDTH - eta - 5 * PADDING - min(CAUSE_ROOM, cause)
-    if room < PHASE_WIDTH[1]:
-        return name, PHASE_WIDTH[0], eta, cause
-    return name, max(PHASE_WIDTH[0], min(room, max(phases, default=0))), eta, cause
-
-
 def every(seconds: float) -> str:
     """How often Prometheus is asked: ``15s``, ``2m``, ``0.5s``."""
     return f"{seconds:g}s" if seconds < 60 else human_duration(seconds)
@@ -133,9 +113,9 @@ def fleet_lines(view: FleetView, problems_only: bool = False, folded: frozenset[
         clients = [c for c in master.clients if is_problem(c)] if problems_only else list(master.clients)
         if problems_only and not clients and master.state == "up":
             continue
-        lines.append((f"m\x00{master.name}", master, None))
+        lines.append((f"m{master.name!r}", master, None))  # repr: no two names make one key
         if master.name not in folded:
-            lines.extend((f"c\x00{master.name}\x00{c.client}", master, c) for c in clients)
+            lines.extend((f"c{master.name!r}{c.client!r}", master, c) for c in clients)
     return lines
 
 
@@ -216,6 +196,26 @@ def client_cells(client: ClientView, now: float, names: Mapping[int, str]) -> tu
         Text(eta_text(client, now), no_wrap=True, overflow="ellipsis", style="yellow" if client.overdue else ""),
         Text(one_line(client.cause), style=cause_style if client.live else "magenta"),
     )
+
+
+Widths = tuple[int, int, int, int]
+
+
+def column_widths(lines: Sequence[Line], width: int, now: float, names: Mapping[int, str]) -> Widths:
+    """The widths of the client, phase, ETA and cause columns on a table ``width`` cells wide."""
+    labels = [len(one_line(c.client)) + len(INDENT) for _, _, c in lines if c is not None]
+    labels += [len(one_line(m.name)) + 2 for _, m, c in lines if c is None]
+    name = max(CLIENT_WIDTH[0], min(CLIENT_WIDTH[1], width // 5, max(labels, default=0)))
+    etas = [len(eta_text(c, now)) for _, _, c in lines if c is not None]
+    eta = max(ETA_WIDTH[0], min(ETA_WIDTH[1], max(etas, default=0)))
+    phases = [len(phase_text(c, names)) for _, _, c in lines if c is not None]
+    causes = [len(one_line(c.cause)) for _, _, c in lines if c is not None]
+    causes += [len(master_cells(m, False)[-1]) for _, m, c in lines if c is None]
+    cause = max(5, max(causes, default=0))
+    room = width - name - STATUS_WIDTH - eta - 5 * PADDING - min(CAUSE_ROOM, cause)
+    if room < PHASE_WIDTH[1]:
+        return name, PHASE_WIDTH[0], eta, cause
+    return name, max(PHASE_WIDTH[0], min(room, max(phases, default=0))), eta, cause
 
 
 def detail_text(line: Optional[Line], now: float, names: Mapping[int, str]) -> Text:
@@ -465,7 +465,7 @@ class FleetScreen(Screen[None]):
         self.folded.symmetric_difference_update({name})
         self.show_state(full=True)
         keys = [key for key, _, _ in self.lines]
-        master_key = f"m\x00{name}"
+        master_key = f"m{name!r}"
         if master_key in keys:
             self.query_one(RowTable).move_cursor(row=keys.index(master_key), animate=False)
             self._detail()

@@ -16,15 +16,16 @@ from textual.widgets._footer import FooterKey
 
 from nimwatch.engine import Engine
 from nimwatch.errors import NimwatchError
-from nimwatch.fleet import FleetView
-from nimwatch.prometheus_api import PrometheusError
+from nimwatch.fleet import FleetView, build
+from nimwatch.prometheus_api import PrometheusError, Sample
 from nimwatch.rulefiles import load_rules
 from nimwatch.tui.app import NO_FLEET, make_app
 from nimwatch.tui.dashboard import DashboardScreen, FleetDashboard
-from nimwatch.tui.fleet import FleetScreen, detail_text, fleet_lines, one_line
+from nimwatch.tui.fleet import FleetScreen, client_cells, detail_text, fleet_lines, one_line
 from nimwatch.tui.fleet_feed import FleetFeed, FleetResult, describe
 from nimwatch.tui.messages import FleetUpdated
 from nimwatch.tui.row_table import RowTable
+from nimwatch.views.fleet_text import render_text
 
 from .fleetdata import AT, EVIL_CLIENT, EVIL_MASTER, URL, fleet_app, sample_view
 from .tuikit import EPOCH, wait_for, widget_text
@@ -306,3 +307,29 @@ async def test_each_look_redraws_what_changed() -> None:
     finally:
         for _ in range(5):
             turns.release()
+
+
+def test_nan_and_infinite_samples_are_unknown_values_not_a_crash() -> None:
+    """Prometheus holds NaN and ±Inf as well as numbers: none of them is a time, a count or a phase."""
+    t = {"instance": "n:1", "job": "nimwatch", "master": "n"}
+    nan, inf = float("nan"), float("inf")
+    results = {
+        "up_last": [Sample(t, 1, AT)],
+        "scrape_up": [Sample(t, 1, AT)],
+        "heartbeat": [Sample(t, inf, AT)],
+        "interval": [Sample(t, nan, AT)],
+        "phase": [Sample({**t, "client": "x"}, nan, AT)],
+        "outcome": [Sample({**t, "client": "x", "outcome": "running"}, 1, AT)],
+        "eta": [Sample({**t, "client": "x"}, nan, AT)],
+        "basis": [Sample({**t, "client": "x", "basis": "all"}, inf, AT)],
+        "phase_started": [Sample({**t, "client": "x"}, -inf, AT)],
+    }
+    view = build(results, AT, URL)
+    (x,) = view.clients
+    assert (x.phase, x.eta, x.basis_runs, x.in_phase) == (0, None, None, None)
+    assert view.masters[0].watchers[0].heartbeat_age is None
+    for line in fleet_lines(view):
+        detail_text(line, AT, NAMES)
+        if line[2] is not None:
+            assert [c.plain for c in client_cells(line[2], AT, NAMES)][1:4] == ["▶ running", "-", "-"]
+    render_text(view, NAMES)
