@@ -5,7 +5,8 @@ Owns the top level of ``nimwatch.yaml`` and its discovery order
 else the user's config dir). Each section is validated by the module that
 owns it (``alerts:`` by :mod:`nimwatch.alerts.config`, ``hooks:`` by
 :mod:`nimwatch.hooks.config`, ``metrics:`` by :mod:`nimwatch.metrics`,
-``nim_state:`` by :mod:`nimwatch.aix.nim_state`), all
+``nim_state:`` by :mod:`nimwatch.aix.nim_state`, ``tui:`` by
+:mod:`nimwatch.tui_options`, ``fleet:`` by :mod:`nimwatch.fleet_options`), all
 collecting into one :class:`~nimwatch.core.validation.Problems` so that
 ``check-config`` lists every problem at once while start-up stops at the
 first. Errors name file, line and key, with the nearest valid key.
@@ -97,10 +98,13 @@ class Config:
     """The NIM state cross-check (:class:`nimwatch.aix.nim_state.NimStateConfig`); None: off."""
     tui: Any = None
     """The ``tui:`` section (:class:`nimwatch.tui_options.TuiOptions`), None when absent."""
+    fleet: Any = None
+    """The ``fleet:`` section (:class:`nimwatch.fleet_options.FleetOptions`), None when absent."""
 
 
 TOP_KEYS = (
-    "rules", "poll", "state", "stall", "alerts", "metrics", "hooks", "limits", "backlog_hours", "nim_state", "tui"
+    "rules", "poll", "state", "stall", "alerts", "metrics", "hooks", "limits", "backlog_hours", "nim_state", "tui",
+    "fleet",
 )
 
 SectionParser = Callable[[Any, int, Problems, Path], Any]
@@ -110,6 +114,7 @@ def _section_parsers() -> dict[str, SectionParser]:
     """Section validators, imported lazily (each owner module defines ``parse_section``)."""
     from nimwatch.aix.nim_state import parse_section as parse_nim_state
     from nimwatch.alerts.config import parse_section as parse_alerts
+    from nimwatch.fleet_options import parse_section as parse_fleet
     from nimwatch.hooks.config import parse_section as parse_hooks
     from nimwatch.metrics import parse_section as parse_metrics
     from nimwatch.tui_options import parse_section as parse_tui
@@ -120,6 +125,7 @@ def _section_parsers() -> dict[str, SectionParser]:
         "metrics": parse_metrics,
         "nim_state": parse_nim_state,
         "tui": parse_tui,
+        "fleet": parse_fleet,
     }
 
 
@@ -228,7 +234,7 @@ def parse_config(data: Any, path: Path, problems: Problems) -> Config:
         else:
             config.backlog_hours = float(hours)
     parsers = _section_parsers()
-    for key in ("alerts", "metrics", "hooks", "nim_state", "tui"):
+    for key in ("alerts", "metrics", "hooks", "nim_state", "tui", "fleet"):
         if key in data:
             setattr(config, key, parsers[key](data[key], data.line_of(key), problems, path))
     return config
