@@ -12,8 +12,9 @@ from helpers import SAMPLE_LOGS, banner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nimwatch.core.events import Event
-from nimwatch.core.parser import LogReader
+from nimwatch.core.decoder import LineDecoder
+from nimwatch.core.events import BadLine, Event
+from nimwatch.core.parser import LogParser, LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.rulefiles import load_rules
@@ -102,3 +103,38 @@ def test_chunked_equals_whole_on_sample_logs(name: str, draw: st.DataObject) -> 
 def test_byte_by_byte_equals_whole(rules: RuleSet) -> None:
     data = SAMPLES["fail11mb_alt_mig.log"][:20000] + SAMPLES["rerun02_alt_mig.log"][-8000:]
     assert run(data, list(range(len(data)))) == run(data, [])
+
+
+def run_text(data: bytes, cuts: list[int], max_line: int = 4096) -> tuple[list[Event], dict[str, Any]]:
+    """:func:`run` through the text path: the decoder's text fed to ``LogParser.feed`` (the text scanners)."""
+    decoder = LineDecoder(max_line)
+    parser = LogParser(RULES, "lpar1")
+    state = LogState("x_alt_mig.log", "lpar1")
+    events: list[Event] = []
+    pos = 0
+    for cut in [*sorted(set(cuts)), len(data)]:
+        block = decoder.feed(data[pos:cut] if cut >= pos else b"")
+        pos = max(pos, cut)
+        events.extend(BadLine(parser.line_no + i + 1, f"line of {n} bytes cut to {max_line}") for i, n in block.cut_lines)
+        events.extend(parser.feed(block.text))
+    block = decoder.flush()
+    events.extend(BadLine(parser.line_no + i + 1, f"line of {n} bytes cut to {max_line}") for i, n in block.cut_lines)
+    events.extend(parser.feed(block.text))
+    events.extend(parser.close())
+    for event in events:
+        state.apply(event)
+    return [e for e in events if e.kind not in COALESCED], {"runs": report_records([state], RULES)}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(FRAGMENTS) | st.binary(max_size=60), max_size=40), st.data())
+def test_text_path_equals_byte_path(parts: list[bytes], draw: st.DataObject) -> None:
+    """``LogParser.feed(text)`` and ``feed_bytes`` (what LogReader uses) give the same events and report."""
+    data = b"".join(parts)
+    cuts = draw.draw(cut_points(len(data)))
+    assert run_text(data, cuts) == run(data, cuts)
+
+
+def test_text_path_equals_byte_path_on_sample_logs() -> None:
+    for name, data in SAMPLES.items():
+        assert run_text(data, [len(data) // 2], max_line=65536) == run(data, [len(data) // 2], max_line=65536), name
