@@ -83,12 +83,27 @@ def _open_journal(path: str | None) -> Any:
         return None
 
 
+def _shared_scanner(rules: Any) -> Any:
+    """One scanner set for every log of the call, on the scan anchors stored with the rules.
+
+    A bad anchors file is a warning: the scan is exact without it, only slower.
+    """
+    from nimwatch.anchorfile import load_anchor_data
+    from nimwatch.core.scanset import build_scanner
+
+    anchors, problem = load_anchor_data()
+    if problem:
+        log.warning("%s", problem)
+    return build_scanner(rules, anchors)
+
+
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import LOG_SUFFIX, ArrivalTimes, expand_paths, read_log
     from nimwatch.views.report_data import Judgement, client_records, report_document, report_records
 
     rules = load_rules(args.rules)
+    scanner = _shared_scanner(rules)
     journal = None if args.no_state else _open_journal(args.state)
     logs = []
     mtimes: dict[str, float] = {}
@@ -101,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                     log.info("%s: documentation, not a log; skipped", path)
                     continue
                 times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
-                state = read_log(path, rules, times=times)
+                state = read_log(path, rules, scanner, times=times)
                 if not state.runs and not path.name.endswith(LOG_SUFFIX):
                     # `report dir/*` also names READMEs and notes: not logs, so not runs
                     log.info("%s: no nimadm output; skipped", path)

@@ -33,8 +33,8 @@ from nimwatch.core.anchors import (
     DASH,
     SUFFIX_TOKENS,
     AnchorData,
+    LiteralSpec,
     ScanPlan,
-    byte_specs,
     choose_anchors,
     lookbehind,
     scan_specs,
@@ -54,10 +54,17 @@ _Entry = tuple[int, bytes, bool, tuple[bytes, ...], bool, Optional["re.Pattern[s
 class ByteScanner:
     """Candidate lines of clean log bytes for one phase scanner."""
 
-    def __init__(self, scanner: Scanner, data: Optional[AnchorData] = None, plan: Optional[ScanPlan] = None) -> None:
-        """``plan``: :func:`~nimwatch.core.anchors.scan_specs` of ``scanner``, when the caller has it."""
+    def __init__(
+        self,
+        scanner: Scanner,
+        data: Optional[AnchorData] = None,
+        plan: Optional[ScanPlan] = None,
+        phase: Optional[int] = None,
+    ) -> None:
+        """``plan``: :func:`~nimwatch.core.anchors.scan_specs` of ``scanner``, when the caller has it;
+        ``phase``: the scanner key (a changed plan starts from that key's stored anchors)."""
         self.plan: ScanPlan = plan or scan_specs(scanner)
-        self.anchors = choose_anchors(self.plan, data)
+        self.anchors = choose_anchors(self.plan, data, phase)
         code = self.plan.code
         table = bytearray(range(256))
         for b in self.anchors.bytes:
@@ -68,28 +75,32 @@ class ByteScanner:
         self.table = bytes(table)
         index: dict[int, list[_Entry]] = {}
         words: list[tuple[tuple[frozenset[int], ...], Optional[bytes]]] = []
-        for spec in byte_specs(self.plan):
-            k = self.anchors.positions[spec]
+        guards: list[bytes] = []
+        for spec, k in self.anchors.positions.items():
             entry: _Entry = (
                 k,
                 spec.text.encode("ascii"),
                 spec.icase,
-                tuple(a.encode("ascii") for a in spec.also),
+                tuple(a.encode("ascii") for a in spec.also if a.isascii()),
                 spec.also_icase,
                 spec.confirm,
             )
             for b in _cases(spec.text[k], spec.icase):
                 index.setdefault(b, []).append(entry)
-            after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
-            guard: Optional[bytes] = None
             if lookbehind(spec.text, k):
                 before = tuple(self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k])
-                guard = b"(?<=" + _seq(before) + rb"\x00" + _seq(after) + b")"
-            words.append((after, guard))
+                guards.append(b"(?<=" + _seq(before) + rb"\x00)")
+            else:
+                words.append(
+                    (tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS]), None)
+                )
         self._index = {b: tuple(v) for b, v in index.items()}
         if code:
             words.append(((frozenset({_ZERO}),) * 3, rb"(?<=0000\x00000)"))
-        self.regex = re.compile(rb"\x00" + _alternation(words) if words else rb"(?!)")
+        parts = ([_alternation(words)] if words else []) + sorted(set(guards))
+        body = parts[0] if len(parts) == 1 else b"(?:" + b"|".join(parts) + b")"
+        self.regex = re.compile(rb"\x00" + body if parts else rb"(?!)")
+        self._singles = tuple(_single(spec) for spec in self.anchors.singles)
         self._text_specs = self.plan.specs
         self._slow = self.plan.slow
 
@@ -110,6 +121,8 @@ class ByteScanner:
         win = data[pos:end] if pos or end != len(data) else data
         translated = win.translate(self.table)
         starts = self._literal_lines(win, translated)
+        if self._singles:
+            starts = sorted(set(starts) | set(self._single_lines(win)))
         if not translated.isascii():
             starts = sorted(set(starts) | set(self._text_lines(win, translated)))
         if self._slow:
@@ -166,6 +179,25 @@ class ByteScanner:
                 at = p + 1
         return starts
 
+    def _single_lines(self, win: bytes) -> list[int]:
+        """Lines holding a one-byte literal (found with ``bytes.find``), with what else they must hold."""
+        starts: list[int] = []
+        for targets, also, confirm in self._singles:
+            for target in targets:
+                find = win.find
+                at = find(target)
+                while at >= 0:
+                    ls = win.rfind(b"\n", 0, at) + 1
+                    le = find(b"\n", at)
+                    if le < 0:
+                        le = len(win)
+                    if (also is None or also.search(win, ls, le)) and (
+                        confirm is None or confirm.search(decode_line(win[ls:le])) is not None
+                    ):
+                        starts.append(ls)
+                    at = find(target, le)
+        return starts
+
     def _text_lines(self, win: bytes, translated: bytes) -> list[int]:
         """Lines holding bytes above 127, checked as decoded text (exact for either encoding)."""
         starts: list[int] = []
@@ -205,6 +237,19 @@ class ByteScanner:
                     if line_starts[index] < len(win):
                         found.add(line_starts[index])
         return sorted(found)
+
+
+def _single(spec: LiteralSpec) -> tuple[tuple[bytes, ...], Optional[re.Pattern[bytes]], Optional[re.Pattern[str]]]:
+    """How the scan finds a one-byte literal: the byte(s), the pattern of what the line must also hold."""
+    targets = tuple(bytes([b]) for b in _cases(spec.text, spec.icase))
+    also = [a.encode("ascii") for a in spec.also if a.isascii()]
+    also_re = None
+    if spec.also:
+        # a line whose also-literal is not ASCII is checked as text (_text_lines): here, never matches
+        also_re = re.compile(
+            b"|".join(re.escape(a) for a in also) if also else rb"(?!)", re.I if spec.also_icase else 0
+        )
+    return targets, also_re, spec.confirm
 
 
 def _cases(ch: str, icase: bool) -> tuple[int, ...]:
@@ -283,6 +328,6 @@ class ByteScannerSet:
             plan = scan_specs(text_scanner)
             scanner = self._by_plan.get(plan)
             if scanner is None:
-                scanner = self._by_plan[plan] = ByteScanner(text_scanner, self.data, plan)
+                scanner = self._by_plan[plan] = ByteScanner(text_scanner, self.data, plan, key)
             self._scanners[key] = scanner
         return scanner

@@ -83,22 +83,21 @@ class LineDecoder:
         if last_nl < 0:
             self._hold(chunk)
             return RawBlock(b"")
-        body = chunk[: last_nl + 1]
-        tail = chunk[last_nl + 1 :]
+        view = memoryview(chunk)
         cut: list[tuple[int, int]] = []
         if self._partial_len:
-            first_nl = body.find(b"\n")
-            self._hold(body[:first_nl])
-            head = bytes(self._partial) + b"\n"
+            # the held line, finished by this chunk's first newline: one copy of the block in all
+            first_nl = chunk.find(b"\n")
+            self._hold(view[:first_nl])
             if self._partial_len > self.max_line:
                 cut.append((0, self._partial_len))
+            data = b"".join((self._partial, view[first_nl : last_nl + 1]))
             self._partial = bytearray()
             self._partial_len = 0
-            rest = body[first_nl + 1 :]
-            data = head + self._cut_long(rest, cut, 1)
         else:
-            data = self._cut_long(body, cut, 0)
-        self._hold(tail)
+            data = chunk if last_nl + 1 == len(chunk) else chunk[: last_nl + 1]
+        data = self._cut_long(data, cut, 0)  # the held line is already cut: it is never cut again
+        self._hold(view[last_nl + 1 :])
         return RawBlock(clean(data), cut)
 
     def flush_bytes(self) -> RawBlock:
@@ -116,7 +115,7 @@ class LineDecoder:
         self._partial = bytearray()
         self._partial_len = 0
 
-    def _hold(self, data: bytes) -> None:
+    def _hold(self, data: bytes | memoryview) -> None:
         room = self.max_line - len(self._partial)
         if room > 0:
             self._partial += data[:room]

@@ -19,7 +19,7 @@ from nimwatch.core.anchors import AnchorData
 from nimwatch.core.bytescan import ByteScannerSet
 from nimwatch.core.progress import CompiledCounter, compile_counter
 from nimwatch.core.rules import RuleSet
-from nimwatch.core.scanner import Item, Scanner
+from nimwatch.core.scanner import Item, LiteralIndex, Scanner
 
 SPLITTER = -1
 """The scanner key holding every rule: used to find where lines begin in pasted text."""
@@ -50,7 +50,9 @@ class ScannerSet:
     def for_phase(self, phase: int) -> Scanner:
         scanner = self._scanners.get(phase)
         if scanner is None:
-            scanner = self._scanners[phase] = _build_scanner(self.rules, phase)
+            # Every rule is in the splitter: its literal index serves every situation.
+            index = None if phase == SPLITTER else self.for_phase(SPLITTER).index
+            scanner = self._scanners[phase] = _build_scanner(self.rules, phase, index)
         return scanner
 
     def counters(self, phase: int) -> list[CompiledCounter]:
@@ -82,7 +84,7 @@ _INSTALLP_KEYS = (
 )
 
 
-def _build_scanner(rules: RuleSet, phase: int) -> Scanner:
+def _build_scanner(rules: RuleSet, phase: int, index: Optional[LiteralIndex]) -> Scanner:
     model = rules.model
     lines = model.lines
     items: list[Item] = []
@@ -119,4 +121,4 @@ def _build_scanner(rules: RuleSet, phase: int) -> Scanner:
         if sig.applies_in(phase) or phase == SPLITTER:
             add("signature", sig.pattern, sig, sig.trigger)
     code = Item(len(items), "code", lines.message_code)
-    return Scanner([*items, code], code_item=code)
+    return Scanner([*items, code], code_item=code, index=index)
