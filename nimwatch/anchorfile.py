@@ -25,12 +25,12 @@ import yaml
 
 from nimwatch.core.anchors import (
     FORMAT_VERSION,
+    PLAN_VERSION,
     AnchorData,
     ScanPlan,
     measure_digrams,
     measure_frequencies,
     optimize_anchors,
-    scan_specs,
 )
 from nimwatch.core.rules import RuleSet
 from nimwatch.errors import RuleError
@@ -55,16 +55,16 @@ HEADER = """\
 
 
 def plans(rules: RuleSet) -> dict[int, ScanPlan]:
-    """The byte scan's plan for every scanner key of ``rules``."""
+    """The plan each scanner key's anchors are chosen for (its shared group's literals), for ``rules``."""
     from nimwatch.core.scanset import build_scanner
 
     scanners = build_scanner(rules)
-    return {key: scan_specs(scanners.for_phase(key)) for key in SCAN_KEYS}
+    return {key: scanners.bytes.anchor_plan(key) for key in SCAN_KEYS}
 
 
 def catalog_hash(plan_by_key: dict[int, ScanPlan]) -> str:
     blob = "\n".join(f"{key}:{plan.key}" for key, plan in sorted(plan_by_key.items()))
-    return hashlib.sha256(f"{FORMAT_VERSION}\n{blob}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{PLAN_VERSION}\n{blob}".encode()).hexdigest()[:16]
 
 
 def anchor_path(rules_dir: Optional[Path] = None) -> Path:
@@ -99,13 +99,15 @@ def parse_anchor_data(content: Any, source: str) -> AnchorData:
             raise bad(f"phases.{key}", "needs key and anchors")
         sets = []
         for name in ("anchors", "follow"):
-            values = entry.get(name)
+            values = entry.get(name, [] if name == "follow" else None)
             if not isinstance(values, list) or not all(isinstance(b, int) and 0 < b < 128 for b in values):
                 raise bad(f"phases.{key}.{name}", "must be a list of ASCII byte values")
             sets.append(frozenset(values))
-        stored[entry["key"]], follows[entry["key"]] = sets
-        if isinstance(key, int):
-            by_phase[key] = (sets[0], sets[1])
+        stored[entry["key"]] = sets[0]
+        if "follow" in entry:  # without it, whatever byte follows an anchor is looked at
+            follows[entry["key"]] = sets[1]
+            if isinstance(key, int):
+                by_phase[key] = (sets[0], sets[1])
     return AnchorData(
         frequencies=dict(freq),
         stored=stored,

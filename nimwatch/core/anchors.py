@@ -33,6 +33,7 @@ from typing import Optional
 
 from nimwatch.core.literals import (
     FORMAT_VERSION,
+    PLAN_VERSION,
     LiteralSpec,
     ScanPlan,
     line_local,
@@ -45,6 +46,7 @@ __all__ = [
     "DASH",
     "DIGITS",
     "FORMAT_VERSION",
+    "PLAN_VERSION",
     "AnchorData",
     "Anchors",
     "LiteralSpec",

@@ -83,6 +83,7 @@ class TextLines:
             start,
             end,
             lines_before,
+            compiled.totals,
         )
 
 
@@ -137,6 +138,7 @@ class ByteLines:
                 start,
                 end,
                 lines_before,
+                compiled.raw_totals,
             )
         text = decode_block(data[start:end])
         return count_stretch(
@@ -152,6 +154,7 @@ class ByteLines:
             0,
             len(text),
             lines_before,
+            compiled.totals,
         )
 
     def _bytes_agree(self, compiled: CompiledCounter, start: int, end: int) -> bool:

@@ -33,6 +33,7 @@ from nimwatch.core.anchors import (
     DASH,
     SUFFIX_TOKENS,
     AnchorData,
+    Anchors,
     LiteralSpec,
     ScanPlan,
     choose_anchors,
@@ -54,29 +55,55 @@ _Entry = tuple[int, bytes, bool, tuple[bytes, ...], bool, Optional["re.Pattern[s
 class ByteScanner:
     """Candidate lines of clean log bytes for one phase scanner."""
 
+    anchors: Anchors
+    table: bytes
+    regex: re.Pattern[bytes]
+    _entries: list[tuple[LiteralSpec, int, _Entry]]
+    """Per anchor byte, the literal checks of every spec scanned through it."""
+
     def __init__(
         self,
         scanner: Scanner,
         data: Optional[AnchorData] = None,
         plan: Optional[ScanPlan] = None,
         phase: Optional[int] = None,
+        shared: Optional[ByteScanner] = None,
     ) -> None:
         """``plan``: :func:`~nimwatch.core.anchors.scan_specs` of ``scanner``, when the caller has it;
-        ``phase``: the scanner key (a changed plan starts from that key's stored anchors)."""
+        ``phase``: the scanner key (a changed plan starts from that key's stored anchors); ``shared``: a
+        scanner built on a plan holding this one's literals, whose compiled scan this one reuses (it keeps
+        the lines of its own literals only)."""
         self.plan: ScanPlan = plan or scan_specs(scanner)
-        self.anchors = choose_anchors(self.plan, data, phase)
+        if shared is None:
+            self._compile(choose_anchors(self.plan, data, phase))
+        else:
+            self.anchors, self.table, self.regex = shared.anchors, shared.table, shared.regex
+            self._entries = shared._entries
+        own = set(self.plan.specs)
+        index: dict[int, list[_Entry]] = {}
+        for spec, byte, entry in self._entries:
+            if spec in own:
+                index.setdefault(byte, []).append(entry)
+        self._index = {b: tuple(v) for b, v in index.items()}
+        self._singles = tuple(_single(spec) for spec in self.anchors.singles if spec in own)
+        self._text_specs = self.plan.specs
+        self._slow = self.plan.slow
+
+    def _compile(self, anchors: Anchors) -> None:
+        """The translation table, the regex and the literal checks of ``anchors``."""
+        self.anchors = anchors
         code = self.plan.code
         table = bytearray(range(256))
-        for b in self.anchors.bytes:
+        for b in anchors.bytes:
             table[b] = 0
         if code:
             for b in b"0123456789":
                 table[b] = _ZERO
         self.table = bytes(table)
-        index: dict[int, list[_Entry]] = {}
+        self._entries = []
         words: list[tuple[tuple[frozenset[int], ...], Optional[bytes]]] = []
         guards: list[bytes] = []
-        for spec, k in self.anchors.positions.items():
+        for spec, k in anchors.positions.items():
             entry: _Entry = (
                 k,
                 spec.text.encode("ascii"),
@@ -85,8 +112,7 @@ class ByteScanner:
                 spec.also_icase,
                 spec.confirm,
             )
-            for b in _cases(spec.text[k], spec.icase):
-                index.setdefault(b, []).append(entry)
+            self._entries.extend((spec, b, entry) for b in _cases(spec.text[k], spec.icase))
             if lookbehind(spec.text, k):
                 before = tuple(self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k])
                 guards.append(b"(?<=" + _seq(before) + rb"\x00)")
@@ -94,15 +120,11 @@ class ByteScanner:
                 words.append(
                     (tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS]), None)
                 )
-        self._index = {b: tuple(v) for b, v in index.items()}
         if code:
             words.append(((frozenset({_ZERO}),) * 3, rb"(?<=0000\x00000)"))
         parts = ([_alternation(words)] if words else []) + sorted(set(guards))
         body = parts[0] if len(parts) == 1 else b"(?:" + b"|".join(parts) + b")"
         self.regex = re.compile(rb"\x00" + body if parts else rb"(?!)")
-        self._singles = tuple(_single(spec) for spec in self.anchors.singles)
-        self._text_specs = self.plan.specs
-        self._slow = self.plan.slow
 
     def _token(self, ch: str, icase: bool) -> frozenset[int]:
         """The translated bytes that may stand for ``ch`` of a literal."""
@@ -311,23 +333,48 @@ def _alternation(words: Sequence[tuple[tuple[frozenset[int], ...], Optional[byte
     return body
 
 
+SHARED_GROUPS: tuple[tuple[int, ...], ...] = ((0,), (6,), (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12))
+"""Scanner keys whose byte scans share one compiled scan (over all their literals, each keeping its own
+lines): before phase 1, phase 6 (the bulk of a log: installp), and the short phases together."""
+
+
+def shared_group(key: int) -> tuple[int, ...]:
+    """The scanner keys that share ``key``'s compiled scan."""
+    return next((group for group in SHARED_GROUPS if key in group), (key,))
+
+
 class ByteScannerSet:
-    """One :class:`ByteScanner` per parser situation, built lazily from the text scanners and shared."""
+    """One :class:`ByteScanner` per parser situation, built lazily from the text scanners and shared.
+
+    The situations of one :func:`shared_group` share one compiled scan: building
+    a scan costs milliseconds, and a run passes through every phase.
+    """
 
     def __init__(self, for_phase: Callable[[int], Scanner], data: Optional[AnchorData] = None) -> None:
-        """``for_phase`` is :meth:`nimwatch.core.parser.ScannerSet.for_phase` (or any key -> Scanner)."""
+        """``for_phase`` is :meth:`nimwatch.core.scanset.ScannerSet.for_phase` (or any key -> Scanner)."""
         self._scanner_for = for_phase
         self.data = data
         self._scanners: dict[int, ByteScanner] = {}
-        self._by_plan: dict[ScanPlan, ByteScanner] = {}
+        self._shared: dict[tuple[int, ...], ByteScanner] = {}
+
+    def anchor_plan(self, key: int) -> ScanPlan:
+        """The plan the anchors of ``key``'s scan are chosen for: the literals of its whole group."""
+        plans = [scan_specs(self._scanner_for(k)) for k in shared_group(key)]
+        if len(plans) == 1:
+            return plans[0]
+        specs = dict.fromkeys(spec for plan in plans for spec in plan.specs)
+        slow = dict.fromkeys(pattern for plan in plans for pattern in plan.slow)
+        return ScanPlan(tuple(specs), tuple(slow), any(plan.code for plan in plans))
 
     def for_phase(self, key: int) -> ByteScanner:
         scanner = self._scanners.get(key)
         if scanner is None:
+            group = shared_group(key)
+            shared = self._shared.get(group)
+            if shared is None:
+                shared = self._shared[group] = ByteScanner(
+                    self._scanner_for(group[0]), self.data, self.anchor_plan(key), group[0]
+                )
             text_scanner = self._scanner_for(key)
-            plan = scan_specs(text_scanner)
-            scanner = self._by_plan.get(plan)
-            if scanner is None:
-                scanner = self._by_plan[plan] = ByteScanner(text_scanner, self.data, plan, key)
-            self._scanners[key] = scanner
+            scanner = self._scanners[key] = ByteScanner(text_scanner, plan=scan_specs(text_scanner), shared=shared)
         return scanner

@@ -36,8 +36,11 @@ MIN_LITERAL = 3
 """Shortest literal worth scanning for (as in :mod:`nimwatch.core.scanner`)."""
 MAX_ALTERNATIVES = 16
 """Most strings a derived literal set may hold (``TCB|Trusted Computing Base`` is 2)."""
-FORMAT_VERSION = 2
-"""Bumped when the plan or the anchor choice changes in a way that makes stored anchors meaningless."""
+FORMAT_VERSION = 1
+"""The anchors file's format (``version:`` in ``phases/anchors.yaml``)."""
+PLAN_VERSION = 2
+"""Bumped when the plan or the anchor choice changes in a way that makes stored anchors meaningless: it
+is part of every plan's hash, so a file computed before no longer matches (and is reported stale)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class ScanPlan:
 
 def literal_set_hash(specs: Iterable[LiteralSpec], code: bool) -> str:
     words = sorted({(s.text, s.icase) for s in specs})
-    blob = repr((FORMAT_VERSION, code, words)).encode("utf-8")
+    blob = repr((PLAN_VERSION, code, words)).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -129,6 +129,22 @@ class LogParser(FindingTracker):
         while pos < n:
             if self._every_line():
                 start = pos  # a script's output, an installp table or the lines after a finding: read them all
+                if self._table_only():
+                    if pos >= window_end:
+                        window_end = lines.window_end(pos, window)
+                        starts = lines.candidates(key, pos, window_end)
+                        si = 0
+                    while si < len(starts) and starts[si] < pos:
+                        si += 1
+                    if si >= len(starts) or starts[si] != pos:
+                        # a row of an installp table that no rule can match: only the table reads it
+                        line_no += count(counted_to, start)
+                        counted_to = start
+                        end = find(start)
+                        self._line_start = start
+                        self._table_line(lines.text(start, end), line_no + 1)
+                        pos = end + 1
+                        continue
             else:
                 while si < len(starts) and starts[si] < pos:
                     si += 1
@@ -179,6 +195,30 @@ class LogParser(FindingTracker):
         if run is None:
             return False
         return run.script_running is not None or (run.installp is not None and bool(run.installp.mode))
+
+    def _table_only(self) -> bool:
+        """Whether every line is read only because an installp table is open (no finding, no script output)."""
+        run = self.run
+        return (
+            not self._pending
+            and run is not None
+            and run.script_running is None
+            and run.installp is not None
+            and bool(run.installp.mode)
+        )
+
+    def _table_line(self, raw: str, line_no: int) -> None:
+        """A line read for an open installp table only (what :meth:`_physical_line` does with such a line)."""
+        text = raw.strip()
+        if not text:
+            return
+        run = self.run
+        if is_pasted(text) or run is None or run.finished or run.installp is None:
+            self._physical_line(raw, line_no)
+            return
+        if run.installp.on_line(text):
+            self._fail_phase(line_no)
+        self._flush_installp(line_no)
 
     def close(self) -> list[Event]:
         """End of the log: what is still being read is given out, a run that did not finish gets its outcome."""

@@ -92,3 +92,10 @@ def test_anchors_command_lists_every_phase(capsys: pytest.CaptureFixture[str]) -
     assert main(["anchors"]) == 0
     out = capsys.readouterr().out
     assert "before phase 1" in out and "phase 12" in out
+
+
+def test_the_stored_anchors_fit_the_shipped_catalog() -> None:
+    """A catalog or phase-model change needs `nimwatch anchors --update` (and phases/anchors.yaml committed)."""
+    path = anchorfile.anchor_path(ROOT / "phases")
+    found = anchorfile.freshness(load_rules(), anchorfile.read_anchor_data(path), path)
+    assert found.fresh, found.message
