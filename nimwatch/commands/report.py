@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from nimwatch.commands import add_rules_option
@@ -83,6 +83,19 @@ def _open_journal(path: str | None) -> Any:
         return None
 
 
+def _output(path: str | None, produce: Callable[[Callable[[str], object]], object]) -> None:
+    """Give ``produce`` a writer to the file at ``path`` (stdout when None)."""
+    if path is None:
+        produce(sys.stdout.write)
+        sys.stdout.flush()
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            produce(handle.write)
+    except OSError as exc:
+        raise NimwatchError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
 def _shared_scanner(rules: Any) -> Any:
     """One scanner set for every log of the call, on the scan anchors stored with the rules.
 
@@ -100,7 +113,13 @@ def _shared_scanner(rules: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import LOG_SUFFIX, ArrivalTimes, expand_paths, read_log
-    from nimwatch.views.report_data import Judgement, client_records, report_document, report_records
+    from nimwatch.views.report_data import (
+        Judgement,
+        client_records,
+        iter_report_records,
+        report_records,
+        write_report_document,
+    )
 
     rules = load_rules(args.rules)
     scanner = _shared_scanner(rules)
@@ -132,27 +151,22 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
     judge = Judgement(rules, time.time(), mtimes)
-    records = report_records(logs, rules, judge)
     clients = client_records(logs, rules, judge)
     if args.format == "json":
-        text = json.dumps(report_document(records, clients), indent=2, ensure_ascii=False) + "\n"
-    elif args.format == "markdown":
-        from nimwatch.views.report_text import render_markdown
-
-        text = render_markdown(records, clients, verbose=args.verbose)
+        # written one run at a time: memory does not grow with the number of runs
+        records = iter_report_records(logs, rules, judge)
+        _output(args.output, lambda write: write_report_document(write, records, clients))
     else:
-        from nimwatch.views.report_text import render_text
+        listed = report_records(logs, rules, judge)
+        if args.format == "markdown":
+            from nimwatch.views.report_text import render_markdown
 
-        text = render_text(records, clients, verbose=args.verbose)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as exc:
-            raise NimwatchError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+            text = render_markdown(listed, clients, verbose=args.verbose)
+        else:
+            from nimwatch.views.report_text import render_text
+
+            text = render_text(listed, clients, verbose=args.verbose)
+        _output(args.output, lambda write: write(text))
     if input_errors:
         return ExitCode.USAGE
     return exit_code_for(clients)

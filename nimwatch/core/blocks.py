@@ -24,7 +24,7 @@ from nimwatch.core.runtrack import ParsedRun
 from nimwatch.core.scanner import fold
 from nimwatch.core.scanset import ScannerSet
 
-MIN_WINDOW = 4 * 1024
+MIN_WINDOW = 256
 MAX_WINDOW = 256 * 1024
 """Characters (or bytes) of a block scanned for candidates at a time (the window doubles up to this)."""
 
