@@ -5,27 +5,28 @@ Builds, in a temporary directory:
 * ``big``: the 2M-line log (a complete run whose phase 6 is inflated, biglog.py);
 * ``real``: a realistic log: the real-shaped phase 6 of ``sample_logs/big6_alt_mig.log``
   (installp verification, copyright notices, summaries) repeated to about 2M lines;
-* ``many``: 200 logs of 10,000 lines each, reported in one call (a directory);
+* ``many``: 200 logs of 10,000 lines each (the ``big`` shape), reported in one call (a directory);
 * ``dense-findings``: 1M message-number lines inside phase 6 (every line a finding);
-* ``dense-runs``: a short failing run (19 lines) repeated (default 10,000 runs; the
-  issue's hostile case is 52,631: ``--dense-runs 52631``, which needs GBs today).
+* ``dense-runs``: a short failing run (19 lines) repeated 52,631 times (1M lines: hostile input).
 
-For each, side by side in one run: ``nimwatch report --format json`` (a real
-subprocess), ``rg -c`` over the catalog's patterns (every signature, structural
-line, fact, variant and marker regex; the few that need look-around are given
-without it, counted in the output) and ``grep -cF`` over the catalog's literals
-(what the scanners look for). Times are CPU (user + system of the child, from
-``os.wait4``), the minimum of ``--repeat`` runs; peak RSS is the child's maximum.
+For each, side by side in one run (the three commands take turns, ``--repeat`` times):
+``nimwatch report --format json`` (a real subprocess: start-up, rule loading, parsing, JSON),
+``rg -c`` over the catalog's patterns (every signature, structural line, fact, variant, marker and
+counter regex; the few that need look-around are given without it, counted in the output) and
+``grep -cF`` over the catalog's literals (what the scanners look for). Times are CPU (user + system
+of the child, from ``os.wait4``), the minimum of the runs; peak RSS is the child's maximum. Then:
+``nimwatch report`` on a 19-line log (the fixed start-up), and, in this process, the cost per log of
+a ``LogReader`` on the shared scanner set (what each of ``many``'s 200 logs adds).
 
-``--engine`` adds a micro-benchmark of the scan engine alone (no parser): the
-text scanner of today (decode the block, ``Scanner.candidates`` per window)
-against the byte scanner (``ByteScanner.candidates`` per window on the bytes,
-candidate lines decoded), with line counting, for the phase the parser would be
-in; lines/s of CPU in that inner loop, and the cost of building the scanners.
+The package's bytecode is compiled first (``compileall``), as an installed copy has it.
 
-Needs ripgrep: ``apt-get install ripgrep`` (Debian/Ubuntu), or ``cargo install
-ripgrep``, or ``pip install ripgrep`` (a wheel with the ``rg`` binary). Without it
-the rg column is left out.
+``--engine`` adds a micro-benchmark of the scan engine alone (no parser): the text scanner (decode
+the block, ``Scanner.candidates`` per window) against the byte scanner (``ByteScanner.candidates``
+per window on the bytes, candidate lines decoded), with line counting, for the phase the parser
+would be in; lines/s of CPU in that inner loop, and the cost of building the scanners.
+
+Needs ripgrep: ``apt-get install ripgrep`` (Debian/Ubuntu), or ``cargo install ripgrep``, or
+``pip install ripgrep`` (a wheel with the ``rg`` binary). Without it the rg column is left out.
 
 Run: ``python bench/report_throughput.py [--lines N] [--repeat K] [--only big,real,...] [--engine]``.
 """
@@ -167,6 +168,15 @@ def best(argv: list[str], repeat: int) -> tuple[float, int, bytes]:
     return min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
 
 
+def side_by_side(commands: list[list[str]], repeat: int) -> list[tuple[float, int, bytes]]:
+    """Each command's minimum CPU seconds, peak RSS (KiB) and last output, the commands taking turns."""
+    runs: list[list[tuple[float, int, bytes]]] = [[] for _ in commands]
+    for _ in range(repeat):
+        for i, argv in enumerate(commands):
+            runs[i].append(run_child(argv))
+    return [(min(r[0] for r in rs), max(r[1] for r in rs), rs[-1][2]) for rs in runs]
+
+
 def cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -266,7 +276,50 @@ def engine_bench(files: dict[str, Path], repeat: int) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- per-log cost
+
+
+def per_log_cost(repeat: int) -> tuple[float, float]:
+    """Milliseconds of CPU per log for a LogReader on a shared scanner set: created alone, and reading
+    a 19-line log (fail1lvm) to its end; the shared set is built (and warmed on every phase) first."""
+    from nimwatch.anchorfile import load_anchor_data
+    from nimwatch.core.reader import LogReader
+    from nimwatch.core.scanset import build_scanner
+    from nimwatch.core.state import LogState
+
+    rules = load_rules()
+    shared = build_scanner(rules, load_anchor_data()[0])
+    for key in range(13):
+        shared.bytes.for_phase(key)
+    data = (SAMPLE / "fail1lvm_alt_mig.log").read_bytes()
+    logs = 200
+
+    def create() -> None:
+        for i in range(logs):
+            LogReader(rules, f"c{i}", shared)
+
+    def read() -> None:
+        for i in range(logs):
+            reader = LogReader(rules, f"c{i}", shared)
+            state = LogState(f"c{i}_alt_mig.log", f"c{i}")
+            for event in [*reader.feed(data), *reader.close()]:
+                state.apply(event)
+
+    return min_cpu(create, repeat) * 1000 / logs, min_cpu(read, repeat) * 1000 / logs
+
+
 # --------------------------------------------------------------------------- main
+
+
+def compile_bytecode() -> None:
+    """Compile nimwatch's bytecode (an installed copy has it; a checkout run with PYTHONDONTWRITEBYTECODE not)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "nimwatch")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def main() -> int:
@@ -274,7 +327,7 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dense-lines", type=int, default=1_000_000)
-    parser.add_argument("--dense-runs", type=int, default=10_000)
+    parser.add_argument("--dense-runs", type=int, default=52_631)
     parser.add_argument("--logs", type=int, default=200, help="logs in the 'many' case")
     parser.add_argument("--only", default="big,real,many,dense-findings,dense-runs")
     parser.add_argument("--engine", action="store_true", help="also benchmark the scan engine alone")
@@ -282,7 +335,8 @@ def main() -> int:
     args = parser.parse_args()
     wanted = args.only.split(",")
     rg = shutil.which("rg")
-    nimwatch = [sys.executable, "-m", "nimwatch", "report", "--format", "json"]
+    compile_bytecode()
+    nimwatch = [sys.executable, "-m", "nimwatch", "report", "--no-state", "--format", "json"]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         cases: dict[str, tuple[Path, int]] = {}
@@ -301,29 +355,49 @@ def main() -> int:
         patterns, rewritten = catalog_patterns()
         (tmp / "patterns.txt").write_text("\n".join(patterns) + "\n", encoding="utf-8")
         (tmp / "literals.txt").write_text("\n".join(catalog_literals()) + "\n", encoding="utf-8")
-        print(f"Python {sys.version.split()[0]}; CPU seconds (user+system), minimum of {args.repeat}")
+        print(f"Python {sys.version.split()[0]}; CPU seconds (user+system), minimum of {args.repeat}, side by side")
         print(f"rg: {len(patterns)} catalog patterns ({rewritten} without their look-around); grep -F: the literals")
         print()
         if not args.no_report:
-            print("| log | lines | nimwatch report | lines/s | peak RSS | rg -c | grep -cF", end="")
-            print(" | nimwatch/rg | nimwatch/grep |")
-            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            per_line: dict[str, float] = {}
+            print("| log | lines | size | nimwatch report | lines/s | peak RSS | rg -c | grep -cF ", end="")
+            print("| nimwatch speed / rg | nimwatch speed / grep |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for name, (path, lines) in cases.items():
-                target = [str(path)]
                 files = sorted(path.glob("*_alt_mig.log")) if path.is_dir() else [path]
-                n_secs, n_rss, out = best([*nimwatch, *target], args.repeat)
+                size = sum(f.stat().st_size for f in files)
+                commands = [
+                    [*nimwatch, str(path)],
+                    ["grep", "-cF", "-f", str(tmp / "literals.txt"), *map(str, files)],
+                ]
+                if rg:
+                    commands.append([rg, "-c", "--no-filename", "-f", str(tmp / "patterns.txt"), *map(str, files)])
+                results = side_by_side(commands, args.repeat)
+                (n_secs, n_rss, out), (g_secs, _, _) = results[0], results[1]
                 assert out.lstrip().startswith(b"{"), out[:200]
-                g_secs, _, _ = best(["grep", "-cF", "-f", str(tmp / "literals.txt"), *map(str, files)], args.repeat)
+                per_line[name] = n_secs / lines
                 r_cell, ratio = "n/a", "n/a"
                 if rg:
-                    r_secs, _, _ = best(
-                        [rg, "-c", "--no-filename", "-f", str(tmp / "patterns.txt"), *map(str, files)], args.repeat
-                    )
-                    r_cell, ratio = f"{r_secs:.2f} s ({lines / r_secs / 1e6:.1f} M/s)", f"{n_secs / r_secs:.1f}x"
+                    r_secs = results[2][0]
+                    r_cell, ratio = f"{r_secs:.2f} s ({lines / r_secs / 1e6:.1f} M/s)", f"{r_secs / n_secs:.2f}x"
                 print(
-                    f"| {name} | {lines:,} | {n_secs:.2f} s | {lines / n_secs / 1e6:.2f} M | {n_rss / 1024:.0f} MiB "
-                    f"| {r_cell} | {g_secs:.2f} s ({lines / g_secs / 1e6:.1f} M/s) | {ratio} | {n_secs / g_secs:.1f}x |"
+                    f"| {name} | {lines:,} | {size / 1e6:.0f} MB | {n_secs:.2f} s | {lines / n_secs / 1e6:.2f} M "
+                    f"| {n_rss / 1024:.0f} MiB | {r_cell} | {g_secs:.2f} s ({lines / g_secs / 1e6:.1f} M/s) "
+                    f"| {ratio} | {g_secs / n_secs:.2f}x |"
                 )
+            print()
+            if "many" in per_line and "big" in per_line:
+                print(
+                    f"200 logs in one call vs one log of as many lines: {per_line['many'] / per_line['big']:.2f}x "
+                    "the CPU per line"
+                )
+            tiny, _, _ = best([*nimwatch, str(SAMPLE / "fail1lvm_alt_mig.log")], args.repeat)
+            created, read = per_log_cost(args.repeat)
+            print(f"Fixed start-up (nimwatch report on a 19-line log): {tiny * 1000:.0f} ms CPU")
+            print(
+                f"Per log on the shared scanner set: {created:.2f} ms to create its reader, {read:.2f} ms to "
+                "create it and read a 19-line log"
+            )
             print()
         if args.engine:
             files = {name: path for name, (path, _) in cases.items() if path.is_file()}

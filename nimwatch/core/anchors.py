@@ -180,7 +180,13 @@ class Anchors:
 
 def byte_specs(plan: ScanPlan) -> list[LiteralSpec]:
     """The specs the byte scan looks for (ASCII text with a usable anchor); the others go the text way."""
-    return [s for s in plan.specs if s.text.isascii() and (_options(s, plan.code) or len(s.text) == 1)]
+    code = plan.code
+    return [
+        s
+        for s in plan.specs
+        if s.text.isascii()
+        and (len(s.text) == 1 or any(_usable(_needs(s.text, k, s.icase), code) for k in range(len(s.text))))
+    ]
 
 
 def _needs(word: str, k: int, icase: bool) -> frozenset[int]:
@@ -253,12 +259,18 @@ def _place(
     """Each spec's first position covered by ``anchors`` (and ``follow``); None if one has none."""
     positions: dict[LiteralSpec, int] = {}
     for spec in specs:
-        for k, need, nxt in _options(spec, code):
-            if need <= anchors and (follow is None or nxt is None or nxt <= follow):
+        text, icase = spec.text, spec.icase
+        last = len(text) - 1
+        for k in range(last):  # as _options orders them, computed only as far as needed
+            need = _needs(text, k, icase)
+            if need <= anchors and _usable(need, code) and (follow is None or _needs(text, k + 1, icase) <= follow):
                 positions[spec] = k
                 break
         else:
-            return None
+            need = _needs(text, last, icase)
+            if not (last > 0 and need <= anchors and _usable(need, code)):
+                return None
+            positions[spec] = last
     return positions
 
 

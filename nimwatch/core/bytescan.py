@@ -356,10 +356,18 @@ class ByteScannerSet:
         self.data = data
         self._scanners: dict[int, ByteScanner] = {}
         self._shared: dict[tuple[int, ...], ByteScanner] = {}
+        self._plans: dict[int, ScanPlan] = {}
+
+    def plan(self, key: int) -> ScanPlan:
+        """The literals ``key``'s scan looks for."""
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = scan_specs(self._scanner_for(key))
+        return plan
 
     def anchor_plan(self, key: int) -> ScanPlan:
         """The plan the anchors of ``key``'s scan are chosen for: the literals of its whole group."""
-        plans = [scan_specs(self._scanner_for(k)) for k in shared_group(key)]
+        plans = [self.plan(k) for k in shared_group(key)]
         if len(plans) == 1:
             return plans[0]
         specs = dict.fromkeys(spec for plan in plans for spec in plan.specs)
@@ -375,6 +383,5 @@ class ByteScannerSet:
                 shared = self._shared[group] = ByteScanner(
                     self._scanner_for(group[0]), self.data, self.anchor_plan(key), group[0]
                 )
-            text_scanner = self._scanner_for(key)
-            scanner = self._scanners[key] = ByteScanner(text_scanner, plan=scan_specs(text_scanner), shared=shared)
+            scanner = self._scanners[key] = ByteScanner(self._scanner_for(key), plan=self.plan(key), shared=shared)
         return scanner
