@@ -117,9 +117,14 @@ class ByteScanner:
                 before = tuple(self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k])
                 guards.append(b"(?<=" + _seq(before) + rb"\x00)")
             else:
-                words.append(
-                    (tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS]), None)
-                )
+                after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
+                guard = None
+                if len(after) < SUFFIX_TOKENS and k > 0:
+                    # the literal ends soon after its anchor: check the bytes before the anchor too, in C
+                    head = spec.text[max(0, k - (SUFFIX_TOKENS - len(after))) : k]
+                    tokens = [self._token(ch, spec.icase) for ch in head]
+                    guard = b"(?<=" + _seq(tokens) + rb"\x00" + _seq(after) + b")"
+                words.append((after, guard))
         if code:
             words.append(((frozenset({_ZERO}),) * 3, rb"(?<=0000\x00000)"))
         parts = ([_alternation(words)] if words else []) + sorted(set(guards))
