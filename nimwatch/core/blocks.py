@@ -101,9 +101,19 @@ class ByteLines:
         self._scanners = scanners
         self._ascii = data.isascii()
         self._control: Optional[bool] = None
+        self._translated: dict[int, bytes] = {}
+        self._tables: list[bytes] = []
+        """The tables translated with (kept alive while their ids key ``_translated``)."""
 
     def candidates(self, key: int, pos: int, end: int) -> list[int]:
-        return self._scanners.bytes.for_phase(key).candidates(self.data, pos, end)
+        scanner = self._scanners.bytes.for_phase(key)
+        table = scanner.table
+        translated = self._translated.get(id(table))
+        if translated is None:
+            # one translation of the block serves every window of every phase sharing the scan
+            translated = self._translated[id(table)] = self.data.translate(table)
+            self._tables.append(table)
+        return scanner.candidates(self.data, pos, end, translated, self._ascii)
 
     def window_end(self, pos: int, size: int) -> int:
         """The end of the scan window starting at ``pos``: the end of the line ``size`` bytes on."""

@@ -137,42 +137,60 @@ class ByteScanner:
 
     # ------------------------------------------------------------------ scanning
 
-    def candidates(self, data: bytes, pos: int = 0, end: Optional[int] = None) -> list[int]:
+    def candidates(
+        self,
+        data: bytes,
+        pos: int = 0,
+        end: Optional[int] = None,
+        translated: Optional[bytes] = None,
+        ascii_block: bool = False,
+    ) -> list[int]:
         """Sorted start offsets of the lines of ``data[pos:end]`` that may match a rule.
 
         ``pos`` and ``end`` are line boundaries (``end`` after a newline, or the end of ``data``).
+        ``translated`` is ``data.translate(self.table)`` when the caller keeps it (one translation
+        of a block serves all its windows); ``ascii_block``: the caller knows ``data`` is ASCII.
         """
         end = len(data) if end is None else end
         if pos >= end:
             return []
-        win = data[pos:end] if pos or end != len(data) else data
-        translated = win.translate(self.table)
-        starts = self._literal_lines(win, translated)
-        if self._singles:
-            starts = sorted(set(starts) | set(self._single_lines(win)))
-        if not translated.isascii():
-            starts = sorted(set(starts) | set(self._text_lines(win, translated)))
-        if self._slow:
-            starts = sorted(set(starts) | set(self._slow_lines(win, pos > 0)))
-        return [pos + s for s in starts] if pos else starts
+        if translated is None:
+            win = data[pos:end] if pos or end != len(data) else data
+            return [pos + s for s in self.candidates(win, 0, len(win), win.translate(self.table))]
+        starts = self._literal_lines(data, translated, pos, end)
+        whole = pos == 0 and end == len(data)
+        window_ascii = ascii_block or (translated if whole else translated[pos:end]).isascii()
+        if self._singles or self._slow or not window_ascii:
+            win = data if whole else data[pos:end]
+            extra: set[int] = set()
+            if self._singles:
+                extra.update(self._single_lines(win))
+            if not window_ascii:
+                extra.update(self._text_lines(win, translated if whole else translated[pos:end]))
+            if self._slow:
+                extra.update(self._slow_lines(win, pos > 0))
+            if extra:
+                starts = sorted(set(starts) | {pos + s for s in extra})
+        return starts
 
-    def _literal_lines(self, win: bytes, translated: bytes) -> list[int]:
+    def _literal_lines(self, win: bytes, translated: bytes, lo: int, hi: int) -> list[int]:
+        """The lines of ``win[lo:hi]`` holding a literal found through an anchor (offsets in ``win``)."""
         starts: list[int] = []
         index = self._index
         code = self.plan.code
         search = self.regex.search
         rfind = win.rfind
         find = win.find
-        at = 0
+        at = lo
         while True:
-            m = search(translated, at)
+            m = search(translated, at, hi)
             if m is None:
                 break
             p = m.start()
-            ls = rfind(b"\n", 0, p) + 1
-            le = find(b"\n", p)
+            ls = rfind(b"\n", lo, p) + 1 or lo
+            le = find(b"\n", p, hi)
             if le < 0:
-                le = len(win)
+                le = hi
             byte = win[p]
             ok = (
                 byte == DASH
