@@ -21,23 +21,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
-from nimwatch.core.anchors import (
-    FORMAT_VERSION,
-    PLAN_VERSION,
-    AnchorData,
-    ScanPlan,
-    measure_digrams,
-    measure_frequencies,
-    optimize_anchors,
-)
+from nimwatch.core.anchors import AnchorData, measure_digrams, measure_frequencies, optimize_anchors
+from nimwatch.core.literals import FORMAT_VERSION, PLAN_VERSION, ScanPlan
 from nimwatch.core.rules import RuleSet
-from nimwatch.errors import RuleError
+from nimwatch.datacache import load_yaml_cached
+from nimwatch.errors import ConfigError, RuleError
 
 ANCHOR_FILE = "anchors.yaml"
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""The C safe loader where PyYAML has it (read at every start), else the pure-Python one: both are safe."""
 SCAN_KEYS = tuple(range(13))
 """The parser's scanner keys: 0 (no run or before phase 1) and phases 1 to 12."""
 HEADER = """\
@@ -121,15 +111,11 @@ def parse_anchor_data(content: Any, source: str) -> AnchorData:
 def read_anchor_data(path: Path) -> AnchorData:
     """The anchors file at ``path``; an empty :class:`AnchorData` when there is none."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return AnchorData()
-    except OSError as exc:
-        raise RuleError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        content = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{path}: not valid YAML: {exc}") from None
+        content = load_yaml_cached(path)
+    except ConfigError as exc:
+        if not path.exists():
+            return AnchorData()
+        raise RuleError(exc.message) from None
     return parse_anchor_data(content, str(path))
 
 
@@ -177,6 +163,8 @@ def compute(rules: RuleSet, corpus: Sequence[Path], corpus_name: str = "") -> di
 
 
 def write(path: Path, content: dict[str, Any]) -> None:
+    import yaml
+
     text = HEADER + yaml.safe_dump(content, sort_keys=False, default_flow_style=None, width=100)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -69,13 +69,15 @@ def _open_journal(path: str | None) -> Any:
     from pathlib import Path
 
     from nimwatch.config import default_state_path
-    from nimwatch.journal import Journal
+
+    if path is None:
+        default = default_state_path()
+        if not default.is_file():
+            return None
+    from nimwatch.journal import Journal  # (SQLite: imported only when there is a journal to read)
 
     if path is not None:
         return Journal.open(Path(path), readonly=True)  # a named journal must be usable
-    default = default_state_path()
-    if not default.is_file():
-        return None
     try:
         return Journal.open(default, readonly=True)
     except NimwatchError as exc:

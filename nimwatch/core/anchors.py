@@ -31,37 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
 
-from nimwatch.core.literals import (
-    FORMAT_VERSION,
-    PLAN_VERSION,
-    LiteralSpec,
-    ScanPlan,
-    line_local,
-    literal_set_hash,
-    prefilter_literals,
-    scan_specs,
-)
-
-__all__ = [
-    "DASH",
-    "DIGITS",
-    "FORMAT_VERSION",
-    "PLAN_VERSION",
-    "AnchorData",
-    "Anchors",
-    "LiteralSpec",
-    "ScanPlan",
-    "byte_specs",
-    "choose_anchors",
-    "line_local",
-    "literal_set_hash",
-    "lookbehind",
-    "measure_digrams",
-    "measure_frequencies",
-    "optimize_anchors",
-    "prefilter_literals",
-    "scan_specs",
-]
+from nimwatch.core.literals import LiteralSpec, ScanPlan
 
 SUFFIX_TOKENS = 8
 """Bytes after the anchor checked in C (the regex's trie) before a hit reaches Python."""

@@ -70,21 +70,7 @@ class TextLines:
     def progress(
         self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_before: int
     ) -> Optional[Progress]:
-        return count_stretch(
-            run.index,
-            run.counts,
-            run.best_totals,
-            phase,
-            compiled,
-            self.data,
-            compiled.text,
-            compiled.literal,
-            "\n",
-            start,
-            end,
-            lines_before,
-            compiled.totals,
-        )
+        return _count_text(run, phase, compiled, self.data, start, end, lines_before)
 
 
 class ByteLines:
@@ -151,21 +137,7 @@ class ByteLines:
                 compiled.raw_totals,
             )
         text = decode_block(data[start:end])
-        return count_stretch(
-            run.index,
-            run.counts,
-            run.best_totals,
-            phase,
-            compiled,
-            text,
-            compiled.text,
-            compiled.literal,
-            "\n",
-            0,
-            len(text),
-            lines_before,
-            compiled.totals,
-        )
+        return _count_text(run, phase, compiled, text, 0, len(text), lines_before)
 
     def _bytes_agree(self, compiled: CompiledCounter, start: int, end: int) -> bool:
         """Whether the counter's byte pattern matches ``data[start:end]`` exactly where its text pattern
@@ -180,6 +152,27 @@ class ByteLines:
             if self._control:
                 return not any(data.find(c, start, end) >= 0 for c in _CONTROL_SPACES)
         return True
+
+
+def _count_text(
+    run: ParsedRun, phase: int, compiled: CompiledCounter, text: str, start: int, end: int, lines_before: int
+) -> Optional[Progress]:
+    """What a counter's text pattern counts in ``text[start:end]`` (see :func:`count_stretch`)."""
+    return count_stretch(
+        run.index,
+        run.counts,
+        run.best_totals,
+        phase,
+        compiled,
+        text,
+        compiled.text,
+        compiled.literal,
+        "\n",
+        start,
+        end,
+        lines_before,
+        compiled.totals,
+    )
 
 
 Lines = Union[TextLines, ByteLines]

@@ -27,20 +27,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, Optional
 
-from nimwatch.core.anchors import (
-    DASH,
-    SUFFIX_TOKENS,
-    AnchorData,
-    Anchors,
-    LiteralSpec,
-    ScanPlan,
-    choose_anchors,
-    lookbehind,
-    scan_specs,
-)
+from nimwatch.core.anchors import DASH, SUFFIX_TOKENS, AnchorData, Anchors, choose_anchors, lookbehind
 from nimwatch.core.decoder import decode_block, decode_line
+from nimwatch.core.literals import LiteralSpec, ScanPlan, scan_specs
 from nimwatch.core.scanner import Scanner, fold
 
 _HIGH = re.compile(rb"[\x80-\xff]")
@@ -69,7 +61,7 @@ class ByteScanner:
         phase: Optional[int] = None,
         shared: Optional[ByteScanner] = None,
     ) -> None:
-        """``plan``: :func:`~nimwatch.core.anchors.scan_specs` of ``scanner``, when the caller has it;
+        """``plan``: :func:`~nimwatch.core.literals.scan_specs` of ``scanner``, when the caller has it;
         ``phase``: the scanner key (a changed plan starts from that key's stored anchors); ``shared``: a
         scanner built on a plan holding this one's literals, whose compiled scan this one reuses (it keeps
         the lines of its own literals only)."""
@@ -158,13 +150,15 @@ class ByteScanner:
             win = data[pos:end] if pos or end != len(data) else data
             return [pos + s for s in self.candidates(win, 0, len(win), win.translate(self.table))]
         starts = self._literal_lines(data, translated, pos, end)
+        if self._singles:
+            singles = self._single_lines(data, pos, end)
+            if singles:
+                starts = sorted(set(starts).union(singles))
         whole = pos == 0 and end == len(data)
         window_ascii = ascii_block or (translated if whole else translated[pos:end]).isascii()
-        if self._singles or self._slow or not window_ascii:
+        if self._slow or not window_ascii:
             win = data if whole else data[pos:end]
             extra: set[int] = set()
-            if self._singles:
-                extra.update(self._single_lines(win))
             if not window_ascii:
                 extra.update(self._text_lines(win, translated if whole else translated[pos:end]))
             if self._slow:
@@ -224,23 +218,24 @@ class ByteScanner:
                 at = p + 1
         return starts
 
-    def _single_lines(self, win: bytes) -> list[int]:
-        """Lines holding a one-byte literal (found with ``bytes.find``), with what else they must hold."""
+    def _single_lines(self, data: bytes, lo: int, hi: int) -> list[int]:
+        """Lines of ``data[lo:hi]`` holding a one-byte literal (found with ``bytes.find``), with what else
+        they must hold."""
         starts: list[int] = []
+        find = data.find
         for targets, also, confirm in self._singles:
             for target in targets:
-                find = win.find
-                at = find(target)
+                at = find(target, lo, hi)
                 while at >= 0:
-                    ls = win.rfind(b"\n", 0, at) + 1
-                    le = find(b"\n", at)
+                    ls = max(lo, data.rfind(b"\n", lo, at) + 1)
+                    le = find(b"\n", at, hi)
                     if le < 0:
-                        le = len(win)
-                    if (also is None or also.search(win, ls, le)) and (
-                        confirm is None or confirm.search(decode_line(win[ls:le])) is not None
+                        le = hi
+                    if (also is None or also.search(data, ls, le)) and (
+                        confirm is None or confirm.search(decode_line(data[ls:le])) is not None
                     ):
                         starts.append(ls)
-                    at = find(target, le)
+                    at = find(target, le, hi)
         return starts
 
     def _text_lines(self, win: bytes, translated: bytes) -> list[int]:
@@ -303,10 +298,15 @@ def _cases(ch: str, icase: bool) -> tuple[int, ...]:
     return (ord(ch),)
 
 
+_BYTE = tuple(re.escape(bytes([b])) for b in range(256))
+"""Each byte as a regex (itself, escaped where it is special: quicker for ``re`` to parse than ``\\xNN``)."""
+
+
+@lru_cache(maxsize=4096)
 def _class(token: frozenset[int]) -> bytes:
     if len(token) == 1:
-        return b"\\x%02x" % next(iter(token))
-    return b"[" + b"".join(b"\\x%02x" % b for b in sorted(token)) + b"]"
+        return _BYTE[next(iter(token))]
+    return b"[" + b"".join(_BYTE[b] for b in sorted(token)) + b"]"
 
 
 def _seq(tokens: Sequence[frozenset[int]]) -> bytes:

@@ -77,6 +77,7 @@ class LogParser(FindingTracker):
         self.last_text = ""
         self._lines: Optional[Lines] = None
         self._line_start = 0
+        self._window = MIN_WINDOW
         self._context: deque[str] = deque(maxlen=CONTEXT_LINES)
         """The last non-empty lines of the blocks before this one."""
         self._unknown_code = rules.model.finding(UNKNOWN_CODE)
@@ -121,8 +122,9 @@ class LogParser(FindingTracker):
         key = self._scanner_key()
         seg_start, seg_run, seg_phase, seg_line = 0, self.run, key, base
         # Candidates are found a window at a time, small after a phase change (phases change
-        # often early in a run) and doubling while none comes: a change rescans little.
-        window = MIN_WINDOW
+        # often early in a run) and doubling while none comes: a change rescans little. The
+        # size carries over from the block before (results never depend on it).
+        window = self._window
         window_end = lines.window_end(0, window)
         starts = lines.candidates(key, 0, window_end)
         si = 0
@@ -180,6 +182,7 @@ class LogParser(FindingTracker):
                 starts = lines.candidates(key, pos, window_end)
                 si = 0
         self._count_progress(seg_run, seg_phase, lines, seg_start, n, seg_line)
+        self._window = window
         self.line_no = line_no + count(counted_to, n)
         self._remember_tail(lines)
         self._lines = None

@@ -384,7 +384,7 @@ def _anchor_index(literals: Sequence[str]) -> tuple[re.Pattern[str], dict[str, t
     for lit in literals:
         by_anchor.setdefault(_anchor(lit), []).append(lit)
     anchors = sorted(by_anchor)
-    index = {a: tuple(lit for p in anchors if a.startswith(p) for lit in by_anchor[p]) for a in anchors}
+    index = {a: tuple(lit for n in range(1, len(a) + 1) for lit in by_anchor.get(a[:n], ())) for a in anchors}
     return re.compile(_trie_regex(anchors) if anchors else "(?!)"), index
 
 

@@ -23,10 +23,11 @@ from helpers import SAMPLE_LOGS, banner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nimwatch.core.anchors import DIGITS, AnchorData, ScanPlan, choose_anchors, line_local, prefilter_literals
+from nimwatch.core.anchors import DIGITS, AnchorData, choose_anchors
 from nimwatch.core.bytescan import ByteScanner, ByteScannerSet
 from nimwatch.core.decoder import LineDecoder, decode_line
 from nimwatch.core.events import BadLine, Event
+from nimwatch.core.literals import ScanPlan, line_local, prefilter_literals
 from nimwatch.core.parser import PASTED_MIN_LENGTH, RULE_LINE, LogParser, LogReader, build_scanner
 from nimwatch.core.rules import RuleSet, Signature, build_signatures, merge_signatures
 from nimwatch.core.scanner import Scanner, fold
