@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def _write(where: Path, digest: str, doc: Any) -> None:
         text = json.dumps({"digest": digest, "doc": _encode(doc)}, ensure_ascii=False, separators=(",", ":"))
     except _Unstorable:
         return
-    tmp = where.with_name(f".{where.name}.{os.getpid()}.tmp")
+    tmp = where.with_name(f".{where.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         where.parent.mkdir(mode=0o755, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

@@ -111,9 +111,10 @@ class ByteScanner:
             else:
                 after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
                 guard = None
-                if len(after) < SUFFIX_TOKENS and k > 0:
-                    # the literal ends soon after its anchor: check the bytes before the anchor too, in C
-                    head = spec.text[max(0, k - (SUFFIX_TOKENS - len(after))) : k]
+                if k > 0:
+                    # once the bytes after the anchor match, the bytes before it are checked too, in C
+                    # (``bos.alt_disk_install`` is not ``Client alt_disk_install``)
+                    head = spec.text[max(0, k - SUFFIX_TOKENS) : k]
                     tokens = [self._token(ch, spec.icase) for ch in head]
                     guard = b"(?<=" + _seq(tokens) + rb"\x00" + _seq(after) + b")"
                 words.append((after, guard))
