@@ -116,7 +116,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         )
         return int(args.func(args))
     except NimwatchError as exc:
-        print(f"nimwatch: {exc}", file=sys.stderr)
+        from nimwatch.terminal import say
+
+        say(str(exc), sys.stderr)
         if logsetup.logging_to_file():  # a service's log file tells why it stopped, too
             logging.getLogger("nimwatch.cli").error("%s", exc)
         return int(exc.exit_code)

@@ -13,16 +13,17 @@ first. Errors name file, line and key, with the nearest valid key.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from nimwatch.core.validation import LineDict, Problems, type_name
+from nimwatch.engine import FindingLimits
 from nimwatch.errors import ConfigError
 
 SYSTEM_CONFIG = Path("/etc/nimwatch/nimwatch.yaml")
 SYSTEM_STATE = Path("/var/lib/nimwatch/state.db")
+DEFAULT_BACKLOG_HOURS = 6.0
 
 
 def _is_root() -> bool:
@@ -48,8 +49,11 @@ def default_config_path() -> Optional[Path]:
     if not _is_root():
         candidates.reverse()
     for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # a directory this user may not look into: not this user's config
+            continue
     return None
 
 
@@ -83,9 +87,13 @@ class Config:
     alerts: list[Any] = field(default_factory=list)
     metrics: Any = None
     hooks: list[Any] = field(default_factory=list)
+    limits: FindingLimits = field(default_factory=FindingLimits)
+    """Findings per run and per signature that become events, alerts and hook runs."""
+    backlog_hours: float = DEFAULT_BACKLOG_HOURS
+    """At first start, finished runs in a log unchanged for this long are history: shown, not alerted."""
 
 
-TOP_KEYS = ("rules", "poll", "state", "stall", "alerts", "metrics", "hooks")
+TOP_KEYS = ("rules", "poll", "state", "stall", "alerts", "metrics", "hooks", "limits", "backlog_hours")
 
 SectionParser = Callable[[Any, int, Problems, Path], Any]
 
@@ -128,21 +136,33 @@ def _parse_stall(value: Any, line: int, problems: Problems) -> StallConfig:
     return out
 
 
-def check_permissions(path: Path, problems: Problems) -> None:
-    """Running as root, refuse a config that group or others can write (it runs commands)."""
-    if not _is_root():
-        return
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        problems.add(
-            0,
-            "",
-            f"refusing a config file that group or others can write (mode {stat.filemode(mode)}) while "
-            f"running as root: chmod go-w {path}",
-        )
+def _parse_limits(value: Any, line: int, problems: Problems) -> FindingLimits:
+    out = FindingLimits()
+    if not isinstance(value, LineDict):
+        problems.add(line, "limits", f"must be a mapping (findings_per_run, findings_per_rule), not {type_name(value)}")
+        return out
+    problems.check_keys(value, ("findings_per_run", "findings_per_rule"), "limits.")
+    for key, attr in (("findings_per_run", "per_run"), ("findings_per_rule", "per_rule")):
+        if key in value:
+            v = value[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                problems.add(
+                    value.line_of(key), f"limits.{key}", f"must be a whole number of findings (1 or more), not {v!r}"
+                )
+            else:
+                setattr(out, attr, v)
+    return out
+
+
+def check_permissions(
+    path: Path, problems: Problems, line: int = 0, key: str = "", what: str = "the config file"
+) -> None:
+    """Running as root, refuse a file that another user could change (see :mod:`nimwatch.trust`)."""
+    from nimwatch.trust import trust_problem
+
+    problem = trust_problem(path, what)
+    if problem:
+        problems.add(line, key, problem)
 
 
 def parse_config(data: Any, path: Path, problems: Problems) -> Config:
@@ -166,6 +186,8 @@ def parse_config(data: Any, path: Path, problems: Problems) -> Config:
             for r in config.rules:
                 if not r.is_file():
                     problems.add(data.line_of("rules"), "rules", f"no such signature file: {r}")
+                else:
+                    check_permissions(r, problems, data.line_of("rules"), "rules", "the rules file")
     if "poll" in data:
         poll = data["poll"]
         if poll == "auto":
@@ -181,6 +203,14 @@ def parse_config(data: Any, path: Path, problems: Problems) -> Config:
             config.state = Path(data["state"])
     if "stall" in data:
         config.stall = _parse_stall(data["stall"], data.line_of("stall"), problems)
+    if "limits" in data:
+        config.limits = _parse_limits(data["limits"], data.line_of("limits"), problems)
+    if "backlog_hours" in data:
+        hours = data["backlog_hours"]
+        if isinstance(hours, bool) or not isinstance(hours, (int, float)) or hours < 0:
+            problems.add(data.line_of("backlog_hours"), "backlog_hours", "must be a number of hours (0 or more)")
+        else:
+            config.backlog_hours = float(hours)
     parsers = _section_parsers()
     for key in ("alerts", "metrics", "hooks"):
         if key in data:

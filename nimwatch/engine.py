@@ -9,13 +9,20 @@ the TUI subscribe to. Subscribers are called in the feeding thread, after the
 engine's lock is released; they must be quick (queue work, never block).
 
 Public notice events (the ``watch`` JSON-lines contract): run_started,
-phase_started, phase_finished, finding, stalled, stall_cleared, run_finished,
-hook_result, alert_failed. Internal ones (``progress``, ``fact``, ``lines``,
-``bad_line``, ``finding_detail``, ``installp``) keep live views current and
-are not printed by ``watch``. A finding's advice has the facts known so far
-filled in; when the lines after an info finding show a failure (an unknown
-message number inside installp's output), a second ``finding`` notice carries
-its new severity.
+phase_started, phase_finished, finding, findings_suppressed, stalled,
+stall_cleared, run_finished, hook_result, alert_failed, backlog, log_replaced.
+Internal ones (``progress``, ``fact``, ``lines``, ``bad_line``,
+``finding_detail``, ``installp``) keep live views current and are not printed
+by ``watch``. A finding's advice has the facts known so far filled in; when
+the lines after an info finding show a failure (an unknown message number
+inside installp's output), a second ``finding`` notice carries its new
+severity.
+
+Flood limits: a run's findings become notices up to :class:`FindingLimits`
+(per run and per signature; a finding that fails the run always passes). The
+state still counts every finding; the ones held back are summed up in one
+``findings_suppressed`` notice per signature when the run ends, so events,
+alerts and hooks are capped as the state is.
 """
 
 from __future__ import annotations
@@ -53,11 +60,14 @@ PUBLIC_EVENTS = (
     "phase_started",
     "phase_finished",
     "finding",
+    "findings_suppressed",
     "stalled",
     "stall_cleared",
     "run_finished",
     "hook_result",
     "alert_failed",
+    "backlog",
+    "log_replaced",
 )
 
 
@@ -104,6 +114,39 @@ class Notice:
 Subscriber = Callable[[Notice], None]
 
 
+@dataclass
+class FindingLimits:
+    """How many findings of one run become notices (events, alerts, hooks)."""
+
+    per_run: int = 500
+    """All signatures together (the state keeps as many: ``MAX_FINDINGS``)."""
+    per_rule: int = 50
+    """Of one signature (rule id; ``unknown-message-code`` counts as one)."""
+
+
+@dataclass
+class Suppressed:
+    """Findings of one signature in one run that were held back, summed up when the run ends."""
+
+    rule: str
+    count: int = 0
+    line: int = 0
+    phase: int = 0
+    code: Optional[str] = None
+    severity: str = "warning"
+    reason: str = ""
+    """``per_rule`` or ``per_run``: the limit that held the last one back."""
+
+
+@dataclass
+class FloodCounts:
+    """One log's finding counts against the limits (keys ``"<run>|<rule>"``)."""
+
+    per_run: dict[int, int] = field(default_factory=dict)
+    per_rule: dict[str, int] = field(default_factory=dict)
+    suppressed: dict[str, Suppressed] = field(default_factory=dict)
+
+
 class Engine:
     """Follows any number of logs through the pure core.
 
@@ -112,9 +155,13 @@ class Engine:
         clock: seconds since the epoch; injected so tests and replay control time.
     """
 
-    def __init__(self, rules: RuleSet, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, rules: RuleSet, clock: Callable[[], float] = time.time, limits: Optional[FindingLimits] = None
+    ) -> None:
         self.rules = rules
         self.clock = clock
+        self.limits = limits or FindingLimits()
+        self.floods: dict[str, FloodCounts] = {}
         self.scanner = build_scanner(rules)
         self.logs: dict[str, LogState] = {}
         self._readers: dict[str, LogReader] = {}
@@ -210,6 +257,29 @@ class Engine:
         with self._lock:
             self.logs.pop(log, None)
             self._readers.pop(log, None)
+            self.floods.pop(log, None)
+
+    def export_log(self, log: str) -> Optional[dict[str, Any]]:
+        """The live objects of one log (state, reader, flood counts) for a snapshot (encode under ``locked()``)."""
+        with self._lock:
+            if log not in self.logs:
+                return None
+            return {
+                "state": self.logs[log],
+                "reader": self._readers[log],
+                "floods": self.floods.get(log, FloodCounts()),
+            }
+
+    def restore_log(self, log: str, parts: Mapping[str, Any]) -> None:
+        """Take back what :meth:`export_log` gave (decoded from a snapshot): the log resumes where it was."""
+        with self._lock:
+            self.logs[log] = parts["state"]
+            self._readers[log] = parts["reader"]
+            self.floods[log] = parts["floods"]
+
+    def wiring(self) -> dict[str, Any]:
+        """The objects every log's reader shares: written by reference in a snapshot, given back on restore."""
+        return {"rules": self.rules, "scanner": self.scanner}
 
     def snapshot(self) -> dict[str, LogState]:
         """The current states (live objects: read them in the feeding thread or under ``locked()``)."""
@@ -228,13 +298,66 @@ class Engine:
 
     def _apply(self, log: str, events: list[Event], at: float) -> list[Notice]:
         state = self.logs[log]
+        floods = self.floods.setdefault(log, FloodCounts())
         notices: list[Notice] = []
         for event in events:
             state.apply(event, at)
+            if isinstance(event, Finding) and not self._admit(floods, event):
+                continue
+            if isinstance(event, RunFinished):
+                notices.extend(self._suppressed_notices(state, floods, event.run, at))
             notice = self._notice(state, event, at)
             if notice is not None:
                 notices.append(notice)
         return notices
+
+    def _admit(self, floods: FloodCounts, finding: Finding) -> bool:
+        """Whether a finding becomes a notice, or is counted as suppressed (flood limits)."""
+        key = f"{finding.run}|{finding.rule}"
+        in_run = floods.per_run.get(finding.run, 0)
+        of_rule = floods.per_rule.get(key, 0)
+        if finding.fails_run or (in_run < self.limits.per_run and of_rule < self.limits.per_rule):
+            floods.per_run[finding.run] = in_run + 1
+            floods.per_rule[key] = of_rule + 1
+            return True
+        held = floods.suppressed.setdefault(key, Suppressed(finding.rule))
+        held.count += 1
+        held.line, held.phase, held.code = finding.line, finding.phase, finding.code
+        held.severity = finding.severity.value
+        held.reason = "per_rule" if of_rule >= self.limits.per_rule else "per_run"
+        return False
+
+    def _suppressed_notices(self, state: LogState, floods: FloodCounts, run: int, at: float) -> list[Notice]:
+        """One ``findings_suppressed`` notice per signature held back in ``run`` (once, at its end)."""
+        prefix = f"{run}|"
+        out = []
+        for key in sorted(k for k in floods.suppressed if k.startswith(prefix)):
+            held = floods.suppressed.pop(key)
+            limit = self.limits.per_rule if held.reason == "per_rule" else self.limits.per_run
+            client = state.run(run).client or state.client if run <= len(state.runs) else state.client
+            out.append(
+                Notice(
+                    "findings_suppressed",
+                    at,
+                    state.log,
+                    client,
+                    run,
+                    held.phase or None,
+                    self.phase_name(held.phase),
+                    {
+                        "rule": held.rule,
+                        "code": held.code,
+                        "severity": held.severity,
+                        "count": held.count,
+                        "limit": limit,
+                        "reason": held.reason,
+                        "line": held.line,
+                        "text": f"{held.count} more finding(s) of rule {held.rule} suppressed "
+                        f"(limit: {limit} {'of this rule' if held.reason == 'per_rule' else 'in all'} per run)",
+                    },
+                )
+            )
+        return out
 
     def _notice(self, state: LogState, event: Event, at: float) -> Optional[Notice]:
         def make(name: str, run: Optional[int], phase: Optional[int], /, **fields: Any) -> Notice:

@@ -10,7 +10,13 @@ Owns the on-disk state that makes a restart exact:
   suppresses the notices the journal already holds and stamps the lines with
   the times they first arrived, so phase durations survive restarts;
 * every alert sent or pending (the spool) and the keys used to throttle them;
-* ``mark_once`` keys (hooks fire once per event across restarts).
+* ``mark_once`` keys (hooks fire once per event across restarts);
+* the stdout *outbox*: each event's JSON line, recorded with the event and
+  deleted once written and flushed (:mod:`nimwatch.output`);
+* queued hook runs, recorded with their event and deleted once run (or given
+  up), so that a stop, a crash or a reload loses none;
+* per log, a snapshot of its live state (:mod:`nimwatch.snapshot`) at some
+  offset, so that a restart reads on from there instead of from byte 0.
 
 It also keeps the nimadm runs ``nimwatch run`` started (command line, PID,
 exit status): :func:`record_launch` writes them from any process, without
@@ -64,6 +70,14 @@ CREATE TABLE IF NOT EXISTS spool (
     last_error TEXT NOT NULL DEFAULT '', done_at REAL);
 CREATE INDEX IF NOT EXISTS spool_due ON spool (sink, state, next_try);
 CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key));
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_rate (sink TEXT NOT NULL, client TEXT NOT NULL, window_start REAL NOT NULL,
+    sent INTEGER NOT NULL, held INTEGER NOT NULL, PRIMARY KEY (sink, client));
+CREATE TABLE IF NOT EXISTS snapshots (log TEXT PRIMARY KEY, generation INTEGER NOT NULL, offset INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL, data TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS hook_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, hook TEXT NOT NULL, notice TEXT NOT NULL, matched TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 1, next_try REAL NOT NULL DEFAULT 0, created REAL NOT NULL);
 """
 _LAUNCHES = """
 CREATE TABLE IF NOT EXISTS launches (
@@ -73,6 +87,44 @@ CREATE TABLE IF NOT EXISTS launches (
 _SCHEMA += _LAUNCHES
 LAUNCH_FIELDS = ("record", "client", "pid", "argv", "started", "output", "exit_code", "signal", "ended")
 """Columns of ``launches``: one row per nimadm started by ``nimwatch run`` (``argv`` is JSON)."""
+
+
+_BYTES_MARK = "\x00"
+"""Starts a text that stands for bytes (hex): a path with bytes the file system encoding cannot decode."""
+
+
+def to_db(text: str) -> str:
+    """A text SQLite can store. A file name with undecodable bytes (lone surrogates from
+    ``os.fsdecode``) cannot be UTF-8: it is stored as its bytes in hex after a NUL, which no path
+    or key otherwise holds, so the mapping is reversible and distinct values stay distinct."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _BYTES_MARK + text.encode("utf-8", "surrogateescape").hex()
+    return text
+
+
+def from_db(text: str) -> str:
+    """The text :func:`to_db` stored."""
+    if text.startswith(_BYTES_MARK):
+        return bytes.fromhex(text[1:]).decode("utf-8", "surrogateescape")
+    return text
+
+
+def _clean(params: Any) -> Any:
+    if isinstance(params, (tuple, list)):
+        return tuple(to_db(p) if isinstance(p, str) else p for p in params)
+    return params
+
+
+class _Connection(sqlite3.Connection):
+    """Binds every text parameter through :func:`to_db`, so no value can make SQLite refuse a batch."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return super().execute(sql, _clean(parameters))
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
+        return super().executemany(sql, [_clean(p) for p in seq_of_parameters])
 
 
 @dataclass(frozen=True)
@@ -127,7 +179,9 @@ class Journal:
             if not path.is_file():
                 raise StateError(f"{path}: no state journal here")
             try:
-                conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+                conn = sqlite3.connect(
+                    path.absolute().as_uri() + "?mode=ro", uri=True, check_same_thread=False, factory=_Connection
+                )
             except sqlite3.Error as exc:
                 raise StateError(f"{path}: cannot open the state journal: {exc}") from None
         else:
@@ -137,7 +191,9 @@ class Journal:
                 raise StateError(f"{path.parent}: cannot create the state directory: {exc.strerror or exc}") from None
             lock_fd = _take_lock(path)
             try:
-                conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+                conn = sqlite3.connect(
+                    str(path), check_same_thread=False, isolation_level=None, timeout=30, factory=_Connection
+                )
             except sqlite3.Error as exc:
                 _release_lock(lock_fd)
                 raise StateError(f"{path}: cannot open the state journal: {exc}") from None
@@ -244,6 +300,15 @@ class Journal:
             if self._depth == 0:
                 conn.execute("COMMIT")
 
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside :meth:`transaction` (an outer batch is still being recorded)."""
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread holds it: not ours
+        try:
+            return self._depth > 0
+        finally:
+            self._lock.release()
+
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
             return self._live().execute(sql, args).fetchall()
@@ -254,7 +319,10 @@ class Journal:
         rows = self._query(
             "SELECT log, dev, ino, generation, offset, head_len, head_hash, prefix_hash, lines, last_at FROM files"
         )
-        return {r[0]: FileRecord(FileIdentity(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), r[8], r[9]) for r in rows}
+        return {
+            from_db(r[0]): FileRecord(FileIdentity(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), r[8], r[9])
+            for r in rows
+        }
 
     def file_identities(self) -> dict[str, FileIdentity]:
         """Log -> the identity recorded for it (the tailer's ``offsets``)."""
@@ -365,11 +433,45 @@ class Journal:
             conn.execute("INSERT OR REPLACE INTO alert_keys (sink, key, last_at) VALUES (?, ?, ?)", (sink, key, at))
             return True
 
+    def rate_take(
+        self, sink: str, client: str, at: float, limit: int, period: float, exempt: bool
+    ) -> tuple[bool, int, float, int]:
+        """Count one alert of ``sink`` about ``client`` against its rate limit.
+
+        Returns (may it be sent, alerts held back to report now, since when, held back so far
+        in this window). Windows are
+        fixed: ``limit`` alerts from the first one, for ``period`` seconds. Held-back alerts
+        are reported once, with the first alert of the next window or with an ``exempt`` one
+        (a run's end), which is always sent.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT window_start, sent, held FROM alert_rate WHERE sink = ? AND client = ?", (sink, client)
+            ).fetchone()
+            start, sent, held = (float(row[0]), int(row[1]), int(row[2])) if row else (at, 0, 0)
+            report, since = 0, start
+            if at - start >= period:
+                report, start, sent, held = held, at, 0, 0
+            if exempt:
+                report, held = report + held, 0
+                allowed = True
+            elif sent < limit:
+                sent += 1
+                allowed = True
+            else:
+                held += 1
+                allowed = False
+            conn.execute(
+                "INSERT OR REPLACE INTO alert_rate (sink, client, window_start, sent, held) VALUES (?, ?, ?, ?, ?)",
+                (sink, client, start, sent, held),
+            )
+            return allowed, report, since, held
+
     def spool_add(self, sink: str, key: str, payload: dict[str, Any], at: float) -> int:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO spool (sink, key, created, payload, state, next_try) VALUES (?, ?, ?, ?, 'pending', ?)",
-                (sink, key, at, json.dumps(payload, ensure_ascii=False, sort_keys=True), 0.0),
+                (sink, key, at, json.dumps(payload, ensure_ascii=True, sort_keys=True), 0.0),
             )
             return int(cur.lastrowid or 0)
 
@@ -421,6 +523,71 @@ class Journal:
             args.append(state)
         rows = self._query(sql + " ORDER BY id", tuple(args))
         return [SpoolItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
+
+    # ------------------------------------------------------------------ stdout outbox
+
+    def outbox_add(self, line: str) -> int:
+        """Record a stdout line as due (in the transaction of its event); returns its sequence number."""
+        with self.transaction() as conn:
+            cur = conn.execute("INSERT INTO outbox (line) VALUES (?)", (line,))
+            return int(cur.lastrowid or 0)
+
+    def outbox_done(self, seqs: list[int]) -> None:
+        """These lines were written and flushed (or dropped for a reader that stopped reading)."""
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+
+    def outbox_pending(self) -> list[tuple[int, str]]:
+        """Lines recorded but not known to be written, oldest first."""
+        return [(int(r[0]), str(r[1])) for r in self._query("SELECT seq, line FROM outbox ORDER BY seq")]
+
+    # ------------------------------------------------------------------ state snapshots
+
+    def snapshot_put(self, log: str, generation: int, offset: int, fingerprint: str, data: str, at: float) -> None:
+        """The state of ``log`` after its first ``offset`` bytes (of content ``generation``)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshots (log, generation, offset, fingerprint, data, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (log, generation, offset, fingerprint, data, at),
+            )
+
+    def snapshot_get(self, log: str) -> Optional[tuple[int, int, str, str]]:
+        """(generation, offset, fingerprint, data) of the last snapshot of ``log``, or None."""
+        rows = self._query("SELECT generation, offset, fingerprint, data FROM snapshots WHERE log = ?", (log,))
+        if not rows:
+            return None
+        r = rows[0]
+        return int(r[0]), int(r[1]), str(r[2]), str(r[3])
+
+    def snapshot_offsets(self) -> dict[str, tuple[int, int, str]]:
+        """Log -> (generation, offset, fingerprint) of every snapshot (no data)."""
+        rows = self._query("SELECT log, generation, offset, fingerprint FROM snapshots")
+        return {from_db(r[0]): (int(r[1]), int(r[2]), str(r[3])) for r in rows}
+
+    # ------------------------------------------------------------------ queued hook runs
+
+    def hook_job_add(self, hook: str, notice: str, matched: str, at: float) -> int:
+        """Keep a queued hook run (in the transaction of its event); returns its id."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO hook_jobs (hook, notice, matched, created) VALUES (?, ?, ?, ?)",
+                (hook, notice, matched, at),
+            )
+            return int(cur.lastrowid or 0)
+
+    def hook_job_retry(self, job_id: int, attempt: int, next_try: float) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE hook_jobs SET attempt = ?, next_try = ? WHERE id = ?", (attempt, next_try, job_id))
+
+    def hook_job_done(self, job_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM hook_jobs WHERE id = ?", (job_id,))
+
+    def hook_jobs(self) -> list[tuple[int, str, str, str, int, float]]:
+        """(id, hook, notice JSON, matched, attempt, next_try) of every kept run, oldest first."""
+        rows = self._query("SELECT id, hook, notice, matched, attempt, next_try FROM hook_jobs ORDER BY id")
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), float(r[5])) for r in rows]
 
     # ------------------------------------------------------------------ small key-value store
 

@@ -30,6 +30,7 @@ from typing import Any, Optional, TextIO
 
 from nimwatch.errors import UsageError
 from nimwatch.schema import SCHEMA_VERSION
+from nimwatch.terminal import escape_controls
 
 LOGGER = "nimwatch"
 LEVELS = ("debug", "info", "warning", "error")
@@ -38,7 +39,6 @@ DEFAULT_LEVEL = "info"
 DEFAULT_MAX_SIZE = "10M"
 DEFAULT_BACKUPS = 5
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)[bB]?\s*$")
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -52,11 +52,6 @@ def parse_size(text: str) -> int:
     if size < 4096:
         raise UsageError("--log-max-size: at least 4K (a few hundred records)")
     return size
-
-
-def escape_controls(text: str) -> str:
-    """Control characters (not TAB) as ``\\xNN``: a name from a log can never drive the terminal or split a line."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _iso(created: float) -> str:

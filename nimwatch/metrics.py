@@ -115,7 +115,13 @@ class _Writer:
         self.lines.append(f"{name}{{{body}}} {_num(value)}" if body else f"{name} {_num(value)}")
 
 
-def render(engine: Any, stalled: Optional[set[tuple[str, int]]] = None) -> str:
+Counter = tuple[str, str, str, float]
+"""(name, type, help, value) of a metric without labels (the watcher's own counters)."""
+
+
+def render(
+    engine: Any, stalled: Optional[set[tuple[str, int]]] = None, extra: Optional[list[Counter]] = None
+) -> str:
     """The metrics of every followed client, in the Prometheus text format."""
     stalled = stalled or set()
     rows: dict[str, Any] = {}
@@ -198,6 +204,9 @@ def render(engine: Any, stalled: Optional[set[tuple[str, int]]] = None) -> str:
             if run is None:
                 continue
             w.sample("nimwatch_stalled", {"client": client}, int((row["log"], run.index) in stalled))
+    for name, kind, doc, value in extra or []:
+        w.family(name, kind, doc)
+        w.sample(name, {}, value)
     return "\n".join(w.lines) + "\n"
 
 
@@ -232,9 +241,11 @@ class MetricsExporter:
         *,
         stalled: Optional[Callable[[], set[tuple[str, int]]]] = None,
         on_error: Optional[Callable[[str], None]] = None,
+        extra: Optional[Callable[[], list[Counter]]] = None,
     ) -> None:
         self.config = config
         self.engine = engine
+        self.extra = extra or (lambda: [])
         self.stalled = stalled or (lambda: set())
         self.on_error = on_error or (lambda message: None)
         self._dirty = threading.Event()
@@ -255,7 +266,7 @@ class MetricsExporter:
         return str(host), int(port)
 
     def text(self) -> str:
-        return render(self.engine, self.stalled())
+        return render(self.engine, self.stalled(), self.extra())
 
     def touch(self, *_: Any) -> None:
         """Something changed: rewrite the textfile soon."""

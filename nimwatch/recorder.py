@@ -5,25 +5,31 @@ batch the tailer reads it feeds the engine, gives each public notice its
 dedupe key (log, file identity and generation, run within that content,
 event, phase, line, rule, occurrence), and in ONE journal transaction records
 how far the file was read, when it arrived, which notices are new and the
-alerts they spool. Only after the commit are the new notices forwarded
-(stdout, alert workers, metrics). A notice whose key the journal holds was
-delivered by an earlier session and is suppressed.
+alerts they spool, and the stdout line of each new notice (the outbox). Only
+after the commit are the new notices forwarded (stdout writer, hooks). A
+notice whose key the journal holds was delivered by an earlier session and is
+suppressed.
 
-On restart the tailer re-reads each file from byte 0; bytes an earlier session
-already read come flagged ``historic`` and are fed with the arrival times the
-journal recorded for them (checkpoints), so the rebuilt state has the original
-phase start and end times.
+On restart the tailer resumes each file where the log's last snapshot was
+taken (:mod:`nimwatch.snapshot`; the recorder writes one per log every
+:data:`SNAPSHOT_EVERY` seconds while it grows and at a clean stop), or from
+byte 0 without a usable one; bytes an earlier session already read come
+flagged ``historic`` and are fed with the arrival times the journal recorded
+for them (checkpoints), so the rebuilt state has the original phase start and
+end times.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 from nimwatch.engine import Engine, Notice
 from nimwatch.journal import FileRecord, Journal
@@ -31,12 +37,40 @@ from nimwatch.sources.tail import Chunk, FileIdentity
 
 CHECKPOINT_EVERY = 1.0
 """Seconds between arrival checkpoints of a log that produces no notices (lines only)."""
+SNAPSHOT_EVERY = 60.0
+"""Seconds between two snapshots of a log that keeps growing (a clean stop writes one anyway)."""
 
 UNJOURNALED = frozenset({"hook_result", "alert_failed"})
 """Public notices about delivery itself: live only, never replayed, so never journaled."""
 
 Planner = Callable[[Notice, str], None]
 """Called inside the journal transaction for each new public notice (with its key): spools alerts."""
+
+
+class Printer(Protocol):
+    """stdout as the recorder sees it (:class:`~nimwatch.output.StdoutWriter`)."""
+
+    def line(self, notice: Notice, key: str) -> str:
+        """The line to print for a new notice (stored in the journal's outbox with it)."""
+        ...
+
+    def put(self, seq: Optional[int], line: str, wait: bool = True) -> None:
+        """After the commit: print it; ``seq`` is its outbox row (None when the journal failed).
+
+        ``wait=False``: an enclosing transaction is still open (do not wait for a slow reader).
+        """
+        ...
+
+
+@dataclass
+class Backlog:
+    """What the first start found in logs it had never seen and that were last written long ago."""
+
+    logs: set[str] = field(default_factory=set)
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    incomplete: int = 0
 
 
 @dataclass
@@ -64,6 +98,10 @@ class Recorder:
             (stable across restarts and file generations: the hooks' once-key).
         planner: spools alerts for a new notice inside the same transaction.
         on_error: diagnostics (journal write errors, bad lines).
+        printer: stdout: each new public notice's line goes into the journal's outbox in the
+            same transaction, and to the printer after the commit (written, then recorded).
+        fingerprint: what snapshots must match (:func:`nimwatch.snapshot.fingerprint`);
+            None: no snapshots are written or read.
     """
 
     def __init__(
@@ -75,8 +113,23 @@ class Recorder:
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
         on_new: Optional[Planner] = None,
+        printer: Optional[Printer] = None,
+        fingerprint: Optional[str] = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
+        self.printer = printer
+        self.fingerprint = fingerprint
+        self._clock = clock
+        self._fed: dict[str, FileIdentity] = {}
+        """Log -> the identity after the last bytes fed (the state the engine holds is of that point)."""
+        self._snapped: dict[str, tuple[int, int]] = {}
+        """Log -> (generation, offset) of its last snapshot written or read."""
+        self._snap_at: dict[str, float] = {}
+        self._snap_failed: set[str] = set()
+        self._snapshot_index: Optional[dict[str, tuple[int, int, str]]] = None
+        self.restored: dict[str, int] = {}
+        """Log -> the offset it was resumed from a snapshot at (this session)."""
         self.journal = journal
         self.forward = forward
         self.on_new = on_new
@@ -88,6 +141,8 @@ class Recorder:
         self._lock = threading.RLock()
         self.suppressed = 0
         """Notices found already delivered (replayed from the start of a file)."""
+        self.backlog = Backlog()
+        """History read at first start: recorded and printed, never alerted or hooked."""
         self._unsubscribe = engine.subscribe(self._on_notice)
 
     def close(self) -> None:
@@ -100,12 +155,127 @@ class Recorder:
         if not chunk.historic:
             with self._batch() as notices:
                 self.engine.feed(log, data, at)
-            self._commit(log, notices, chunk.identity, at, historic=False)
-            return
-        for piece, piece_at in self._restamp(content, chunk.start, data, at):
-            with self._batch() as notices:
-                self.engine.feed(log, piece, piece_at)
-            self._commit(log, notices, chunk.identity, piece_at, historic=True)
+            if chunk.backlog:
+                self._count_backlog(log, notices)
+            self._commit(log, notices, chunk.identity, at, historic=False, quiet=chunk.backlog)
+        else:
+            for piece, piece_at in self._restamp(content, chunk.start, data, at):
+                with self._batch() as notices:
+                    self.engine.feed(log, piece, piece_at)
+                self._commit(log, notices, chunk.identity, piece_at, historic=True)
+        self._fed[log] = chunk.identity
+        if self.fingerprint is not None and self._clock() - self._snap_at.get(log, 0.0) >= SNAPSHOT_EVERY:
+            self.snapshot(log)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self, log: str, force: bool = False) -> bool:
+        """Write the log's state as of the last bytes fed (call from the feeding thread, or once it stopped).
+
+        Without ``force`` a log not read further since its last snapshot is skipped (what the
+        stall monitor changed meanwhile waits for the next one, or for the stop's).
+        """
+        ident = self._fed.get(log)
+        if self.fingerprint is None or ident is None or log in self._snap_failed:
+            return False
+        self._snap_at[log] = self._clock()
+        if not force and self._snapped.get(log) == (ident.generation, ident.offset):
+            return True
+        from nimwatch.snapshot import SnapshotError, encode
+
+        with self._lock, self.engine.locked():
+            parts = self.engine.export_log(log)
+            content = self._contents.get(log)
+            if parts is None or content is None:
+                return False
+            try:
+                data = json.dumps(
+                    {
+                        "engine": encode(parts, self.engine.wiring()),
+                        "base": content.base,
+                        "counts": self._kept_counts(content, parts["state"].lines),
+                    },
+                    ensure_ascii=True,
+                    separators=(",", ":"),
+                )
+            except (SnapshotError, TypeError, ValueError) as exc:
+                self._snap_failed.add(log)  # said once; the log is re-read from its start at the next start
+                self.on_error(f"{log}: cannot snapshot its state ({exc}); a restart will read it from its start")
+                return False
+        try:
+            self.journal.snapshot_put(log, ident.generation, ident.offset, self.fingerprint, data, time.time())
+        except sqlite3.Error as exc:
+            self.on_error(f"state journal: cannot record the snapshot of {log}: {exc}")
+            return False
+        self._snapped[log] = (ident.generation, ident.offset)
+        return True
+
+    def snapshot_all(self) -> int:
+        """A snapshot of every log fed this session (at a clean stop); returns how many were written."""
+        return sum(1 for log in list(self._fed) if self.snapshot(log, force=True))
+
+    @staticmethod
+    def _kept_counts(content: _Content, last_line: int) -> dict[str, int]:
+        """The occurrence counts a resumed session can still need: those above 1, and those of the last line
+        (later notices are about later lines; a run end or a stall on the last line may come again)."""
+        out = {}
+        for base, count in content.counts.items():
+            line = base.rsplit("|", 2)[-2]
+            if count > 1 or line == str(last_line):
+                out[base] = count
+        return out
+
+    def snapshot_offset(self, log: str, generation: int) -> Optional[int]:
+        """Where the log's usable snapshot was taken (its content ``generation``), or None."""
+        if self.fingerprint is None:
+            return None
+        found = self._snapshots().get(log)
+        if found is None or found[0] != generation or found[2] != self.fingerprint:
+            return None
+        return found[1]
+
+    def _snapshots(self) -> dict[str, tuple[int, int, str]]:
+        cached = self._snapshot_index
+        if cached is None:
+            try:
+                cached = self.journal.snapshot_offsets()
+            except sqlite3.Error:
+                cached = {}
+            self._snapshot_index = cached
+        return cached
+
+    def restore(self, log: str, identity: FileIdentity) -> bool:
+        """Install the log's snapshot, taken at ``identity.offset`` of that file; False when it is unusable."""
+        from nimwatch.snapshot import SnapshotError, decode
+
+        generation, offset = identity.generation, identity.offset
+        try:
+            row = self.journal.snapshot_get(log)
+            if row is None or row[0] != generation or row[1] != offset or row[2] != self.fingerprint:
+                return False
+            data = json.loads(row[3])
+            parts = decode(data["engine"], self.engine.wiring())
+        except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError, SnapshotError) as exc:
+            self.on_error(f"{log}: its snapshot cannot be used ({exc}): reading it from its start")
+            return False
+        self.engine.restore_log(log, parts)
+        with self._lock:
+            content = _Content(identity, int(data["base"]))  # the keys of this content's notices go on
+            content.counts = {str(k): int(v) for k, v in data["counts"].items()}
+            self._load_checkpoints(log, content, generation)
+            self._contents[log] = content
+        self._fed[log] = identity
+        self._snapped[log] = (generation, offset)
+        self._snap_at[log] = self._clock()
+        self.restored[log] = offset
+        return True
+
+    def replaced(self, log: str, at: float, fields: dict[str, Any]) -> None:
+        """The file under ``log``'s name changed while nimwatch was down (the tailer found out at start)."""
+        with self.engine.locked():
+            state = self.engine.logs.get(log)
+            client = state.client if state is not None else ""
+        self.engine.publish(Notice("log_replaced", at, log, client, fields=fields))
 
     def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
         self._content_for(log, old)
@@ -142,6 +312,20 @@ class Recorder:
         if notice.public:
             self._commit(notice.log, [notice], None, notice.ts, historic=False, record=False)
 
+    def _count_backlog(self, log: str, notices: list[Notice]) -> None:
+        self.backlog.logs.add(log)
+        for notice in notices:
+            if notice.event == "run_started":
+                self.backlog.runs += 1
+            elif notice.event == "run_finished":
+                outcome = notice.get("outcome")
+                if outcome == "succeeded":
+                    self.backlog.succeeded += 1
+                elif outcome == "failed":
+                    self.backlog.failed += 1
+                else:
+                    self.backlog.incomplete += 1
+
     def _runs(self, log: str) -> int:
         with self.engine.locked():
             state = self.engine.logs.get(log)
@@ -155,12 +339,7 @@ class Recorder:
             content = _Content(identity, self._runs(log))
             record = self._records.get(log)
             if record is not None and record.identity.generation == identity.generation:
-                cps = self.journal.checkpoints(log, identity.generation)
-                if not cps or cps[-1][0] < record.identity.offset:
-                    cps.append((record.identity.offset, record.last_at))
-                content.checkpoints = cps
-                content.cp_offsets = [c[0] for c in cps]
-                content.last_checkpoint_at = cps[-1][1] if cps else 0.0
+                self._load_checkpoints(log, content, identity.generation)
             elif record is not None and record.identity.generation < identity.generation:
                 try:
                     self.journal.forget_generations(log, identity.generation)
@@ -168,6 +347,18 @@ class Recorder:
                     self.on_error(f"state journal: {exc}")
             self._contents[log] = content
             return content
+
+    def _load_checkpoints(self, log: str, content: _Content, generation: int) -> None:
+        """When the bytes an earlier session read (of this content) arrived: from the journal."""
+        record = self._records.get(log)
+        if record is None or record.identity.generation != generation:
+            return
+        cps = self.journal.checkpoints(log, generation)
+        if not cps or cps[-1][0] < record.identity.offset:
+            cps.append((record.identity.offset, record.last_at))
+        content.checkpoints = cps
+        content.cp_offsets = [c[0] for c in cps]
+        content.last_checkpoint_at = cps[-1][1] if cps else 0.0
 
     def _restamp(self, content: _Content, start: int, data: bytes, default_at: float) -> list[tuple[bytes, float]]:
         """Cut historic bytes where their recorded arrival time changes."""
@@ -207,14 +398,19 @@ class Recorder:
         *,
         historic: bool,
         record: bool = True,
+        quiet: bool = False,
     ) -> None:
-        new: list[tuple[Notice, str]] = []
+        """Record ``notices`` in one transaction; ``quiet``: history (backlog), recorded and printed only."""
+        new: list[tuple[Notice, str, Optional[int], str]] = []
+        printer = self.printer
         with self._lock:
             content = self._contents.get(log)
             try:
                 with self.journal.transaction():
                     public = False
                     for notice in notices:
+                        if notice.event == "log_replaced":
+                            self.on_error(f"{log}: {notice.get('reason')}")
                         if notice.event == "bad_line" and not historic:
                             self.on_error(f"{log}:{notice.get('line')}: {notice.get('reason')}")
                         elif notice.event == "log_restarted":
@@ -239,9 +435,13 @@ class Recorder:
                             ):
                                 self.suppressed += 1
                                 continue
-                        if self.planner is not None:
+                        if self.planner is not None and not quiet:
                             self.planner(notice, key)
-                        new.append((notice, key))
+                        line, seq = "", None
+                        if printer is not None:
+                            line = printer.line(notice, key)
+                            seq = self.journal.outbox_add(line)
+                        new.append((notice, key, seq, line))
                     if record and identity is not None and not historic and content is not None:
                         checkpoint = public or at - content.last_checkpoint_at >= CHECKPOINT_EVERY
                         if checkpoint:
@@ -249,11 +449,18 @@ class Recorder:
                         self.journal.record_file(log, identity, self._lines(log), at, checkpoint)
             except sqlite3.Error as exc:
                 self.on_error(f"state journal: cannot record a batch of {log}: {exc}")
-                new = [(n, f"{n.event}|{n.log}|{n.ts!r}|{id(n)}") for n in notices if n.public]
-        for notice, key in new:
-            self.forward(notice)
-            if self.on_new is not None:
+                new = []
+                for n in notices:
+                    if n.public:
+                        key = f"{n.event}|{n.log}|{n.ts!r}|{id(n)}"
+                        new.append((n, key, None, printer.line(n, key) if printer is not None else ""))
+        nested = self.journal.in_transaction()  # a notice published while another batch is being recorded
+        for notice, key, seq, line in new:
+            if self.on_new is not None:  # hooks queue first: a slow stdout must not hold them up
                 self.on_new(notice, key)
+            self.forward(notice)
+            if printer is not None:
+                printer.put(seq, line, wait=not nested)
 
     def _lines(self, log: str) -> int:
         with self.engine.locked():

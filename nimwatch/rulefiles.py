@@ -67,5 +67,15 @@ def _load_cached(user_files: tuple[str, ...]) -> RuleSet:
 
 
 def load_rules(user_files: Sequence[str | Path] = ()) -> RuleSet:
-    """The built-in rules plus the users' signature files (compiled once per process)."""
+    """The built-in rules plus the users' signature files (compiled once per process).
+
+    Running as root, a signature file that another user could change is refused
+    (checked at every call, not cached: :mod:`nimwatch.trust`).
+    """
+    from nimwatch.trust import trust_problem
+
+    for path in user_files:
+        problem = trust_problem(path, "the rules file")
+        if problem:
+            raise RuleError(problem)
     return _load_cached(tuple(str(Path(p)) for p in user_files))

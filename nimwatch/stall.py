@@ -89,6 +89,10 @@ class StallMonitor:
                     continue
                 key = (log, run.index)
                 silent = now - run.last_line_at
+                if run.outcome is Outcome.INCOMPLETE and run.end_line is None and key not in self._silent:
+                    # declared silent before a restart (the state came back from a snapshot): lines
+                    # that come again must bring it back to running, as in the session that said so
+                    self._silent[key] = run.last_line_at
                 if run.outcome is not Outcome.RUNNING:
                     if key not in self._silent:
                         self._stalled.pop(key, None)

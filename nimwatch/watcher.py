@@ -4,9 +4,11 @@ Owns :class:`Watcher`: engine, journal-backed recorder, tailer, stall
 monitor, alert dispatcher, hooks and metrics, with ``run_once`` (process what
 is there, deliver alerts and hooks, wait for them) and ``start`` / ``tick`` /
 ``stop`` for the service loop, plus ``reload`` for a new configuration (a bad
-one is refused and the old one kept). Output goes through two callbacks: one
-JSON object per public notice, and one-line diagnostics. No signals, argv or
-stdout here: :mod:`nimwatch.commands.watch` does those.
+one is refused and the old one kept). Output goes to a
+:class:`~nimwatch.output.StdoutWriter` (the recorder puts each new public
+notice's line in the journal's outbox, the writer prints it) and one-line
+diagnostics to a callback. No signals or argv here: :mod:`nimwatch.commands.watch`
+does those.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
 from nimwatch.metrics import MetricsExporter
+from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
@@ -37,6 +40,15 @@ ONCE_WAIT = 300.0
 """--once: longest wait for alerts and hooks to be delivered."""
 
 
+def snapshot_fingerprint(config: Config) -> str:
+    """What the state snapshots of this watcher must match: nimwatch's source and the rule files."""
+    from nimwatch.rulefiles import CATALOG_FILE, PHASE_FILE, builtin_rules_dir
+    from nimwatch.snapshot import fingerprint
+
+    base = builtin_rules_dir()
+    return fingerprint([base / PHASE_FILE, base / CATALOG_FILE, *config.rules])
+
+
 class Watcher:
     """Follows the logs and drives every output.
 
@@ -46,9 +58,11 @@ class Watcher:
         journal: the open state journal.
         paths: directories and log files to follow.
         poll: None for native file events, seconds for polling.
-        emit: receives each new public notice (stdout JSON lines in ``watch``).
+        output: stdout (its ``line``/``put`` take each new public notice; ``replay_outbox`` at start).
         diag: receives one-line diagnostics (stderr in ``watch``).
         clock: seconds since the epoch.
+        alert_backlog: alert and run hooks for history found at first start too
+            (otherwise finished runs in logs unchanged for ``backlog_hours`` are only shown).
     """
 
     def __init__(
@@ -59,27 +73,29 @@ class Watcher:
         paths: Sequence[Path],
         *,
         poll: Optional[float],
-        emit: Callable[[Notice], None],
+        output: StdoutWriter,
         diag: Callable[[str], None],
         clock: Callable[[], float] = time.time,
         rescan: Optional[float] = None,
+        alert_backlog: bool = False,
     ) -> None:
         self.config = config
         self.rules = rules
         self.journal = journal
-        self.emit = emit
+        self.output = output
         self.diag = diag
         self.clock = clock
-        self.engine = Engine(rules, clock)
+        self.engine = Engine(rules, clock, limits=config.limits)
         self.dispatcher = AlertDispatcher(config.alerts, journal, self.engine.publish, on_error=diag, clock=clock)
         self.metrics: Optional[MetricsExporter] = None
         self.recorder = Recorder(
             self.engine,
             journal,
             forward=self._forward,
-            planner=self.dispatcher.plan,
+            planner=self._plan,
             on_error=diag,
-            on_new=self._to_hooks,
+            printer=output,
+            fingerprint=snapshot_fingerprint(config),
         )
         self.stall = StallMonitor(self.engine, config.stall, rules, clock)
         self.hooks: Any = None
@@ -93,33 +109,47 @@ class Watcher:
             clock=clock,
             offsets=journal.file_identities(),
             sink=self.recorder,
+            backlog=None if alert_backlog else config.backlog_hours * 3600.0,
             **extra,
         )
         self._next_stall = 0.0
         self._started = False
+        self.problems: list[str] = []
+        """``--once``: the paths that could not be read (exit status 2)."""
 
     # ------------------------------------------------------------------ wiring
 
     def _forward(self, notice: Notice) -> None:
-        self.emit(notice)
+        """Printing goes through the recorder's printer (the outbox); nothing else to do here."""
 
-    def _to_hooks(self, notice: Notice, key: str) -> None:
-        """Hooks see exactly the notices that are new (journaled, printed): never a re-read one."""
+    def _plan(self, notice: Notice, key: str) -> None:
+        """In the transaction that records a new notice: its alerts and its hook runs are recorded with it.
+
+        Hooks see exactly the notices that are new (journaled, printed): never a re-read one.
+        """
+        self.dispatcher.plan(notice, key)
         hooks = self.hooks
         if hooks is not None:
-            hooks.handle(notice, key)
+            hooks.plan(notice, key)
 
     def _setup_hooks(self, config: Config) -> None:
-        if not config.hooks:
-            return
         from nimwatch.hooks.manager import HookManager
 
-        self.hooks = HookManager(config.hooks, self.engine.publish, self.journal, self.clock)
+        self.hooks = HookManager(
+            config.hooks, self.engine.publish, self.journal, self.clock, jobs=self.journal, on_error=self.diag
+        )
+
+    def _resume_hooks(self) -> None:
+        """Hook runs an earlier session queued and did not finish: queued again, before anything new."""
+        if self.hooks is not None:
+            count = self.hooks.resume()
+            if count:
+                self.diag(f"{count} hook run(s) kept from before the restart are queued again")
 
     def _stop_hooks(self, timeout: Optional[float]) -> None:
         if self.hooks is not None:
             if not self.hooks.stop(timeout):
-                self.diag("hooks still running at shutdown were left to their own timeouts")
+                self.diag("hooks still running at shutdown were ended; they run again at the next start")
             self.hooks = None
 
     def _start_metrics(self, config: Config) -> None:
@@ -129,21 +159,46 @@ class Watcher:
         self.metrics.start()
 
     def _exporter(self, config: Config) -> MetricsExporter:
-        return MetricsExporter(config.metrics, self.engine, stalled=lambda: self.stall.stalled, on_error=self.diag)
+        return MetricsExporter(
+            config.metrics, self.engine, stalled=lambda: self.stall.stalled, on_error=self.diag, extra=self.counters
+        )
+
+    def counters(self) -> list[tuple[str, str, str, float]]:
+        """The watcher's own counters for the metrics (name, type, help, value)."""
+        return [
+            (
+                "nimwatch_stdout_dropped_total",
+                "counter",
+                "Event lines dropped because stdout was not being read (the buffer was full).",
+                self.output.dropped,
+            ),
+            (
+                "nimwatch_alerts_held_total",
+                "counter",
+                "Alerts held back by the sinks' per-client rate limits.",
+                sum(sink.held_total for sink in self.dispatcher.sinks),
+            ),
+        ]
 
     # ------------------------------------------------------------------ one pass
 
     def run_once(self, wait: float = ONCE_WAIT) -> int:
         """Read everything there is, deliver alerts and hooks, wait for them. Returns the exit code."""
+        self._start_output()
         self.dispatcher.start()
+        self._resume_hooks()
         try:
             self.tailer.scan_once()
+            self.problems = self.tailer.problems()
+            self._report_backlog()
             self.stall.check()
             if self.config.metrics is not None and self.config.metrics.textfile is not None:
                 self._exporter(self.config).write_now()
             deadline = time.monotonic() + wait
-            if self.hooks is not None and not self.hooks.wait_idle(max(0.0, deadline - time.monotonic())):
-                self.diag("--once: hooks still running after the wait; their results are not reported")
+            if self.hooks is not None and not self.hooks.wait_idle(
+                max(0.0, deadline - time.monotonic()), include_retries=False
+            ):
+                self.diag("--once: hooks still running after the wait were ended; they run again next time")
             if not self.dispatcher.wait_idle(max(0.0, deadline - time.monotonic())):
                 self.diag("--once: alerts still being delivered after the wait; they stay spooled")
             pending = self.dispatcher.pending()
@@ -154,11 +209,45 @@ class Watcher:
             self._stop_hooks(timeout=10.0)
             self.dispatcher.stop()
             self.stall.close()
+            self.recorder.snapshot_all()
             self.recorder.close()
+            self.output.stop(timeout=wait)
         return self.exit_code()
 
+    def _report_backlog(self) -> None:
+        """One ``backlog`` event (and a line on stderr) for the history found at first start, if any."""
+        found = self.recorder.backlog
+        if not found.logs:
+            return
+        hours = self.config.backlog_hours
+        self.diag(
+            f"{len(found.logs)} log(s) unchanged for over {hours:g} h seen for the first time: {found.runs} run(s), "
+            f"{found.failed} failed; shown but not alerted and no hooks run (--alert-backlog to change that)"
+        )
+        self.engine.publish(
+            Notice(
+                "backlog",
+                self.clock(),
+                "",
+                "",
+                fields={
+                    "logs": len(found.logs),
+                    "runs": found.runs,
+                    "failed": found.failed,
+                    "succeeded": found.succeeded,
+                    "incomplete": found.incomplete,
+                    "unfinished": found.runs - found.succeeded - found.failed - found.incomplete,
+                    "hours": hours,
+                },
+            )
+        )
+        self.recorder.backlog = type(found)()
+
     def exit_code(self) -> int:
-        """1 when the last migration of any log failed (a later clean-up does not change that), else 0."""
+        """2 when a path could not be read (the rest was processed), 1 when the last migration of any log failed
+        (a later clean-up does not change that), else 0."""
+        if self.problems:
+            return 2
         with self.engine.locked():
             for state in self.engine.logs.values():
                 if state.runs and client_verdict(state.runs).status == "failed":
@@ -167,10 +256,20 @@ class Watcher:
 
     # ------------------------------------------------------------------ service
 
+    def _start_output(self) -> None:
+        """stdout first: what an earlier session recorded but did not get written is printed before anything new."""
+        self.output.start()
+        again = self.output.replay_outbox()
+        if again:
+            self.diag(f"{again} event line(s) recorded but not known to be printed before the restart: printed again")
+
     def start(self) -> None:
+        self._start_output()
         self.dispatcher.start()
+        self._resume_hooks()
         self._start_metrics(self.config)
-        self.tailer.start()
+        self.tailer.start(catch_up=True)
+        self._report_backlog()
         self._started = True
 
     def tick(self) -> None:
@@ -181,8 +280,9 @@ class Watcher:
             self.stall.check()
 
     def stop(self) -> None:
-        """Stop reading first, then hooks and alert workers; the journal is left for the caller to close."""
+        """Stop reading first (and snapshot every log), then hooks and alert workers; the journal stays open."""
         self.tailer.stop()
+        self.recorder.snapshot_all()
         self._stop_hooks(timeout=10.0)
         self.dispatcher.stop()
         if self.metrics is not None:
@@ -191,6 +291,7 @@ class Watcher:
             self.metrics = None
         self.stall.close()
         self.recorder.close()
+        self.output.stop()
         self._started = False
 
     def reload(self, path: Optional[Path]) -> bool:
@@ -206,8 +307,9 @@ class Watcher:
                 self.diag(f"reload: '{key}' changed; it takes effect at the next restart")
         self.dispatcher.reconfigure(new.alerts)
         self.stall.reconfigure(new.stall)
-        self._stop_hooks(timeout=10.0)
-        self._setup_hooks(new)
+        self.engine.limits = new.limits
+        if self.hooks is not None:  # an unchanged hook keeps its queue and its running job
+            self.hooks.reconfigure(new.hooks)
         if new.metrics != old.metrics and self._started:
             if self.metrics is not None:
                 self.metrics.stop()

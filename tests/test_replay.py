@@ -254,8 +254,9 @@ def test_headless_replay_prints_the_json_lines_of_watch(capsys: pytest.CaptureFi
     assert main(["replay", "--headless", "--max", str(tmp_path / FAILED.name)]) == 1
     replayed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(replayed) == len(events)
+    assert all(e["id"] for e in watched) and not any("id" in e for e in replayed)  # the id is watch's journal key
     assert [{k: v for k, v in e.items() if k != "ts"} for e in replayed] == [
-        {k: v for k, v in e.items() if k != "ts"} for e in watched
+        {k: v for k, v in e.items() if k not in ("ts", "id")} for e in watched
     ]
 
 

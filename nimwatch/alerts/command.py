@@ -43,9 +43,14 @@ class CommandSink(Sink):
         env["NIMWATCH_SUMMARY"] = str(payload.get("summary", "")).replace("\0", "")
         env["NIMWATCH_ID"] = str(payload.get("id", "")).replace("\0", "")
         stdin = (json.dumps(payload, ensure_ascii=True) + "\n").encode("ascii")
-        result = run_command(
-            list(self.options.run), env=env, stdin=stdin, timeout=self.options.timeout, cwd=self.options.cwd
-        )
+        from nimwatch.hooks.config import executable_problem, hook_path, resolve_executable
+
+        argv = list(self.options.run)
+        executable = resolve_executable(argv[0], hook_path(env))
+        problem = f"{argv[0]}: not found in PATH" if executable is None else executable_problem(executable)
+        if problem:  # checked again at each run: it may have been replaced since the config was loaded
+            raise DeliveryError(f"{self.describe()}: {problem}")
+        result = run_command(argv, env=env, stdin=stdin, timeout=self.options.timeout, cwd=self.options.cwd)
         if result.ok:
             return
         if result.error:

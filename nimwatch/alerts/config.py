@@ -45,7 +45,12 @@ TEMPLATE_FIELDS = (
 )
 """Names allowed as ``{name}`` in ``dedupe_key`` and in an email ``subject``."""
 
-COMMON_KEYS = ("type", "name", "severity", "clients", "events", "dedupe_key", "throttle", "benign")
+COMMON_KEYS = (
+    "type", "name", "severity", "clients", "events", "dedupe_key", "throttle", "benign", "rate_limit", "rate_period",
+)
+DEFAULT_RATE_LIMIT = 20
+"""Alerts one sink sends about one client per ``rate_period``; the rest is held back and counted."""
+DEFAULT_RATE_PERIOD = 3600.0
 TYPE_KEYS: dict[str, tuple[str, ...]] = {
     "syslog": ("address", "socket", "format", "facility", "app_name", "hostname"),
     "email": (
@@ -180,6 +185,9 @@ class SinkSpec:
     """Template: alerts with the same key are sent once (once per ``throttle`` seconds when it is set)."""
     throttle: float = 0.0
     source: str = ""
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    """Alerts per client per ``rate_period`` seconds (0: no limit); run ends and resolutions always pass."""
+    rate_period: float = DEFAULT_RATE_PERIOD
     benign: bool = False
     """Also send findings the catalog marks benign (routine lines of a healthy run); off by default."""
 
@@ -460,6 +468,13 @@ def _command(r: _Reader) -> Optional[CommandOptions]:
     argv = tuple(str(a) for a in run)
     if not os.path.isabs(argv[0]) and "/" in argv[0]:
         argv = (str(r.base / argv[0]), *argv[1:])
+    from nimwatch.hooks.config import DEFAULT_PATH, executable_problem, resolve_executable
+
+    resolved = resolve_executable(argv[0], os.environ.get("PATH") or DEFAULT_PATH)
+    if resolved is not None and os.path.exists(resolved):  # a missing one fails at delivery, reported and retried
+        problem = executable_problem(resolved)
+        if problem:
+            r.add("run", problem)
     cwd = r.text("cwd")
     if cwd is not None and not os.path.isdir(cwd):
         r.add("cwd", f"no such directory: {cwd}")
@@ -516,6 +531,14 @@ def _sink(item: Any, index: int, line: int, problems: Problems, base: Path, name
     if problem:
         r.add("dedupe_key", problem)
     throttle = r.number("throttle", 0.0, strict=False)
+    rate_limit = DEFAULT_RATE_LIMIT
+    if "rate_limit" in item:
+        value = item["rate_limit"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            r.add("rate_limit", f"must be a whole number of alerts per client (0: no limit), not {value!r}")
+        else:
+            rate_limit = value
+    rate_period = r.number("rate_period", DEFAULT_RATE_PERIOD)
     benign = r.boolean("benign", False)
     options: Any
     if kind == "syslog":
@@ -529,7 +552,9 @@ def _sink(item: Any, index: int, line: int, problems: Problems, base: Path, name
     if options is None:
         return None
     source = f"{problems.source}:{item.line}"
-    return SinkSpec(name, kind, options, severity, clients, tuple(events), dedupe, throttle, source, benign)
+    return SinkSpec(
+        name, kind, options, severity, clients, tuple(events), dedupe, throttle, source, rate_limit, rate_period, benign
+    )
 
 
 def parse_section(value: Any, line: int, problems: Problems, path: Path) -> list[SinkSpec]:

@@ -239,6 +239,12 @@ class AlertDispatcher:
             except (KeyError, ValueError) as exc:  # a template the config check could not foresee
                 self.on_error(f"alert sink {sink.name}: cannot build the alert: {exc}")
                 continue
+            if sink.holding is not None:
+                spec = sink.spec
+                self.on_error(
+                    f"alert sink {sink.name}: {sink.holding} reached its rate limit ({spec.rate_limit} alerts per "
+                    f"{spec.rate_period:g} s): further alerts about it are held back and counted"
+                )
             for dkey, body in planned:
                 self.journal.spool_add(sink.name, dkey, {"meta": meta, "body": body}, notice.ts)
                 added = True

@@ -24,9 +24,11 @@ def rank(severity: str) -> int:
 def severity_of(notice: Notice) -> str:
     """info, warning or error: how bad the event is for the migration."""
     event = notice.event
-    if event == "finding":
+    if event in ("finding", "findings_suppressed"):
         sev = str(notice.get("severity") or "info")
         return sev if sev in _RANK else "info"
+    if event in ("alerts_held", "log_replaced"):
+        return "warning"
     if event == "run_finished":
         return {"failed": "error", "incomplete": "warning"}.get(str(notice.get("outcome")), "info")
     if event == "phase_finished":
@@ -61,6 +63,13 @@ def summary(notice: Notice) -> str:
         )
     if event == "stall_cleared":
         return f"{who}: {where} is moving again"
+    if event == "findings_suppressed":
+        return f"{who}: {notice.get('count')} more finding(s) of rule {notice.get('rule')} suppressed in {where}"
+    if event == "alerts_held":
+        return (
+            f"{who}: {notice.get('count')} alert(s) held back by sink {notice.get('sink')}'s rate limit "
+            f"since {notice.get('since')}"
+        )
     if event == "run_finished":
         outcome = notice.get("outcome")
         operation = notice.get("operation") or "migration"

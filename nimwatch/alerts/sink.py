@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from nimwatch.alerts.config import SinkSpec
 from nimwatch.alerts.message import rank, severity_of, template_values
-from nimwatch.engine import Notice
+from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal
 
 RESOLUTION_EVENTS = frozenset({"run_finished", "stall_cleared"})
+RATE_EXEMPT = frozenset({"run_finished", "stall_cleared", "alert_failed"})
+"""Never held back by the rate limit: one per run (or a resolution, or nimwatch's own trouble)."""
 
 
 class DeliveryError(Exception):
@@ -46,6 +48,10 @@ class Sink(ABC):
     def __init__(self, spec: SinkSpec) -> None:
         self.spec = spec
         self.name = spec.name
+        self.held_total = 0
+        """Alerts held back by the per-client rate limit since start."""
+        self.holding: Optional[str] = None
+        """Set by ``plan`` to the client whose alerts just began to be held back (for one message)."""
 
     def describe(self) -> str:
         """Where alerts go, safe for messages."""
@@ -72,13 +78,57 @@ class Sink(ABC):
         return self.spec.dedupe_key.format(**template_values(notice, key))
 
     def plan(self, notice: Notice, key: str, journal: Journal) -> list[tuple[str, dict[str, Any]]]:
-        """(dedupe key, payload) pairs to spool for ``notice``: none when filtered or throttled."""
+        """(dedupe key, payload) pairs to spool for ``notice``: none when filtered, throttled or rate-limited.
+
+        Past ``rate_limit`` alerts about one client in ``rate_period`` seconds, alerts are held
+        back and counted; one ``alerts_held`` alert reports them with the next alert that goes out
+        (the first of the next period, or the run's end, which is never held back).
+        """
+        self.holding = None
         if not self.wants(notice):
             return []
         dkey = self.dedupe(notice, key)
         if not journal.throttle(self.name, dkey, notice.ts, self.spec.throttle):
             return []
-        return [(dkey, self.render(notice, key))]
+        out: list[tuple[str, dict[str, Any]]] = []
+        if self.spec.rate_limit > 0 and notice.client:
+            allowed, report, since, held = journal.rate_take(
+                self.name,
+                notice.client,
+                notice.ts,
+                self.spec.rate_limit,
+                self.spec.rate_period,
+                exempt=notice.event in RATE_EXEMPT,
+            )
+            if report:
+                held_notice = self._held_notice(notice, report, since)
+                out.append((f"held|{key}", self.render(held_notice, f"held|{key}")))
+            if not allowed:
+                self.held_total += 1
+                if held == 1:
+                    self.holding = notice.client
+                return out
+        out.append((dkey, self.render(notice, key)))
+        return out
+
+    def _held_notice(self, notice: Notice, count: int, since: float) -> Notice:
+        return Notice(
+            "alerts_held",
+            notice.ts,
+            notice.log,
+            notice.client,
+            notice.run,
+            None,
+            None,
+            {
+                "count": count,
+                "sink": self.name,
+                "severity": "warning",
+                "since": iso(since),
+                "rate_limit": self.spec.rate_limit,
+                "rate_period": self.spec.rate_period,
+            },
+        )
 
     @abstractmethod
     def render(self, notice: Notice, key: str) -> dict[str, Any]:

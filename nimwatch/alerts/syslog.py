@@ -31,7 +31,7 @@ from nimwatch.alerts.config import SinkSpec, SyslogOptions
 from nimwatch.alerts.message import severity_of, summary
 from nimwatch.alerts.sink import DeliveryError, Sink
 from nimwatch.engine import Notice, iso
-from nimwatch.logsetup import escape_controls
+from nimwatch.terminal import escape_controls
 
 SD_ID = "nimwatch@32473"
 MAX_DATAGRAM = 2048

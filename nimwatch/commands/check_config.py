@@ -10,7 +10,6 @@ user files).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from nimwatch.errors import ExitCode, UsageError
@@ -43,12 +42,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("no config file found: give FILE, or set NIMWATCH_CONFIG")
         path = found
     problems = check_config(path)
-    out = sys.stdout
+    from nimwatch.terminal import write
+
     if not problems:
-        out.write(f"{path}: OK\n")
-        out.flush()
+        write(f"{path}: OK\n")
         return ExitCode.OK
-    for problem in problems:
-        out.write(problem + "\n")
-    out.flush()
+    write("".join(problem + "\n" for problem in problems))
     return ExitCode.USAGE

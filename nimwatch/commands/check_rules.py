@@ -8,7 +8,6 @@ near miss that matches). Exit 0 when clean, 2 with problems.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from nimwatch.errors import ConfigError, ExitCode
@@ -28,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from nimwatch.core.validation import Problems
     from nimwatch.rulecheck import check_signatures
     from nimwatch.rulefiles import load_rules, load_signature_file
+    from nimwatch.terminal import write
 
     schema: list[str] = []
     for path in args.files:
@@ -37,22 +37,19 @@ def run(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             schema.extend(exc.problems)
     if schema:
-        for line in schema:
-            print(line)
+        write("".join(line + "\n" for line in schema))
         return ExitCode.USAGE
     rules = load_rules(args.files)
     own = {str(Path(p)) for p in args.files}
     targets = [s for s in rules.signatures if not own or s.origin in own]
     problems_found = check_signatures(rules, targets)
-    for problem in problems_found:
-        print(problem)
     if problems_found:
+        write("".join(f"{problem}\n" for problem in problems_found))
         return ExitCode.USAGE
     with_examples = sum(1 for s in targets if s.examples)
-    print(f"{len(targets)} signature(s) OK ({with_examples} with examples, all matched; near misses all missed)")
+    write(f"{len(targets)} signature(s) OK ({with_examples} with examples, all matched; near misses all missed)\n")
     if not args.files:
-        print(_anchor_note(rules))
-    sys.stdout.flush()
+        write(f"{_anchor_note(rules)}\n")
     return ExitCode.OK
 
 

@@ -3,12 +3,13 @@
 Feeds finished logs through the engine at the pace the state journal
 recorded (evenly paced when it knows nothing of a log), in the TUI with
 pause, step, seek and speed keys, or ``--headless`` as the JSON lines of
-``nimwatch watch`` (one public notice per line, flushed, written by watch's
-own :class:`~nimwatch.commands.watch.Output`). Textual is imported only for
+``nimwatch watch`` (one public notice per line, flushed, written by
+:class:`~nimwatch.output.JsonLines`). Textual is imported only for
 the TUI.
 
 Exit status as ``report``: 0 when the last run of every log succeeded, 1 when
-one failed, 3 when none failed but one did not finish.
+one failed, 3 when none failed but one did not finish, 2 when a path could not
+be read (or is binary data): said on stderr, the other logs are replayed.
 """
 
 from __future__ import annotations
@@ -53,14 +54,32 @@ def run(args: argparse.Namespace) -> int:
     from nimwatch.commands.status import open_journal, stall_monitor
     from nimwatch.commands.tui import load_setup, pick_theme
     from nimwatch.engine import Engine
-    from nimwatch.sources.files import expand_paths
+    from nimwatch.sources.files import BINARY, find_logs, sniff
     from nimwatch.sources.replay import ReplaySource
+    from nimwatch.terminal import say
 
     speed: Optional[float] = None if args.max else args.speed
     if speed is not None and speed <= 0:
         raise NimwatchError("--speed needs a positive factor")
     config, rules = load_setup(args)
-    paths = expand_paths(args.paths)
+    found, problems = find_logs(args.paths)  # one line per path that cannot be used; the others are replayed
+    paths = []
+    for path in found:
+        try:
+            kind = sniff(path)
+        except NimwatchError as exc:
+            problems.append(str(exc))
+            continue
+        if kind == BINARY:
+            problems.append(f"{path}: {kind}; skipped")
+            continue
+        if kind is not None:
+            say(f"{path}: {kind}")
+        paths.append(path)
+    for problem in problems:
+        say(problem)
+    if not paths:
+        return ExitCode.USAGE
     engine = Engine(rules)
     monitor: dict[str, Any] = {}
 
@@ -73,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
     engine.clock = lambda: replay.now
     monitor["stall"] = stall_monitor(engine, config, rules, engine.clock)
     if args.headless:
-        from nimwatch.commands.watch import Output
+        from nimwatch.output import JsonLines
 
-        output = Output(sys.stdout, sys.stderr)
+        output = JsonLines(sys.stdout, sys.stderr)
 
         def emit(notice: Any) -> None:
             if notice.public:
@@ -83,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
         engine.subscribe(emit)
         replay.run()
-        return final_exit_code(engine)
+        return ExitCode.USAGE if problems else final_exit_code(engine)
     from nimwatch.commands.tui import import_textual_app
 
     tui = import_textual_app()
@@ -95,4 +114,4 @@ def run(args: argparse.Namespace) -> int:
         timed=lambda log: True,
     )
     app.run()
-    return final_exit_code(engine)
+    return ExitCode.USAGE if problems else final_exit_code(engine)

@@ -4,9 +4,10 @@ Exit status (the README documents it), judged per client on its last
 migration (:func:`nimwatch.core.verdict.client_verdict`): 0 when every
 client's last migration succeeded (or its log holds no migration, e.g. a
 clean-up only), 1 when any failed, 3 when none failed but one did not finish
-(still running, killed, cut off, or abandoned and cleaned up), 2 for usage or
-input errors (an unreadable file is reported and the others are still
-reported).
+(still running, killed, cut off, or abandoned and cleaned up; an empty client
+log is a run that has not started), 2 for usage or input errors: a path that
+cannot be read or listed, or a binary file, is one line on stderr and the
+others are still reported.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import argparse
 import contextlib
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from nimwatch.commands import add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
+from nimwatch.terminal import escape_controls, write
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".html")
 """Files a shell glob over a log directory may name that are never logs."""
@@ -86,14 +87,14 @@ def _open_journal(path: str | None) -> Any:
 
 
 def _output(path: str | None, produce: Callable[[Callable[[str], object]], object]) -> None:
-    """Give ``produce`` a writer to the file at ``path`` (stdout when None)."""
+    """Give ``produce`` a writer to the file at ``path`` (stdout when None), control characters escaped."""
     if path is None:
-        produce(sys.stdout.write)
-        sys.stdout.flush()
+        produce(lambda piece: write(piece, flush=False))
+        write("")
         return
     try:
         with open(path, "w", encoding="utf-8") as handle:
-            produce(handle.write)
+            produce(lambda piece: handle.write(escape_controls(piece)))
     except OSError as exc:
         raise NimwatchError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
@@ -114,7 +115,7 @@ def _shared_scanner(rules: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from nimwatch.rulefiles import load_rules
-    from nimwatch.sources.files import LOG_SUFFIX, ArrivalTimes, expand_paths, read_log
+    from nimwatch.sources.files import BINARY, LOG_SUFFIX, ArrivalTimes, find_logs, read_log, sniff
     from nimwatch.views.report_data import (
         Judgement,
         client_records,
@@ -128,27 +129,37 @@ def run(args: argparse.Namespace) -> int:
     journal = None if args.no_state else _open_journal(args.state)
     logs = []
     mtimes: dict[str, float] = {}
-    input_errors = 0
-    for raw in args.paths:  # one bad path is reported; the others are still reported on
+    paths, problems = find_logs(args.paths)  # one bad path is one line; the others are still reported on
+    for problem in problems:
+        log.error("%s", problem)
+    input_errors = len(problems)
+    for path in paths:
+        if path.suffix.lower() in DOCUMENT_SUFFIXES:
+            # `report sample_logs/*` also names the README: documentation, not a log
+            log.info("%s: documentation, not a log; skipped", path)
+            continue
         try:
-            for path in expand_paths([raw]):
-                if path.suffix.lower() in DOCUMENT_SUFFIXES:
-                    # `report sample_logs/*` also names the README: documentation, not a log
-                    log.info("%s: documentation, not a log; skipped", path)
-                    continue
-                times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
-                state = read_log(path, rules, scanner, times=times)
-                if not state.runs and not path.name.endswith(LOG_SUFFIX):
-                    # `report dir/*` also names READMEs and notes: not logs, so not runs
-                    log.info("%s: no nimadm output; skipped", path)
-                    continue
-                log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
-                logs.append(state)
-                with contextlib.suppress(OSError):  # no mtime: the run is "in progress (or stopped)"
-                    mtimes[state.log] = path.stat().st_mtime
+            kind = sniff(path)
+            if kind == BINARY:
+                log.error("%s: %s; skipped", path, kind)
+                input_errors += 1
+                continue
+            if kind is not None:
+                log.warning("%s: %s", path, kind)
+            times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
+            state = read_log(path, rules, scanner, times=times)
         except NimwatchError as exc:
             log.error("%s", exc)
             input_errors += 1
+            continue
+        if not state.runs and not path.name.endswith(LOG_SUFFIX):
+            # `report dir/*` also names READMEs and notes: not logs, so not runs
+            log.info("%s: no nimadm output; skipped", path)
+            continue
+        log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
+        logs.append(state)
+        with contextlib.suppress(OSError):  # no mtime: the run is "in progress (or stopped)"
+            mtimes[state.log] = path.stat().st_mtime
     if not logs and input_errors:
         return ExitCode.USAGE
     # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
@@ -157,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         # written one run at a time: memory does not grow with the number of runs
         records = iter_report_records(logs, rules, judge)
-        _output(args.output, lambda write: write_report_document(write, records, clients))
+        _output(args.output, lambda out: write_report_document(out, records, clients))
     else:
         listed = report_records(logs, rules, judge)
         if args.format == "markdown":
@@ -168,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             from nimwatch.views.report_text import render_text
 
             text = render_text(listed, clients, verbose=args.verbose)
-        _output(args.output, lambda write: write(text))
+        _output(args.output, lambda out: out(text))
     if input_errors:
         return ExitCode.USAGE
     return exit_code_for(clients)

@@ -14,7 +14,8 @@ whether it succeeded, failed or is incomplete, as ``report`` does).
 
 Exit status: 0 when every client's last run succeeded, 1 when one failed,
 3 when none failed but one is still running, stalled or incomplete, 2 for
-usage or input errors.
+usage or input errors (a path that cannot be read is one line on stderr; the
+table still shows the others).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, Callable, Optional
 
 from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError
+from nimwatch.terminal import can_encode, say, write
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ def open_journal(config: Any) -> Any:
     try:
         return Journal.open(path, readonly=True)
     except NimwatchError as exc:
-        log.warning("%s (elapsed times unknown)", exc)
+        say(f"{exc} (elapsed times unknown)")
         return None
 
 
@@ -125,11 +127,21 @@ class PlainStatus:
         self.timed: set[str] = set()
         self.offsets: dict[str, int] = {}
         self.closed: set[str] = set()
+        self.problems: dict[str, str] = {}
+        """Paths that cannot be read now -> why (each said once on stderr, while it lasts)."""
+
+    def _problem(self, key: str, message: str) -> None:
+        if self.problems.get(key) != message:
+            self.problems[key] = message
+            say(message)
 
     def files(self) -> list[Path]:
-        from nimwatch.sources.files import expand_paths
+        from nimwatch.sources.files import find_logs
 
-        return expand_paths(self.paths)
+        found, problems = find_logs(self.paths)
+        for problem in problems:
+            self._problem(problem.split(": ", 1)[0], problem)
+        return found
 
     def load(self) -> None:
         """Read every log from its start (journal times when known, else the file's mtime)."""
@@ -143,7 +155,9 @@ class PlainStatus:
                 data = path.read_bytes()
                 mtime = path.stat().st_mtime
             except OSError as exc:
-                raise NimwatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
+                self._problem(str(path), f"{path}: cannot read: {exc.strerror or exc}")
+                continue
+            self.problems.pop(str(path), None)
             replay = None
             if self.journal is not None:
                 replay = ReplaySource(self.engine, [path], speed=None, journal=self.journal, close_at_end=False)
@@ -176,7 +190,7 @@ class PlainStatus:
                     self.engine.feed(name, data)
                     self.offsets[name] += len(data)
             except OSError as exc:
-                log.error("%s: %s", path, exc.strerror or exc)
+                self._problem(str(path), f"{path}: cannot read: {exc.strerror or exc}")
         self.close_silent()
         self.check_stalls()
 
@@ -224,10 +238,10 @@ def _use_colour(choice: str) -> bool:
 
 
 def _ascii_output(flag: bool) -> bool:
-    if flag:
-        return True
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    return encoding not in ("utf8", "utf8mb4")
+    """ASCII symbols and bars: asked for, or the output cannot encode the UTF-8 ones."""
+    from nimwatch.views.status_table import SYMBOL
+
+    return flag or not can_encode("".join(SYMBOL.values()) + "█░")
 
 
 def exit_code_for(rows: list[Any]) -> ExitCode:
@@ -253,11 +267,9 @@ def run(args: argparse.Namespace) -> int:
         rows = status.rows(args.sort)
         text = render_table(rows, width, colour=colour, ascii_only=ascii_only)
         if args.watch is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            return exit_code_for(rows)
+            write(text, raw=True)  # the table escaped the log's text; raw keeps its own colour codes
+            return ExitCode.USAGE if status.problems else exit_code_for(rows)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        sys.stdout.write(f"{CLEAR}nimwatch status  {stamp}  (every {args.watch:g} s, Ctrl-C quits)\n\n{text}")
-        sys.stdout.flush()
+        write(f"{CLEAR}nimwatch status  {stamp}  (every {args.watch:g} s, Ctrl-C quits)\n\n{text}", raw=True)
         sleep(args.watch)
         status.poll()

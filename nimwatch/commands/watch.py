@@ -12,17 +12,18 @@ state journal, see ``--rebuild-state``).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Any, Optional
 
 from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, UsageError
 from nimwatch.logsetup import keep_appending
+from nimwatch.output import StdoutWriter
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "later). Prints one JSON object per event on stdout, sends alerts, runs hooks and keeps a state "
             "journal so that a restart neither repeats nor misses an alert."
         ),
-        epilog="Exit codes: 0 no failed run, 1 a failed run (--once), 2 usage or config error, "
-        "4 damaged state journal. SIGTERM stops, SIGHUP reloads the config.",
+        epilog="Exit codes: 0 no failed run, 1 a failed run (--once), 2 usage or config error (--once: or a path "
+        "that could not be read, the rest processed), 4 damaged state journal. SIGTERM stops, SIGHUP reloads.",
     )
     p.add_argument(
         "paths",
@@ -60,6 +61,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--state", metavar="PATH", help="state journal (default: $NIMWATCH_STATE, then the system or user path)"
     )
     p.add_argument("--once", action="store_true", help="process what is there, deliver alerts and hooks, then exit")
+    p.add_argument(
+        "--alert-backlog",
+        action="store_true",
+        help="alert and run hooks for finished runs found at first start in logs unchanged for backlog_hours "
+        "(default: they are shown, not alerted)",
+    )
     p.add_argument(
         "--rebuild-state",
         action="store_true",
@@ -83,29 +90,16 @@ def parse_poll(value: Optional[str]) -> tuple[bool, Optional[float]]:
     return True, seconds
 
 
-class Output:
-    """Thread-safe JSON lines on stdout, each flushed at once; diagnostics go to the log (stderr by default)."""
+def _buffer_lines() -> int:
+    """Lines stdout may hold back for a slow reader (``NIMWATCH_STDOUT_BUFFER``, default 20,000)."""
+    from nimwatch.output import MAX_LINES
 
-    def __init__(self, out: TextIO, err: TextIO) -> None:
-        self.out = out
-        self.err = err
-        self._lock = threading.Lock()
-        self.broken = threading.Event()
-
-    def notice(self, notice: Any) -> None:
-        line = json.dumps(notice.as_json(), ensure_ascii=False, default=str)
-        with self._lock:
-            if self.broken.is_set():
-                return
-            try:
-                self.out.write(line + "\n")
-                self.out.flush()
-            except (BrokenPipeError, ValueError):
-                self.broken.set()
-
-    def diag(self, message: str) -> None:
-        """A problem a part of the watcher reports (a sink failing, an unreadable file): a warning."""
-        log.warning("%s", message)
+    raw = os.environ.get("NIMWATCH_STDOUT_BUFFER", "")
+    if not raw:
+        return MAX_LINES
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(f"NIMWATCH_STDOUT_BUFFER: expected a number of lines, not {raw!r}")
+    return int(raw)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,22 +116,32 @@ def run(args: argparse.Namespace) -> int:
     state_path = Path(args.state) if args.state else (config.state or default_state_path())
     paths = [Path(p) for p in (args.paths or [DEFAULT_LOG_DIR])]
     if args.once:  # a service may wait for its directory to appear; a single pass has nothing to wait for
-        for path in paths:
-            if not path.exists() and not path.name.endswith(".log"):
-                raise UsageError(f"{path}: no such directory")
+        missing = [p for p in paths if not os.path.lexists(p) and not p.name.endswith(".log")]
+        if missing and len(missing) == len(paths):
+            raise UsageError(f"{missing[0]}: no such directory")
     rules = load_rules(config.rules)
     log.debug("config %s, state %s, %d signature(s)", config_path or "(none)", state_path, len(rules.signatures))
     log.debug("following %s; %s", ", ".join(map(str, paths)), f"polling every {poll:g} s" if poll else "file events")
     keep_appending(sys.stdout, sys.stderr)
-    output = Output(sys.stdout, sys.stderr)
+    output = StdoutWriter(sys.stdout, sys.stderr, block=args.once, max_lines=_buffer_lines())
     if args.rebuild_state:
         journal, aside = Journal.rebuild(state_path)
         if aside is not None:
             log.warning("state journal moved aside to %s; rebuilding %s from the logs", aside, state_path)
     else:
         journal = Journal.open(state_path)
+    output.journal = journal
     try:
-        watcher = Watcher(config, rules, journal, paths, poll=poll, emit=output.notice, diag=output.diag)
+        watcher = Watcher(
+            config,
+            rules,
+            journal,
+            paths,
+            poll=poll,
+            output=output,
+            diag=output.diag,
+            alert_backlog=args.alert_backlog,
+        )
         if args.once:
             return watcher.run_once()
         return _serve(watcher, config_path, output)
@@ -145,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         journal.close()
 
 
-def _serve(watcher: Any, config_path: Optional[Path], output: Output) -> int:
+def _serve(watcher: Any, config_path: Optional[Path], output: StdoutWriter) -> int:
     stop = threading.Event()
     reload = threading.Event()
     interrupted = threading.Event()

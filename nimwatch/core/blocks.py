@@ -69,7 +69,7 @@ class TextLines:
 
     def progress(
         self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_before: int
-    ) -> Optional[Progress]:
+    ) -> Optional[tuple[int, Progress]]:
         return _count_text(run, phase, compiled, self.data, start, end, lines_before)
 
 
@@ -118,7 +118,7 @@ class ByteLines:
 
     def progress(
         self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_before: int
-    ) -> Optional[Progress]:
+    ) -> Optional[tuple[int, Progress]]:
         data = self.data
         if compiled.raw is not None and self._bytes_agree(compiled, start, end):
             return count_stretch(
@@ -137,7 +137,10 @@ class ByteLines:
                 compiled.raw_totals,
             )
         text = decode_block(data[start:end])
-        return _count_text(run, phase, compiled, text, 0, len(text), lines_before)
+        found = _count_text(run, phase, compiled, text, 0, len(text), lines_before)
+        # A position in the decoded stretch, made absolute: exact when the stretch is ASCII (the only
+        # case where the other counters may count on the bytes), and in one coordinate for all otherwise.
+        return None if found is None else (start + found[0], found[1])
 
     def _bytes_agree(self, compiled: CompiledCounter, start: int, end: int) -> bool:
         """Whether the counter's byte pattern matches ``data[start:end]`` exactly where its text pattern
@@ -156,7 +159,7 @@ class ByteLines:
 
 def _count_text(
     run: ParsedRun, phase: int, compiled: CompiledCounter, text: str, start: int, end: int, lines_before: int
-) -> Optional[Progress]:
+) -> Optional[tuple[int, Progress]]:
     """What a counter's text pattern counts in ``text[start:end]`` (see :func:`count_stretch`)."""
     return count_stretch(
         run.index,

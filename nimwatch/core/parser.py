@@ -80,8 +80,6 @@ class LogParser(FindingTracker):
         self._window = MIN_WINDOW
         self._context: deque[str] = deque(maxlen=CONTEXT_LINES)
         """The last non-empty lines of the blocks before this one."""
-        self._unknown_code = rules.model.finding(UNKNOWN_CODE)
-        self._aborted = rules.model.finding(ABORTED)
 
     # ------------------------------------------------------------------ feeding
 
@@ -239,10 +237,15 @@ class LogParser(FindingTracker):
         """Count phase ``phase``'s progress lines in ``lines[start:end]`` (one Progress per counter)."""
         if run is None or phase < 1 or start >= end:
             return
+        found = []
         for compiled in self.scanners.counters(phase):
             progress = lines.progress(run, phase, compiled, start, end, lines_before)
             if progress is not None:
-                self._emit(progress)
+                found.append(progress)
+        # In the order the log has them, not the counters': the last one sets the phase's progress,
+        # and a stretch cut in two must leave the same one last.
+        for _, progress_event in sorted(found, key=lambda item: item[0]):
+            self._emit(progress_event)
 
     # ------------------------------------------------------------------ context
 
@@ -320,7 +323,7 @@ class LogParser(FindingTracker):
                     continue
                 m = item.pattern.search(text)
                 if m:
-                    self._finding(self._unknown_code, m.group("code"), text, line_no, context)
+                    self._finding(self.rules.model.finding(UNKNOWN_CODE), m.group("code"), text, line_no, context)
                 continue
             m = item.pattern.search(text)
             if m is None:
@@ -386,5 +389,5 @@ class LogParser(FindingTracker):
                 self._finish(line_no, "nimadm cleaned up on the master (mksysb output, no client)")
             return
         if not run.failed:
-            self._finding(self._aborted, None, text, line_no, context)
+            self._finding(self.rules.model.finding(ABORTED), None, text, line_no, context)
         self._abort(line_no)

@@ -99,8 +99,9 @@ def count_stretch(
     end: int,
     lines_before: int,
     totals: Optional[re.Pattern[AnyStr]] = None,
-) -> Optional[Progress]:
-    """The Progress one counter gives for ``block[start:end]`` (None when no line of it matches).
+) -> Optional[tuple[int, Progress]]:
+    """The Progress one counter gives for ``block[start:end]``, with where in ``block`` its last counted
+    match starts (None when no line of it matches).
 
     ``pattern`` and ``literal`` are the counter's text or byte forms, as ``block`` is. ``counts``
     (values by counter name) and ``best_totals`` (the largest total per phase) are the run's.
@@ -150,7 +151,7 @@ def count_stretch(
                 break
         if total is not None and done > total:
             total = None
-    return Progress(run_index, phase, done, total, counter.unit, line_no)
+    return last.start(), Progress(run_index, phase, done, total, counter.unit, line_no)
 
 
 def _line_matches(

@@ -72,8 +72,9 @@ PLACEHOLDERS = (
 )
 """Names allowed as ``{name}`` in the elements of ``run`` (filled in one pass, never re-scanned)."""
 
-DEFAULT_RETRIES = 2
-"""A failed hook run is tried again twice (set ``retries: 0`` for a check whose failure is its answer)."""
+DEFAULT_RETRIES = 0
+"""A failed hook run is reported and not tried again unless the hook asks for ``retries``
+(a timed-out or failed check is usually its own answer, and a retry doubles the wait)."""
 DEFAULT_RETRY_DELAY = 5.0
 MAX_RETRIES = 10
 
@@ -171,8 +172,9 @@ def executable_problem(executable: str, root: Optional[bool] = None) -> Optional
     """Why ``executable`` may not be run as a hook, or None.
 
     Always: it must exist, be a regular file and be executable. Running as
-    root: neither group nor others may write it and it must belong to root (or
-    to the user running nimwatch), since whoever can change it runs as root.
+    root: it and every directory above it must belong to root (or to the user
+    running nimwatch) and be writable by neither group nor others, since
+    whoever can change it runs as root (:mod:`nimwatch.trust`).
     """
     try:
         st = os.stat(executable)
@@ -182,18 +184,9 @@ def executable_problem(executable: str, root: Optional[bool] = None) -> Optional
         return f"{executable} is not a regular file"
     if not os.access(executable, os.X_OK):
         return f"{executable} is not executable (chmod +x)"
-    if is_root() if root is None else root:
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return (
-                f"refusing {executable}: group or others can write it (mode {stat.filemode(st.st_mode)}) "
-                f"and nimwatch runs as root: chmod go-w {executable}"
-            )
-        if st.st_uid not in (0, os.geteuid()):
-            return (
-                f"refusing {executable}: it belongs to uid {st.st_uid}, who could change what runs as root: "
-                f"chown root {executable}"
-            )
-    return None
+    from nimwatch.trust import trust_problem
+
+    return trust_problem(executable, "the command", root=is_root() if root is None else root)
 
 
 def glob_problem(pattern: str) -> Optional[str]:

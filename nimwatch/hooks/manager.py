@@ -25,9 +25,8 @@ import json
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any, Optional, Protocol
 
@@ -269,6 +268,60 @@ def event_json(notice: Notice) -> bytes:
     return (json.dumps(notice.as_json(), ensure_ascii=True, default=str) + "\n").encode("ascii")
 
 
+# --------------------------------------------------------------------------- durable jobs
+
+
+class JobStore(Protocol):
+    """Where queued hook runs are kept across restarts (the state journal implements it)."""
+
+    def hook_job_add(self, hook: str, notice: str, matched: str, at: float) -> int: ...
+
+    def hook_job_retry(self, job_id: int, attempt: int, next_try: float) -> None: ...
+
+    def hook_job_done(self, job_id: int) -> None: ...
+
+    def hook_jobs(self) -> list[tuple[int, str, str, str, int, float]]:
+        """(id, hook, notice JSON, matched, attempt, next_try) of every kept run, oldest first."""
+        ...
+
+
+def notice_record(notice: Notice) -> str:
+    """A notice as JSON, to keep a queued run in the journal."""
+    return json.dumps(
+        {
+            "event": notice.event,
+            "ts": notice.ts,
+            "log": notice.log,
+            "client": notice.client,
+            "run": notice.run,
+            "phase": notice.phase,
+            "phase_name": notice.phase_name,
+            "fields": dict(notice.fields),
+        },
+        ensure_ascii=True,
+        default=str,
+    )
+
+
+def notice_from_record(text: str) -> Notice:
+    data = json.loads(text)
+    return Notice(
+        data["event"],
+        float(data["ts"]),
+        data["log"],
+        data["client"],
+        data["run"],
+        data["phase"],
+        data["phase_name"],
+        data.get("fields") or {},
+    )
+
+
+def _same_hook(a: HookSpec, b: HookSpec) -> bool:
+    """The same hook apart from where it is written in the config."""
+    return replace(a, source="") == replace(b, source="")
+
+
 # --------------------------------------------------------------------------- the manager
 
 
@@ -277,14 +330,22 @@ class _Job:
     hook: HookSpec
     notice: Notice
     matched: str
+    row: Optional[int] = None
+    """Its row in the journal (None without one)."""
+    attempt: int = 1
+    next_try: float = 0.0
+    """Not before this time (the manager's clock): a failed run waiting for its retry."""
 
 
 @dataclass
 class _HookState:
-    queue: deque[_Job] = field(default_factory=deque)
-    busy: bool = False
-    """A worker thread owns this hook (running a job or about to take the next)."""
+    spec: HookSpec
+    queue: list[_Job] = field(default_factory=list)
+    """Jobs in arrival order; a job waiting for its retry lets the later ones pass."""
+    running: Optional[_Job] = None
     thread: Optional[threading.Thread] = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set at stop to end the running job's processes (it is kept in the journal and runs again)."""
 
 
 class HookManager:
@@ -295,8 +356,10 @@ class HookManager:
         publish: receives one ``hook_result`` notice per run or skipped event
             (the engine's ``publish``); called from worker threads.
         once_store: remembers fired events across restarts (the journal).
-        clock: seconds since the epoch, for the ``hook_result`` timestamps.
+        clock: seconds since the epoch, for the ``hook_result`` timestamps and retry times.
         runner: the command runner (tests may record instead of running).
+        jobs: keeps queued runs across restarts and reloads (the journal); None: in memory only.
+        on_error: one-line diagnostics (runs kept at stop, runs of removed hooks).
     """
 
     def __init__(
@@ -306,16 +369,25 @@ class HookManager:
         once_store: OnceStore,
         clock: Callable[[], float] = time.time,
         runner: Runner = run_command,
+        jobs: Optional[JobStore] = None,
+        on_error: Optional[Callable[[str], None]] = None,
     ) -> None:
-        self.hooks = list(hooks)
         self._publish = publish
         self._once = once_store
         self._clock = clock
         self._runner = runner
-        self._states = [_HookState() for _ in self.hooks]
+        self._jobs = jobs
+        self._on_error = on_error or (lambda message: None)
+        self._states: dict[str, _HookState] = {h.name: _HookState(h) for h in hooks}
+        self._retired: list[_HookState] = []
+        """Hooks a reload removed while one of their runs was going: waited for at stop."""
         self._cond = threading.Condition()
         self._stopped = False
-        self._threads: list[threading.Thread] = []
+
+    @property
+    def hooks(self) -> list[HookSpec]:
+        with self._cond:
+            return [state.spec for state in self._states.values()]
 
     # ------------------------------------------------------------------ intake (feeding thread)
 
@@ -323,72 +395,135 @@ class HookManager:
         """Queue every hook that ``notice`` triggers; returns at once (hooks run in worker threads).
 
         ``event_key``: the event's journal key when the watcher has one (see :func:`once_key`).
+        With a job store, each queued run is recorded in it first: call this inside the
+        transaction that records the event (the watcher's planner does), and a run is never
+        lost between the event and the hook.
         """
         if self._stopped or notice.event not in HOOK_EVENTS:
             return
-        for index, hook in enumerate(self.hooks):
+        with self._cond:
+            states = list(self._states.values())
+        for state in states:
+            hook = state.spec
             matched = matched_event(hook, notice)
             if matched is None or not self._once.mark_once("hook", once_key(hook, notice, event_key)):
                 continue
-            self._submit(index, _Job(hook, notice, matched))
+            job = _Job(hook, notice, matched)
+            if self._jobs is not None:
+                job.row = self._jobs.hook_job_add(hook.name, notice_record(notice), matched, self._clock())
+            self._submit(state, job)
 
-    def _submit(self, index: int, job: _Job) -> None:
-        state = self._states[index]
+    plan = handle
+    """The recorder's planner signature: ``plan(notice, key)`` inside the journal transaction."""
+
+    def resume(self) -> int:
+        """Queue the runs an earlier session (or configuration) kept in the job store; returns how many.
+
+        A run whose hook is gone, or no longer matches its event, is reported and dropped.
+        """
+        if self._jobs is None:
+            return 0
+        queued = 0
+        for row, name, record, matched, attempt, next_try in self._jobs.hook_jobs():
+            notice = notice_from_record(record)
+            with self._cond:
+                state = self._states.get(name)
+            hook = state.spec if state is not None else None
+            if hook is None or matched_event(hook, notice) is None:
+                why = "the hook is no longer configured" if hook is None else "the hook changed and no longer matches"
+                self._jobs.hook_job_done(row)
+                self._on_error(f"hook {name}: a kept run for {notice.client} {notice.event} is dropped: {why}")
+                if hook is not None:
+                    self._publish(self._result_notice(_Job(hook, notice, matched), None, f"not run: {why}"))
+                continue
+            assert state is not None
+            job = _Job(hook, notice, matched_event(hook, notice) or matched, row, attempt, next_try)
+            with self._cond:
+                self._enqueue(state, job)
+            queued += 1
+        return queued
+
+    def _submit(self, state: _HookState, job: _Job) -> None:
+        skipped: Optional[str] = None
         with self._cond:
             if self._stopped:
-                skipped: Optional[str] = "not run: nimwatch is stopping"
-            elif job.hook.overlap == "skip" and state.busy:
+                if job.row is not None:
+                    return  # kept in the journal: it runs at the next start
+                skipped = "not run: nimwatch is stopping"
+            elif job.hook.overlap == "skip" and (state.running is not None or state.queue):
                 skipped = "skipped: the previous run of this hook is still going (overlap: skip)"
             else:
-                skipped = None
-                state.queue.append(job)
-                if not state.busy:
-                    state.busy = True
-                    state.thread = threading.Thread(
-                        target=self._work,
-                        args=(state,),
-                        name=f"nimwatch-hook:{job.hook.name}",
-                        daemon=True,
-                    )
-                    self._threads = [t for t in self._threads if t.is_alive()]
-                    self._threads.append(state.thread)
-                    state.thread.start()
+                self._enqueue(state, job)
         if skipped is not None:
+            self._finished(job)
             self._publish(self._result_notice(job, None, skipped))
+
+    def _enqueue(self, state: _HookState, job: _Job) -> None:
+        """Add a job and make sure a worker runs the hook's queue (call with the condition held)."""
+        state.queue.append(job)
+        if state.thread is None:
+            state.thread = threading.Thread(
+                target=self._work, args=(state,), name=f"nimwatch-hook:{state.spec.name}", daemon=True
+            )
+            state.thread.start()
+        self._cond.notify_all()
+
+    def _finished(self, job: _Job) -> None:
+        if job.row is not None and self._jobs is not None:
+            self._jobs.hook_job_done(job.row)
 
     # ------------------------------------------------------------------ workers
 
+    def _next_job(self, state: _HookState) -> Optional[_Job]:
+        """The first job that is due, or None; waits for one while the queue holds jobs (condition held)."""
+        while not self._stopped and state.queue:
+            now = self._clock()
+            for job in state.queue:
+                if job.next_try <= now:
+                    state.queue.remove(job)
+                    return job
+            self._cond.wait(min(job.next_try for job in state.queue) - now)
+        return None
+
     def _work(self, state: _HookState) -> None:
-        try:
-            while True:
+        while True:
+            with self._cond:
+                job = self._next_job(state)
+                if job is None:
+                    state.thread = None
+                    self._cond.notify_all()
+                    return
+                state.running = job
+            try:
+                self._run_once_more(state, job)
+            finally:
                 with self._cond:
-                    if not state.queue:
-                        return
-                    job = state.queue.popleft()
-                self._run_with_retries(job)
-        finally:
-            with self._cond:
-                state.busy = False
-                state.thread = None
-                self._cond.notify_all()
+                    state.running = None
+                    self._cond.notify_all()
 
-    def _run_with_retries(self, job: _Job) -> None:
-        """Run a job; a failed attempt is reported, then retried with a doubling delay (while not stopping)."""
-        attempts = job.hook.retries + 1
-        delay = job.hook.retry_delay
-        for attempt in range(1, attempts + 1):
-            result = self.run_job(job.hook, job.notice, job.matched)
-            failed = result.returncode != 0 or result.timed_out or result.error is not None
-            retry = failed and attempt < attempts and not self._stopped
-            self._publish(self._result_notice(job, result, None, attempt=attempt, will_retry=retry))
-            if not retry:
-                return
-            with self._cond:
-                if self._cond.wait_for(lambda: self._stopped, timeout=delay):
-                    return  # stopping: the pending retry is given up (its failure was reported)
-            delay *= 2
+    def _run_once_more(self, state: _HookState, job: _Job) -> None:
+        """One attempt; a failure with retries left waits for its delay (kept in the journal) while the
+        hook's later jobs go on."""
+        result = self.run_job(job.hook, job.notice, job.matched, cancel=state.cancel)
+        if result.cancelled:
+            self._publish(self._result_notice(job, result, None, attempt=job.attempt, will_retry=job.row is not None))
+            return  # kept in the journal (when there is one): it runs again at the next start
+        failed = result.returncode != 0 or result.timed_out or result.error is not None
+        retry = failed and job.attempt <= job.hook.retries
+        self._publish(self._result_notice(job, result, None, attempt=job.attempt, will_retry=retry))
+        if not retry:
+            self._finished(job)
+            return
+        job.next_try = self._clock() + job.hook.retry_delay * (2 ** (job.attempt - 1))
+        job.attempt += 1
+        if job.row is not None and self._jobs is not None:
+            self._jobs.hook_job_retry(job.row, job.attempt, job.next_try)
+        with self._cond:
+            state.queue.insert(0, job)
 
-    def run_job(self, hook: HookSpec, notice: Notice, matched: str) -> CommandResult:
+    def run_job(
+        self, hook: HookSpec, notice: Notice, matched: str, cancel: Optional[threading.Event] = None
+    ) -> CommandResult:
         """Run ``hook`` for ``notice`` now, in this thread (the workers' body; also for tests)."""
         env = hook_env(hook, notice, matched)
         argv = fill_argv(hook.run, placeholder_values(notice))
@@ -399,7 +534,10 @@ class HookManager:
         if problem:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable
-        return self._runner(argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd)
+        extra: dict[str, Any] = {"cancel": cancel} if cancel is not None else {}
+        return self._runner(
+            argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd, **extra
+        )
 
     def _result_notice(
         self,
@@ -438,37 +576,106 @@ class HookManager:
             fields,
         )
 
+    # ------------------------------------------------------------------ reload
+
+    def reconfigure(self, hooks: list[HookSpec]) -> None:
+        """A reloaded configuration: an unchanged hook keeps its queue and its running job.
+
+        A changed hook keeps the queued events that still match it (they run with the new
+        definition); the others are reported and dropped. A removed hook's queued runs are
+        reported and dropped; a run of it that is going finishes.
+        """
+        dropped: list[tuple[_Job, str]] = []
+        with self._cond:
+            old = self._states
+            new: dict[str, _HookState] = {}
+            for hook in hooks:
+                state = old.get(hook.name)
+                if state is None:
+                    new[hook.name] = _HookState(hook)
+                    continue
+                if not _same_hook(state.spec, hook):
+                    state.spec = hook
+                    kept = []
+                    for job in state.queue:
+                        matched = matched_event(hook, job.notice)
+                        if matched is None:
+                            dropped.append((job, "not run: the hook changed and no longer matches this event"))
+                        else:
+                            kept.append(replace(job, hook=hook, matched=matched))
+                    state.queue = kept
+                new[hook.name] = state
+            for name, state in old.items():
+                if name in new:
+                    continue
+                dropped.extend((job, "not run: the hook was removed from the configuration") for job in state.queue)
+                state.queue = []
+                if state.running is not None:
+                    self._retired.append(state)
+            self._states = new
+            self._cond.notify_all()
+        for job, why in dropped:
+            self._finished(job)
+            self._on_error(f"hook {job.hook.name}: a queued run for {job.notice.client} {job.notice.event}: {why}")
+            self._publish(self._result_notice(job, None, why))
+
     # ------------------------------------------------------------------ waiting and stopping
 
-    def _idle(self) -> bool:
-        return not any(state.busy for state in self._states)
+    def _all_states(self) -> list[_HookState]:
+        return [*self._states.values(), *self._retired]
 
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until every queued hook has run and its result is published; False on timeout."""
+    def _idle(self, include_retries: bool = True) -> bool:
+        now = self._clock()
+        for state in self._all_states():
+            if state.running is not None:
+                return False
+            if any(include_retries or job.next_try <= now for job in state.queue):
+                return False
+        return True
+
+    def wait_idle(self, timeout: float, include_retries: bool = True) -> bool:
+        """Wait until every queued hook has run and its result is published; False on timeout.
+
+        ``include_retries=False`` (``watch --once``): runs waiting for a retry delay do not
+        count; they stay queued (and in the journal, for the next run).
+        """
         with self._cond:
-            return self._cond.wait_for(self._idle, timeout=timeout)
+            return self._cond.wait_for(lambda: self._idle(include_retries), timeout=timeout)
 
     def stop(self, timeout: Optional[float] = None) -> bool:
-        """Take no more events, drop queued runs (each reported as not run) and wait for running ones.
+        """Take no more events and end the workers.
 
-        A running hook is not interrupted: it ends by itself or at its own
-        timeout. Returns False if some were still running after ``timeout``
-        seconds (None: wait for them).
+        With a job store, queued runs stay in it for the next start; without one they are
+        dropped (each reported as not run). A running hook gets ``timeout`` seconds to end
+        by itself; then its processes are ended and, with a job store, it runs again at the
+        next start. Returns False if some were still running after ``timeout`` (None: wait).
         """
         dropped: list[_Job] = []
+        kept = 0
         with self._cond:
             self._stopped = True
-            self._cond.notify_all()  # a worker waiting to retry gives up at once
-            for state in self._states:
-                dropped.extend(state.queue)
-                state.queue.clear()
+            self._cond.notify_all()  # workers waiting for a retry time leave at once
+            for state in self._all_states():
+                if self._jobs is None:  # a run waiting for a retry was reported failed: given up quietly
+                    dropped.extend(job for job in state.queue if job.attempt == 1)
+                else:
+                    kept += len(state.queue)
+                state.queue = []
         for job in dropped:
             self._publish(self._result_notice(job, None, "not run: nimwatch stopped before its turn"))
+        if kept:
+            self._on_error(f"{kept} queued hook run(s) kept in the state journal: they run at the next start")
         with self._cond:
             idle = self._cond.wait_for(self._idle, timeout=timeout)
-            threads = list(self._threads)
-        if idle:  # the workers have left their loops: let them finish exiting
-            for thread in threads:
-                if thread is not threading.current_thread():
-                    thread.join()
+            if not idle:
+                for state in self._all_states():
+                    state.cancel.set()
+        if not idle:  # ended now; kept in the journal, they run again at the next start
+            with self._cond:
+                self._cond.wait_for(self._idle, timeout=30)
+        with self._cond:
+            threads = [s.thread for s in self._all_states() if s.thread is not None]
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=30)
         return idle

@@ -7,10 +7,13 @@ rely on and must not work around:
   :class:`subprocess.Popen` with ``shell=False``; nothing in an argument is
   interpreted, so a client name full of ``;``, ``$( )`` or quotes arrives as
   one verbatim argument.
-* **Its own session.** The command starts a new session and process group
-  (``start_new_session=True``). On timeout the *whole group* gets SIGTERM, then
-  SIGKILL after :data:`KILL_GRACE` seconds, so children a script started
-  (``sleep``, ``ssh``, ``curl``) die with it.
+* **Its own session, and everything it starts.** The command starts a new
+  session and process group (``start_new_session=True``) and, on Linux where
+  nimwatch's cgroup is writable, in a cgroup of its own
+  (:mod:`nimwatch.hooks.containment`). On timeout *every process it started*
+  gets SIGTERM, then SIGKILL after :data:`KILL_GRACE` seconds: children a
+  script started (``sleep``, ``ssh``, ``curl``), also those that called
+  ``setsid`` or were orphaned by a double fork.
 * **Bounded output.** stdout and stderr are read together, without a thread,
   and only the last :data:`OUTPUT_TAIL_BYTES` are kept, however much the
   command prints.
@@ -26,18 +29,20 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
-import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Optional
 
+from nimwatch.hooks.containment import Containment
+
 OUTPUT_TAIL_BYTES = 4096
 """How much of the end of a command's output is kept (stdout and stderr together)."""
 
 KILL_GRACE = 2.0
-"""Seconds between SIGTERM and SIGKILL to a timed-out command's process group."""
+"""Seconds between SIGTERM and SIGKILL to a timed-out command's processes."""
 
 DRAIN_AFTER_EXIT = 1.0
 """Seconds to keep reading output after the command exited while something it left behind
@@ -65,33 +70,13 @@ class CommandResult:
     """The last :data:`OUTPUT_TAIL_BYTES` of stdout and stderr, decoded as UTF-8 (bad bytes replaced)."""
     error: Optional[str]
     """Why the command could not be started or was ended early; None when it ran normally."""
+    cancelled: bool = False
+    """Ended because nimwatch is stopping (it did not finish; the caller may run it again later)."""
 
     @property
     def ok(self) -> bool:
         """Ran, finished in time and exited 0."""
         return self.error is None and not self.timed_out and self.returncode == 0
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM the command's process group, then SIGKILL it after at most ``grace`` seconds.
-
-    The wait is on the leader only: members that already died may linger as
-    zombies until init reaps them, so asking the group whether it is alive
-    would always wait out the grace. The SIGKILL goes to the group whatever
-    the leader did, for children that ignore SIGTERM.
-    """
-    pgid = proc.pid  # start_new_session: the group id is the leader's pid
-    _signal_group(pgid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    _signal_group(pgid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=max(grace, 1.0))
 
 
 class _Tail:
@@ -110,10 +95,18 @@ class _Tail:
         return bytes(self.data).decode("utf-8", errors="replace")
 
 
-def _pump(proc: subprocess.Popen[bytes], stdin: bytes, tail: _Tail, deadline: float) -> tuple[bool, bool]:
-    """Feed stdin and collect output until the output closes, the command exits or the deadline.
+def _pump(
+    proc: subprocess.Popen[bytes],
+    stdin: bytes,
+    tail: _Tail,
+    deadline: float,
+    box: Optional[Containment] = None,
+    cancel: Optional[threading.Event] = None,
+) -> tuple[bool, bool]:
+    """Feed stdin and collect output until the output closes, the command exits, the deadline or ``cancel``.
 
-    Returns ``(timed_out, leftovers)``. ``leftovers`` means the command exited
+    Returns ``(timed_out, leftovers)``; a cancel returns ``(True, False)`` too
+    (the caller tells them apart). ``leftovers`` means the command exited
     but something it started still held its output (or stdin) pipe
     :data:`DRAIN_AFTER_EXIT` seconds later.
     """
@@ -133,8 +126,10 @@ def _pump(proc: subprocess.Popen[bytes], stdin: bytes, tail: _Tail, deadline: fl
                 _close(inp)
         while sel.get_map():
             now = time.monotonic()
-            if now >= deadline:
+            if now >= deadline or (cancel is not None and cancel.is_set()):
                 return True, False
+            if box is not None and exited_at is None:
+                box.sample()
             if exited_at is None and proc.poll() is not None:
                 exited_at = now
             if exited_at is not None and now - exited_at >= DRAIN_AFTER_EXIT:
@@ -190,15 +185,19 @@ def run_command(
     stdin: bytes,
     timeout: float,
     cwd: Optional[str] = None,
+    cancel: Optional[threading.Event] = None,
+    contain: str = "auto",
 ) -> CommandResult:
-    """Run ``argv`` without a shell, in its own process group, within ``timeout`` seconds.
+    """Run ``argv`` without a shell, in its own session (and cgroup), within ``timeout`` seconds.
 
     Args:
         argv: the program (absolute path, or a name looked up in ``env["PATH"]``) and its arguments.
         env: the command's whole environment (nothing is inherited).
         stdin: bytes written to the command's stdin, which is then closed.
-        timeout: seconds before the process group is sent SIGTERM, then SIGKILL.
+        timeout: seconds before every process of the command is sent SIGTERM, then SIGKILL.
         cwd: working directory (None: nimwatch's own).
+        cancel: set it to end the command early the same way (nimwatch is stopping).
+        contain: how its processes are found (:class:`~nimwatch.hooks.containment.Containment`).
 
     Returns:
         The result; a command that cannot be started gives ``error`` and ``returncode=None``.
@@ -207,6 +206,7 @@ def run_command(
     started = time.monotonic()
     if not args or not args[0]:
         return CommandResult(args, None, False, 0.0, "", "cannot start an empty command")
+    box = Containment(contain)
     try:
         proc = subprocess.Popen(
             list(args),
@@ -218,30 +218,40 @@ def run_command(
             shell=False,
             close_fds=True,
             start_new_session=True,
+            preexec_fn=box.preexec(),
         )
     except (OSError, ValueError, TypeError, subprocess.SubprocessError) as exc:
+        box.failed_to_start()
         return CommandResult(args, None, False, time.monotonic() - started, "", _start_error(args, cwd, exc))
+    box.started(proc.pid)
     tail = _Tail(OUTPUT_TAIL_BYTES)
     deadline = started + max(timeout, 0.0)
     error: Optional[str] = None
+    cancelled = False
     try:
-        timed_out, leftovers = _pump(proc, stdin, tail, deadline)
+        timed_out, leftovers = _pump(proc, stdin, tail, deadline, box, cancel)
         if not timed_out:
             try:
                 proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
             except subprocess.TimeoutExpired:
                 timed_out = True
-        if timed_out:
-            _kill_group(proc, KILL_GRACE)
-            error = f"timed out after {timeout:g} s: process group killed"
+        cancelled = timed_out and cancel is not None and cancel.is_set() and time.monotonic() < deadline
+        if cancelled:
+            timed_out = False
+            box.end(KILL_GRACE, proc)
+            error = "cancelled: nimwatch is stopping; every process it started was ended"
+        elif timed_out:
+            box.end(KILL_GRACE, proc)
+            error = f"timed out after {timeout:g} s: every process it started was ended ({box.kind})"
         elif leftovers:
-            _kill_group(proc, KILL_GRACE)
+            box.end(KILL_GRACE, proc)
             error = "exited, but processes it started still held its output: they were ended"
     finally:
         _close(proc.stdin)
         _close(proc.stdout)
         if proc.returncode is None:  # an exception above: never leave a process behind
-            _kill_group(proc, 0.0)
+            box.end(0.0, proc)
+        box.release()
     return CommandResult(
         argv=args,
         returncode=proc.returncode,
@@ -249,4 +259,5 @@ def run_command(
         duration=time.monotonic() - started,
         output_tail=tail.text(),
         error=error,
+        cancelled=cancelled,
     )

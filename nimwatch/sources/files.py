@@ -1,13 +1,18 @@
 """Reading finished logs: path expansion and streaming a file through the engine.
 
-Owns :func:`expand_paths` (files, or directories meaning their
-``*_alt_mig.log``) and :func:`read_log`, which streams a file in bounded
-blocks so memory stays flat however large the log is.
+Owns :func:`find_logs` (files, or directories meaning their
+``*_alt_mig.log``; every path that cannot be used is one clear line, the
+others are still returned), :func:`expand_paths` (the same, raising at the
+first problem), :func:`sniff` (an empty or binary file is said to be one) and
+:func:`read_log`, which streams a file in bounded blocks so memory stays flat
+however large the log is.
 """
 
 from __future__ import annotations
 
 import bisect
+import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -30,21 +35,94 @@ def client_from_path(path: Path) -> str:
     return name[: -len(LOG_SUFFIX)] if name.endswith(LOG_SUFFIX) and len(name) > len(LOG_SUFFIX) else ""
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; a directory stands for its ``*_alt_mig.log`` files, sorted."""
+SNIFF_BYTES = 8192
+"""How much of a file :func:`sniff` looks at."""
+EMPTY = "empty file: no nimadm output yet"
+BINARY = "binary data, not a nimadm log"
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def find_logs(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """(logs, problems): files as given, a directory standing for its ``*_alt_mig.log`` files (sorted).
+
+    Each path that cannot be used gives one line in ``problems`` (``PATH: why``): missing, a
+    directory that cannot be listed, a directory without logs, an entry that cannot be looked
+    at. The others are returned all the same.
+    """
     out: list[Path] = []
+    problems: list[str] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.glob("*" + LOG_SUFFIX) if p.is_file())
-            if not found:
-                raise LogSourceError(f"{path}: no *{LOG_SUFFIX} files in this directory")
-            out.extend(found)
-        elif path.exists():
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            problems.append(f"{path}: no such file or directory")
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {_why(exc)}")
+            continue
+        if not stat.S_ISDIR(st.st_mode):
             out.append(path)
-        else:
-            raise LogSourceError(f"{path}: no such file or directory")
-    return out
+            continue
+        try:
+            with os.scandir(path) as entries:
+                names = sorted(e.name for e in entries if e.name.endswith(LOG_SUFFIX))
+        except OSError as exc:
+            problems.append(f"{path}: cannot list the directory: {_why(exc)}")
+            continue
+        found = []
+        for name in names:
+            entry = path / name
+            try:
+                if stat.S_ISREG(os.stat(entry).st_mode):
+                    found.append(entry)
+            except FileNotFoundError:
+                continue  # gone since the listing
+            except OSError as exc:
+                problems.append(f"{entry}: cannot read: {_why(exc)}")
+        if not found and not names:
+            problems.append(f"{path}: no *{LOG_SUFFIX} files in this directory")
+        out.extend(found)
+    return out, problems
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; a directory stands for its ``*_alt_mig.log`` files, sorted. Raises at the first problem."""
+    found, problems = find_logs(paths)
+    if problems:
+        raise LogSourceError(problems[0])
+    return found
+
+
+def sniff(path: Path) -> str | None:
+    """:data:`EMPTY` or :data:`BINARY` when the file is one, else None; an unreadable file raises LogSourceError.
+
+    Looks at the first :data:`SNIFF_BYTES` without their NUL bytes (a log padded with NULs by a
+    crash is still a log): binary when nothing else is left, when more than 5 % are control
+    characters other than tab, newline, carriage return, form feed and escape, or when more
+    than 30 % have the high bit set and most of those are not UTF-8 (compressed or executable
+    data; ISO-8859-1 text has few of them).
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise LogSourceError(f"{path}: cannot read: {_why(exc)}") from None
+    if not head:
+        return EMPTY
+    body = head.replace(b"\0", b"")
+    if not body:
+        return BINARY
+    control = sum(1 for b in body if (b < 0x20 and b not in (9, 10, 12, 13, 27)) or b == 0x7F)
+    if control * 20 > len(body):
+        return BINARY
+    high = sum(1 for b in body if b >= 0x80)
+    if high * 10 > len(body) * 3 and body.decode("utf-8", "replace").count("\ufffd") * 2 > high // 2:
+        return BINARY
+    return None
 
 
 def iter_log_events(path: Path, rules: RuleSet, scanner: ScannerSet | None = None) -> Iterator[list[Event]]:

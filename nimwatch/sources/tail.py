@@ -12,7 +12,10 @@ which is always "ready") and follows each log by name, like ``tail -F``:
 * ``(st_dev, st_ino)`` of the name changed: rotation. The old descriptor is
   drained to its end, then the log restarts and the new file is read from 0;
 * size below the offset: truncation (copytruncate, a re-run); the log restarts
-  from 0. Same size but a new mtime and a different first line: rewritten;
+  from 0. The observer thread looks at the size at every write event too, so a
+  truncation is caught even when the file grew back to the same bytes before
+  the reader looked (a re-run that failed exactly like the last one). Same
+  size but a new mtime and a different first line: rewritten;
 * the name vanished: the descriptor is drained and closed, the state kept; a
   file that comes back under the name is read as a new one;
 * a file that cannot be read (permissions, a FIFO or a directory under a log's
@@ -41,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
-from nimwatch.engine import Engine
+from nimwatch.engine import Engine, Notice
 from nimwatch.sources.files import LOG_SUFFIX
 
 READ_SIZE = 256 * 1024
@@ -102,6 +105,9 @@ class Chunk:
     """The file after these bytes (``identity.offset`` is the end of the chunk)."""
     historic: bool = False
     """An earlier session already processed these bytes (resume): the sink may re-stamp their arrival."""
+    backlog: bool = False
+    """History found at first start: the log had no journal entry and was last written long ago
+    (``backlog_hours``). Its events are recorded and shown, not alerted or hooked."""
 
 
 class FeedSink(Protocol):
@@ -113,7 +119,12 @@ class FeedSink(Protocol):
 
 
 class EngineSink:
-    """The plain sink: straight into the engine (the TUI, tests)."""
+    """The plain sink: straight into the engine (the TUI, tests).
+
+    Sinks may also have ``replaced(log, at, fields)`` (the file under a log's name changed while
+    nimwatch was down), ``snapshot_offset(log, generation)`` and ``restore(log, identity)``
+    (resume a log from a saved state instead of byte 0): the tailer uses them when they exist.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -123,6 +134,10 @@ class EngineSink:
 
     def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
         self.engine.restart(log, reason, at)
+
+    def replaced(self, log: str, at: float, fields: dict[str, Any]) -> None:
+        state = self.engine.add_log(log)
+        self.engine.publish(Notice("log_replaced", at, log, state.client, fields=fields))
 
 
 def _sha1(data: bytes = b"") -> Any:
@@ -215,6 +230,8 @@ class _Log:
         self.ino: Optional[int] = None
         self.generation = 0
         self.offset = 0
+        self.delivered = 0
+        """Bytes of this content the sink has taken (``offset`` moves first, while a chunk is handed over)."""
         self.head = bytearray()
         self.head_done = False
         self.tail = b""
@@ -222,6 +239,12 @@ class _Log:
         self.historic_end = 0
         self.catchup_end = 0
         self.catchup_at = 0.0
+        self.backlog_end = 0
+        self.rotated_away = False
+        """The open file is the old one, found rotated at start: once read to its end, the name's is next."""
+        self.shrunk = 0
+        """The generation whose file was seen smaller than what was read (a truncation, however fast the
+        file grew back); 0 when none. Set by the observer thread, acted on by the reader."""
         self.mtime_ns = 0
         self.error: Optional[str] = None
         self.opened_once = False
@@ -229,12 +252,14 @@ class _Log:
 
     def reset_content(self) -> None:
         self.offset = 0
+        self.delivered = 0
         self.head = bytearray()
         self.head_done = False
         self.tail = b""
         self.prefix = _sha1()
         self.historic_end = 0
         self.catchup_end = 0
+        self.backlog_end = 0
 
     def identity(self) -> FileIdentity:
         return FileIdentity(
@@ -294,6 +319,8 @@ class Tailer:
             are flagged ``historic`` so the sink can re-stamp their arrival.
         sink: where the bytes go (default: straight into ``engine``).
         rescan: seconds between safety re-stats.
+        backlog: seconds; a log with no entry in ``offsets`` whose last write is older than
+            this has its content at first open flagged ``backlog`` (None: never).
     """
 
     def __init__(
@@ -307,8 +334,10 @@ class Tailer:
         offsets: Optional[Mapping[str, FileIdentity]] = None,
         sink: Optional[FeedSink] = None,
         rescan: float = RESCAN_SECONDS,
+        backlog: Optional[float] = None,
     ) -> None:
         self.engine = engine
+        self.backlog = backlog
         self.poll = poll
         self.on_error = on_error or (lambda message: None)
         self.clock = clock
@@ -345,10 +374,20 @@ class Tailer:
             return sorted(self._logs)
 
     def offset(self, log: str) -> Optional[int]:
-        """Bytes of ``log``'s current file read so far (None for a log not followed)."""
+        """Bytes of ``log``'s current file handed to the sink so far (None for a log not followed).
+
+        A byte counts once the sink's ``feed`` has returned: when this says N, the engine has
+        processed the first N bytes.
+        """
         with self._state_lock:
             item = self._logs.get(log)
-        return None if item is None else item.offset
+        return None if item is None else item.delivered
+
+    def problems(self) -> list[str]:
+        """What cannot be read right now, one line each (directories first, then logs)."""
+        with self._state_lock:
+            logs = [(item.log, item.error) for item in self._logs.values() if item.error]
+        return [f"{d}: {m}" for d, m in sorted(self._dir_errors.items())] + [f"{log}: {e}" for log, e in sorted(logs)]
 
     def observer_kinds(self) -> dict[str, str]:
         """Watched directory -> ``native`` or ``polling``."""
@@ -363,14 +402,21 @@ class Tailer:
                 while more:  # a log with more than one turn's budget is read to its end
                     more = self._service(item, TURN_BUDGET)
 
-    def start(self) -> None:
-        """Start the observers and the reader thread (returns at once)."""
+    def start(self, catch_up: bool = False) -> None:
+        """Start the observers and the reader thread (returns at once).
+
+        ``catch_up``: first read everything already there, in the calling thread (the
+        observers are already watching, so nothing written meanwhile is missed).
+        """
         if self._thread is not None:
             return
         self._stop.clear()
         self._schedule_watches()
         for observer in self._observers.values():
             observer.start()
+        if catch_up:
+            self.scan_once()
+            self.wake()
         self._thread = threading.Thread(target=self._run, name="nimwatch-tailer", daemon=True)
         self._thread.start()
 
@@ -447,13 +493,39 @@ class Tailer:
     def _notify(self, path: str) -> None:
         """A watchdog event (observer thread): mark what to look at and wake the reader."""
         with self._state_lock:
-            if path in self._logs:
+            item = self._logs.get(path)
+            if item is not None:
                 self._dirty.add(path)
             elif self._may_be_new(path):
                 self._rediscover = True
             else:
                 return
+        if item is not None:
+            self._note_size(item)
         self._wake.set()
+
+    @staticmethod
+    def _note_size(item: _Log) -> None:
+        """A file smaller than what was read of it was truncated, even if it grows back before the reader looks.
+
+        The offset is read before the size: a log only grows, so a size below an offset read
+        earlier can only be a truncation (the generation check drops a look at an older content).
+        """
+        generation, offset, ident = item.generation, item.offset, (item.dev, item.ino)
+        if not offset:
+            return
+        try:
+            st = os.stat(item.log)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) == ident and st.st_size < offset and item.generation == generation:
+            item.shrunk = generation
+
+    def truncation_seen(self, log: str) -> bool:
+        """Whether a truncation of ``log`` was seen that the reader has not acted on yet (diagnostics, tests)."""
+        with self._state_lock:
+            item = self._logs.get(log)
+        return item is not None and bool(item.shrunk) and item.shrunk == item.generation
 
     def _may_be_new(self, path: str) -> bool:
         """A log that may have appeared in a watched directory, or a watched name itself."""
@@ -575,7 +647,7 @@ class Tailer:
         assert item.fd is not None
         fst = os.fstat(item.fd)
         size = fst.st_size
-        if size < item.offset:
+        if size < item.offset or (item.shrunk and item.shrunk == item.generation):
             self._restart(item, "truncated")
         elif size == item.offset:
             if fst.st_mtime_ns != item.mtime_ns:
@@ -595,7 +667,7 @@ class Tailer:
             budget -= len(data)
         item.mtime_ns = fst.st_mtime_ns
         item.error = None
-        return item.offset < size
+        return item.offset < size or item.rotated_away
 
     def _open(self, item: _Log, reason: str) -> bool:
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
@@ -618,36 +690,148 @@ class Tailer:
         ident = (fst.st_dev, fst.st_ino)
         item.fd = fd
         if not item.opened_once:
-            self._first_open(item, fd, fst)
-        elif ident != (item.dev, item.ino) or (item.vanished and self._not_the_same(item, fst.st_size)):
-            old = item.identity()
+            self._first_open(item, fd, fst)  # may open the rotated old file instead: it sets dev and ino
+        else:
+            if ident != (item.dev, item.ino) or (item.vanished and self._not_the_same(item, fst.st_size)):
+                old = item.identity()
+                item.dev, item.ino = ident
+                item.generation += 1
+                item.reset_content()
+                self.sink.restart(item.log, reason, self.clock(), old, item.identity())
             item.dev, item.ino = ident
-            item.generation += 1
-            item.reset_content()
-            self.sink.restart(item.log, reason, self.clock(), old, item.identity())
-        item.dev, item.ino = ident
         item.opened_once = True
         item.vanished = False
         item.error = None
         return True
 
     def _first_open(self, item: _Log, fd: int, fst: os.stat_result) -> None:
-        """The first open this session: same content as the journal says, or a new generation."""
+        """The first open this session: the content the journal knows (resumed), or a new generation.
+
+        A file under the log's name that is not the one the journal knows was put there while
+        nimwatch was down: the change is reported (``replaced`` on the sink); when the old file
+        is still in the directory under another name (rotated), it is read to its end first.
+        """
         resume = item.resume
         item.dev, item.ino = fst.st_dev, fst.st_ino
         item.reset_content()
-        if (
-            resume is not None
-            and (resume.dev, resume.ino) == (fst.st_dev, fst.st_ino)
-            and fst.st_size >= resume.offset
-            and _prefix_hash(fd, resume.offset) == resume.prefix_hash
-        ):
-            item.generation = resume.generation
-            item.historic_end = resume.offset
+        size = fst.st_size
+        if resume is None:
+            item.generation = 1
+        elif (resume.dev, resume.ino) == (fst.st_dev, fst.st_ino):
+            if not self._adopt(item, fd, resume, size):
+                item.generation = resume.generation + 1
+                why = "truncated" if size < resume.offset else "rewritten"
+                self._replaced(item, f"{why} while nimwatch was down: read anew from its start", None, resume)
         else:
-            item.generation = resume.generation + 1 if resume is not None else 1
-        item.catchup_end = fst.st_size
+            rotated = self._find_rotated(item.log, resume)
+            if rotated is None:
+                item.generation = resume.generation + 1
+                self._replaced(
+                    item,
+                    "replaced by a new file while nimwatch was down, and the old one is not in the directory: "
+                    "lines written to it after nimwatch stopped are lost; the new file is read from its start",
+                    None,
+                    resume,
+                )
+            else:
+                path, old_fd, old_size = rotated
+                os.close(fd)
+                item.fd = fd = old_fd
+                item.rotated_away = True
+                item.dev, item.ino = resume.dev, resume.ino
+                size = old_size
+                self._adopt(item, fd, resume, size, verified=True)
+                self._replaced(
+                    item, f"rotated to {path} while nimwatch was down: its end is read first, then the new file",
+                    path, resume,
+                )
+        item.catchup_end = size
         item.catchup_at = min(self.clock(), fst.st_mtime)
+        if resume is None and self.backlog is not None and self.clock() - fst.st_mtime > self.backlog:
+            item.backlog_end = size
+
+    def _adopt(self, item: _Log, fd: int, resume: FileIdentity, size: int, verified: bool = False) -> bool:
+        """Resume a file that holds what the journal says was read of it (its first ``resume.offset``
+        bytes hash the same): from the sink's snapshot when it has one, else from byte 0 (the bytes
+        before ``resume.offset`` flagged historic). False when the file is not that content."""
+        if size < resume.offset:
+            return False
+        want = getattr(self.sink, "snapshot_offset", None)
+        snap = want(item.log, resume.generation) if want is not None else None
+        if snap is not None and not 0 < snap <= resume.offset:
+            snap = None
+        h = _sha1()
+        at_snap = None
+        pos = 0
+        while pos < resume.offset:
+            if snap is not None and pos == snap:
+                at_snap = h.copy()
+            step = min(TURN_BUDGET, resume.offset - pos)
+            if snap is not None and pos < snap:
+                step = min(step, snap - pos)  # stop at the snapshot's offset to keep the hash of that prefix
+            data = os.pread(fd, step, pos)
+            if not data:
+                return False
+            h.update(data)
+            pos += len(data)
+        if snap is not None and pos == snap:
+            at_snap = h.copy()
+        if not verified and h.hexdigest() != resume.prefix_hash:
+            return False
+        item.generation = resume.generation
+        item.historic_end = resume.offset
+        restore = getattr(self.sink, "restore", None)
+        if snap is None or at_snap is None or restore is None:
+            return True
+        head = os.pread(fd, min(HEAD_MAX, snap), 0)
+        nl = head.find(b"\n")
+        tail = os.pread(fd, min(TAIL_CHECK, snap), snap - min(TAIL_CHECK, snap))
+        ident = FileIdentity(item.dev or 0, item.ino or 0, resume.generation, snap)
+        if not restore(item.log, ident):
+            return True  # the snapshot is not usable: from byte 0, as without one
+        item.head = bytearray(head[: nl + 1] if nl >= 0 else head)
+        item.head_done = nl >= 0 or len(head) >= HEAD_MAX
+        item.tail = tail
+        item.prefix = at_snap
+        item.offset = item.delivered = snap
+        return True
+
+    def _find_rotated(self, log: str, resume: FileIdentity) -> Optional[tuple[str, int, int]]:
+        """The file the journal knew under ``log``'s name, now under another name in the same directory
+        (``x_alt_mig.log.1``): (its path, an open descriptor, its size), or None."""
+        directory = os.path.dirname(log)
+        try:
+            with os.scandir(directory) as entries:
+                names = sorted(e.name for e in entries)
+        except OSError:
+            return None
+        for name in names:
+            path = os.path.join(directory, name)
+            if path == log:
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) != (resume.dev, resume.ino) or not stat.S_ISREG(st.st_mode):
+                continue
+            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+            try:
+                fd = os.open(path, flags)
+            except OSError:
+                return None
+            size = os.fstat(fd).st_size
+            # inode numbers are reused: it must also start with the bytes that were read
+            if size >= resume.offset and _prefix_hash(fd, resume.offset) == resume.prefix_hash:
+                return path, fd, size
+            os.close(fd)
+            return None
+        return None
+
+    def _replaced(self, item: _Log, reason: str, rotated_to: Optional[str], resume: FileIdentity) -> None:
+        tell = getattr(self.sink, "replaced", None)
+        if tell is not None:
+            tell(item.log, self.clock(), {"reason": reason, "rotated_to": rotated_to, "read_to": resume.offset})
 
     def _not_the_same(self, item: _Log, size: int) -> bool:
         """A file back under a vanished name with the old inode number: inodes are reused, so check the bytes."""
@@ -662,6 +846,7 @@ class Tailer:
 
     def _restart(self, item: _Log, reason: str) -> None:
         old = item.identity()
+        item.shrunk = 0
         item.generation += 1
         item.reset_content()
         self.sink.restart(item.log, reason, self.clock(), old, item.identity())
@@ -682,7 +867,9 @@ class Tailer:
                 at = self.clock()
             piece, data = data[:cut], data[cut:]
             item.account(piece)
-            self.sink.feed(item.log, piece, at, Chunk(start, item.identity(), historic))
+            backlog = start < item.backlog_end
+            self.sink.feed(item.log, piece, at, Chunk(start, item.identity(), historic, backlog))
+            item.delivered = item.offset
 
     def _drain(self, item: _Log) -> None:
         """Read what is left in the open file (rotated or deleted under its name)."""
@@ -697,6 +884,7 @@ class Tailer:
             self._error(item, f"cannot read the rest of the old file: {exc.strerror or exc}")
 
     def _close(self, item: _Log) -> None:
+        item.rotated_away = False
         if item.fd is not None:
             with contextlib.suppress(OSError):
                 os.close(item.fd)

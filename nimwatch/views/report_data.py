@@ -236,7 +236,8 @@ def report_document(records: list[dict[str, Any]], clients: list[dict[str, Any]]
 def write_report_document(
     write: Callable[[str], object], records: Iterable[dict[str, Any]], clients: list[dict[str, Any]]
 ) -> None:
-    """Write :func:`report_document` as ``json.dumps(..., indent=2)`` does, then a newline, one run at a time.
+    """Write :func:`report_document` as ``json.dumps(..., indent=2, ensure_ascii=True)`` does, then a newline,
+    one run at a time (ASCII: valid in any locale).
 
     Memory does not grow with the number of runs: each record is encoded and
     written before the next one is built.
@@ -244,10 +245,10 @@ def write_report_document(
     write('{\n  "schema": ' + json.dumps(SCHEMA_VERSION) + ',\n  "runs": [')
     first = True
     for record in records:
-        write(("\n" if first else ",\n") + _indent(json.dumps(record, indent=2, ensure_ascii=False), 4))
+        write(("\n" if first else ",\n") + _indent(json.dumps(record, indent=2, ensure_ascii=True), 4))
         first = False
     write("]" if first else "\n  ]")
-    write(',\n  "clients": ' + _indent(json.dumps(clients, indent=2, ensure_ascii=False), 2).lstrip() + "\n}\n")
+    write(',\n  "clients": ' + _indent(json.dumps(clients, indent=2, ensure_ascii=True), 2).lstrip() + "\n}\n")
 
 
 def _indent(text: str, width: int) -> str:

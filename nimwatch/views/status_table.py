@@ -21,6 +21,7 @@ from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Notice
+from nimwatch.terminal import escape_controls
 
 STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded", "other")
 """Every status a client row can have (:func:`nimwatch.core.verdict.client_verdict`; ``other``: the log holds
@@ -263,6 +264,7 @@ def percent(fraction: float) -> str:
 
 
 def _fit(text: str, width: int) -> str:
+    text = escape_controls(text)  # a log line or client name never reaches the terminal raw
     if width <= 0:
         return ""
     if len(text) <= width:

@@ -86,7 +86,7 @@ def test_the_json_report_is_written_one_run_at_a_time_as_json_dumps_would(rules:
     logs.append(read(SHORT_RUN * (limits.MAX_RUNS + 2), rules)[0])
     judge = Judgement(rules)
     clients = client_records(logs, rules, judge)
-    want = json.dumps(report_document(report_records(logs, rules, judge), clients), indent=2, ensure_ascii=False)
+    want = json.dumps(report_document(report_records(logs, rules, judge), clients), indent=2, ensure_ascii=True)
     pieces: list[str] = []
     built = []
 

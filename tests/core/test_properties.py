@@ -35,6 +35,7 @@ FRAGMENTS = [
     b"Cleaning up alt_disk_migration on client lpar1.\n",
     b"Bootlist is set to the boot disk: hdisk1 blv=hd5\n",
     b"Filesets processed:  3 of 9  (Total time:  1 secs).\n",
+    b"12 Total to be installed\n",
     b"Executing user customization script pre (/x).\n",
     b"User customization script pre completed with return code 3.\n",
     b"cannot access ./tmp/alt_lock: A file or directory in the path name does not exist.\n",
@@ -138,3 +139,13 @@ def test_text_path_equals_byte_path(parts: list[bytes], draw: st.DataObject) -> 
 def test_text_path_equals_byte_path_on_sample_logs() -> None:
     for name, data in SAMPLES.items():
         assert run_text(data, [len(data) // 2], max_line=65536) == run(data, [len(data) // 2], max_line=65536), name
+
+
+def test_phase6_progress_is_the_same_when_a_stretch_is_cut_between_its_counters() -> None:
+    """The fuzz case: a ratio line then a total line; cut between them, the total came last either way."""
+    data = (banner(6) + "Filesets processed:  3 of 9  (Total time:  1 secs).\n12 Total to be installed\n").encode()
+    cut = data.index(b"12 Total")
+    assert run(data, [cut]) == run(data, [])
+    _events, report = run(data, [])
+    (phase6,) = [p for p in report["runs"][0]["phases"] if p["number"] == 6]
+    assert phase6["progress"] == {"done": 0, "total": 12, "unit": "filesets"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 from pathlib import Path
 
@@ -164,10 +165,12 @@ def test_as_root_a_hook_executable_others_can_write_is_refused(tmp_path: Path, a
     assert check_config(cfg) == []
     group_writable(script)
     (problem,) = check_config(cfg)
-    assert problem.startswith(f"{cfg}:4: hook 'check': run[0]: refusing {script}: group or others can write it")
-    assert "runs as root" in problem and f"chmod go-w {script}" in problem
+    assert problem.startswith(
+        f"{cfg}:4: hook 'check': run[0]: refusing the command {script} while running as root: "
+        f"group can write the file {script} (mode -rwxrwxr-x): chmod go-w {script}"
+    )
     script.chmod(0o757)
-    assert "group or others can write it (mode -rwxr-xrwx)" in check_config(cfg)[0]
+    assert f"others can write the file {script} (mode -rwxr-xrwx)" in check_config(cfg)[0]
 
 
 def test_as_root_a_command_found_in_path_is_checked_too(
@@ -179,7 +182,7 @@ def test_as_root_a_command_found_in_path_is_checked_too(
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     cfg = _one_hook_config(tmp_path, "site-notify")
     (problem,) = check_config(cfg)
-    assert f"refusing {script}: group or others can write it" in problem
+    assert f"refusing the command {script} while running as root: group can write the file" in problem
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown")
@@ -188,7 +191,8 @@ def test_as_root_a_hook_executable_owned_by_another_user_is_refused(tmp_path: Pa
     os.chown(script, 4242, -1)
     cfg = _one_hook_config(tmp_path, str(script))
     (problem,) = check_config(cfg)
-    assert f"refusing {script}: it belongs to uid 4242" in problem
+    assert f"refusing the command {script} while running as root: the file {script} belongs to uid 4242" in problem
+    assert f"chown root:{grp.getgrgid(0).gr_name} {script}" in problem
 
 
 def test_not_as_root_the_same_executable_is_accepted(tmp_path: Path, not_root: None) -> None:
@@ -201,7 +205,8 @@ def test_as_root_a_config_others_can_write_is_refused(tmp_path: Path, as_root: N
     cfg = _one_hook_config(tmp_path, str(script))
     cfg.chmod(0o666)
     (problem,) = check_config(cfg)
-    assert "refusing a config file that group or others can write" in problem and f"chmod go-w {cfg}" in problem
+    assert f"refusing the config file {cfg} while running as root: group and others can write the file" in problem
+    assert problem.endswith(f"chmod go-w {cfg}")
 
 
 def test_a_hook_that_is_not_executable_is_refused(tmp_path: Path, not_root: None) -> None:

@@ -66,13 +66,23 @@ def texts() -> dict[str, str]:
     }
 
 
-def write_all(logs: Path, stop: threading.Event, done: threading.Event) -> None:
-    """Round-robin appends of a few lines to every log, cut anywhere, until everything is written."""
+def write_all(logs: Path, stop: threading.Event, done: threading.Event, last_part: threading.Event) -> None:
+    """Round-robin appends of a few lines to every log, cut anywhere, until everything is written.
+
+    The last quarter of every log waits for ``last_part``: the logs are still growing at both kills,
+    however slowly a loaded machine restarts the watcher.
+    """
     pending = {client: text.encode() for client, text in texts().items()}
+    held = {client: len(data) // 4 for client, data in pending.items()}
     handles = {client: open(logs / f"{client}_alt_mig.log", "ab") for client in pending}  # noqa: SIM115
     try:
         while pending and not stop.is_set():
+            if all(len(pending[c]) <= held[c] for c in pending) and not last_part.is_set():
+                last_part.wait(0.05)
+                continue
             for client in list(pending):
+                if len(pending[client]) <= held[client] and not last_part.is_set():
+                    continue
                 data = pending[client]
                 handles[client].write(data[:150])
                 handles[client].flush()
@@ -108,14 +118,15 @@ def test_sigkill_mid_run_neither_repeats_nor_loses_alerts(rules: RuleSet, tmp_pa
     config = tmp_path / "nimwatch.yaml"
     config.write_text(
         f"alerts:\n  - type: webhook\n    name: hook\n    url: {http.url}/alerts\n    severity: info\n"
+        "    rate_limit: 0\n"
         f"    events: [{', '.join(EVENTS)}]\n"
     )
     config.chmod(0o600)
     logs = tmp_path / "logs"
     logs.mkdir()
     state = tmp_path / "state.db"
-    stop, done = threading.Event(), threading.Event()
-    writer = threading.Thread(target=write_all, args=(logs, stop, done))
+    stop, done, last_part = threading.Event(), threading.Event(), threading.Event()
+    writer = threading.Thread(target=write_all, args=(logs, stop, done, last_part))
     watcher = WatchProcess([str(logs)], config, state, tmp_path).ready()
     writer.start()
     try:
@@ -136,7 +147,8 @@ def test_sigkill_mid_run_neither_repeats_nor_loses_alerts(rules: RuleSet, tmp_pa
         count = len(http.bodies())
         wait_for(lambda: len(http.bodies()) >= count + 10, what="alerts after the first restart")
         watcher.kill()
-        assert not done.is_set(), "the logs finished growing before the second kill: make them longer"
+        assert not done.is_set(), "the logs finished growing before the second kill"
+        last_part.set()
 
         # 3. restart and let everything settle
         watcher = WatchProcess([str(logs)], config, state, tmp_path).ready()
@@ -147,6 +159,7 @@ def test_sigkill_mid_run_neither_repeats_nor_loses_alerts(rules: RuleSet, tmp_pa
         got = received(http)
     finally:
         stop.set()
+        last_part.set()
         writer.join()
         code = watcher.stop()
         http.close()

@@ -124,7 +124,9 @@ def test_new_content_written_while_down_is_a_new_generation(rules: RuleSet, tmp_
     two = Session(rules, logs, state, Clock(2000.0))
     again = two.scan()
     assert [n.get("outcome") for n in again if n.event == "run_finished"] == ["failed"]
-    assert events(again) == events(first)  # every notice of the new content is delivered
+    replaced, *rest = again
+    assert replaced.event == "log_replaced" and "rewritten while nimwatch was down" in str(replaced.get("reason"))
+    assert events(rest) == events(first)  # every notice of the new content is delivered
     two.close()
 
 
@@ -141,7 +143,9 @@ def test_rotation_while_down_reads_the_new_file(rules: RuleSet, tmp_path: Path) 
     append(log, success_run("lpar1"))
     two = Session(rules, logs, state, Clock(2000.0))
     notices = two.scan()
-    assert [n.get("outcome") for n in notices if n.event == "run_finished"] == ["succeeded"]
+    assert notices[0].event == "log_replaced" and notices[0].get("rotated_to") == str(logs / "lpar1_alt_mig.log.1")
+    # the old file is read to its end first (nothing was added to it: its run ends as incomplete), then the new
+    assert [n.get("outcome") for n in notices if n.event == "run_finished"] == ["incomplete", "succeeded"]
     assert len([n for n in notices if n.event == "phase_started"]) == 12
     two.close()
 

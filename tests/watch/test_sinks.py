@@ -333,17 +333,17 @@ def test_command_sink_gets_json_and_env_and_failures_retry(rules: RuleSet, tmp_p
         "if os.path.exists(flag):\n    os.unlink(flag)\n    print('pager down'); sys.exit(3)\n"
         "body = json.load(sys.stdin)\n"
         f"path = os.path.join({str(out)!r}, uuid.uuid4().hex)\n"
-        "with open(path + '.tmp', 'w') as f:\n"
-        "    json.dump({'body': body, 'argv': sys.argv[1:], 'env': {k: v for k, v in os.environ.items() if k.startswith('NIMWATCH_')}}, f)\n"
-        "os.rename(path + '.tmp', path)  # whole, or not there: the test reads it as soon as it appears\n"
+        "with open(path + '.tmp', 'w') as handle:\n"
+        "    json.dump({'body': body, 'argv': sys.argv[1:], 'env': {k: v for k, v in os.environ.items() if k.startswith('NIMWATCH_')}}, handle)\n"
+        "os.replace(path + '.tmp', path)  # the test sees the file only once it is whole\n"
     )
     script.chmod(0o755)
     (tmp_path / "fail-once").write_text("")
     rig = AlertRig(rules, tmp_path, f"alerts:\n  - type: command\n    run: [{script}, --team, aix]\n    events: [run_finished]\n")
     try:
         rig.feed("lpar1", failing_run("lpar1", 1))
-        wait_for(lambda: [p for p in out.iterdir() if p.suffix != ".tmp"], what="the command to succeed on its retry")
-        (call,) = [json.loads(p.read_text()) for p in out.iterdir() if p.suffix != ".tmp"]
+        wait_for(lambda: [p for p in out.iterdir() if not p.name.endswith(".tmp")], what="the command to succeed on its retry")
+        (call,) = [json.loads(p.read_text()) for p in out.iterdir() if not p.name.endswith(".tmp")]
         assert call["argv"] == ["--team", "aix"]
         assert call["body"]["outcome"] == "failed"
         assert call["env"]["NIMWATCH_CLIENT"] == "lpar1" and call["env"]["NIMWATCH_OUTCOME"] == "failed"

@@ -65,7 +65,7 @@ def test_benign_findings_are_sent_only_when_a_sink_asks_for_them(tmp_path: Path)
             f"alerts:\n"
             f"  - type: webhook\n    name: quiet\n    url: {quiet.url}/hook\n    severity: info\n    events: [finding]\n"
             f"  - type: webhook\n    name: chatty\n    url: {chatty.url}/hook\n    severity: info\n"
-            f"    events: [finding]\n    benign: true\n"
+            f"    events: [finding]\n    benign: true\n    rate_limit: 0\n"
         )
         config.chmod(0o600)
         logs = copy_logs(tmp_path, "noisy73")

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
 from nimwatch.engine import Engine, Notice
 
@@ -53,6 +53,31 @@ class Collector:
     def keys(self, *names: str) -> list[tuple[Any, ...]]:
         """(log, event, phase, line, rule) of the notices: what identifies them across runs."""
         return [(n.log, n.event, n.phase, n.get("line"), n.get("rule")) for n in self.events(*names)]
+
+
+class StreamBytes:
+    """Everything a process writes to one pipe, collected by a thread: a test never blocks on a read."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._chunks: list[bytes] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            with self._lock:
+                self._chunks.append(line)
+
+    def data(self) -> bytes:
+        with self._lock:
+            return b"".join(self._chunks)
+
+    def text(self) -> str:
+        return self.data().decode("utf-8", "replace")
+
+    def join(self) -> None:
+        self._thread.join(timeout=30)
 
 
 def banner(phase: int) -> str:

@@ -1,0 +1,156 @@
+"""Root trusts only root: may a file decide what nimwatch does while it runs as root?
+
+Owns :func:`trust_problem` and :func:`check_trusted`, used for the config
+file, the rules files and every command nimwatch runs (hook executables, the
+``command`` alert sink), at start, on SIGHUP and before each run.
+
+Running as root (effective uid 0), a path is trusted when the file and every
+directory above it, up to ``/``, are owned by a trusted owner and writable by
+neither group nor others, as OpenSSH's ``StrictModes`` and cron check their
+files. Trusted owners are root, the user nimwatch runs as, and the system
+accounts ``bin`` and ``sys`` (they own ``/usr`` and ``/usr/bin`` on AIX).
+Symbolic links are followed component by component: the link itself must
+belong to a trusted owner and its target is checked the same way.
+
+One exception, for a reason: a directory with the sticky bit (``/tmp``) owned
+by root. Others may write in it, but the sticky bit lets no one rename or
+delete an entry they do not own, so an entry owned by a trusted owner (which
+the walk requires anyway) cannot be swapped by another user. An entry there
+owned by someone else is refused like anywhere else.
+
+Not running as root, nothing is checked: the files can do no more than the
+user already can. POSIX ACLs and AIX extended permissions are not read.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+from pathlib import Path
+from typing import Optional, Union
+
+from nimwatch.errors import ConfigError
+
+MAX_LINKS = 40
+"""Symbolic links followed in one path before it counts as a loop (as the kernel does)."""
+SYSTEM_ACCOUNTS = ("bin", "sys")
+"""System accounts that own the system directories on AIX; trusted like root."""
+
+
+class TrustError(ConfigError):
+    """A file nimwatch would use as root can be changed by someone else."""
+
+
+def running_as_root() -> bool:
+    """Whether nimwatch runs with effective uid 0 (tests replace ``nimwatch.config._is_root``)."""
+    from nimwatch import config
+
+    return config._is_root()
+
+
+def trusted_owners() -> frozenset[int]:
+    """Root, the effective user, and the system accounts that own /usr on AIX."""
+    uids = {0}
+    if hasattr(os, "geteuid"):
+        uids.add(os.geteuid())
+    for name in SYSTEM_ACCOUNTS:
+        try:
+            uids.add(pwd.getpwnam(name).pw_uid)
+        except KeyError:
+            continue
+    return frozenset(uids)
+
+
+def _owner_name(uid: int) -> str:
+    try:
+        return f"uid {uid} ({pwd.getpwuid(uid).pw_name})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _root_group() -> str:
+    """The name of gid 0: ``system`` on AIX, ``root`` on Linux."""
+    try:
+        return grp.getgrgid(0).gr_name
+    except KeyError:
+        return "0"
+
+
+def _judge(path: str, st: os.stat_result, owners: frozenset[int], final: bool) -> Optional[str]:
+    """Why this one object is not trustworthy, or None."""
+    kind = "directory" if stat.S_ISDIR(st.st_mode) else "symbolic link" if stat.S_ISLNK(st.st_mode) else "file"
+    if st.st_uid not in owners:
+        return (
+            f"the {kind} {path} belongs to {_owner_name(st.st_uid)}, who could change it: "
+            f"chown root:{_root_group()} {path}"
+        )
+    if stat.S_ISLNK(st.st_mode):
+        return None  # a link's own mode bits mean nothing; its directory was checked
+    writable = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if not writable:
+        return None
+    if not final and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX and st.st_uid == 0:
+        return None  # sticky, like /tmp: no one can replace an entry they do not own
+    who = "group and others" if writable == (stat.S_IWGRP | stat.S_IWOTH) else (
+        "group" if writable & stat.S_IWGRP else "others"
+    )
+    return f"{who} can write the {kind} {path} (mode {stat.filemode(st.st_mode)}): chmod go-w {path}"
+
+
+def trust_problem(path: Union[str, Path], what: str, *, root: Optional[bool] = None) -> Optional[str]:
+    """Why ``path`` may not be used as ``what`` while running as root, or None when it may.
+
+    ``root`` overrides the effective-uid test (None: ask :func:`running_as_root`).
+    A path that does not exist is not judged here (its user reports that).
+    """
+    if not (running_as_root() if root is None else root):
+        return None
+    owners = trusted_owners()
+    full = os.path.abspath(os.fspath(path))
+    todo = [part for part in full.split("/") if part]
+    current = "/"
+    links = 0
+    try:
+        problem = _judge("/", os.lstat("/"), owners, final=False)
+        if problem:
+            return _refusal(full, what, problem)
+        while todo:
+            part = todo.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                current = os.path.dirname(current) or "/"
+                continue
+            candidate = os.path.join(current, part)
+            st = os.lstat(candidate)
+            problem = _judge(candidate, st, owners, final=not todo)
+            if problem:
+                return _refusal(full, what, problem)
+            if stat.S_ISLNK(st.st_mode):
+                links += 1
+                if links > MAX_LINKS:
+                    return _refusal(full, what, f"too many symbolic links under {candidate}")
+                target = os.readlink(candidate)
+                if target.startswith("/"):
+                    current = "/"
+                todo = [p for p in target.split("/") if p] + todo
+                continue
+            current = candidate
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _refusal(full, what, f"cannot check it: {exc.strerror or exc}")
+    return None
+
+
+def _refusal(path: str, what: str, problem: str) -> str:
+    return f"refusing {what} {path} while running as root: {problem}"
+
+
+def check_trusted(path: Union[str, Path], what: str) -> None:
+    """Raise :class:`TrustError` when :func:`trust_problem` finds one."""
+    problem = trust_problem(path, what)
+    if problem:
+        raise TrustError(problem)
