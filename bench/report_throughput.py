@@ -15,11 +15,13 @@ For each, side by side in one run (the three commands take turns, ``--repeat`` t
 ``rg -c`` over the catalog's patterns (every signature, structural line, fact, variant, marker and
 counter regex; the few that need look-around are given without it, counted in the output) and
 ``grep -cF`` over the catalog's literals (what the scanners look for). Times are CPU (user + system
-of the child, from ``os.wait4``), the minimum of the runs; peak RSS is the child's maximum. Then:
+of the child, from ``os.wait4``), the minimum of the runs; peak RSS is the child's maximum; JSON is the
+size of the report it wrote. Then:
 ``nimwatch report`` on a 19-line log (the fixed start-up), and, in this process, the cost per log of
 a ``LogReader`` on the shared scanner set (what each of ``many``'s 200 logs adds).
 
-The package's bytecode is compiled first (``compileall``), as an installed copy has it.
+The package's bytecode is compiled first (``compileall``) and the rules' parsed copies written
+(:mod:`nimwatch.datacache`), as an installed copy has them after its first run.
 
 ``--engine`` adds a micro-benchmark of the scan engine alone (no parser): the text scanner (decode
 the block, ``Scanner.candidates`` per window) against the byte scanner (``ByteScanner.candidates``
@@ -162,6 +164,10 @@ def run_child(argv: list[str]) -> tuple[float, int, bytes]:
         if code not in (0, 1, 3):  # report: 1 a run failed, 3 did not finish; grep/rg: 1 no match
             raise SystemExit(f"{argv[0]} failed ({code}): {err_file.read()[:500]!r}")
         return usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out_file.read()
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"
 
 
 def best(argv: list[str], repeat: int) -> tuple[float, int, bytes]:
@@ -366,9 +372,9 @@ def main() -> int:
         print()
         if not args.no_report:
             per_line: dict[str, float] = {}
-            print("| log | lines | size | nimwatch report | lines/s | peak RSS | rg -c | grep -cF ", end="")
+            print("| log | lines | size | nimwatch report | lines/s | peak RSS | JSON | rg -c | grep -cF ", end="")
             print("| nimwatch speed / rg | nimwatch speed / grep |")
-            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for name, (path, lines) in cases.items():
                 files = sorted(path.glob("*_alt_mig.log")) if path.is_dir() else [path]
                 size = sum(f.stat().st_size for f in files)
@@ -388,7 +394,8 @@ def main() -> int:
                     r_cell, ratio = f"{r_secs:.2f} s ({lines / r_secs / 1e6:.1f} M/s)", f"{r_secs / n_secs:.2f}x"
                 print(
                     f"| {name} | {lines:,} | {size / 1e6:.0f} MB | {n_secs:.2f} s | {lines / n_secs / 1e6:.2f} M "
-                    f"| {n_rss / 1024:.0f} MiB | {r_cell} | {g_secs:.2f} s ({lines / g_secs / 1e6:.1f} M/s) "
+                    f"| {n_rss / 1024:.0f} MiB | {_size(len(out))} | {r_cell} "
+                    f"| {g_secs:.2f} s ({lines / g_secs / 1e6:.1f} M/s) "
                     f"| {ratio} | {g_secs / n_secs:.2f}x |"
                 )
             print()
