@@ -264,6 +264,8 @@ class Scanner:
         self._text_scan: Optional[tuple[re.Pattern[str], Optional[re.Pattern[str]], Optional[re.Pattern[str]]]] = None
         self._slow_block: list[tuple[Item, re.Pattern[str]]] = []
         self._items_cache: dict[frozenset[str], list[Item]] = {}
+        self._by_line: dict[str, list[Item]] = {}
+        """Recent short lines and their items: structural lines repeat (every run, every client's log)."""
 
     def _block_scans(self) -> tuple[re.Pattern[str], Optional[re.Pattern[str]], Optional[re.Pattern[str]]]:
         """The regexes that scan a text block (compiled on first use: the byte scan does not need them)."""
@@ -328,6 +330,17 @@ class Scanner:
 
     def items_for(self, line: str) -> list[Item]:
         """The rule items that may match ``line``, in priority order."""
+        cached = self._by_line.get(line)
+        if cached is not None:
+            return cached
+        result = self._items_for(line)
+        if len(line) <= LINE_CACHE_CHARS:
+            if len(self._by_line) >= LINE_CACHE_SIZE:
+                self._by_line.clear()
+            self._by_line[line] = result
+        return result
+
+    def _items_for(self, line: str) -> list[Item]:
         words = self._index.hits(line)
         if self._code_item is not None and _CODE.search(line):
             words.add("\0code")
@@ -387,6 +400,10 @@ def _anchor_index(literals: Sequence[str]) -> tuple[re.Pattern[str], dict[str, t
     index = {a: tuple(lit for n in range(1, len(a) + 1) for lit in by_anchor.get(a[:n], ())) for a in anchors}
     return re.compile(_trie_regex(anchors) if anchors else "(?!)"), index
 
+
+LINE_CACHE_SIZE = 2048
+LINE_CACHE_CHARS = 200
+"""Lines kept (and how long one may be) in each scanner's cache of the items a line may match."""
 
 _CODE = re.compile(r"\d{4}-\d{3}")
 _HAS_CODE = re.compile(r"\d{4}-\d|^\d{4}-$")
