@@ -153,10 +153,14 @@ def catalog_literals() -> list[str]:
 # --------------------------------------------------------------------------- measuring
 
 
-def run_child(argv: list[str]) -> tuple[float, int, bytes]:
+Command = tuple[list[str], Path]
+"""argv and the directory it runs in (``python -m nimwatch`` imports the nimwatch found there first)."""
+
+
+def run_child(argv: list[str], cwd: Path = ROOT) -> tuple[float, int, bytes]:
     """CPU seconds (user + system), peak RSS in KiB and stdout of one child process (which must not fail)."""
     with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
-        proc = subprocess.Popen(argv, stdout=out_file, stderr=err_file)
+        proc = subprocess.Popen(argv, stdout=out_file, stderr=err_file, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         code = os.waitstatus_to_exitcode(status)
         out_file.seek(0)
@@ -175,12 +179,12 @@ def best(argv: list[str], repeat: int) -> tuple[float, int, bytes]:
     return min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
 
 
-def side_by_side(commands: list[list[str]], repeat: int) -> list[tuple[float, int, bytes]]:
+def side_by_side(commands: list[Command], repeat: int) -> list[tuple[float, int, bytes]]:
     """Each command's minimum CPU seconds, peak RSS (KiB) and last output, the commands taking turns."""
     runs: list[list[tuple[float, int, bytes]]] = [[] for _ in commands]
     for _ in range(repeat):
-        for i, argv in enumerate(commands):
-            runs[i].append(run_child(argv))
+        for i, (argv, cwd) in enumerate(commands):
+            runs[i].append(run_child(argv, cwd))
     return [(min(r[0] for r in rs), max(r[1] for r in rs), rs[-1][2]) for rs in runs]
 
 
@@ -318,11 +322,11 @@ def per_log_cost(repeat: int) -> tuple[float, float]:
 # --------------------------------------------------------------------------- main
 
 
-def compile_bytecode() -> None:
+def compile_bytecode(root: Path = ROOT) -> None:
     """Compile nimwatch's bytecode (an installed copy has it; a checkout run with PYTHONDONTWRITEBYTECODE not)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(ROOT / "nimwatch")],
+        [sys.executable, "-m", "compileall", "-q", str(root / "nimwatch")],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -339,10 +343,19 @@ def main() -> int:
     parser.add_argument("--only", default="big,real,many,dense-findings,dense-runs")
     parser.add_argument("--engine", action="store_true", help="also benchmark the scan engine alone")
     parser.add_argument("--no-report", action="store_true", help="skip the subprocess comparison")
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        type=Path,
+        help="another nimwatch source tree (e.g. `git archive main | tar -x -C DIR`): its report is timed too",
+    )
     args = parser.parse_args()
     wanted = args.only.split(",")
     rg = shutil.which("rg")
     compile_bytecode()
+    if args.baseline:
+        args.baseline = args.baseline.resolve()
+        compile_bytecode(args.baseline)
     nimwatch = [sys.executable, "-m", "nimwatch", "report", "--no-state", "--format", "json"]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -354,9 +367,9 @@ def main() -> int:
         if "many" in wanted:
             cases["many"] = (tmp / "many", write_many(tmp / "many", args.logs, args.lines // args.logs))
             joined = tmp / "joined_alt_mig.log"
-            with joined.open("wb") as out:
+            with joined.open("wb") as joined_file:
                 for log in sorted((tmp / "many").glob("*_alt_mig.log")):
-                    out.write(log.read_bytes())
+                    joined_file.write(log.read_bytes())
             cases["many-joined"] = (joined, cases["many"][1])
         if "dense-findings" in wanted:
             path = tmp / "densef_alt_mig.log"
@@ -372,20 +385,31 @@ def main() -> int:
         print()
         if not args.no_report:
             per_line: dict[str, float] = {}
-            print("| log | lines | size | nimwatch report | lines/s | peak RSS | JSON | rg -c | grep -cF ", end="")
-            print("| nimwatch speed / rg | nimwatch speed / grep |")
-            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            before = "| baseline | lines/s | peak RSS | JSON | same JSON " if args.baseline else ""
+            print(f"| log | lines | size {before}| nimwatch report | lines/s | peak RSS | JSON | rg -c ", end="")
+            print("| grep -cF | nimwatch speed / rg | nimwatch speed / grep |")
+            print("|---|---:|---:" + "|---:" * (5 if args.baseline else 0) + "|---:" * 8 + "|")
             for name, (path, lines) in cases.items():
                 files = sorted(path.glob("*_alt_mig.log")) if path.is_dir() else [path]
                 size = sum(f.stat().st_size for f in files)
-                commands = [
-                    [*nimwatch, str(path)],
-                    ["grep", "-cF", "-f", str(tmp / "literals.txt"), *map(str, files)],
+                commands: list[Command] = [
+                    ([*nimwatch, str(path)], ROOT),
+                    (["grep", "-cF", "-f", str(tmp / "literals.txt"), *map(str, files)], ROOT),
                 ]
                 if rg:
-                    commands.append([rg, "-c", "--no-filename", "-f", str(tmp / "patterns.txt"), *map(str, files)])
+                    rg_argv = [rg, "-c", "--no-filename", "-f", str(tmp / "patterns.txt"), *map(str, files)]
+                    commands.append((rg_argv, ROOT))
+                if args.baseline:
+                    commands.append(([*nimwatch, str(path)], args.baseline))
                 results = side_by_side(commands, args.repeat)
                 (n_secs, n_rss, out), (g_secs, _, _) = results[0], results[1]
+                before = ""
+                if args.baseline:
+                    b_secs, b_rss, b_out = results[-1]
+                    before = (
+                        f"| {b_secs:.2f} s | {lines / b_secs / 1e6:.2f} M | {b_rss / 1024:.0f} MiB "
+                        f"| {_size(len(b_out))} | {'yes' if b_out == out else 'no'} "
+                    )
                 assert out.lstrip().startswith(b"{"), out[:200]
                 per_line[name] = n_secs / lines
                 r_cell, ratio = "n/a", "n/a"
@@ -393,7 +417,8 @@ def main() -> int:
                     r_secs = results[2][0]
                     r_cell, ratio = f"{r_secs:.2f} s ({lines / r_secs / 1e6:.1f} M/s)", f"{r_secs / n_secs:.2f}x"
                 print(
-                    f"| {name} | {lines:,} | {size / 1e6:.0f} MB | {n_secs:.2f} s | {lines / n_secs / 1e6:.2f} M "
+                    f"| {name} | {lines:,} | {size / 1e6:.0f} MB {before}"
+                    f"| {n_secs:.2f} s | {lines / n_secs / 1e6:.2f} M "
                     f"| {n_rss / 1024:.0f} MiB | {_size(len(out))} | {r_cell} "
                     f"| {g_secs:.2f} s ({lines / g_secs / 1e6:.1f} M/s) "
                     f"| {ratio} | {g_secs / n_secs:.2f}x |"
@@ -409,6 +434,9 @@ def main() -> int:
                     print(f"; vs the big log: {per_line['many'] / per_line['big']:.2f}x", end="")
                 print()
             tiny, _, _ = best([*nimwatch, str(SAMPLE / "fail1lvm_alt_mig.log")], args.repeat)
+            if args.baseline:
+                tiny_before = side_by_side([([*nimwatch, str(SAMPLE / "fail1lvm_alt_mig.log")], args.baseline)], 3)
+                print(f"Fixed start-up of the baseline: {tiny_before[0][0] * 1000:.0f} ms CPU")
             created, read = per_log_cost(args.repeat)
             print(f"Fixed start-up (nimwatch report on a 19-line log): {tiny * 1000:.0f} ms CPU")
             print(
@@ -417,8 +445,8 @@ def main() -> int:
             )
             print()
         if args.engine:
-            files = {name: path for name, (path, _) in cases.items() if path.is_file()}
-            print("\n".join(engine_bench(files, args.repeat)))
+            single = {name: path for name, (path, _) in cases.items() if path.is_file()}
+            print("\n".join(engine_bench(single, args.repeat)))
     return 0
 
 
