@@ -63,6 +63,11 @@ class TextLines:
     def text(self, start: int, end: int) -> str:
         return self.data[start:end]
 
+    def ascii_text(self, start: int, end: int) -> Optional[str]:
+        """``text(start, end)`` of several lines when it is ASCII (its offsets are the block's), else None."""
+        text = self.data[start:end]
+        return text if text.isascii() else None
+
     def line_start(self, end: int) -> int:
         """The start of the line that ends at ``end``."""
         return self.data.rfind("\n", 0, end) + 1
@@ -111,6 +116,11 @@ class ByteLines:
 
     def text(self, start: int, end: int) -> str:
         return decode_line(self.data[start:end])
+
+    def ascii_text(self, start: int, end: int) -> Optional[str]:
+        """Several lines as text when they are ASCII (its offsets are the block's), else None."""
+        raw = self.data[start:end]
+        return raw.decode("ascii") if self._ascii or raw.isascii() else None
 
     def line_start(self, end: int) -> int:
         """The start of the line that ends at ``end``."""

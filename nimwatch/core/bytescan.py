@@ -220,24 +220,41 @@ class ByteScanner:
         return starts
 
     def _single_lines(self, data: bytes, lo: int, hi: int) -> list[int]:
-        """Lines of ``data[lo:hi]`` holding a one-byte literal (found with ``bytes.find``), with what else
-        they must hold."""
-        starts: list[int] = []
-        find = data.find
-        for targets, also, confirm in self._singles:
-            for target in targets:
-                at = find(target, lo, hi)
+        """Lines of ``data[lo:hi]`` holding a one-byte literal, with what else they must hold.
+
+        A bare byte is found with ``bytes.find``. A byte the line must hold with other literals (``#``
+        with "error" or "fail": installp lists thousands of ``#`` lines) is looked for in the lines of
+        those literals, found with ``bytes.find`` too (in the window lower-cased, when their case does
+        not matter: in ASCII, as ``re.IGNORECASE`` on bytes)."""
+        starts: set[int] = set()
+        lowered: Optional[bytes] = None
+        check: tuple[bytes, ...]
+        for targets, also, also_icase, confirm in self._singles:
+            if also is None:
+                hay, words, base, check = data, targets, 0, ()
+            else:
+                if also_icase:
+                    if lowered is None:
+                        lowered = data[lo:hi].lower()
+                    hay, base = lowered, lo
+                else:
+                    hay, base = data, 0
+                words, check = also, targets
+            find = hay.find
+            for word in words:
+                at = find(word, lo - base, hi - base)
                 while at >= 0:
+                    at += base
                     ls = max(lo, data.rfind(b"\n", lo, at) + 1)
-                    le = find(b"\n", at, hi)
+                    le = data.find(b"\n", at, hi)
                     if le < 0:
                         le = hi
-                    if (also is None or also.search(data, ls, le)) and (
+                    if ls not in starts and (not check or any(data.find(t, ls, le) >= 0 for t in check)) and (
                         confirm is None or confirm.search(decode_line(data[ls:le])) is not None
                     ):
-                        starts.append(ls)
-                    at = find(target, le, hi)
-        return starts
+                        starts.add(ls)
+                    at = find(word, le - base, hi - base)
+        return sorted(starts)
 
     def _text_lines(self, win: bytes, translated: bytes) -> list[int]:
         """Lines holding bytes above 127, checked as decoded text (exact for either encoding)."""
@@ -280,17 +297,19 @@ class ByteScanner:
         return sorted(found)
 
 
-def _single(spec: LiteralSpec) -> tuple[tuple[bytes, ...], Optional[re.Pattern[bytes]], Optional[re.Pattern[str]]]:
-    """How the scan finds a one-byte literal: the byte(s), the pattern of what the line must also hold."""
+_Single = tuple[tuple[bytes, ...], Optional[tuple[bytes, ...]], bool, Optional["re.Pattern[str]"]]
+"""(the byte(s), the literals the line must also hold (None: nothing else), their case ignored, confirm)."""
+
+
+def _single(spec: LiteralSpec) -> _Single:
+    """How the scan finds a one-byte literal: the byte(s), and what the line must also hold."""
     targets = tuple(bytes([b]) for b in _cases(spec.text, spec.icase))
-    also = [a.encode("ascii") for a in spec.also if a.isascii()]
-    also_re = None
+    also = None
     if spec.also:
         # a line whose also-literal is not ASCII is checked as text (_text_lines): here, never matches
-        also_re = re.compile(
-            b"|".join(re.escape(a) for a in also) if also else rb"(?!)", re.I if spec.also_icase else 0
-        )
-    return targets, also_re, spec.confirm
+        words = [a for a in spec.also if a.isascii()]
+        also = tuple((a.lower() if spec.also_icase else a).encode("ascii") for a in words)
+    return targets, also, spec.also_icase, spec.confirm
 
 
 def _cases(ch: str, icase: bool) -> tuple[int, ...]:

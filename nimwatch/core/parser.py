@@ -138,6 +138,10 @@ class LogParser(FindingTracker):
                         si += 1
                     if si >= len(starts) or starts[si] != pos:
                         # a row of an installp table that no rule can match: only the table reads it
+                        stop = self._success_rows(lines, pos, starts[si] if si < len(starts) else window_end)
+                        if stop > pos:
+                            pos = stop
+                            continue
                         line_no += count(counted_to, start)
                         counted_to = start
                         end = find(start)
@@ -207,6 +211,33 @@ class LogParser(FindingTracker):
             and run.installp is not None
             and bool(run.installp.mode)
         )
+
+    def _success_rows(self, lines: Lines, pos: int, limit: int) -> int:
+        """Read the Installation Summary rows from ``pos`` that only say SUCCESS, up to ``limit`` (no rule
+        can match a line before it): where the first other line starts (``pos`` when there is none).
+
+        What :meth:`_table_line` does with such a row, for thousands of rows at once: the names join
+        the table's good filesets, nothing else changes and no event comes (blank lines and headings
+        are read the same way). Any other line stops it: the line-by-line path reads that one.
+        """
+        run = self.run
+        if run is None or run.finished or run.installp is None:
+            return pos
+        tracker = run.installp
+        if tracker.mode != "summary" or (tracker.dirty and tracker.flush):
+            return pos
+        text = lines.ascii_text(pos, limit)  # offsets in the text are offsets in the block
+        if text is None:
+            return pos
+        header = tracker.spec.table_header.search
+        at = pos
+        short = len(RULE_LINE)  # a line no longer than this is never a pasted one
+        for raw in text.split("\n")[:-1]:
+            line = raw.strip()
+            if line and ((len(line) > short and is_pasted(line)) or not (header(line) or tracker.success_row(line))):
+                break
+            at += len(raw) + 1
+        return at
 
     def _table_line(self, raw: str, line_no: int) -> None:
         """A line read for an open installp table only (what :meth:`_physical_line` does with such a line)."""
