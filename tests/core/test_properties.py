@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from helpers import SAMPLE_LOGS, banner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -149,3 +150,39 @@ def test_phase6_progress_is_the_same_when_a_stretch_is_cut_between_its_counters(
     _events, report = run(data, [])
     (phase6,) = [p for p in report["runs"][0]["phases"] if p["number"] == 6]
     assert phase6["progress"] == {"done": 0, "total": 12, "unit": "filesets"}
+
+
+TABLE_FRAGMENTS = [
+    b"Installation Summary\n--------------------\n",
+    b"Name                        Level           Part        Event       Result\n",
+    b"-" * 79 + b"\n",
+    b"bos.y                       7.3.0.0         ROOT        APPLY       SUCCESS\n",
+    b"bos.w                       7.3.0.0         USR         COMMIT      SUCCESS\n",
+    b"bos.z                       7.3.0.0         USR         CLEANUP     SUCCESS\n",
+    b"bos.x                       7.3.0.0         USR         APPLY       FAILED\n",
+    b"bos.c                       7.3.0.0         USR         APPLY       CANCELLED\n",
+    b"bos.a 7.3.0.0 USR APPLY SUCCESS bos.b 7.3.0.0 ROOT APPLY SUCCESS\n",
+    b"bos.a 7.3.0.0 USR APPLY SUCCESS bos.b 7.3.0.0 ROOT APPLY FAILED\n",
+    b"caf\xc3\xa9.rte                    7.3.0.0         USR         APPLY       SUCCESS\n",
+    b"\n",
+    b"   \n",
+    b"  bos.q 7.3.0.0                  # Error Log Fail\n",
+    b"Some line that ends the table.\n",
+    b"bos.long " + b"x" * 170 + b" 7.3.0.0 USR APPLY SUCCESS\n",
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(TABLE_FRAGMENTS), max_size=30),
+    st.sampled_from([banner(6).encode(), banner(6).encode() + b"0503-464 installp: x\n"]),
+    st.data(),
+)
+def test_summary_rows_read_many_at_a_time_as_one_by_one(parts: list[bytes], head: bytes, draw: st.DataObject) -> None:
+    """The Installation Summary rows that only say SUCCESS are read in stretches: the same as line by line."""
+    data = b"Initializing the NIM master.\n" + head + b"Installation Summary\n" + b"".join(parts) + banner(7).encode()
+    cuts = draw.draw(cut_points(len(data)))
+    fast = run(data, cuts)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LogParser, "_success_rows", lambda self, lines, pos, limit: pos)
+        assert fast == run(data, cuts)
