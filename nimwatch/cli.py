@@ -26,6 +26,7 @@ COMMANDS = (
     "nimwatch.commands.status",
     "nimwatch.commands.tui",
     "nimwatch.commands.replay",
+    "nimwatch.commands.history",
     "nimwatch.commands.check_config",
     "nimwatch.commands.check_rules",
     "nimwatch.commands.anchors",

@@ -4,7 +4,8 @@ Owns the top level of ``nimwatch.yaml`` and its discovery order
 (``--config``, ``NIMWATCH_CONFIG``, ``/etc/nimwatch/nimwatch.yaml`` when root,
 else the user's config dir). Each section is validated by the module that
 owns it (``alerts:`` by :mod:`nimwatch.alerts.config`, ``hooks:`` by
-:mod:`nimwatch.hooks.config`, ``metrics:`` by :mod:`nimwatch.metrics`), all
+:mod:`nimwatch.hooks.config`, ``metrics:`` by :mod:`nimwatch.metrics`,
+``nim_state:`` by :mod:`nimwatch.aix.nim_state`), all
 collecting into one :class:`~nimwatch.core.validation.Problems` so that
 ``check-config`` lists every problem at once while start-up stops at the
 first. Errors name file, line and key, with the nearest valid key.
@@ -91,20 +92,23 @@ class Config:
     """Findings per run and per signature that become events, alerts and hook runs."""
     backlog_hours: float = DEFAULT_BACKLOG_HOURS
     """At first start, finished runs in a log unchanged for this long are history: shown, not alerted."""
+    nim_state: Any = None
+    """The NIM state cross-check (:class:`nimwatch.aix.nim_state.NimStateConfig`); None: off."""
 
 
-TOP_KEYS = ("rules", "poll", "state", "stall", "alerts", "metrics", "hooks", "limits", "backlog_hours")
+TOP_KEYS = ("rules", "poll", "state", "stall", "alerts", "metrics", "hooks", "limits", "backlog_hours", "nim_state")
 
 SectionParser = Callable[[Any, int, Problems, Path], Any]
 
 
 def _section_parsers() -> dict[str, SectionParser]:
     """Section validators, imported lazily (each owner module defines ``parse_section``)."""
+    from nimwatch.aix.nim_state import parse_section as parse_nim_state
     from nimwatch.alerts.config import parse_section as parse_alerts
     from nimwatch.hooks.config import parse_section as parse_hooks
     from nimwatch.metrics import parse_section as parse_metrics
 
-    return {"alerts": parse_alerts, "hooks": parse_hooks, "metrics": parse_metrics}
+    return {"alerts": parse_alerts, "hooks": parse_hooks, "metrics": parse_metrics, "nim_state": parse_nim_state}
 
 
 def _parse_stall(value: Any, line: int, problems: Problems) -> StallConfig:
@@ -212,7 +216,7 @@ def parse_config(data: Any, path: Path, problems: Problems) -> Config:
         else:
             config.backlog_hours = float(hours)
     parsers = _section_parsers()
-    for key in ("alerts", "metrics", "hooks"):
+    for key in ("alerts", "metrics", "hooks", "nim_state"):
         if key in data:
             setattr(config, key, parsers[key](data[key], data.line_of(key), problems, path))
     return config

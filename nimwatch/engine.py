@@ -10,7 +10,8 @@ engine's lock is released; they must be quick (queue work, never block).
 
 Public notice events (the ``watch`` JSON-lines contract): run_started,
 phase_started, phase_finished, finding, findings_suppressed, stalled,
-stall_cleared, run_finished, hook_result, alert_failed, backlog, log_replaced.
+stall_cleared, run_finished, hook_result, alert_failed, backlog, log_replaced,
+nimadm_exited, nim_state (from outside the log: :mod:`nimwatch.outside_notices`).
 Internal ones (``progress``, ``fact``, ``lines``, ``bad_line``,
 ``finding_detail``, ``installp``) keep live views current and are not printed
 by ``watch``. A finding's advice has the facts known so far filled in; when
@@ -68,6 +69,8 @@ PUBLIC_EVENTS = (
     "alert_failed",
     "backlog",
     "log_replaced",
+    "nimadm_exited",
+    "nim_state",
 )
 
 
@@ -168,6 +171,8 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._lock = threading.RLock()
         self._phase_names = {p.number: p.name for p in rules.model.phases}
+        self.annotate: Optional[Callable[[LogState, Notice], Notice]] = None
+        """Adds keys to each public notice as it is made, under the lock (the watcher's ETA)."""
 
     # ------------------------------------------------------------------ subscription
 
@@ -308,6 +313,8 @@ class Engine:
                 notices.extend(self._suppressed_notices(state, floods, event.run, at))
             notice = self._notice(state, event, at)
             if notice is not None:
+                if self.annotate is not None and notice.public:
+                    notice = self.annotate(state, notice)
                 notices.append(notice)
         return notices
 

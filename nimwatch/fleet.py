@@ -222,16 +222,9 @@ def _watcher(target: Target, sample: Sample, results: Mapping[str, list[Sample]]
 
 def human_duration(seconds: Optional[float]) -> str:
     """``1h05m``, ``47m``, ``30s``; ``-`` when unknown."""
-    if seconds is None:
-        return "-"
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
+    from nimwatch.eta_live import short_duration
+
+    return "-" if seconds is None else short_duration(seconds)
 
 
 def _live_client(key: tuple[str, str, str], master: str, results: Mapping[str, list[Sample]], at: float) -> ClientView:

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from nimwatch.core.history import TABLE_SQL as _HISTORY
 from nimwatch.errors import StateError
 from nimwatch.sources.tail import FileIdentity
 
@@ -85,6 +86,7 @@ CREATE TABLE IF NOT EXISTS launches (
     output TEXT NOT NULL, exit_code INTEGER, signal INTEGER, ended REAL);
 """
 _SCHEMA += _LAUNCHES
+_SCHEMA += _HISTORY + "\n"  # the run history (nimwatch.history_store): one row per finished run
 LAUNCH_FIELDS = ("record", "client", "pid", "argv", "started", "output", "exit_code", "signal", "ended")
 """Columns of ``launches``: one row per nimadm started by ``nimwatch run`` (``argv`` is JSON)."""
 
@@ -677,6 +679,25 @@ def _take_lock(path: Path) -> Optional[int]:
             f"{path}: another nimwatch watch is using this state journal (give each watcher its own --state)"
         ) from None
     return fd
+
+
+def watcher_holds(path: Path) -> bool:
+    """Whether a ``nimwatch watch`` holds the journal at ``path`` now (its lock is taken)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system
+        return False
+    try:
+        fd = os.open(str(path) + ".lock", os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False  # no lock file: no watcher ever used this journal
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock this process took
+    return False
 
 
 def _release_lock(fd: Optional[int]) -> None:

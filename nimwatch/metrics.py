@@ -1,14 +1,18 @@
 """Prometheus metrics: the ``metrics:`` config section, the exposition text and its two outputs.
 
-Owns :func:`parse_section` (``metrics: {textfile: PATH, listen: HOST:PORT}``),
-:func:`render` (the Prometheus text format, built from the engine's state)
-and :class:`MetricsExporter`, which rewrites the node_exporter textfile
-atomically (temporary file + rename) whenever something changed, at most once
-per ``interval``, and serves ``/metrics`` over stdlib ``http.server`` in a
-thread. Per client (judged on its last migration, so a later ``nimadm -C``
-does not hide it): the status, the current phase, the outcome, phase durations, findings
-by severity, the time of the last line and whether it is stalled; plus
-``nimwatch_up`` and ``nimwatch_build_info``. No third-party library.
+Owns :func:`parse_section` (``metrics: {textfile: PATH, listen: HOST:PORT,
+interval: SECONDS}``), :func:`render` (the Prometheus text format, built from
+the engine's state) and :class:`MetricsExporter`, whose loop beats every
+``interval`` (default 15 s): it stamps the heartbeat and rewrites the
+node_exporter textfile atomically (temporary file + rename) even when no log
+changed, and within :data:`CHANGE_DELAY` of a change; it also serves
+``/metrics`` over stdlib ``http.server`` in a thread. A clean stop writes
+``nimwatch_up 0`` into the textfile. Per client (judged on its last
+migration, so a later ``nimadm -C`` does not hide it): the status, the current
+phase, the outcome, phase durations, findings by severity, the time of the
+last line and whether it is stalled; plus ``nimwatch_up`` and
+``nimwatch_build_info``. The heartbeat, ETA and run-history families come from
+:mod:`nimwatch.metrics_live`. No third-party library.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import platform
 import socket
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,9 +33,13 @@ from nimwatch import __version__
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
 from nimwatch.core.validation import LineDict, Problems, type_name
 from nimwatch.core.verdict import client_verdict
+from nimwatch.metrics_live import LiveMetrics
 
 METRICS_KEYS = ("textfile", "listen", "interval")
-DEFAULT_INTERVAL = 1.0
+DEFAULT_INTERVAL = 15.0
+"""Seconds between two heartbeats (the textfile is rewritten at least this often)."""
+CHANGE_DELAY = 1.0
+"""A change is written within this many seconds (or within ``interval`` when that is shorter)."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -41,7 +50,7 @@ class MetricsConfig:
     listen: Optional[tuple[str, int]] = None
     """Serve ``/metrics`` on this address."""
     interval: float = DEFAULT_INTERVAL
-    """Shortest time between two rewrites of the textfile."""
+    """Seconds between two heartbeats: the textfile is rewritten at least this often, even when no log changed."""
 
 
 def parse_section(value: Any, line: int, problems: Problems, path: Path) -> Optional[MetricsConfig]:
@@ -120,10 +129,21 @@ Counter = tuple[str, str, str, float]
 
 
 def render(
-    engine: Any, stalled: Optional[set[tuple[str, int]]] = None, extra: Optional[list[Counter]] = None
+    engine: Any,
+    stalled: Optional[set[tuple[str, int]]] = None,
+    extra: Optional[list[Counter]] = None,
+    *,
+    live: Optional[LiveMetrics] = None,
+    up: int = 1,
+    now: Optional[float] = None,
 ) -> str:
-    """The metrics of every followed client, in the Prometheus text format."""
+    """The metrics of every followed client, in the Prometheus text format.
+
+    ``extra``: the watcher's own counters; ``live``: the heartbeat, ETA and history families; ``up``: 0 in
+    the last textfile of a clean stop.
+    """
     stalled = stalled or set()
+    now = engine.clock() if now is None else now
     rows: dict[str, Any] = {}
     with engine.locked():
         for log, state in sorted(engine.logs.items()):
@@ -138,8 +158,10 @@ def render(
                 status = verdict.status if verdict is not None else "running"
                 rows[client] = {"log": log, "run": run, "runs": len(state.runs), "at": at, "status": status}
         w = _Writer()
-        w.family("nimwatch_up", "gauge", "1 while nimwatch watch is running.")
-        w.sample("nimwatch_up", {}, 1)
+        w.family("nimwatch_up", "gauge", "1 while nimwatch watch is running; 0 written at a clean exit.")
+        w.sample("nimwatch_up", {}, up)
+        if live is not None:
+            live.watcher_families(w, now)
         w.family("nimwatch_build_info", "gauge", "nimwatch version and Python version.")
         w.sample("nimwatch_build_info", {"version": __version__, "python": platform.python_version()}, 1)
         w.family("nimwatch_logs", "gauge", "Logs followed.")
@@ -204,6 +226,8 @@ def render(
             if run is None:
                 continue
             w.sample("nimwatch_stalled", {"client": client}, int((row["log"], run.index) in stalled))
+        if live is not None:
+            live.client_families(w, rows, now)
     for name, kind, doc, value in extra or []:
         w.family(name, kind, doc)
         w.sample(name, {}, value)
@@ -232,6 +256,8 @@ class MetricsExporter:
         engine: the engine whose state is exported.
         stalled: returns the (log, run) pairs currently stalled.
         on_error: diagnostics (a textfile that cannot be written is reported, then retried).
+        live: the heartbeat, ETA and history families (default: the heartbeat only).
+        clock: seconds since the epoch (the heartbeat's time).
     """
 
     def __init__(
@@ -242,10 +268,17 @@ class MetricsExporter:
         stalled: Optional[Callable[[], set[tuple[str, int]]]] = None,
         on_error: Optional[Callable[[str], None]] = None,
         extra: Optional[Callable[[], list[Counter]]] = None,
+        live: Optional[LiveMetrics] = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.engine = engine
         self.extra = extra or (lambda: [])
+        self.live = live if live is not None else LiveMetrics(None, config.interval)
+        self.live.interval = config.interval
+        self.clock = clock
+        self.up = 1
+        """0 once stopping: the last textfile and any last scrape say nimwatch is not running."""
         self.stalled = stalled or (lambda: set())
         self.on_error = on_error or (lambda message: None)
         self._dirty = threading.Event()
@@ -266,7 +299,7 @@ class MetricsExporter:
         return str(host), int(port)
 
     def text(self) -> str:
-        return render(self.engine, self.stalled(), self.extra())
+        return render(self.engine, self.stalled(), self.extra(), live=self.live, up=self.up, now=self.clock())
 
     def touch(self, *_: Any) -> None:
         """Something changed: rewrite the textfile soon."""
@@ -274,12 +307,11 @@ class MetricsExporter:
 
     def start(self) -> None:
         self._unsubscribe = self.engine.subscribe(self.touch)
+        self.live.beat(self.clock())
         if self.config.listen is not None:
             self._serve(self.config.listen)
-        if self.config.textfile is not None:
-            self._dirty.set()
-            self._thread = threading.Thread(target=self._write_loop, name="nimwatch-metrics", daemon=True)
-            self._thread.start()
+        self._thread = threading.Thread(target=self._beat_loop, name="nimwatch-metrics", daemon=True)
+        self._thread.start()
 
     def write_now(self) -> None:
         """Rewrite the textfile at once (``--once``, shutdown)."""
@@ -296,6 +328,7 @@ class MetricsExporter:
                 self.on_error(message)
 
     def stop(self) -> None:
+        """Stop beating; the textfile's last word is ``nimwatch_up 0`` (a clean exit, not a dead watcher)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -304,6 +337,9 @@ class MetricsExporter:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        self.up = 0
+        self.live.beat(self.clock())
+        self.write_now()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -312,14 +348,16 @@ class MetricsExporter:
             self._server_thread.join()
             self._server_thread = None
 
-    def _write_loop(self) -> None:
+    def _beat_loop(self) -> None:
+        """Beat every ``interval``; a change is written sooner, at most once per :data:`CHANGE_DELAY`."""
+        gap = min(CHANGE_DELAY, self.config.interval)
         while not self._stop.is_set():
-            self._dirty.wait()
-            if self._stop.is_set():
-                break
-            self._dirty.clear()
+            self._dirty.clear()  # before reading the state: a change made while writing is written next
+            self.live.beat(self.clock())
             self.write_now()
-            self._stop.wait(self.config.interval)
+            written = time.monotonic()
+            if self._dirty.wait(self.config.interval) and not self._stop.is_set():
+                self._stop.wait(max(0.0, written + gap - time.monotonic()))
 
     def _serve(self, address: tuple[str, int]) -> None:
         exporter = self

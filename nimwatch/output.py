@@ -21,6 +21,11 @@ once: ``replay --headless``) and :class:`StdoutWriter`, the stdout of
 * **Encoding.** JSON is written with ``ensure_ascii``: valid in any locale.
   Only a broken pipe (the reader is gone) stops the writer; what it had not
   written stays in the outbox for the next start.
+* **A hung-up terminal** (the ssh session of a ``watch`` run by hand closed:
+  writes fail with EIO) is not a reader that left: printing stops (``hung_up``,
+  said once on stderr), nothing more is queued or marked written (the outbox
+  keeps every line for the next start), and watching goes on: alerts, hooks,
+  metrics and the journal.
 """
 
 from __future__ import annotations
@@ -55,6 +60,11 @@ def json_line(notice: Notice, key: Optional[str] = None) -> str:
     return json.dumps(obj, ensure_ascii=True, default=str)
 
 
+def _hung_up(exc: BaseException) -> bool:
+    """The terminal stdout was on hung up (EIO), as opposed to a reader that left."""
+    return isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError) and exc.errno == errno.EIO
+
+
 def _gone(exc: BaseException) -> bool:
     """The reader is gone: a broken pipe, a hung-up terminal (EIO), or a stream closed under us (never an
     encoding error)."""
@@ -77,14 +87,22 @@ class JsonLines:
         self._err_lock = threading.Lock()
         """stderr has its own lock: a diagnostic never waits behind a blocked stdout."""
         self.broken = threading.Event()
+        """The reader is gone (a broken pipe): ``watch`` stops."""
+        self.hung_up = threading.Event()
+        """The terminal hung up: nothing more is printed, the rest goes on."""
+
+    @property
+    def silent(self) -> bool:
+        """Nothing more will be printed (a reader gone, or a hung-up terminal)."""
+        return self.broken.is_set() or self.hung_up.is_set()
 
     def notice(self, notice: Notice) -> None:
         self.write_lines([json_line(notice)])
 
     def write_lines(self, lines: list[str]) -> bool:
-        """Write and flush ``lines``; False (and ``broken`` set) when the reader is gone."""
+        """Write and flush ``lines``; False (and ``broken`` or ``hung_up`` set) when they cannot be."""
         with self._lock:
-            if self.broken.is_set():
+            if self.silent:
                 return False
             try:
                 self.out.write("".join(line + "\n" for line in lines))
@@ -92,9 +110,18 @@ class JsonLines:
             except (OSError, ValueError) as exc:
                 if not _gone(exc):
                     raise
-                self.broken.set()
-                return False
-            return True
+                if _hung_up(exc):
+                    self.hung_up.set()
+                else:
+                    self.broken.set()
+            else:
+                return True
+        if self.hung_up.is_set():
+            self.diag(
+                "the terminal hung up: no more event lines are printed (they stay in the journal's outbox); "
+                "alerts, hooks and the journal go on"
+            )
+        return False
 
     def diag(self, message: str) -> None:
         """A problem a part of the watcher reports (a sink failing, an unreadable file): a logged warning,
@@ -158,14 +185,14 @@ class StdoutWriter(JsonLines):
 
     def _put(self, seq: Optional[int], line: str, block: bool, overflow: bool = False) -> None:
         with self._cond:
-            if self.broken.is_set():
-                return  # the reader is gone; the outbox keeps the line for the next start
+            if self.silent:
+                return  # the reader is gone or the terminal hung up; the outbox keeps the line for the next start
             full = len(self._queue) >= self.max_lines or self._bytes >= self.max_bytes
             if full and block:
                 if not overflow:
                     self._cond.wait_for(self._has_room, timeout=None)
                 full = False
-            if full and not self.broken.is_set():
+            if full and not self.silent:
                 self.dropped += 1
                 self._unreported += 1
                 if seq is not None:
@@ -185,11 +212,7 @@ class StdoutWriter(JsonLines):
             self._cond.notify_all()
 
     def _has_room(self) -> bool:
-        return (
-            self.broken.is_set()
-            or self._stopping
-            or (len(self._queue) < self.max_lines and self._bytes < self.max_bytes)
-        )
+        return self.silent or self._stopping or (len(self._queue) < self.max_lines and self._bytes < self.max_bytes)
 
     # ------------------------------------------------------------------ start, replay, stop
 
@@ -215,7 +238,7 @@ class StdoutWriter(JsonLines):
         """Wait until every queued line was written (or the reader is gone); False on timeout."""
         with self._cond:
             return self._cond.wait_for(
-                lambda: self.broken.is_set() or (not self._queue and not self._busy and not self._done_drops),
+                lambda: self.silent or (not self._queue and not self._busy and not self._done_drops),
                 timeout=timeout,
             )
 

@@ -33,6 +33,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from nimwatch.engine import Engine, Notice
 from nimwatch.journal import FileRecord, Journal
+from nimwatch.outside_notices import outside_key
 from nimwatch.sources.tail import Chunk, FileIdentity
 
 CHECKPOINT_EVERY = 1.0
@@ -41,6 +42,7 @@ SNAPSHOT_EVERY = 60.0
 """Seconds between two snapshots of a log that keeps growing (a clean stop writes one anyway)."""
 
 UNJOURNALED = frozenset({"hook_result", "alert_failed"})
+
 """Public notices about delivery itself: live only, never replayed, so never journaled."""
 
 Planner = Callable[[Notice, str], None]
@@ -97,6 +99,8 @@ class Recorder:
         on_new: also receives every new public notice after the commit, with its dedupe key
             (stable across restarts and file generations: the hooks' once-key).
         planner: spools alerts for a new notice inside the same transaction.
+        keeper: also called inside the transaction for each new public notice, backlog
+            included (the run history: a finished run is recorded with its notice).
         on_error: diagnostics (journal write errors, bad lines).
         printer: stdout: each new public notice's line goes into the journal's outbox in the
             same transaction, and to the printer after the commit (written, then recorded).
@@ -113,6 +117,7 @@ class Recorder:
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
         on_new: Optional[Planner] = None,
+        keeper: Optional[Planner] = None,
         printer: Optional[Printer] = None,
         fingerprint: Optional[str] = None,
         clock: Callable[[], float] = time.monotonic,
@@ -134,6 +139,7 @@ class Recorder:
         self.forward = forward
         self.on_new = on_new
         self.planner = planner
+        self.keeper = keeper
         self.on_error = on_error or (lambda message: None)
         self._records: dict[str, FileRecord] = journal.file_records()
         self._contents: dict[str, _Content] = {}
@@ -380,7 +386,7 @@ class Recorder:
     def key_of(self, content: _Content, notice: Notice) -> str:
         rel = notice.run - content.base if notice.run is not None else 0
         ident = content.identity
-        rule = notice.get("rule") or notice.get("code") or ""
+        rule = notice.get("rule") or notice.get("code") or notice.get("record") or outside_key(notice)
         base = (
             f"{notice.log}|{ident.dev}:{ident.ino}:{ident.generation}|{rel}|{notice.event}|"
             f"{notice.phase or 0}|{notice.get('line') or 0}|{rule}"
@@ -435,6 +441,8 @@ class Recorder:
                             ):
                                 self.suppressed += 1
                                 continue
+                        if self.keeper is not None:
+                            self.keeper(notice, key)
                         if self.planner is not None and not quiet:
                             self.planner(notice, key)
                         line, seq = "", None

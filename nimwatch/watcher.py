@@ -1,7 +1,9 @@
 """The headless watcher behind ``nimwatch watch``: every part wired together, started and stopped.
 
 Owns :class:`Watcher`: engine, journal-backed recorder, tailer, stall
-monitor, alert dispatcher, hooks and metrics, with ``run_once`` (process what
+monitor, alert dispatcher, hooks and metrics, the sources from outside the
+logs (nimadm's exit status from ``nimwatch run``'s records, copied into the
+journal at start; the clients' NIM state when ``nim_state:`` is on), with ``run_once`` (process what
 is there, deliver alerts and hooks, wait for them) and ``start`` / ``tick`` /
 ``stop`` for the service loop, plus ``reload`` for a new configuration (a bad
 one is refused and the old one kept). Output goes to a
@@ -26,9 +28,14 @@ from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
+from nimwatch.launcher.exits import LaunchFollower, read_to_end
+from nimwatch.launcher.records import runs_dir, sync_journal
 from nimwatch.metrics import MetricsExporter
+from nimwatch.metrics_live import LiveMetrics
 from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
+from nimwatch.run_history import LiveHistory
+from nimwatch.sources.nim_feed import NimStateFeed
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
 
@@ -38,6 +45,11 @@ STALL_CHECK_EVERY = 10.0
 """Seconds between stall checks (thresholds are minutes)."""
 ONCE_WAIT = 300.0
 """--once: longest wait for alerts and hooks to be delivered."""
+
+
+def _nim_minutes(config: Config) -> Optional[float]:
+    """NIM info unchanged this long counts toward the stall rule (None: the NIM state cross-check is off)."""
+    return config.nim_state.stall_minutes if config.nim_state is not None else None
 
 
 def snapshot_fingerprint(config: Config) -> str:
@@ -88,16 +100,19 @@ class Watcher:
         self.engine = Engine(rules, clock, limits=config.limits)
         self.dispatcher = AlertDispatcher(config.alerts, journal, self.engine.publish, on_error=diag, clock=clock)
         self.metrics: Optional[MetricsExporter] = None
+        self.history = LiveHistory(self.engine, journal, rules, on_error=diag)
+        self.engine.annotate = self.history.annotate  # phase notices carry the run's ETA
         self.recorder = Recorder(
             self.engine,
             journal,
             forward=self._forward,
             planner=self._plan,
             on_error=diag,
+            keeper=self.history.keep,
             printer=output,
             fingerprint=snapshot_fingerprint(config),
         )
-        self.stall = StallMonitor(self.engine, config.stall, rules, clock)
+        self.stall = StallMonitor(self.engine, config.stall, rules, clock, nim_stall_minutes=_nim_minutes(config))
         self.hooks: Any = None
         self._setup_hooks(config)
         extra = {"rescan": rescan} if rescan is not None else {}
@@ -112,12 +127,29 @@ class Watcher:
             backlog=None if alert_backlog else config.backlog_hours * 3600.0,
             **extra,
         )
+        self.runs = runs_dir(journal.path)
+        self.launches = LaunchFollower(self.engine, self.runs, self._caught_up, on_error=diag)
+        self.nim: Optional[NimStateFeed] = self._nim_feed(config)
         self._next_stall = 0.0
         self._started = False
         self.problems: list[str] = []
         """``--once``: the paths that could not be read (exit status 2)."""
 
     # ------------------------------------------------------------------ wiring
+
+    def _caught_up(self, log: str) -> bool:
+        """Everything ``log``'s file holds now has been fed to the engine (an exit status comes after it)."""
+        return read_to_end(self.tailer, log)
+
+    def _nim_feed(self, config: Config) -> Optional[NimStateFeed]:
+        if config.nim_state is None:
+            return None
+        return NimStateFeed(self.engine, config.nim_state, on_error=self.diag, clock=self.clock)
+
+    def _sync_launches(self) -> None:
+        """Run records the journal missed (the supervisor could not write it): copied at start."""
+        for problem in sync_journal(self.journal.path, self.runs):
+            self.diag(problem)
 
     def _forward(self, notice: Notice) -> None:
         """Printing goes through the recorder's printer (the outbox); nothing else to do here."""
@@ -160,7 +192,13 @@ class Watcher:
 
     def _exporter(self, config: Config) -> MetricsExporter:
         return MetricsExporter(
-            config.metrics, self.engine, stalled=lambda: self.stall.stalled, on_error=self.diag, extra=self.counters
+            config.metrics,
+            self.engine,
+            stalled=lambda: self.stall.stalled,
+            on_error=self.diag,
+            extra=self.counters,
+            live=LiveMetrics(self.history.eta, config.metrics.interval),
+            clock=self.clock,
         )
 
     def counters(self) -> list[tuple[str, str, str, float]]:
@@ -188,9 +226,13 @@ class Watcher:
         self.dispatcher.start()
         self._resume_hooks()
         try:
+            self._sync_launches()
             self.tailer.scan_once()
             self.problems = self.tailer.problems()
             self._report_backlog()
+            self.launches.tick()
+            if self.nim is not None:
+                self.nim.tick()
             self.stall.check()
             if self.config.metrics is not None and self.config.metrics.textfile is not None:
                 self._exporter(self.config).write_now()
@@ -250,7 +292,9 @@ class Watcher:
             return 2
         with self.engine.locked():
             for state in self.engine.logs.values():
-                if state.runs and client_verdict(state.runs).status == "failed":
+                if (state.runs or state.launch_exit) and client_verdict(
+                    state.runs, launch=state.launch_exit
+                ).status == "failed":
                     return 1
         return 0
 
@@ -264,23 +308,31 @@ class Watcher:
             self.diag(f"{again} event line(s) recorded but not known to be printed before the restart: printed again")
 
     def start(self) -> None:
+        self._sync_launches()
         self._start_output()
         self.dispatcher.start()
         self._resume_hooks()
         self._start_metrics(self.config)
         self.tailer.start(catch_up=True)
         self._report_backlog()
+        self.launches.start()
+        if self.nim is not None:
+            self.nim.start()
         self._started = True
 
     def tick(self) -> None:
-        """Periodic work from the service loop: stall checks."""
+        """Periodic work from the service loop: stall checks, runs imported into the history beside us."""
         now = time.monotonic()
         if now >= self._next_stall:
             self._next_stall = now + STALL_CHECK_EVERY
             self.stall.check()
+        self.history.refresh(now)
 
     def stop(self) -> None:
         """Stop reading first (and snapshot every log), then hooks and alert workers; the journal stays open."""
+        self.launches.stop()
+        if self.nim is not None:
+            self.nim.stop()
         self.tailer.stop()
         self.recorder.snapshot_all()
         self._stop_hooks(timeout=10.0)
@@ -306,7 +358,13 @@ class Watcher:
             if getattr(new, key) != getattr(old, key):
                 self.diag(f"reload: '{key}' changed; it takes effect at the next restart")
         self.dispatcher.reconfigure(new.alerts)
-        self.stall.reconfigure(new.stall)
+        self.stall.reconfigure(new.stall, _nim_minutes(new))
+        if new.nim_state != old.nim_state:
+            if self.nim is not None:
+                self.nim.stop()
+            self.nim = self._nim_feed(new)
+            if self.nim is not None and self._started:
+                self.nim.start()
         self.engine.limits = new.limits
         if self.hooks is not None:  # an unchanged hook keeps its queue and its running job
             self.hooks.reconfigure(new.hooks)

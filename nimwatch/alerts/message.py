@@ -35,6 +35,9 @@ def severity_of(notice: Notice) -> str:
         return "error" if notice.get("status") == "failed" else "info"
     if event in ("stalled", "alert_failed"):
         return "warning"
+    if event in ("nimadm_exited", "nim_state"):
+        sev = str(notice.get("severity") or "info")
+        return sev if sev in _RANK else "info"
     if event == "hook_result":
         failed = notice.get("error") or notice.get("timed_out") or notice.get("exit_status") not in (0, None)
         return "warning" if failed else "info"
@@ -56,11 +59,23 @@ def summary(notice: Notice) -> str:
     if event == "finding":
         code = f" {notice.get('code')}" if notice.get("code") else ""
         return f"{who}: {notice.get('severity')}{code} in {where}: {notice.get('title') or notice.get('text')}"
+    if event == "stalled" and notice.get("evidence") == "nim_info":
+        return (
+            f"{who}: {where} stalled: NIM info unchanged for {notice.get('info_unchanged_minutes')} min "
+            f"({notice.get('nim_info')}) and no new line for {notice.get('silent_minutes')} min"
+        )
     if event == "stalled":
         return (
             f"{who}: {where} stalled: no new line for {notice.get('silent_minutes')} min "
             f"(threshold {notice.get('threshold_minutes')} min)"
         )
+    if event == "nimadm_exited":
+        return f"{who}: {notice.get('summary')}"
+    if event == "nim_state":
+        if notice.get("error"):
+            return f"{who}: NIM state unreadable: {notice.get('error')}"
+        info = f", info {notice.get('info')}" if notice.get("info") else ""
+        return f"{who}: NIM Cstate {notice.get('cstate')}{info}"
     if event == "stall_cleared":
         return f"{who}: {where} is moving again"
     if event == "findings_suppressed":

@@ -62,11 +62,11 @@ def exit_code_for(view: FleetView) -> ExitCode:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from nimwatch.commands.status import _ascii_output
     from nimwatch.errors import UsageError
     from nimwatch.fleet import check_lookback, collect
     from nimwatch.prometheus_api import PrometheusClient
     from nimwatch.rulefiles import load_rules
+    from nimwatch.terminal import write
     from nimwatch.views.fleet_text import render_json, render_text
 
     if not args.prometheus:
@@ -85,9 +85,17 @@ def run(args: argparse.Namespace) -> int:
         if not view.masters:
             raise NimwatchError(f"no master named {', '.join(sorted(wanted))} in Prometheus at {client.url}")
     if args.format == "json":
-        sys.stdout.write(render_json(view))
+        write(render_json(view))
     else:
         names = {p.number: p.name for p in load_rules().model.phases}
-        sys.stdout.write(render_text(view, names, ascii_only=_ascii_output(args.ascii)))
-    sys.stdout.flush()
+        write(render_text(view, names, ascii_only=args.ascii or not unicode_output()))
     return exit_code_for(view)
+
+
+def unicode_output() -> bool:
+    """Whether stdout writes UTF-8 (else names from Prometheus are shown with ``\\x`` escapes)."""
+    import codecs
+
+    from nimwatch.terminal import stream_encoding
+
+    return codecs.lookup(stream_encoding(sys.stdout)).name == "utf-8"

@@ -1,7 +1,9 @@
 """``nimwatch replay LOG... [--speed N | --max] [--headless]``: a finished migration, again.
 
 Feeds finished logs through the engine at the pace the state journal
-recorded (evenly paced when it knows nothing of a log), in the TUI with
+recorded: line by line from its arrival times, else from the log's runs in
+the journal's run history (each phase as long as it was, its lines spread
+evenly), else evenly paced (0.1 s per line). In the TUI with
 pause, step, seek and speed keys, or ``--headless`` as the JSON lines of
 ``nimwatch watch`` (one public notice per line, flushed, written by
 :class:`~nimwatch.output.JsonLines`). Textual is imported only for
@@ -15,6 +17,7 @@ be read (or is binary data): said on stderr, the other logs are replayed.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -22,13 +25,16 @@ from typing import Any, Optional
 from nimwatch.commands.tui import add_display_options
 from nimwatch.errors import ExitCode, NimwatchError
 
+log = logging.getLogger(__name__)
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "replay",
         help="replay finished logs at their recorded pace (TUI, or --headless JSON lines)",
-        description="Replay finished nimadm logs through nimwatch: at the pace recorded in the state journal "
-        "when it knows the log, evenly paced otherwise (0.1 s per line at speed 1).",
+        description="Replay finished nimadm logs through nimwatch at their real pace: the arrival times the "
+        "state journal recorded, else the phase durations of the journal's run history, else evenly paced "
+        "(0.1 s per line at speed 1).",
     )
     p.add_argument("paths", nargs="+", metavar="LOG", help="log files, or directories meaning their *_alt_mig.log")
     pace = p.add_mutually_exclusive_group()
@@ -51,10 +57,12 @@ def final_exit_code(engine: Any) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nimwatch.commands.status import open_journal, stall_monitor
+    from nimwatch.commands.status import eta_source, open_journal, stall_monitor
     from nimwatch.commands.tui import load_setup, pick_theme
     from nimwatch.engine import Engine
+    from nimwatch.run_history import LiveHistory
     from nimwatch.sources.files import BINARY, find_logs, sniff
+    from nimwatch.sources.history_pace import PacedTimes
     from nimwatch.sources.replay import ReplaySource
     from nimwatch.terminal import say
 
@@ -88,7 +96,13 @@ def run(args: argparse.Namespace) -> int:
         if stall is not None:
             stall.check(now)
 
-    replay = ReplaySource(engine, paths, speed=speed, journal=open_journal(config), on_advance=check_stalls)
+    journal = open_journal(config)
+    eta = eta_source(rules, journal)
+    times = PacedTimes(journal, eta.history.records, rules)
+    engine.annotate = LiveHistory(engine, None, rules, eta=eta).annotate  # the ETA as watch gave it
+    replay = ReplaySource(engine, paths, speed=speed, journal=times, on_advance=check_stalls)
+    for name in sorted(times.from_history):
+        log.info("%s: paced from the phase durations of the run history (the journal has no arrival times)", name)
     engine.clock = lambda: replay.now
     monitor["stall"] = stall_monitor(engine, config, rules, engine.clock)
     if args.headless:
@@ -113,5 +127,6 @@ def run(args: argparse.Namespace) -> int:
         theme=pick_theme(args.theme),
         timed=lambda log: True,
     )
+    app.ctx.estimate = eta.eta_for
     app.run()
     return ExitCode.USAGE if problems else final_exit_code(engine)

@@ -1,5 +1,10 @@
 """``nimwatch report``: post-mortem reports of finished (or running) nimadm logs.
 
+The exit status of a nimadm that ``nimwatch run`` started (its run record,
+beside the state journal) settles a run the log leaves open
+(:mod:`nimwatch.core.outside`) and is shown with the run; ``--no-state``
+leaves the records out too.
+
 Exit status (the README documents it), judged per client on its last
 migration (:func:`nimwatch.core.verdict.client_verdict`): 0 when every
 client's last migration succeeded (or its log holds no migration, e.g. a
@@ -113,7 +118,20 @@ def _shared_scanner(rules: Any) -> Any:
     return build_scanner(rules, anchors)
 
 
+def _runs_dir(state: str | None, journal: Any) -> Any:
+    """Where ``nimwatch run`` keeps its run records: beside the state journal."""
+    from pathlib import Path
+
+    from nimwatch.config import default_state_path
+    from nimwatch.launcher.records import runs_dir
+
+    if journal is not None:
+        return runs_dir(Path(journal.path))
+    return runs_dir(Path(state) if state else default_state_path())
+
+
 def run(args: argparse.Namespace) -> int:
+    from nimwatch.launcher.exits import exits_of, finished_exits
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import BINARY, LOG_SUFFIX, ArrivalTimes, find_logs, read_log, sniff
     from nimwatch.views.report_data import (
@@ -127,8 +145,10 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
     scanner = _shared_scanner(rules)
     journal = None if args.no_state else _open_journal(args.state)
+    exits = finished_exits(None if args.no_state else _runs_dir(args.state, journal))
     logs = []
     mtimes: dict[str, float] = {}
+    timed: set[str] = set()
     paths, problems = find_logs(args.paths)  # one bad path is one line; the others are still reported on
     for problem in problems:
         log.error("%s", problem)
@@ -148,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
                 log.warning("%s: %s", path, kind)
             times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
             state = read_log(path, rules, scanner, times=times)
+            for event in exits_of(exits, str(path)):  # nimadm's exit status settles what the log leaves open
+                state.apply(event)
         except NimwatchError as exc:
             log.error("%s", exc)
             input_errors += 1
@@ -158,12 +180,19 @@ def run(args: argparse.Namespace) -> int:
             continue
         log.debug("%s: %d line(s), %d run(s)", path, state.lines, len(state.runs))
         logs.append(state)
+        if times:
+            timed.add(state.log)
         with contextlib.suppress(OSError):  # no mtime: the run is "in progress (or stopped)"
             mtimes[state.log] = path.stat().st_mtime
     if not logs and input_errors:
         return ExitCode.USAGE
     # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
-    judge = Judgement(rules, time.time(), mtimes)
+    # a run the log simply ends in gets an ETA from the run history when its arrival times are known
+    from nimwatch.commands.status import eta_source
+    from nimwatch.eta_live import report_eta
+
+    now = time.time()
+    judge = Judgement(rules, now, mtimes, eta=report_eta(eta_source(rules, journal), timed.__contains__, now))
     clients = client_records(logs, rules, judge)
     if args.format == "json":
         # written one run at a time: memory does not grow with the number of runs

@@ -8,7 +8,8 @@ journal). A second nimadm for a client whose run is still going is refused
 (exit 3, naming the PID).
 
 Then: the TUI on that client; with ``--headless`` the watch JSON lines of its
-log on stdout (framed by ``nimadm_started`` and ``nimadm_exited`` lines), until
+log on stdout (after a ``nimadm_started`` line; the watcher's ``nimadm_exited``
+line, with the exit status and the outcome it settles, comes last), until
 nimadm ends; with ``--detach`` nothing more (SMIT uses this). ``--list`` shows
 the runs recorded so far. Exit status (--headless): 0 nimadm exited 0 and the
 log shows no failed run, 1 nimadm failed or the log shows a failure, 2 usage
@@ -25,7 +26,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -250,21 +250,9 @@ def _headless(args: argparse.Namespace, state: Path, record: Any) -> int:
             return int(watch.returncode)
         _diag(f"the supervisor ended without recording nimadm's exit status ({record.path})")
         return ExitCode.INCOMPLETE
+    # the final pass reads the log to its end and applies the exit status: its nimadm_exited line closes the output
     final = subprocess.run(
         _watch_command(args, state, record.log, once=True), stdin=subprocess.DEVNULL, env=_child_env(), check=False
-    )
-    _emit(
-        {
-            "event": "nimadm_exited",
-            "ts": iso(current.ended or time.time()),
-            "client": current.client,
-            "log": current.log,
-            "pid": current.pid,
-            "exit_code": current.exit_code,
-            "signal": current.signal,
-            "output": current.output,
-            "record": str(current.path),
-        }
     )
     _sync(state)
     if final.returncode in (ExitCode.USAGE, ExitCode.STATE):

@@ -10,7 +10,10 @@ log's lines are taken to have arrived at the file's modification time, so
 that a silent log still shows as stalled, but its elapsed time and ETA are
 unknown (``-``). A log unchanged for longer than the config's
 ``stall.incomplete_after_minutes`` is read as finished (the parser then says
-whether it succeeded, failed or is incomplete, as ``report`` does).
+whether it succeeded, failed or is incomplete, as ``report`` does). The exit
+status of a nimadm ``nimwatch run`` started settles what its log leaves open
+and is said under the table; with ``nim_state:`` in the config each client's
+NIM state is read and shown beside its phase.
 
 Exit status: 0 when every client's last run succeeded, 1 when one failed,
 3 when none failed but one is still running, stalled or incomplete, 2 for
@@ -70,6 +73,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add_rules_option(p)
     p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
+    p.add_argument(
+        "--state",
+        metavar="PATH",
+        help="state journal, for arrival times and the exit status of runs `nimwatch run` started (default: the "
+        "config's state, $NIMWATCH_STATE, then the system or user path)",
+    )
     p.set_defaults(func=run)
 
 
@@ -97,7 +106,37 @@ def stall_monitor(engine: Any, config: Any, rules: Any, clock: Callable[[], floa
         from nimwatch.stall import StallMonitor  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
-    return StallMonitor(engine, config.stall, rules, clock)
+    nim = config.nim_state.stall_minutes if config.nim_state is not None else None
+    return StallMonitor(engine, config.stall, rules, clock, nim_stall_minutes=nim)
+
+
+def runs_dir_of(config: Any) -> Path:
+    """Where ``nimwatch run`` keeps its run records for this config's state journal."""
+    from nimwatch.config import default_state_path
+    from nimwatch.launcher.records import runs_dir
+
+    return runs_dir(Path(config.state or default_state_path()))
+
+
+def nim_feed(engine: Any, config: Any, clock: Callable[[], float]) -> Any:
+    """The NIM state cross-check when the config turns it on (None: off)."""
+    if config.nim_state is None:
+        return None
+    from nimwatch.sources.nim_feed import NimStateFeed
+
+    return NimStateFeed(engine, config.nim_state, clock=clock)
+
+
+def eta_source(rules: Any, journal: Any) -> Any:
+    """The ETA from the journal's run history (an empty history without a journal)."""
+    from nimwatch.eta_live import EtaSource, HistoryCache
+
+    try:
+        history = HistoryCache.load(journal)
+    except NimwatchError as exc:
+        log.warning("%s (ETA without history)", exc)
+        history = HistoryCache()
+    return EtaSource(rules, history)
 
 
 class PlainStatus:
@@ -109,6 +148,7 @@ class PlainStatus:
         rules_files: list[str],
         config_path: Optional[str],
         clock: Callable[[], float] = time.time,
+        state: Optional[str] = None,
     ) -> None:
         from nimwatch.config import default_config_path, load_config
         from nimwatch.engine import Engine
@@ -118,12 +158,17 @@ class PlainStatus:
         self.paths = paths
         self.clock = clock
         self.config = load_config(Path(config_path) if config_path else default_config_path())
+        if state:
+            self.config.state = Path(state)
         self.rules = load_rules([*self.config.rules, *rules_files])
         self.engine = Engine(self.rules, clock=clock)
         self.stalls = StallTracker()
         self.engine.subscribe(self.stalls.on_notice)
         self.journal = open_journal(self.config)
+        self.eta = eta_source(self.rules, self.journal)
         self.monitor = stall_monitor(self.engine, self.config, self.rules, clock)
+        self.runs = runs_dir_of(self.config)
+        self.nim = nim_feed(self.engine, self.config, clock)
         self.timed: set[str] = set()
         self.offsets: dict[str, int] = {}
         self.closed: set[str] = set()
@@ -145,8 +190,10 @@ class PlainStatus:
 
     def load(self) -> None:
         """Read every log from its start (journal times when known, else the file's mtime)."""
+        from nimwatch.launcher.exits import finished_exits
         from nimwatch.sources.replay import ReplaySource
 
+        exits = finished_exits(self.runs)  # before the logs: a finished record's log is whole
         for path in self.files():
             name = os.path.abspath(path)
             if name in self.offsets:
@@ -168,10 +215,25 @@ class PlainStatus:
                 self.engine.feed(name, data, at=mtime)
             self.offsets[name] = len(data)
         self.close_silent()
+        self.outside(exits)
+
+    def outside(self, exits: dict[str, list[Any]]) -> None:
+        """What the logs cannot say: nimadm's exit status (run records), the clients' NIM state; then stalls."""
+        from nimwatch.launcher.exits import exits_of
+        from nimwatch.outside_notices import apply_outside
+
+        for name in list(self.offsets):
+            for event in exits_of(exits, name):
+                apply_outside(self.engine, name, event)
+        if self.nim is not None:
+            self.nim.tick(self.clock())
         self.check_stalls()
 
     def poll(self) -> None:
         """Feed what each log gained since the last look; new logs in a directory are read whole."""
+        from nimwatch.launcher.exits import finished_exits
+
+        exits = finished_exits(self.runs)
         for path in self.files():
             name = os.path.abspath(path)
             if name not in self.offsets:
@@ -192,7 +254,7 @@ class PlainStatus:
             except OSError as exc:
                 self._problem(str(path), f"{path}: cannot read: {exc.strerror or exc}")
         self.close_silent()
-        self.check_stalls()
+        self.outside(exits)
 
     def close_silent(self) -> None:
         """A log unchanged for ``stall.incomplete_after_minutes`` is finished: the parser gives its outcome."""
@@ -225,6 +287,7 @@ class PlainStatus:
                     now,
                     stalled=self.stalls.is_stalled(log.log, log.current.index if log.current else None),
                     timed=log.log in self.timed,
+                    estimate=lambda run: self.eta.eta_for(run, now),
                 )
                 for log in self.engine.snapshot().values()
             ]
@@ -258,7 +321,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.watch is not None and args.watch <= 0:
         raise NimwatchError("--watch needs a positive number of seconds")
-    status = PlainStatus(list(args.paths or [DEFAULT_LOG_DIR]), args.rules, args.config)
+    status = PlainStatus(list(args.paths or [DEFAULT_LOG_DIR]), args.rules, args.config, state=args.state)
     status.load()
     colour = _use_colour(args.colour)
     ascii_only = _ascii_output(args.ascii)

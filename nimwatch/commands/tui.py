@@ -2,7 +2,9 @@
 
 Follows the logs with the watcher's :class:`~nimwatch.sources.tail.Tailer`
 (directories: their ``*_alt_mig.log``, including logs that appear later) and
-asks the stall monitor every few seconds. A run that began before nimwatch
+asks the stall monitor every few seconds. nimadm's exit status (``nimwatch
+run``'s records) and, with ``nim_state:`` in the config, the clients' NIM
+state come in through their own threads (:func:`outside_sources`). A run that began before nimwatch
 started shows no elapsed time or ETA (its lines all arrived at start-up). Textual is imported only inside
 :func:`run`; where it cannot draw, ``nimwatch status`` shows the same table
 in plain text.
@@ -119,6 +121,45 @@ def started_while_watching(engine: Any, paths: list[Path]) -> Callable[[str], bo
     return timed
 
 
+def outside_sources(engine: Any, config: Any, tailer: Any, on_error: Callable[[str], None]) -> list[Any]:
+    """Started: nimadm's exit status from ``nimwatch run``'s records, the NIM state when configured (stop each)."""
+    from nimwatch.commands.status import nim_feed, runs_dir_of
+    from nimwatch.launcher.exits import LaunchFollower, read_to_end
+
+    def caught_up(log: str) -> bool:
+        return read_to_end(tailer, log)
+
+    sources = [LaunchFollower(engine, runs_dir_of(config), caught_up, on_error=on_error)]
+    feed = nim_feed(engine, config, engine.clock)
+    if feed is not None:
+        feed.on_error = on_error
+        sources.append(feed)
+    for source in sources:
+        source.start()
+    return sources
+
+
+def wire_history(app: Any, engine: Any, config: Any, rules: Any, timed: Optional[Callable[[str], bool]]) -> None:
+    """The TUI's ETA from the journal's run history, and its finished runs recorded there.
+
+    A run is recorded only when no ``nimwatch watch`` holds the journal (a watcher records it
+    itself) and only when the TUI saw it with real arrival times (:func:`nimwatch.run_history.tui_recorder`).
+    """
+    from nimwatch.commands.status import eta_source, open_journal
+    from nimwatch.config import default_state_path
+
+    journal = open_journal(config)
+    try:
+        app.ctx.estimate = eta_source(rules, journal).eta_for
+    finally:
+        if journal is not None:
+            journal.close()
+    if timed is not None:
+        from nimwatch.run_history import tui_recorder
+
+        engine.subscribe(tui_recorder(engine, config.state or default_state_path(), rules, timed))
+
+
 def run(args: argparse.Namespace) -> int:
     from nimwatch.commands.status import stall_monitor
     from nimwatch.engine import Engine
@@ -155,5 +196,11 @@ def run(args: argparse.Namespace) -> int:
         timed=timed,
     )
     holder["app"] = app
-    app.run()
+    wire_history(app, engine, config, rules, timed)
+    sources = outside_sources(engine, config, tailer, on_error)
+    try:
+        app.run()
+    finally:
+        for source in sources:
+            source.stop()
     return ExitCode.OK

@@ -194,6 +194,45 @@ class RunFinished:
 
 
 @dataclass(frozen=True)
+class LaunchExited:
+    """How the nimadm that ``nimwatch run`` started ended (its run record): fed by a source, never by the parser.
+
+    ``first_line`` is where that nimadm's output begins in the log as it is
+    now (the lines before were there when it started; 1 when the log was
+    created or replaced after the start): its run is the first that begins at
+    or after it. None when the record does not say (then the log's latest
+    run). The reducer settles that run's outcome where the log leaves it open
+    (:mod:`nimwatch.core.exits`).
+    """
+
+    first_line: Optional[int]
+    exit_code: Optional[int]
+    signal: Optional[int]
+    pid: Optional[int] = None
+    record: str = ""
+    """The run record's path."""
+    output: str = ""
+    """Where nimadm's stdout and stderr went."""
+    started: Optional[float] = None
+    ended: Optional[float] = None
+    kind: str = "launch_exited"
+
+
+@dataclass(frozen=True)
+class NimStateRead:
+    """The client's NIM object as ``lsnim -Z -a Cstate -a info -a Cstate_result`` showed it (a source's reading).
+
+    ``error`` is set (and the three values empty) when the state could not be read.
+    """
+
+    cstate: str
+    info: str
+    result: str
+    error: str = ""
+    kind: str = "nim_state"
+
+
+@dataclass(frozen=True)
 class LinesRead:
     """Emitted once per fed block: how far the log has been read and its last meaningful line.
 
@@ -228,4 +267,6 @@ Event = Union[
     RunFinished,
     LinesRead,
     BadLine,
+    LaunchExited,
+    NimStateRead,
 ]

@@ -29,6 +29,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus
@@ -133,9 +134,11 @@ class HistoryRecord:
         started = "" if self.started_at is None else f"{self.started_at:.3f}"
         return f"{self.master}|{self.log or self.client}|{self.run}|{started}"
 
-    @property
+    @cached_property
     def usable_for_eta(self) -> bool:
-        """Succeeded, complete (not ``-P``), a migration (not -W/-S/-C), with at least one timed phase."""
+        """Succeeded, complete (not ``-P``), a migration (not -W/-S/-C), with at least one timed phase.
+
+        Cached: every estimate asks it of every record (a frozen record cannot change its answer)."""
         return (
             self.outcome == Outcome.SUCCEEDED.value
             and not self.partial
@@ -316,8 +319,9 @@ def record_from_run(
 ) -> HistoryRecord:
     """A finished run as a record: durations of the phases that ran with known arrival times.
 
-    Phases the run inferred (done before the log began) or never timed are left
-    out. The master host defaults to the ``master`` fact of the log. Raises
+    Phases the run inferred (done before the log began), never timed, or whose
+    start and end arrived in the same read (0 s: lines that were already in the
+    file) are left out. The master host defaults to the ``master`` fact of the log. Raises
     :class:`RecordError` for a run that has not finished.
     """
     if not run.is_finished:
@@ -326,7 +330,7 @@ def record_from_run(
     for phase in run.phases:
         if phase.inferred or phase.status not in (PhaseStatus.DONE, PhaseStatus.FAILED):
             continue
-        if phase.duration is not None:
+        if phase.duration:  # start and end in the same read (0 s): nimwatch did not see the phase run
             phases[phase.number] = round(phase.duration, 3)
     sizes: dict[str, int] = {}
     for number, name in PROGRESS_SIZES.items():

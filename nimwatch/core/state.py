@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from nimwatch.core import outside
 from nimwatch.core.events import (
     BadLine,
     Event,
@@ -22,7 +23,9 @@ from nimwatch.core.events import (
     Finding,
     FindingDetail,
     InstallpResult,
+    LaunchExited,
     LinesRead,
+    NimStateRead,
     Outcome,
     PhaseFinished,
     PhaseStarted,
@@ -84,6 +87,10 @@ class RunState:
     last_line_at: Optional[float] = None
     last_line: int = 0
     last_text: str = ""
+    nimadm_exit: Optional[LaunchExited] = None
+    """How the nimadm that wrote this run ended, when ``nimwatch run`` started it (its run record)."""
+    exit_settled: bool = False
+    """The outcome comes from nimadm's exit status: the log alone left it open (:mod:`nimwatch.core.outside`)."""
 
     def phase(self, number: int) -> PhaseState:
         return self.phases[number - 1]
@@ -132,6 +139,10 @@ class LogState:
     bad_lines: list[BadLine] = field(default_factory=list)
     runs_dropped: int = 0
     """Runs of the log not kept (past :data:`~nimwatch.core.limits.MAX_RUNS`: the oldest after the first ones)."""
+    launch_exit: Optional[LaunchExited] = None
+    """A nimadm started by ``nimwatch run`` that ended without writing a run into this log."""
+    nim: Optional[outside.NimView] = None
+    """The client's NIM state as last read (when the NIM state cross-check is on)."""
 
     @property
     def current(self) -> Optional[RunState]:
@@ -168,6 +179,12 @@ class LogState:
                 run.last_text = event.last_text or run.last_text
                 if at is not None:
                     run.last_line_at = at
+            return
+        if isinstance(event, LaunchExited):
+            outside.settle(self, event, at)
+            return
+        if isinstance(event, NimStateRead):
+            outside.read_nim(self, event, at)
             return
         if isinstance(event, BadLine):
             if len(self.bad_lines) < 100:
@@ -229,6 +246,9 @@ class LogState:
             run.open_end = event.open_end
             run.end_line = event.line
             run.finished_at = at
+            run.exit_settled = False
+            if event.open_end and run.nimadm_exit is not None:
+                outside.settle(self, run.nimadm_exit, at)  # the log just ends: the exit status still settles it
 
     @staticmethod
     def _detail(run: RunState, event: FindingDetail) -> None:

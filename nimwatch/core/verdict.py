@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from nimwatch.core.events import InstallpResult, Outcome
+from nimwatch.core.events import InstallpResult, LaunchExited, Outcome
+from nimwatch.core.outside import exit_words, exited_ok
 from nimwatch.core.state import RunState
 
 OPERATIONS = ("migration", "cleanup", "wakeup", "sleep")
@@ -110,16 +111,25 @@ def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -
         return f"{what} did not finish"
     if run.outcome is Outcome.RUNNING:
         return f"running in phase {phase}" if phase else "running, before phase 1"
+    ended = run.nimadm_exit
     if run.outcome is Outcome.SUCCEEDED:
+        if ended is not None and not exited_ok(ended):
+            return f"succeeded by the log, but {exit_words(ended)}"
         if "partial" in run.variants and run.last_phase < 12:
             return f"succeeded: partial run (-P) up to phase {run.last_phase}"
         return "succeeded"
     if run.outcome is Outcome.FAILED:
         where = f"in phase {run.failed_phase}" if run.failed_phase else "before phase 1"
+        if run.exit_settled and ended is not None and not exited_ok(ended):
+            return f"failed {where}: {exit_words(ended)}, the log stops there"
         if run.failed_phase and run.last_phase > run.failed_phase:
             return f"failed {where} (nimadm went on to phase {run.last_phase})"
+        if ended is not None and exited_ok(ended):
+            return f"failed {where} (nimadm exited 0)"
         return f"failed {where}"
     where = f"in phase {phase}" if phase else "before phase 1"
+    if run.exit_settled:
+        return f"incomplete: {run.finish_reason}"
     at = f" — last line at {last_line_at}" if last_line_at else ""
     if run.open_end and not stalled:
         return f"in progress (or stopped) {where}{at}"
@@ -189,6 +199,14 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
             f"Do not reboot yet: the migration is {now} (or was stopped there).",
             "The bootlist is only switched to the new disk at the end of phase 11; nimwatch says more "
             "when the log goes on, or when it has been silent past the phase's stall threshold.",
+        )
+    if run.outcome is Outcome.SUCCEEDED and run.nimadm_exit is not None and not exited_ok(run.nimadm_exit):
+        out = run.nimadm_exit.output or "its output file"
+        return RebootVerdict(
+            "check_bootlist",
+            f"The log shows the migration done, but {exit_words(run.nimadm_exit)}: read nimadm's output "
+            "and check the bootlist before rebooting.",
+            f"more {out}\nbootlist -m normal -o",
         )
     if run.outcome is Outcome.SUCCEEDED:
         if "partial" in variants and run.last_phase < 11:
@@ -281,12 +299,34 @@ def _status(outcome: Outcome) -> str:
     }[outcome]
 
 
-def client_verdict(runs: Sequence[RunState], *, stalled: bool = False, last_line_at: str = "") -> ClientVerdict:
+def client_verdict(
+    runs: Sequence[RunState],
+    *,
+    stalled: bool = False,
+    last_line_at: str = "",
+    launch: Optional[LaunchExited] = None,
+) -> ClientVerdict:
     """The verdict on a client from all the runs of its log (see the module's rules).
 
     ``stalled`` and ``last_line_at`` describe the log's latest run (live stall
-    state, or the report's judgement of a log that simply ends).
+    state, or the report's judgement of a log that simply ends). ``launch``: a
+    nimadm ``nimwatch run`` started after every run of the log that ended
+    without writing one (``LogState.launch_exit``); when it failed, that is
+    the client's news.
     """
+    if launch is not None and not exited_ok(launch):
+        return ClientVerdict(
+            "failed",
+            f"{exit_words(launch)} before writing to its log",
+            None,
+            "migration",
+            False,
+            RebootVerdict(
+                "do_not_reboot",
+                f"{exit_words(launch)} before writing to its log: nothing was migrated.",
+                f"Read nimadm's output: more {launch.output or '<the run output file>'}",
+            ),
+        )
     if not runs:
         return ClientVerdict(
             "running", "no nimadm output yet", None, "migration", False,

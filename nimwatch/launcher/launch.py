@@ -136,7 +136,7 @@ def start(
         runs.mkdir(parents=True, exist_ok=True, mode=0o750)
     except OSError as exc:
         raise NimwatchError(f"{runs}: cannot create the runs directory: {exc.strerror or exc}") from None
-    log = Path(log_dir) / f"{call.client}_alt_mig.log"
+    log = Path(os.path.abspath(log_dir)) / f"{call.client}_alt_mig.log"
     with client_lock(runs, call.client):
         refuse_if_running(runs, call.client)
         read_fd, write_fd = os.pipe()

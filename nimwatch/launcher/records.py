@@ -65,6 +65,9 @@ class RunRecord:
     signal: Optional[int] = None
     ended: Optional[float] = None
     errors: list[str] = field(default_factory=list)
+    log_before: Optional[dict[str, int]] = None
+    """The log when nimadm started: ``lines``, ``size``, ``dev``, ``ino``; {} when there was none; None in an
+    older record (its run is then taken to be the log's latest)."""
 
     @classmethod
     def load(cls, path: Path) -> RunRecord:
@@ -90,6 +93,7 @@ class RunRecord:
                 signal=data.get("signal"),
                 ended=data.get("ended"),
                 errors=[str(e) for e in data.get("errors", [])],
+                log_before=_log_before(data.get("log_before")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise NimwatchError(f"{path}: damaged run record ({exc})") from None
@@ -138,6 +142,34 @@ class RunRecord:
             "signal": self.signal,
             "ended": self.ended,
         }
+
+
+def _log_before(value: Any) -> Optional[dict[str, int]]:
+    if not isinstance(value, dict):
+        return None
+    if not value:
+        return {}
+    try:
+        return {key: int(value[key]) for key in ("lines", "size", "dev", "ino")}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def log_position(log: Path) -> Optional[dict[str, int]]:
+    """Where the log ends now (lines, bytes) and which file it is; None when there is no log."""
+    try:
+        with open(log, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            lines = size = 0
+            while True:
+                block = handle.read(1 << 20)
+                if not block:
+                    break
+                lines += block.count(b"\n")
+                size += len(block)
+    except OSError:
+        return None
+    return {"lines": lines, "size": size, "dev": info.st_dev, "ino": info.st_ino}
 
 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:

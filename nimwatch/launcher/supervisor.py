@@ -8,6 +8,10 @@ stops neither. SIGTERM is passed on to nimadm (the way to stop a run) and the
 supervisor goes on waiting to record the status. nimadm's stdout and stderr
 go to the run's ``.out`` file.
 
+Before nimadm starts, where the client's log ends (lines, bytes, which file)
+goes into the record: the run nimadm writes is the first one after that
+(:mod:`nimwatch.launcher.exits`).
+
 Order of writes: the record (with nimadm's PID) before the handshake that
 tells the launcher the run started; the exit status into the record first
 (atomically), then into the state journal (best effort: ``nimwatch run``
@@ -28,7 +32,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from nimwatch.errors import NimwatchError
-from nimwatch.launcher.records import RunRecord, record_path
+from nimwatch.launcher.records import RunRecord, log_position, record_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,6 +82,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except OSError as exc:
         _say(args.handshake, {"error": f"{output}: cannot create: {exc.strerror or exc}"})
         return 2
+    before = log_position(Path(args.log)) or {}
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
     os.write(out_fd, f"# nimwatch run {stamp}: {' '.join(command)}\n".encode("utf-8", "surrogateescape"))
     try:
@@ -106,6 +111,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         output=str(output),
         log=args.log,
         journal=args.journal,
+        log_before=before,
     )
     try:
         record.save()

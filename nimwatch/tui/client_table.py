@@ -323,7 +323,7 @@ class ClientTable(ScrollView, can_focus=True):
             elif key == "elapsed":
                 values[key] = Text(fmt_duration(row.elapsed), justify="right")
             elif key == "eta":
-                values[key] = Text(fmt_duration(row.eta), justify="right")
+                values[key] = Text(row.eta_text, justify="right", no_wrap=True, overflow="ellipsis")
             elif key == "findings":
                 values[key] = Text(str(row.findings), style=SEVERITY_STYLE.get(row.worst or "", ""), justify="right")
             else:

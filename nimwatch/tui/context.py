@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from nimwatch.core.rules import RuleSet
-from nimwatch.core.state import LogState
+from nimwatch.core.state import LogState, RunState
 from nimwatch.engine import Engine
 from nimwatch.sources.replay import ReplaySource
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.views.status_table import ClientRow, StallTracker, client_row
+
+if TYPE_CHECKING:
+    from nimwatch.core.eta import Estimate
 
 
 @dataclass
@@ -34,6 +37,8 @@ class TuiContext:
     stalls: StallTracker = field(default_factory=StallTracker)
     timed: Callable[[str], bool] = field(default=lambda log: True)
     """False for a log whose arrival times are made up (elapsed and ETA are then unknown)."""
+    estimate: Optional[Callable[[RunState, float], Optional[Estimate]]] = None
+    """The ETA of a run at a time, from the run history (:meth:`nimwatch.eta_live.EtaSource.eta_for`)."""
 
     @staticmethod
     def display_path(log: str) -> str:
@@ -67,4 +72,12 @@ class TuiContext:
     def _row(self, state: LogState, now: float) -> ClientRow:
         run = state.current
         stalled = self.stalls.is_stalled(state.log, run.index if run else None)
-        return client_row(state, self.rules, now, stalled=stalled, timed=self.timed(state.log))
+        est = self.estimate
+        return client_row(
+            state,
+            self.rules,
+            now,
+            stalled=stalled,
+            timed=self.timed(state.log),
+            estimate=(lambda r: est(r, now)) if est is not None else None,
+        )

@@ -2,7 +2,9 @@
 
 Owns :class:`FactsPanel`: disks, cache VG or NFS mode, levels, SPOT and
 lpp_source, boot disk, the modes detected, and whether the client may be
-rebooted (:func:`nimwatch.core.verdict.reboot_verdict`). When the log holds more than
+rebooted (:func:`nimwatch.core.verdict.reboot_verdict`), and what the log
+cannot say: how nimadm ended when ``nimwatch run`` started it, and the
+client's NIM state (:func:`outside_rows`). When the log holds more than
 one run, or a run that is not a migration, the client's verdict (its last migration,
 :func:`nimwatch.core.verdict.client_verdict`) comes first, with its reboot verdict.
 """
@@ -16,8 +18,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from nimwatch.aix.text import clean_line
+from nimwatch.core.outside import exit_words
 from nimwatch.core.state import LogState, RunState
-from nimwatch.core.verdict import client_verdict, operation_of, reboot_verdict
+from nimwatch.core.verdict import client_verdict, operation_of, reboot_verdict, run_label
 
 VERDICT_STYLE = {
     "safe": "bold green",
@@ -42,6 +46,22 @@ FACT_LABELS = (
 )
 
 
+def outside_rows(log: LogState, run: RunState) -> list[tuple[str, str]]:
+    """What the log cannot say: how nimadm ended (``nimwatch run``) and the client's NIM state."""
+    rows = []
+    ended = run.nimadm_exit or log.launch_exit
+    if ended is not None:
+        words = exit_words(ended)
+        if run.nimadm_exit is None:
+            words += " before writing to its log"
+        elif run.exit_settled:
+            words += f" (settles the run: {run_label(run)})"
+        rows.append(("nimadm", clean_line(f"{words}; output {ended.output}")))
+    if log.nim is not None:
+        rows.append(("NIM state", clean_line(log.nim.label())))
+    return rows
+
+
 class FactsPanel(Static):
     """What the log told about the run, and the reboot verdict."""
 
@@ -54,7 +74,8 @@ class FactsPanel(Static):
             grid.add_row("Run", "no nimadm output yet")
             self.update(grid)
             return
-        client = client_verdict(log.runs) if len(log.runs) > 1 or operation_of(run) != "migration" else None
+        several = len(log.runs) > 1 or operation_of(run) != "migration" or log.launch_exit is not None
+        client = client_verdict(log.runs, launch=log.launch_exit) if several else None
         if client is not None:
             grid.add_row("Verdict", client.summary)
         grid.add_row("Run", f"{run.index} of {len(log.runs)}" + (" (log starts mid-run)" if run.mid_run else ""))
@@ -68,6 +89,8 @@ class FactsPanel(Static):
             grid.add_row("Cache", "none (NFS mode)")
         if run.variants:
             grid.add_row("Modes", ", ".join(run.variants))
+        for label, value in outside_rows(log, run):
+            grid.add_row(label, Text(value))
         verdict = client.reboot if client is not None and client.run != run.index else reboot_verdict(run)
         lines = [Text("Reboot: ", style="bold") + Text(verdict.summary, style=VERDICT_STYLE.get(verdict.verdict, ""))]
         if verdict.detail:

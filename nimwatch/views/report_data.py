@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Optional
 
 from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.core.events import InstallpResult
+from nimwatch.core.events import InstallpResult, LaunchExited
+from nimwatch.core.outside import exit_words, signal_name
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import ClientVerdict, client_verdict, operation_of, reboot_verdict, run_label
@@ -50,6 +51,26 @@ def installp_record(result: Optional[InstallpResult]) -> Optional[dict[str, Any]
     }
 
 
+def exit_record(event: Optional[LaunchExited], settled: bool = False) -> Optional[dict[str, Any]]:
+    """The ``nimadm_exit`` object: how the nimadm ``nimwatch run`` started ended (None: not known)."""
+    if event is None:
+        return None
+    from nimwatch.engine import iso
+
+    return {
+        "exit_code": event.exit_code,
+        "signal": event.signal,
+        "signal_name": signal_name(event.signal) if event.signal is not None else None,
+        "summary": exit_words(event),
+        "settled": settled,
+        "pid": event.pid,
+        "output": event.output,
+        "record": event.record,
+        "started": iso(event.started) if event.started is not None else None,
+        "ended": iso(event.ended) if event.ended is not None else None,
+    }
+
+
 class Judgement:
     """How the report judges a log that simply ends: the time of its last line and whether it is stalled.
 
@@ -57,12 +78,27 @@ class Judgement:
         rules: for each phase's stall threshold.
         now: the report's time (None: never declare a run stalled).
         last_lines: per log, when its last line arrived (the journal) or was written (the file's mtime).
+        eta: the ETA of a run the log ends in (``eta`` and the keys of
+            :func:`nimwatch.eta_live.eta_fields`), None when there is none.
     """
 
-    def __init__(self, rules: RuleSet, now: Optional[float] = None, last_lines: Optional[Mapping[str, float]] = None):
+    def __init__(
+        self,
+        rules: RuleSet,
+        now: Optional[float] = None,
+        last_lines: Optional[Mapping[str, float]] = None,
+        eta: Optional[Callable[[LogState, RunState], Optional[dict[str, Any]]]] = None,
+    ):
         self.rules = rules
         self.now = now
         self.last_lines = dict(last_lines or {})
+        self.eta = eta
+
+    def eta_of(self, log: LogState, run: RunState) -> Optional[dict[str, Any]]:
+        """The ETA of a run the log simply ends in (it may still be going); None otherwise."""
+        if self.eta is None or not run.open_end:
+            return None
+        return self.eta(log, run)
 
     def last_line_at(self, log: LogState, run: RunState) -> Optional[float]:
         if run is not (log.runs[-1] if log.runs else None):
@@ -152,6 +188,8 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         "start_line": run.start_line,
         "end_line": run.end_line,
         "finish_reason": run.finish_reason,
+        "nimadm_exit": exit_record(run.nimadm_exit, run.exit_settled),
+        "eta": judge.eta_of(log, run),
         "facts": facts,
         "installp": installp_record(run.installp),
         "finding_counts": dict(run.finding_counts),
@@ -181,14 +219,16 @@ def verdict_of(log: LogState, judge: Judgement) -> ClientVerdict:
     """The client verdict of ``log`` (its last migration), as the report judges it."""
     runs = runs_of(log)
     latest = runs[-1]
-    return client_verdict(runs, stalled=judge.stalled(log, latest), last_line_at=judge.stamp(log, latest))
+    stalled, stamp = judge.stalled(log, latest), judge.stamp(log, latest)
+    return client_verdict(runs, stalled=stalled, last_line_at=stamp, launch=log.launch_exit)
 
 
 def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
     """One client's verdict (``clients`` in the JSON report)."""
     runs = runs_of(log)
     verdict = verdict_of(log, judge)
-    judged = runs[verdict.run - 1] if verdict.run and verdict.run <= len(runs) else runs[-1]
+    # by number, not position: a log past the runs cap keeps its first and latest runs only
+    judged = next((r for r in runs if r.index == verdict.run), runs[-1]) if verdict.run else runs[-1]
     values = advice_values(judged, log.client)
     record: dict[str, Any] = {
         "client": judged.client or log.client,
@@ -198,6 +238,11 @@ def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
         "run": verdict.run,
         "operation": verdict.operation,
         "cleaned_up": verdict.cleaned_up,
+        "nimadm_exit": (
+            exit_record(judged.nimadm_exit, judged.exit_settled)
+            if verdict.run is not None
+            else exit_record(log.launch_exit)
+        ),
         "reboot": {
             "verdict": verdict.reboot.verdict,
             "summary": verdict.reboot.summary,

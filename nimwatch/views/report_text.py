@@ -73,6 +73,32 @@ def _outcome_line(rec: dict[str, Any]) -> str:
     return f"  Outcome: {outcome}{failed}{extra}   {_headline(rec)}".rstrip()
 
 
+def nimadm_line(rec: dict[str, Any]) -> str:
+    """How nimadm ended, when ``nimwatch run`` started it: ``nimadm exited with status 1 (PID 4242, ...)``."""
+    ended = rec.get("nimadm_exit")
+    if not ended:
+        return ""
+    text = f"{ended['summary']} (PID {ended['pid']}; its output: {ended['output']})"
+    if ended.get("settled"):
+        text += "; the outcome comes from it (the log alone leaves it open)"
+    return text
+
+
+def eta_line(rec: dict[str, Any]) -> str:
+    """``ETA 45m (about 14:50), from 5 runs of this client``; ``phase 6 overdue by 12m``; empty without one."""
+    eta = rec.get("eta")
+    if not eta or eta.get("eta") is None:
+        return ""
+    import time
+
+    if eta.get("overdue"):
+        when = f"phase {eta['phase']} overdue by {duration(eta['overdue'])}, {duration(eta['eta'])} left after it"
+    else:
+        finish = time.strftime("%H:%M", time.localtime(eta["eta_finish"]))
+        when = f"{'about ' if eta.get('eta_rough') else ''}{duration(eta['eta']) or '0s'} left (about {finish})"
+    return f"ETA: {when}; from {eta['basis']}"
+
+
 def installp_line(rec: dict[str, Any]) -> str:
     """What installp did, in one line (empty when installp did not run)."""
     inst = rec.get("installp")
@@ -130,6 +156,8 @@ def _verdict_wanted(rec: dict[str, Any], client: Optional[dict[str, Any]]) -> bo
     """The client's verdict is worth its own line when the log holds more than one run or no plain migration."""
     if client is None:
         return False
+    if client.get("run") is None and client.get("nimadm_exit"):
+        return True  # a nimadm that ended before writing to its log: the client's news
     return bool(rec.get("runs_in_log", 1) > 1 or client["operation"] != "migration" or client["cleaned_up"])
 
 
@@ -146,11 +174,17 @@ def render_text(
         if rec["log"] not in seen_logs and _verdict_wanted(rec, client):
             assert client is not None
             judged = ""
-            if client["operation"] == "migration":
+            if client["operation"] == "migration" and client["run"] is not None:
                 judged = f" (judged on run {client['run']}, the last migration)"
             out.append(f"  Verdict: {client['summary']}{judged}")
+            if client["run"] is None and nimadm_line(client):
+                out.append(f"  Exit status: {nimadm_line(client)}")
         seen_logs.add(rec["log"])
         out.append(_outcome_line(rec))
+        if nimadm_line(rec):
+            out.append(f"  Exit status: {nimadm_line(rec)}")
+        if eta_line(rec):
+            out.append(f"  {eta_line(rec)}")
         if rec.get("mid_run"):
             out.append("  (the log starts in the middle of a run: earlier phases are assumed done)")
         out.append("")
@@ -270,8 +304,12 @@ def render_markdown(
         for key in ("spot", "lpp_source"):
             if rec.get(key):
                 out.append(f"- {key}: `{rec[key]}`")
+        if nimadm_line(rec):
+            out.append(f"- Exit status: {_md(nimadm_line(rec))}")
         if installp_line(rec):
             out.append(f"- installp: {_md(installp_line(rec))}")
+        if eta_line(rec):
+            out.append(f"- {_md(eta_line(rec))}")
         out.append(f"- Reboot: {rec['reboot']['summary']}")
         out.append("")
         out.append("| # | Phase | Status | Time | Progress |")

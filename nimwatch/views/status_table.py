@@ -14,14 +14,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
+from nimwatch.core.outside import exit_words
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Notice
 from nimwatch.terminal import escape_controls
+
+if TYPE_CHECKING:
+    from nimwatch.core.eta import Estimate
+
+EstimateFn = Callable[[RunState], "Optional[Estimate]"]
+"""The ETA of a run (:meth:`nimwatch.eta_live.EtaSource.eta_for` with "now" and "timed" bound)."""
 
 STATUSES = ("running", "stalled", "failed", "incomplete", "succeeded", "other")
 """Every status a client row can have (:func:`nimwatch.core.verdict.client_verdict`; ``other``: the log holds
@@ -71,10 +78,27 @@ class ClientRow:
     """Severity of the worst such finding (error, warning, info) or None."""
     verdict: str = ""
     """The client's verdict in words (from its last migration)."""
+    eta_overdue: float = 0.0
+    """Seconds the current phase runs past its history's p90 (0: not overdue)."""
+    eta_rough: bool = False
+    """The ETA rests on no history and no timed phase of this run: a nominal run length."""
+    nimadm: str = ""
+    """How nimadm ended, when ``nimwatch run`` started it (its exit status or signal), else ''."""
+    nim: str = ""
+    """The client's NIM state in a few words (its info, else Cstate), when the NIM state cross-check is on."""
 
     @property
     def symbol(self) -> str:
         return SYMBOL[self.status]
+
+    @property
+    def eta_text(self) -> str:
+        """``12:05``, ``~1:00:00`` (rough), ``overdue by 4:10`` (never a negative time), ``-``."""
+        if self.eta is None:
+            return "-"
+        if self.eta_overdue > 0:
+            return f"overdue by {fmt_duration(self.eta_overdue)}"
+        return ("~" if self.eta_rough else "") + fmt_duration(self.eta)
 
     @property
     def phase_label(self) -> str:
@@ -134,6 +158,7 @@ def client_row(
     *,
     stalled: bool = False,
     timed: bool = True,
+    estimate: Optional[EstimateFn] = None,
 ) -> ClientRow:
     """The dashboard row of ``log``'s latest run.
 
@@ -141,12 +166,14 @@ def client_row(
         now: the current time (the replay's log time in a replay).
         stalled: the stall monitor says this run is stalled.
         timed: arrival times are real (False: elapsed and ETA are unknown).
+        estimate: the ETA from the run history (:mod:`nimwatch.eta_live`); without it, the
+            elapsed time scaled by the weighted progress.
     """
     latest = log.current
     if latest is None:
         return ClientRow(log.log, log.client, 0, 0, "running", 0, "waiting for nimadm output", 0.0,
                          None, None, log.last_text, 0, None)
-    verdict = client_verdict(log.runs, stalled=stalled)
+    verdict = client_verdict(log.runs, stalled=stalled, launch=log.launch_exit)
     run = log.run(verdict.run) if verdict.run else latest
     status = verdict.status
     if status == "running" and stalled:
@@ -161,10 +188,15 @@ def client_row(
     fraction = 0.0 if status == "other" else weighted_fraction(run, rules)
     elapsed: Optional[float] = None
     eta: Optional[float] = None
+    overdue, rough = 0.0, False
     if timed and run.started_at is not None:
         end = run.finished_at if run.finished_at is not None else now
         elapsed = max(0.0, end - run.started_at)
-        if run.outcome is Outcome.RUNNING and fraction >= MIN_ETA_FRACTION:
+        if estimate is not None:
+            est = estimate(run)
+            if est is not None:
+                eta, overdue, rough = est.remaining, est.overdue, est.rough
+        elif run.outcome is Outcome.RUNNING and fraction >= MIN_ETA_FRACTION:
             eta = elapsed * (1.0 - fraction) / fraction
     worst = run.worst_severity()
     return ClientRow(
@@ -182,7 +214,24 @@ def client_row(
         findings=run.notable_findings,
         worst=worst.value if isinstance(worst, Severity) else None,
         verdict=verdict.summary,
+        eta_overdue=overdue,
+        eta_rough=rough,
+        nimadm=_nimadm_words(log, run, verdict.run),
+        nim=log.nim.short() if log.nim is not None else "",
     )
+
+
+def _nimadm_words(log: LogState, run: RunState, judged: Optional[int]) -> str:
+    """How the nimadm ``nimwatch run`` started ended, in words ('' when nimwatch did not start it)."""
+    if judged is None and log.launch_exit is not None:
+        return f"{exit_words(log.launch_exit)} before writing to its log"
+    if run.nimadm_exit is None:
+        return ""
+    words = exit_words(run.nimadm_exit)
+    if run.exit_settled:
+        phase = run.current_phase or run.last_phase
+        return words + (f"; the log stops at phase {phase}" if phase else "; the log has no phase")
+    return words
 
 
 def _short_verdict(summary: str) -> str:
@@ -283,18 +332,20 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
     """
     symbols = ASCII_SYMBOL if ascii_only else SYMBOL
     client_w = max([6, *(len(r.client) + (2 + len(str(r.run)) if r.runs > 1 else 0) for r in rows)])
+    nim_w = min(48, max([0, *(len(r.nim) for r in rows)]))
     widths = {
         "status": 12,
         "client": min(client_w, 24),
         "phase": 30,
+        "nim": max(nim_w, 9) if nim_w else 0,
         "progress": 15,
         "elapsed": 8,
-        "eta": 8,
+        "eta": max([8, *(len(r.eta_text) for r in rows)]),
         "find": 5,
         "last": 0,
     }
-    optional = ["last", "eta", "elapsed", "find"]
-    columns = list(widths)
+    optional = ["last", "eta", "elapsed", "find", "nim"]
+    columns = [c for c in widths if c != "nim" or nim_w]
 
     def used() -> int:
         return sum(widths[c] for c in columns if c != "last") + len(columns) - 1
@@ -303,7 +354,9 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         if widths["phase"] > 16:
             widths["phase"] = max(16, widths["phase"] - (used() - width) - (13 if "last" in columns else 0))
             continue
-        columns.remove(optional.pop(0))
+        gone = optional.pop(0)
+        if gone in columns:
+            columns.remove(gone)
     if "last" in columns:
         widths["last"] = width - used()
     if used() > width:
@@ -312,6 +365,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         "status": "STATUS",
         "client": "CLIENT",
         "phase": "PHASE",
+        "nim": "NIM STATE",
         "progress": "PROGRESS",
         "elapsed": "ELAPSED",
         "eta": "ETA",
@@ -331,9 +385,10 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
             "status": f"{symbols[row.status]} {row.status}",
             "client": row.client + (f" #{row.run}" if row.runs > 1 else ""),
             "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
+            "nim": row.nim or "-",
             "progress": f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}",
             "elapsed": fmt_duration(row.elapsed),
-            "eta": fmt_duration(row.eta),
+            "eta": row.eta_text,
             "find": str(row.findings),
             "last": row.last_line,
         }
@@ -346,4 +401,7 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
         counts = status_counts(rows)
         text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     lines.append(text[:width])
+    for row in rows:  # how nimadm ended, for the runs nimwatch run started: under the table, whole
+        if row.nimadm:
+            lines.append(f"{row.client}: {row.nimadm}")
     return "\n".join(lines) + "\n"

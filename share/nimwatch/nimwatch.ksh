@@ -3,7 +3,7 @@
 # (emacs or gmacs editing mode: set -o emacs); any ksh: _nimwatch_complete nimwatch report --
 # lists the candidates for the last word.
 
-_nimwatch_valued="--color --colour --config --format --log-backups --log-dir --log-file --log-format --log-level --log-max-size --lookback --master --output --poll --prometheus --report-dir --rules --skip --sort --speed --state --theme --timeout --watch -c -d -f -j -l -o -s -w"
+_nimwatch_valued="--client --color --colour --config --format --log-backups --log-dir --log-file --log-format --log-level --log-max-size --lookback --master --output --poll --prometheus --report-dir --rules --since --skip --sort --source-level --speed --state --theme --timeout --watch -c -d -f -j -l -o -s -w"
 
 # _nimwatch_complete WORD... : the candidates for the last WORD (empty: a file name or free text).
 function _nimwatch_complete {
@@ -35,6 +35,7 @@ function _nimwatch_complete {
         "status --colour"|"status --color") values="auto always never" ;;
         "tui --theme") values="auto textual-dark textual-light ansi-dark ansi-light" ;;
         "replay --theme") values="auto textual-dark textual-light ansi-dark ansi-light" ;;
+        "history --format"|"history -f") values="text json csv" ;;
         "fleet --format") values="text json" ;;
         "preflight --format"|"preflight -f") values="text json" ;;
         "preflight --skip") values="client-defined client-state spot-defined lpp-source-defined client-reachable client-master alt-disk-master alt-disk-spot alt-disk-lpp-source spot-lpp-level master-level client-level client-hardware target-disk-free leftover-alt-vg target-disk-size cache-vg no-multibos no-alt-lock master-nfs client-nfs master-netboot" ;;
@@ -47,9 +48,10 @@ function _nimwatch_complete {
                 case $cmd in
                     report) opts="-h --help --format -f --rules --output -o --state --no-state --verbose -v --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     watch) opts="-h --help --config -c --poll --state --once --alert-backlog --rebuild-state --log-level --log-format --log-file --log-max-size --log-backups" ;;
-                    status) opts="-h --help --watch -w --sort --ascii --colour --color --rules --config --log-level --log-format --log-file --log-max-size --log-backups" ;;
+                    status) opts="-h --help --watch -w --sort --ascii --colour --color --rules --config --state --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     tui) opts="-h --help --rules --config --theme --report-dir --poll --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     replay) opts="-h --help --speed --max --headless --rules --config --theme --report-dir --log-level --log-format --log-file --log-max-size --log-backups" ;;
+                    history) opts="-h --help --client --since --format -f --state --config --master --source-level --rules --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     check-config) opts="-h --help --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     check-rules) opts="-h --help --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     anchors) opts="-h --help --update --output --log-level --log-format --log-file --log-max-size --log-backups" ;;
@@ -59,7 +61,7 @@ function _nimwatch_complete {
                     *) opts="-h --help --version --log-level --log-format --log-file --log-max-size --log-backups" ;;
                 esac
                 values=$opts ;;
-            *) if [ -z "$cmd" ]; then values="report watch status tui replay check-config check-rules anchors fleet preflight run"; fi ;;
+            *) if [ -z "$cmd" ]; then values="report watch status tui replay history check-config check-rules anchors fleet preflight run"; fi ;;
         esac
     fi
     for cand in $values; do

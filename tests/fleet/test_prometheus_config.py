@@ -3,28 +3,32 @@
 ``promtool check config``/``check rules``/``test rules``, ``amtool
 check-config`` and ``amtool config routes test`` run on the files as
 shipped; the rule tests are shown to be able to fail; the inhibition is
-tried on a real Alertmanager; and the exposition the fleet tests serve (the
-designed metric set) passes ``promtool check metrics``.
+tried on a real Alertmanager; and what ``nimwatch watch`` really exports
+passes ``promtool check metrics`` and holds every metric the rules, the fleet
+view and the README name (and nothing the README does not document).
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from watch.proc import run_once
+from watch.watchkit import failing_run, running_run, success_run
+
+from nimwatch.core.history import HistoryRecord
+from nimwatch.history_store import store_records
 
 from .fleetkit import (
     AMTOOL,
     DEADLINE,
     EXAMPLES,
     PROMTOOL,
-    ClientMetrics,
-    WatcherMetrics,
     alertmanager,
-    exposition,
     get_json,
     need,
     post_json,
@@ -168,18 +172,66 @@ def test_a_dead_watcher_silences_its_clients_stalls_in_a_real_alertmanager(tmp_p
         assert inhibited["db1"] and inhibited["db2"] and not inhibited["db3"] and not inhibited["lpar3"]
 
 
-def test_the_designed_exposition_passes_promtool_check_metrics() -> None:
-    promtool = need(PROMTOOL, "prometheus")
-    watcher = WatcherMetrics(
+def exported(tmp_path: Path) -> str:
+    """What a real ``nimwatch watch --once`` writes into its textfile: a failed, a finished and two running
+    clients, one of them with a history of four succeeded and one failed run."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for client, text in (
+        ("lpar1", running_run("lpar1", 6)),
+        ("lpar2", failing_run("lpar2", 2)),
+        ("web1", success_run("web1")),
+        ("db1", running_run("db1", 3)),
+    ):
+        (logs / f"{client}_alt_mig.log").write_text(text)
+    state = tmp_path / "state.db"
+    store_records(
+        state,
         [
-            ClientMetrics(
-                "lpar1", 6, "running", eta=2710, basis_runs=5, p95=2580, phase_started=1.7e9, last_line=1.7e9
-            ),
-            ClientMetrics("lpar2", 2, "failed", errors=3),
-        ]
+            HistoryRecord(
+                client="lpar1", outcome=o, started_at=float(i), mode="cache", phases=dict.fromkeys(range(1, 13), 90.0)
+            )
+            for i, o in enumerate(["succeeded"] * 4 + ["failed"])
+        ],
     )
+    prom = tmp_path / "nimwatch.prom"
+    config = tmp_path / "nimwatch.yaml"
+    config.write_text(f"metrics:\n  textfile: {prom}\n")
+    done = run_once([str(logs)], config, state, tmp_path)
+    assert done.returncode == 1, done.stderr  # lpar2 failed
+    return prom.read_text()
+
+
+def test_what_nimwatch_exports_passes_promtool_check_metrics(tmp_path: Path) -> None:
+    promtool = need(PROMTOOL, "prometheus")
     done = subprocess.run(
-        [promtool, "check", "metrics"], input=exposition(watcher), capture_output=True, text=True, timeout=60
+        [promtool, "check", "metrics"], input=exported(tmp_path), capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "" and done.stderr.strip() == ""
+
+
+def test_every_metric_named_anywhere_is_exported_and_documented(tmp_path: Path) -> None:
+    from nimwatch.fleet import CLIENT_QUERIES, LAST_KNOWN_QUERIES, WATCHER_QUERIES
+
+    text = exported(tmp_path)
+    families = set(re.findall(r"^# TYPE (nimwatch_\w+) ", text, re.M))
+    samples = set(re.findall(r"^(nimwatch_\w+)[{ ]", text, re.M))
+    readme = (EXAMPLES / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(nimwatch_\w+)` \|", readme, re.M))
+    assert families == documented, "the README's tables and the exposition differ"
+    named = set(re.findall(r"\bnimwatch_\w+", RULES.read_text()))
+    for table in (WATCHER_QUERIES, CLIENT_QUERIES, LAST_KNOWN_QUERIES):
+        for expr in table.values():
+            named.update(re.findall(r"\bnimwatch_\w+", expr))
+    assert named <= samples, f"named but never exported: {sorted(named - samples)}"
+    assert 'nimwatch_phase_p95_seconds{client="lpar1"} 210' in text, "p95 of 4 runs of 90 s: floored at 90 + 120 s"
+    assert 'nimwatch_eta_basis_runs{basis="client",client="lpar1"} 4' in text
+    # the history: the five stored runs, and lpar2 and web1 recorded as they finished (web1 untimed: all its
+    # lines were there at start, so it does not count in the histogram)
+    assert 'nimwatch_history_runs_total{outcome="failed"} 2' in text
+    assert 'nimwatch_history_runs_total{outcome="succeeded"} 5' in text
+    assert 'nimwatch_history_phase_duration_seconds_count{mode="cache",phase="6"} 4' in text
+    assert 'nimwatch_history_phase_duration_seconds_bucket{mode="cache",phase="6",le="120"} 4' in text
+    assert 'nimwatch_run_finished_timestamp_seconds{client="web1"}' in text
+    assert 'nimwatch_eta_seconds{client="web1"}' not in text, "no ETA once a run finished"

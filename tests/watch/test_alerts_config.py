@@ -71,7 +71,7 @@ metrics:
     hook = config.alerts[3]
     assert isinstance(hook.options, HttpOptions) and hook.throttle == 3600 and hook.dedupe_key == "{client}/{rule}"
     assert config.alerts[3].events[-1] == "alert_failed"
-    assert config.metrics == MetricsConfig(tmp_path / "nimwatch.prom", ("127.0.0.1", 9731), 1.0)
+    assert config.metrics == MetricsConfig(tmp_path / "nimwatch.prom", ("127.0.0.1", 9731), 15.0)
 
 
 @pytest.mark.parametrize(
