@@ -222,17 +222,22 @@ class ByteScanner:
     def _single_lines(self, data: bytes, lo: int, hi: int) -> list[int]:
         """Lines of ``data[lo:hi]`` holding a one-byte literal, with what else they must hold.
 
-        A bare byte is found with ``bytes.find``. A byte the line must hold with other literals (``#``
-        with "error" or "fail": installp lists thousands of ``#`` lines) is looked for in the lines of
-        those literals, found with ``bytes.find`` too (in the window lower-cased, when their case does
-        not matter: in ASCII, as ``re.IGNORECASE`` on bytes)."""
+        The byte is found with ``bytes.find``, and each of its lines checked for the other literals it
+        must hold. Where the byte is common (``#`` with "error" or "fail": installp lists thousands of
+        ``#`` lines) the other literals are looked for first, with ``bytes.find`` too (in the window
+        lower-cased when their case does not matter: in ASCII, as ``re.IGNORECASE`` on bytes), and their
+        lines checked for the byte."""
         starts: set[int] = set()
         lowered: Optional[bytes] = None
         check: tuple[bytes, ...]
         for targets, also, also_icase, confirm in self._singles:
-            if also is None:
-                hay, words, base, check = data, targets, 0, ()
+            if also == ():
+                continue  # its other literals are not ASCII: such a line is checked as text (_text_lines)
+            if also is None or sum(data.count(t, lo, hi) for t in targets) <= SINGLES_FIRST:
+                hay, words, base, check = data, targets, 0, also or ()
+                also_first = False
             else:
+                also_first = True
                 if also_icase:
                     if lowered is None:
                         lowered = data[lo:hi].lower()
@@ -249,8 +254,10 @@ class ByteScanner:
                     le = data.find(b"\n", at, hi)
                     if le < 0:
                         le = hi
-                    if ls not in starts and (not check or any(data.find(t, ls, le) >= 0 for t in check)) and (
-                        confirm is None or confirm.search(decode_line(data[ls:le])) is not None
+                    if (
+                        ls not in starts
+                        and (not check or _holds(data, ls, le, check, not also_first and also_icase))
+                        and (confirm is None or confirm.search(decode_line(data[ls:le])) is not None)
                     ):
                         starts.add(ls)
                     at = find(word, le - base, hi - base)
@@ -295,6 +302,17 @@ class ByteScanner:
                     if line_starts[index] < len(win):
                         found.add(line_starts[index])
         return sorted(found)
+
+
+SINGLES_FIRST = 64
+"""Up to this many of a one-byte literal in a window, its lines are found through it; past it, through
+the other literals its line must hold (installp's lists have a ``#`` on every line)."""
+
+
+def _holds(data: bytes, start: int, end: int, words: tuple[bytes, ...], icase: bool) -> bool:
+    """Whether ``data[start:end]`` holds one of ``words`` (lower-case words when ``icase``)."""
+    line = data[start:end].lower() if icase else data[start:end]
+    return any(word in line for word in words)
 
 
 _Single = tuple[tuple[bytes, ...], Optional[tuple[bytes, ...]], bool, Optional["re.Pattern[str]"]]

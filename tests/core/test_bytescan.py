@@ -179,6 +179,26 @@ def test_byte_scan_equals_the_line_reference_and_the_text_scanner(lines: list[st
     check(lines, latin_mask)
 
 
+def test_a_common_one_byte_literal_is_found_through_the_literals_its_line_must_also_hold() -> None:
+    """``#`` with error/fail: below SINGLES_FIRST ``#`` in a window each is looked at; above, the words first."""
+    from nimwatch.core.bytescan import SINGLES_FIRST
+
+    odd = [
+        "  bos.x 7.3.0.0   # Install ERROR here",
+        "  bos.y 7.3.0.0   # fAiLeD twice: FAIL",
+        "no hash, but an error and a failure",
+        "  bos.z 7.3.0.0   # caf\xe9 \u212aelvin fail",
+        "  bos.w 7.3.0.0   # \xc9RROR (not ASCII: no match)",
+        "error # at the end #",
+    ]
+    for many in (SINGLES_FIRST // 4, SINGLES_FIRST * 3):
+        lines = [f"  bos.f{i} 7.3.0.{i}   # Description of fileset {i}" for i in range(many)]
+        for index, line in enumerate(odd):
+            lines.insert(index * len(lines) // len(odd), line)
+        for mask in (0, 2**31 - 1):
+            check(lines, mask, keys=(6,))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(log_lines(), st.integers(0, 2**31))
 def test_estimated_anchors_give_the_same_lines(lines: list[str], latin_mask: int) -> None:
