@@ -13,9 +13,10 @@ exactly the same lines and values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
-from typing import Optional, Union
+from typing import AnyStr, Optional, Union
 
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.events import Progress
@@ -131,21 +132,8 @@ class ByteLines:
     ) -> Optional[tuple[int, Progress]]:
         data = self.data
         if compiled.raw is not None and self._bytes_agree(compiled, start, end):
-            return count_stretch(
-                run.index,
-                run.counts,
-                run.best_totals,
-                phase,
-                compiled,
-                data,
-                compiled.raw,
-                compiled.raw_literal,
-                b"\n",
-                start,
-                end,
-                lines_before,
-                compiled.raw_totals,
-            )
+            forms = (compiled.raw, compiled.raw_literal, b"\n", compiled.raw_totals)
+            return _count(run, phase, compiled, data, forms, start, end, lines_before)
         text = decode_block(data[start:end])
         found = _count_text(run, phase, compiled, text, 0, len(text), lines_before)
         # A position in the decoded stretch, made absolute: exact when the stretch is ASCII (the only
@@ -170,22 +158,27 @@ class ByteLines:
 def _count_text(
     run: ParsedRun, phase: int, compiled: CompiledCounter, text: str, start: int, end: int, lines_before: int
 ) -> Optional[tuple[int, Progress]]:
-    """What a counter's text pattern counts in ``text[start:end]`` (see :func:`count_stretch`)."""
+    """What a counter's text pattern counts in ``text[start:end]``."""
+    forms = (compiled.text, compiled.literal, "\n", compiled.totals)
+    return _count(run, phase, compiled, text, forms, start, end, lines_before)
+
+
+def _count(
+    run: ParsedRun,
+    phase: int,
+    compiled: CompiledCounter,
+    block: AnyStr,
+    forms: tuple[re.Pattern[AnyStr], Optional[AnyStr], AnyStr, Optional[re.Pattern[AnyStr]]],
+    start: int,
+    end: int,
+    lines_before: int,
+) -> Optional[tuple[int, Progress]]:
+    """:func:`count_stretch` with the counter's text or byte forms (pattern, literal, newline, totals)."""
+    pattern, literal, newline, totals = forms
     return count_stretch(
-        run.index,
-        run.counts,
-        run.best_totals,
-        phase,
-        compiled,
-        text,
-        compiled.text,
-        compiled.literal,
-        "\n",
-        start,
-        end,
-        lines_before,
-        compiled.totals,
-    )
+        run.index, run.counts, run.best_totals, phase, compiled, block, pattern, literal, newline, start, end,
+        lines_before, totals,
+    )  # fmt: skip
 
 
 Lines = Union[TextLines, ByteLines]
