@@ -3,7 +3,8 @@
 Owns the subcommand registry and the one place where :class:`NimwatchError`
 is caught: it is printed to stderr and turned into its exit code. Other
 exceptions are bugs and propagate with their traceback. ``nimwatch`` with no
-arguments opens the TUI on /var/adm/ras/alt_mig. The diagnostics options
+arguments opens the TUI on /var/adm/ras/alt_mig; where the TUI cannot draw
+(no terminal, a VT100), it says why and prints the help instead. The diagnostics options
 (``--log-level``, ``--log-format``, ``--log-file`` ...) are global: they are
 accepted before the command and after it, and set up :mod:`nimwatch.logsetup`.
 """
@@ -102,6 +103,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     if not args_list:
         if "tui" in parser.get_default("commands"):
+            from nimwatch.termcheck import tui_problem
+
+            problem = tui_problem()
+            if problem is not None:  # a script, a pipe, a dumb terminal: say why, and what else there is
+                print(f"nimwatch: {problem}\n", file=sys.stderr)
+                parser.print_help(sys.stderr)
+                return ExitCode.USAGE
             args_list = ["tui", DEFAULT_LOG_DIR]
         else:
             parser.print_help(sys.stderr)

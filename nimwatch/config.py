@@ -94,9 +94,13 @@ class Config:
     """At first start, finished runs in a log unchanged for this long are history: shown, not alerted."""
     nim_state: Any = None
     """The NIM state cross-check (:class:`nimwatch.aix.nim_state.NimStateConfig`); None: off."""
+    tui: Any = None
+    """The ``tui:`` section (:class:`nimwatch.tui_options.TuiOptions`), None when absent."""
 
 
-TOP_KEYS = ("rules", "poll", "state", "stall", "alerts", "metrics", "hooks", "limits", "backlog_hours", "nim_state")
+TOP_KEYS = (
+    "rules", "poll", "state", "stall", "alerts", "metrics", "hooks", "limits", "backlog_hours", "nim_state", "tui"
+)
 
 SectionParser = Callable[[Any, int, Problems, Path], Any]
 
@@ -107,8 +111,15 @@ def _section_parsers() -> dict[str, SectionParser]:
     from nimwatch.alerts.config import parse_section as parse_alerts
     from nimwatch.hooks.config import parse_section as parse_hooks
     from nimwatch.metrics import parse_section as parse_metrics
+    from nimwatch.tui_options import parse_section as parse_tui
 
-    return {"alerts": parse_alerts, "hooks": parse_hooks, "metrics": parse_metrics, "nim_state": parse_nim_state}
+    return {
+        "alerts": parse_alerts,
+        "hooks": parse_hooks,
+        "metrics": parse_metrics,
+        "nim_state": parse_nim_state,
+        "tui": parse_tui,
+    }
 
 
 def _parse_stall(value: Any, line: int, problems: Problems) -> StallConfig:
@@ -216,7 +227,7 @@ def parse_config(data: Any, path: Path, problems: Problems) -> Config:
         else:
             config.backlog_hours = float(hours)
     parsers = _section_parsers()
-    for key in ("alerts", "metrics", "hooks", "nim_state"):
+    for key in ("alerts", "metrics", "hooks", "nim_state", "tui"):
         if key in data:
             setattr(config, key, parsers[key](data[key], data.line_of(key), problems, path))
     return config

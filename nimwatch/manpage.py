@@ -27,11 +27,16 @@ ENVIRONMENT = (
     ("NIMWATCH_STATE", "the state journal (default /var/lib/nimwatch/state.db as root, else "
      "~/.local/state/nimwatch/state.db)"),
     ("NO_COLOR", "no colour in status output"),
+    ("TERM", "the TUI needs an xterm-compatible terminal (xterm, aixterm, screen, tmux...): under vt100, vt220 "
+     "or dumb it refuses and points to status"),
+    ("LANG, LC_ALL, LC_CTYPE", "the character set: where it is not Unicode (ISO8859-1, AIX's en_US) the TUI and "
+     "status draw in ASCII"),
 )
 FILES = (
     ("/var/adm/ras/alt_mig/<client>_alt_mig.log", "the nimadm logs nimwatch reads"),
     ("/etc/nimwatch/nimwatch.yaml", "alerts, hooks, metrics, stall thresholds and rules (chmod 600)"),
-    ("/var/lib/nimwatch/state.db", "the state journal of nimwatch watch (SQLite)"),
+    ("/var/lib/nimwatch/state.db", "the state journal of nimwatch watch (SQLite); the TUI reads its arrival times "
+     "and keeps its alerts' acknowledgements there"),
 )
 
 
@@ -91,7 +96,8 @@ def render(spec: CliSpec | None = None) -> str:
         lines += [".TP", f"\\fB{_text(command.name)}\\fR", _text(command.help)]
     lines += [
         ".PP",
-        f"Without arguments, \\fB{name}\\fR opens the dashboard (\\fBtui\\fR) on /var/adm/ras/alt_mig.",
+        f"Without arguments, \\fB{name}\\fR opens the dashboard (\\fBtui\\fR) on /var/adm/ras/alt_mig, in a "
+        "terminal that can show it (else it says why, points to \\fBstatus\\fR and prints the help).",
         ".SH GLOBAL OPTIONS",
         "Accepted before the command and after it.",
     ]

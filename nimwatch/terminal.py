@@ -31,7 +31,7 @@ import contextlib
 import logging
 import re
 import sys
-from typing import Optional, TextIO
+from typing import Callable, Optional, TextIO
 
 ASCII = {
     "✔": "+",
@@ -92,8 +92,24 @@ def stream_encoding(stream: Optional[TextIO]) -> str:
     return str(encoding)
 
 
-def for_encoding(text: str, encoding: str) -> str:
-    """``text`` made encodable in ``encoding``: nimwatch's symbols to ASCII, anything else to ``?``."""
+def ascii_stand_in(ch: str) -> str:
+    """What :func:`for_encoding` writes for a character the encoding lacks: its :data:`ASCII` form, else ``?``."""
+    stand_in = ASCII.get(ch)
+    return stand_in if stand_in is not None else "?"
+
+
+def for_encoding(
+    text: str,
+    encoding: str,
+    stand_in: Callable[[str], str] = ascii_stand_in,
+    cache: Optional[dict[str, str]] = None,
+) -> str:
+    """``text`` made encodable in ``encoding``: nimwatch's symbols to ASCII, anything else to ``?``.
+
+    ``stand_in`` picks what replaces a character the encoding lacks (the TUI's
+    ASCII driver keeps every cell width); ``cache`` remembers each character's
+    answer for a caller that writes the same few symbols again and again.
+    """
     try:
         text.encode(encoding)
         return text
@@ -104,12 +120,16 @@ def for_encoding(text: str, encoding: str) -> str:
         if ch < "\x80":
             out.append(ch)
             continue
-        try:
-            ch.encode(encoding)
-            out.append(ch)
-        except UnicodeEncodeError:
-            stand_in = ASCII.get(ch)
-            out.append(stand_in if stand_in is not None else "?")
+        mapped = cache.get(ch) if cache is not None else None
+        if mapped is None:
+            try:
+                ch.encode(encoding)
+                mapped = ch
+            except UnicodeEncodeError:
+                mapped = stand_in(ch)
+            if cache is not None:
+                cache[ch] = mapped
+        out.append(mapped)
     return "".join(out)
 
 

@@ -17,6 +17,7 @@ from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.engine import Engine, Notice
 from nimwatch.sources.files import read_log
+from nimwatch.views.columns import Column, fit_columns
 from nimwatch.views.status_table import (
     ASCII_SYMBOL,
     ClientRow,
@@ -24,11 +25,11 @@ from nimwatch.views.status_table import (
     client_row,
     filter_rows,
     fmt_duration,
-    render_table,
     sort_rows,
     summary,
     weighted_fraction,
 )
+from nimwatch.views.status_text import render_table
 
 OK = SAMPLE_LOGS / "aixlpar53_alt_mig.log"
 FAILED = SAMPLE_LOGS / "fail6inst_alt_mig.log"
@@ -109,7 +110,12 @@ def test_sort_filter_and_summary(rules: RuleSet) -> None:
     ]
     assert [r.status for r in sort_rows(rows)] == ["failed", "running", "succeeded"]
     assert [r.client for r in sort_rows(rows, "name")] == ["aixlpar53", "fail6inst", "running01"]
-    assert sort_rows(rows, "progress")[0].client == "aixlpar53"
+    assert [r.client for r in sort_rows(rows, "client", descending=True)] == ["running01", "fail6inst", "aixlpar53"]
+    assert sort_rows(rows, "progress")[0].client == "aixlpar53"  # the biggest first
+    assert sort_rows(rows, "progress", descending=False)[0].client == "fail6inst"
+    assert [r.reboot for r in sort_rows(rows, "reboot")] == ["do_not_reboot", "wait", "safe"]
+    assert sort_rows(rows, "cause")[0].client == "fail6inst"  # rows without a cause last
+    assert [r.client for r in filter_rows(rows, "ready")] == ["aixlpar53"]
     assert [r.client for r in filter_rows(rows, "problems")] == ["fail6inst"]
     assert [r.client for r in filter_rows(rows, "running")] == ["running01"]
     assert [r.client for r in filter_rows(rows, "all", "LPAR")] == ["aixlpar53"]
@@ -162,8 +168,11 @@ def test_status_prints_three_rows_once(log_dir: Path, capsys: pytest.CaptureFixt
     assert out[0].startswith("STATUS")
     assert [line.split()[2] for line in out[1:4]] == ["fail6inst", "running01", "aixlpar53"]
     assert out[-1] == "3 clients: 1 running, 0 stalled, 1 failed, 0 incomplete, 1 succeeded"
-    # elapsed and ETA are unknown without the state journal; running01's 8 findings are routine (benign) lines
-    assert re.search(r"\d%\s+-\s+-\s+0 ", out[2]), out[2]
+    # elapsed and ETA are unknown without the state journal: their columns are left out;
+    # running01's 8 findings are routine (benign) lines; each row says whether the client may reboot
+    assert "ELAPSED" not in out[0] and "ETA" not in out[0] and "REBOOT" in out[0] and "CAUSE" in out[0]
+    assert re.search(r"\d%\s+0 wait", out[2]), out[2]
+    assert "do not" in out[1] and "installp: requisite failures" in out[1] and "ready" in out[3]
 
 
 def test_status_sort_ascii_and_exit_codes(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -231,3 +240,80 @@ def test_rows_are_judged_on_the_last_migration(rules: RuleSet) -> None:
     text = render_table([killed, only], 120, ascii_only=True)
     assert "? incomplete" in text and ". other" in text and "6/12 abandoned, cleaned up" in text
     assert text.splitlines()[-1] == "2 clients: 0 running, 0 stalled, 0 failed, 1 incomplete, 0 succeeded, 1 other"
+
+
+def test_columns_give_way_in_order_and_spare_width_goes_to_the_wide_ones() -> None:
+    columns = [
+        Column("status", "Status", 12),
+        Column("client", "Client", 20, least=8, squeeze=1),
+        Column("phase", "Phase", 46, least=12, grow=2),
+        Column("eta", "ETA", 8, drop=2),
+        Column("cause", "Cause", 40, least=18, grow=2),
+        Column("last", "Last line", 60, least=30, grow=1, drop=1),
+    ]
+
+    def fit(width: int) -> dict[str, int]:
+        fitted = fit_columns(columns, width, gap=1)
+        assert sum(w for _, w in fitted) + len(fitted) - 1 <= width or width < 70
+        return {c.key: w for c, w in fitted}
+
+    assert fit(200) == {"status": 12, "client": 20, "phase": 46, "eta": 8, "cause": 40, "last": 60}
+    assert fit(170) == {"status": 12, "client": 20, "phase": 46, "eta": 8, "cause": 40, "last": 39}
+    # the last line gives way as soon as the phase or the cause would be cut; they share the rest
+    wide = fit(120)
+    assert "last" not in wide and wide["eta"] == 8 and wide["phase"] + wide["cause"] == 120 - 4 - 40
+    assert wide["cause"] == 40 and wide["phase"] == 36
+    narrow = fit(70)
+    assert "eta" not in narrow and narrow["client"] == 20 and narrow["phase"] >= 12 and narrow["cause"] >= 18
+    squeezed = fit(60)  # nothing left to drop: the client name shrinks, down to its least
+    assert squeezed["client"] < 20 and squeezed["phase"] == 12 and squeezed["cause"] == 18
+
+
+def test_text_from_logs_and_file_names_is_escaped_in_the_plain_table(rules: RuleSet, tmp_path: Path) -> None:
+    name = tmp_path / "evil\x1b[31m_alt_mig.log"
+    name.write_bytes(b"Initializing the NIM master.\nnimadm: \x1b]2;PWNED\x07 status \x9b31m red\n")
+    r = row(rules, read_log(name, rules))
+    assert r.client == "evil\\x1b[31m" and "\\x1b]2;PWNED\\x07" in r.last_line and "\\x9b" in r.last_line
+    text = render_table([r], 160, colour=True)
+    body = text.split("\n", 1)[1]
+    assert "\x07" not in text and "\x9b" not in text and "\x1b]" not in text
+    # the only escapes are nimwatch's own colours
+    assert [m for m in re.findall(r"\x1b\[[0-9;]*m", body)] and "\x1b[31m" not in body.replace("\x1b[31m", "", 0)
+
+
+def test_the_nim_state_column_is_there_only_with_the_cross_check(rules: RuleSet) -> None:
+    from dataclasses import replace
+
+    from nimwatch.tui.table_cells import fit_layout, row_cells
+    from nimwatch.views.columns import table_columns
+
+    plain = [row(rules, read_log(path, rules)) for path in (OK, FAILED, RUNNING)]
+    assert "nim" not in [c.key for c in table_columns(plain)]
+    nim = [replace(r, nim="copying rootvg data to the alternate disk" if r.client == "running01" else "") for r in plain]
+    assert [c.key for c in table_columns(nim)].index("nim") == [c.key for c in table_columns(nim)].index("phase") + 1
+    # the TUI's cells and the plain table: the NIM state beside the phase, "-" where a client has none
+    layout = fit_layout(nim, 220, "nim", False)
+    cells = {r.client: {k: c.plain for (k, _, _), c in zip(layout, row_cells(r, layout))} for r in nim}
+    assert cells["running01"]["nim"] == "copying rootvg data to the alternate disk" and cells["aixlpar53"]["nim"] == "-"
+    assert dict((k, label) for k, label, _ in layout)["nim"] == "NIM state ▲"
+    assert sort_rows(nim, "nim")[0].client == "running01"
+    text = render_table(nim, 220, ascii_only=True)
+    assert "NIM STATE" in text.splitlines()[0] and "copying rootvg data to the alternate disk" in text
+    narrow = render_table(nim, 80, ascii_only=True)  # gives way before the status, phase, reboot and cause
+    assert "NIM STATE" not in narrow.splitlines()[0] and "CAUSE" in narrow.splitlines()[0]
+
+
+def test_the_columns_stay_put_while_the_clocks_move(rules: RuleSet) -> None:
+    """Elapsed and ETA up to 10 hours fit their columns: a clock passing an hour does not move every column
+    (on the dashboard that would repaint the whole screen every time)."""
+    from dataclasses import replace
+
+    from nimwatch.tui.table_cells import fit_layout
+
+    base = [row(rules, read_log(path, rules)) for path in (OK, FAILED, RUNNING)]
+    layouts = set()
+    for elapsed, eta in ((59.0, 3599.0), (3599.0, 3601.0), (3601.0, 35000.0)):
+        rows = [replace(r, elapsed=elapsed, eta=eta, eta_rough=True) if r.client == "running01" else r for r in base]
+        layouts.add(fit_layout(rows, 140, "status", False))
+        assert fmt_duration(elapsed) in render_table(rows, 140) and f"~{fmt_duration(eta)}" in render_table(rows, 140)
+    assert len(layouts) == 1, layouts

@@ -317,7 +317,7 @@ def exit_code_for(rows: list[Any]) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nimwatch.views.status_table import render_table
+    from nimwatch.views.status_text import render_table
 
     if args.watch is not None and args.watch <= 0:
         raise NimwatchError("--watch needs a positive number of seconds")

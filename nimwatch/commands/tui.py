@@ -4,16 +4,25 @@ Follows the logs with the watcher's :class:`~nimwatch.sources.tail.Tailer`
 (directories: their ``*_alt_mig.log``, including logs that appear later) and
 asks the stall monitor every few seconds. nimadm's exit status (``nimwatch
 run``'s records) and, with ``nim_state:`` in the config, the clients' NIM
-state come in through their own threads (:func:`outside_sources`). A run that began before nimwatch
-started shows no elapsed time or ETA (its lines all arrived at start-up). Textual is imported only inside
-:func:`run`; where it cannot draw, ``nimwatch status`` shows the same table
-in plain text.
+state come in through their own threads (:func:`outside_sources`). What the
+logs held at start gets the arrival times the state journal of ``nimwatch
+watch`` recorded (:class:`~nimwatch.sources.arrivals.JournalArrivals`); a run
+that began before nimwatch started and that the journal does not know shows
+no elapsed time or ETA. The ETA comes from the run history in that journal
+(:func:`wire_history`); the alerts' acknowledgements are kept there too.
+Once the arguments and the config are checked, and before Textual is
+imported, :func:`nimwatch.termcheck.tui_problem` says whether the terminal
+can show the TUI; where it cannot, the error points to
+``nimwatch status``, the same table in plain text. A terminal whose character
+set is not Unicode gets the TUI drawn in ASCII.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -34,6 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_display_options(p)
     p.add_argument(
         "--poll", type=float, metavar="SECONDS", help="poll the files every SECONDS instead of file events (NFS, AIX)"
+    )
+    p.add_argument(
+        "--no-bell", action="store_true", help="do not ring the terminal bell when a migration fails or stalls"
     )
     p.set_defaults(func=run)
 
@@ -104,21 +116,17 @@ def lines_present(paths: list[Path]) -> dict[str, int]:
     return out
 
 
-def started_while_watching(engine: Any, paths: list[Path]) -> Callable[[str], bool]:
-    """``timed(log)`` for the TUI: True when the log's current run began after nimwatch started.
+def open_alert_journal(config: Any) -> Any:
+    """Where the TUI keeps its alerts' acknowledgements: the state journal (None, said once, when it cannot)."""
+    from nimwatch.alert_journal import AlertJournal
+    from nimwatch.config import default_state_path
 
-    Lines already in a file when nimwatch starts all "arrive" at start-up: the
-    elapsed time and ETA of a run that began in them would be made up, so they
-    are not shown.
-    """
-    history = lines_present(paths)
-
-    def timed(log: str) -> bool:
-        state = engine.logs.get(log)
-        run = state.current if state is not None else None
-        return run is not None and run.start_line > history.get(log, 0)
-
-    return timed
+    path = config.state or default_state_path()
+    try:
+        return AlertJournal.open(Path(path))
+    except NimwatchError as exc:
+        logging.getLogger(__name__).warning("%s (acknowledgements last this session only)", exc)
+        return None
 
 
 def outside_sources(engine: Any, config: Any, tailer: Any, on_error: Callable[[str], None]) -> list[Any]:
@@ -161,8 +169,11 @@ def wire_history(app: Any, engine: Any, config: Any, rules: Any, timed: Optional
 
 
 def run(args: argparse.Namespace) -> int:
-    from nimwatch.commands.status import stall_monitor
+    from nimwatch.commands.status import open_journal, stall_monitor
     from nimwatch.engine import Engine
+    from nimwatch.sources.arrivals import JournalArrivals
+    from nimwatch.termcheck import needs_ascii, tui_problem
+    from nimwatch.tui_options import TuiOptions
 
     try:
         from nimwatch.sources.tail import Tailer
@@ -175,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
     if args.poll is not None and args.poll <= 0:
         raise NimwatchError("--poll needs a positive number of seconds")
     config, rules = load_setup(args)
+    problem = tui_problem()  # after the arguments and the config: what is wrong with them is said first
+    if problem is not None:
+        raise NimwatchError(problem)
     tui = import_textual_app()
     engine = Engine(rules)
     holder: dict[str, Any] = {}
@@ -184,19 +198,27 @@ def run(args: argparse.Namespace) -> int:
         if app is not None and app.is_running:
             app.call_from_thread(app.notify, message, severity="error", title="Log source")
 
-    timed = started_while_watching(engine, paths)
-    tailer = Tailer(engine, paths, poll=args.poll if args.poll is not None else config.poll, on_error=on_error)
+    arrivals = JournalArrivals(engine, open_journal(config), lines_present(paths))
+    poll = args.poll if args.poll is not None else config.poll
+    tailer = Tailer(engine, paths, poll=poll, on_error=on_error, sink=arrivals)
     stall = stall_monitor(engine, config, rules, engine.clock)
+    options = config.tui or TuiOptions()
     app = tui.make_app(
         engine,
         tailer=tailer,
         stall=stall,
         report_dir=Path(args.report_dir),
         theme=pick_theme(args.theme),
-        timed=timed,
+        timed=arrivals.timed,
+        fresh=arrivals.fresh,
+        time_known=arrivals.time_known,
+        alert_journal=open_alert_journal(config),
+        bell=options.bell and not args.no_bell,
+        title=options.title,
+        charset=(getattr(sys.__stderr__, "encoding", None) or "ascii") if needs_ascii() else None,
     )
     holder["app"] = app
-    wire_history(app, engine, config, rules, timed)
+    wire_history(app, engine, config, rules, arrivals.timed)
     sources = outside_sources(engine, config, tailer, on_error)
     try:
         app.run()

@@ -125,6 +125,7 @@ SIGNATURE_KEYS = (
     "benign",
     "soften_in_installp",
     "causes",
+    "short",
 )
 _REQUIRED_SIGNATURE_KEYS = ("id", "pattern", "severity", "explanation", "advice")
 _SEVERITIES = tuple(s.value for s in Severity)
@@ -227,6 +228,7 @@ def signature_list(parent: LineDict, key: str, source: str, probs: Problems) -> 
                 benign=benign,
                 soften_in_installp=bool(r.get(d, "soften_in_installp", bool, ctx, required=False, default=False)),
                 causes=causes,
+                short=str(r.get(d, "short", str, ctx, required=False, default="")).strip(),
             )
         )
     return out

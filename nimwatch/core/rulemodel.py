@@ -114,6 +114,8 @@ class Signature:
     """Inside an installp transcript the finding is info unless its text or the lines around it say it failed."""
     causes: tuple[Cause, ...] = ()
     """When a finding of one of these rules precedes this one in the same phase, its advice comes first."""
+    short: str = ""
+    """A few words for a table column (the dashboard's Cause), placeholders allowed; "" = the title."""
 
     def applies_in(self, phase: int) -> bool:
         return not self.phases or phase in self.phases

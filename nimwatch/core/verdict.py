@@ -1,7 +1,8 @@
 """What a run and a client's log mean: the operation, the outcome in words, the reboot verdict.
 
-Owns :func:`operation_of`, :func:`run_label`, :func:`reboot_verdict` and
-:func:`client_verdict`, the one place that decides what every view (report,
+Owns :func:`operation_of`, :func:`run_label`, :func:`reboot_verdict`,
+:func:`client_verdict` and :func:`root_finding` (the finding that names a
+run's cause), the one place that decides what every view (report,
 ``status``, the TUI, metrics, alerts, exit codes) says about a client.
 
 Rules (README "Exit codes"):
@@ -26,12 +27,15 @@ system the client boots next. Pure: times come in as arguments.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from nimwatch.core.events import InstallpResult, LaunchExited, Outcome
+from nimwatch.core.advice import advice_values
+from nimwatch.core.events import Finding, InstallpResult, LaunchExited, Outcome, Severity
 from nimwatch.core.outside import exit_words, exited_ok
+from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import RunState
 
 OPERATIONS = ("migration", "cleanup", "wakeup", "sleep")
@@ -46,12 +50,30 @@ OPERATION_WORDS = {
 }
 
 
+REBOOT_WORDS = {
+    "safe": "ready",
+    "wait": "wait",
+    "do_not_reboot": "do not",
+    "check_bootlist": "check bootlist",
+    "reset_bootlist": "reset bootlist",
+    "not_applicable": "-",
+}
+"""The reboot verdict in a word or two, for a table column (the dashboard's Reboot column)."""
+GENERIC_RULES = frozenset({"nimadm-aborted", "nimadm-error-coded", "nimadm-error-uncoded"})
+"""Findings that say THAT nimadm failed, not why: a cause only when the run has nothing more specific."""
+
+
 @dataclass(frozen=True)
 class RebootVerdict:
     verdict: str
     """safe | not_applicable | wait | do_not_reboot | check_bootlist | reset_bootlist"""
     summary: str
     detail: str = ""
+
+    @property
+    def word(self) -> str:
+        """``ready``, ``wait``, ``do not``, ``check bootlist``, ``reset bootlist`` or ``-`` (:data:`REBOOT_WORDS`)."""
+        return REBOOT_WORDS[self.verdict]
 
 
 @dataclass(frozen=True)
@@ -371,3 +393,45 @@ def client_verdict(
     return ClientVerdict(
         "incomplete", "incomplete (abandoned), cleaned up — not migrated", mig.index, "migration", True, reboot
     )
+
+
+def root_finding(run: RunState) -> Optional[Finding]:
+    """The finding that names why ``run`` is where it is (the dashboard's Cause), or None.
+
+    A running run: its latest warning or error (routine, benign lines never).
+    A finished run: its first finding that fails the run, one that says why
+    rather than only that nimadm failed (:data:`GENERIC_RULES`) when there is
+    one; else its worst finding (the first of the worst), warnings and errors
+    only for a run that succeeded.
+    """
+    notable = [f for f in run.findings if not f.benign]
+    if run.outcome is Outcome.RUNNING:
+        return next((f for f in reversed(notable) if f.severity is not Severity.INFO), None)
+    failing = [f for f in notable if f.fails_run]
+    specific = [f for f in failing if f.rule not in GENERIC_RULES]
+    if specific or failing:
+        return (specific or failing)[0]
+    if not notable:
+        return None
+    worst = max(notable, key=lambda f: f.severity.rank)  # max keeps the first of equals
+    if run.outcome is Outcome.SUCCEEDED and worst.severity is Severity.INFO:
+        return None
+    return worst
+
+
+_PLACEHOLDER = re.compile(r"\s*<([A-Za-z_][A-Za-z0-9_]*)>")
+
+
+def cause_label(finding: Finding, run: Optional[RunState], rules: RuleSet) -> str:
+    """``0516-404 VG full: no free PPs``: the finding's message number and its signature's short title.
+
+    The short title (``short:`` in the catalog, else the title) may name
+    placeholders; those the log told are filled (``<cachevg>`` -> ``nimvg``),
+    the others are left out.
+    """
+    sig = rules.signature(finding.rule)
+    short = (sig.short if sig is not None else "") or finding.title
+    if "<" in short:
+        values = advice_values(run, fills=finding.fills)
+        short = _PLACEHOLDER.sub(lambda m: f" {values[m.group(1)]}" if m.group(1) in values else "", short).strip()
+    return f"{finding.code} {short}" if finding.code else short

@@ -1,8 +1,18 @@
-"""The alerts screen: every finding and stall across clients, newest first.
+"""The alerts screen: every finding and stall across clients, grouped by client and cause.
 
-Owns :class:`AlertsScreen`. ``x`` acknowledges the alert under the cursor,
-``X`` all of them, ``h`` hides or shows acknowledged ones, and Enter opens
-the client's detail on the alert's log line.
+Owns :class:`AlertsScreen`. Each group is a client's run: its header line
+names the client and the run's cause (what the dashboard's Cause column says:
+``0516-404 VG full: no free PPs``), how many alerts and how many are new; its
+alerts follow, newest first. The group with the newest alert comes first;
+``g`` shows one flat list, newest first, instead. ``x`` acknowledges the
+alert under the cursor, or its whole group on a group's line (again: takes it
+back); ``X`` acknowledges every alert shown, after a question; ``u`` undoes
+the last acknowledgement. ``v`` cycles the severity filter (routine, benign
+lines hidden by default), ``h`` hides or shows acknowledged alerts, and Enter
+(or a click) opens the client on the alert's line (on a group's line: the
+cause's). Times are when each alert's line arrived, in UTC (``<=`` when only
+an upper bound is known: the line was in the log before nimwatch started).
+Acknowledgements are kept in the state journal.
 """
 
 from __future__ import annotations
@@ -14,14 +24,29 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
-from nimwatch.tui.alert_store import Alert
+from nimwatch.tui.alert_store import LEVEL_WORDS, LEVELS, Alert
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.messages import OpenClient
+from nimwatch.tui.prompt import ConfirmScreen
+from nimwatch.tui.row_table import RowTable
+from nimwatch.tui.summary import SummaryBar
 from nimwatch.views.report_text import SEVERITY_MARK
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": ""}
+Line = tuple[str, list[Alert]]
+"""A line of the list: its key (``a<id>`` or ``g<n>``) and the alerts it stands for."""
+Head = tuple[str, Optional[int], str]
+"""A group's cause (its words), the cause's line in the log, and its severity."""
+
+
+def alert_time(ts: float, now: float, approx: bool = False) -> str:
+    """``14:13:20`` today (UTC), ``09-20 23:59:01`` another day; ``<=`` before an upper bound."""
+    stamp = datetime.fromtimestamp(ts, tz=timezone.utc)
+    same_day = stamp.date() == datetime.fromtimestamp(now, tz=timezone.utc).date()
+    text = stamp.strftime("%H:%M:%S" if same_day else "%m-%d %H:%M:%S")
+    return ("<=" if approx else "") + text
 
 
 class AlertsScreen(Screen[None]):
@@ -29,8 +54,11 @@ class AlertsScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("x", "acknowledge", "Acknowledge"),
+        Binding("x", "acknowledge", "Ack"),
         Binding("X", "acknowledge_all", "Ack all"),
+        Binding("u", "undo", "Undo"),
+        Binding("v", "severity", "Severity"),
+        Binding("g", "grouping", "Group", show=False),  # in the help; the footer fits 80 columns
         Binding("h", "toggle_acknowledged", "Hide acked"),
         Binding("enter", "open", "Open", show=False),
     ]
@@ -39,102 +67,203 @@ class AlertsScreen(Screen[None]):
         super().__init__(id="alerts")
         self.ctx = ctx
         self.show_acknowledged = True
+        self.level = "info"
+        """The severity filter (:data:`~nimwatch.tui.alert_store.LEVELS`): routine lines hidden."""
+        self.grouped = True
         self._version = -1
         self.ready = False
         """Composed: the app may refresh it."""
-        self.shown: list[int] = []
-        """Ids of the alerts listed, in order."""
+        self.lines: list[Line] = []
+        """What each line of the list stands for, in order."""
+        self.heads: dict[str, Head] = {}
+        """Each group line's cause, by key."""
+
+    @property
+    def shown(self) -> list[int]:
+        """Ids of the alerts listed, in order (a group's line lists none)."""
+        return [alerts[0].id for key, alerts in self.lines if key.startswith("a")]
 
     def compose(self) -> ComposeResult:
+        yield SummaryBar()
         yield Static(id="alerts-title")
-        table: DataTable[Text] = DataTable(id="alert-table", cursor_type="row")
-        yield table
+        yield RowTable(id="alert-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("", width=3, key="ack")
-        table.add_column("Time (UTC)", width=10, key="time")
-        table.add_column("Client", width=12, key="client")
+        table = self.query_one(RowTable)
+        table.add_column("", width=2, key="ack")
+        table.add_column("Time (UTC)", width=14, key="time")
+        table.add_column("Client", key="client")
         table.add_column("Ph", width=2, key="phase")
-        table.add_column("Severity", width=9, key="severity")
+        table.add_column("Severity", width=8, key="severity")
         table.add_column("Alert", key="title")
         self.ready = True
         self.refresh_state(set(), full=True)
         table.focus()
 
     def refresh_state(self, dirty: set[str], full: bool = False) -> None:
+        self.query_one(SummaryBar).show(self.ctx.fleet or self.ctx.rows(), self.ctx.alerts.unacknowledged)
         if not full and self.ctx.alerts.version == self._version:
             return
         self._version = self.ctx.alerts.version
-        alerts = self.ctx.alerts.newest_first(self.show_acknowledged)
-        ids = [a.id for a in alerts]
-        table = self.query_one(DataTable)
-        cursor_id = self._selected_id()
+        store = self.ctx.alerts
+        lines: list[Line] = []
+        self.heads = {}
+        if self.grouped:
+            for log, run, alerts in store.groups(self.show_acknowledged, self.level):
+                key = f"g{log}|{run}"
+                self.heads[key] = self._head(log, run, alerts)
+                lines.append((key, alerts))
+                lines.extend((f"a{alert.id}", [alert]) for alert in alerts)
+        else:
+            lines = [(f"a{a.id}", [a]) for a in store.newest_first(self.show_acknowledged, self.level)]
+        table = self.query_one(RowTable)
+        selected = self._selected_key()
         table.clear()
-        for alert in alerts:
-            table.add_row(*self._cells(alert), key=str(alert.id))
-        self.shown = ids
-        if cursor_id in ids:
-            table.move_cursor(row=ids.index(cursor_id), animate=False)
-        total = len(self.ctx.alerts)
-        unacked = self.ctx.alerts.unacknowledged
-        hidden = "" if self.show_acknowledged else "  (acknowledged hidden)"
-        new = (f"{unacked} new", "bold red" if unacked else "dim")
-        self.query_one("#alerts-title", Static).update(
-            Text.assemble(("Alerts ", "bold"), f" {total} in all, ", new, hidden)
-        )
+        now = self.ctx.now()
+        for key, alerts in lines:
+            cells = self._group_cells(key, alerts, now) if key.startswith("g") else self._cells(alerts[0], now)
+            table.add_row(*cells, key=key)
+        self.lines = lines
+        keys = [key for key, _ in lines]
+        if selected in keys:
+            table.move_cursor(row=keys.index(selected), animate=False)
+        self._title()
 
-    def _cells(self, alert: Alert) -> tuple[Text, ...]:
+    def _title(self) -> None:
+        store = self.ctx.alerts
+        new = store.unacknowledged
+        bits = [f"showing {LEVEL_WORDS[self.level]}", "by client and cause" if self.grouped else "newest first"]
+        if not self.show_acknowledged:
+            bits.append("acknowledged hidden")
+        title = Text.assemble(
+            ("Alerts ", "bold"),
+            f" {len(store)} in all, ",
+            (f"{new} new", "bold red" if new else "dim"),
+            ("  " + ", ".join(bits), "dim"),
+        )
+        if store.error:
+            title.append(f"  journal: {store.error}", style="bold red")
+        self.query_one("#alerts-title", Static).update(title)
+
+    def _cells(self, alert: Alert, now: float) -> tuple[Text, ...]:
         dim = "dim" if alert.acknowledged else ""
-        stamp = datetime.fromtimestamp(alert.ts, tz=timezone.utc).strftime("%H:%M:%S")
-        mark = "✓" if alert.acknowledged else SEVERITY_MARK.get(alert.severity, "!")
-        kind = "stall" if alert.kind == "stall" else alert.severity
+        mark = "✔" if alert.acknowledged else SEVERITY_MARK.get(alert.severity, "!")
+        kind = "stall" if alert.kind == "stall" else ("routine" if alert.benign else alert.severity)
+        indent = "  " if self.grouped else ""
         return (
             Text(mark, style=dim or SEVERITY_STYLE.get(alert.severity, "")),
-            Text(stamp, style=dim),
+            Text(alert_time(alert.ts, now, alert.approx), style=dim),
             Text(alert.client, style=dim),
             Text(str(alert.phase or ""), style=dim, justify="right"),
             Text(kind, style=dim or SEVERITY_STYLE.get(alert.severity, "")),
-            Text(alert.title + (f"  (line {alert.line})" if alert.line else ""), style=dim),
+            Text(indent + alert.title + (f"  (line {alert.line})" if alert.line else ""), style=dim),
         )
 
-    def _selected_id(self) -> Optional[int]:
-        table = self.query_one(DataTable)
-        if not self.shown or table.cursor_row < 0 or table.cursor_row >= len(self.shown):
+    def _head(self, log: str, run: Optional[int], alerts: list[Alert]) -> Head:
+        """The cause of a client's run (the dashboard's); for a run that has none, its worst alert's."""
+        cause = self.ctx.run_cause(log, run)
+        if cause is not None:
+            return cause
+        worst = max(alerts, key=lambda a: (_rank(a), a.kind == "stall", -a.id))
+        return worst.cause, worst.line, worst.severity
+
+    def _group_cells(self, key: str, alerts: list[Alert], now: float) -> tuple[Text, ...]:
+        """A group's line: the client, its run's cause, how many alerts and how many new."""
+        cause, _, severity = self.heads[key]
+        first = alerts[0]
+        new = sum(1 for a in alerts if not a.acknowledged)
+        style = "bold" if new else "dim"
+        client = first.client + (f" #{first.run}" if first.run and self.ctx.run_count(first.log) > 1 else "")
+        count = f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}, " + (f"{new} new" if new else "acknowledged")
+        return (
+            Text("▼" if new else "✔", style=style),
+            Text(alert_time(first.ts, now, first.approx), style=style),
+            Text(client, style=style),
+            Text(""),
+            Text(severity, style=SEVERITY_STYLE.get(severity, "") if new else "dim"),
+            Text.assemble((cause, style), (f"  ({count})", "dim")),
+        )
+
+    # ------------------------------------------------------------------ actions
+
+    def _selected_key(self) -> Optional[str]:
+        table = self.query_one(RowTable)
+        if not self.lines or not 0 <= table.cursor_row < len(self.lines):
             return None
-        return self.shown[table.cursor_row]
+        return self.lines[table.cursor_row][0]
+
+    def _selected(self) -> list[Alert]:
+        table = self.query_one(RowTable)
+        if not self.lines or not 0 <= table.cursor_row < len(self.lines):
+            return []
+        return self.lines[table.cursor_row][1]
 
     def action_back(self) -> None:
         self.ready = False
         self.dismiss()
 
     def action_acknowledge(self) -> None:
-        alert_id = self._selected_id()
-        if alert_id is None:
+        alerts = self._selected()
+        if not alerts:
             return
-        table = self.query_one(DataTable)
+        table = self.query_one(RowTable)
         row = table.cursor_row
-        self.ctx.alerts.acknowledge(alert_id)
+        store = self.ctx.alerts
+        group = self._selected_key().startswith("g")  # type: ignore[union-attr]
+        acknowledge = not all(a.acknowledged for a in alerts)
+        store.acknowledge((a.id for a in alerts), acknowledge)
         self.refresh_state(set(), full=True)
-        if self.shown:
-            table.move_cursor(row=min(row + 1 if self.show_acknowledged else row, len(self.shown) - 1), animate=False)
+        if self.lines:
+            hidden = acknowledge and not self.show_acknowledged
+            step = 0 if hidden else len(alerts) + 1 if group else 1  # past the alert, or the group
+            table.move_cursor(row=min(row + step, len(self.lines) - 1), animate=False)
 
     def action_acknowledge_all(self) -> None:
-        count = self.ctx.alerts.acknowledge_all()
+        count = sum(1 for a in self.ctx.alerts.newest_first(False, self.level))
+        if not count:
+            self.notify("Nothing to acknowledge.")
+            return
+
+        def answer(yes: Optional[bool]) -> None:
+            if yes:
+                done = self.ctx.alerts.acknowledge_all(self.level)
+                self.refresh_state(set(), full=True)
+                self.notify(f"{done} alert(s) acknowledged: u takes it back")
+
+        question = f"Acknowledge all {count} alerts shown ({LEVEL_WORDS[self.level]})?"
+        self.app.push_screen(ConfirmScreen(question), answer)
+
+    def action_undo(self) -> None:
+        count = self.ctx.alerts.undo()
         self.refresh_state(set(), full=True)
-        self.notify(f"{count} alert(s) acknowledged")
+        self.notify(f"Undone: {count} alert(s)" if count else "Nothing to undo.")
+
+    def action_severity(self) -> None:
+        self.level = LEVELS[(LEVELS.index(self.level) + 1) % len(LEVELS)]
+        self.refresh_state(set(), full=True)
+
+    def action_grouping(self) -> None:
+        self.grouped = not self.grouped
+        self.refresh_state(set(), full=True)
 
     def action_toggle_acknowledged(self) -> None:
         self.show_acknowledged = not self.show_acknowledged
         self.refresh_state(set(), full=True)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_data_table_row_selected(self, event: RowTable.RowSelected) -> None:
         event.stop()
         self.action_open()
 
     def action_open(self) -> None:
-        alert_id = self._selected_id()
-        alert = self.ctx.alerts.get(alert_id) if alert_id is not None else None
-        if alert is not None:
-            self.post_message(OpenClient(alert.log, alert.line))
+        alerts = self._selected()
+        if not alerts:
+            return
+        key = self._selected_key() or ""
+        line = self.heads[key][1] if key in self.heads else alerts[0].line  # a group: on its cause
+        self.post_message(OpenClient(alerts[0].log, line))
+
+
+def _rank(alert: Alert) -> int:
+    """How much an alert says about its run's cause: errors, then warnings (stalls too), routine last."""
+    return -1 if alert.benign else ("info", "warning", "error").index(alert.severity)

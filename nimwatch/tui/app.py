@@ -5,9 +5,11 @@ tests share. The app subscribes a :class:`NoticeBridge` to the engine, starts
 the source (the live tailer, or a replay in a worker thread), drains the
 bridge on :class:`NoticesArrived` and lets a :class:`Coalescer` decide when to
 redraw: at once after a quiet period, and during a burst at most every
-``BURST_INTERVAL`` seconds however many notices arrive. It also holds the
-keys that work everywhere (quit, help, alerts); the replay keys are
-:class:`~nimwatch.tui.replay_keys.ReplayKeys`.
+``BURST_INTERVAL`` seconds however many notices arrive. Before each redraw it
+takes every client's row once (:attr:`TuiContext.fleet`) and hands the new
+notices to the :class:`~nimwatch.tui.announce.Announcer` (toast, bell,
+terminal title). It also holds the keys that work everywhere (quit, help,
+alerts); the replay keys are :class:`~nimwatch.tui.replay_keys.ReplayKeys`.
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
+from nimwatch.alert_journal import AlertJournal
 from nimwatch.engine import Engine
+from nimwatch.eta_live import EtaSource
 from nimwatch.sources.replay import ReplaySource
+from nimwatch.tui.alert_store import AlertStore
 from nimwatch.tui.alerts import AlertsScreen
+from nimwatch.tui.announce import Announcer
+from nimwatch.tui.ascii_driver import ascii_driver
 from nimwatch.tui.bridge import Coalescer, NoticeBridge
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.dashboard import DashboardScreen
 from nimwatch.tui.detail import DetailScreen
+from nimwatch.tui.heatmap import HeatmapScreen
 from nimwatch.tui.help import HelpScreen, HelpSection
 from nimwatch.tui.log_view import LogView
 from nimwatch.tui.messages import NoticesArrived, OpenClient
@@ -62,8 +70,13 @@ class NimwatchApp(ReplayKeys):
         stall: Any = None,
         start_replay: bool = True,
         theme: str = "textual-dark",
+        bell: bool = True,
+        title: bool = True,
+        charset: Optional[str] = None,
     ) -> None:
         super().__init__()
+        if charset is not None:  # the terminal cannot show Unicode: draw its characters only
+            self.driver_class = ascii_driver(self.driver_class, charset)
         self.ctx = ctx
         self.tailer = tailer
         self.stall = stall
@@ -78,6 +91,9 @@ class NimwatchApp(ReplayKeys):
         self._refresh_timer: Optional[Timer] = None
         self.refreshes = 0
         """Redraws so far (the flood tests read it)."""
+        self.announcer = Announcer(self, ctx, bell=bell, title=title)
+        self._live = False
+        """Notices drained from now on are news (those buffered before the app ran are not announced)."""
         ctx.engine.subscribe(ctx.stalls.on_notice)
         self._unsubscribe: Callable[[], None] = ctx.engine.subscribe(self.bridge)
 
@@ -91,6 +107,7 @@ class NimwatchApp(ReplayKeys):
         self.animation_level = "none"
         self.bridge.attach()
         self.drain()
+        self._live = True
         self.refresh_views()
         if self.tailer is not None:
             self.tailer.start()
@@ -104,6 +121,7 @@ class NimwatchApp(ReplayKeys):
         self._stop_sources()
 
     def _stop_sources(self) -> None:
+        self.announcer.restore_title()
         self._unsubscribe()
         if self.tailer is not None:
             self.tailer.stop()
@@ -131,6 +149,9 @@ class NimwatchApp(ReplayKeys):
             self.ctx.alerts.add_notice(notice)
             if notice.event == "log_reset":
                 self._full = True
+        self.ctx.alerts.flush()
+        if self._live:
+            self.announcer.notices(notices)
         self._dirty |= dirty
 
     def _schedule_refresh(self) -> None:
@@ -158,6 +179,7 @@ class NimwatchApp(ReplayKeys):
         dirty, full = self._dirty, self._full
         self._dirty, self._full = set(), False
         self.refreshes += 1
+        self.announcer.update_title(self.ctx.refresh_fleet(dirty, full))
         targets: list[Any] = [self.dashboard]
         for screen in self.screen_stack:
             if screen is not self.dashboard and hasattr(screen, "refresh_state"):
@@ -168,7 +190,7 @@ class NimwatchApp(ReplayKeys):
                 screen.refresh_state(dirty, full)
 
     def _tick(self) -> None:
-        running = [row.log for row in self.ctx.rows() if row.status in ("running", "stalled")]
+        running = [row.log for row in self.ctx.fleet if row.status in ("running", "stalled")]
         self._dirty.update(running)
         # The clocks move: redraw now, unless a flush is due anyway. Not a burst of notices:
         # it does not hold back the next notice.
@@ -206,6 +228,7 @@ class NimwatchApp(ReplayKeys):
         sections: list[HelpSection] = [
             ("Everywhere", self.GLOBAL_BINDINGS),
             ("Dashboard", DashboardScreen.BINDINGS),
+            ("Heatmap", HeatmapScreen.BINDINGS),
             ("Client detail", DetailScreen.BINDINGS),
             ("Log view (client detail, Log tab)", LogView.BINDINGS),
             ("Alerts", AlertsScreen.BINDINGS),
@@ -231,6 +254,12 @@ def make_app(
     theme: str = "textual-dark",
     start_replay: bool = True,
     timed: Optional[Callable[[str], bool]] = None,
+    fresh: Optional[Callable[[str, int], bool]] = None,
+    time_known: Optional[Callable[[str, int], bool]] = None,
+    alert_journal: Optional[AlertJournal] = None,
+    bell: bool = True,
+    title: bool = True,
+    charset: Optional[str] = None,
 ) -> NimwatchApp:
     """The nimwatch app, for the CLI and the tests alike.
 
@@ -243,6 +272,12 @@ def make_app(
         report_dir: where the report key writes (default: the current directory).
         theme: a Textual theme; ``ansi-dark`` keeps to the terminal's 16 colours.
         timed: False for logs whose arrival times are unknown (elapsed and ETA hidden).
+        fresh: False for a log line that was there before nimwatch started (its failure is not announced).
+        time_known: False for a log line whose arrival time is only an upper bound (alerts say ``<=``).
+        alert_journal: where the alerts' first times and acknowledgements are kept (None: this session only).
+        bell: ring the terminal bell when a migration fails or stalls.
+        title: keep the terminal's title on the fleet's counts.
+        charset: the encoding to draw in when the terminal cannot show Unicode (None: it can).
     """
     now: Callable[[], float] = clock
     if replay is not None:
@@ -257,5 +292,19 @@ def make_app(
         replay=replay,
         report_dir=report_dir if report_dir is not None else Path.cwd(),
         timed=timed if timed is not None else (lambda log: True),
+        fresh=fresh if fresh is not None else (lambda log, line: True),
+        alerts=AlertStore(journal=alert_journal),
+        estimate=EtaSource(engine.rules).eta_for,  # no history yet: the CLI hands it the journal's
     )
-    return NimwatchApp(ctx, tailer=tailer, stall=stall, start_replay=start_replay, theme=theme)
+    if time_known is not None:
+        ctx.alerts.time_known = time_known
+    return NimwatchApp(
+        ctx,
+        tailer=tailer,
+        stall=stall,
+        start_replay=start_replay,
+        theme=theme,
+        bell=bell,
+        title=title,
+        charset=charset,
+    )

@@ -2,24 +2,23 @@
 
 Owns :class:`ClientTable`, a Line API widget (a :class:`~textual.scroll_view.ScrollView`
 with ``render_line``) that shows :class:`~nimwatch.views.status_table.ClientRow`
-values under a fixed header. Columns adapt to the width (the last line and the
-ETA go first on a narrow terminal). It looks and behaves like the row-cursor
-:class:`~textual.widgets.DataTable` it replaces (same styles, same keys, a click
-moves the cursor and a click on the cursor row opens it), but a DataTable
-re-renders every visible row whenever one cell changes (about 45 ms at
-140x50). Here:
+values under a fixed header. The columns are fitted to the width and to the
+rows (:func:`~nimwatch.tui.table_cells.fit_layout`); the header marks the
+sorted column, a click on it asks for that sort (:class:`ClientTable.HeaderClicked`),
+a click on a row opens it. It looks like the row-cursor ``DataTable`` it
+replaced, which re-rendered every visible row whenever one cell changed. Here:
 
 * each row is rendered once into a :class:`~textual.strip.Strip` and kept until
-  its cells change, the cursor or the mouse comes or goes, or the styles, width
-  or horizontal scroll change;
+  its cells change, the cursor or the mouse comes or goes, or the styles, width,
+  columns or horizontal scroll change;
 * :meth:`ClientTable.show` compares the new rows with those shown: a changed row
   refreshes its own screen line only, and a new order or set of rows (sort,
   filter, a new client) refreshes the screen lines that show another row than
   before, re-rendering only the rows that changed (a row's line does not
-  depend on its place);
-* cells are laid out with Rich ``Text`` operations directly, giving the same
-  segments as a DataTable cell (padding 1, justify and overflow of the cell,
-  the cursor's colour over the cell's) at a fraction of the cost.
+  depend on its place).
+
+Until the user moves it, the cursor stays on the first row: the most urgent
+client when sorted by status.
 """
 
 from __future__ import annotations
@@ -37,52 +36,20 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from nimwatch.views.status_table import ClientRow, bar, fmt_duration, percent
-
-STATUS_STYLE = {
-    "running": "cyan",
-    "succeeded": "green",
-    "failed": "bold red",
-    "stalled": "bold yellow",
-    "incomplete": "magenta",
-    "other": "",
-}
-"""Rich styles of the statuses: the 16 basic colours, so they hold on an aixterm."""
-SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": ""}
-
-Column = tuple[str, str, int]
-WIDE: tuple[Column, ...] = (
-    ("status", "Status", 12),
-    ("client", "Client", 12),
-    ("phase", "Phase", 26),
-    ("progress", "Progress", 15),
-    ("elapsed", "Elapsed", 8),
-    ("eta", "ETA", 8),
-    ("findings", "Find", 4),
+from nimwatch.tui.table_cells import (
+    Layout,
+    LineStyles,
+    column_at,
+    fit_layout,
+    line_segments,
+    line_styles,
+    row_cells,
+    signature,
+    table_width,
 )
-NARROW: tuple[Column, ...] = (
-    ("status", "Status", 12),
-    ("client", "Client", 11),
-    ("phase", "Phase", 17),
-    ("progress", "Progress", 11),
-    ("elapsed", "Elapsed", 8),
-    ("findings", "Find", 4),
-)
-WIDE_FROM = 100
-"""Terminal columns from which the wide layout (ETA, longer phase names) is used."""
-MIN_LAST = 10
-"""Narrowest "last line" column worth showing."""
-CELL_PADDING = 1
-"""Blank cells either side of every cell."""
+from nimwatch.views.status_table import ClientRow
+
 HEADER_HEIGHT = 1
-_NEWLINE = Text("\n")
-
-Signature = tuple[tuple[str, str, tuple[object, ...]], ...]
-
-
-def _signature(cells: Sequence[Text]) -> Signature:
-    """What makes two cells look the same (Text equality ignores the base style)."""
-    return tuple((c.plain, str(c.style), tuple(c.spans)) for c in cells)
 
 
 class ClientTable(ScrollView, can_focus=True):
@@ -146,7 +113,7 @@ class ClientTable(ScrollView, can_focus=True):
     ]
 
     class RowSelected(Message):
-        """Enter, or a click on the cursor row: open this client."""
+        """Enter, or a click on a row: open this client."""
 
         def __init__(self, table: ClientTable, log: str, row: int) -> None:
             super().__init__()
@@ -158,10 +125,25 @@ class ClientTable(ScrollView, can_focus=True):
         def control(self) -> ClientTable:
             return self.table
 
+    class HeaderClicked(Message):
+        """A click on a column's header: sort by it (again: the other way)."""
+
+        def __init__(self, table: ClientTable, column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
     def __init__(self, *, id: Optional[str] = None) -> None:
         super().__init__(id=id)
-        self._layout: tuple[Column, ...] = ()
-        self._last_width = 0
+        self._layout: Layout = ()
+        self._width = 0
+        """The width the layout was fitted to (0: not known yet)."""
+        self._refit = True
+        """The width or the sort changed: fit the columns again with the next :meth:`show`."""
+        self.sort = ("status", False)
+        """The column the rows are sorted by, and whether descending (the header shows it)."""
+        self.user_moved = False
+        """The user moved the cursor: it follows its client from then on (before, it stays on the first row)."""
         self._rows: list[ClientRow] = []
         """The rows to show, in order (kept while the layout is not known yet)."""
         self._keys: list[str] = []
@@ -174,7 +156,7 @@ class ClientTable(ScrollView, can_focus=True):
         """Each row's rendered line: (under the cursor, under the mouse, the strip). Independent of
         the row's place, so a new sort or a new client re-renders no row that did not change."""
         self._header: Optional[Strip] = None
-        self._styles: dict[tuple[bool, bool], tuple[list[Style], Style, Style]] = {}
+        self._styles: dict[tuple[bool, bool], LineStyles] = {}
         """(cursor, hover) -> the cells' styles, the cursor's foreground, the rest of the line's style."""
         self._style_key: tuple[object, ...] = ()
         self.cursor_row = 0
@@ -191,8 +173,18 @@ class ClientTable(ScrollView, can_focus=True):
 
     @property
     def columns(self) -> dict[str, str]:
-        """Column key -> label, in order."""
+        """Column key -> header, in order."""
         return {key: label for key, label, _ in self._layout}
+
+    @property
+    def column_layout(self) -> Layout:
+        """(key, header, width) of each column shown."""
+        return self._layout
+
+    @property
+    def fitted(self) -> bool:
+        """The columns are fitted to the widget's present width (False: a resize or a new sort is pending)."""
+        return bool(self._width) and not self._refit and self._width == self._content_width()
 
     @property
     def selected_log(self) -> Optional[str]:
@@ -205,12 +197,24 @@ class ClientTable(ScrollView, can_focus=True):
         """The cells of the row shown at ``index``."""
         return self._cells[self._keys[index]]
 
+    def set_sort(self, column: str, descending: bool) -> None:
+        """The order the rows come in (the header marks it); shown with the next :meth:`show`."""
+        if (column, descending) != self.sort:
+            self.sort = (column, descending)
+            self._refit = True  # the header changes
+
     def show(self, rows: Sequence[ClientRow]) -> None:
         """Display ``rows`` in this order; only what changed is repainted."""
         self._rows = list(rows)
-        if not self._layout:
+        if not self._width:
             return
         keys = [row.log for row in rows]
+        if self._refit or keys != self._keys or any(self._shown.get(row.log) != row for row in rows):
+            self._refit = False
+            layout = fit_layout(self._rows, self._width, *self.sort)  # the widths follow the content
+            if layout != self._layout:
+                self._set_layout(layout)
+                return
         if keys != self._keys:
             self._rebuild()
             return
@@ -235,8 +239,8 @@ class ClientTable(ScrollView, can_focus=True):
 
     def _set_cells(self, row: ClientRow) -> bool:
         """Make ``row``'s cells; True when they look different from before (its strip is dropped)."""
-        cells = self._cells_of(row)
-        if _signature(self._cells.get(row.log, ())) == _signature(cells):
+        cells = row_cells(row, self._layout)
+        if signature(self._cells.get(row.log, ())) == signature(cells):
             return False
         self._cells[row.log] = cells
         self._strips.pop(row.log, None)
@@ -258,8 +262,11 @@ class ClientTable(ScrollView, can_focus=True):
         self._shown = shown
         self._cells = {log: self._cells[log] for log in self._keys}
         self._strips = {log: s for log, s in self._strips.items() if log in self._index}
-        self.cursor_row = self._index.get(selected, 0) if selected is not None else 0
-        self.virtual_size = Size(self._table_width(), HEADER_HEIGHT + len(self._keys))
+        if self.user_moved and selected is not None:
+            self.cursor_row = self._index.get(selected, min(self.cursor_row, max(0, len(self._keys) - 1)))
+        else:
+            self.cursor_row = 0
+        self.virtual_size = Size(table_width(self._layout), HEADER_HEIGHT + len(self._keys))
         if everything:
             self.refresh()
         else:
@@ -286,49 +293,22 @@ class ClientTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ layout
 
     def on_resize(self, event: events.Resize) -> None:
-        width = event.size.width
-        if width != self._last_width:
-            self._last_width = width
-            self._set_layout(width)
+        width = self._content_width()
+        if width != self._width:
+            self._width = width
+            self._refit = True
+            self.show(self._rows)
 
-    def _set_layout(self, width: int) -> None:
-        layout = WIDE if width >= WIDE_FROM else NARROW
-        used = sum(w + 2 * CELL_PADDING for _, _, w in layout)
-        last = width - used - 2 * CELL_PADDING - 1
-        if last >= MIN_LAST:
-            layout = (*layout, ("last", "Last line", last))
+    def _content_width(self) -> int:
+        """The width the columns fit in: the widget's, less a vertical scrollbar's."""
+        return max(1, self.size.width - self.styles.scrollbar_size_vertical)
+
+    def _set_layout(self, layout: Layout) -> None:
         self._layout = layout
-        self._keys = []
         self._cells = {}
         self._shown = {}
         self._drop_strips()
         self._rebuild(everything=True)
-
-    def _table_width(self) -> int:
-        return sum(w + 2 * CELL_PADDING for _, _, w in self._layout)
-
-    def _cells_of(self, row: ClientRow) -> tuple[Text, ...]:
-        style = STATUS_STYLE[row.status]
-        values: dict[str, Text] = {}
-        for key, _, width in self._layout:
-            if key == "status":
-                values[key] = Text(f"{row.symbol} {row.status}", style=style)
-            elif key == "client":
-                values[key] = Text(row.client + (f" #{row.run}" if row.runs > 1 else ""))
-            elif key == "phase":
-                values[key] = Text(row.phase_label, no_wrap=True, overflow="ellipsis")
-            elif key == "progress":
-                cells = max(3, width - 5)
-                values[key] = Text.assemble((bar(row.fraction, cells), style), " ", percent(row.fraction))
-            elif key == "elapsed":
-                values[key] = Text(fmt_duration(row.elapsed), justify="right")
-            elif key == "eta":
-                values[key] = Text(row.eta_text, justify="right", no_wrap=True, overflow="ellipsis")
-            elif key == "findings":
-                values[key] = Text(str(row.findings), style=SEVERITY_STYLE.get(row.worst or "", ""), justify="right")
-            else:
-                values[key] = Text(row.last_line, no_wrap=True, overflow="ellipsis")
-        return tuple(values[key] for key, _, _ in self._layout)
 
     # ------------------------------------------------------------------ rendering
 
@@ -372,11 +352,11 @@ class ClientTable(ScrollView, can_focus=True):
         return strip
 
     def _render_header(self, width: int) -> Strip:
-        labels = [Text(label) for _, label, _ in self._layout]
-        styles = self._line_styles(self.get_component_rich_style("clienttable--header"))
+        labels = [Text(label, no_wrap=True, overflow="ellipsis") for _, label, _ in self._layout]
+        styles = line_styles(len(self._layout), self.get_component_rich_style("clienttable--header"))
         return self._render_line_of(labels, styles, width)
 
-    def _row_styles(self, cursor: bool, hover: bool) -> tuple[list[Style], Style, Style]:
+    def _row_styles(self, cursor: bool, hover: bool) -> LineStyles:
         styles = self._styles.get((cursor, hover))
         if styles is None:
             component = Style()
@@ -384,27 +364,14 @@ class ClientTable(ScrollView, can_focus=True):
                 component += self.get_component_rich_style("clienttable--hover")
             if cursor:
                 component += self.get_component_rich_style("clienttable--cursor")
-            styles = self._styles[cursor, hover] = self._line_styles(self.rich_style, component)
+            styles = self._styles[cursor, hover] = line_styles(len(self._layout), self.rich_style, component)
         return styles
 
-    def _line_styles(self, row_style: Style, component: Optional[Style] = None) -> tuple[list[Style], Style, Style]:
-        """A line's styles as a DataTable makes them: each cell's (with the column in its meta, which
-        keeps the cells apart as separate segments), the cursor's foreground put over the cell's
-        own, and the style of the rest of the line."""
-        component = component if component is not None else Style()
-        cells = [row_style + Style.from_meta({"column": column}) + component for column in range(len(self._layout))]
-        post = Style.from_color(color=component.color)
-        extend = row_style + component + Style.from_meta({"column": 0, "out_of_bounds": True})
-        return cells, post, extend
-
-    def _render_line_of(self, cells: Sequence[Text], styles: tuple[list[Style], Style, Style], width: int) -> Strip:
+    def _render_line_of(self, cells: Sequence[Text], styles: LineStyles, width: int) -> Strip:
         """One table line: every cell padded and styled, then the rest of the line."""
-        console = self.app.console
-        pres, post, extend = styles
-        segments: list[Segment] = []
-        for (_, _, cell_width), cell, pre in zip(self._layout, cells, pres):
-            segments.extend(_cell_segments(cell, cell_width, pre, post, console))
-        used = self._table_width()
+        segments = line_segments(self._layout, cells, styles, self.app.console)
+        extend = styles[2]
+        used = table_width(self._layout)
         segments.append(Segment(" " * max(0, width - used), extend))
         strip = Strip(segments)
         scroll_x = int(self.scroll_x)
@@ -416,20 +383,24 @@ class ClientTable(ScrollView, can_focus=True):
 
     def action_cursor(self, step: int) -> None:
         self._hide_hover()
+        self.user_moved = True
         self.move_cursor(self.cursor_row + step)
 
     def action_page(self, direction: int) -> None:
         self._hide_hover()
+        self.user_moved = True
         page = max(1, self.scrollable_content_region.height - HEADER_HEIGHT)
         self.scroll_relative(y=direction * page, animate=False, force=True)
         self.move_cursor(self.cursor_row + direction * page, scroll=False)
 
     def action_first(self) -> None:
         self._hide_hover()
+        self.user_moved = True
         self.move_cursor(0)
 
     def action_last(self) -> None:
         self._hide_hover()
+        self.user_moved = True
         self.move_cursor(len(self._keys) - 1)
 
     def action_select_cursor(self) -> None:
@@ -462,48 +433,18 @@ class ClientTable(ScrollView, can_focus=True):
         self._hide_hover()
 
     def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.y < HEADER_HEIGHT:
+            column = column_at(self._layout, offset.x + int(self.scroll_x))
+            if column is not None:
+                event.stop()
+                self.post_message(self.HeaderClicked(self, column))
+            return
         index = self._row_at(event)
         if index < 0:
             return
         event.stop()
-        if index == self.cursor_row:
-            self.action_select_cursor()
-        else:
-            self.move_cursor(index)
+        self.user_moved = True
+        self.move_cursor(index)
         self._set_hover(index)
-
-
-def _cell_segments(cell: Text, width: int, pre: Style, post: Style, console: object) -> list[Segment]:
-    """``cell`` on one line of ``width`` cells plus the padding, styled as a DataTable cell
-    (``Styled(Padding(cell, (0, 1)), pre_style=pre, post_style=post)``)."""
-    line = cell.copy()
-    if "\n" in line.plain:
-        line = line.split("\n")[0]
-    if "\t" in line.plain:
-        line.expand_tabs()
-    overflow = cell.overflow or "fold"
-    justify = cell.justify or "default"
-    if justify == "left":
-        line.truncate(width, overflow=overflow, pad=True)
-    elif justify in ("right", "center"):
-        line.rstrip()
-        line.truncate(width, overflow=overflow)
-        if justify == "right":
-            line.pad_left(width - line.cell_len)
-        else:
-            line.pad_left((width - line.cell_len) // 2)
-            line.pad_right(width - line.cell_len)
-    line.truncate(width, overflow=overflow)
-    blank = " " * CELL_PADDING
-    inner = [Segment(blank, pre)]
-    # Joined as Text.__rich_console__ joins lines: the cell's own style becomes a span.
-    for segment in _NEWLINE.join([line]).render(console):  # type: ignore[arg-type]
-        text, style, _ = segment
-        inner.append(Segment(text, pre + style if style else pre))
-    pad = width - line.cell_len
-    if pad > 0:
-        inner.append(Segment(" " * pad, pre))
-    inner.append(Segment(blank, pre))
-    if post:
-        return [Segment(text, (style + post) if style else post) for text, style, _ in inner]
-    return inner
+        self.action_select_cursor()

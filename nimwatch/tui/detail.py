@@ -1,10 +1,13 @@
 """The client detail screen: phases, facts, findings and the log of one client.
 
-Owns :class:`DetailScreen`. Three tabs: Overview (the phase timeline, the
-run's facts and the reboot verdict), Findings (each with explanation and
-advice) and Log (highlighted, with filter, search, jump to the next or
-previous finding and follow mode). ``w`` writes the client's Markdown report
-(the same as ``nimwatch report --format markdown``) to a file.
+Owns :class:`DetailScreen`. The fleet's summary line at the top (a failure
+elsewhere shows here too), then three tabs: Phases (the phase timeline, the
+run's facts and the reboot verdict, scrollable), Findings (every run's, each
+with explanation and advice) and Log (highlighted, with filter as you type,
+search, jump to the next or previous finding from the cursor, and follow
+mode). Each tab takes the keys as soon as it is shown. ``w`` writes the
+client's Markdown report (the same as ``nimwatch report --format markdown``)
+to a file.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from typing import Optional
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.tui.client_table import STATUS_STYLE
+from nimwatch.core.verdict import run_label
+from nimwatch.terminal import escape_controls
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.facts import FactsPanel
 from nimwatch.tui.findings import FindingsPanel
@@ -29,6 +34,8 @@ from nimwatch.tui.log_view import LogView
 from nimwatch.tui.messages import JumpToLine
 from nimwatch.tui.prompt import PromptScreen
 from nimwatch.tui.replay_bar import ReplayBar
+from nimwatch.tui.summary import SummaryBar
+from nimwatch.tui.table_cells import REBOOT_STYLE, STATUS_STYLE
 from nimwatch.tui.timeline import PhaseTimeline
 from nimwatch.views.status_table import fmt_duration
 
@@ -49,8 +56,8 @@ class DetailScreen(Screen[None]):
         Binding("f", "filter", "Filter"),
         Binding("right_square_bracket", "finding(1)", "Next finding"),
         Binding("left_square_bracket", "finding(-1)", "Prev finding", show=False),
-        Binding("F", "follow", "Follow"),
-        Binding("w", "write_report", "Report"),
+        Binding("F", "follow", "Follow", show=False),
+        Binding("w", "write_report", "Report", show=False),
     ]
 
     def __init__(self, ctx: TuiContext, log: str, line: Optional[int] = None) -> None:
@@ -58,17 +65,19 @@ class DetailScreen(Screen[None]):
         self.ctx = ctx
         self.log_path = log
         self._start_line = line
+        self._start_tab = "overview"
         self.ready = False
         """Composed: the app may refresh it."""
         self.report_path: Optional[Path] = None
         """The last report written (tests read it)."""
 
     def compose(self) -> ComposeResult:
+        yield SummaryBar()
         yield Static(id="detail-title")
         if self.ctx.replay is not None:
             yield ReplayBar(self.ctx.replay)
         with TabbedContent(initial="overview", id="tabs"):
-            with TabPane("Phases", id="overview"):
+            with TabPane("Phases", id="overview"), VerticalScroll(id="overview-scroll"):
                 yield PhaseTimeline(id="timeline")
                 yield FactsPanel(id="facts")
             with TabPane("Findings", id="findings"):
@@ -87,6 +96,8 @@ class DetailScreen(Screen[None]):
         self.refresh_state({self.log_path}, full=True)
         if self._start_line is not None:
             self.show_line(self._start_line)
+        else:
+            self.action_tab(self._start_tab)
 
     @property
     def log_view(self) -> LogView:
@@ -95,11 +106,12 @@ class DetailScreen(Screen[None]):
     # ------------------------------------------------------------------ refresh
 
     def refresh_state(self, dirty: set[str], full: bool = False) -> None:
+        ctx = self.ctx
+        self.query_one(SummaryBar).show(ctx.fleet or ctx.rows(), ctx.alerts.unacknowledged)
         if not full and self.log_path not in dirty:
-            if self.ctx.replay is not None:
+            if ctx.replay is not None:
                 self.query_one(ReplayBar).update_from_replay()
             return
-        ctx = self.ctx
         with ctx.engine.locked():
             state = ctx.engine.logs.get(self.log_path)
             if state is None:
@@ -110,14 +122,16 @@ class DetailScreen(Screen[None]):
             timed = ctx.timed(self.log_path)
             self.query_one(PhaseTimeline).show_run(run, ctx.rules, now, timed)
             self.query_one(FactsPanel).show_run(state, run, ctx.display_path(self.log_path))
-            findings = []
-            if run is not None:
-                values = advice_values(run, state.client)
-                findings = [replace(f, advice=fill_advice(f.advice, {**values, **dict(f.fills)})) for f in run.findings]
+            runs = []
+            for each in reversed(state.runs):
+                values = advice_values(each, state.client)
+                filled = [replace(f, advice=fill_advice(f.advice, {**values, **dict(f.fills)})) for f in each.findings]
+                runs.append((each.index, run_label(each), filled))
             lines = state.lines
-        self.query_one(FindingsPanel).show_findings(findings)
+        panel = self.query_one(FindingsPanel)
+        panel.show_findings(runs, row.cause_line if row is not None else None)
         severities: dict[int, str] = {}
-        for finding in findings:
+        for finding in panel.findings:
             if severities.get(finding.line) != "error":
                 severities[finding.line] = finding.severity.value
         view = self.log_view
@@ -125,14 +139,15 @@ class DetailScreen(Screen[None]):
         view.set_limit(lines)
         if row is not None:
             title = Text.assemble(
-                (row.client, "bold"),
-                (f"  run {row.run} of {row.runs}" if row.runs > 1 else ""),
+                (row.label, "bold"),
                 "  ",
                 (f"{row.symbol} {row.status}", STATUS_STYLE[row.status]),
+                "  reboot: ",
+                (row.reboot_word, REBOOT_STYLE[row.reboot]),
                 f"  phase {row.phase_label}  elapsed {fmt_duration(row.elapsed)}  findings {row.findings}",
             )
             self.query_one("#detail-title", Static).update(title)
-        self.query_one(TabbedContent).get_tab("findings").label = f"Findings ({len(findings)})"
+        self.query_one(TabbedContent).get_tab("findings").label = f"Findings ({len(panel.findings)})"
         self._log_status()
         if ctx.replay is not None:
             self.query_one(ReplayBar).update_from_replay()
@@ -145,8 +160,13 @@ class DetailScreen(Screen[None]):
         if view.search_text:
             bits.append(f"search '{view.search_text}'")
         if view.source.error:
-            bits.append(view.source.error)
-        self.query_one("#log-status", Static).update("  ".join(bits))
+            bits.append(escape_controls(view.source.error))
+        self.query_one("#log-status", Static).update(Text("  ".join(bits)))
+
+    def on_log_view_moved(self, message: LogView.Moved) -> None:
+        message.stop()
+        if self.ready:
+            self._log_status()
 
     # ------------------------------------------------------------------ actions
 
@@ -155,9 +175,21 @@ class DetailScreen(Screen[None]):
         self.dismiss()
 
     def action_tab(self, tab: str) -> None:
+        if not self.ready:  # a key pressed while the screen opens: its first draw shows that tab
+            self._start_tab = tab
+            return
         self.query_one(TabbedContent).active = tab
-        if tab == "log":
-            self.log_view.focus()
+        self._focus_tab(tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        """The tab shown takes the keys at once (no Tab key needed)."""
+        target = {"overview": "#overview-scroll", "findings": "#finding-list", "log": "#log-view"}[tab]
+        self.query_one(target).focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.id
+        if self.ready and pane in ("overview", "findings", "log"):
+            self._focus_tab(pane)
 
     def show_line(self, line: int) -> None:
         """Open the log tab on ``line`` (follow mode off)."""
@@ -179,7 +211,7 @@ class DetailScreen(Screen[None]):
             self.action_tab("log")
             self.log_view.follow = False
             if not self.log_view.set_search(value) and value:
-                self.notify(f"'{value}' is not in the log shown", severity="warning")
+                self.notify(f"'{value}' is not in the log shown", severity="warning", markup=False)
             self._log_status()
 
         self.app.push_screen(PromptScreen("Search:", self.log_view.search_text), done)
@@ -192,25 +224,31 @@ class DetailScreen(Screen[None]):
         self.action_tab("log")
         view.follow = False
         if not view.next_match(direction):
-            self.notify(f"'{view.search_text}' is not in the log shown", severity="warning")
+            self.notify(f"'{view.search_text}' is not in the log shown", severity="warning", markup=False)
         self._log_status()
 
     def action_filter(self) -> None:
-        def done(value: Optional[str]) -> None:
-            if value is None:
-                return
-            self.action_tab("log")
+        def typed(value: str) -> None:
             self.log_view.set_filter(value.strip())
             self._log_status()
 
-        self.app.push_screen(PromptScreen("Show only lines containing:", self.log_view.filter_text), done)
+        def done(value: Optional[str]) -> None:
+            if value is not None:
+                typed(value)
+                self.action_tab("log")
+
+        self.query_one(TabbedContent).active = "log"
+        prompt = PromptScreen("Show only lines containing:", self.log_view.filter_text, on_change=typed)
+        self.app.push_screen(prompt, done)
 
     def action_finding(self, direction: int) -> None:
         lines = sorted({f.line for f in self.query_one(FindingsPanel).findings})
         if not lines:
-            self.notify("This run has no findings.", severity="information")
+            self.notify("This log has no findings.", severity="information")
             return
-        current = self.log_view.cursor_line if self.query_one(TabbedContent).active == "log" else 0
+        view = self.log_view
+        # from the cursor, unless follow mode still holds it on the last line: then from the top (or the end)
+        current = (0 if direction > 0 else view.limit + 1) if view.follow else view.cursor_line
         if direction > 0:
             ahead = [line for line in lines if line > current]
             target = ahead[0] if ahead else None

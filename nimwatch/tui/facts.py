@@ -22,15 +22,18 @@ from nimwatch.aix.text import clean_line
 from nimwatch.core.outside import exit_words
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import client_verdict, operation_of, reboot_verdict, run_label
+from nimwatch.terminal import escape_controls
 
 VERDICT_STYLE = {
     "safe": "bold green",
     "not_applicable": "",
-    "wait": "cyan",
-    "do_not_reboot": "bold red",
+    "wait": "yellow",
+    "do_not_reboot": "yellow",
     "check_bootlist": "bold yellow",
     "reset_bootlist": "bold red",
 }
+"""Green only when safe; yellow for "not yet" and "do not" (a failed migration whose bootlist names the old disk:
+no reboot is needed, and one would be harmless); red only where a reboot now boots a broken system."""
 
 FACT_LABELS = (
     ("target_disks", "Target disks"),
@@ -69,7 +72,7 @@ class FactsPanel(Static):
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        grid.add_row("Log", shown_path)
+        grid.add_row("Log", Text(escape_controls(shown_path)))
         if run is None:
             grid.add_row("Run", "no nimadm output yet")
             self.update(grid)
@@ -84,7 +87,7 @@ class FactsPanel(Static):
         for key, label in FACT_LABELS:
             value = run.facts.get(key)
             if value:
-                grid.add_row(label, value)
+                grid.add_row(label, Text(escape_controls(value)))
         if "cache" not in run.variants and "nfs" in run.variants:
             grid.add_row("Cache", "none (NFS mode)")
         if run.variants:
@@ -92,7 +95,8 @@ class FactsPanel(Static):
         for label, value in outside_rows(log, run):
             grid.add_row(label, Text(value))
         verdict = client.reboot if client is not None and client.run != run.index else reboot_verdict(run)
-        lines = [Text("Reboot: ", style="bold") + Text(verdict.summary, style=VERDICT_STYLE.get(verdict.verdict, ""))]
+        summary = Text(escape_controls(verdict.summary), style=VERDICT_STYLE.get(verdict.verdict, ""))
+        lines = [Text("Reboot: ", style="bold") + summary]
         if verdict.detail:
-            lines.extend(Text("  " + line) for line in verdict.detail.splitlines())
+            lines.extend(Text("  " + escape_controls(line)) for line in verdict.detail.splitlines())
         self.update(Group(grid, Text(""), *lines))

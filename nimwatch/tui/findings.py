@@ -1,7 +1,12 @@
-"""The findings of one run: a list, and the explanation and advice of the one highlighted.
+"""The findings of a client's log: a list (every run's, under a line per run), and the one highlighted.
 
-Owns :class:`FindingsPanel`. Enter on a finding posts :class:`JumpToLine`, and
-the detail screen shows that line in the log.
+Owns :class:`FindingsPanel`. When the log holds more than one run (a re-run,
+a clean-up after a failure), each run's findings come under a header line
+(``Run 1 of 2: failed in phase 1``), the latest run first; the explanation and
+advice of the highlighted finding show below the list, the run's cause first. Enter on a finding
+posts :class:`JumpToLine`, and the detail screen shows that line in the log.
+Text from the log is shown escaped (no control character reaches the
+terminal).
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from nimwatch.core.events import Finding
+from nimwatch.terminal import escape_controls
 from nimwatch.tui.messages import JumpToLine
 from nimwatch.views.report_text import SEVERITY_MARK
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+RunFindings = tuple[int, str, Sequence[Finding]]
+"""(run number, the run in words, its findings)."""
 
 
 def finding_label(finding: Finding) -> Text:
@@ -29,23 +38,23 @@ def finding_label(finding: Finding) -> Text:
     return Text.assemble(
         (f"{SEVERITY_MARK[severity]} {severity.upper():7}", SEVERITY_STYLE[severity]),
         f"{code} p{finding.phase} l{finding.line}: ",
-        finding.title,
+        escape_controls(finding.title),
     )
 
 
 def finding_detail(finding: Finding) -> Group:
     parts: list[Text] = [finding_label(finding), Text("")]
     for context in finding.context:
-        parts.append(Text("      " + context, style="dim"))
-    parts.append(Text.assemble(("Line: ", "bold"), finding.text))
+        parts.append(Text("      " + escape_controls(context), style="dim"))
+    parts.append(Text.assemble(("Line: ", "bold"), escape_controls(finding.text)))
     for context in finding.context_after:
-        parts.append(Text("      " + context, style="dim"))
+        parts.append(Text("      " + escape_controls(context), style="dim"))
     if finding.explanation:
         parts.extend([Text(""), Text.assemble(("Why: ", "bold"), finding.explanation)])
     if finding.advice:
         parts.append(Text(""))
         parts.append(Text("Fix:", style="bold"))
-        parts.extend(Text("  " + line) for line in finding.advice.splitlines())
+        parts.extend(Text("  " + escape_controls(line)) for line in finding.advice.splitlines())
     return Group(*parts)
 
 
@@ -55,38 +64,68 @@ class FindingsPanel(Vertical):
     def __init__(self, *, id: Optional[str] = None) -> None:
         super().__init__(id=id)
         self.findings: list[Finding] = []
+        """Every finding listed, in list order (the runs' header lines left out)."""
+        self._options: list[Optional[Finding]] = []
+        """What each line of the list is: a finding, or None for a run's header line."""
+        self._runs: list[RunFindings] = []
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="finding-list")
         with VerticalScroll(id="finding-detail-box"):
             yield Static("No findings.", id="finding-detail")
 
-    def show_findings(self, findings: Sequence[Finding]) -> None:
-        if list(findings) == self.findings:
+    def show_findings(self, runs: Sequence[RunFindings], cause_line: Optional[int] = None) -> None:
+        """The findings of each run, the latest run first (a header line per run when there are several).
+
+        The first time, the finding on ``cause_line`` (the run's cause, as the
+        dashboard names it) is highlighted; after that, the highlight stays.
+        """
+        runs = list(runs)
+        if [(n, label, list(f)) for n, label, f in runs] == [(n, label, list(f)) for n, label, f in self._runs]:
             return
-        self.findings = list(findings)
+        self._runs = runs
         options = self.query_one(OptionList)
         highlighted = options.highlighted
         options.clear_options()
-        options.add_options(Option(finding_label(f), id=str(i)) for i, f in enumerate(self.findings))
+        self._options = []
+        items: list[Option] = []
+        for number, label, findings in runs:
+            if len(runs) > 1:
+                header = Text(f"Run {number} of {len(runs)}: {label}", style="bold underline")
+                items.append(Option(header, disabled=True))
+                self._options.append(None)
+            for finding in findings:
+                items.append(Option(finding_label(finding)))
+                self._options.append(finding)
+        options.add_options(items)
+        self.findings = [f for f in self._options if f is not None]
         if self.findings:
-            options.highlighted = min(highlighted or 0, len(self.findings) - 1)
+            first = next(i for i, f in enumerate(self._options) if f is not None)
+            if highlighted is None and cause_line is not None:
+                first = next((i for i, f in enumerate(self._options) if f is not None and f.line == cause_line), first)
+            options.highlighted = max(first, min(highlighted or first, len(self._options) - 1))
         self._show_detail(options.highlighted)
+
+    @property
+    def highlighted_finding(self) -> Optional[Finding]:
+        index = self.query_one(OptionList).highlighted
+        return self._options[index] if index is not None and 0 <= index < len(self._options) else None
 
     def select_line(self, line: int) -> None:
         """Highlight the finding on ``line`` (when there is one)."""
-        for index, finding in enumerate(self.findings):
-            if finding.line == line:
+        for index, finding in enumerate(self._options):
+            if finding is not None and finding.line == line:
                 self.query_one(OptionList).highlighted = index
                 self._show_detail(index)
                 return
 
     def _show_detail(self, index: Optional[int]) -> None:
         detail = self.query_one("#finding-detail", Static)
-        if index is None or not self.findings:
+        finding = self._options[index] if index is not None and 0 <= index < len(self._options) else None
+        if finding is None:
             detail.update("No findings." if not self.findings else "")
             return
-        detail.update(finding_detail(self.findings[index]))
+        detail.update(finding_detail(finding))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
@@ -94,4 +133,6 @@ class FindingsPanel(Vertical):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.post_message(JumpToLine(self.findings[event.option_index].line))
+        finding = self._options[event.option_index]
+        if finding is not None:
+            self.post_message(JumpToLine(finding.line))

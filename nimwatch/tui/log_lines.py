@@ -4,13 +4,16 @@ Owns :class:`LogLines` and :func:`line_kind`. The engine keeps no log text,
 so the log view reads the file itself, but never further than the engine
 has read (``limit``): a replay shows only the lines fed so far, a live view
 only what the parser has seen. Lines decode like the core does (UTF-8, else
-ISO-8859-1; CR and NUL dropped). Pure Python.
+ISO-8859-1; CR and NUL dropped); any other control character is shown
+escaped (``\x1b``), never sent to the terminal. Pure Python.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Optional
+
+from nimwatch.terminal import escape_controls
 
 MAX_LINE_CHARS = 4096
 """Characters of a line kept for display (the parser cuts at 64 KiB; nobody reads more on screen)."""
@@ -26,7 +29,7 @@ def _decode(raw: bytes) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    return text[:MAX_LINE_CHARS].expandtabs(8)
+    return escape_controls(text[:MAX_LINE_CHARS].expandtabs(8))
 
 
 def line_kind(text: str, finding_severity: Optional[str] = None) -> str:

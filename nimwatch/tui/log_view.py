@@ -7,7 +7,9 @@ line numbers; banners, errors and warnings are highlighted (a finding on the
 line decides its colour); a filter keeps only the lines containing a text;
 search marks every match and moves between matching lines; a cursor line is
 what "jump to finding" moves; follow mode keeps the cursor on the last line
-as lines arrive. Moving the cursor by hand ends follow mode.
+as lines arrive. Moving the cursor by hand ends follow mode. Every move of
+the cursor and every change of follow mode posts :class:`LogView.Moved` (the
+detail screen's status line follows it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -52,6 +55,9 @@ class LogView(ScrollView, can_focus=True):
 
     follow: reactive[bool] = reactive(True)
     """Keep the cursor on the last line as lines arrive."""
+
+    class Moved(Message):
+        """The cursor moved, or follow mode changed."""
 
     def __init__(self, path: str, *, id: Optional[str] = None) -> None:
         super().__init__(id=id)
@@ -183,6 +189,7 @@ class LogView(ScrollView, can_focus=True):
         # again when it is laid out.
         self._pending_scroll = center
         self.refresh()
+        self.post_message(self.Moved())
 
     def on_resize(self) -> None:
         if self._pending_scroll is not None:
@@ -222,6 +229,8 @@ class LogView(ScrollView, can_focus=True):
     def watch_follow(self, follow: bool) -> None:
         if follow and self.count:
             self._move(self.count - 1)
+        else:
+            self.post_message(self.Moved())
 
     # ------------------------------------------------------------------ rendering
 

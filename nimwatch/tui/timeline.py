@@ -16,6 +16,7 @@ from textual.widgets import Static
 from nimwatch.core.events import PhaseStatus
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import PhaseState, RunState
+from nimwatch.core.timing import phase_seconds
 from nimwatch.views.status_table import fmt_duration
 
 PHASE_MARK = {
@@ -24,16 +25,6 @@ PHASE_MARK = {
     PhaseStatus.FAILED: ("✖ failed", "bold red"),
     PhaseStatus.NOT_RUN: ("· not run", "dim"),
 }
-
-
-def phase_duration(ps: PhaseState, now: float, timed: bool) -> Optional[float]:
-    if not timed or ps.started_at is None:
-        return None
-    if ps.finished_at is not None:
-        return max(0.0, ps.finished_at - ps.started_at)
-    if ps.status is PhaseStatus.RUNNING:
-        return max(0.0, now - ps.started_at)
-    return None
 
 
 def phase_progress(ps: PhaseState) -> str:
@@ -47,15 +38,27 @@ def phase_progress(ps: PhaseState) -> str:
 class PhaseTimeline(Static):
     """The phase table of the client detail."""
 
+    _args: Optional[tuple[Optional[RunState], RuleSet, float, bool]] = None
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            self.show_run(*self._args)
+
     def show_run(self, run: Optional[RunState], rules: RuleSet, now: float, timed: bool) -> None:
-        table = Table(box=None, pad_edge=False, expand=True, show_edge=False, header_style="bold")
-        table.add_column("#", justify="right", width=2)
-        table.add_column("Phase", ratio=1, no_wrap=True, overflow="ellipsis")
+        """The table sized to its content: the progress counts whole, the phase names cut first."""
+        self._args = (run, rules, now, timed)
+        phases = [run.phase(spec.number) if run is not None else PhaseState(spec.number) for spec in rules.model.phases]
+        progress = [phase_progress(ps) for ps in phases]
+        progress_width = max([len("Progress"), *map(len, progress)])
+        names = max(len(spec.name) for spec in rules.model.phases)
+        room = (self.size.width or 200) - (2 + 10 + 8 + progress_width) - 4 * 2  # the other columns, the gaps
+        table = Table(box=None, pad_edge=False, expand=False, show_edge=False, header_style="bold")
+        table.add_column("#", justify="right", width=2, no_wrap=True)
+        table.add_column("Phase", no_wrap=True, overflow="ellipsis", width=max(12, min(names, room)))
         table.add_column("Status", width=10, no_wrap=True)
-        table.add_column("Time", justify="right", width=8)
-        table.add_column("Progress", width=18, no_wrap=True, overflow="ellipsis")
-        for spec in rules.model.phases:
-            ps = run.phase(spec.number) if run is not None else PhaseState(spec.number)
+        table.add_column("Time", justify="right", width=8, no_wrap=True)
+        table.add_column("Progress", no_wrap=True, overflow="ellipsis", width=progress_width)
+        for spec, ps, counts in zip(rules.model.phases, phases, progress):
             label, style = PHASE_MARK[ps.status]
             if ps.inferred:
                 label, style = "✔ before", "green dim"
@@ -64,7 +67,7 @@ class PhaseTimeline(Static):
                 Text(str(spec.number), style="bold" if current else ""),
                 Text(spec.name, style="bold" if current else ""),
                 Text(label, style=style),
-                fmt_duration(phase_duration(ps, now, timed)),
-                phase_progress(ps),
+                fmt_duration(phase_seconds(ps, now, timed)),
+                counts,
             )
         self.update(table)

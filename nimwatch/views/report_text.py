@@ -3,12 +3,15 @@
 Owns the two human renderings of report records (see :mod:`report_data`):
 plain text for the terminal and Markdown for a change ticket. Both show, per
 client and run, the phase table, the findings with their advice, and the
-reboot verdict.
+reboot verdict. Text from logs and file names may hold control characters:
+both renderings show them escaped (``\x1b``), never raw.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
+
+from nimwatch.terminal import escape_controls
 
 SEVERITY_MARK = {"error": "✖", "warning": "▲", "info": "·"}
 STATUS_MARK = {"done": "✔", "running": "…", "failed": "✖", "not_run": " "}
@@ -238,7 +241,7 @@ def render_text(
     out.append(summary_line(records))
     if clients:
         out.append(client_summary_line(clients))
-    return "\n".join(out) + "\n"
+    return escape_controls("\n".join(out) + "\n")
 
 
 def summary_line(records: list[dict[str, Any]]) -> str:
@@ -349,4 +352,4 @@ def render_markdown(
     if clients:
         out.append("")
         out.append(client_summary_line(clients))
-    return "\n".join(out) + "\n"
+    return escape_controls("\n".join(out) + "\n")

@@ -1,12 +1,13 @@
 """The dashboard's rows: one per client, as data and as a plain-text table.
 
 Owns :class:`ClientRow` (what the TUI dashboard and ``nimwatch status`` show
-for a client: phase, weighted progress, elapsed time, ETA, status, last line,
-findings), the status vocabulary with its symbols (readable without colour),
-sorting, filtering, the summary line, :class:`StallTracker` (which runs the
-stall notices say are stalled) and :func:`render_table`, the plain table of
-``nimwatch status``. Must not import Textual: it is the fallback for terminals
-where Textual cannot draw.
+for a client: phase, weighted progress, elapsed time, ETA, status, findings,
+the cause, reboot readiness, last line), the status vocabulary with its
+symbols (readable without colour), sorting by any column, filtering, the
+summary line, :class:`StallTracker` (which runs the stall notices say are
+stalled) and the formatting of durations and bars. Text from logs and file
+names is escaped here, once, for every view. Must not import Textual: it is
+the fallback for terminals where Textual cannot draw.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
 from nimwatch.core.outside import exit_words
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
-from nimwatch.core.verdict import client_verdict
+from nimwatch.core.verdict import REBOOT_WORDS, cause_label, client_verdict, root_finding
 from nimwatch.engine import Notice
 from nimwatch.terminal import escape_controls
 
@@ -39,21 +40,18 @@ SYMBOL = {"running": "▶", "succeeded": "✔", "failed": "✖", "stalled": "‖
 """Status symbols for the TUI (each one terminal cell wide)."""
 ASCII_SYMBOL = {"running": ">", "succeeded": "+", "failed": "X", "stalled": "!", "incomplete": "?", "other": "."}
 """Status symbols for plain terminals (AIX consoles without UTF-8)."""
-ANSI_COLOUR = {
-    "running": "36",
-    "succeeded": "32",
-    "failed": "1;31",
-    "stalled": "1;33",
-    "incomplete": "35",
-    "other": "0",
-}
-"""SGR colour codes of the plain table (the 16 basic colours)."""
-FILTERS = ("all", "problems", *STATUSES)
-"""Status filters, in the order the TUI cycles through them; problems = failed, stalled, incomplete."""
-SORTS = ("status", "name", "progress", "elapsed")
-"""Sort orders, in the order the TUI cycles through them."""
+FILTERS = ("all", "problems", "ready", *STATUSES)
+"""Filters, in the order the TUI cycles through them; problems = failed, stalled, incomplete; ready = ready to
+reboot (the reboot verdict says safe)."""
+SORTS = ("status", "client", "phase", "nim", "progress", "elapsed", "eta", "findings", "reboot", "cause", "last")
+"""Sort orders (one per column; ``status`` puts what needs a person first), in the order the TUI cycles them."""
+SORT_ALIASES = {"name": "client"}
+DESCENDING_FIRST = frozenset({"phase", "progress", "elapsed", "findings"})
+"""Columns whose first sort puts the biggest value first (the others: the smallest, or the most urgent)."""
 MIN_ETA_FRACTION = 0.02
-"""Below this much progress an ETA would be a guess: none is shown."""
+"""Below this much progress an ETA would be a guess: none is shown (when no run history is wired)."""
+REBOOT_RANK = {"reset_bootlist": 0, "check_bootlist": 1, "do_not_reboot": 2, "wait": 3, "safe": 4, "not_applicable": 5}
+"""Sort order of the Reboot column: what needs a person first."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +76,12 @@ class ClientRow:
     """Severity of the worst such finding (error, warning, info) or None."""
     verdict: str = ""
     """The client's verdict in words (from its last migration)."""
+    reboot: str = "wait"
+    """The reboot verdict (:func:`nimwatch.core.verdict.reboot_verdict`): safe, wait, do_not_reboot..."""
+    cause: str = ""
+    """The root finding, ``0516-404 VG full: no free PPs`` (:func:`nimwatch.core.verdict.root_finding`)."""
+    cause_severity: Optional[str] = None
+    cause_line: Optional[int] = None
     eta_overdue: float = 0.0
     """Seconds the current phase runs past its history's p90 (0: not overdue)."""
     eta_rough: bool = False
@@ -90,6 +94,16 @@ class ClientRow:
     @property
     def symbol(self) -> str:
         return SYMBOL[self.status]
+
+    @property
+    def reboot_word(self) -> str:
+        """``ready``, ``wait``, ``do not``, ``check bootlist``, ``reset bootlist`` or ``-``."""
+        return REBOOT_WORDS[self.reboot]
+
+    @property
+    def label(self) -> str:
+        """The client's name, with the run shown (``#2``) when its log holds more than one."""
+        return self.client + (f" #{self.run}" if self.runs > 1 else "")
 
     @property
     def eta_text(self) -> str:
@@ -171,8 +185,8 @@ def client_row(
     """
     latest = log.current
     if latest is None:
-        return ClientRow(log.log, log.client, 0, 0, "running", 0, "waiting for nimadm output", 0.0,
-                         None, None, log.last_text, 0, None)
+        return ClientRow(log.log, escape_controls(log.client), 0, 0, "running", 0, "waiting for nimadm output", 0.0,
+                         None, None, escape_controls(log.last_text), 0, None)
     verdict = client_verdict(log.runs, stalled=stalled, launch=log.launch_exit)
     run = log.run(verdict.run) if verdict.run else latest
     status = verdict.status
@@ -199,9 +213,10 @@ def client_row(
         elif run.outcome is Outcome.RUNNING and fraction >= MIN_ETA_FRACTION:
             eta = elapsed * (1.0 - fraction) / fraction
     worst = run.worst_severity()
+    root = root_finding(run)
     return ClientRow(
         log=log.log,
-        client=run.client or log.client,
+        client=escape_controls(run.client or log.client),
         run=run.index,
         runs=len(log.runs),
         status=status,
@@ -210,10 +225,14 @@ def client_row(
         fraction=fraction,
         elapsed=elapsed,
         eta=eta,
-        last_line=latest.last_text or log.last_text,
+        last_line=escape_controls(latest.last_text or log.last_text),
         findings=run.notable_findings,
         worst=worst.value if isinstance(worst, Severity) else None,
         verdict=verdict.summary,
+        reboot=verdict.reboot.verdict,
+        cause=escape_controls(cause_label(root, run, rules)) if root is not None else "",
+        cause_severity=root.severity.value if root is not None else None,
+        cause_line=root.line if root is not None else None,
         eta_overdue=overdue,
         eta_rough=rough,
         nimadm=_nimadm_words(log, run, verdict.run),
@@ -244,25 +263,52 @@ def _short_verdict(summary: str) -> str:
     return summary.split(", nothing migrated")[0].split(" — ")[0]
 
 
-def sort_rows(rows: Iterable[ClientRow], order: str = "status") -> list[ClientRow]:
-    """Rows in a :data:`SORTS` order; ties fall back to the client name."""
-    if order == "name":
-        return sorted(rows, key=lambda r: (r.client, r.log))
-    if order == "progress":
-        return sorted(rows, key=lambda r: (-r.fraction, r.client, r.log))
-    if order == "elapsed":
-        return sorted(rows, key=lambda r: (-(r.elapsed or 0.0), r.client, r.log))
-    return sorted(rows, key=lambda r: (STATUS_RANK[r.status], r.client, r.log))
+def _sort_key(order: str) -> Callable[[ClientRow], tuple[Any, ...]]:
+    """The ascending key of a :data:`SORTS` order (ties: the client name, then the log)."""
+    inf = float("inf")
+    keys: dict[str, Callable[[ClientRow], Any]] = {
+        "status": lambda r: STATUS_RANK[r.status],
+        "client": lambda r: (r.client.lower(), r.run),
+        "phase": lambda r: (r.phase, r.fraction),
+        "nim": lambda r: (not r.nim, r.nim.lower()),
+        "progress": lambda r: r.fraction,
+        "elapsed": lambda r: r.elapsed if r.elapsed is not None else -inf,
+        "eta": lambda r: r.eta if r.eta is not None else inf,
+        "findings": lambda r: r.findings,
+        "reboot": lambda r: REBOOT_RANK[r.reboot],
+        "cause": lambda r: (not r.cause, r.cause.lower()),
+        "last": lambda r: r.last_line.lower(),
+    }
+    key = keys[order]
+    return lambda r: (key(r), r.client.lower(), r.run, r.log)
+
+
+def sort_rows(rows: Iterable[ClientRow], order: str = "status", descending: Optional[bool] = None) -> list[ClientRow]:
+    """Rows in a :data:`SORTS` order (``name`` is ``client``).
+
+    ``descending`` None: the column's first direction (biggest first for
+    :data:`DESCENDING_FIRST`, else smallest or most urgent first).
+    """
+    order = SORT_ALIASES.get(order, order)
+    if descending is None:
+        descending = order in DESCENDING_FIRST
+    key = _sort_key(order)
+    if not descending:
+        return sorted(rows, key=key)
+    # the column's values descending, ties still by name (sorting is stable)
+    return sorted(sorted(rows, key=lambda r: key(r)[1:]), key=lambda r: key(r)[0], reverse=True)
 
 
 def filter_rows(rows: Iterable[ClientRow], status: str = "all", text: str = "") -> list[ClientRow]:
-    """Rows whose status passes a :data:`FILTERS` entry and whose client name contains ``text``."""
+    """Rows that pass a :data:`FILTERS` entry and whose client name contains ``text`` (any case)."""
     needle = text.lower()
     out = []
     for row in rows:
         if status == "problems" and row.status not in ("failed", "stalled", "incomplete"):
             continue
-        if status not in ("all", "problems") and row.status != status:
+        if status == "ready" and row.reboot != "safe":
+            continue
+        if status not in ("all", "problems", "ready") and row.status != status:
             continue
         if needle and needle not in row.client.lower():
             continue
@@ -310,98 +356,3 @@ def bar(fraction: float, width: int = 10, *, ascii_only: bool = False) -> str:
 
 def percent(fraction: float) -> str:
     return f"{int(fraction * 100 + 1e-9):3d}%"
-
-
-def _fit(text: str, width: int) -> str:
-    text = escape_controls(text)  # a log line or client name never reaches the terminal raw
-    if width <= 0:
-        return ""
-    if len(text) <= width:
-        return text.ljust(width)
-    if width == 1:
-        return text[:1]
-    return text[: width - 1] + "~"
-
-
-def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = False, ascii_only: bool = False) -> str:
-    """The plain dashboard: a header, one line per row, and the summary line.
-
-    Every line fits in ``width`` columns: the last line text goes first, then
-    the ETA, the elapsed time and the findings, and the phase name is cut.
-    Status reads without colour: a symbol and the word.
-    """
-    symbols = ASCII_SYMBOL if ascii_only else SYMBOL
-    client_w = max([6, *(len(r.client) + (2 + len(str(r.run)) if r.runs > 1 else 0) for r in rows)])
-    nim_w = min(48, max([0, *(len(r.nim) for r in rows)]))
-    widths = {
-        "status": 12,
-        "client": min(client_w, 24),
-        "phase": 30,
-        "nim": max(nim_w, 9) if nim_w else 0,
-        "progress": 15,
-        "elapsed": 8,
-        "eta": max([8, *(len(r.eta_text) for r in rows)]),
-        "find": 5,
-        "last": 0,
-    }
-    optional = ["last", "eta", "elapsed", "find", "nim"]
-    columns = [c for c in widths if c != "nim" or nim_w]
-
-    def used() -> int:
-        return sum(widths[c] for c in columns if c != "last") + len(columns) - 1
-
-    while used() + (13 if "last" in columns else 0) > width and optional:
-        if widths["phase"] > 16:
-            widths["phase"] = max(16, widths["phase"] - (used() - width) - (13 if "last" in columns else 0))
-            continue
-        gone = optional.pop(0)
-        if gone in columns:
-            columns.remove(gone)
-    if "last" in columns:
-        widths["last"] = width - used()
-    if used() > width:
-        widths["phase"] = max(8, widths["phase"] - (used() - width))
-    headers = {
-        "status": "STATUS",
-        "client": "CLIENT",
-        "phase": "PHASE",
-        "nim": "NIM STATE",
-        "progress": "PROGRESS",
-        "elapsed": "ELAPSED",
-        "eta": "ETA",
-        "find": "FIND",
-        "last": "LAST LINE",
-    }
-    right = {"elapsed", "eta", "find"}
-
-    def cell(name: str, text: str) -> str:
-        if name in right and len(text) <= widths[name]:
-            return text.rjust(widths[name])
-        return _fit(text, widths[name])
-
-    lines = [" ".join(cell(c, headers[c]) for c in columns).rstrip()]
-    for row in rows:
-        values = {
-            "status": f"{symbols[row.status]} {row.status}",
-            "client": row.client + (f" #{row.run}" if row.runs > 1 else ""),
-            "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
-            "nim": row.nim or "-",
-            "progress": f"{bar(row.fraction, 10, ascii_only=ascii_only)} {percent(row.fraction)}",
-            "elapsed": fmt_duration(row.elapsed),
-            "eta": row.eta_text,
-            "find": str(row.findings),
-            "last": row.last_line,
-        }
-        cells = [cell(c, values[c].strip() if c in right else values[c]) for c in columns]
-        if colour:
-            cells[0] = f"\x1b[{ANSI_COLOUR[row.status]}m{cells[0]}\x1b[0m"
-        lines.append(" ".join(cells).rstrip())
-    text = summary(rows)
-    if len(text) > width:
-        counts = status_counts(rows)
-        text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    lines.append(text[:width])
-    for row in rows:  # how nimadm ended, for the runs nimwatch run started: under the table, whole
-        if row.nimadm:
-            lines.append(f"{row.client}: {row.nimadm}")
-    return "\n".join(lines) + "\n"

@@ -49,7 +49,7 @@ function _nimwatch_complete {
                     report) opts="-h --help --format -f --rules --output -o --state --no-state --verbose -v --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     watch) opts="-h --help --config -c --poll --state --once --alert-backlog --rebuild-state --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     status) opts="-h --help --watch -w --sort --ascii --colour --color --rules --config --state --log-level --log-format --log-file --log-max-size --log-backups" ;;
-                    tui) opts="-h --help --rules --config --theme --report-dir --poll --log-level --log-format --log-file --log-max-size --log-backups" ;;
+                    tui) opts="-h --help --rules --config --theme --report-dir --poll --no-bell --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     replay) opts="-h --help --speed --max --headless --rules --config --theme --report-dir --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     history) opts="-h --help --client --since --format -f --state --config --master --source-level --rules --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     check-config) opts="-h --help --log-level --log-format --log-file --log-max-size --log-backups" ;;

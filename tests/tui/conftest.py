@@ -13,9 +13,13 @@ from .tuikit import DATA, AppFactory, build_app
 
 
 @pytest.fixture(autouse=True)
-def _in_data_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Paths show relative to the current directory: bare file names, the same on every machine."""
+def _in_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Paths show relative to the current directory: bare file names, the same on every machine.
+
+    The state journal is the test's own (as root, the default would be /var/lib/nimwatch/state.db).
+    """
     monkeypatch.chdir(DATA)
+    monkeypatch.setenv("NIMWATCH_STATE", str(tmp_path / "state" / "state.db"))
     yield
 
 

@@ -6,7 +6,7 @@ so "quiet" and "burst" are decided by the test, not by how fast it runs.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import pytest
 from textual.geometry import Region
@@ -66,11 +66,33 @@ class Spy:
         coalescer.applied = spy_applied  # type: ignore[method-assign]
 
 
+class ManualTimer:
+    """Stands in for the app's burst timer: the test decides when the flush happens, not the wall clock."""
+
+    def __init__(self, app: NimwatchApp) -> None:
+        self.due: list[Callable[[], None]] = []
+        real = app.set_timer
+
+        def set_timer(delay: float, callback: Callable[[], None], **kwargs: object) -> object:
+            if callback == app._flush_burst:
+                self.due.append(callback)
+                return object()
+            return real(delay, callback, **kwargs)  # type: ignore[arg-type]
+
+        app.set_timer = set_timer  # type: ignore[method-assign,assignment]
+
+    def fire(self) -> None:
+        due, self.due = self.due, []
+        for callback in due:
+            callback()
+
+
 async def test_a_notice_after_a_quiet_period_is_shown_at_once_and_a_burst_is_merged(make_tui: AppFactory) -> None:
     app = make_tui()
     clock = FakeClock(1000.0)
     app.coalescer.clock = clock
     spy = Spy(app)
+    timer = ManualTimer(app)
     engine = app.ctx.engine
     log = str(RUNNING_LOG)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -103,6 +125,8 @@ async def test_a_notice_after_a_quiet_period_is_shown_at_once_and_a_burst_is_mer
         assert phase_shown() == "7/12" and spy.applied == 1
 
         # The flush applies all of them at once.
+        assert len(timer.due) == 1
+        timer.fire()
         await wait_for(pilot, lambda: spy.applied == 2)
         assert phase_shown() == "9/12"
         assert app._refresh_timer is None and not app.coalescer.pending

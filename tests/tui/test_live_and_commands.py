@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nimwatch import termcheck
 from nimwatch.cli import main
 from nimwatch.commands.tui import pick_theme
 from nimwatch.engine import Engine
@@ -49,13 +51,14 @@ class Captured:
 
 @pytest.fixture
 def captured(monkeypatch: pytest.MonkeyPatch) -> Captured:
-    """``NimwatchApp.run`` records the app instead of taking over the terminal."""
+    """``NimwatchApp.run`` records the app instead of taking over the terminal (taken to be one)."""
     box = Captured()
 
     def fake_run(self: NimwatchApp, *args: object, **kwargs: object) -> None:
         box.app = self
 
     monkeypatch.setattr(NimwatchApp, "run", fake_run)
+    monkeypatch.setattr(termcheck, "tui_problem", lambda: None)
     return box
 
 
@@ -77,6 +80,48 @@ def test_no_arguments_means_tui_on_the_default_directory(
     assert main([]) == 2
     assert "/var/adm/ras/alt_mig: no such directory" in capsys.readouterr().err
     assert captured.app is None
+
+
+def test_without_a_terminal_the_tui_refuses_and_points_to_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    started: list[NimwatchApp] = []
+    monkeypatch.setattr(NimwatchApp, "run", lambda self, *a, **k: started.append(self))
+    (tmp_path / "one_alt_mig.log").write_bytes(RUNNING_LOG.read_bytes())
+    # pytest's output is not a terminal: neither a bare `nimwatch` nor `nimwatch tui` opens the TUI
+    for argv in ([], ["tui", str(tmp_path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "the TUI needs a terminal, and standard input is not one" in err and "nimwatch status" in err
+        assert ("usage: nimwatch" in err and "status " in err) == (argv == [])  # a bare `nimwatch`: the help too
+    assert started == []
+
+
+class Tty(io.StringIO):
+    def __init__(self, encoding: str = "utf-8") -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    def isatty(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
+def test_terminals_that_cannot_show_the_tui() -> None:
+    tty = (Tty(), Tty(), Tty())
+    assert termcheck.tui_problem({"TERM": "xterm-256color"}, tty) is None
+    assert termcheck.tui_problem({"TERM": "aixterm"}, tty) is None
+    for term in ("vt100", "vt220", "vt100-am", "dumb", ""):
+        problem = termcheck.tui_problem({"TERM": term}, tty)
+        assert problem is not None and "nimwatch status" in problem and "TERM=xterm" in problem, term
+    redirected = (Tty(), io.StringIO(), Tty())
+    assert "standard output is not one" in (termcheck.tui_problem({"TERM": "xterm"}, redirected) or "")
+    # the character set is the locale's: ISO8859-1 (AIX's en_US) or ASCII get the ASCII driver, UTF-8 does not
+    assert termcheck.needs_ascii(Tty("ISO-8859-1")) and termcheck.needs_ascii(Tty("ascii"))
+    assert not termcheck.needs_ascii(Tty("utf-8"))
 
 
 def test_replay_command_builds_the_app_with_its_controls(captured: Captured) -> None:

@@ -1,4 +1,4 @@
-"""Snapshots of every screen in its key states, at 120x40 and 80x24, in full and 16 colours.
+"""Snapshots of every screen in its key states, at 80x24 to 220x60, in full and 16 colours.
 
 Plain ``def`` tests: ``snap_compare`` runs the app in its own event loop.
 Update after an intended change with ``pytest tests/tui --snapshot-update``
@@ -15,8 +15,13 @@ from textual.widgets import DataTable
 
 from nimwatch.tui.app import NimwatchApp
 from nimwatch.tui.detail import DetailScreen
+from nimwatch.views.status_table import SORTS
 
+from .test_heatmap import Paced, copies
 from .tuikit import FAILED_LOG, RUNNING_LOG, AppFactory, RunBefore, wait_for
+
+SAMPLES = FAILED_LOG.parent.parent.parent.parent / "sample_logs"
+ALL_SAMPLES = sorted(SAMPLES.glob("*_alt_mig.log"))
 
 SnapCompare = Callable[..., bool]
 WIDE = (120, 40)
@@ -48,6 +53,17 @@ class TestDashboard:
 
     def test_problems_only(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
         assert snap_compare(make_tui(), press=["f"], terminal_size=WIDE)
+
+    def test_sample_logs_140x40(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
+        """The README's screenshot: every sample log, causes and reboot readiness."""
+        assert snap_compare(make_tui(paths=ALL_SAMPLES), terminal_size=(140, 40))
+
+    def test_sample_logs_220x60_by_cause(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
+        press = ["s"] * SORTS.index("cause")
+        assert snap_compare(make_tui(paths=ALL_SAMPLES, close=True), press=press, terminal_size=(220, 60))
+
+    def test_ready_to_reboot_80x24(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
+        assert snap_compare(make_tui(paths=ALL_SAMPLES, close=True), press=["r"], terminal_size=NARROW)
 
     def test_replay_paused_half_way(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
         app = make_tui(preload=False)
@@ -81,7 +97,28 @@ class TestDetail:
         assert snap_compare(make_tui(theme="ansi-dark"), terminal_size=NARROW, run_before=run_before)
 
 
+    def test_findings_of_every_run(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
+        rerun = SAMPLES / "rerun02_alt_mig.log"
+        assert snap_compare(make_tui(paths=[rerun]), terminal_size=WIDE, run_before=open_client(rerun, "2"))
+
+    def test_reboot_verdict_scrolled_into_view_80x24(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
+        assert snap_compare(make_tui(), terminal_size=NARROW, run_before=open_client(FAILED_LOG, "end"))
+
+
+class TestHeatmap:
+    def test_a_slow_phase_6(self, snap_compare: SnapCompare, make_tui: AppFactory, tmp_path: Path) -> None:
+        paths = copies(tmp_path, ["lpar01", "lpar02", "lpar03", "slow04"])
+        app = make_tui(paths=[*paths, FAILED_LOG, RUNNING_LOG], journal=Paced({str(paths[3])}))
+        assert snap_compare(app, press=["m"], terminal_size=WIDE)
+
+
 class TestAlertsAndHelp:
+    def test_alerts_grouped_wide(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
+        assert snap_compare(make_tui(paths=ALL_SAMPLES, close=True), press=["a"], terminal_size=(140, 40))
+
+    def test_acknowledge_all_asks_first(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
+        assert snap_compare(make_tui(), press=["a", "X"], terminal_size=NARROW)
+
     def test_alerts_one_acknowledged(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
         async def run_before(pilot: Pilot[None]) -> None:
             await pilot.press("a")

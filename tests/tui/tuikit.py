@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -20,7 +20,7 @@ from textual.widget import Widget
 
 from nimwatch.engine import Engine
 from nimwatch.rulefiles import load_rules
-from nimwatch.sources.replay import ReplaySource
+from nimwatch.sources.replay import ArrivalTimes, ReplaySource
 from nimwatch.tui.app import NimwatchApp, make_app
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -53,22 +53,29 @@ def build_app(
     close: bool = False,
     theme: str = "textual-dark",
     speed: Optional[float] = None,
+    journal: Optional[ArrivalTimes] = None,
+    **options: Any,
 ) -> NimwatchApp:
-    """An app replaying ``paths``: fed to the end before it starts (``preload``), logs left open unless ``close``."""
+    """An app replaying ``paths``: fed to the end before it starts (``preload``), logs left open unless ``close``.
+
+    ``journal`` gives the replay recorded arrival times; ``options`` go to :func:`make_app` (bell, fresh...).
+    """
     clock = FakeClock()
     engine = Engine(load_rules(), clock=lambda: EPOCH)
     replay = ReplaySource(
-        engine, list(paths), speed=speed, epoch=EPOCH, clock=clock, sleep=clock.sleep, close_at_end=close
+        engine, list(paths), speed=speed, epoch=EPOCH, clock=clock, sleep=clock.sleep, close_at_end=close,
+        journal=journal,
     )
-    app = make_app(engine, replay=replay, start_replay=False, report_dir=report_dir, theme=theme)
+    app = make_app(engine, replay=replay, start_replay=False, report_dir=report_dir, theme=theme, **options)
     if preload:
         replay.run_to_end()
     return app
 
 
 
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app run until ``condition`` holds (fails after ``timeout`` seconds)."""
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Let the app run until ``condition`` holds (fails after ``timeout`` seconds: a deadline for a loaded
+    machine, never a pace; a condition that holds returns at once)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

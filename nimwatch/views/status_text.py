@@ -1,0 +1,102 @@
+"""The plain dashboard of ``nimwatch status``: one line per client, fitted to the width.
+
+Owns :func:`render_table` and the colours of the plain table. No Textual: this
+is the fallback for terminals where the TUI cannot draw. The rows' text from
+logs is already escaped (:mod:`nimwatch.views.status_table`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nimwatch.views.columns import fit_columns, table_columns
+from nimwatch.views.status_table import (
+    ASCII_SYMBOL,
+    SYMBOL,
+    ClientRow,
+    bar,
+    fmt_duration,
+    percent,
+    status_counts,
+    summary,
+)
+
+ANSI_COLOUR = {
+    "running": "36",
+    "succeeded": "32",
+    "failed": "1;31",
+    "stalled": "1;33",
+    "incomplete": "35",
+    "other": "0",
+}
+"""SGR colour codes of the plain table (the 16 basic colours)."""
+REBOOT_COLOUR = {
+    "safe": "1;32",
+    "wait": "33",
+    "do_not_reboot": "33",
+    "check_bootlist": "1;33",
+    "reset_bootlist": "1;31",
+}
+"""SGR colour codes of the Reboot column: green ready, yellow wait or do not, red only where a reboot now does harm."""
+
+
+def _fit(text: str, width: int) -> str:
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text.ljust(width)
+    if width == 1:
+        return text[:1]
+    return text[: width - 1] + "~"
+
+
+def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = False, ascii_only: bool = False) -> str:
+    """The plain dashboard: a header, one line per row, and the summary line.
+
+    Every line fits in ``width`` columns (:func:`table_columns`): a cell cut
+    short ends with ``~``. Status reads without colour: a symbol and the word.
+    """
+    symbols = ASCII_SYMBOL if ascii_only else SYMBOL
+    layout = fit_columns(table_columns(rows), width, gap=1)
+    right = {"elapsed", "eta", "findings"}
+
+    def cell(key: str, text: str, size: int) -> str:
+        if key in right and len(text) <= size:
+            return text.rjust(size)
+        return _fit(text, size)
+
+    lines = [" ".join(cell(c.key, c.label.upper(), w) for c, w in layout).rstrip()]
+    bar_cells = max(3, dict((c.key, w) for c, w in layout).get("progress", 15) - 5)
+    for row in rows:
+        values = {
+            "status": f"{symbols[row.status]} {row.status}",
+            "client": row.label,
+            "phase": row.phase_label.replace("—", "-") if ascii_only else row.phase_label,
+            "nim": row.nim or "-",
+            "progress": f"{bar(row.fraction, bar_cells, ascii_only=ascii_only)} {percent(row.fraction)}",
+            "elapsed": fmt_duration(row.elapsed),
+            "eta": row.eta_text,
+            "findings": str(row.findings),
+            "reboot": row.reboot_word,
+            "cause": row.cause,
+            "last": row.last_line,
+        }
+        cells = []
+        for column, size in layout:
+            text = cell(column.key, values[column.key], size)
+            if colour and column.key == "status":
+                text = f"\x1b[{ANSI_COLOUR[row.status]}m{text}\x1b[0m"
+            elif colour and column.key == "reboot" and row.reboot in REBOOT_COLOUR:
+                text = f"\x1b[{REBOOT_COLOUR[row.reboot]}m{text}\x1b[0m"
+            cells.append(text)
+        line = " ".join(cells).rstrip()
+        lines.append(line)
+    text = summary(rows)
+    if len(text) > width:
+        counts = status_counts(rows)
+        text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    lines.append(text[:width])
+    for row in rows:  # how nimadm ended, for the runs nimwatch run started: under the table, whole
+        if row.nimadm:
+            lines.append(f"{row.client}: {row.nimadm}")
+    return "\n".join(lines) + "\n"
