@@ -22,7 +22,6 @@ from typing import Any, Callable, Optional
 from nimwatch.core.validation import LineDict, Problems, type_name
 from nimwatch.engine import FindingLimits
 from nimwatch.errors import ConfigError
-from nimwatch.yamlfile import load_yaml
 
 SYSTEM_CONFIG = Path("/etc/nimwatch/nimwatch.yaml")
 SYSTEM_STATE = Path("/var/lib/nimwatch/state.db")
@@ -248,6 +247,8 @@ def load_config(path: Optional[Path], *, fail_fast: bool = True) -> Config:
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
     check_permissions(path, problems)
+    from nimwatch.yamlfile import load_yaml  # PyYAML is imported only by commands that read YAML
+
     data = load_yaml(path)
     config = parse_config(data, path, problems)
     problems.raise_if_any()
@@ -261,6 +262,8 @@ def check_config(path: Path) -> list[str]:
         if not path.is_file():
             return [f"{path}: no such config file"]
         check_permissions(path, problems)
+        from nimwatch.yamlfile import load_yaml
+
         parse_config(load_yaml(path), path, problems)
     except ConfigError as exc:
         return [*problems.items, *[p for p in exc.problems if p not in problems.items]]

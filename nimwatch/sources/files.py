@@ -23,8 +23,10 @@ from nimwatch.core.state import LogState
 from nimwatch.errors import LogSourceError
 
 LOG_SUFFIX = "_alt_mig.log"
-BLOCK_SIZE = 1 << 20
-"""Bytes read per block: large enough for the C-speed scan, small enough to keep memory flat."""
+BLOCK_SIZE = 128 * 1024
+"""Bytes read per block: large enough for the C-speed scan, small enough to keep memory flat. Measured
+(bench/report_throughput.py): 1 MiB blocks cost as much user time and ~0.1 s more system time on a 2M-line
+log, as the C library maps and unmaps the memory of every block's buffers (a page fault per 4 KiB)."""
 
 
 def client_from_path(path: Path) -> str:
@@ -35,6 +37,8 @@ def client_from_path(path: Path) -> str:
 
 SNIFF_BYTES = 8192
 """How much of a file :func:`sniff` looks at."""
+_CONTROL = bytes(b for b in range(0x20) if b not in (9, 10, 12, 13, 27)) + b"\x7f"
+_HIGH = bytes(range(0x80, 0x100))
 EMPTY = "empty file: no nimadm output yet"
 BINARY = "binary data, not a nimadm log"
 
@@ -114,10 +118,10 @@ def sniff(path: Path) -> str | None:
     body = head.replace(b"\0", b"")
     if not body:
         return BINARY
-    control = sum(1 for b in body if (b < 0x20 and b not in (9, 10, 12, 13, 27)) or b == 0x7F)
+    control = len(body) - len(body.translate(None, _CONTROL))  # counted in C: report sniffs every log
     if control * 20 > len(body):
         return BINARY
-    high = sum(1 for b in body if b >= 0x80)
+    high = len(body) - len(body.translate(None, _HIGH))
     if high * 10 > len(body) * 3 and body.decode("utf-8", "replace").count("\ufffd") * 2 > high // 2:
         return BINARY
     return None
