@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nimwatch.engine import Engine, Notice
 from nimwatch.rulefiles import load_rules
-from nimwatch.sources.tail import Tailer, native_observer_available
+from nimwatch.sources.observers import native_observer_available
+from nimwatch.sources.tail import Tailer
 
 PROBE = re.compile(r"probe (\d+)")
 PREAMBLE = (

@@ -1,6 +1,6 @@
 """The live engine: many logs, one state, notices for every subscriber.
 
-Owns :class:`Engine` and :class:`Notice`. Sources (the tailer, replay) hand
+Owns :class:`Engine` (the notices are :mod:`nimwatch.notices`). Sources (the tailer, replay) hand
 the engine the bytes they read with the time they arrived; the engine runs
 each log's :class:`~nimwatch.core.parser.LogReader`, reduces the events into
 per-log :class:`~nimwatch.core.state.LogState` and turns them into notices: the
@@ -17,7 +17,9 @@ Internal ones (``progress``, ``fact``, ``lines``, ``bad_line``,
 by ``watch``. A finding's advice has the facts known so far filled in; when
 the lines after an info finding show a failure (an unknown message number
 inside installp's output), a second ``finding`` notice carries its new
-severity.
+severity. The stall monitor's verdicts (stalled, silent, running on) are core
+events too, given to :meth:`Engine.reduce`: the reducer is the one writer of
+the state.
 
 Flood limits: a run's findings become notices up to :class:`FindingLimits`
 (per run and per signature; a finding that fails the run always passes). The
@@ -32,87 +34,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Optional
 
-from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.core.events import (
-    BadLine,
-    Event,
-    Fact,
-    Finding,
-    FindingDetail,
-    InstallpResult,
-    LinesRead,
-    PhaseFinished,
-    PhaseStarted,
-    Progress,
-    RunFinished,
-    RunStarted,
-)
-from nimwatch.core.parser import LogReader, build_scanner
+from nimwatch.core.events import Event, Finding, RunFinished
+from nimwatch.core.lognames import client_from_path
+from nimwatch.core.parser import build_scanner
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
-from nimwatch.core.verdict import operation_of
-from nimwatch.schema import SCHEMA_VERSION
+from nimwatch.notices import PUBLIC_EVENTS, Notice, iso, notice_for
 
-PUBLIC_EVENTS = (
-    "run_started",
-    "phase_started",
-    "phase_finished",
-    "finding",
-    "findings_suppressed",
-    "stalled",
-    "stall_cleared",
-    "run_finished",
-    "hook_result",
-    "alert_failed",
-    "backlog",
-    "log_replaced",
-    "nimadm_exited",
-    "nim_state",
-)
-
-
-def iso(ts: float) -> str:
-    """ISO 8601 in UTC with milliseconds, e.g. 2026-11-22T03:21:33.120Z."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One engine event, as sinks, hooks, views and the JSON-lines output see it."""
-
-    event: str
-    ts: float
-    log: str
-    client: str
-    run: Optional[int] = None
-    phase: Optional[int] = None
-    phase_name: Optional[str] = None
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def public(self) -> bool:
-        return self.event in PUBLIC_EVENTS
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.fields.get(key, default)
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema": SCHEMA_VERSION,
-            "event": self.event,
-            "ts": iso(self.ts),
-            "client": self.client,
-            "log": self.log,
-            "run": self.run,
-            "phase": self.phase,
-            "phase_name": self.phase_name,
-        }
-        out.update(self.fields)
-        return out
-
+__all__ = ["PUBLIC_EVENTS", "Engine", "FindingLimits", "Notice", "iso"]
 
 Subscriber = Callable[[Notice], None]
 
@@ -209,11 +141,7 @@ class Engine:
             state = self.logs.get(log)
             if state is None:
                 if not client:
-                    from pathlib import Path
-
-                    from nimwatch.sources.files import client_from_path
-
-                    client = client_from_path(Path(log))
+                    client = client_from_path(log)
                 state = LogState(log, client)
                 self.logs[log] = state
                 self._readers[log] = LogReader(self.rules, client, self.scanner)
@@ -256,6 +184,23 @@ class Engine:
             notices.append(Notice("log_restarted", at, log, state.client, fields={"reason": reason}))
         self._dispatch(notices)
         return notices
+
+    def replaced(self, log: str, at: float, fields: Mapping[str, Any]) -> None:
+        """The file under ``log``'s name changed while nimwatch was down: publish ``log_replaced``."""
+        state = self.add_log(log)
+        self.publish(Notice("log_replaced", at, log, state.client, fields=fields))
+
+    def reduce(self, log: str, event: Event, at: float) -> list[Notice]:
+        """Reduce an event from outside the parser (the stall monitor's) into ``log``'s state.
+
+        Returns its notices without publishing them: the caller may hold the engine's lock
+        (:meth:`locked`) while it decides and reduces, and publishes them (:meth:`publish`) once
+        it has let go. Nothing happens for a log the engine does not follow.
+        """
+        with self._lock:
+            if log not in self.logs:
+                return []
+            return self._apply(log, [event], at)
 
     def remove(self, log: str) -> None:
         """Stop following ``log`` and forget its state."""
@@ -311,7 +256,7 @@ class Engine:
                 continue
             if isinstance(event, RunFinished):
                 notices.extend(self._suppressed_notices(state, floods, event.run, at))
-            notice = self._notice(state, event, at)
+            notice = notice_for(state, event, at, self.phase_name)
             if notice is not None:
                 if self.annotate is not None and notice.public:
                     notice = self.annotate(state, notice)
@@ -365,89 +310,3 @@ class Engine:
                 )
             )
         return out
-
-    def _notice(self, state: LogState, event: Event, at: float) -> Optional[Notice]:
-        def make(name: str, run: Optional[int], phase: Optional[int], /, **fields: Any) -> Notice:
-            client = state.client
-            if run is not None and run <= len(state.runs):
-                client = state.run(run).client or client
-            return Notice(name, at, state.log, client, run, phase, self.phase_name(phase), fields)
-
-        if isinstance(event, RunStarted):
-            return make("run_started", event.run, None, line=event.line, mid_run=event.mid_run)
-        if isinstance(event, PhaseStarted):
-            return make("phase_started", event.run, event.phase, line=event.line)
-        if isinstance(event, PhaseFinished):
-            return make("phase_finished", event.run, event.phase, line=event.line, status=event.status.value)
-        if isinstance(event, Finding):
-            return self._finding_notice(state, event, make)
-        if isinstance(event, FindingDetail):
-            return self._detail_notice(state, event, make)
-        if isinstance(event, InstallpResult):
-            return make(
-                "installp",
-                event.run,
-                event.phase,
-                filesets_ok=event.filesets_ok,
-                failed=list(event.failed),
-                cancelled=list(event.cancelled),
-                requisite_failures=list(event.requisite_failures),
-                failing=event.failing,
-                line=event.line,
-            )
-        if isinstance(event, RunFinished):
-            return make(
-                "run_finished",
-                event.run,
-                event.failed_phase or state.run(event.run).last_phase or None,
-                line=event.line,
-                outcome=event.outcome.value,
-                failed_phase=event.failed_phase,
-                reason=event.reason,
-                operation=operation_of(state.run(event.run)),
-            )
-        if isinstance(event, Progress):
-            return make("progress", event.run, event.phase, done=event.done, total=event.total, unit=event.unit)
-        if isinstance(event, Fact):
-            return make("fact", event.run, None, name=event.name, value=event.value, line=event.line)
-        if isinstance(event, LinesRead):
-            return make("lines", event.run, None, line=event.line, last_text=event.last_text)
-        if isinstance(event, BadLine):
-            return make("bad_line", None, None, line=event.line, reason=event.reason)
-        return None
-
-    @staticmethod
-    def _finding_fields(state: LogState, finding: Finding) -> dict[str, Any]:
-        run = state.run(finding.run) if 0 < finding.run <= len(state.runs) else None
-        values = {**advice_values(run, state.client), **dict(finding.fills)}
-        return {
-            "rule": finding.rule,
-            "code": finding.code,
-            "severity": finding.severity.value,
-            "benign": finding.benign,
-            "fails_run": finding.fails_run,
-            "title": finding.title,
-            "text": finding.text,
-            "explanation": finding.explanation,
-            "advice": fill_advice(finding.advice, values),
-            "line": finding.line,
-            "context": list(finding.context),
-        }
-
-    def _finding_notice(self, state: LogState, event: Finding, make: Callable[..., Notice]) -> Notice:
-        return make("finding", event.run, event.phase, **self._finding_fields(state, event))
-
-    def _detail_notice(self, state: LogState, event: FindingDetail, make: Callable[..., Notice]) -> Optional[Notice]:
-        """The merged finding: a public ``finding`` again when its severity rose, else an internal notice."""
-        run = state.run(event.run) if 0 < event.run <= len(state.runs) else None
-        merged = None
-        if run is not None:
-            merged = next((f for f in reversed(run.findings) if f.line == event.line and f.rule == event.rule), None)
-        if merged is None:
-            return make("finding_detail", event.run, None, line=event.line, rule=event.rule)
-        fields = self._finding_fields(state, merged)
-        fields["context_after"] = list(merged.context_after)
-        if event.severity is not None:
-            fields["severity_raised"] = True
-            return make("finding", event.run, merged.phase, **fields)
-        return make("finding_detail", event.run, merged.phase, **fields)

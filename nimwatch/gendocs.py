@@ -1,4 +1,4 @@
-"""Writes (or checks) the files generated from the argparse definitions: the man page and the completions.
+"""Writes (or checks) the generated files: the man page and completions (from argparse), the config's JSON Schema.
 
 Owns :data:`GENERATED` and :func:`main`: ``python -m nimwatch.gendocs``
 rewrites them under the source tree, ``--check`` exits 1 naming each file
@@ -19,6 +19,7 @@ GENERATED: dict[str, str] = {
     "share/man/man1/nimwatch.1": "nimwatch.manpage:render",
     "share/bash-completion/completions/nimwatch": "nimwatch.completion:render_bash",
     "share/nimwatch/nimwatch.ksh": "nimwatch.completion:render_ksh",
+    "share/nimwatch-config.schema.json": "nimwatch.config.json_schema:render",
 }
 """Path under the source tree (and under the install prefix) -> the function that renders it."""
 

@@ -1,8 +1,7 @@
-"""Prometheus metrics: the ``metrics:`` config section, the exposition text and its two outputs.
+"""Prometheus metrics: the exposition text and its two outputs (``metrics:`` in :mod:`nimwatch.config.file`).
 
-Owns :func:`parse_section` (``metrics: {textfile: PATH, listen: HOST:PORT,
-interval: SECONDS}``), :func:`render` (the Prometheus text format, built from
-the engine's state) and :class:`MetricsExporter`, whose loop beats every
+Owns :func:`render` (the Prometheus text format, built from the engine's
+state) and :class:`MetricsExporter`, whose loop beats every
 ``interval`` (default 15 s): it stamps the heartbeat and rewrites the
 node_exporter textfile atomically (temporary file + rename) even when no log
 changed, and within :data:`CHANGE_DELAY` of a change; it also serves
@@ -24,78 +23,19 @@ import socket
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from nimwatch import __version__
+from nimwatch.config.file import MetricsConfig
 from nimwatch.core.events import Outcome, PhaseStatus, Severity
-from nimwatch.core.validation import LineDict, Problems, type_name
 from nimwatch.core.verdict import client_verdict
 from nimwatch.metrics_live import LiveMetrics
 
-METRICS_KEYS = ("textfile", "listen", "interval")
-DEFAULT_INTERVAL = 15.0
-"""Seconds between two heartbeats (the textfile is rewritten at least this often)."""
 CHANGE_DELAY = 1.0
 """A change is written within this many seconds (or within ``interval`` when that is shorter)."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class MetricsConfig:
-    textfile: Optional[Path] = None
-    """node_exporter textfile collector file (``*.prom``), rewritten atomically."""
-    listen: Optional[tuple[str, int]] = None
-    """Serve ``/metrics`` on this address."""
-    interval: float = DEFAULT_INTERVAL
-    """Seconds between two heartbeats: the textfile is rewritten at least this often, even when no log changed."""
-
-
-def parse_section(value: Any, line: int, problems: Problems, path: Path) -> Optional[MetricsConfig]:
-    """Validate ``metrics:``; problems name file, line and key."""
-    if value is None:
-        return None
-    if not isinstance(value, LineDict):
-        problems.add(line, "metrics", f"must be a mapping (textfile: PATH, listen: HOST:PORT), not {type_name(value)}")
-        return None
-    problems.check_keys(value, METRICS_KEYS, "metrics.")
-    textfile: Optional[Path] = None
-    listen: Optional[tuple[str, int]] = None
-    interval = DEFAULT_INTERVAL
-    if "textfile" in value:
-        raw = value["textfile"]
-        if not isinstance(raw, str) or not raw:
-            problems.add(value.line_of("textfile"), "metrics.textfile", "must be a file path")
-        else:
-            textfile = Path(raw) if os.path.isabs(raw) else path.parent / raw
-            if not textfile.name.endswith(".prom"):
-                problems.add(
-                    value.line_of("textfile"),
-                    "metrics.textfile",
-                    "node_exporter only reads files named *.prom",
-                )
-            elif not textfile.parent.is_dir():
-                problems.add(value.line_of("textfile"), "metrics.textfile", f"no such directory: {textfile.parent}")
-    if "listen" in value:
-        raw = value["listen"]
-        host, _, port = str(raw).rpartition(":")
-        if not isinstance(raw, (str, int)) or not port.isdigit() or not 0 < int(port) < 65536:
-            problems.add(value.line_of("listen"), "metrics.listen", f"{raw!r} is not HOST:PORT (e.g. 127.0.0.1:9731)")
-        else:
-            listen = (host.strip("[]") or "127.0.0.1", int(port))
-    if "interval" in value:
-        raw = value["interval"]
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
-            problems.add(value.line_of("interval"), "metrics.interval", "must be a positive number of seconds")
-        else:
-            interval = float(raw)
-    if textfile is None and listen is None:
-        if "textfile" not in value and "listen" not in value:
-            problems.add(value.line, "metrics", "give textfile: PATH and/or listen: HOST:PORT")
-        return None
-    return MetricsConfig(textfile, listen, interval)
 
 
 # ---------------------------------------------------------------------- exposition

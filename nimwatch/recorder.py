@@ -22,7 +22,6 @@ end times.
 from __future__ import annotations
 
 import bisect
-import json
 import sqlite3
 import threading
 import time
@@ -32,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol
 
 from nimwatch.engine import Engine, Notice
+from nimwatch.feed import Chunk, FileIdentity
 from nimwatch.journal import FileRecord, Journal
 from nimwatch.outside_notices import outside_key
-from nimwatch.sources.tail import Chunk, FileIdentity
 
 CHECKPOINT_EVERY = 1.0
 """Seconds between arrival checkpoints of a log that produces no notices (lines only)."""
@@ -42,7 +41,6 @@ SNAPSHOT_EVERY = 60.0
 """Seconds between two snapshots of a log that keeps growing (a clean stop writes one anyway)."""
 
 UNJOURNALED = frozenset({"hook_result", "alert_failed"})
-
 """Public notices about delivery itself: live only, never replayed, so never journaled."""
 
 Planner = Callable[[Notice, str], None]
@@ -89,7 +87,7 @@ class _Content:
 
 
 class Recorder:
-    """The journal-backed :class:`~nimwatch.sources.tail.FeedSink`.
+    """The journal-backed :class:`~nimwatch.feed.FeedSink`.
 
     Args:
         engine: the engine to feed; the recorder also subscribes to it for notices
@@ -187,7 +185,7 @@ class Recorder:
         self._snap_at[log] = self._clock()
         if not force and self._snapped.get(log) == (ident.generation, ident.offset):
             return True
-        from nimwatch.snapshot import SnapshotError, encode
+        from nimwatch.snapshot import SnapshotError, counts_to_keep, pack_log
 
         with self._lock, self.engine.locked():
             parts = self.engine.export_log(log)
@@ -195,15 +193,8 @@ class Recorder:
             if parts is None or content is None:
                 return False
             try:
-                data = json.dumps(
-                    {
-                        "engine": encode(parts, self.engine.wiring()),
-                        "base": content.base,
-                        "counts": self._kept_counts(content, parts["state"].lines),
-                    },
-                    ensure_ascii=True,
-                    separators=(",", ":"),
-                )
+                counts = counts_to_keep(content.counts, parts["state"].lines)
+                data = pack_log(parts, self.engine.wiring(), content.base, counts)
             except (SnapshotError, TypeError, ValueError) as exc:
                 self._snap_failed.add(log)  # said once; the log is re-read from its start at the next start
                 self.on_error(f"{log}: cannot snapshot its state ({exc}); a restart will read it from its start")
@@ -219,17 +210,6 @@ class Recorder:
     def snapshot_all(self) -> int:
         """A snapshot of every log fed this session (at a clean stop); returns how many were written."""
         return sum(1 for log in list(self._fed) if self.snapshot(log, force=True))
-
-    @staticmethod
-    def _kept_counts(content: _Content, last_line: int) -> dict[str, int]:
-        """The occurrence counts a resumed session can still need: those above 1, and those of the last line
-        (later notices are about later lines; a run end or a stall on the last line may come again)."""
-        out = {}
-        for base, count in content.counts.items():
-            line = base.rsplit("|", 2)[-2]
-            if count > 1 or line == str(last_line):
-                out[base] = count
-        return out
 
     def snapshot_offset(self, log: str, generation: int) -> Optional[int]:
         """Where the log's usable snapshot was taken (its content ``generation``), or None."""
@@ -252,22 +232,20 @@ class Recorder:
 
     def restore(self, log: str, identity: FileIdentity) -> bool:
         """Install the log's snapshot, taken at ``identity.offset`` of that file; False when it is unusable."""
-        from nimwatch.snapshot import SnapshotError, decode
+        from nimwatch.snapshot import SnapshotError, unpack_log
 
         generation, offset = identity.generation, identity.offset
         try:
             row = self.journal.snapshot_get(log)
             if row is None or row[0] != generation or row[1] != offset or row[2] != self.fingerprint:
                 return False
-            data = json.loads(row[3])
-            parts = decode(data["engine"], self.engine.wiring())
+            parts, base, counts = unpack_log(row[3], self.engine.wiring())
         except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError, SnapshotError) as exc:
             self.on_error(f"{log}: its snapshot cannot be used ({exc}): reading it from its start")
             return False
         self.engine.restore_log(log, parts)
         with self._lock:
-            content = _Content(identity, int(data["base"]))  # the keys of this content's notices go on
-            content.counts = {str(k): int(v) for k, v in data["counts"].items()}
+            content = _Content(identity, base, counts)  # the keys of this content's notices go on
             self._load_checkpoints(log, content, generation)
             self._contents[log] = content
         self._fed[log] = identity
@@ -278,10 +256,7 @@ class Recorder:
 
     def replaced(self, log: str, at: float, fields: dict[str, Any]) -> None:
         """The file under ``log``'s name changed while nimwatch was down (the tailer found out at start)."""
-        with self.engine.locked():
-            state = self.engine.logs.get(log)
-            client = state.client if state is not None else ""
-        self.engine.publish(Notice("log_replaced", at, log, client, fields=fields))
+        self.engine.replaced(log, at, fields)
 
     def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
         self._content_for(log, old)
@@ -289,7 +264,7 @@ class Recorder:
             self.engine.restart(log, reason, at)
         self._commit(log, notices, old, at, historic=False, record=False)
         with self._lock:
-            self._contents[log] = _Content(new, self._runs(log))
+            self._contents[log] = _Content(new, self._tally(log)[0])
         try:
             with self.journal.transaction():
                 self.journal.forget_generations(log, new.generation)
@@ -332,17 +307,18 @@ class Recorder:
                 else:
                     self.backlog.incomplete += 1
 
-    def _runs(self, log: str) -> int:
+    def _tally(self, log: str) -> tuple[int, int]:
+        """(runs, lines) the engine has for ``log`` now."""
         with self.engine.locked():
             state = self.engine.logs.get(log)
-            return len(state.runs) if state is not None else 0
+            return (len(state.runs), state.lines) if state is not None else (0, 0)
 
     def _content_for(self, log: str, identity: FileIdentity) -> _Content:
         with self._lock:
             content = self._contents.get(log)
             if content is not None and content.identity.generation == identity.generation:
                 return content
-            content = _Content(identity, self._runs(log))
+            content = _Content(identity, self._tally(log)[0])
             record = self._records.get(log)
             if record is not None and record.identity.generation == identity.generation:
                 self._load_checkpoints(log, content, identity.generation)
@@ -454,7 +430,7 @@ class Recorder:
                         checkpoint = public or at - content.last_checkpoint_at >= CHECKPOINT_EVERY
                         if checkpoint:
                             content.last_checkpoint_at = at
-                        self.journal.record_file(log, identity, self._lines(log), at, checkpoint)
+                        self.journal.record_file(log, identity, self._tally(log)[1], at, checkpoint)
             except sqlite3.Error as exc:
                 self.on_error(f"state journal: cannot record a batch of {log}: {exc}")
                 new = []
@@ -469,8 +445,3 @@ class Recorder:
             self.forward(notice)
             if printer is not None:
                 printer.put(seq, line, wait=not nested)
-
-    def _lines(self, log: str) -> int:
-        with self.engine.locked():
-            state = self.engine.logs.get(log)
-            return state.lines if state is not None else 0

@@ -164,7 +164,7 @@ def tui_recorder(
     from pathlib import Path
 
     from nimwatch.history_store import store_records
-    from nimwatch.journal import watcher_holds
+    from nimwatch.journaldb import watcher_holds
 
     history = LiveHistory(engine, None, rules)
 

@@ -30,6 +30,7 @@ import enum
 import functools
 import hashlib
 import importlib
+import json
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -39,7 +40,7 @@ from typing import Any
 from nimwatch import __version__
 
 SNAPSHOT_VERSION = 1
-_SOURCES = ("core", "engine.py", "recorder.py", "snapshot.py", "sources/tail.py")
+_SOURCES = ("core", "engine.py", "feed.py", "recorder.py", "snapshot.py", "sources/tail.py", "sources/identity.py")
 """Parts of nimwatch whose source decides what a snapshot means (a directory: every .py in it)."""
 
 
@@ -164,6 +165,26 @@ def decode(data: Any, wiring: Mapping[str, Any]) -> Any:
             setattr(obj, name, decode(value, wiring))
         return obj
     raise SnapshotError("an object without a type tag in a snapshot")
+
+
+def pack_log(parts: Mapping[str, Any], wiring: Mapping[str, Any], base: int, counts: Mapping[str, int]) -> str:
+    """One log's snapshot as the journal keeps it: the engine's objects (:meth:`Engine.export_log`), the runs
+    before its content (``base``) and the dedupe-key counts a resumed session still needs."""
+    data = {"engine": encode(parts, wiring), "base": base, "counts": dict(counts)}
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+
+
+def unpack_log(text: str, wiring: Mapping[str, Any]) -> tuple[Any, int, dict[str, int]]:
+    """What :func:`pack_log` wrote: (the engine's objects, base, counts). Raises ValueError, KeyError,
+    TypeError or :class:`SnapshotError` on a snapshot it cannot read."""
+    data = json.loads(text)
+    return decode(data["engine"], wiring), int(data["base"]), {str(k): int(v) for k, v in data["counts"].items()}
+
+
+def counts_to_keep(counts: Mapping[str, int], last_line: int) -> dict[str, int]:
+    """The occurrence counts a resumed session can still need: those above 1, and those of the last line
+    (later notices are about later lines; a run end or a stall on the last line may come again)."""
+    return {key: n for key, n in counts.items() if n > 1 or key.rsplit("|", 2)[-2] == str(last_line)}
 
 
 def fingerprint(rule_files: Iterable[Path]) -> str:

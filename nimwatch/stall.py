@@ -1,4 +1,4 @@
-"""Stall and silence detection over the engine's live state.
+"""Stall and silence detection over the engine's live state: the clock the core does not have.
 
 Owns :class:`StallMonitor`. The log has no timestamps, so "stalled" is about
 arrival times: a running phase that got no new line for longer than its
@@ -19,33 +19,37 @@ operation`` and no ``info``: a plain nimadm may never set them) is no
 evidence, so a healthy run is never stalled by it. A stall the log's
 silence alone decides says ``evidence: log``.
 
+The monitor only decides: its verdicts are core events
+(:class:`~nimwatch.core.events.Stalled`, ``RunSilent``, ``StallCleared``)
+that the engine reduces into the run's state like the parser's, so whether a
+run is stalled is kept in one place, the state (``RunState.stalled``).
 ``check(now)`` is driven by the caller's clock, so it is deterministic in
 tests; lines resuming are noticed at once through the engine's ``lines``
-notices. The monitor publishes through the engine and never holds the
-engine's lock while it does.
+notices, NIM's info changing through its ``nim_state`` notices. The monitor
+decides and reduces under the engine's lock and publishes once it has let go.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from nimwatch.config import StallConfig
-from nimwatch.core.events import Outcome, PhaseStatus
+from nimwatch.core.events import Event, Outcome, PhaseStatus, RunSilent, StallCleared, Stalled
 from nimwatch.core.outside import NimView
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine, Notice
 
 
 class StallMonitor:
-    """Publishes ``stalled``, ``stall_cleared`` and silent runs' ``run_finished`` (incomplete).
+    """Decides ``stalled``, ``stall_cleared`` and silent runs' ``run_finished`` (incomplete).
 
     Args:
-        engine: the engine whose state is watched and through which notices are published.
+        engine: the engine whose state is watched, which reduces the verdicts and publishes their notices.
         stall_config: thresholds from the config.
         rules: the phase model (its per-phase ``stall_minutes``).
         clock: seconds since the epoch; ``check()`` without an argument uses it.
+        nim_stall_minutes: NIM's info unchanged (and the log silent) this long is a stall (None: not used).
     """
 
     def __init__(
@@ -61,13 +65,6 @@ class StallMonitor:
         self.rules = rules
         self.clock = clock
         self.nim_stall_minutes = nim_stall_minutes
-        self._lock = threading.Lock()
-        self._stalled: dict[tuple[str, int], float] = {}
-        """(log, run) -> last_line_at when the stall was reported."""
-        self._silent: dict[tuple[str, int], float] = {}
-        """(log, run) -> last_line_at when the run was declared incomplete."""
-        self._nim: dict[tuple[str, int], Optional[float]] = {}
-        """(log, run) -> the NIM ``info_since`` of a stall NIM's info decided."""
         self._unsubscribe = engine.subscribe(self._on_notice)
 
     def close(self) -> None:
@@ -88,9 +85,9 @@ class StallMonitor:
 
     @property
     def stalled(self) -> set[tuple[str, int]]:
-        """(log, run) pairs currently reported as stalled."""
-        with self._lock:
-            return set(self._stalled)
+        """(log, run) pairs stalled now (from the state)."""
+        with self.engine.locked():
+            return {(log, run.index) for log, state in self.engine.logs.items() for run in state.runs if run.stalled}
 
     # ------------------------------------------------------------------ periodic check
 
@@ -99,84 +96,41 @@ class StallMonitor:
         now = self.clock() if now is None else now
         out: list[Notice] = []
         incomplete_after = self.config.incomplete_after_minutes * 60.0
-        with self.engine.locked(), self._lock:
-            for log, state in self.engine.logs.items():
+        with self.engine.locked():
+            for log, state in list(self.engine.logs.items()):
                 run = state.current
-                if run is None or run.last_line_at is None:
+                if run is None or run.last_line_at is None or run.outcome is not Outcome.RUNNING:
                     continue
-                key = (log, run.index)
                 silent = now - run.last_line_at
-                if run.outcome is Outcome.INCOMPLETE and run.end_line is None and key not in self._silent:
-                    # declared silent before a restart (the state came back from a snapshot): lines
-                    # that come again must bring it back to running, as in the session that said so
-                    self._silent[key] = run.last_line_at
-                if run.outcome is not Outcome.RUNNING:
-                    if key not in self._silent:
-                        self._stalled.pop(key, None)
-                        self._nim.pop(key, None)
-                    continue
+                verdicts: list[Event] = []
                 phase = run.current_phase
-                if phase and key not in self._stalled and run.phase(phase).status is PhaseStatus.RUNNING:
-                    evidence = self._evidence(state.nim, phase, silent, now)
-                    if evidence is not None:
-                        self._stalled[key] = run.last_line_at
-                        if evidence.get("evidence") == "nim_info" and state.nim is not None:
-                            self._nim[key] = state.nim.info_since
-                        fields = {
-                            "line": run.last_line,
-                            "severity": "warning",
-                            "silent_minutes": round(silent / 60.0, 1),
-                            "threshold_minutes": self.threshold_minutes(phase),
-                            "last_text": run.last_text,
-                            **evidence,
-                        }
-                        client = run.client or state.client
-                        name = self.engine.phase_name(phase)
-                        out.append(Notice("stalled", now, log, client, run.index, phase, name, fields))
-                if key not in self._silent and silent > incomplete_after:
-                    self._silent[key] = run.last_line_at
-                    run.outcome = Outcome.INCOMPLETE
-                    run.finish_reason = f"no new line for {round(silent / 60.0)} minutes"
-                    run.finished_at = now
-                    out.append(
-                        Notice(
-                            "run_finished",
-                            now,
-                            log,
-                            run.client or state.client,
-                            run.index,
-                            phase or None,
-                            self.engine.phase_name(phase),
-                            {
-                                "line": run.last_line,
-                                "outcome": Outcome.INCOMPLETE.value,
-                                "failed_phase": None,
-                                "reason": run.finish_reason,
-                                "silent_minutes": round(silent / 60.0, 1),
-                            },
-                        )
-                    )
+                if phase and not run.stall_reported and run.phase(phase).status is PhaseStatus.RUNNING:
+                    stalled = self._stalled(state.nim, run.index, phase, silent, now)
+                    if stalled is not None:
+                        verdicts.append(stalled)
+                if silent > incomplete_after:
+                    reason = f"no new line for {round(silent / 60.0)} minutes"
+                    verdicts.append(RunSilent(run.index, round(silent / 60.0, 1), reason))
+                for verdict in verdicts:
+                    out.extend(self.engine.reduce(log, verdict, now))
         for notice in out:
             self.engine.publish(notice)
         return out
 
-    def _evidence(self, nim: Optional[NimView], phase: int, silent: float, now: float) -> Optional[dict[str, Any]]:
-        """Why the phase counts as stalled (None: it does not): the log's silence, or NIM's info with it."""
+    def _stalled(self, nim: Optional[NimView], run: int, phase: int, silent: float, now: float) -> Optional[Stalled]:
+        """The verdict when the phase counts as stalled (None: it does not): the log's silence, or NIM's info."""
+        minutes = round(silent / 60.0, 1)
         if silent > self.threshold_minutes(phase) * 60.0:
-            return {"evidence": "log"}
+            return Stalled(run, phase, minutes, self.threshold_minutes(phase))
         limit = self.nim_stall_minutes
         if limit is None or nim is None or not nim.busy:
             return None
         unchanged = nim.info_unchanged(now)
         if unchanged < limit * 60.0 or silent < limit * 60.0:
             return None
-        return {
-            "evidence": "nim_info",
-            "threshold_minutes": limit,
-            "nim_cstate": nim.cstate,
-            "nim_info": nim.info,
-            "info_unchanged_minutes": round(unchanged / 60.0, 1),
-        }
+        return Stalled(
+            run, phase, minutes, limit, "nim_info", nim.cstate, nim.info, round(unchanged / 60.0, 1), nim.info_since
+        )
 
     # ------------------------------------------------------------------ lines resuming, NIM info changing
 
@@ -186,71 +140,37 @@ class StallMonitor:
             return
         if notice.event != "lines" or notice.run is None:
             return
-        key = (notice.log, notice.run)
-        with self._lock:
-            if key not in self._stalled and key not in self._silent:
-                return
-        cleared: Optional[Notice] = None
-        with self.engine.locked(), self._lock:
+        out: list[Notice] = []
+        with self.engine.locked():
             state = self.engine.logs.get(notice.log)
-            if state is None or notice.run > len(state.runs):
+            runs = reversed(state.runs) if state is not None else ()
+            run = next((r for r in runs if r.index == notice.run), None)
+            if run is None:
                 return
-            run = state.run(notice.run)
-            since = self._stalled.get(key, self._silent.get(key))
-            if since is None or run.last_line_at is None or run.last_line_at <= since:
+            since = run.quiet_since
+            if not (run.stall_reported or run.silenced) or since is None:
                 return
-            was_stalled = self._stalled.pop(key, None)
-            was_silent = self._silent.pop(key, None)
-            self._nim.pop(key, None)
-            if was_silent is not None and run.outcome is Outcome.INCOMPLETE and run.end_line is None:
-                run.outcome = Outcome.RUNNING
-                run.finish_reason = ""
-                run.finished_at = None
-            phase = run.current_phase or None
-            cleared = Notice(
-                "stall_cleared",
-                notice.ts,
-                notice.log,
-                run.client or state.client,
-                run.index,
-                phase,
-                self.engine.phase_name(phase),
-                {
-                    "line": run.last_line,
-                    "severity": "info",
-                    "stalled_minutes": round((notice.ts - (was_stalled or was_silent or notice.ts)) / 60.0, 1),
-                },
-            )
-        self.engine.publish(cleared)
+            if run.last_line_at is None or run.last_line_at <= since:
+                return
+            cleared = StallCleared(run.index, round((notice.ts - since) / 60.0, 1))
+            out = self.engine.reduce(notice.log, cleared, notice.ts)
+        for each in out:
+            self.engine.publish(each)
 
     def _nim_changed(self, notice: Notice) -> None:
         """NIM's info moved on: a stall it decided is cleared (the log's silence may decide one later)."""
-        cleared: Optional[Notice] = None
-        with self.engine.locked(), self._lock:
+        out: list[Notice] = []
+        with self.engine.locked():
             state = self.engine.logs.get(notice.log)
             run = state.current if state is not None else None
-            if state is None or run is None:
+            if state is None or run is None or state.nim is None:
                 return
-            key = (notice.log, run.index)
-            if key not in self._nim or state.nim is None or state.nim.info_since == self._nim[key]:
+            if not (run.stall_reported and run.stall_evidence == "nim_info"):
                 return
-            self._nim.pop(key)
-            since = self._stalled.pop(key, None)
-            phase = run.current_phase or None
-            cleared = Notice(
-                "stall_cleared",
-                notice.ts,
-                notice.log,
-                run.client or state.client,
-                run.index,
-                phase,
-                self.engine.phase_name(phase),
-                {
-                    "line": run.last_line,
-                    "severity": "info",
-                    "evidence": "nim_info",
-                    "nim_info": state.nim.info,
-                    "stalled_minutes": round((notice.ts - (since or notice.ts)) / 60.0, 1),
-                },
-            )
-        self.engine.publish(cleared)
+            if state.nim.info_since == run.stall_info_since or not (run.outcome is Outcome.RUNNING or run.silenced):
+                return
+            since = run.quiet_since if run.quiet_since is not None else notice.ts
+            cleared = StallCleared(run.index, round((notice.ts - since) / 60.0, 1), "nim_info", state.nim.info)
+            out = self.engine.reduce(notice.log, cleared, notice.ts)
+        for each in out:
+            self.engine.publish(each)

@@ -2,7 +2,8 @@
 
 Owns :func:`trust_problem` and :func:`check_trusted`, used for the config
 file, the rules files and every command nimwatch runs (hook executables, the
-``command`` alert sink), at start, on SIGHUP and before each run.
+``command`` alert sink), at start, on SIGHUP and before each run; and
+:func:`executable_problem` with the ``PATH`` lookup of those commands.
 
 Running as root (effective uid 0), a path is trusted when the file and every
 directory above it, up to ``/``, are owned by a trusted owner and writable by
@@ -27,7 +28,9 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shutil
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional, Union
 
@@ -43,11 +46,13 @@ class TrustError(ConfigError):
     """A file nimwatch would use as root can be changed by someone else."""
 
 
-def running_as_root() -> bool:
-    """Whether nimwatch runs with effective uid 0 (tests replace ``nimwatch.config._is_root``)."""
-    from nimwatch import config
+DEFAULT_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
+"""PATH for hooks and command sinks when nimwatch itself runs without one."""
 
-    return config._is_root()
+
+def running_as_root() -> bool:
+    """Whether nimwatch runs with effective uid 0 (tests replace this function)."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def trusted_owners() -> frozenset[int]:
@@ -154,3 +159,32 @@ def check_trusted(path: Union[str, Path], what: str) -> None:
     problem = trust_problem(path, what)
     if problem:
         raise TrustError(problem)
+
+
+def hook_path(env: Mapping[str, str]) -> str:
+    """The PATH a command's bare name is looked up in: its own ``env``'s, else nimwatch's, else a default."""
+    return env.get("PATH") or os.environ.get("PATH") or DEFAULT_PATH
+
+
+def resolve_executable(command: str, path: str) -> Optional[str]:
+    """An absolute path for ``command`` (already absolute, or found in ``path``); None if not found."""
+    if os.path.isabs(command):
+        return command
+    return shutil.which(command, path=path)
+
+
+def executable_problem(executable: str, root: Optional[bool] = None) -> Optional[str]:
+    """Why ``executable`` may not be run as a hook or a command sink, or None.
+
+    Always: it must exist, be a regular file and be executable. Running as
+    root: it and every directory above it must be trusted (:func:`trust_problem`).
+    """
+    try:
+        st = os.stat(executable)
+    except OSError as exc:
+        return f"{executable}: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{executable} is not a regular file"
+    if not os.access(executable, os.X_OK):
+        return f"{executable} is not executable (chmod +x)"
+    return trust_problem(executable, "the command", root=running_as_root() if root is None else root)

@@ -191,6 +191,7 @@ class Watcher:
         self.metrics.start()
 
     def _exporter(self, config: Config) -> MetricsExporter:
+        assert config.metrics is not None
         return MetricsExporter(
             config.metrics,
             self.engine,

@@ -31,6 +31,7 @@ grep -q "falling back to pure Python" "$VENV.log" \
     || { echo "ci: PyYAML did not report its fall-back to pure Python" >&2; exit 1; }
 "$VENV/bin/python" -c 'import sys, yaml; sys.exit("PyYAML has its C extension: a compiler was used" if yaml.__with_libyaml__ else 0)'
 test -f "$VENV/share/man/man1/nimwatch.1"
+test -f "$VENV/share/nimwatch/nimwatch-config.schema.json"
 "$VENV/bin/nimwatch" check-rules
 "$VENV/bin/nimwatch" report sample_logs/web73_alt_mig.log >/dev/null
 status=0

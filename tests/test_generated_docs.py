@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAN = ROOT / "share" / "man" / "man1" / "nimwatch.1"
 BASH = ROOT / "share" / "bash-completion" / "completions" / "nimwatch"
 KSH = ROOT / "share" / "nimwatch" / "nimwatch.ksh"
+SCHEMA = ROOT / "share" / "nimwatch-config.schema.json"  # from the config declarations: tests/config/test_schema.py
 LOG_OPTIONS = {"--log-level", "--log-format", "--log-file", "--log-max-size", "--log-backups"}
 
 
@@ -41,7 +42,7 @@ def choices(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
 
 def test_the_shipped_files_are_current() -> None:
     assert gendocs.stale(ROOT) == [], "run: python -m nimwatch.gendocs"
-    assert {MAN, BASH, KSH} == {ROOT / rel for rel in gendocs.GENERATED}
+    assert {MAN, BASH, KSH, SCHEMA} == {ROOT / rel for rel in gendocs.GENERATED}
 
 
 def test_gendocs_check_and_write(tmp_path: Path) -> None:

@@ -13,15 +13,16 @@ from helpers import SAMPLE_LOGS
 
 from nimwatch.cli import main
 from nimwatch.commands import status as status_command
+from nimwatch.config import StallConfig
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
-from nimwatch.engine import Engine, Notice
+from nimwatch.engine import Engine
 from nimwatch.sources.files import read_log
+from nimwatch.stall import StallMonitor
 from nimwatch.views.columns import Column, fit_columns
 from nimwatch.views.status_table import (
     ASCII_SYMBOL,
     ClientRow,
-    StallTracker,
     client_row,
     filter_rows,
     fmt_duration,
@@ -87,14 +88,16 @@ def test_elapsed_and_eta_from_the_weights(rules: RuleSet) -> None:
     assert done.eta is None and done.elapsed == pytest.approx(done.elapsed or 0.0)
 
 
-def test_a_stalled_notice_makes_the_row_stalled_until_lines_resume(rules: RuleSet) -> None:
-    state = live_state(rules, RUNNING)
-    tracker = StallTracker()
-    assert state.current is not None
-    tracker.on_notice(Notice("stalled", 0.0, state.log, "running01", state.current.index, 6))
-    assert row(rules, state, stalled=tracker.is_stalled(state.log, 1)).status == "stalled"
-    tracker.on_notice(Notice("lines", 0.0, state.log, "running01", 1))
-    assert not tracker.is_stalled(state.log, 1)
+def test_a_stalled_run_makes_the_row_stalled_until_lines_resume(rules: RuleSet) -> None:
+    engine = Engine(rules)
+    data = RUNNING.read_bytes()
+    engine.feed(str(RUNNING), data, at=1000.0)
+    monitor = StallMonitor(engine, StallConfig(default_minutes=10.0), rules)
+    assert [n.event for n in monitor.check(1000.0 + 11 * 60)] == ["stalled"]
+    state = engine.logs[str(RUNNING)]
+    assert row(rules, state, now=1000.0 + 11 * 60).status == "stalled"
+    engine.feed(str(RUNNING), b"Still copying.\n", at=1000.0 + 12 * 60)
+    assert row(rules, state, now=1000.0 + 12 * 60).status != "stalled"
 
 
 def test_a_log_without_nimadm_output_is_waiting(rules: RuleSet) -> None:

@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from nimwatch.config import load_config
+from nimwatch.config import TuiOptions, load_config
 from nimwatch.errors import ConfigError
 from nimwatch.rulefiles import load_rules
 from nimwatch.sources.files import read_log
 from nimwatch.terminal import escape_controls
 from nimwatch.tui.ascii_driver import to_charset
-from nimwatch.tui_options import TuiOptions
 from nimwatch.views.report_data import report_records
 from nimwatch.views.report_text import render_markdown, render_text
 

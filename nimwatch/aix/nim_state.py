@@ -18,96 +18,30 @@ when it last changed, since when ``info`` has not changed, the last error);
 :mod:`nimwatch.sources.nim_feed` runs the poller for ``watch``, ``status``
 and the TUI and feeds the readings into the engine.
 
-Also owns the ``nim_state:`` config section (:class:`NimStateConfig`,
-:func:`parse_section`). Whether a plain nimadm run updates the client's
-Cstate/info is unverified (``nim_commands.md`` section 4).
+The ``nim_state:`` config section is :class:`nimwatch.config.file.NimStateConfig`.
+Whether a plain nimadm run updates the client's Cstate/info is unverified
+(``nim_commands.md`` section 4).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from nimwatch.aix.parse_nim import NimState, nim_error, parse_lsnim_z
 from nimwatch.aix.runner import LOCAL_TIMEOUT, CommandResult, Runner, first_line
 from nimwatch.aix.text import clean_line
-from nimwatch.core.validation import LineDict, Problems, type_name
+from nimwatch.config.file import LSNIM, NimStateConfig
 from nimwatch.ticker import Ticker
 
-LSNIM = "/usr/sbin/lsnim"
-STALE_AFTER = 30 * 60.0
+STALE_AFTER = NimStateConfig.stall_minutes * 60.0
 """Seconds of unchanged ``info`` after which a client counts as stalled (IBM's VIOS module: 30 minutes)."""
-INTERVAL = 60.0
+INTERVAL = NimStateConfig.interval
 """Default seconds between two readings of a client."""
-
-
-NIM_STATE_KEYS = ("enabled", "interval", "stall_minutes", "timeout", "lsnim")
-
-
-@dataclass(frozen=True)
-class NimStateConfig:
-    """``nim_state:``: read each watched client's NIM state every ``interval`` seconds."""
-
-    interval: float = INTERVAL
-    stall_minutes: float = STALE_AFTER / 60.0
-    """``info`` unchanged this long (with a silent log) counts toward the stall rule."""
-    timeout: float = LOCAL_TIMEOUT
-    """Seconds one ``lsnim`` may take before it is killed."""
-    lsnim: Optional[str] = None
-    """The ``lsnim`` command (None: /usr/sbin/lsnim, else the one on PATH)."""
-
-    def command(self) -> str:
-        """The ``lsnim`` to run."""
-        if self.lsnim:
-            return self.lsnim
-        if os.path.exists(LSNIM):
-            return LSNIM
-        return shutil.which("lsnim") or LSNIM
-
-
-def parse_section(value: Any, line: int, problems: Problems, path: Path) -> Optional[NimStateConfig]:
-    """Validate ``nim_state:`` (None when it is off); problems name file, line and key."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return NimStateConfig() if value else None
-    if not isinstance(value, LineDict):
-        problems.add(line, "nim_state", f"must be a mapping (enabled, interval, stall_minutes), not {type_name(value)}")
-        return None
-    problems.check_keys(value, NIM_STATE_KEYS, "nim_state.")
-    enabled = value.get("enabled", True)
-    if not isinstance(enabled, bool):
-        problems.add(value.line_of("enabled"), "nim_state.enabled", f"must be true or false, not {enabled!r}")
-    numbers: dict[str, float] = {}
-    limits = (("interval", "seconds", 5.0), ("stall_minutes", "minutes", 1.0), ("timeout", "seconds", 1.0))
-    for key, unit, low in limits:
-        if key not in value:
-            continue
-        raw = value[key]
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < low:
-            problems.add(value.line_of(key), f"nim_state.{key}", f"must be a number of {unit}, at least {low:g}")
-        else:
-            numbers[key] = float(raw)
-    lsnim = value.get("lsnim")
-    if lsnim is not None and (not isinstance(lsnim, str) or not os.path.isabs(lsnim)):
-        problems.add(value.line_of("lsnim"), "nim_state.lsnim", "must be an absolute path (e.g. /usr/sbin/lsnim)")
-        lsnim = None
-    elif lsnim is not None:
-        from nimwatch.trust import trust_problem
-
-        problem = trust_problem(lsnim, "the lsnim command")
-        if problem:
-            problems.add(value.line_of("lsnim"), "nim_state.lsnim", problem)
-    if enabled is not True:
-        return None
-    return NimStateConfig(lsnim=lsnim, **numbers)
 
 
 def lsnim_state_argv(client: str, lsnim: str = LSNIM) -> list[str]:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nimwatch.alerts.config import HttpOptions, SinkSpec
 from nimwatch.alerts.message import severity_of, summary
 from nimwatch.alerts.post import post_json
 from nimwatch.alerts.sink import Sink, safe_url
+from nimwatch.config.alerts import AlertmanagerOptions, SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal
 
@@ -43,8 +43,8 @@ def alertname(notice: Notice) -> str:
 class AlertmanagerSink(Sink):
     def __init__(self, spec: SinkSpec) -> None:
         super().__init__(spec)
-        assert isinstance(spec.options, HttpOptions)
-        self.options: HttpOptions = spec.options
+        assert isinstance(spec.options, AlertmanagerOptions)
+        self.options: AlertmanagerOptions = spec.options
         self.url = self.options.url.rstrip("/") + "/api/v2/alerts"
         self.ns = f"alertmanager:{self.name}"
 

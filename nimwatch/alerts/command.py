@@ -1,6 +1,6 @@
-"""The ``command`` sink: a program run for each alert, through the hooks' runner.
+"""The ``command`` sink: a program run for each alert, through the command runner.
 
-The argv is run without a shell (:func:`nimwatch.hooks.runner.run_command`),
+The argv is run without a shell (:func:`nimwatch.process.runner.run_command`),
 in its own process group, with a timeout. It gets the alert as JSON on stdin
 and the usual ``NIMWATCH_*`` variables (event, client, phase, severity, rule,
 code, line, outcome, log, summary, id); exit status 0 means delivered.
@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nimwatch.alerts.config import CommandOptions, SinkSpec
 from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.config.alerts import CommandOptions, SinkSpec
 from nimwatch.engine import Notice
+from nimwatch.process.runner import base_env, run_command
+from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
 ENV_FIELDS = ("event", "client", "log", "run", "phase", "phase_name", "severity", "rule", "code", "line", "outcome")
 
@@ -32,9 +34,6 @@ class CommandSink(Sink):
         return alert_body(notice, key)
 
     def send(self, payload: dict[str, Any]) -> None:
-        from nimwatch.hooks.manager import base_env
-        from nimwatch.hooks.runner import run_command
-
         env = base_env()
         env.update(self.options.env)
         for name in ENV_FIELDS:
@@ -43,8 +42,6 @@ class CommandSink(Sink):
         env["NIMWATCH_SUMMARY"] = str(payload.get("summary", "")).replace("\0", "")
         env["NIMWATCH_ID"] = str(payload.get("id", "")).replace("\0", "")
         stdin = (json.dumps(payload, ensure_ascii=True) + "\n").encode("ascii")
-        from nimwatch.hooks.config import executable_problem, hook_path, resolve_executable
-
         argv = list(self.options.run)
         executable = resolve_executable(argv[0], hook_path(env))
         problem = f"{argv[0]}: not found in PATH" if executable is None else executable_problem(executable)

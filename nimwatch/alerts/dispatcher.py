@@ -19,9 +19,9 @@ import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
-from nimwatch.alerts.config import SinkSpec
 from nimwatch.alerts.message import summary
 from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.config.alerts import SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal, SpoolItem
 

@@ -15,8 +15,8 @@ import urllib.request
 from typing import Any, Optional
 
 from nimwatch import __version__
-from nimwatch.alerts.config import HttpOptions
 from nimwatch.alerts.sink import DeliveryError, safe_url
+from nimwatch.config.alerts import HttpOptions
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 """4xx answers worth retrying; any other 4xx means the receiver will never take this alert."""

@@ -16,8 +16,8 @@ from fnmatch import fnmatchcase
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from nimwatch.alerts.config import SinkSpec
 from nimwatch.alerts.message import rank, severity_of, template_values
+from nimwatch.config.alerts import SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal
 

@@ -15,10 +15,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from nimwatch.alerts.config import EmailOptions, SinkSpec
 from nimwatch.alerts.message import alert_body, template_values
 from nimwatch.alerts.post import ssl_context
 from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.config.alerts import EmailOptions, SinkSpec
 from nimwatch.engine import Notice
 
 DETAIL_FIELDS = ("client", "log", "run", "phase", "phase_name", "event", "severity", "rule", "code", "line", "outcome")

@@ -27,9 +27,9 @@ import os
 import socket
 from typing import Any, Optional
 
-from nimwatch.alerts.config import SinkSpec, SyslogOptions
 from nimwatch.alerts.message import severity_of, summary
 from nimwatch.alerts.sink import DeliveryError, Sink
+from nimwatch.config.alerts import SinkSpec, SyslogOptions
 from nimwatch.engine import Notice, iso
 from nimwatch.terminal import escape_controls
 

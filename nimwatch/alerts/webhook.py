@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nimwatch.alerts.config import HttpOptions, SinkSpec
 from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.post import post_json
 from nimwatch.alerts.sink import Sink, safe_url
+from nimwatch.config.alerts import HttpOptions, SinkSpec
 from nimwatch.engine import Notice
 
 

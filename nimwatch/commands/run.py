@@ -170,10 +170,11 @@ def _list(state: Path, fmt: str) -> int:
 
 def _tui(args: argparse.Namespace, record: Any) -> int:
     """The TUI on the client's log (in the simplest way the TUI allows: the log as its only path)."""
-    from nimwatch.cli import build_parser
     from nimwatch.commands import tui
 
-    tui_args = build_parser().parse_args(["tui", *(["--config", args.config] if args.config else []), "--", record.log])
+    parser = argparse.ArgumentParser(prog="nimwatch")
+    tui.add_parser(parser.add_subparsers())
+    tui_args = parser.parse_args(["tui", *(["--config", args.config] if args.config else []), "--", record.log])
     try:
         tui.run(tui_args)
     finally:

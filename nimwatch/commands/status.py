@@ -153,7 +153,6 @@ class PlainStatus:
         from nimwatch.config import default_config_path, load_config
         from nimwatch.engine import Engine
         from nimwatch.rulefiles import load_rules
-        from nimwatch.views.status_table import StallTracker
 
         self.paths = paths
         self.clock = clock
@@ -162,8 +161,6 @@ class PlainStatus:
             self.config.state = Path(state)
         self.rules = load_rules([*self.config.rules, *rules_files])
         self.engine = Engine(self.rules, clock=clock)
-        self.stalls = StallTracker()
-        self.engine.subscribe(self.stalls.on_notice)
         self.journal = open_journal(self.config)
         self.eta = eta_source(self.rules, self.journal)
         self.monitor = stall_monitor(self.engine, self.config, self.rules, clock)
@@ -285,7 +282,6 @@ class PlainStatus:
                     log,
                     self.rules,
                     now,
-                    stalled=self.stalls.is_stalled(log.log, log.current.index if log.current else None),
                     timed=log.log in self.timed,
                     estimate=lambda run: self.eta.eta_for(run, now),
                 )

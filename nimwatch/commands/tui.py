@@ -205,17 +205,18 @@ def fleet_fetch(given: Optional[str], config: Any) -> Optional[tuple[str, Callab
 
 def run(args: argparse.Namespace) -> int:
     from nimwatch.commands.status import open_journal, stall_monitor
+    from nimwatch.commands.watch import check_poll
+    from nimwatch.config import TuiOptions
     from nimwatch.engine import Engine
     from nimwatch.sources.arrivals import JournalArrivals
     from nimwatch.termcheck import needs_ascii, tui_problem
-    from nimwatch.tui_options import TuiOptions
 
     try:
         from nimwatch.sources.tail import Tailer
     except ImportError as exc:
         raise NimwatchError(f"live following is not available in this build ({exc}): try `nimwatch replay`") from None
-    if args.poll is not None and args.poll <= 0:
-        raise NimwatchError("--poll needs a positive number of seconds")
+    if args.poll is not None:
+        check_poll(args.poll)
     config, rules = load_setup(args)
     fleet = fleet_fetch(args.fleet, config)
     paths = [Path(p) for p in (args.paths or [DEFAULT_LOG_DIR])]

@@ -87,9 +87,16 @@ def parse_poll(value: Optional[str]) -> tuple[bool, Optional[float]]:
         seconds = float(value)
     except ValueError:
         raise UsageError(f"--poll: expected 'auto' or a number of seconds, not {value!r}") from None
-    if not seconds > 0 or seconds > 3600:
-        raise UsageError("--poll: the interval must be above 0 and at most 3600 seconds")
-    return True, seconds
+    return True, check_poll(seconds)
+
+
+def check_poll(seconds: float) -> float:
+    """``--poll SECONDS`` within the bounds of the config's ``poll``."""
+    from nimwatch.config.file import POLL
+
+    if not POLL.above < seconds <= POLL.most:  # type: ignore[operator]
+        raise UsageError(f"--poll: the interval must be above {POLL.above:g} and at most {POLL.most:g} seconds")
+    return seconds
 
 
 def _buffer_lines() -> int:

@@ -233,6 +233,57 @@ class NimStateRead:
 
 
 @dataclass(frozen=True)
+class Stalled:
+    """The running ``phase`` got no new line for longer than its threshold: the stall monitor's verdict.
+
+    Not from the parser: the log has no timestamps, so a stall is about arrival
+    times, and the monitor that keeps the clock says when (the arrival time
+    the reducer is given with it).
+    """
+
+    run: int
+    phase: int
+    silent_minutes: float
+    threshold_minutes: float
+    evidence: str = "log"
+    """What decided it: ``log`` (the log's silence) or ``nim_info`` (NIM's info unchanged as long as the log)."""
+    nim_cstate: str = ""
+    nim_info: str = ""
+    info_unchanged_minutes: Optional[float] = None
+    info_since: Optional[float] = None
+    """With ``nim_info``: since when NIM's info had its value (a change of it clears the stall)."""
+    kind: str = "stalled"
+
+
+@dataclass(frozen=True)
+class RunSilent:
+    """A running run got no new line for ``incomplete_after_minutes``: it ends as incomplete (the monitor's verdict).
+
+    Lines that come again bring it back to running (:class:`StallCleared`).
+    """
+
+    run: int
+    silent_minutes: float
+    reason: str
+    kind: str = "run_silent"
+
+
+@dataclass(frozen=True)
+class StallCleared:
+    """Lines came again for a run that was stalled or declared silent: it runs on.
+
+    With ``evidence`` ``nim_info``: NIM's info moved on, which ends only the stall it decided.
+    """
+
+    run: int
+    stalled_minutes: float
+    """From the last line before the silence to what ended it."""
+    evidence: str = ""
+    nim_info: str = ""
+    kind: str = "stall_cleared"
+
+
+@dataclass(frozen=True)
 class LinesRead:
     """Emitted once per fed block: how far the log has been read and its last meaningful line.
 
@@ -269,4 +320,7 @@ Event = Union[
     BadLine,
     LaunchExited,
     NimStateRead,
+    Stalled,
+    RunSilent,
+    StallCleared,
 ]

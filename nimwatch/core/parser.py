@@ -39,7 +39,6 @@ from nimwatch.core.events import Event, LinesRead
 from nimwatch.core.findings import FindingTracker
 from nimwatch.core.limits import CONTEXT_CHARS, CONTEXT_LINES
 from nimwatch.core.pasted import PASTED_MIN_LENGTH, RULE_LINE, is_pasted, split_pasted
-from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import ABORTED, UNKNOWN_CODE, RuleSet, Signature
 from nimwatch.core.runtrack import ParsedRun
 from nimwatch.core.scanset import SPLITTER, ScannerSet, build_scanner
@@ -51,7 +50,6 @@ __all__ = [
     "RULE_LINE",
     "SPLITTER",
     "LogParser",
-    "LogReader",
     "ScannerSet",
     "build_scanner",
 ]

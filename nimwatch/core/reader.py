@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 
 from nimwatch.core.decoder import MAX_LINE_BYTES, LineDecoder, RawBlock
 from nimwatch.core.events import BadLine, Event
+from nimwatch.core.parser import LogParser
 from nimwatch.core.rules import RuleSet
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ class LogReader:
         max_line: int = MAX_LINE_BYTES,
         first_run: int = 1,
     ) -> None:
-        from nimwatch.core.parser import LogParser
-
         self.decoder = LineDecoder(max_line)
         self.parser = LogParser(rules, client, scanner, first_run)
 

@@ -32,8 +32,11 @@ from nimwatch.core.events import (
     PhaseStatus,
     Progress,
     RunFinished,
+    RunSilent,
     RunStarted,
     Severity,
+    StallCleared,
+    Stalled,
 )
 from nimwatch.core.limits import FIRST_RUNS_KEPT, MAX_FINDINGS, MAX_RUNS
 
@@ -91,6 +94,14 @@ class RunState:
     """How the nimadm that wrote this run ended, when ``nimwatch run`` started it (its run record)."""
     exit_settled: bool = False
     """The outcome comes from nimadm's exit status: the log alone left it open (:mod:`nimwatch.core.outside`)."""
+    stall_reported: bool = False
+    """A ``stalled`` verdict stands (no line came since): see :attr:`stalled` for views."""
+    quiet_since: Optional[float] = None
+    """Arrival time of the last line before a stall or silence was declared (None: none declared)."""
+    stall_evidence: str = ""
+    """What decided the stall that stands (``log``, ``nim_info``)."""
+    stall_info_since: Optional[float] = None
+    """With ``nim_info``: NIM's info value was this old when the stall was declared."""
 
     def phase(self, number: int) -> PhaseState:
         return self.phases[number - 1]
@@ -112,6 +123,16 @@ class RunState:
     @property
     def is_finished(self) -> bool:
         return self.outcome is not Outcome.RUNNING
+
+    @property
+    def stalled(self) -> bool:
+        """Running, and its phase declared stalled with no line since: the one answer every view asks."""
+        return self.stall_reported and self.outcome is Outcome.RUNNING
+
+    @property
+    def silenced(self) -> bool:
+        """Declared incomplete by silence (not by the log): lines that come again bring it back to running."""
+        return self.outcome is Outcome.INCOMPLETE and self.end_line is None
 
     def worst_severity(self) -> Optional[Severity]:
         """The worst severity among the findings that are not routine (benign) lines."""
@@ -190,6 +211,9 @@ class LogState:
             if len(self.bad_lines) < 100:
                 self.bad_lines.append(event)
             return
+        if isinstance(event, (Stalled, RunSilent, StallCleared)):
+            self._quiet(self.run(event.run), event, at)
+            return
         if isinstance(event, RunStarted):
             client = event.client or self.client
             run = RunState(event.run, client, event.line, event.mid_run)
@@ -249,6 +273,32 @@ class LogState:
             run.exit_settled = False
             if event.open_end and run.nimadm_exit is not None:
                 outside.settle(self, run.nimadm_exit, at)  # the log just ends: the exit status still settles it
+
+    @staticmethod
+    def _quiet(run: RunState, event: Stalled | RunSilent | StallCleared, at: Optional[float]) -> None:
+        """The stall monitor's verdicts: stalled, silent (ends incomplete), or running on."""
+        if isinstance(event, StallCleared):
+            run.stall_reported = False
+            run.stall_evidence, run.stall_info_since = "", None
+            if event.evidence:  # NIM's info moved on: the log may still be silent (lines end that)
+                if not run.silenced:
+                    run.quiet_since = None
+                return
+            run.quiet_since = None
+            if run.silenced:
+                run.outcome = Outcome.RUNNING
+                run.finish_reason = ""
+                run.finished_at = None
+            return
+        if run.quiet_since is None:
+            run.quiet_since = run.last_line_at
+        if isinstance(event, Stalled):
+            run.stall_reported = True
+            run.stall_evidence, run.stall_info_since = event.evidence, event.info_since
+        else:
+            run.outcome = Outcome.INCOMPLETE
+            run.finish_reason = event.reason
+            run.finished_at = at
 
     @staticmethod
     def _detail(run: RunState, event: FindingDetail) -> None:

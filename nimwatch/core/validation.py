@@ -1,7 +1,8 @@
 """Validation helpers shared by the rule and config loaders (pure: no I/O).
 
 Owns :class:`LineDict` / :class:`LineList` (YAML values that remember their
-lines), the :class:`Problems` collector and ``did_you_mean``. Validators report
+lines), the :class:`Problems` collector, ``did_you_mean`` and the check of a
+client glob (``glob_problem``, shared by the alerts' and hooks' filters). Validators report
 ``file:line: key: message (did you mean 'x'?)`` and either stop at the first
 problem (start-up) or list them all (``check-config``).
 """
@@ -9,8 +10,10 @@ problem (start-up) or list them all (``check-config``).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Optional
 
 from nimwatch.errors import ConfigError
 
@@ -100,3 +103,52 @@ def type_name(value: object) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def glob_problem(pattern: str) -> Optional[str]:
+    """Why ``pattern`` is not a usable fnmatch glob, or None.
+
+    :mod:`fnmatch` never rejects a pattern: an unclosed ``[`` silently becomes
+    a literal character and the glob then matches nothing anyone meant.
+    """
+    if not pattern:
+        return "an empty glob matches no client"
+    if "/" in pattern:
+        return f"{pattern!r}: a client name has no '/' (globs match the client, not the log path)"
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern[i] == "[":
+            j = i + 1
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:
+                return f"{pattern!r}: '[' at position {i + 1} is never closed by ']'"
+            body = pattern[i + 1 : j].lstrip("!")
+            for m in re.finditer(r"(.)-(.)", body):
+                if m.group(1) > m.group(2):
+                    return f"{pattern!r}: range '{m.group(0)}' is backwards"
+            i = j
+        i += 1
+    return None
+
+
+def glob_suggestion(pattern: str) -> Optional[str]:
+    """A nearby valid glob for a bad one: ``sap[0-9*`` -> ``sap[0-9]*``, ``db[9-0]`` -> ``db[0-9]``."""
+    fixed = re.sub(
+        r"\[(!?)(\w)-(\w)\]",
+        lambda m: f"[{m.group(1)}{min(m.group(2), m.group(3))}-{max(m.group(2), m.group(3))}]",
+        pattern,
+    )
+    start = fixed.rfind("[")
+    if start >= 0 and "]" not in fixed[start:]:
+        body = re.match(r"!?(?:\w-\w|\w)+", fixed[start + 1 :])
+        if body:
+            end = start + 1 + body.end()
+            fixed = fixed[:end] + "]" + fixed[end:]
+    if fixed != pattern and glob_problem(fixed) is None:
+        return fixed
+    return None

@@ -3,53 +3,46 @@
 Owns :class:`HookManager` (subscribe its ``handle`` to the engine), the
 :class:`OnceStore` protocol that makes a hook fire once per event across
 watcher restarts (the state journal implements it; :class:`MemoryOnceStore`
-is the in-memory one), and what a hook receives: its argv with placeholders
-filled, the ``NIMWATCH_*`` environment and the event as JSON on stdin.
+is the in-memory one) and the :class:`JobStore` that keeps queued runs. Which
+notices a hook takes and what it receives are :mod:`nimwatch.hooks.payload`.
 
 Threads: ``handle`` runs in the engine's feeding thread and only matches,
 marks the event in the once-store and queues; each hook with work has one
-worker thread that runs its queue through :func:`~nimwatch.hooks.runner.run_command`
+worker thread that runs its queue through :func:`~nimwatch.process.runner.run_command`
 and publishes a ``hook_result`` notice per run. A hook never runs twice at the
 same time (``overlap: queue`` waits, ``overlap: skip`` drops); different hooks
 run side by side. The once-store is marked before the hook runs: a watcher
 killed in between does not run it again (at most once, never twice).
 
-Nothing from a notice is executed or interpreted: placeholders are replaced
-in one pass over each argv element (a value holding ``{phase}`` or ``$(...)``
-stays as it is), and ``run[0]`` never holds one (checked by the config).
+``run[0]`` never holds a placeholder (checked by the config).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
 from typing import Any, Optional, Protocol
 
+from nimwatch.config.hooks import HookSpec
 from nimwatch.engine import Notice
-from nimwatch.hooks.config import (
-    DEFAULT_PATH,
-    PLACEHOLDER_RE,
-    SHORTHANDS,
-    HookSpec,
-    executable_problem,
-    hook_path,
-    is_root,
-    resolve_executable,
+from nimwatch.hooks.payload import (
+    HOOK_EVENTS,
+    event_json,
+    fill_argv,
+    hook_env,
+    matched_event,
+    notice_from_record,
+    notice_record,
+    once_key,
+    placeholder_values,
 )
-from nimwatch.hooks.runner import CommandResult, run_command
-
-HOOK_EVENTS = frozenset(("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished"))
-"""Engine events a hook can react to; every other notice is ignored at once."""
-
-_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+from nimwatch.process.runner import CommandResult, run_command
+from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
 Runner = Callable[..., CommandResult]
-""":func:`~nimwatch.hooks.runner.run_command` or a stand-in with the same keyword arguments."""
+""":func:`~nimwatch.process.runner.run_command` or a stand-in with the same keyword arguments."""
 
 
 class OnceStore(Protocol):
@@ -75,199 +68,6 @@ class MemoryOnceStore:
             return True
 
 
-# --------------------------------------------------------------------------- matching
-
-
-def _specificity(name: str) -> int:
-    return 0 if name in SHORTHANDS else 1
-
-
-def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
-    """The ``on`` entry of ``hook`` that ``notice`` satisfies (the most specific), or None.
-
-    Filters: ``phases`` (a notice without a phase never passes), ``clients``
-    (fnmatch, case-sensitive), and for findings only ``severity`` (minimum),
-    ``rules`` and ``codes``.
-    """
-    if notice.event not in HOOK_EVENTS:
-        return None
-    matched: Optional[str] = None
-    for name in sorted(hook.on, key=_specificity):
-        if name in SHORTHANDS:
-            event, phase, outcome = SHORTHANDS[name]
-            if notice.event != event:
-                continue
-            if phase is not None and notice.phase != phase:
-                continue
-            if outcome is not None and notice.get("outcome") != outcome:
-                continue
-            if outcome is not None and notice.get("operation", "migration") != "migration":
-                continue  # run_succeeded / run_failed: a clean-up that succeeded migrated nothing
-        elif notice.event != name:
-            continue
-        matched = name
-        break
-    if matched is None:
-        return None
-    if hook.phases and notice.phase not in hook.phases:
-        return None
-    if hook.clients and not any(fnmatchcase(notice.client, glob) for glob in hook.clients):
-        return None
-    if notice.event == "finding":
-        if notice.get("benign") and not hook.benign and notice.get("rule") not in hook.rules:
-            return None  # routine lines of a healthy run run no hook unless asked for
-        if hook.severity is not None:
-            rank = _SEVERITY_RANK.get(str(notice.get("severity", "")), -1)
-            if rank < _SEVERITY_RANK[hook.severity]:
-                return None
-        if hook.rules and notice.get("rule") not in hook.rules:
-            return None
-        if hook.codes and notice.get("code") not in hook.codes:
-            return None
-    return matched
-
-
-def once_key(hook: HookSpec, notice: Notice, event_key: Optional[str] = None) -> str:
-    """The once-store key: stable for one event of one log (or one run, with ``once_per_run``).
-
-    ``event_key`` is the watcher's journal key of the event (log, file identity and
-    generation, run within that content, event, phase, line, rule, occurrence); it
-    stays right when a log is truncated and its runs are numbered anew.
-    """
-    if event_key is not None:
-        parts = event_key.rsplit("|", 7)
-        if hook.once_per_run and len(parts) == 8:
-            return json.dumps(["run", hook.name, *parts[:3]])
-        if not hook.once_per_run:
-            return json.dumps(["event", hook.name, event_key])
-    if hook.once_per_run:
-        return json.dumps(["run", hook.name, notice.log, notice.run])
-    return json.dumps(
-        [
-            "event",
-            hook.name,
-            notice.log,
-            notice.run,
-            notice.event,
-            notice.phase,
-            notice.get("line"),
-            notice.get("rule"),
-        ]
-    )
-
-
-# --------------------------------------------------------------------------- what a hook receives
-
-
-def _text(value: Any) -> str:
-    """A value as hook text: None is empty; NUL (which argv and env cannot carry) is dropped."""
-    if value is None:
-        return ""
-    return str(value).replace("\0", "")
-
-
-def _phase_label(notice: Notice) -> str:
-    if not notice.phase:
-        return ""
-    return f"phase {notice.phase} ({notice.phase_name})" if notice.phase_name else f"phase {notice.phase}"
-
-
-def message_for(notice: Notice) -> str:
-    """NIMWATCH_MESSAGE: a finding's text, else a one-line summary of the event."""
-    who = notice.client or os.path.basename(notice.log)
-    phase = _phase_label(notice)
-    if notice.event == "finding":
-        return _text(notice.get("text"))
-    if notice.event == "run_started":
-        return f"{who}: run {notice.run} started"
-    if notice.event == "phase_started":
-        return f"{who}: {phase} started"
-    if notice.event == "phase_finished":
-        return f"{who}: {phase} {notice.get('status', 'finished')}"
-    if notice.event == "stalled":
-        text = notice.get("text") or notice.get("message")
-        return _text(text) if text else f"{who}: {phase or 'run'} stalled"
-    if notice.event == "run_finished":
-        out = f"{who}: run {notice.run} {notice.get('outcome', 'finished')}"
-        if notice.get("outcome") == "failed" and phase:
-            out += f" in {phase}"
-        reason = notice.get("reason")
-        return out + (f": {reason}" if reason else "")
-    return f"{who}: {notice.event}"
-
-
-def placeholder_values(notice: Notice) -> dict[str, str]:
-    """The value of each ``run`` placeholder for ``notice`` (empty when it does not apply)."""
-    return {
-        "client": _text(notice.client),
-        "phase": _text(notice.phase),
-        "phase_name": _text(notice.phase_name),
-        "event": _text(notice.event),
-        "code": _text(notice.get("code")),
-        "rule": _text(notice.get("rule")),
-        "severity": _text(notice.get("severity")),
-        "log": _text(notice.log),
-        "line": _text(notice.get("line")),
-        "outcome": _text(notice.get("outcome")),
-        "operation": _text(notice.get("operation")),
-    }
-
-
-def fill_argv(run: Sequence[str], values: Mapping[str, str]) -> list[str]:
-    """Replace ``{name}`` by its value in each element, in one pass: inserted text is never re-read."""
-
-    def one(match: Any) -> str:
-        name = match.group(1)
-        return values[name] if name in values else str(match.group(0))
-
-    return [PLACEHOLDER_RE.sub(one, arg) for arg in run]
-
-
-def base_env() -> dict[str, str]:
-    """What a hook inherits from nimwatch's environment: PATH, HOME, LANG (and TZ, which AIX needs)."""
-    env = {
-        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
-        "HOME": os.environ.get("HOME") or "/",
-        "LANG": os.environ.get("LANG") or "C",
-    }
-    if os.environ.get("TZ"):
-        env["TZ"] = os.environ["TZ"]
-    return env
-
-
-def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
-    """The whole environment of one hook run: base, the hook's ``env``, then the NIMWATCH_* variables."""
-    values = placeholder_values(notice)
-    env = base_env()
-    env.update(hook.env)
-    env.update(
-        {
-            "NIMWATCH_EVENT": values["event"],
-            "NIMWATCH_ON": matched,
-            "NIMWATCH_HOOK": hook.name,
-            "NIMWATCH_CLIENT": values["client"],
-            "NIMWATCH_RUN": _text(notice.run),
-            "NIMWATCH_PHASE": values["phase"],
-            "NIMWATCH_PHASE_NAME": values["phase_name"],
-            "NIMWATCH_STATUS": _text(notice.get("status")),
-            "NIMWATCH_LOG": values["log"],
-            "NIMWATCH_CODE": values["code"],
-            "NIMWATCH_RULE": values["rule"],
-            "NIMWATCH_SEVERITY": values["severity"],
-            "NIMWATCH_MESSAGE": message_for(notice).replace("\0", ""),
-            "NIMWATCH_LINE": values["line"],
-            "NIMWATCH_OUTCOME": values["outcome"],
-            "NIMWATCH_OPERATION": values["operation"],
-        }
-    )
-    return env
-
-
-def event_json(notice: Notice) -> bytes:
-    """The event as one JSON line for the hook's stdin (ASCII-escaped, so always valid)."""
-    return (json.dumps(notice.as_json(), ensure_ascii=True, default=str) + "\n").encode("ascii")
-
-
 # --------------------------------------------------------------------------- durable jobs
 
 
@@ -283,38 +83,6 @@ class JobStore(Protocol):
     def hook_jobs(self) -> list[tuple[int, str, str, str, int, float]]:
         """(id, hook, notice JSON, matched, attempt, next_try) of every kept run, oldest first."""
         ...
-
-
-def notice_record(notice: Notice) -> str:
-    """A notice as JSON, to keep a queued run in the journal."""
-    return json.dumps(
-        {
-            "event": notice.event,
-            "ts": notice.ts,
-            "log": notice.log,
-            "client": notice.client,
-            "run": notice.run,
-            "phase": notice.phase,
-            "phase_name": notice.phase_name,
-            "fields": dict(notice.fields),
-        },
-        ensure_ascii=True,
-        default=str,
-    )
-
-
-def notice_from_record(text: str) -> Notice:
-    data = json.loads(text)
-    return Notice(
-        data["event"],
-        float(data["ts"]),
-        data["log"],
-        data["client"],
-        data["run"],
-        data["phase"],
-        data["phase_name"],
-        data.get("fields") or {},
-    )
 
 
 def _same_hook(a: HookSpec, b: HookSpec) -> bool:
@@ -352,7 +120,7 @@ class HookManager:
     """Runs the configured hooks for the notices it is handed.
 
     Args:
-        hooks: validated hooks (:func:`nimwatch.hooks.config.parse_section`).
+        hooks: validated hooks (:data:`nimwatch.config.hooks.HOOKS`).
         publish: receives one ``hook_result`` notice per run or skipped event
             (the engine's ``publish``); called from worker threads.
         once_store: remembers fired events across restarts (the journal).
@@ -530,7 +298,7 @@ class HookManager:
         executable = resolve_executable(argv[0], hook_path(env))
         if executable is None:
             return CommandResult(tuple(argv), None, False, 0.0, "", f"{argv[0]}: not found in PATH")
-        problem = executable_problem(executable, root=is_root())
+        problem = executable_problem(executable)
         if problem:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Optional, Protocol
 
 from nimwatch.engine import Engine
-from nimwatch.sources.tail import Chunk, FileIdentity
+from nimwatch.feed import Chunk, FileIdentity
 
 
 class ArrivalJournal(Protocol):

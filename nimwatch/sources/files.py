@@ -17,22 +17,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from nimwatch.core.events import Event
-from nimwatch.core.parser import LogReader, ScannerSet
+from nimwatch.core.lognames import LOG_SUFFIX, client_from_path
+from nimwatch.core.parser import ScannerSet
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.errors import LogSourceError
 
-LOG_SUFFIX = "_alt_mig.log"
 BLOCK_SIZE = 128 * 1024
 """Bytes read per block: large enough for the C-speed scan, small enough to keep memory flat. Measured
 (bench/report_throughput.py): 1 MiB blocks cost as much user time and ~0.1 s more system time on a 2M-line
 log, as the C library maps and unmaps the memory of every block's buffers (a page fault per 4 KiB)."""
-
-
-def client_from_path(path: Path) -> str:
-    """``<client>_alt_mig.log`` gives the client; other names give '' (taken from the log)."""
-    name = path.name
-    return name[: -len(LOG_SUFFIX)] if name.endswith(LOG_SUFFIX) and len(name) > len(LOG_SUFFIX) else ""
 
 
 SNIFF_BYTES = 8192

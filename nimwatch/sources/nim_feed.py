@@ -21,7 +21,7 @@ import time
 from typing import Any, Callable, Optional
 
 from nimwatch.aix.nim_state import NimStateConfig, NimStatePoller, NimStateReport
-from nimwatch.aix.runner import Runner, SubprocessRunner
+from nimwatch.aix.runner import LOCAL_TIMEOUT, Runner, SubprocessRunner
 from nimwatch.core.events import NimStateRead
 from nimwatch.outside_notices import apply_outside
 from nimwatch.ticker import Ticker
@@ -67,7 +67,7 @@ class NimStateFeed:
             clock=clock,
             on_report=self._on_report,
             lsnim=command,
-            timeout=config.timeout,
+            timeout=LOCAL_TIMEOUT if config.timeout is None else config.timeout,
         )
         self._ticker = Ticker("nimwatch-nimstate", self.tick, min(1.0, config.interval), on_error)
 

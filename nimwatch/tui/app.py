@@ -27,7 +27,6 @@ from textual.timer import Timer
 from nimwatch.alert_journal import AlertJournal
 from nimwatch.engine import Engine
 from nimwatch.eta_live import EtaSource
-from nimwatch.sources.replay import ReplaySource
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.announce import Announcer
@@ -42,6 +41,7 @@ from nimwatch.tui.heatmap import HeatmapScreen
 from nimwatch.tui.help import HelpScreen, HelpSection
 from nimwatch.tui.log_view import LogView
 from nimwatch.tui.messages import FleetUpdated, NoticesArrived, OpenClient, OpenFleet
+from nimwatch.tui.replay_control import ReplayControl
 from nimwatch.tui.replay_keys import ReplayKeys
 
 BURST_INTERVAL = 0.05
@@ -107,7 +107,6 @@ class NimwatchApp(ReplayKeys):
         self.announcer = Announcer(self, ctx, bell=bell, title=title)
         self._live = False
         """Notices drained from now on are news (those buffered before the app ran are not announced)."""
-        ctx.engine.subscribe(ctx.stalls.on_notice)
         self._unsubscribe: Callable[[], None] = ctx.engine.subscribe(self.bridge)
 
     # ------------------------------------------------------------------ life cycle
@@ -292,7 +291,7 @@ class NimwatchApp(ReplayKeys):
 def make_app(
     engine: Engine,
     *,
-    replay: Optional[ReplaySource] = None,
+    replay: Optional[ReplayControl] = None,
     tailer: Any = None,
     stall: Any = None,
     clock: Callable[[], float] = time.time,

@@ -16,10 +16,10 @@ from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import cause_label, root_finding
 from nimwatch.engine import Engine
-from nimwatch.sources.replay import ReplaySource
 from nimwatch.terminal import escape_controls
 from nimwatch.tui.alert_store import AlertStore
-from nimwatch.views.status_table import ClientRow, StallTracker, client_row
+from nimwatch.tui.replay_control import ReplayControl
+from nimwatch.views.status_table import ClientRow, client_row
 
 if TYPE_CHECKING:
     from nimwatch.core.eta import Estimate
@@ -32,11 +32,10 @@ class TuiContext:
     engine: Engine
     now: Callable[[], float]
     """Seconds since the epoch as the views should see them."""
-    replay: Optional[ReplaySource] = None
+    replay: Optional[ReplayControl] = None
     report_dir: Path = field(default_factory=Path.cwd)
     """Where the "write report" key writes Markdown reports."""
     alerts: AlertStore = field(default_factory=AlertStore)
-    stalls: StallTracker = field(default_factory=StallTracker)
     timed: Callable[[str], bool] = field(default=lambda log: True)
     """False for a log whose arrival times are made up (elapsed and ETA are then unknown)."""
     fresh: Callable[[str, int], bool] = field(default=lambda log, line: True)
@@ -110,14 +109,11 @@ class TuiContext:
         return self.fleet
 
     def _row(self, state: LogState, now: float) -> ClientRow:
-        run = state.current
-        stalled = self.stalls.is_stalled(state.log, run.index if run else None)
         est = self.estimate
         return client_row(
             state,
             self.rules,
             now,
-            stalled=stalled,
             timed=self.timed(state.log),
             estimate=(lambda r: est(r, now)) if est is not None else None,
         )

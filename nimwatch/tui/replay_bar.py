@@ -1,7 +1,7 @@
 """The replay's status line: playing or paused, speed, position and log time.
 
 Owns :class:`ReplayBar`, shown above the dashboard and the client detail while
-a replay runs. It reads the :class:`~nimwatch.sources.replay.ReplaySource`
+a replay runs. It reads the :class:`~nimwatch.tui.replay_control.ReplayControl`
 when the app refreshes; the keys that drive the replay are the app's.
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from rich.text import Text
 from textual.widgets import Static
 
-from nimwatch.sources.replay import ReplaySource
+from nimwatch.tui.replay_control import ReplayControl
 from nimwatch.views.status_table import bar
 
 
@@ -26,7 +26,7 @@ def speed_label(speed: object) -> str:
 class ReplayBar(Static):
     """One line: ``REPLAY ▶ x4  [████░░░░]  37%  03:21:33 UTC  line 812/2201``."""
 
-    def __init__(self, replay: ReplaySource, *, id: str = "replay-bar") -> None:
+    def __init__(self, replay: ReplayControl, *, id: str = "replay-bar") -> None:
         super().__init__(id=id)
         self.replay = replay
         self._shown: tuple[str, tuple[object, ...]] = ("", ())

@@ -4,15 +4,15 @@ Owns :class:`ClientRow` (what the TUI dashboard and ``nimwatch status`` show
 for a client: phase, weighted progress, elapsed time, ETA, status, findings,
 the cause, reboot readiness, last line), the status vocabulary with its
 symbols (readable without colour), sorting by any column, filtering, the
-summary line, :class:`StallTracker` (which runs the stall notices say are
-stalled) and the formatting of durations and bars. Text from logs and file
-names is escaped here, once, for every view. Must not import Textual: it is
-the fallback for terminals where Textual cannot draw.
+summary line and the formatting of durations and bars. Whether a run is
+stalled is the state's (``RunState.stalled``, which the stall monitor's
+verdicts set). Text from logs and file names is escaped here, once, for every
+view. Must not import Textual: it is the fallback for terminals where Textual
+cannot draw.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -22,7 +22,6 @@ from nimwatch.core.outside import exit_words
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import REBOOT_WORDS, cause_label, client_verdict, root_finding
-from nimwatch.engine import Notice
 from nimwatch.terminal import escape_controls
 
 if TYPE_CHECKING:
@@ -119,34 +118,6 @@ class ClientRow:
         return f"{self.phase}/12 {self.phase_name}".rstrip()
 
 
-# --------------------------------------------------------------------------- stalls
-
-
-class StallTracker:
-    """Which runs are stalled now, from the ``stalled`` / ``stall_cleared`` notices.
-
-    Subscribe :meth:`on_notice` to the engine; safe to call from any thread.
-    """
-
-    def __init__(self) -> None:
-        self._stalled: set[tuple[str, Optional[int]]] = set()
-        self._lock = threading.Lock()
-
-    def on_notice(self, notice: Notice) -> None:
-        key = (notice.log, notice.run)
-        with self._lock:
-            if notice.event == "stalled":
-                self._stalled.add(key)
-            elif notice.event in ("stall_cleared", "run_finished", "lines", "phase_started"):
-                self._stalled.discard(key)
-            elif notice.event == "log_reset":
-                self._stalled = {k for k in self._stalled if k[0] != notice.log}
-
-    def is_stalled(self, log: str, run: Optional[int]) -> bool:
-        with self._lock:
-            return (log, run) in self._stalled
-
-
 # --------------------------------------------------------------------------- rows
 
 
@@ -170,7 +141,7 @@ def client_row(
     rules: RuleSet,
     now: float,
     *,
-    stalled: bool = False,
+    stalled: Optional[bool] = None,
     timed: bool = True,
     estimate: Optional[EstimateFn] = None,
 ) -> ClientRow:
@@ -178,12 +149,14 @@ def client_row(
 
     Args:
         now: the current time (the replay's log time in a replay).
-        stalled: the stall monitor says this run is stalled.
+        stalled: whether the run is stalled (None: as the state says, ``RunState.stalled``).
         timed: arrival times are real (False: elapsed and ETA are unknown).
         estimate: the ETA from the run history (:mod:`nimwatch.eta_live`); without it, the
             elapsed time scaled by the weighted progress.
     """
     latest = log.current
+    if stalled is None:
+        stalled = latest is not None and latest.stalled
     if latest is None:
         return ClientRow(log.log, escape_controls(log.client), 0, 0, "running", 0, "waiting for nimadm output", 0.0,
                          None, None, escape_controls(log.last_text), 0, None)

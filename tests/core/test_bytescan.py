@@ -28,7 +28,8 @@ from nimwatch.core.bytescan import ByteScanner, ByteScannerSet
 from nimwatch.core.decoder import LineDecoder, decode_line
 from nimwatch.core.events import BadLine, Event
 from nimwatch.core.literals import ScanPlan, line_local, prefilter_literals
-from nimwatch.core.parser import PASTED_MIN_LENGTH, RULE_LINE, LogParser, LogReader, build_scanner
+from nimwatch.core.parser import PASTED_MIN_LENGTH, RULE_LINE, LogParser, build_scanner
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet, Signature, build_signatures, merge_signatures
 from nimwatch.core.scanner import Scanner, fold
 from nimwatch.rulefiles import load_rules

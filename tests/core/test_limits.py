@@ -15,7 +15,7 @@ from helpers import ROOT, SAMPLE_LOGS, banner
 from nimwatch.cli import main
 from nimwatch.core import limits
 from nimwatch.core.events import Event, Finding
-from nimwatch.core.parser import LogReader
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import ENGINE_FINDINGS, RuleSet, build_phase_model
 from nimwatch.core.state import LogState
 from nimwatch.errors import ConfigError

@@ -175,7 +175,7 @@ def test_a_line_is_read_up_to_64_kib_and_cut_past_it(rules: RuleSet, over: int, 
 
 
 def test_partial_last_line_is_held_until_its_newline(rules: RuleSet) -> None:
-    from nimwatch.core.parser import LogReader
+    from nimwatch.core.reader import LogReader
 
     reader = LogReader(rules, "lpar1")
     first = reader.feed((PREAMBLE + "Executing nimadm pha").encode())
@@ -264,7 +264,7 @@ def test_events_are_the_same_fed_line_by_line(rules: RuleSet) -> None:
 
 def test_runs_that_end_without_a_client_cleanup_finish_live(rules: RuleSet) -> None:
     """A followed log must not wait for end-of-file to know these runs are over."""
-    from nimwatch.core.parser import LogReader
+    from nimwatch.core.reader import LogReader
     from nimwatch.core.state import LogState
 
     for name in ("mksysb72", "wakeup05", "cleanup03", "dbprod61"):

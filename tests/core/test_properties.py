@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from nimwatch.core.decoder import LineDecoder
 from nimwatch.core.events import BadLine, Event
-from nimwatch.core.parser import LogParser, LogReader
+from nimwatch.core.parser import LogParser
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.rulefiles import load_rules

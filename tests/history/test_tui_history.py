@@ -12,7 +12,8 @@ from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine
 from nimwatch.eta_live import EtaSource, HistoryCache
 from nimwatch.history_store import records
-from nimwatch.journal import Journal, watcher_holds
+from nimwatch.journal import Journal
+from nimwatch.journaldb import watcher_holds
 from nimwatch.run_history import tui_recorder
 from nimwatch.tui.context import TuiContext
 

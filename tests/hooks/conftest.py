@@ -34,13 +34,13 @@ def _no_hook_thread_leaks() -> Iterator[None]:
 @pytest.fixture
 def as_root(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make nimwatch believe it runs as root (the permission checks apply)."""
-    import nimwatch.config
+    import nimwatch.trust
 
-    monkeypatch.setattr(nimwatch.config, "_is_root", lambda: True)
+    monkeypatch.setattr(nimwatch.trust, "running_as_root", lambda: True)
 
 
 @pytest.fixture
 def not_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    import nimwatch.config
+    import nimwatch.trust
 
-    monkeypatch.setattr(nimwatch.config, "_is_root", lambda: False)
+    monkeypatch.setattr(nimwatch.trust, "running_as_root", lambda: False)

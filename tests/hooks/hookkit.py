@@ -20,8 +20,8 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from nimwatch.config.hooks import HookSpec
 from nimwatch.engine import Notice
-from nimwatch.hooks.config import HookSpec
 from nimwatch.hooks.manager import HookManager, MemoryOnceStore, OnceStore
 
 RECORDER = """#!{python}

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from nimwatch.config import check_config, load_config
-from nimwatch.core.validation import Problems
+from nimwatch.config.hooks import DEFAULT_TIMEOUT, HookSpec, parse_section
+from nimwatch.core.validation import Problems, glob_problem
 from nimwatch.errors import ConfigError
-from nimwatch.hooks.config import DEFAULT_TIMEOUT, HookSpec, glob_problem, parse_section
 from nimwatch.yamlfile import parse_yaml
 
 from .hookkit import group_writable, write_script

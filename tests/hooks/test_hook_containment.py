@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nimwatch.hooks import containment
-from nimwatch.hooks.containment import Containment, cgroup_base, parse_ps, related
-from nimwatch.hooks.runner import run_command
+from nimwatch.process import containment
+from nimwatch.process.containment import Containment, cgroup_base, parse_ps, related
+from nimwatch.process.runner import run_command
 
 from .hookkit import pid_alive, wait_for, write_script
 

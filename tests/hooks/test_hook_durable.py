@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from nimwatch.hooks.config import HookSpec
+from nimwatch.config.hooks import HookSpec
 from nimwatch.hooks.manager import HookManager
 from nimwatch.journal import Journal
 

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from nimwatch.config import load_config
+from nimwatch.config.hooks import HookSpec
 from nimwatch.engine import Notice
-from nimwatch.hooks.config import HookSpec
 
 from .hookkit import Kit, notice
 

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from nimwatch.hooks import runner
-from nimwatch.hooks.runner import CommandResult, run_command
+from nimwatch.process import runner
+from nimwatch.process.runner import CommandResult, run_command
 
 from .hookkit import Kit, pid_alive, wait_for, write_script
 

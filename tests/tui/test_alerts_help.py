@@ -9,7 +9,8 @@ from textual.widgets import DataTable, Footer
 from textual.widgets._footer import FooterKey
 
 from nimwatch.alert_journal import AlertJournal
-from nimwatch.engine import Engine, Notice
+from nimwatch.core.events import Stalled
+from nimwatch.engine import Engine
 from nimwatch.rulefiles import load_rules
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.app import NimwatchApp, make_app
@@ -183,10 +184,9 @@ async def test_a_stall_marks_the_row_and_raises_an_alert(make_tui: AppFactory) -
         log = str(RUNNING_LOG)
         state = app.ctx.engine.logs[log]
         assert state.current is not None
-        app.ctx.engine.publish(
-            Notice("stalled", EPOCH + 7200, log, "running01", state.current.index, 6,
-                   "Install and migrate software (installp)", {"silent_minutes": 75.0, "line": state.lines})
-        )
+        # the stall monitor's verdict: reduced into the state, then published (what StallMonitor.check does)
+        for notice in app.ctx.engine.reduce(log, Stalled(state.current.index, 6, 75.0, 60.0), EPOCH + 7200):
+            app.ctx.engine.publish(notice)
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
         await wait_for(pilot, lambda: "1 stalled" in widget_text(screen.query_one("#summary")))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets._toast import Toast
 
-from nimwatch.engine import Notice
+from nimwatch.core.events import Stalled
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.app import NimwatchApp
 from nimwatch.tui.detail import DetailScreen
@@ -87,10 +87,9 @@ async def test_a_stall_is_announced_on_the_alerts_and_heatmap_screens_too(make_t
         await wait_for(pilot, lambda: isinstance(app.screen, AlertsScreen))
         running = next(s for s in app.ctx.engine.logs.values() if s.client == "running01")
         assert running.current is not None
-        app.ctx.engine.publish(
-            Notice("stalled", EPOCH + 7200, running.log, "running01", running.current.index, 6, None,
-                   {"silent_minutes": 75.0, "line": running.lines})
-        )
+        # the stall monitor's verdict: reduced into the state, then published (what StallMonitor.check does)
+        for notice in app.ctx.engine.reduce(running.log, Stalled(running.current.index, 6, 75.0, 60.0), EPOCH + 7200):
+            app.ctx.engine.publish(notice)
         await wait_for(pilot, lambda: app.announcer.rings == 1)
         assert app.announcer.announced == ["running01 stalled in phase 6: no new line"]
         assert app.announcer.title == "nimwatch: 1 failed, 1 stalled"

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
-from nimwatch.core.events import PhaseStatus
-from nimwatch.engine import Notice
+from nimwatch.core.events import PhaseStatus, Stalled
 from nimwatch.tui.detail import DetailScreen
 from nimwatch.tui.heatmap import PACE_STYLE, HeatmapScreen, cell_text, short_duration
 
@@ -97,10 +96,9 @@ async def test_a_stalled_and_an_abandoned_client_are_not_shown_running(make_tui:
     async with app.run_test(size=(120, 40)) as pilot:
         running = app.ctx.engine.logs[str(RUNNING_LOG)]
         assert running.current is not None
-        app.ctx.engine.publish(
-            Notice("stalled", EPOCH + 7200, running.log, "running01", running.current.index, 6, None,
-                   {"silent_minutes": 75.0, "line": running.lines})
-        )
+        # the stall monitor's verdict: reduced into the state, then published (what StallMonitor.check does)
+        for notice in app.ctx.engine.reduce(running.log, Stalled(running.current.index, 6, 75.0, 60.0), EPOCH + 7200):
+            app.ctx.engine.publish(notice)
         await wait_for(pilot, lambda: any(r.log == running.log and r.status == "stalled" for r in app.ctx.fleet))
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, HeatmapScreen) and app.screen.ready)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import pytest
 
-from nimwatch.sources.tail import native_observer_available
+from nimwatch.sources.observers import native_observer_available
 
 POLL_INTERVAL = 0.05
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nimwatch.alerts.config import EmailOptions, HttpOptions, SyslogOptions
 from nimwatch.config import check_config, load_config
+from nimwatch.config.alerts import EmailOptions, HttpOptions, SyslogOptions
 from nimwatch.errors import ConfigError
 from nimwatch.metrics import MetricsConfig
 

@@ -31,8 +31,14 @@ def setup(tmp_path: Path, http: HttpReceiver) -> tuple[Path, Path]:
     for log in (ROOT / "sample_logs").glob("*_alt_mig.log"):
         shutil.copy(log, logs / log.name)
         os.utime(logs / log.name, (old, old))
+    # The modes are set here, not copied from the checkout: running as root, nimwatch refuses a config or
+    # a hook that group or others can write, and a checkout made with umask 002 is group-writable.
     etc = tmp_path / "etc"
-    shutil.copytree(ROOT / "examples" / "hooks", etc)
+    etc.mkdir()
+    etc.chmod(0o755)
+    for source in sorted((ROOT / "examples" / "hooks").iterdir()):
+        shutil.copyfile(source, etc / source.name)
+        (etc / source.name).chmod(0o755 if source.suffix == ".sh" else 0o644)
     config = etc / "nimwatch.yaml"
     config.write_text(config.read_text() + f"\nalerts:\n  - type: webhook\n    url: {http.url}/alerts\n")
     config.chmod(0o600)

@@ -10,7 +10,8 @@ from typing import Any, Optional
 
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine
-from nimwatch.sources.tail import Chunk, EngineSink, FileIdentity, Tailer
+from nimwatch.feed import Chunk, FileIdentity
+from nimwatch.sources.tail import EngineSink, Tailer
 
 from .proc import run_once
 from .servers import HttpReceiver

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from nimwatch.errors import ExitCode, StateError
+from nimwatch.feed import FileIdentity
 from nimwatch.journal import Journal
-from nimwatch.sources.tail import FileIdentity
 
 ROOT = Path(__file__).resolve().parents[2]
 

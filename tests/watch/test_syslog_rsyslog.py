@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from nimwatch.alerts.config import SinkSpec, SyslogOptions
 from nimwatch.alerts.message import severity_of, summary
 from nimwatch.alerts.syslog import LOCAL_MAX, SyslogSink, format_local
+from nimwatch.config.alerts import SinkSpec, SyslogOptions
 from nimwatch.core.rules import RuleSet
 
 from .test_sinks import AlertRig

@@ -12,16 +12,9 @@ import pytest
 
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine
-from nimwatch.sources.tail import (
-    READ_SIZE,
-    Chunk,
-    FileIdentity,
-    Tailer,
-    is_network_fs,
-    mount_fstype,
-    native_observer_available,
-    observer_kind,
-)
+from nimwatch.feed import Chunk, FileIdentity
+from nimwatch.sources.observers import is_network_fs, mount_fstype, native_observer_available, observer_kind
+from nimwatch.sources.tail import READ_SIZE, Tailer
 
 from .watchkit import running_run, wait_for
 

@@ -1,6 +1,6 @@
 """Everything a command started, found and ended: a cgroup where there is one, else its sessions and process tree.
 
-Owns :class:`Containment`, used by :func:`nimwatch.hooks.runner.run_command`
+Owns :class:`Containment`, used by :func:`nimwatch.process.runner.run_command`
 for each hook and ``command`` sink run. A command starts in its own session and
 process group, but its children can leave both (``setsid``, a double fork that
 re-parents them to init). At the timeout nimwatch must still end them all:

@@ -10,7 +10,7 @@ rely on and must not work around:
 * **Its own session, and everything it starts.** The command starts a new
   session and process group (``start_new_session=True``) and, on Linux where
   nimwatch's cgroup is writable, in a cgroup of its own
-  (:mod:`nimwatch.hooks.containment`). On timeout *every process it started*
+  (:mod:`nimwatch.process.containment`). On timeout *every process it started*
   gets SIGTERM, then SIGKILL after :data:`KILL_GRACE` seconds: children a
   script started (``sleep``, ``ssh``, ``curl``), also those that called
   ``setsid`` or were orphaned by a double fork.
@@ -21,7 +21,8 @@ rely on and must not work around:
   working directory): the :class:`CommandResult` carries the ``error``.
 
 stdin receives the given bytes (the event as JSON); a command that does not
-read them is fine. This module imports nothing from the rest of nimwatch.
+read them is fine. :func:`base_env` is what a command inherits from nimwatch's
+environment.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Optional
 
-from nimwatch.hooks.containment import Containment
+from nimwatch.process.containment import Containment
+from nimwatch.trust import DEFAULT_PATH
 
 OUTPUT_TAIL_BYTES = 4096
 """How much of the end of a command's output is kept (stdout and stderr together)."""
@@ -52,6 +54,18 @@ _SLICE = 0.05
 """Longest wait inside the read loop before checking whether the command exited (AIX has no pidfd)."""
 
 _READ_SIZE = 65536
+
+
+def base_env() -> dict[str, str]:
+    """What a command inherits from nimwatch's environment: PATH, HOME, LANG (and TZ, which AIX needs)."""
+    env = {
+        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
+        "HOME": os.environ.get("HOME") or "/",
+        "LANG": os.environ.get("LANG") or "C",
+    }
+    if os.environ.get("TZ"):
+        env["TZ"] = os.environ["TZ"]
+    return env
 
 
 @dataclass(frozen=True)
@@ -197,7 +211,7 @@ def run_command(
         timeout: seconds before every process of the command is sent SIGTERM, then SIGKILL.
         cwd: working directory (None: nimwatch's own).
         cancel: set it to end the command early the same way (nimwatch is stopping).
-        contain: how its processes are found (:class:`~nimwatch.hooks.containment.Containment`).
+        contain: how its processes are found (:class:`~nimwatch.process.containment.Containment`).
 
     Returns:
         The result; a command that cannot be started gives ``error`` and ``returncode=None``.

@@ -1,0 +1,244 @@
+"""Which notices a hook takes, and what a hook run receives.
+
+Owns the matching of a notice against a hook's ``on`` list and filters
+(:func:`matched_event`), the once-store key (:func:`once_key`), what the
+command gets (its argv with placeholders filled in one pass, the
+``NIMWATCH_*`` environment, the event as JSON on stdin) and the JSON a queued
+run is kept as in the journal. Nothing from a notice is executed or
+interpreted: a value holding ``{phase}`` or ``$(...)`` stays as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
+from typing import Any, Optional
+
+from nimwatch.config.checks import PLACEHOLDER_RE
+from nimwatch.config.hooks import HOOK_EVENTS as _HOOK_EVENTS
+from nimwatch.config.hooks import SHORTHANDS, HookSpec
+from nimwatch.engine import Notice
+from nimwatch.process.runner import base_env
+
+HOOK_EVENTS = frozenset(_HOOK_EVENTS)
+"""Engine events a hook can react to; every other notice is ignored at once."""
+
+_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _specificity(name: str) -> int:
+    return 0 if name in SHORTHANDS else 1
+
+
+def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
+    """The ``on`` entry of ``hook`` that ``notice`` satisfies (the most specific), or None.
+
+    Filters: ``phases`` (a notice without a phase never passes), ``clients``
+    (fnmatch, case-sensitive), and for findings only ``severity`` (minimum),
+    ``rules`` and ``codes``.
+    """
+    if notice.event not in HOOK_EVENTS:
+        return None
+    matched: Optional[str] = None
+    for name in sorted(hook.on, key=_specificity):
+        if name in SHORTHANDS:
+            event, phase, outcome = SHORTHANDS[name]
+            if notice.event != event:
+                continue
+            if phase is not None and notice.phase != phase:
+                continue
+            if outcome is not None and notice.get("outcome") != outcome:
+                continue
+            if outcome is not None and notice.get("operation", "migration") != "migration":
+                continue  # run_succeeded / run_failed: a clean-up that succeeded migrated nothing
+        elif notice.event != name:
+            continue
+        matched = name
+        break
+    if matched is None:
+        return None
+    if hook.phases and notice.phase not in hook.phases:
+        return None
+    if hook.clients and not any(fnmatchcase(notice.client, glob) for glob in hook.clients):
+        return None
+    if notice.event == "finding":
+        if notice.get("benign") and not hook.benign and notice.get("rule") not in hook.rules:
+            return None  # routine lines of a healthy run run no hook unless asked for
+        if hook.severity is not None:
+            rank = _SEVERITY_RANK.get(str(notice.get("severity", "")), -1)
+            if rank < _SEVERITY_RANK[hook.severity]:
+                return None
+        if hook.rules and notice.get("rule") not in hook.rules:
+            return None
+        if hook.codes and notice.get("code") not in hook.codes:
+            return None
+    return matched
+
+
+def once_key(hook: HookSpec, notice: Notice, event_key: Optional[str] = None) -> str:
+    """The once-store key: stable for one event of one log (or one run, with ``once_per_run``).
+
+    ``event_key`` is the watcher's journal key of the event (log, file identity and
+    generation, run within that content, event, phase, line, rule, occurrence); it
+    stays right when a log is truncated and its runs are numbered anew.
+    """
+    if event_key is not None:
+        parts = event_key.rsplit("|", 7)
+        if hook.once_per_run and len(parts) == 8:
+            return json.dumps(["run", hook.name, *parts[:3]])
+        if not hook.once_per_run:
+            return json.dumps(["event", hook.name, event_key])
+    if hook.once_per_run:
+        return json.dumps(["run", hook.name, notice.log, notice.run])
+    return json.dumps(
+        [
+            "event",
+            hook.name,
+            notice.log,
+            notice.run,
+            notice.event,
+            notice.phase,
+            notice.get("line"),
+            notice.get("rule"),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- what a hook receives
+
+
+def _text(value: Any) -> str:
+    """A value as hook text: None is empty; NUL (which argv and env cannot carry) is dropped."""
+    if value is None:
+        return ""
+    return str(value).replace("\0", "")
+
+
+def _phase_label(notice: Notice) -> str:
+    if not notice.phase:
+        return ""
+    return f"phase {notice.phase} ({notice.phase_name})" if notice.phase_name else f"phase {notice.phase}"
+
+
+def message_for(notice: Notice) -> str:
+    """NIMWATCH_MESSAGE: a finding's text, else a one-line summary of the event."""
+    who = notice.client or os.path.basename(notice.log)
+    phase = _phase_label(notice)
+    if notice.event == "finding":
+        return _text(notice.get("text"))
+    if notice.event == "run_started":
+        return f"{who}: run {notice.run} started"
+    if notice.event == "phase_started":
+        return f"{who}: {phase} started"
+    if notice.event == "phase_finished":
+        return f"{who}: {phase} {notice.get('status', 'finished')}"
+    if notice.event == "stalled":
+        text = notice.get("text") or notice.get("message")
+        return _text(text) if text else f"{who}: {phase or 'run'} stalled"
+    if notice.event == "run_finished":
+        out = f"{who}: run {notice.run} {notice.get('outcome', 'finished')}"
+        if notice.get("outcome") == "failed" and phase:
+            out += f" in {phase}"
+        reason = notice.get("reason")
+        return out + (f": {reason}" if reason else "")
+    return f"{who}: {notice.event}"
+
+
+def placeholder_values(notice: Notice) -> dict[str, str]:
+    """The value of each ``run`` placeholder for ``notice`` (empty when it does not apply)."""
+    return {
+        "client": _text(notice.client),
+        "phase": _text(notice.phase),
+        "phase_name": _text(notice.phase_name),
+        "event": _text(notice.event),
+        "code": _text(notice.get("code")),
+        "rule": _text(notice.get("rule")),
+        "severity": _text(notice.get("severity")),
+        "log": _text(notice.log),
+        "line": _text(notice.get("line")),
+        "outcome": _text(notice.get("outcome")),
+        "operation": _text(notice.get("operation")),
+    }
+
+
+def fill_argv(run: Sequence[str], values: Mapping[str, str]) -> list[str]:
+    """Replace ``{name}`` by its value in each element, in one pass: inserted text is never re-read."""
+
+    def one(match: Any) -> str:
+        name = match.group(1)
+        return values[name] if name in values else str(match.group(0))
+
+    return [PLACEHOLDER_RE.sub(one, arg) for arg in run]
+
+
+def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
+    """The whole environment of one hook run: base, the hook's ``env``, then the NIMWATCH_* variables."""
+    values = placeholder_values(notice)
+    env = base_env()
+    env.update(hook.env)
+    env.update(
+        {
+            "NIMWATCH_EVENT": values["event"],
+            "NIMWATCH_ON": matched,
+            "NIMWATCH_HOOK": hook.name,
+            "NIMWATCH_CLIENT": values["client"],
+            "NIMWATCH_RUN": _text(notice.run),
+            "NIMWATCH_PHASE": values["phase"],
+            "NIMWATCH_PHASE_NAME": values["phase_name"],
+            "NIMWATCH_STATUS": _text(notice.get("status")),
+            "NIMWATCH_LOG": values["log"],
+            "NIMWATCH_CODE": values["code"],
+            "NIMWATCH_RULE": values["rule"],
+            "NIMWATCH_SEVERITY": values["severity"],
+            "NIMWATCH_MESSAGE": message_for(notice).replace("\0", ""),
+            "NIMWATCH_LINE": values["line"],
+            "NIMWATCH_OUTCOME": values["outcome"],
+            "NIMWATCH_OPERATION": values["operation"],
+        }
+    )
+    return env
+
+
+def event_json(notice: Notice) -> bytes:
+    """The event as one JSON line for the hook's stdin (ASCII-escaped, so always valid)."""
+    return (json.dumps(notice.as_json(), ensure_ascii=True, default=str) + "\n").encode("ascii")
+
+
+# --------------------------------------------------------------------------- kept in the journal
+
+
+def notice_record(notice: Notice) -> str:
+    """A notice as JSON, to keep a queued run in the journal."""
+    return json.dumps(
+        {
+            "event": notice.event,
+            "ts": notice.ts,
+            "log": notice.log,
+            "client": notice.client,
+            "run": notice.run,
+            "phase": notice.phase,
+            "phase_name": notice.phase_name,
+            "fields": dict(notice.fields),
+        },
+        ensure_ascii=True,
+        default=str,
+    )
+
+
+def notice_from_record(text: str) -> Notice:
+    data = json.loads(text)
+    return Notice(
+        data["event"],
+        float(data["ts"]),
+        data["log"],
+        data["client"],
+        data["run"],
+        data["phase"],
+        data["phase_name"],
+        data.get("fields") or {},
+    )

@@ -1,0 +1,234 @@
+"""Notices: what an engine event looks like to sinks, hooks, views and the JSON lines.
+
+Owns :class:`Notice` (an event's name, time, log, client, run, phase and
+fields), :data:`PUBLIC_EVENTS` (the ``watch`` JSON-lines contract) and
+:func:`notice_for`, which turns a core event, once reduced into its log's
+state, into its notice: a finding's advice with the facts known so far filled
+in, a finding whose severity rose when the lines after it were read, the
+stall monitor's verdicts. Pure functions over the state; the engine calls them
+under its lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from nimwatch.core.advice import advice_values, fill_advice
+from nimwatch.core.events import (
+    BadLine,
+    Event,
+    Fact,
+    Finding,
+    FindingDetail,
+    InstallpResult,
+    LinesRead,
+    Outcome,
+    PhaseFinished,
+    PhaseStarted,
+    Progress,
+    RunFinished,
+    RunSilent,
+    RunStarted,
+    StallCleared,
+    Stalled,
+)
+from nimwatch.core.state import LogState
+from nimwatch.core.verdict import operation_of
+from nimwatch.schema import SCHEMA_VERSION
+
+PUBLIC_EVENTS = (
+    "run_started",
+    "phase_started",
+    "phase_finished",
+    "finding",
+    "findings_suppressed",
+    "stalled",
+    "stall_cleared",
+    "run_finished",
+    "hook_result",
+    "alert_failed",
+    "backlog",
+    "log_replaced",
+    "nimadm_exited",
+    "nim_state",
+)
+
+
+def iso(ts: float) -> str:
+    """ISO 8601 in UTC with milliseconds, e.g. 2026-11-22T03:21:33.120Z."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One engine event, as sinks, hooks, views and the JSON-lines output see it."""
+
+    event: str
+    ts: float
+    log: str
+    client: str
+    run: Optional[int] = None
+    phase: Optional[int] = None
+    phase_name: Optional[str] = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def public(self) -> bool:
+        return self.event in PUBLIC_EVENTS
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
+            "event": self.event,
+            "ts": iso(self.ts),
+            "client": self.client,
+            "log": self.log,
+            "run": self.run,
+            "phase": self.phase,
+            "phase_name": self.phase_name,
+        }
+        out.update(self.fields)
+        return out
+
+
+PhaseNamer = Callable[[Optional[int]], Optional[str]]
+"""Phase number -> its name (None for none)."""
+
+
+def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer) -> Optional[Notice]:
+    """The notice of ``event``, already reduced into ``state`` (None: the event has none)."""
+
+    def make(name: str, run: Optional[int], phase: Optional[int], /, **fields: Any) -> Notice:
+        client = state.client
+        if run is not None and run <= len(state.runs):
+            client = state.run(run).client or client
+        return Notice(name, at, state.log, client, run, phase, phase_name(phase), fields)
+
+    if isinstance(event, RunStarted):
+        return make("run_started", event.run, None, line=event.line, mid_run=event.mid_run)
+    if isinstance(event, PhaseStarted):
+        return make("phase_started", event.run, event.phase, line=event.line)
+    if isinstance(event, PhaseFinished):
+        return make("phase_finished", event.run, event.phase, line=event.line, status=event.status.value)
+    if isinstance(event, Finding):
+        return make("finding", event.run, event.phase, **finding_fields(state, event))
+    if isinstance(event, FindingDetail):
+        return _detail_notice(state, event, make)
+    if isinstance(event, InstallpResult):
+        return make(
+            "installp",
+            event.run,
+            event.phase,
+            filesets_ok=event.filesets_ok,
+            failed=list(event.failed),
+            cancelled=list(event.cancelled),
+            requisite_failures=list(event.requisite_failures),
+            failing=event.failing,
+            line=event.line,
+        )
+    if isinstance(event, RunFinished):
+        return make(
+            "run_finished",
+            event.run,
+            event.failed_phase or state.run(event.run).last_phase or None,
+            line=event.line,
+            outcome=event.outcome.value,
+            failed_phase=event.failed_phase,
+            reason=event.reason,
+            operation=operation_of(state.run(event.run)),
+        )
+    if isinstance(event, Progress):
+        return make("progress", event.run, event.phase, done=event.done, total=event.total, unit=event.unit)
+    if isinstance(event, Fact):
+        return make("fact", event.run, None, name=event.name, value=event.value, line=event.line)
+    if isinstance(event, LinesRead):
+        return make("lines", event.run, None, line=event.line, last_text=event.last_text)
+    if isinstance(event, BadLine):
+        return make("bad_line", None, None, line=event.line, reason=event.reason)
+    if isinstance(event, (Stalled, RunSilent, StallCleared)):
+        return _quiet_notice(state, event, make)
+    return None
+
+
+def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, make: Callable[..., Notice]) -> Notice:
+    """The stall monitor's verdicts, as ``stalled``, ``run_finished`` (incomplete) and ``stall_cleared``."""
+    run = state.run(event.run)
+    if isinstance(event, Stalled):
+        nim: dict[str, Any] = {}
+        if event.evidence == "nim_info":
+            nim = {"nim_cstate": event.nim_cstate, "nim_info": event.nim_info}
+            nim["info_unchanged_minutes"] = event.info_unchanged_minutes
+        return make(
+            "stalled",
+            run.index,
+            event.phase,
+            line=run.last_line,
+            severity="warning",
+            silent_minutes=event.silent_minutes,
+            threshold_minutes=event.threshold_minutes,
+            last_text=run.last_text,
+            evidence=event.evidence,
+            **nim,
+        )
+    if isinstance(event, RunSilent):
+        return make(
+            "run_finished",
+            run.index,
+            run.current_phase or None,
+            line=run.last_line,
+            outcome=Outcome.INCOMPLETE.value,
+            failed_phase=None,
+            reason=event.reason,
+            silent_minutes=event.silent_minutes,
+        )
+    why = {"evidence": event.evidence, "nim_info": event.nim_info} if event.evidence else {}
+    return make(
+        "stall_cleared",
+        run.index,
+        run.current_phase or None,
+        line=run.last_line,
+        severity="info",
+        **why,
+        stalled_minutes=event.stalled_minutes,
+    )
+
+
+def finding_fields(state: LogState, finding: Finding) -> dict[str, Any]:
+    """A finding's notice fields, its advice filled in with what the run told so far."""
+    run = state.run(finding.run) if 0 < finding.run <= len(state.runs) else None
+    values = {**advice_values(run, state.client), **dict(finding.fills)}
+    return {
+        "rule": finding.rule,
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "benign": finding.benign,
+        "fails_run": finding.fails_run,
+        "title": finding.title,
+        "text": finding.text,
+        "explanation": finding.explanation,
+        "advice": fill_advice(finding.advice, values),
+        "line": finding.line,
+        "context": list(finding.context),
+    }
+
+
+def _detail_notice(state: LogState, event: FindingDetail, make: Callable[..., Notice]) -> Optional[Notice]:
+    """The merged finding: a public ``finding`` again when its severity rose, else an internal notice."""
+    run = state.run(event.run) if 0 < event.run <= len(state.runs) else None
+    merged = None
+    if run is not None:
+        merged = next((f for f in reversed(run.findings) if f.line == event.line and f.rule == event.rule), None)
+    if merged is None:
+        return make("finding_detail", event.run, None, line=event.line, rule=event.rule)
+    fields = finding_fields(state, merged)
+    fields["context_after"] = list(merged.context_after)
+    if event.severity is not None:
+        fields["severity_raised"] = True
+        return make("finding", event.run, merged.phase, **fields)
+    return make("finding_detail", event.run, merged.phase, **fields)
