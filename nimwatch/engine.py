@@ -38,7 +38,8 @@ from typing import Any, Optional
 
 from nimwatch.core.events import Event, Finding, RunFinished
 from nimwatch.core.lognames import client_from_path
-from nimwatch.core.parser import LogReader, build_scanner
+from nimwatch.core.parser import build_scanner
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.notices import PUBLIC_EVENTS, Notice, iso, notice_for

@@ -17,13 +17,16 @@ textfile still says "running" or "stalled", and neither can be believed.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from nimwatch.errors import UsageError
-from nimwatch.prometheus_api import PrometheusClient, Sample
+
+if TYPE_CHECKING:  # the view's types need no HTTP client: the TUI's fleet screen imports them alone
+    from nimwatch.prometheus_api import PrometheusClient, Sample
 
 DEFAULT_LOOKBACK = "1h"
 LOOKBACK_RE = re.compile(r"^[1-9][0-9]*[smhdw]$")
@@ -207,8 +210,9 @@ def _watcher(target: Target, sample: Sample, results: Mapping[str, list[Sample]]
     scrape = _by_target(results.get("scrape_up", [])).get(target)
     beat = _by_target(results.get("heartbeat", [])).get(target)
     interval_sample = _by_target(results.get("interval", [])).get(target)
-    interval = interval_sample.value if interval_sample is not None else None
-    age = max(0.0, at - beat.value) if beat is not None else None
+    interval = finite(interval_sample.value) if interval_sample is not None else None
+    beat_at = finite(beat.value) if beat is not None else None
+    age = max(0.0, at - beat_at) if beat_at is not None else None
     if scrape is not None and scrape.value == 0:
         state = "down"
     elif sample.value == 0:
@@ -220,17 +224,22 @@ def _watcher(target: Target, sample: Sample, results: Mapping[str, list[Sample]]
     return WatcherView(_master_of(sample.labels), target[0], target[1], state, age, interval)
 
 
+def finite(value: float) -> Optional[float]:
+    """``value``, or None for NaN and infinities (a sample Prometheus holds, but no time or count)."""
+    return value if math.isfinite(value) else None
+
+
 def human_duration(seconds: Optional[float]) -> str:
     """``1h05m``, ``47m``, ``30s``; ``-`` when unknown."""
     from nimwatch.eta_live import short_duration
 
-    return "-" if seconds is None else short_duration(seconds)
+    return "-" if seconds is None or not math.isfinite(seconds) else short_duration(seconds)
 
 
 def _live_client(key: tuple[str, str, str], master: str, results: Mapping[str, list[Sample]], at: float) -> ClientView:
     def value(name: str) -> Optional[float]:
         sample = _by_client(results.get(name, [])).get(key)
-        return sample.value if sample is not None else None
+        return finite(sample.value) if sample is not None else None
 
     phase = int(value("phase") or 0)
     outcome_sample = _by_client(results.get("outcome", [])).get(key)
@@ -241,6 +250,7 @@ def _live_client(key: tuple[str, str, str], master: str, results: Mapping[str, l
     last_line = value("last_line")
     last_line_age = max(0.0, at - last_line) if last_line is not None else None
     basis_sample = _by_client(results.get("basis", [])).get(key)
+    runs = finite(basis_sample.value) if basis_sample is not None else None
     overdue = max(0.0, value("overdue") or 0.0)
     p95 = value("p95")
     eta = value("eta")
@@ -274,7 +284,7 @@ def _live_client(key: tuple[str, str, str], master: str, results: Mapping[str, l
         eta=eta if running and eta is not None else None,
         finish_at=at + eta if running and eta is not None else None,
         basis=basis_sample.labels.get("basis", "") if basis_sample is not None else "",
-        basis_runs=int(basis_sample.value) if basis_sample is not None else None,
+        basis_runs=int(runs) if runs is not None else None,
         overdue=overdue if running else 0.0,
         in_phase=in_phase if running else None,
         last_line_age=last_line_age,
@@ -290,7 +300,7 @@ def _last_known_client(
     outcome_sample = _by_client(results.get("last_outcome", [])).get(key) or _by_client(results.get("outcome", [])).get(
         key
     )
-    phase = int(phase_sample.value) if phase_sample is not None else 0
+    phase = int(finite(phase_sample.value) or 0) if phase_sample is not None else 0
     outcome = outcome_sample.labels.get("outcome", "") if outcome_sample is not None else ""
     stalled = _by_client(results.get("last_stalled", [])).get(key) or _by_client(results.get("stalled", [])).get(key)
     seen = "stalled" if outcome == "running" and stalled is not None and stalled.value == 1 else outcome or "seen"

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import os
 import re
 import sys
@@ -125,8 +124,10 @@ def configure(
         raise UsageError("--log-backups: from 1 to 100 (the file is rotated, never truncated)")
     handler: logging.Handler
     if log_file:
+        from logging.handlers import RotatingFileHandler  # only with a log file: a leaner start-up
+
         try:
-            handler = logging.handlers.RotatingFileHandler(
+            handler = RotatingFileHandler(
                 log_file, maxBytes=parse_size(max_size), backupCount=backups, encoding="utf-8"
             )
         except OSError as exc:

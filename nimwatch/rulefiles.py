@@ -16,8 +16,8 @@ from pathlib import Path
 
 from nimwatch.core.rules import RuleSet, Signature, build_phase_model, build_signatures, merge_signatures
 from nimwatch.core.validation import Problems
+from nimwatch.datacache import load_yaml_cached
 from nimwatch.errors import RuleError
-from nimwatch.yamlfile import load_yaml
 
 PHASE_FILE = "nimadm.yaml"
 CATALOG_FILE = "failures.yaml"
@@ -37,9 +37,16 @@ def builtin_rules_dir() -> Path:
     )
 
 
-def load_signature_file(path: Path, problems: Problems | None = None) -> list[Signature]:
+def load_signature_file(path: Path, problems: Problems | None = None, *, builtin: bool = False) -> list[Signature]:
+    """The signatures of a catalog file (``builtin``: one of nimwatch's own, read through its parsed copy)."""
     try:
-        return build_signatures(load_yaml(path), str(path), problems)
+        if builtin:
+            content = load_yaml_cached(path)
+        else:
+            from nimwatch.yamlfile import load_yaml
+
+            content = load_yaml(path)
+        return build_signatures(content, str(path), problems)
     except RuleError:
         raise
     except Exception as exc:  # ConfigError from YAML parsing
@@ -53,8 +60,8 @@ def load_signature_file(path: Path, problems: Problems | None = None) -> list[Si
 @lru_cache(maxsize=8)
 def _load_cached(user_files: tuple[str, ...]) -> RuleSet:
     base = builtin_rules_dir()
-    model = build_phase_model(load_yaml(base / PHASE_FILE), str(base / PHASE_FILE))
-    builtin = load_signature_file(base / CATALOG_FILE)
+    model = build_phase_model(load_yaml_cached(base / PHASE_FILE), str(base / PHASE_FILE))
+    builtin = load_signature_file(base / CATALOG_FILE, builtin=True)
     users = [load_signature_file(Path(p)) for p in user_files]
     return RuleSet(model, merge_signatures(builtin, users))
 

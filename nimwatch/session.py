@@ -232,9 +232,11 @@ def live(
         session.journal = journal
         feed = sink(engine)
         session.runs = runs_dir(Path(journal.path))
-    session.tailer = Tailer(engine, list(paths), poll=poll, on_error=on_error, clock=clock, sink=feed, **tailer_options)
-    session.stall = stall_monitor(engine, config, rules, clock)
-    _outside(session, on_error, clock, told=sink is not None)
+    if paths:  # none: nothing to follow here (the TUI on an admin host shows the fleet only)
+        session.tailer = Tailer(engine, list(paths), poll=poll, on_error=on_error, clock=clock, sink=feed,
+                                **tailer_options)
+        session.stall = stall_monitor(engine, config, rules, clock)
+        _outside(session, on_error, clock, told=sink is not None)
     if sink is None:
         from nimwatch.run_history import tui_recorder
 

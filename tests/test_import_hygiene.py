@@ -73,3 +73,16 @@ def test_the_tui_does_import_textual() -> None:
     """The check above can fail: the TUI package itself does pull Textual in."""
     result = run_python("import nimwatch.tui.app" + CHECK)
     assert result.returncode != 0 and "textual" in result.stderr
+
+
+def test_the_fleet_screen_imports_neither_the_sources_nor_the_http_client() -> None:
+    """Views do not reach into sources: the fleet screen and its feed get their views from a function the
+    command wires (``commands.tui.fleet_fetch``), and the view's types come without ``prometheus_api``."""
+    code = (
+        "import sys\nimport nimwatch.tui.fleet, nimwatch.tui.fleet_feed\n"
+        "bad = sorted(m for m in sys.modules if m.startswith('nimwatch.sources') or m in "
+        "('nimwatch.prometheus_api', 'nimwatch.tui.context', 'urllib.request'))\n"
+        "assert not bad, bad\nprint('clean')\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0 and "clean" in result.stdout, result.stderr

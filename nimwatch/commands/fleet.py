@@ -2,6 +2,7 @@
 
 Each master runs ``nimwatch watch`` with metrics; Prometheus scrapes them
 (see ``examples/prometheus/``). This command asks Prometheus' HTTP query API
+(``--prometheus``, else ``NIMWATCH_PROMETHEUS``, else the config's ``fleet:``)
 for those metrics and prints one block per master: its watcher (up, stopped,
 down or stale) and its clients with status, phase, ETA and cause. Headless:
 no Textual. Exit status: 0 when every client's last run succeeded and every
@@ -14,14 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nimwatch.errors import ExitCode, NimwatchError
+from nimwatch.fleet_options import PROMETHEUS_ENV
 
 if TYPE_CHECKING:
     from nimwatch.fleet import FleetView
 
-PROMETHEUS_ENV = "NIMWATCH_PROMETHEUS"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,16 +36,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--prometheus",
         metavar="URL",
-        default=os.environ.get(PROMETHEUS_ENV),
-        help=f"Prometheus' base URL, e.g. http://prometheus:9090 (default: ${PROMETHEUS_ENV})",
+        help=f"Prometheus' base URL, e.g. http://prometheus:9090 (default: ${PROMETHEUS_ENV}, then the config's "
+        "fleet.prometheus)",
     )
+    p.add_argument("--config", metavar="FILE", help="config file (default: NIMWATCH_CONFIG, then the usual places)")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per query (default 10)")
+    p.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="per query (default: the config's fleet.timeout, else 10)"
+    )
     p.add_argument(
         "--lookback",
-        default="1h",
         metavar="DURATION",
-        help="how far back a watcher that stopped answering is still shown (default 1h)",
+        help="how far back a watcher that stopped answering is still shown (default: fleet.lookback, else 1h)",
     )
     p.add_argument("--master", action="append", default=[], metavar="NAME", help="only this master (repeatable)")
     p.add_argument("--ascii", action="store_true", help="ASCII only (default when the output is not UTF-8)")
@@ -62,21 +66,26 @@ def exit_code_for(view: FleetView) -> ExitCode:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from nimwatch.config import default_config_path, load_config
     from nimwatch.errors import UsageError
     from nimwatch.fleet import check_lookback, collect
+    from nimwatch.fleet_options import FleetOptions, fleet_url
     from nimwatch.prometheus_api import PrometheusClient
     from nimwatch.rulefiles import load_rules
     from nimwatch.terminal import write
     from nimwatch.views.fleet_text import render_json, render_text
 
-    if not args.prometheus:
-        raise UsageError(f"give --prometheus URL (or set {PROMETHEUS_ENV})")
-    check_lookback(args.lookback)
-    client = PrometheusClient(args.prometheus, timeout=args.timeout)
-    view = collect(client, args.lookback)
+    config = load_config(Path(args.config) if args.config else default_config_path())
+    options = config.fleet or FleetOptions()
+    url = fleet_url(args.prometheus, options, os.environ)
+    if not url:
+        raise UsageError(f"give --prometheus URL (or set {PROMETHEUS_ENV}, or fleet.prometheus in the config)")
+    lookback = check_lookback(args.lookback if args.lookback is not None else options.lookback)
+    client = PrometheusClient(url, timeout=args.timeout if args.timeout is not None else options.timeout)
+    view = collect(client, lookback)
     if not view.masters:
         raise NimwatchError(
-            f"Prometheus at {client.url} has no nimwatch metrics (nimwatch_up) in the last {args.lookback}: "
+            f"Prometheus at {client.url} has no nimwatch metrics (nimwatch_up) in the last {lookback}: "
             "is any NIM master's nimwatch scraped? (see examples/prometheus/)"
         )
     if args.master:

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from nimwatch.commands import add_rules_option
@@ -75,18 +75,47 @@ def _open_journal(path: str | None) -> Any:
     from pathlib import Path
 
     from nimwatch.config import default_state_path
-    from nimwatch.journal import Journal
+
+    if path is None:
+        default = default_state_path()
+        if not default.is_file():
+            return None
+    from nimwatch.journal import Journal  # (SQLite: imported only when there is a journal to read)
 
     if path is not None:
         return Journal.open(Path(path), readonly=True)  # a named journal must be usable
-    default = default_state_path()
-    if not default.is_file():
-        return None
     try:
         return Journal.open(default, readonly=True)
     except NimwatchError as exc:
         log.warning("%s; reporting without durations", exc)
         return None
+
+
+def _output(path: str | None, produce: Callable[[Callable[[str], object]], object]) -> None:
+    """Give ``produce`` a writer to the file at ``path`` (stdout when None), control characters escaped."""
+    if path is None:
+        produce(lambda piece: write(piece, flush=False))
+        write("")
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            produce(lambda piece: handle.write(escape_controls(piece)))
+    except OSError as exc:
+        raise NimwatchError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _shared_scanner(rules: Any) -> Any:
+    """One scanner set for every log of the call, on the scan anchors stored with the rules.
+
+    A bad anchors file is a warning: the scan is exact without it, only slower.
+    """
+    from nimwatch.anchorfile import load_anchor_data
+    from nimwatch.core.scanset import build_scanner
+
+    anchors, problem = load_anchor_data()
+    if problem:
+        log.warning("%s", problem)
+    return build_scanner(rules, anchors)
 
 
 def _runs_dir(state: str | None, journal: Any) -> Any:
@@ -105,9 +134,16 @@ def run(args: argparse.Namespace) -> int:
     from nimwatch.launcher.exits import exits_of, finished_exits
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import BINARY, LOG_SUFFIX, ArrivalTimes, find_logs, read_log, sniff
-    from nimwatch.views.report_data import Judgement, client_records, report_document, report_records
+    from nimwatch.views.report_data import (
+        Judgement,
+        client_records,
+        iter_report_records,
+        report_records,
+        write_report_document,
+    )
 
     rules = load_rules(args.rules)
+    scanner = _shared_scanner(rules)
     journal = None if args.no_state else _open_journal(args.state)
     exits = finished_exits(None if args.no_state else _runs_dir(args.state, journal))
     logs = []
@@ -131,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             if kind is not None:
                 log.warning("%s: %s", path, kind)
             times = ArrivalTimes(journal.arrival_times(os.path.abspath(path))) if journal else None
-            state = read_log(path, rules, times=times)
+            state = read_log(path, rules, scanner, times=times)
             for event in exits_of(exits, str(path)):  # nimadm's exit status settles what the log leaves open
                 state.apply(event)
         except NimwatchError as exc:
@@ -157,26 +193,22 @@ def run(args: argparse.Namespace) -> int:
 
     now = time.time()
     judge = Judgement(rules, now, mtimes, eta=report_eta(eta_source(rules, journal), timed.__contains__, now))
-    records = report_records(logs, rules, judge)
     clients = client_records(logs, rules, judge)
     if args.format == "json":
-        text = json.dumps(report_document(records, clients), indent=2, ensure_ascii=True) + "\n"
-    elif args.format == "markdown":
-        from nimwatch.views.report_text import render_markdown
-
-        text = render_markdown(records, clients, verbose=args.verbose)
+        # written one run at a time: memory does not grow with the number of runs
+        records = iter_report_records(logs, rules, judge)
+        _output(args.output, lambda out: write_report_document(out, records, clients))
     else:
-        from nimwatch.views.report_text import render_text
+        listed = report_records(logs, rules, judge)
+        if args.format == "markdown":
+            from nimwatch.views.report_text import render_markdown
 
-        text = render_text(records, clients, verbose=args.verbose)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(escape_controls(text))
-        except OSError as exc:
-            raise NimwatchError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    else:
-        write(text)
+            text = render_markdown(listed, clients, verbose=args.verbose)
+        else:
+            from nimwatch.views.report_text import render_text
+
+            text = render_text(listed, clients, verbose=args.verbose)
+        _output(args.output, lambda out: out(text))
     if input_errors:
         return ExitCode.USAGE
     return exit_code_for(clients)

@@ -15,7 +15,11 @@ Once the arguments and the config are checked, and before Textual is
 imported, :func:`nimwatch.termcheck.tui_problem` says whether the terminal
 can show the TUI; where it cannot, the error points to
 ``nimwatch status``, the same table in plain text. A terminal whose character
-set is not Unicode gets the TUI drawn in ASCII.
+set is not Unicode gets the TUI drawn in ASCII. With a Prometheus
+(``--fleet URL``, ``NIMWATCH_PROMETHEUS`` or the config's ``fleet:``), the
+fleet screen shows every master's clients (:func:`fleet_fetch`); ``--fleet``
+starts on it, and on a host without ``/var/adm/ras/alt_mig`` (an admin
+host, not a NIM master) and no DIR|LOG given, the fleet is all there is.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option
 from nimwatch.errors import ExitCode, LogSourceError, NimwatchError
@@ -47,6 +51,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument(
         "--no-bell", action="store_true", help="do not ring the terminal bell when a migration fails or stalls"
+    )
+    p.add_argument(
+        "--fleet",
+        metavar="URL",
+        help="start on the fleet screen: every NIM master's clients from this Prometheus "
+        "(F on the dashboard; default: NIMWATCH_PROMETHEUS, then the config's fleet.prometheus)",
     )
     p.set_defaults(func=run)
 
@@ -120,6 +130,31 @@ def tui_app(session: Any, **options: Any) -> Any:
     return app
 
 
+def fleet_fetch(given: Optional[str], config: Any) -> Optional[tuple[str, Callable[[], Any], Any]]:
+    """(the URL shown, a function that looks at Prometheus, the ``fleet:`` options), or None when no
+    Prometheus is configured. A bad URL is a usage error, raised before the terminal is touched."""
+    from nimwatch.errors import UsageError
+    from nimwatch.fleet import collect
+    from nimwatch.fleet_options import PROMETHEUS_ENV, FleetOptions, fleet_url, url_problem
+    from nimwatch.prometheus_api import PrometheusClient
+
+    options = config.fleet or FleetOptions()
+    url = fleet_url(given, options, os.environ)
+    if not url:
+        return None
+    problem = url_problem(url)
+    if problem:
+        origin = "--fleet" if given else PROMETHEUS_ENV
+        raise UsageError(f"{origin} {url!r} {problem}")
+    client = PrometheusClient(url, timeout=options.timeout)
+    lookback = options.lookback
+
+    def fetch() -> Any:
+        return collect(client, lookback)
+
+    return client.url, fetch, options
+
+
 def run(args: argparse.Namespace) -> int:
     from nimwatch import session as sessions
     from nimwatch.commands.watch import check_poll
@@ -130,13 +165,17 @@ def run(args: argparse.Namespace) -> int:
         import nimwatch.sources.tail  # noqa: F401
     except ImportError as exc:
         raise NimwatchError(f"live following is not available in this build ({exc}): try `nimwatch replay`") from None
-    paths = [Path(p) for p in (args.paths or [DEFAULT_LOG_DIR])]
-    missing = [p for p in paths if not p.exists() and not p.name.endswith(".log")]
-    if missing:
-        raise LogSourceError(f"{missing[0]}: no such directory")
     if args.poll is not None:
         check_poll(args.poll)
     config, rules = sessions.load_setup(args.config, args.rules)
+    fleet = fleet_fetch(args.fleet, config)
+    paths = [Path(p) for p in (args.paths or [DEFAULT_LOG_DIR])]
+    local = True
+    if fleet is not None and not args.paths and not Path(DEFAULT_LOG_DIR).exists():
+        local = False  # an admin host, not a NIM master: the fleet only
+    missing = [p for p in paths if not p.exists() and not p.name.endswith(".log")]
+    if missing and local:
+        raise LogSourceError(f"{missing[0]}: no such directory")
     problem = tui_problem()  # after the arguments and the config: what is wrong with them is said first
     if problem is not None:
         raise NimwatchError(problem)
@@ -149,8 +188,14 @@ def run(args: argparse.Namespace) -> int:
             app.call_from_thread(app.notify, message, severity="error", title="Log source")
 
     poll = args.poll if args.poll is not None else config.poll
-    session = sessions.live(config, rules, paths, poll=poll, on_error=on_error)
+    session = sessions.live(config, rules, paths if local else [], poll=poll, on_error=on_error)
     options = config.tui or TuiOptions()
+    feed = None
+    if fleet is not None:
+        from nimwatch.tui.fleet_feed import FleetFeed
+
+        url, fetch, fleet_options = fleet
+        feed = FleetFeed(url, fetch, fleet_options.refresh)
     app = tui_app(
         session,
         report_dir=Path(args.report_dir),
@@ -159,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
         bell=options.bell and not args.no_bell,
         title=options.title,
         charset=(getattr(sys.__stderr__, "encoding", None) or "ascii") if needs_ascii() else None,
+        fleet=feed,
+        open_fleet=feed is not None and (bool(args.fleet) or not local),
     )
     holder["app"] = app
     session.start_outside()

@@ -18,12 +18,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.errors import ExitCode, UsageError
 from nimwatch.logsetup import keep_appending
-from nimwatch.output import StdoutWriter
+
+if TYPE_CHECKING:  # the stdout writer (SQLite, the engine) is imported when watch runs, not by every command
+    from nimwatch.output import StdoutWriter
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
     log.debug("config %s, state %s, %d signature(s)", config_path or "(none)", state_path, len(rules.signatures))
     log.debug("following %s; %s", ", ".join(map(str, paths)), f"polling every {poll:g} s" if poll else "file events")
     keep_appending(sys.stdout, sys.stderr)
+    from nimwatch.output import StdoutWriter
+
     output = StdoutWriter(sys.stdout, sys.stderr, block=args.once, max_lines=_buffer_lines())
     if args.rebuild_state:
         journal, aside = Journal.rebuild(state_path)

@@ -3,7 +3,7 @@
 Each section is a dataclass whose fields carry their kind, default and help
 (:func:`nimwatch.config.schema.key`): :mod:`~nimwatch.config.file` holds the
 top level (``rules``, ``poll``, ``state``, ``stall``, ``limits``, ``metrics``,
-``backlog_hours``, ``nim_state``, ``tui``), :mod:`~nimwatch.config.alerts` the ``alerts:`` sinks and
+``backlog_hours``, ``nim_state``, ``tui``, ``fleet``), :mod:`~nimwatch.config.alerts` the ``alerts:`` sinks and
 :mod:`~nimwatch.config.hooks` the ``hooks:``. :mod:`~nimwatch.config.schema`
 validates them (``file:line: key: message (did you mean 'x'?)``) and
 :mod:`~nimwatch.config.json_schema` turns the same declarations into the JSON
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from nimwatch.config.file import (
     Config,
+    FleetOptions,
     MetricsConfig,
     StallConfig,
     TuiOptions,
@@ -26,6 +27,7 @@ from nimwatch.config.file import (
 
 __all__ = [
     "Config",
+    "FleetOptions",
     "MetricsConfig",
     "StallConfig",
     "TuiOptions",

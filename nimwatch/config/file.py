@@ -1,7 +1,7 @@
 """The config file: its top-level sections, where it is found, and loading or checking it.
 
 Owns :class:`Config` (declared like every section: kinds, defaults, help), the small sections
-``stall:``, ``limits:``, ``metrics:``, ``nim_state:`` and ``tui:``, the discovery order (``--config``,
+``stall:``, ``limits:``, ``metrics:``, ``nim_state:``, ``tui:`` and ``fleet:``, the discovery order (``--config``,
 ``NIMWATCH_CONFIG``, ``/etc/nimwatch/nimwatch.yaml`` when root, else the user's config dir),
 :func:`load_config` (stops at the first problem) and :func:`check_config` (lists them all).
 Problems name file, line and key, with the nearest valid key.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -23,6 +24,7 @@ from nimwatch.config.schema import Addr, At, File, Flag, Many, Map, Num, Section
 from nimwatch.core.validation import Problems
 from nimwatch.engine import FindingLimits
 from nimwatch.errors import ConfigError
+from nimwatch.fleet import DEFAULT_LOOKBACK, LOOKBACK_RE
 
 SYSTEM_CONFIG = Path("/etc/nimwatch/nimwatch.yaml")
 SYSTEM_STATE = Path("/var/lib/nimwatch/state.db")
@@ -169,6 +171,51 @@ class TuiOptions:
     title: bool = key(Flag(), True, help='Keep the terminal\'s title on the counts: "nimwatch: 2 failed, 5 running".')
 
 
+def url_problem(url: str) -> Optional[str]:
+    """Why ``url`` cannot be a Prometheus base URL, or None."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL, e.g. http://prometheus:9090"
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return "has a bad port"
+    return None
+
+
+DEFAULT_REFRESH = 15.0
+"""Seconds between two looks: the heartbeat's default interval, about one scrape of a usual Prometheus."""
+MIN_REFRESH = 1.0
+FLEET_SECONDS = Num(least=MIN_REFRESH, most=86400, unit="seconds", message="must be a number of seconds (1 or more)")
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    """Where the Prometheus that scrapes every NIM master is (nimwatch fleet, the TUI's fleet screen)."""
+
+    prometheus: Optional[str] = key(
+        Text("URL", check=url_problem, extra={"pattern": "^https?://"}),
+        None,
+        help="Prometheus' base URL (--prometheus / --fleet and NIMWATCH_PROMETHEUS come first).",
+    )
+    refresh: float = key(FLEET_SECONDS, DEFAULT_REFRESH, help="Seconds between two looks of the TUI's fleet screen.")
+    lookback: str = key(
+        Text("Prometheus duration", LOOKBACK_RE.pattern, message="must be a Prometheus duration such as 15m, 1h or 2d"),
+        DEFAULT_LOOKBACK,
+        help="How long a watcher that stopped answering stays in view.",
+    )
+    timeout: float = key(
+        Num(above=0, most=3600, unit="seconds", message="must be a positive number of seconds (at most 3600)"),
+        10.0,
+        help="Seconds to wait for each query.",
+    )
+
+
+def _check_fleet(values: dict[str, Any], at: At) -> None:
+    if "prometheus" in values:
+        values["prometheus"] = values["prometheus"].strip()
+
+
 @dataclass
 class Config:
     """nimwatch's configuration (nimwatch.yaml): what watch and the TUI follow, and what they do about it."""
@@ -194,6 +241,12 @@ class Config:
     nim_state: Optional[NimStateConfig] = key(Switch(Section(NimStateConfig)), None)
     tui: Optional[TuiOptions] = key(
         Section(TuiOptions, message="must be a mapping (bell: true|false, title: true|false), not {value}"), None
+    )
+    fleet: Optional[FleetOptions] = key(
+        Section(
+            FleetOptions, _check_fleet, message="must be a mapping (prometheus: URL, refresh: seconds...), not {value}"
+        ),
+        None,
     )
 
 

@@ -1,353 +1,55 @@
-"""Which bytes the byte-level scan looks for: literals per rule, and their anchor bytes.
+"""Which bytes the byte-level scan stops at: anchor bytes, the bytes allowed after them, and their choice.
 
-Owns the plan behind :mod:`nimwatch.core.bytescan`:
+Owns the anchor choice behind :mod:`nimwatch.core.bytescan`. The scan maps
+every *anchor byte* to NUL and runs one regex that starts with NUL: ``re``
+skips to each NUL at ``memchr``-like speed, and at each one checks in C, with
+one table lookup, that the next byte is one a literal can continue with (the
+*follow* bytes), before it walks a trie of the literals' next bytes. A scan
+costs about 7 ns per anchor byte in the log and 60 ns per anchor followed by a
+follow byte, so :func:`optimize_anchors` places every literal (one position:
+its anchor byte and the byte after it) to minimise
 
-* :func:`scan_specs` turns one phase's :class:`~nimwatch.core.scanner.Scanner`
-  into :class:`LiteralSpec` entries: a literal that every line the rule can match
-  holds (the rule's trigger or a literal derived from its pattern). A pattern the
-  old scanner could not reduce (the TCB signature: the regex parser factors out
-  its leading ``T``) gets a literal from :func:`prefilter_literals`, which
-  multiplies literal prefixes into alternations, and is then confirmed on the
-  line by its own pattern.
-* :func:`choose_anchors` picks a set of *anchor bytes* so that every literal
-  holds one of them, at the lowest total frequency: a weighted hitting set,
-  solved greedily and pruned, over byte frequencies measured on real logs
-  (:class:`AnchorData`, read from ``phases/anchors.yaml`` by
-  :mod:`nimwatch.anchorfile`). A case-insensitive letter needs both of its cases.
-  Digits and ``-`` are never anchors (the message-number scan owns them).
+    sum over anchors a of 7 * freq(a) + 60 * sum over follow bytes b of freq(a, b)
 
-Everything here is pure and cheap (a few ms per phase); with no measured table,
-a built-in estimate is used: the scan stays exact, only slower.
+with byte and byte-pair frequencies measured on real logs (:class:`AnchorData`,
+from ``phases/anchors.yaml``, computed by ``nimwatch anchors --update``): a
+greedy placement, then local search. The result is stored per scanner key
+(anchor bytes and follow bytes); a stored choice that no longer fits the
+literals is extended cheaply for the literals that changed, and with no
+measured data at all a built-in estimate picks anchors by byte frequency alone
+(exact, slower). A case-insensitive letter needs both of its cases; digits are
+never anchors and ``-`` always is when message numbers are scanned (the
+message-number scan owns them). A one-byte literal has no byte after it: it is
+found by ``bytes.find`` (:attr:`Anchors.singles`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Optional
 
-from nimwatch.core.scanner import _HAS_CODE, Item, Scanner, required_literals
+from nimwatch.core.literals import LiteralSpec, ScanPlan
 
-_sre_parse: Any
-try:  # Python 3.11+
-    _sre_parse = importlib.import_module("re._parser")
-    _sre_c: Any = importlib.import_module("re._constants")
-except ImportError:  # pragma: no cover - Python 3.9 / 3.10
-    _sre_parse = importlib.import_module("sre_parse")
-    _sre_c = importlib.import_module("sre_constants")
-
-MIN_LITERAL = 3
-"""Shortest literal worth scanning for (as in :mod:`nimwatch.core.scanner`)."""
-MAX_ALTERNATIVES = 16
-"""Most strings a derived literal set may hold (``TCB|Trusted Computing Base`` is 2)."""
 SUFFIX_TOKENS = 8
-"""Bytes after the anchor checked in C (the regex look-ahead) before a hit reaches Python."""
-FORMAT_VERSION = 1
-"""Bumped when the plan changes in a way that makes stored anchors meaningless."""
-
+"""Bytes after the anchor checked in C (the regex's trie) before a hit reaches Python."""
 DIGITS = frozenset(b"0123456789")
 """Bytes the message-number scan needs as they are: never anchors when a scanner scans message numbers."""
 DASH = ord("-")
 """The message-number scan's own anchor: always one when a scanner scans message numbers."""
 _NEVER = frozenset(b"\n\x00") | frozenset(range(128, 256))
 
-
-@dataclass(frozen=True)
-class LiteralSpec:
-    """A literal the scan looks for, and what else a line needs to be a candidate.
-
-    ``text`` is lower-cased when ``icase`` (then compared with the line folded).
-    ``also``: the line must also hold one of these (the rule's own trigger, when
-    ``text`` was derived from its pattern instead). ``confirm``: the line must
-    match this pattern (a rule that had no literal of its own).
-    """
-
-    text: str
-    icase: bool
-    also: tuple[str, ...] = ()
-    also_icase: bool = False
-    confirm: Optional[re.Pattern[str]] = None
-
-    def holds(self, line: str, folded: str) -> bool:
-        """Whether decoded ``line`` (``folded`` = its :func:`~nimwatch.core.scanner.fold`) makes a candidate."""
-        if self.text not in (folded if self.icase else line):
-            return False
-        if self.also and not any(a in (folded if self.also_icase else line) for a in self.also):
-            return False
-        return self.confirm is None or self.confirm.search(line) is not None
+COST_ANCHOR = 7.0
+"""ns per anchor byte in the log: the regex stops, the follow byte is looked up."""
+COST_FOLLOW = 60.0
+"""ns per anchor followed by a follow byte: the trie of literal continuations is walked."""
+COST_GUARD = 5.0
+"""ns per anchor byte and per literal anchored on its last byte (checked by a look-behind at every stop)."""
 
 
-@dataclass(frozen=True)
-class ScanPlan:
-    """One phase scanner's literals, the patterns left to the slow path, and whether it scans message numbers."""
-
-    specs: tuple[LiteralSpec, ...]
-    slow: tuple[re.Pattern[str], ...]
-    code: bool
-
-    @property
-    def key(self) -> str:
-        """A hash of what anchor choice depends on: the literals (with case) and the code scan."""
-        return literal_set_hash(self.specs, self.code)
-
-
-def literal_set_hash(specs: Iterable[LiteralSpec], code: bool) -> str:
-    words = sorted({(s.text, s.icase) for s in specs})
-    blob = repr((FORMAT_VERSION, code, words)).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
-# --------------------------------------------------------------------------- literals
-
-
-def prefilter_literals(pattern: re.Pattern[str]) -> Optional[tuple[list[str], bool]]:
-    """Strings of which one occurs in every match of ``pattern`` (lower-cased when it ignores case).
-
-    Unlike :func:`~nimwatch.core.scanner.required_literals` this multiplies a
-    literal prefix into the alternation that follows (``T(?:CB|rusted ...)`` gives
-    ``TCB`` and ``Trusted ...``). ``None`` when no set of strings of
-    ``MIN_LITERAL`` characters or more can be derived.
-    """
-    found = _prefilter(pattern)
-    return None if found is None else (list(found[0]), found[1])
-
-
-@lru_cache(maxsize=4096)
-def _prefilter(pattern: re.Pattern[str]) -> Optional[tuple[tuple[str, ...], bool]]:
-    try:
-        parsed = _sre_parse.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
-    except (re.error, TypeError):
-        return None
-    state = getattr(parsed, "state", None) or getattr(parsed, "pattern", None)
-    icase = bool((getattr(state, "flags", 0) | pattern.flags) & re.IGNORECASE) or "(?i" in pattern.pattern
-    best = _best(list(parsed))
-    if best is None:
-        return None
-    words = sorted(best)
-    return tuple(w.lower() for w in words) if icase else tuple(words), icase
-
-
-def _score(option: Optional[set[str]]) -> int:
-    if not option or "" in option or min(len(x) for x in option) < MIN_LITERAL:
-        return -(10**9)
-    return 10 * min(len(x) for x in option) - 15 * (len(option) - 1)
-
-
-def _exact(items: Sequence[Any]) -> Optional[set[str]]:
-    """The strings a sequence matches, when it is a small finite set of literals."""
-    acc = {""}
-    for op, av in items:
-        x = _exact_item(op, av)
-        if x is None:
-            return None
-        acc = {a + b for a in acc for b in x}
-        if len(acc) > MAX_ALTERNATIVES:
-            return None
-    return acc
-
-
-def _exact_item(op: Any, av: Any) -> Optional[set[str]]:
-    if op is _sre_c.LITERAL:
-        return {chr(av)}
-    if op is _sre_c.AT:
-        return {""}
-    if op is _sre_c.SUBPATTERN:
-        return _exact(list(av[-1]))
-    if op is _sre_c.BRANCH:
-        return _union(_exact, av[1])
-    if op is _sre_c.IN:
-        chars = set()
-        for sub_op, sub_av in av:
-            if sub_op is not _sre_c.LITERAL:
-                return None
-            chars.add(chr(sub_av))
-        return chars if len(chars) <= 4 else None
-    return None
-
-
-def _best(items: Sequence[Any]) -> Optional[set[str]]:
-    """The best set of strings (one of them occurs in every match) for a sequence of parsed items."""
-    best: Optional[set[str]] = None
-    acc: set[str] = {""}
-
-    def consider(option: Optional[set[str]]) -> None:
-        nonlocal best
-        if option and _score(option) > _score(best):
-            best = set(option)
-
-    for op, av in items:
-        x = _exact_item(op, av)
-        if x is not None:
-            product = {a + b for a in acc for b in x}
-            if len(product) <= MAX_ALTERNATIVES:
-                acc = product
-                continue
-            consider(acc)
-            acc = x
-            continue
-        consider(acc)
-        acc = {""}
-        consider(_inner_best(op, av))
-    consider(acc)
-    return best if _score(best) > -(10**9) else None
-
-
-def _union(of: Any, alternatives: Sequence[Any]) -> Optional[set[str]]:
-    """The strings of every alternative of a branch (``of``: :func:`_exact` or :func:`_best`), when all have some."""
-    out: set[str] = set()
-    for alt in alternatives:
-        x = of(list(alt))
-        if x is None:
-            return None
-        out |= x
-    return out if len(out) <= MAX_ALTERNATIVES else None
-
-
-def _inner_best(op: Any, av: Any) -> Optional[set[str]]:
-    if op is _sre_c.SUBPATTERN:
-        return _best(list(av[-1]))
-    if op is _sre_c.BRANCH:
-        return _union(_best, av[1])
-    if op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT) and av[0] >= 1:
-        return _best(list(av[2]))
-    return None
-
-
-@lru_cache(maxsize=4096)
-def line_local(pattern: re.Pattern[str]) -> bool:
-    """Whether a match of ``pattern`` in a block of lines never depends on other lines.
-
-    True when no match can hold a newline and nothing looks outside the match
-    (no look-around, no ``\\A``/``\\Z``): then "some match of the block lies in
-    line L" is the same as "the pattern matches line L alone", and the rule can
-    be confirmed line by line.
-    """
-    try:
-        parsed = _sre_parse.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
-    except (re.error, TypeError):
-        return False
-    dotall = bool(pattern.flags & re.DOTALL)
-    return _local(list(parsed), dotall)
-
-
-_NEWLINE_CATEGORIES = frozenset(
-    getattr(_sre_c, name)
-    for name in ("CATEGORY_SPACE", "CATEGORY_NOT_DIGIT", "CATEGORY_NOT_WORD", "CATEGORY_LINEBREAK")
-)
-_OUTSIDE_AT = frozenset(getattr(_sre_c, name) for name in ("AT_BEGINNING_STRING", "AT_END_STRING"))
-
-
-def _local(items: Sequence[Any], dotall: bool) -> bool:
-    for op, av in items:
-        if op is _sre_c.LITERAL:
-            if av == 10:
-                return False
-        elif op is _sre_c.NOT_LITERAL:
-            if av != 10:
-                return False
-        elif op is _sre_c.ANY:
-            if dotall:
-                return False
-        elif op is _sre_c.AT:
-            if av in _OUTSIDE_AT:
-                return False
-        elif op is _sre_c.IN:
-            if not _set_local(av):
-                return False
-        elif op is _sre_c.SUBPATTERN:
-            add_flags = av[1] or 0
-            if not _local(list(av[-1]), dotall or bool(add_flags & re.DOTALL)):
-                return False
-        elif op is _sre_c.BRANCH:
-            if not all(_local(list(alt), dotall) for alt in av[1]):
-                return False
-        elif op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT) or op is getattr(_sre_c, "POSSESSIVE_REPEAT", None):
-            if not _local(list(av[2]), dotall):
-                return False
-        elif op is getattr(_sre_c, "ATOMIC_GROUP", None):
-            if not _local(list(av), dotall):
-                return False
-        else:  # look-around, group references, conditionals: not line-local
-            return False
-    return True
-
-
-def _set_local(entries: Sequence[Any]) -> bool:
-    """Whether a character set cannot match a newline."""
-    for op, av in entries:
-        if op is _sre_c.NEGATE:
-            return False
-        if op is _sre_c.LITERAL and av == 10:
-            return False
-        if op is _sre_c.RANGE and av[0] <= 10 <= av[1]:
-            return False
-        if op is _sre_c.CATEGORY and av in _NEWLINE_CATEGORIES:
-            return False
-    return True
-
-
-def _item_literals(item: Item) -> Optional[tuple[list[str], bool]]:
-    """The literals the old scanner indexes ``item`` under (trigger, else derived), as it does."""
-    if item.literal:
-        icase = bool(item.pattern.flags & re.IGNORECASE)
-        return [item.literal.lower() if icase else item.literal], icase
-    found = _required(item.pattern.pattern)
-    return None if found is None else (list(found[0]), found[1])
-
-
-@lru_cache(maxsize=4096)
-def _required(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
-    found = required_literals(pattern)
-    return None if found is None else (tuple(found[0]), found[1])
-
-
-@lru_cache(maxsize=1024)
-def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
-
-
-def scan_specs(scanner: Scanner) -> ScanPlan:
-    """The byte scan's plan for one phase scanner: a spec per literal, slow patterns, the code scan.
-
-    A line is a candidate when the old scanner would find one of the item's own
-    literals in it (and, for an item scanned through a better literal derived
-    from its pattern, that literal too), so the byte scan never yields a line the
-    old one would not. Literals holding a message number are left to the code
-    scan, as before.
-    """
-    code_item = scanner.code_item
-    has_code = code_item is not None
-    specs: dict[LiteralSpec, None] = {}
-    slow: list[re.Pattern[str]] = []
-    for item in scanner.items:
-        if item is code_item:
-            continue
-        own = _item_literals(item)
-        if own is None:
-            derived = prefilter_literals(item.pattern)
-            confirm = _multiline(item.pattern)
-            if derived is None or not line_local(item.pattern):
-                slow.append(confirm)
-                continue
-            words, icase = derived
-            for word in words:
-                if "\n" not in word and not (has_code and _HAS_CODE.search(word)):
-                    specs[LiteralSpec(word, icase, confirm=confirm)] = None
-            continue
-        words, icase = own
-        words = [w for w in words if "\n" not in w and not (has_code and _HAS_CODE.search(w))]
-        if not words:
-            continue
-        for word in words:
-            specs[LiteralSpec(word, icase)] = None
-    return ScanPlan(tuple(specs), tuple(slow), has_code)
-
-
-# --------------------------------------------------------------------------- frequencies
+# --------------------------------------------------------------------------- measured data
 
 
 def measure_frequencies(chunks: Iterable[bytes]) -> dict[int, int]:
@@ -361,6 +63,23 @@ def measure_frequencies(chunks: Iterable[bytes]) -> dict[int, int]:
     if not total:
         return {}
     return {b: max(1, round(n * 1_000_000 / total)) for b, n in enumerate(counts) if n}
+
+
+def measure_digrams(chunks: Iterable[bytes], floor: float = 1.0) -> dict[tuple[int, int], float]:
+    """Occurrences per million bytes of every ASCII byte pair seen at least ``floor`` times per million."""
+    counts: Counter[tuple[int, int]] = Counter()
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        counts.update(zip(chunk, chunk[1:]))
+    if not total:
+        return {}
+    scale = 1_000_000 / total
+    return {
+        pair: round(n * scale, 1)
+        for pair, n in sorted(counts.items())
+        if n * scale >= floor and pair[0] < 128 and pair[1] < 128
+    }
 
 
 def _default_frequencies() -> dict[int, int]:
@@ -390,13 +109,19 @@ DEFAULT_FREQUENCIES: Mapping[int, int] = _default_frequencies()
 
 @dataclass(frozen=True)
 class AnchorData:
-    """Byte frequencies measured on real logs, and anchors stored per literal set (``phases/anchors.yaml``)."""
+    """Byte and byte-pair frequencies measured on real logs, and the choices stored for the built-in rules."""
 
     frequencies: Mapping[int, int] = field(default_factory=dict)
     stored: Mapping[str, frozenset[int]] = field(default_factory=dict)
     """Anchor bytes by :attr:`ScanPlan.key`."""
     catalog_hash: str = ""
     corpus: str = ""
+    follows: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    """Follow bytes by :attr:`ScanPlan.key` (with :attr:`stored`)."""
+    by_phase: Mapping[int, tuple[frozenset[int], frozenset[int]]] = field(default_factory=dict)
+    """(anchors, follows) stored for each scanner key: where a changed plan's choice starts from."""
+    digrams: Mapping[tuple[int, int], float] = field(default_factory=dict)
+    """Byte pairs per million bytes (only ``nimwatch anchors --update`` needs them)."""
 
     def frequency(self, byte: int) -> int:
         if self.frequencies:
@@ -404,17 +129,34 @@ class AnchorData:
         return DEFAULT_FREQUENCIES[byte]
 
 
-# --------------------------------------------------------------------------- anchor choice
+# --------------------------------------------------------------------------- the choice
 
 
 @dataclass(frozen=True)
 class Anchors:
-    """The chosen anchor bytes and, for each byte-scanned spec, the position of its anchor in its text."""
+    """The chosen anchor and follow bytes, and where each byte-scanned literal is anchored."""
 
     bytes: frozenset[int]
     positions: Mapping[LiteralSpec, int]
+    """For each literal scanned through an anchor, the position of its anchor byte."""
     source: str
-    """"stored" (from anchors.yaml), "measured" (chosen now from the measured table) or "estimated"."""
+    """"stored" (from anchors.yaml), "extended" (stored, plus bytes for changed literals), "measured" (chosen
+    now from the measured table) or "estimated" (no table)."""
+    follow: Optional[frozenset[int]] = None
+    """Bytes that may follow an anchor (None: whatever the literals' next bytes are)."""
+    singles: tuple[LiteralSpec, ...] = ()
+    """One-byte literals, found by ``bytes.find`` rather than the regex."""
+
+
+def byte_specs(plan: ScanPlan) -> list[LiteralSpec]:
+    """The specs the byte scan looks for (ASCII text with a usable anchor); the others go the text way."""
+    code = plan.code
+    return [
+        s
+        for s in plan.specs
+        if s.text.isascii()
+        and (len(s.text) == 1 or any(_usable(_needs(s.text, k, s.icase), code) for k in range(len(s.text))))
+    ]
 
 
 def _needs(word: str, k: int, icase: bool) -> frozenset[int]:
@@ -424,77 +166,112 @@ def _needs(word: str, k: int, icase: bool) -> frozenset[int]:
     return frozenset({ord(ch)})
 
 
-def _positions(word: str) -> list[int]:
-    """Anchor positions in ``word``, best first: those with two or more bytes after them (checked in C by a
-    look-ahead) from the left, then the last ones (checked by a look-behind on the bytes before)."""
-    early = list(range(max(1, len(word) - MIN_LITERAL + 1)))
-    return early + [k for k in range(len(word) - 2, len(word)) if k > 0 and k not in early]
-
-
 def lookbehind(word: str, k: int) -> bool:
-    """Whether the scan checks the bytes before the anchor rather than after it."""
-    return k >= max(1, len(word) - MIN_LITERAL + 1)
+    """Whether the scan checks the bytes before the anchor rather than after it (the anchor is the last byte)."""
+    return k == len(word) - 1
 
 
 def _usable(need: frozenset[int], code: bool) -> bool:
     return not (need & _NEVER) and not (code and need & DIGITS)
 
 
-def _standalone_cost(word: str, icase: bool, freq: Mapping[int, int]) -> int:
-    costs = [
-        sum(freq.get(b, 1) for b in _needs(word, k, icase))
-        for k in _positions(word)
-        if _usable(_needs(word, k, icase), True)
-    ]
-    return min(costs) if costs else 10**7
-
-
-def byte_specs(plan: ScanPlan) -> list[LiteralSpec]:
-    """The specs the byte scan looks for (ASCII text with a usable anchor); the others go the text way."""
-    return [s for s in plan.specs if s.text.isascii() and _options(s, plan.code)]
+_Option = tuple[int, frozenset[int], Optional[frozenset[int]]]
+"""(anchor position, anchor byte(s), following byte(s) or None for a literal anchored on its last byte)."""
 
 
 @lru_cache(maxsize=8192)
-def _options(spec: LiteralSpec, code: bool) -> list[tuple[int, frozenset[int]]]:
-    out = []
-    for k in _positions(spec.text):
-        need = _needs(spec.text, k, spec.icase)
+def _options(spec: LiteralSpec, code: bool) -> tuple[_Option, ...]:
+    """Where ``spec`` can be anchored, left to right; its last byte (checked by a look-behind) last."""
+    text = spec.text
+    out: list[_Option] = []
+    for k in range(len(text) - 1):
+        need = _needs(text, k, spec.icase)
         if _usable(need, code):
-            out.append((k, need))
-    return out
+            out.append((k, need, _needs(text, k + 1, spec.icase)))
+    last = len(text) - 1
+    if last > 0:
+        need = _needs(text, last, spec.icase)
+        if _usable(need, code):
+            out.append((last, need, None))
+    return tuple(out)
 
 
-def choose_anchors(plan: ScanPlan, data: Optional[AnchorData] = None) -> Anchors:
-    """Anchor bytes for ``plan``: stored ones when they fit its literals, else chosen from byte frequencies."""
+def choose_anchors(plan: ScanPlan, data: Optional[AnchorData] = None, phase: Optional[int] = None) -> Anchors:
+    """Anchors for ``plan``: the stored ones when they fit its literals, else chosen now.
+
+    ``phase`` is the scanner key: a changed plan starts from that key's stored choice.
+    """
     data = data or AnchorData()
     specs = byte_specs(plan)
+    singles = tuple(s for s in specs if len(s.text) == 1)
+    specs = [s for s in specs if len(s.text) > 1]
     stored = data.stored.get(plan.key)
     if stored is not None and (DASH in stored or not plan.code):
-        positions = _place(specs, stored, plan.code)
+        follow = data.follows.get(plan.key)
+        positions = _place(specs, stored, follow, plan.code)
         if positions is not None:
-            return Anchors(stored, positions, "stored")
+            return Anchors(stored, positions, "stored", follow, singles)
+    if phase is not None and phase in data.by_phase:
+        anchors, follow = data.by_phase[phase]
+        anchors, follow = _extend(specs, set(anchors), set(follow), plan.code, data.frequency)
+        positions = _place(specs, anchors, follow, plan.code)
+        assert positions is not None
+        return Anchors(anchors, positions, "extended", follow, singles)
     chosen = _hitting_set(specs, plan.code, data.frequency)
-    positions = _place(specs, chosen, plan.code)
+    positions = _place(specs, chosen, None, plan.code)
     assert positions is not None
-    return Anchors(chosen, positions, "measured" if data.frequencies else "estimated")
+    return Anchors(chosen, positions, "measured" if data.frequencies else "estimated", None, singles)
 
 
-def _place(specs: Sequence[LiteralSpec], anchors: frozenset[int], code: bool) -> Optional[dict[LiteralSpec, int]]:
-    """Each spec's first position covered by ``anchors`` (the longest suffix to check in C); None if one has none."""
+def _place(
+    specs: Sequence[LiteralSpec], anchors: frozenset[int], follow: Optional[frozenset[int]], code: bool
+) -> Optional[dict[LiteralSpec, int]]:
+    """Each spec's first position covered by ``anchors`` (and ``follow``); None if one has none."""
     positions: dict[LiteralSpec, int] = {}
     for spec in specs:
-        for k, need in _options(spec, code):
-            if need <= anchors:
+        text, icase = spec.text, spec.icase
+        last = len(text) - 1
+        for k in range(last):  # as _options orders them, computed only as far as needed
+            need = _needs(text, k, icase)
+            if need <= anchors and _usable(need, code) and (follow is None or _needs(text, k + 1, icase) <= follow):
                 positions[spec] = k
                 break
         else:
-            return None
+            need = _needs(text, last, icase)
+            if not (last > 0 and need <= anchors and _usable(need, code)):
+                return None
+            positions[spec] = last
     return positions
 
 
-def _hitting_set(specs: Sequence[LiteralSpec], code: bool, frequency: Any) -> frozenset[int]:
+def _extend(
+    specs: Sequence[LiteralSpec], anchors: set[int], follow: set[int], code: bool, frequency: object
+) -> tuple[frozenset[int], frozenset[int]]:
+    """Stored sets plus, for each literal they do not place, its cheapest position's bytes (by byte frequency)."""
+    assert callable(frequency)
+    if code:
+        anchors.add(DASH)
+        follow |= DIGITS
+    for spec in specs:
+        options = _options(spec, code)
+        if any(need <= anchors and (nxt is None or nxt <= follow) for _k, need, nxt in options):
+            continue
+        _k, need, nxt = min(
+            options,
+            key=lambda o: (
+                sum(frequency(b) for b in o[1] - anchors) * 4
+                + sum(frequency(b) for b in (o[2] or ()) if b not in follow)
+            ),
+        )
+        anchors |= need
+        follow |= nxt or set()
+    return frozenset(anchors), frozenset(follow)
+
+
+def _hitting_set(specs: Sequence[LiteralSpec], code: bool, frequency: object) -> frozenset[int]:
     """A cheap set of bytes such that every spec has a usable position made of them (greedy, then pruned)."""
-    options = {spec: [need for _k, need in _options(spec, code)] for spec in specs}
+    assert callable(frequency)
+    options = {spec: [need for _k, need, _n in _options(spec, code)] for spec in specs}
     forced = {DASH} if code else set()
     chosen: set[int] = set(forced)
     uncovered = set(specs)
@@ -517,3 +294,128 @@ def _hitting_set(specs: Sequence[LiteralSpec], code: bool, frequency: Any) -> fr
         if all(any(n <= rest for n in options[spec]) for spec in specs):
             chosen = rest
     return frozenset(chosen)
+
+
+# --------------------------------------------------------------------------- the optimizer (offline)
+
+
+class _Cost:
+    """The scan's cost model over measured byte and byte-pair frequencies (per million bytes)."""
+
+    def __init__(self, data: AnchorData, code: bool) -> None:
+        self.code = code
+        self.freq = data.frequency
+        self.pairs: dict[int, dict[int, float]] = {}
+        for (a, b), n in data.digrams.items():
+            self.pairs.setdefault(a, {})[b] = n
+        if not data.digrams:  # no pairs measured: bytes taken as independent
+            seen = [b for b in range(128) if self.freq(b) > 1]
+            for a in seen:
+                self.pairs[a] = {b: self.freq(a) * self.freq(b) / 1e6 for b in seen}
+
+    def __call__(self, anchors: set[int], follow: set[int], guards: int) -> float:
+        passing = set(follow)
+        if passing & anchors:
+            passing |= anchors  # an anchor after an anchor is a NUL after a NUL
+        if self.code and passing & DIGITS:
+            passing |= DIGITS  # digits are one byte ('0') after translation
+        total = 0.0
+        for a in anchors:
+            row = self.pairs.get(a, {})
+            total += (COST_ANCHOR + COST_GUARD * guards) * self.freq(a)
+            total += COST_FOLLOW * sum(row.get(b, 0.0) for b in passing)
+        return total
+
+
+def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple[frozenset[int], frozenset[int]]:
+    """Anchor and follow bytes for ``plan`` at the lowest estimated scan cost (``nimwatch anchors --update``).
+
+    Every literal is placed greedily (the literals with the dearest best position
+    first), then improved: single literals move to their best position given the
+    others, and whole bytes are banned (every literal using a byte moves away at
+    once) while that lowers the cost. Takes seconds: it runs offline.
+    """
+    specs = [s for s in byte_specs(plan) if len(s.text) > 1]
+    code = plan.code
+    cost = _Cost(data, code)
+    base_anchors = {DASH} if code else set()
+    base_follow = set(DIGITS) if code else set()
+    options = {spec: _options(spec, code) for spec in specs}
+    chosen: dict[LiteralSpec, _Option] = {}
+    banned: set[tuple[str, int]] = set()
+
+    def allowed(option: _Option) -> bool:
+        _k, need, nxt = option
+        return not any(("a", b) in banned for b in need) and not any(("f", b) in banned for b in nxt or ())
+
+    def sets(skip: Optional[LiteralSpec] = None) -> tuple[set[int], set[int], int]:
+        anchors, follow, guards = set(base_anchors), set(base_follow), 0
+        for spec, (_k, need, nxt) in chosen.items():
+            if spec is not skip:
+                anchors |= need
+                if nxt is None:
+                    guards += 1
+                else:
+                    follow |= nxt
+        return anchors, follow, guards
+
+    def total() -> float:
+        return cost(*sets())
+
+    def best(spec: LiteralSpec) -> Optional[_Option]:
+        anchors, follow, guards = sets(spec)
+
+        def price(option: _Option) -> float:
+            _k, need, nxt = option
+            if nxt is None:
+                return cost(anchors | need, follow, guards + 1)
+            return cost(anchors | need, follow | nxt, guards)
+
+        usable = [o for o in options[spec] if allowed(o)]
+        return min(usable, key=price) if usable else None
+
+    def sweep(targets: Sequence[LiteralSpec]) -> bool:
+        changed = False
+        for spec in targets:
+            option = best(spec)
+            if option is not None and option != chosen[spec]:
+                chosen[spec] = option
+                changed = True
+        return changed
+
+    empty_anchors, empty_follow, _ = sets()
+    order = sorted(
+        specs,
+        key=lambda s: (-min(cost(empty_anchors | o[1], empty_follow | (o[2] or set()), 0) for o in options[s]), s.text),
+    )
+    for spec in order:
+        option = best(spec)
+        assert option is not None
+        chosen[spec] = option
+    for _ in range(4):
+        if not sweep(order):
+            break
+    for _ in range(rounds):
+        improved = False
+        anchors, follow, _guards = sets()
+        moves = [("a", b) for b in sorted(anchors - base_anchors)] + [("f", b) for b in sorted(follow - base_follow)]
+        for move in moves:
+            current = total()
+            saved = dict(chosen)
+            banned.add(move)
+            affected = [s for s, o in chosen.items() if not allowed(o)]
+            placed = [(s, best(s)) for s in affected]
+            if all(o is not None for _s, o in placed):
+                for spec, option in placed:
+                    assert option is not None
+                    chosen[spec] = option
+                sweep(affected)
+                if total() < current * 0.999:
+                    improved = True
+                    continue
+            banned.discard(move)
+            chosen = saved
+        if not improved:
+            break
+    anchors, follow, _guards = sets()
+    return frozenset(anchors), frozenset(follow)

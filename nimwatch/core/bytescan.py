@@ -27,19 +27,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, Optional
 
-from nimwatch.core.anchors import (
-    DASH,
-    SUFFIX_TOKENS,
-    AnchorData,
-    ScanPlan,
-    byte_specs,
-    choose_anchors,
-    lookbehind,
-    scan_specs,
-)
+from nimwatch.core.anchors import DASH, SUFFIX_TOKENS, AnchorData, Anchors, choose_anchors, lookbehind
 from nimwatch.core.decoder import decode_block, decode_line
+from nimwatch.core.literals import LiteralSpec, ScanPlan, scan_specs
 from nimwatch.core.scanner import Scanner, fold
 
 _HIGH = re.compile(rb"[\x80-\xff]")
@@ -54,44 +47,82 @@ _Entry = tuple[int, bytes, bool, tuple[bytes, ...], bool, Optional["re.Pattern[s
 class ByteScanner:
     """Candidate lines of clean log bytes for one phase scanner."""
 
-    def __init__(self, scanner: Scanner, data: Optional[AnchorData] = None, plan: Optional[ScanPlan] = None) -> None:
-        """``plan``: :func:`~nimwatch.core.anchors.scan_specs` of ``scanner``, when the caller has it."""
+    anchors: Anchors
+    table: bytes
+    regex: re.Pattern[bytes]
+    _entries: list[tuple[LiteralSpec, int, _Entry]]
+    """Per anchor byte, the literal checks of every spec scanned through it."""
+
+    def __init__(
+        self,
+        scanner: Scanner,
+        data: Optional[AnchorData] = None,
+        plan: Optional[ScanPlan] = None,
+        phase: Optional[int] = None,
+        shared: Optional[ByteScanner] = None,
+    ) -> None:
+        """``plan``: :func:`~nimwatch.core.literals.scan_specs` of ``scanner``, when the caller has it;
+        ``phase``: the scanner key (a changed plan starts from that key's stored anchors); ``shared``: a
+        scanner built on a plan holding this one's literals, whose compiled scan this one reuses (it keeps
+        the lines of its own literals only)."""
         self.plan: ScanPlan = plan or scan_specs(scanner)
-        self.anchors = choose_anchors(self.plan, data)
+        if shared is None:
+            self._compile(choose_anchors(self.plan, data, phase))
+        else:
+            self.anchors, self.table, self.regex = shared.anchors, shared.table, shared.regex
+            self._entries = shared._entries
+        own = set(self.plan.specs)
+        index: dict[int, list[_Entry]] = {}
+        for spec, byte, entry in self._entries:
+            if spec in own:
+                index.setdefault(byte, []).append(entry)
+        self._index = {b: tuple(v) for b, v in index.items()}
+        self._singles = tuple(_single(spec) for spec in self.anchors.singles if spec in own)
+        self._text_specs = self.plan.specs
+        self._slow = self.plan.slow
+
+    def _compile(self, anchors: Anchors) -> None:
+        """The translation table, the regex and the literal checks of ``anchors``."""
+        self.anchors = anchors
         code = self.plan.code
         table = bytearray(range(256))
-        for b in self.anchors.bytes:
+        for b in anchors.bytes:
             table[b] = 0
         if code:
             for b in b"0123456789":
                 table[b] = _ZERO
         self.table = bytes(table)
-        index: dict[int, list[_Entry]] = {}
+        self._entries = []
         words: list[tuple[tuple[frozenset[int], ...], Optional[bytes]]] = []
-        for spec in byte_specs(self.plan):
-            k = self.anchors.positions[spec]
+        guards: list[bytes] = []
+        for spec, k in anchors.positions.items():
             entry: _Entry = (
                 k,
                 spec.text.encode("ascii"),
                 spec.icase,
-                tuple(a.encode("ascii") for a in spec.also),
+                tuple(a.encode("ascii") for a in spec.also if a.isascii()),
                 spec.also_icase,
                 spec.confirm,
             )
-            for b in _cases(spec.text[k], spec.icase):
-                index.setdefault(b, []).append(entry)
-            after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
-            guard: Optional[bytes] = None
+            self._entries.extend((spec, b, entry) for b in _cases(spec.text[k], spec.icase))
             if lookbehind(spec.text, k):
                 before = tuple(self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k])
-                guard = b"(?<=" + _seq(before) + rb"\x00" + _seq(after) + b")"
-            words.append((after, guard))
-        self._index = {b: tuple(v) for b, v in index.items()}
+                guards.append(b"(?<=" + _seq(before) + rb"\x00)")
+            else:
+                after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
+                guard = None
+                if k > 0:
+                    # once the bytes after the anchor match, the bytes before it are checked too, in C
+                    # (``bos.alt_disk_install`` is not ``Client alt_disk_install``)
+                    head = spec.text[max(0, k - SUFFIX_TOKENS) : k]
+                    tokens = [self._token(ch, spec.icase) for ch in head]
+                    guard = b"(?<=" + _seq(tokens) + rb"\x00" + _seq(after) + b")"
+                words.append((after, guard))
         if code:
             words.append(((frozenset({_ZERO}),) * 3, rb"(?<=0000\x00000)"))
-        self.regex = re.compile(rb"\x00" + _alternation(words) if words else rb"(?!)")
-        self._text_specs = self.plan.specs
-        self._slow = self.plan.slow
+        parts = ([_alternation(words)] if words else []) + sorted(set(guards))
+        body = parts[0] if len(parts) == 1 else b"(?:" + b"|".join(parts) + b")"
+        self.regex = re.compile(rb"\x00" + body if parts else rb"(?!)")
 
     def _token(self, ch: str, icase: bool) -> frozenset[int]:
         """The translated bytes that may stand for ``ch`` of a literal."""
@@ -99,40 +130,62 @@ class ByteScanner:
 
     # ------------------------------------------------------------------ scanning
 
-    def candidates(self, data: bytes, pos: int = 0, end: Optional[int] = None) -> list[int]:
+    def candidates(
+        self,
+        data: bytes,
+        pos: int = 0,
+        end: Optional[int] = None,
+        translated: Optional[bytes] = None,
+        ascii_block: bool = False,
+    ) -> list[int]:
         """Sorted start offsets of the lines of ``data[pos:end]`` that may match a rule.
 
         ``pos`` and ``end`` are line boundaries (``end`` after a newline, or the end of ``data``).
+        ``translated`` is ``data.translate(self.table)`` when the caller keeps it (one translation
+        of a block serves all its windows); ``ascii_block``: the caller knows ``data`` is ASCII.
         """
         end = len(data) if end is None else end
         if pos >= end:
             return []
-        win = data[pos:end] if pos or end != len(data) else data
-        translated = win.translate(self.table)
-        starts = self._literal_lines(win, translated)
-        if not translated.isascii():
-            starts = sorted(set(starts) | set(self._text_lines(win, translated)))
-        if self._slow:
-            starts = sorted(set(starts) | set(self._slow_lines(win, pos > 0)))
-        return [pos + s for s in starts] if pos else starts
+        if translated is None:
+            win = data[pos:end] if pos or end != len(data) else data
+            return [pos + s for s in self.candidates(win, 0, len(win), win.translate(self.table))]
+        starts = self._literal_lines(data, translated, pos, end)
+        if self._singles:
+            singles = self._single_lines(data, pos, end)
+            if singles:
+                starts = sorted(set(starts).union(singles))
+        whole = pos == 0 and end == len(data)
+        window_ascii = ascii_block or (translated if whole else translated[pos:end]).isascii()
+        if self._slow or not window_ascii:
+            win = data if whole else data[pos:end]
+            extra: set[int] = set()
+            if not window_ascii:
+                extra.update(self._text_lines(win, translated if whole else translated[pos:end]))
+            if self._slow:
+                extra.update(self._slow_lines(win, pos > 0))
+            if extra:
+                starts = sorted(set(starts) | {pos + s for s in extra})
+        return starts
 
-    def _literal_lines(self, win: bytes, translated: bytes) -> list[int]:
+    def _literal_lines(self, win: bytes, translated: bytes, lo: int, hi: int) -> list[int]:
+        """The lines of ``win[lo:hi]`` holding a literal found through an anchor (offsets in ``win``)."""
         starts: list[int] = []
         index = self._index
         code = self.plan.code
         search = self.regex.search
         rfind = win.rfind
         find = win.find
-        at = 0
+        at = lo
         while True:
-            m = search(translated, at)
+            m = search(translated, at, hi)
             if m is None:
                 break
             p = m.start()
-            ls = rfind(b"\n", 0, p) + 1
-            le = find(b"\n", p)
+            ls = rfind(b"\n", lo, p) + 1 or lo
+            le = find(b"\n", p, hi)
             if le < 0:
-                le = len(win)
+                le = hi
             byte = win[p]
             ok = (
                 byte == DASH
@@ -165,6 +218,50 @@ class ByteScanner:
             else:
                 at = p + 1
         return starts
+
+    def _single_lines(self, data: bytes, lo: int, hi: int) -> list[int]:
+        """Lines of ``data[lo:hi]`` holding a one-byte literal, with what else they must hold.
+
+        The byte is found with ``bytes.find``, and each of its lines checked for the other literals it
+        must hold. Where the byte is common (``#`` with "error" or "fail": installp lists thousands of
+        ``#`` lines) the other literals are looked for first, with ``bytes.find`` too (in the window
+        lower-cased when their case does not matter: in ASCII, as ``re.IGNORECASE`` on bytes), and their
+        lines checked for the byte."""
+        starts: set[int] = set()
+        lowered: Optional[bytes] = None
+        check: tuple[bytes, ...]
+        for targets, also, also_icase, confirm in self._singles:
+            if also == ():
+                continue  # its other literals are not ASCII: such a line is checked as text (_text_lines)
+            if also is None or sum(data.count(t, lo, hi) for t in targets) <= SINGLES_FIRST:
+                hay, words, base, check = data, targets, 0, also or ()
+                also_first = False
+            else:
+                also_first = True
+                if also_icase:
+                    if lowered is None:
+                        lowered = data[lo:hi].lower()
+                    hay, base = lowered, lo
+                else:
+                    hay, base = data, 0
+                words, check = also, targets
+            find = hay.find
+            for word in words:
+                at = find(word, lo - base, hi - base)
+                while at >= 0:
+                    at += base
+                    ls = max(lo, data.rfind(b"\n", lo, at) + 1)
+                    le = data.find(b"\n", at, hi)
+                    if le < 0:
+                        le = hi
+                    if (
+                        ls not in starts
+                        and (not check or _holds(data, ls, le, check, not also_first and also_icase))
+                        and (confirm is None or confirm.search(decode_line(data[ls:le])) is not None)
+                    ):
+                        starts.add(ls)
+                    at = find(word, le - base, hi - base)
+        return sorted(starts)
 
     def _text_lines(self, win: bytes, translated: bytes) -> list[int]:
         """Lines holding bytes above 127, checked as decoded text (exact for either encoding)."""
@@ -207,16 +304,47 @@ class ByteScanner:
         return sorted(found)
 
 
+SINGLES_FIRST = 64
+"""Up to this many of a one-byte literal in a window, its lines are found through it; past it, through
+the other literals its line must hold (installp's lists have a ``#`` on every line)."""
+
+
+def _holds(data: bytes, start: int, end: int, words: tuple[bytes, ...], icase: bool) -> bool:
+    """Whether ``data[start:end]`` holds one of ``words`` (lower-case words when ``icase``)."""
+    line = data[start:end].lower() if icase else data[start:end]
+    return any(word in line for word in words)
+
+
+_Single = tuple[tuple[bytes, ...], Optional[tuple[bytes, ...]], bool, Optional["re.Pattern[str]"]]
+"""(the byte(s), the literals the line must also hold (None: nothing else), their case ignored, confirm)."""
+
+
+def _single(spec: LiteralSpec) -> _Single:
+    """How the scan finds a one-byte literal: the byte(s), and what the line must also hold."""
+    targets = tuple(bytes([b]) for b in _cases(spec.text, spec.icase))
+    also = None
+    if spec.also:
+        # a line whose also-literal is not ASCII is checked as text (_text_lines): here, never matches
+        words = [a for a in spec.also if a.isascii()]
+        also = tuple((a.lower() if spec.also_icase else a).encode("ascii") for a in words)
+    return targets, also, spec.also_icase, spec.confirm
+
+
 def _cases(ch: str, icase: bool) -> tuple[int, ...]:
     if icase and ch.isalpha() and ch.isascii():
         return tuple(sorted({ord(ch.lower()), ord(ch.upper())}))
     return (ord(ch),)
 
 
+_BYTE = tuple(re.escape(bytes([b])) for b in range(256))
+"""Each byte as a regex (itself, escaped where it is special: quicker for ``re`` to parse than ``\\xNN``)."""
+
+
+@lru_cache(maxsize=4096)
 def _class(token: frozenset[int]) -> bytes:
     if len(token) == 1:
-        return b"\\x%02x" % next(iter(token))
-    return b"[" + b"".join(b"\\x%02x" % b for b in sorted(token)) + b"]"
+        return _BYTE[next(iter(token))]
+    return b"[" + b"".join(_BYTE[b] for b in sorted(token)) + b"]"
 
 
 def _seq(tokens: Sequence[frozenset[int]]) -> bytes:
@@ -266,23 +394,55 @@ def _alternation(words: Sequence[tuple[tuple[frozenset[int], ...], Optional[byte
     return body
 
 
+SHARED_GROUPS: tuple[tuple[int, ...], ...] = ((0,), (6,), (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12))
+"""Scanner keys whose byte scans share one compiled scan (over all their literals, each keeping its own
+lines): before phase 1, phase 6 (the bulk of a log: installp), and the short phases together."""
+
+
+def shared_group(key: int) -> tuple[int, ...]:
+    """The scanner keys that share ``key``'s compiled scan."""
+    return next((group for group in SHARED_GROUPS if key in group), (key,))
+
+
 class ByteScannerSet:
-    """One :class:`ByteScanner` per parser situation, built lazily from the text scanners and shared."""
+    """One :class:`ByteScanner` per parser situation, built lazily from the text scanners and shared.
+
+    The situations of one :func:`shared_group` share one compiled scan: building
+    a scan costs milliseconds, and a run passes through every phase.
+    """
 
     def __init__(self, for_phase: Callable[[int], Scanner], data: Optional[AnchorData] = None) -> None:
-        """``for_phase`` is :meth:`nimwatch.core.parser.ScannerSet.for_phase` (or any key -> Scanner)."""
+        """``for_phase`` is :meth:`nimwatch.core.scanset.ScannerSet.for_phase` (or any key -> Scanner)."""
         self._scanner_for = for_phase
         self.data = data
         self._scanners: dict[int, ByteScanner] = {}
-        self._by_plan: dict[ScanPlan, ByteScanner] = {}
+        self._shared: dict[tuple[int, ...], ByteScanner] = {}
+        self._plans: dict[int, ScanPlan] = {}
+
+    def plan(self, key: int) -> ScanPlan:
+        """The literals ``key``'s scan looks for."""
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = scan_specs(self._scanner_for(key))
+        return plan
+
+    def anchor_plan(self, key: int) -> ScanPlan:
+        """The plan the anchors of ``key``'s scan are chosen for: the literals of its whole group."""
+        plans = [self.plan(k) for k in shared_group(key)]
+        if len(plans) == 1:
+            return plans[0]
+        specs = dict.fromkeys(spec for plan in plans for spec in plan.specs)
+        slow = dict.fromkeys(pattern for plan in plans for pattern in plan.slow)
+        return ScanPlan(tuple(specs), tuple(slow), any(plan.code for plan in plans))
 
     def for_phase(self, key: int) -> ByteScanner:
         scanner = self._scanners.get(key)
         if scanner is None:
-            text_scanner = self._scanner_for(key)
-            plan = scan_specs(text_scanner)
-            scanner = self._by_plan.get(plan)
-            if scanner is None:
-                scanner = self._by_plan[plan] = ByteScanner(text_scanner, self.data, plan)
-            self._scanners[key] = scanner
+            group = shared_group(key)
+            shared = self._shared.get(group)
+            if shared is None:
+                shared = self._shared[group] = ByteScanner(
+                    self._scanner_for(group[0]), self.data, self.anchor_plan(key), group[0]
+                )
+            scanner = self._scanners[key] = ByteScanner(self._scanner_for(key), plan=self.plan(key), shared=shared)
         return scanner

@@ -34,16 +34,21 @@ class DecodedBlock:
 
 @dataclass
 class RawBlock:
-    """Complete lines as clean bytes (cut to ``max_line``, CR and NUL dropped): ``data`` holds ``count`` lines.
+    """Complete lines as clean bytes (cut to ``max_line``, CR and NUL dropped).
 
     Decoding ``data`` line by line (:func:`decode_line`) gives exactly the text
-    :meth:`LineDecoder.feed` gives for the same input.
+    :meth:`LineDecoder.feed` gives for the same input. The lines are not
+    counted here (the parser counts them as it reads): :attr:`count` counts on demand.
     """
 
     data: bytes
-    count: int
     cut_lines: list[tuple[int, int]] = field(default_factory=list)
     """(line index within this block, original length in bytes) of each line that was cut."""
+
+    @property
+    def count(self) -> int:
+        """How many lines ``data`` holds."""
+        return self.data.count(b"\n")
 
     def decoded(self) -> DecodedBlock:
         return DecodedBlock(decode_block(self.data), self.count, self.cut_lines)
@@ -73,46 +78,44 @@ class LineDecoder:
     def feed_bytes(self, chunk: bytes) -> RawBlock:
         """The complete lines that ``chunk`` finishes, as clean bytes (cut, CR and NUL dropped), not decoded."""
         if not chunk:
-            return RawBlock(b"", 0)
+            return RawBlock(b"")
         last_nl = chunk.rfind(b"\n")
         if last_nl < 0:
             self._hold(chunk)
-            return RawBlock(b"", 0)
-        body = chunk[: last_nl + 1]
-        tail = chunk[last_nl + 1 :]
+            return RawBlock(b"")
+        view = memoryview(chunk)
         cut: list[tuple[int, int]] = []
         if self._partial_len:
-            first_nl = body.find(b"\n")
-            self._hold(body[:first_nl])
-            head = bytes(self._partial) + b"\n"
+            # the held line, finished by this chunk's first newline: one copy of the block in all
+            first_nl = chunk.find(b"\n")
+            self._hold(view[:first_nl])
             if self._partial_len > self.max_line:
                 cut.append((0, self._partial_len))
+            data = b"".join((self._partial, view[first_nl : last_nl + 1]))
             self._partial = bytearray()
             self._partial_len = 0
-            rest = body[first_nl + 1 :]
-            data = head + self._cut_long(rest, cut, 1)
         else:
-            data = self._cut_long(body, cut, 0)
-        self._hold(tail)
-        count = data.count(b"\n")
-        return RawBlock(clean(data), count, cut)
+            data = chunk if last_nl + 1 == len(chunk) else chunk[: last_nl + 1]
+        data = self._cut_long(data, cut, 0)  # the held line is already cut: it is never cut again
+        self._hold(view[last_nl + 1 :])
+        return RawBlock(clean(data), cut)
 
     def flush_bytes(self) -> RawBlock:
         """End of input, in bytes: see :meth:`flush`."""
         if not self._partial_len:
-            return RawBlock(b"", 0)
+            return RawBlock(b"")
         cut = [(0, self._partial_len)] if self._partial_len > self.max_line else []
         data = bytes(self._partial) + b"\n"
         self._partial = bytearray()
         self._partial_len = 0
-        return RawBlock(clean(data), 1, cut)
+        return RawBlock(clean(data), cut)
 
     def reset(self) -> None:
         """Forget a held partial line (the file was truncated or replaced)."""
         self._partial = bytearray()
         self._partial_len = 0
 
-    def _hold(self, data: bytes) -> None:
+    def _hold(self, data: bytes | memoryview) -> None:
         room = self.max_line - len(self._partial)
         if room > 0:
             self._partial += data[:room]

@@ -159,6 +159,22 @@ class InstallpTracker:
             return self._summary_rows(text)
         return False
 
+    def success_row(self, text: str) -> bool:
+        """A summary row whose every entry is a SUCCESS (not a CLEANUP): its filesets are noted as good.
+
+        False, with nothing noted, for any other line: :meth:`on_line` reads that one.
+        """
+        rows = self.spec.summary_row.findall(text)  # one tuple of groups per row, in C
+        if not rows:
+            return False
+        index = self.spec.summary_row.groupindex
+        name, event, result = index["name"] - 1, index["event"] - 1, index["result"] - 1
+        for row in rows:
+            if row[result] != "SUCCESS" or row[event] == "CLEANUP":
+                return False
+        self._ok.update(row[name] for row in rows)
+        return True
+
     def _summary_rows(self, text: str) -> bool:
         failing = False
         for m in self.spec.summary_row.finditer(text):

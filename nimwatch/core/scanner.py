@@ -19,6 +19,7 @@ import importlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional
 
 _sre_parse: Any
@@ -202,11 +203,37 @@ def _scan_lines(
             line_end = len(block)
 
 
+class LiteralIndex:
+    """Which of a set of literals a line holds, found through their anchors (one trie regex, in C).
+
+    One index over every literal of a rule set serves all of its scanners (each
+    keeps the words it knows), so it is compiled once per process.
+    """
+
+    def __init__(self, literals: Iterable[str], folded: Iterable[str]) -> None:
+        self._re, self._literals = _anchor_index(tuple(sorted(set(literals))))
+        folded = tuple(sorted(set(folded)))
+        self._folded_re: Optional[re.Pattern[str]] = None
+        self._folded: dict[str, tuple[str, ...]] = {}
+        if folded:
+            self._folded_re, self._folded = _anchor_index(folded)
+
+    def hits(self, line: str) -> set[str]:
+        """The literals ``line`` holds; case-insensitive ones (found in the folded line) prefixed with NUL."""
+        words = _hits(self._re, self._literals, line)
+        if self._folded_re is not None:
+            words.update("\0" + w for w in _hits(self._folded_re, self._folded, fold(line)))
+        return words
+
+
 class Scanner:
     """Finds candidate lines in a block and the rule items to try on one line."""
 
-    def __init__(self, items: Sequence[Item], code_item: Optional[Item] = None) -> None:
-        """``code_item`` is found through message numbers (``NNNN-NNN``), which have no literal."""
+    def __init__(
+        self, items: Sequence[Item], code_item: Optional[Item] = None, index: Optional[LiteralIndex] = None
+    ) -> None:
+        """``code_item`` is found through message numbers (``NNNN-NNN``), which have no literal; ``index``
+        finds literals in a line (shared by the scanners of a rule set; one of its own when not given)."""
         self.items = tuple(items)
         self._code_item = code_item
         by_literal: dict[str, list[Item]] = {}
@@ -221,7 +248,7 @@ class Scanner:
                 else:
                     by_literal.setdefault(item.literal, []).append(item)
                 continue
-            found = required_literals(item.pattern.pattern)
+            found = cached_required_literals(item.pattern.pattern)
             if found is None:
                 slow.append(item)
                 continue
@@ -233,25 +260,35 @@ class Scanner:
         self.literals = tuple(sorted(by_literal))
         self.folded_literals = tuple(sorted(by_folded))
         self.slow_items = tuple(slow)
-        self._slow_block = [(i, re.compile(i.pattern.pattern, i.pattern.flags | re.MULTILINE)) for i in slow]
-        # Block scans look for anchors; literals holding a message number are left to the code scan.
-        block_words = {_anchor(w) for w in self.literals if not (code_item is not None and _HAS_CODE.search(w))}
-        self._block_re = re.compile(_trie_regex(block_words) if block_words else "(?!)")
-        self._code_block_re = re.compile(r"-(?<=\d{4}-)\d{3}") if code_item is not None else None
-        self._anchor_re, self._anchor_literals = _anchor_index(self.literals)
-        self._folded_anchor_re: Optional[re.Pattern[str]] = None
-        self._folded_anchor_literals: dict[str, tuple[str, ...]] = {}
-        if by_folded:
-            self._folded_anchor_re, self._folded_anchor_literals = _anchor_index(self.folded_literals)
-            folded_words = {
-                _anchor(w) for w in self.folded_literals if not (code_item is not None and _HAS_CODE.search(w))
-            }
-            self._folded_block_re: Optional[re.Pattern[str]] = re.compile(
-                _trie_regex(folded_words) if folded_words else "(?!)"
-            )
-        else:
-            self._folded_block_re = None
+        self._index = index or LiteralIndex(self.literals, self.folded_literals)
+        self._text_scan: Optional[tuple[re.Pattern[str], Optional[re.Pattern[str]], Optional[re.Pattern[str]]]] = None
+        self._slow_block: list[tuple[Item, re.Pattern[str]]] = []
         self._items_cache: dict[frozenset[str], list[Item]] = {}
+        self._by_line: dict[str, list[Item]] = {}
+        """Recent short lines and their items: structural lines repeat (every run, every client's log)."""
+
+    def _block_scans(self) -> tuple[re.Pattern[str], Optional[re.Pattern[str]], Optional[re.Pattern[str]]]:
+        """The regexes that scan a text block (compiled on first use: the byte scan does not need them)."""
+        if self._text_scan is None:
+            code = self._code_item is not None
+            # Block scans look for anchors; literals holding a message number are left to the code scan.
+            words = {_anchor(w) for w in self.literals if not (code and _HAS_CODE.search(w))}
+            block_re = re.compile(_trie_regex(words) if words else "(?!)")
+            code_re = re.compile(r"-(?<=\d{4}-)\d{3}") if code else None
+            folded_re = None
+            if self.folded_literals:
+                folded = {_anchor(w) for w in self.folded_literals if not (code and _HAS_CODE.search(w))}
+                folded_re = re.compile(_trie_regex(folded) if folded else "(?!)")
+            self._slow_block = [
+                (item, re.compile(item.pattern.pattern, item.pattern.flags | re.MULTILINE)) for item in self.slow_items
+            ]
+            self._text_scan = (block_re, code_re, folded_re)
+        return self._text_scan
+
+    @property
+    def index(self) -> LiteralIndex:
+        """What finds literals in a line (give it to the other scanners of the same rule set)."""
+        return self._index
 
     @property
     def code_item(self) -> Optional[Item]:
@@ -261,7 +298,7 @@ class Scanner:
     @property
     def needs_fold(self) -> bool:
         """Whether :meth:`candidates` scans the lower-cased block too."""
-        return self._folded_block_re is not None
+        return bool(self.folded_literals)
 
     def candidates(
         self, block: str, pos: int = 0, folded: Optional[str] = None, end: Optional[int] = None
@@ -272,12 +309,13 @@ class Scanner:
         caller scans the same block again.
         """
         end = len(block) if end is None else end
+        block_re, code_re, folded_re = self._block_scans()
         starts: set[int] = set()
-        _scan_lines(self._block_re, block, block, starts, pos, end)
-        if self._code_block_re is not None:
-            _scan_lines(self._code_block_re, block, block, starts, pos, end)
-        if self._folded_block_re is not None:
-            _scan_lines(self._folded_block_re, folded if folded is not None else fold(block), block, starts, pos, end)
+        _scan_lines(block_re, block, block, starts, pos, end)
+        if code_re is not None:
+            _scan_lines(code_re, block, block, starts, pos, end)
+        if folded_re is not None:
+            _scan_lines(folded_re, folded if folded is not None else fold(block), block, starts, pos, end)
         for _item, pattern in self._slow_block:
             for m in pattern.finditer(block, pos, end):
                 # a match may start on an earlier line (\s* crosses newlines): take every line it spans
@@ -292,9 +330,18 @@ class Scanner:
 
     def items_for(self, line: str) -> list[Item]:
         """The rule items that may match ``line``, in priority order."""
-        words = _hits(self._anchor_re, self._anchor_literals, line)
-        if self._folded_anchor_re is not None:
-            words.update("\0" + w for w in _hits(self._folded_anchor_re, self._folded_anchor_literals, fold(line)))
+        cached = self._by_line.get(line)
+        if cached is not None:
+            return cached
+        result = self._items_for(line)
+        if len(line) <= LINE_CACHE_CHARS:
+            if len(self._by_line) >= LINE_CACHE_SIZE:
+                self._by_line.clear()
+            self._by_line[line] = result
+        return result
+
+    def _items_for(self, line: str) -> list[Item]:
+        words = self._index.hits(line)
         if self._code_item is not None and _CODE.search(line):
             words.add("\0code")
         slow_hits = [item for item in self.slow_items if item.pattern.search(line)]
@@ -309,15 +356,22 @@ class Scanner:
                 assert self._code_item is not None
                 found[self._code_item.priority] = self._code_item
             elif word.startswith("\0"):
-                for item in self._by_folded[word[1:]]:
+                for item in self._by_folded.get(word[1:], ()):
                     found[item.priority] = item
             else:
-                for item in self._by_literal[word]:
+                for item in self._by_literal.get(word, ()):
                     found[item.priority] = item
         result = [found[k] for k in sorted(found)]
         if not slow_hits and len(self._items_cache) < 4096:
             self._items_cache[key] = result
         return result
+
+
+@lru_cache(maxsize=4096)
+def cached_required_literals(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
+    """:func:`required_literals`, parsed once per pattern and process (every phase's scanner asks)."""
+    found = required_literals(pattern)
+    return None if found is None else (tuple(found[0]), found[1])
 
 
 def _hits(anchor_re: re.Pattern[str], anchor_literals: dict[str, tuple[str, ...]], line: str) -> set[str]:
@@ -343,9 +397,13 @@ def _anchor_index(literals: Sequence[str]) -> tuple[re.Pattern[str], dict[str, t
     for lit in literals:
         by_anchor.setdefault(_anchor(lit), []).append(lit)
     anchors = sorted(by_anchor)
-    index = {a: tuple(lit for p in anchors if a.startswith(p) for lit in by_anchor[p]) for a in anchors}
+    index = {a: tuple(lit for n in range(1, len(a) + 1) for lit in by_anchor.get(a[:n], ())) for a in anchors}
     return re.compile(_trie_regex(anchors) if anchors else "(?!)"), index
 
+
+LINE_CACHE_SIZE = 2048
+LINE_CACHE_CHARS = 200
+"""Lines kept (and how long one may be) in each scanner's cache of the items a line may match."""
 
 _CODE = re.compile(r"\d{4}-\d{3}")
 _HAS_CODE = re.compile(r"\d{4}-\d|^\d{4}-$")

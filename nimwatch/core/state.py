@@ -4,6 +4,10 @@ Owns :class:`LogState` (one log file: its runs) and :class:`RunState` (one
 nimadm run: phases, facts, progress, findings, outcome). ``LogState.apply``
 is the reducer: it takes one event and an optional arrival time (seconds,
 given by the source; the core never reads a clock) and updates the state.
+Memory stays flat on any log (:mod:`nimwatch.core.limits`): a run keeps its
+first :data:`MAX_FINDINGS` findings (the counts stay exact), a log its first
+and latest runs (:data:`~nimwatch.core.limits.MAX_RUNS`; the others are counted
+in ``runs_dropped``).
 """
 
 from __future__ import annotations
@@ -34,10 +38,7 @@ from nimwatch.core.events import (
     StallCleared,
     Stalled,
 )
-
-MAX_FINDINGS = 500
-"""Findings kept per run; beyond this only the counts grow (a log with 10,000
-unknown codes must not eat the memory)."""
+from nimwatch.core.limits import FIRST_RUNS_KEPT, MAX_FINDINGS, MAX_RUNS
 
 
 @dataclass
@@ -157,6 +158,8 @@ class LogState:
     lines: int = 0
     last_text: str = ""
     bad_lines: list[BadLine] = field(default_factory=list)
+    runs_dropped: int = 0
+    """Runs of the log not kept (past :data:`~nimwatch.core.limits.MAX_RUNS`: the oldest after the first ones)."""
     launch_exit: Optional[LaunchExited] = None
     """A nimadm started by ``nimwatch run`` that ended without writing a run into this log."""
     nim: Optional[outside.NimView] = None
@@ -167,7 +170,22 @@ class LogState:
         return self.runs[-1] if self.runs else None
 
     def run(self, index: int) -> RunState:
-        return self.runs[index - 1]
+        """Run ``index`` (1, 2, ...); IndexError when the log has no such run kept."""
+        found = self.find_run(index)
+        if found is None:
+            raise IndexError(f"run {index} is not kept")
+        return found
+
+    def find_run(self, index: int) -> Optional[RunState]:
+        """Run ``index``, or None when there is none (or it was not kept)."""
+        runs = self.runs
+        if not runs:
+            return None
+        # the runs kept are a head and a tail, each of consecutive indexes
+        for pos in (len(runs) - 1 - (runs[-1].index - index), index - runs[0].index):
+            if 0 <= pos < len(runs) and runs[pos].index == index:
+                return runs[pos]
+        return None
 
     def apply(self, event: Event, at: Optional[float] = None) -> None:
         """Reduce one event into the state; ``at`` is its arrival time when known."""
@@ -175,8 +193,9 @@ class LogState:
             self.lines = event.line
             if event.last_text:
                 self.last_text = event.last_text
-            if event.run is not None and self.runs:
-                run = self.run(event.run)
+            kept = self.find_run(event.run) if event.run is not None else None
+            if kept is not None:
+                run = kept
                 run.last_line = event.line
                 run.last_text = event.last_text or run.last_text
                 if at is not None:
@@ -200,9 +219,15 @@ class LogState:
             run = RunState(event.run, client, event.line, event.mid_run)
             run.started_at = at
             run.last_line_at = at
+            if len(self.runs) >= MAX_RUNS:
+                del self.runs[FIRST_RUNS_KEPT]
+                self.runs_dropped += 1
             self.runs.append(run)
             return
-        run = self.run(event.run)
+        found = self.find_run(event.run)
+        if found is None:
+            return  # a run not kept
+        run = found
         if at is not None:
             run.last_line_at = at
         if isinstance(event, PhaseStarted):

@@ -21,7 +21,6 @@ from typing import Any, Callable, Optional
 from nimwatch.core.events import LaunchExited
 from nimwatch.errors import NimwatchError
 from nimwatch.launcher.records import RunRecord, all_records
-from nimwatch.outside_notices import apply_outside
 from nimwatch.ticker import Ticker
 
 log = logging.getLogger(__name__)
@@ -145,6 +144,8 @@ class LaunchFollower:
 
     def tick(self) -> int:
         """Apply what is due; returns how many records were applied."""
+        from nimwatch.outside_notices import apply_outside  # (the engine: not imported by report and status)
+
         if not self.runs.is_dir():
             return 0
         applied = 0

@@ -10,6 +10,8 @@ takes every client's row once (:attr:`TuiContext.fleet`) and hands the new
 notices to the :class:`~nimwatch.tui.announce.Announcer` (toast, bell,
 terminal title). It also holds the keys that work everywhere (quit, help,
 alerts); the replay keys are :class:`~nimwatch.tui.replay_keys.ReplayKeys`.
+With a :class:`~nimwatch.tui.fleet_feed.FleetFeed`, it starts the feed's
+thread and keeps the fleet screen on its answers (:class:`FleetUpdated`).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from nimwatch.tui.announce import Announcer
 from nimwatch.tui.ascii_driver import ascii_driver
 from nimwatch.tui.bridge import Coalescer, NoticeBridge
 from nimwatch.tui.context import TuiContext
-from nimwatch.tui.dashboard import DashboardScreen
+from nimwatch.tui.dashboard import DashboardScreen, FleetDashboard
 from nimwatch.tui.detail import DetailScreen
+from nimwatch.tui.fleet import FleetScreen
+from nimwatch.tui.fleet_feed import FleetFeed, FleetResult
 from nimwatch.tui.heatmap import HeatmapScreen
 from nimwatch.tui.help import HelpScreen, HelpSection
 from nimwatch.tui.log_view import LogView
-from nimwatch.tui.messages import NoticesArrived, OpenClient
+from nimwatch.tui.messages import FleetUpdated, NoticesArrived, OpenClient, OpenFleet
 from nimwatch.tui.replay_control import ReplayControl
 from nimwatch.tui.replay_keys import ReplayKeys
 
@@ -47,6 +51,10 @@ TICK_INTERVAL = 1.0
 """Elapsed times of running clients move on this often."""
 STALL_INTERVAL = 15.0
 """How often the stall monitor is asked (live mode)."""
+NO_FLEET = (
+    "No Prometheus to ask: start `nimwatch tui --fleet URL`, or set fleet: prometheus: URL in the config "
+    "(or NIMWATCH_PROMETHEUS)."
+)
 
 
 class NimwatchApp(ReplayKeys):
@@ -73,6 +81,8 @@ class NimwatchApp(ReplayKeys):
         bell: bool = True,
         title: bool = True,
         charset: Optional[str] = None,
+        fleet: Optional[FleetFeed] = None,
+        open_fleet: bool = False,
     ) -> None:
         super().__init__()
         if charset is not None:  # the terminal cannot show Unicode: draw its characters only
@@ -81,9 +91,12 @@ class NimwatchApp(ReplayKeys):
         self.tailer = tailer
         self.stall = stall
         self.start_replay = start_replay
+        self.fleet = fleet
+        """Prometheus' view of every master (None: not configured)."""
+        self.open_fleet = open_fleet and fleet is not None
         self.initial_theme = theme
         self.bridge = NoticeBridge(self)
-        self.dashboard = DashboardScreen(ctx)
+        self.dashboard = FleetDashboard(ctx) if fleet is not None else DashboardScreen(ctx)
         self._dirty: set[str] = set()
         self._full = False
         self.coalescer = Coalescer(BURST_INTERVAL)
@@ -115,6 +128,10 @@ class NimwatchApp(ReplayKeys):
         self.set_interval(TICK_INTERVAL, self._tick)
         if self.stall is not None:
             self.set_interval(STALL_INTERVAL, self._check_stalls)
+        if self.fleet is not None:
+            self.fleet.start(self._fleet_looked)
+        if self.open_fleet:
+            self.action_fleet()
 
     def on_unmount(self) -> None:
         self._stop_sources()
@@ -126,6 +143,8 @@ class NimwatchApp(ReplayKeys):
             self.tailer.stop()
         if self.ctx.replay is not None:
             self.ctx.replay.stop()
+        if self.fleet is not None:
+            self.fleet.stop()
 
     async def action_quit(self) -> None:
         self._stop_sources()
@@ -202,6 +221,20 @@ class NimwatchApp(ReplayKeys):
     def _check_stalls(self) -> None:
         self.stall.check(self.ctx.now())
 
+    # ------------------------------------------------------------------ Prometheus -> the fleet screen
+
+    def _fleet_looked(self, result: FleetResult) -> None:
+        """In the fleet feed's thread: hand the answer to the UI thread."""
+        self.post_message(FleetUpdated(result))
+
+    def on_fleet_updated(self, message: FleetUpdated) -> None:
+        if self.fleet is None:
+            return
+        self.fleet.state.apply(message.result)
+        for screen in self.screen_stack:
+            if isinstance(screen, FleetScreen) and screen.ready and screen.is_running and not screen._closing:
+                screen.show_state()
+
     # ------------------------------------------------------------------ navigation
 
     def on_open_client(self, message: OpenClient) -> None:
@@ -214,6 +247,18 @@ class NimwatchApp(ReplayKeys):
                 screen.show_line(line)
             return
         self.push_screen(DetailScreen(self.ctx, log, line))
+
+    def on_open_fleet(self, message: OpenFleet) -> None:
+        self.action_fleet()
+
+    def action_fleet(self) -> None:
+        if self.fleet is None:
+            self.notify(NO_FLEET, severity="warning", title="Fleet", timeout=10)
+            return
+        if isinstance(self.screen, FleetScreen):
+            return
+        names = {spec.number: spec.name for spec in self.ctx.rules.model.phases}
+        self.push_screen(FleetScreen(self.fleet.state, names, look_now=self.fleet.now))
 
     def action_alerts(self) -> None:
         if not isinstance(self.screen, AlertsScreen):
@@ -228,6 +273,7 @@ class NimwatchApp(ReplayKeys):
             ("Everywhere", self.GLOBAL_BINDINGS),
             ("Dashboard", DashboardScreen.BINDINGS),
             ("Heatmap", HeatmapScreen.BINDINGS),
+            ("Fleet (every master, from Prometheus)", FleetScreen.BINDINGS),
             ("Client detail", DetailScreen.BINDINGS),
             ("Log view (client detail, Log tab)", LogView.BINDINGS),
             ("Alerts", AlertsScreen.BINDINGS),
@@ -259,6 +305,8 @@ def make_app(
     bell: bool = True,
     title: bool = True,
     charset: Optional[str] = None,
+    fleet: Optional[FleetFeed] = None,
+    open_fleet: bool = False,
 ) -> NimwatchApp:
     """The nimwatch app, for the CLI and the tests alike.
 
@@ -277,6 +325,8 @@ def make_app(
         bell: ring the terminal bell when a migration fails or stalls.
         title: keep the terminal's title on the fleet's counts.
         charset: the encoding to draw in when the terminal cannot show Unicode (None: it can).
+        fleet: every master's clients from Prometheus (the ``F`` key's screen), looked at in its own thread.
+        open_fleet: start on the fleet screen (``nimwatch tui --fleet URL``).
     """
     now: Callable[[], float] = clock
     if replay is not None:
@@ -306,4 +356,6 @@ def make_app(
         bell=bell,
         title=title,
         charset=charset,
+        fleet=fleet,
+        open_fleet=open_fleet,
     )

@@ -5,22 +5,25 @@ replay, and the :class:`ClientTable`, sorted by any column (``s`` cycles the
 columns, ``S`` reverses, a click on a header sorts by it and a second click
 reverses), filtered by status (``f``), to the clients ready to reboot (``r``)
 or by client name as you type (``/``). Enter, or a click on a row, opens the
-client's detail.
+client's detail; ``m`` the heatmap, ``F`` every master's clients from
+Prometheus (:mod:`nimwatch.tui.fleet`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Optional
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer
 
 from nimwatch.tui.client_table import ClientTable
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.heatmap import HeatmapScreen
-from nimwatch.tui.messages import OpenClient
+from nimwatch.tui.messages import OpenClient, OpenFleet
 from nimwatch.tui.prompt import PromptScreen
 from nimwatch.tui.replay_bar import ReplayBar
 from nimwatch.tui.summary import SummaryBar
@@ -40,6 +43,7 @@ class DashboardScreen(Screen[None]):
         Binding("r", "ready_filter", "Ready"),
         Binding("slash", "name_filter", "Find"),
         Binding("m", "heatmap", "Heatmap"),
+        Binding("F", "fleet", "Fleet", show=False),  # shown where a Prometheus is configured (FleetDashboard)
         Binding("escape", "clear_filters", "Clear filter", show=False),
     ]
 
@@ -148,3 +152,20 @@ class DashboardScreen(Screen[None]):
 
     def action_heatmap(self) -> None:
         self.app.push_screen(HeatmapScreen(self.ctx))
+
+    def action_fleet(self) -> None:
+        self.post_message(OpenFleet())
+
+
+def _footer_with_fleet(bindings: Iterable[BindingType]) -> list[BindingType]:
+    """The dashboard's keys with ``F Fleet`` in the footer and ``/ Find`` only in the help: 80 columns."""
+    flip = {"fleet": True, "name_filter": False}
+    return [
+        replace(b, show=flip[b.action]) if isinstance(b, Binding) and b.action in flip else b for b in bindings
+    ]
+
+
+class FleetDashboard(DashboardScreen, inherit_bindings=False):
+    """The dashboard where a Prometheus is configured: its footer shows the fleet key."""
+
+    BINDINGS = _footer_with_fleet(DashboardScreen.BINDINGS)

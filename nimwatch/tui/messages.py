@@ -4,11 +4,18 @@ Owns the messages passed between the engine bridge, the app and the screens.
 ``NoticesArrived`` is posted from the feeding thread (tailer or replay) for
 every burst of engine notices; it carries nothing (the bridge buffers the
 notices) and ``can_replace`` collapses a flood of them into one.
+``FleetUpdated`` is posted from the fleet feed's thread after each look at
+Prometheus.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from nimwatch.tui.fleet_feed import FleetResult
 
 
 class NoticesArrived(Message):
@@ -33,3 +40,15 @@ class OpenClient(Message):
         super().__init__()
         self.log = log
         self.line = line
+
+
+class OpenFleet(Message):
+    """Show the fleet screen (every master's clients, from Prometheus)."""
+
+
+class FleetUpdated(Message):
+    """The fleet feed's thread looked at Prometheus: a new view, or why there is none."""
+
+    def __init__(self, result: FleetResult) -> None:
+        super().__init__()
+        self.result = result

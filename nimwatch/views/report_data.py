@@ -1,15 +1,17 @@
 """The report's data model: a run as the stable JSON contract (and the base of every view).
 
-Owns :func:`run_record` and :func:`client_record`. The keys required by the
+Owns :func:`run_record` and :func:`client_record`, and :func:`write_report_document`,
+which writes the JSON report one run at a time. The keys required by the
 README's JSON contract are always present; further keys may be added, never
-renamed or removed.
+renamed or removed (``truncated`` appears only when something was left out).
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Optional
 
 from nimwatch.core.advice import advice_values, fill_advice
 from nimwatch.core.events import InstallpResult, LaunchExited
@@ -159,11 +161,11 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         phases.append(entry)
     findings = [finding_record(f, values) for f in run.findings]
     facts = dict(run.facts)
-    return {
+    record: dict[str, Any] = {
         "client": run.client or log.client,
         "log": log.log,
         "run": run.index,
-        "runs_in_log": len(log.runs),
+        "runs_in_log": len(log.runs) + log.runs_dropped,
         "operation": operation_of(run),
         "outcome": outcome_of(run),
         "summary": run_label(run, stalled=stalled, last_line_at=judge.stamp(log, run)),
@@ -195,6 +197,10 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         "phases": phases,
         "findings": findings,
     }
+    left_out = sum(run.finding_counts.values()) - len(run.findings)
+    if left_out > 0:
+        record["truncated"] = {"findings": left_out}
+    return record
 
 
 def runs_of(log: LogState) -> list[RunState]:
@@ -221,9 +227,10 @@ def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
     """One client's verdict (``clients`` in the JSON report)."""
     runs = runs_of(log)
     verdict = verdict_of(log, judge)
-    judged = runs[verdict.run - 1] if verdict.run and verdict.run <= len(runs) else runs[-1]
+    # by number, not position: a log past the runs cap keeps its first and latest runs only
+    judged = next((r for r in runs if r.index == verdict.run), runs[-1]) if verdict.run else runs[-1]
     values = advice_values(judged, log.client)
-    return {
+    record: dict[str, Any] = {
         "client": judged.client or log.client,
         "log": log.log,
         "status": verdict.status,
@@ -242,11 +249,23 @@ def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
             "detail": fill_advice(verdict.reboot.detail, values),
         },
     }
+    if log.runs_dropped:
+        record["truncated"] = {"runs": log.runs_dropped}
+    return record
 
 
 def report_records(logs: list[LogState], rules: RuleSet, judge: Optional[Judgement] = None) -> list[dict[str, Any]]:
+    return list(iter_report_records(logs, rules, judge))
+
+
+def iter_report_records(
+    logs: Iterable[LogState], rules: RuleSet, judge: Optional[Judgement] = None
+) -> Iterator[dict[str, Any]]:
+    """The run records of ``logs``, built one at a time."""
     judge = judge or Judgement(rules)
-    return [run_record(log, run, rules, judge) for log in logs for run in runs_of(log)]
+    for log in logs:
+        for run in runs_of(log):
+            yield run_record(log, run, rules, judge)
 
 
 def client_records(logs: list[LogState], rules: RuleSet, judge: Optional[Judgement] = None) -> list[dict[str, Any]]:
@@ -257,3 +276,27 @@ def client_records(logs: list[LogState], rules: RuleSet, judge: Optional[Judgeme
 def report_document(records: list[dict[str, Any]], clients: list[dict[str, Any]]) -> dict[str, Any]:
     """The whole JSON report: its ``schema`` version, the runs and the client verdicts."""
     return {"schema": SCHEMA_VERSION, "runs": records, "clients": clients}
+
+
+def write_report_document(
+    write: Callable[[str], object], records: Iterable[dict[str, Any]], clients: list[dict[str, Any]]
+) -> None:
+    """Write :func:`report_document` as ``json.dumps(..., indent=2, ensure_ascii=True)`` does, then a newline,
+    one run at a time (ASCII: valid in any locale).
+
+    Memory does not grow with the number of runs: each record is encoded and
+    written before the next one is built.
+    """
+    write('{\n  "schema": ' + json.dumps(SCHEMA_VERSION) + ',\n  "runs": [')
+    first = True
+    for record in records:
+        write(("\n" if first else ",\n") + _indent(json.dumps(record, indent=2, ensure_ascii=True), 4))
+        first = False
+    write("]" if first else "\n  ]")
+    write(',\n  "clients": ' + _indent(json.dumps(clients, indent=2, ensure_ascii=True), 2).lstrip() + "\n}\n")
+
+
+def _indent(text: str, width: int) -> str:
+    """``text`` (JSON: no raw newline inside a string) with every line indented by ``width`` spaces."""
+    pad = " " * width
+    return pad + text.replace("\n", "\n" + pad)

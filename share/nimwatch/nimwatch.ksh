@@ -3,7 +3,7 @@
 # (emacs or gmacs editing mode: set -o emacs); any ksh: _nimwatch_complete nimwatch report --
 # lists the candidates for the last word.
 
-_nimwatch_valued="--client --color --colour --config --format --log-backups --log-dir --log-file --log-format --log-level --log-max-size --lookback --master --output --poll --prometheus --report-dir --rules --since --skip --sort --source-level --speed --state --theme --timeout --watch -c -d -f -j -l -o -s -w"
+_nimwatch_valued="--client --color --colour --config --fleet --format --log-backups --log-dir --log-file --log-format --log-level --log-max-size --lookback --master --output --poll --prometheus --report-dir --rules --since --skip --sort --source-level --speed --state --theme --timeout --watch -c -d -f -j -l -o -s -w"
 
 # _nimwatch_complete WORD... : the candidates for the last WORD (empty: a file name or free text).
 function _nimwatch_complete {
@@ -49,13 +49,13 @@ function _nimwatch_complete {
                     report) opts="-h --help --format -f --rules --output -o --state --no-state --verbose -v --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     watch) opts="-h --help --config -c --poll --state --once --alert-backlog --rebuild-state --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     status) opts="-h --help --watch -w --sort --ascii --colour --color --rules --config --state --log-level --log-format --log-file --log-max-size --log-backups" ;;
-                    tui) opts="-h --help --rules --config --theme --report-dir --poll --no-bell --log-level --log-format --log-file --log-max-size --log-backups" ;;
+                    tui) opts="-h --help --rules --config --theme --report-dir --poll --no-bell --fleet --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     replay) opts="-h --help --speed --max --headless --rules --config --theme --report-dir --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     history) opts="-h --help --client --since --format -f --state --config --master --source-level --rules --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     check-config) opts="-h --help --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     check-rules) opts="-h --help --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     anchors) opts="-h --help --update --output --log-level --log-format --log-file --log-max-size --log-backups" ;;
-                    fleet) opts="-h --help --prometheus --format --timeout --lookback --master --ascii --log-level --log-format --log-file --log-max-size --log-backups" ;;
+                    fleet) opts="-h --help --prometheus --config --format --timeout --lookback --master --ascii --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     preflight) opts="-h --help -c -s -l -d -j --format -f --skip --timeout --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     run) opts="-h --help --headless --detach --list --format --config --state --log-dir --log-level --log-format --log-file --log-max-size --log-backups" ;;
                     *) opts="-h --help --version --log-level --log-format --log-file --log-max-size --log-backups" ;;

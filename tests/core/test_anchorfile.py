@@ -38,6 +38,14 @@ def test_the_stored_file_is_valid_and_used() -> None:
     assert all(choose_anchors(plan, data).source in ("stored", "measured") for plan in plans.values())
 
 
+def test_the_shipped_anchors_fit_the_shipped_catalog() -> None:
+    """A catalog change must come with `nimwatch anchors --update` (stale anchors are exact but slower)."""
+    path = ROOT / "phases" / "anchors.yaml"
+    found = anchorfile.freshness(load_rules(), anchorfile.read_anchor_data(path), path)
+    assert found.fresh, found.message
+    assert "sample_logs/*_alt_mig.log" in found.message
+
+
 def test_update_then_fresh_then_stale_after_a_catalog_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -92,3 +100,10 @@ def test_anchors_command_lists_every_phase(capsys: pytest.CaptureFixture[str]) -
     assert main(["anchors"]) == 0
     out = capsys.readouterr().out
     assert "before phase 1" in out and "phase 12" in out
+
+
+def test_the_stored_anchors_fit_the_shipped_catalog() -> None:
+    """A catalog or phase-model change needs `nimwatch anchors --update` (and phases/anchors.yaml committed)."""
+    path = anchorfile.anchor_path(ROOT / "phases")
+    found = anchorfile.freshness(load_rules(), anchorfile.read_anchor_data(path), path)
+    assert found.fresh, found.message

@@ -6,8 +6,9 @@ phase of the catalog, on random logs built from the catalog's own examples and
 near misses, sample-log lines and noise (case flips, non-ASCII letters in UTF-8
 and ISO-8859-1, Unicode digits and case-folding oddities); (2) against today's
 text scanner: never a line it would not give, and every line it gives that the
-parser acts on; (3) end to end: the parser with its scanner's candidates taken
-from the byte scan gives the same events as the parser as it is.
+parser acts on; (3) end to end: the parser reading bytes (``LogReader``, the
+byte scan, only candidate lines decoded) gives the same events as the parser
+reading the decoded text (``LogParser.feed``, the text scanners).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from helpers import SAMPLE_LOGS, banner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nimwatch.core.anchors import DIGITS, AnchorData, ScanPlan, choose_anchors, line_local, prefilter_literals
+from nimwatch.core.anchors import DIGITS, AnchorData, choose_anchors
 from nimwatch.core.bytescan import ByteScanner, ByteScannerSet
 from nimwatch.core.decoder import LineDecoder, decode_line
-from nimwatch.core.events import Event
-from nimwatch.core.parser import PASTED_MIN_LENGTH, RULE_LINE, LogParser, LogReader, build_scanner
+from nimwatch.core.events import BadLine, Event
+from nimwatch.core.literals import ScanPlan, line_local, prefilter_literals
+from nimwatch.core.parser import PASTED_MIN_LENGTH, RULE_LINE, LogParser, build_scanner
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet, Signature, build_signatures, merge_signatures
 from nimwatch.core.scanner import Scanner, fold
 from nimwatch.rulefiles import load_rules
@@ -175,6 +178,26 @@ def check(lines: list[str], latin_mask: int, keys: tuple[int, ...] = KEYS, scann
 @given(log_lines(), st.integers(0, 2**31))
 def test_byte_scan_equals_the_line_reference_and_the_text_scanner(lines: list[str], latin_mask: int) -> None:
     check(lines, latin_mask)
+
+
+def test_a_common_one_byte_literal_is_found_through_the_literals_its_line_must_also_hold() -> None:
+    """``#`` with error/fail: below SINGLES_FIRST ``#`` in a window each is looked at; above, the words first."""
+    from nimwatch.core.bytescan import SINGLES_FIRST
+
+    odd = [
+        "  bos.x 7.3.0.0   # Install ERROR here",
+        "  bos.y 7.3.0.0   # fAiLeD twice: FAIL",
+        "no hash, but an error and a failure",
+        "  bos.z 7.3.0.0   # caf\xe9 \u212aelvin fail",
+        "  bos.w 7.3.0.0   # \xc9RROR (not ASCII: no match)",
+        "error # at the end #",
+    ]
+    for many in (SINGLES_FIRST // 4, SINGLES_FIRST * 3):
+        lines = [f"  bos.f{i} 7.3.0.{i}   # Description of fileset {i}" for i in range(many)]
+        for index, line in enumerate(odd):
+            lines.insert(index * len(lines) // len(odd), line)
+        for mask in (0, 2**31 - 1):
+            check(lines, mask, keys=(6,))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -330,37 +353,35 @@ def test_missing_anchor_data_is_estimated() -> None:
 # --------------------------------------------------------------------------- end to end through the parser
 
 
-BUILT: dict[tuple[Any, ...], ByteScanner] = {}
-"""Byte scanners by their items (every parser builds its own text scanners)."""
+class TextReader:
+    """:class:`LogReader` as it was before the byte scan: the decoder's text, the parser's text scanners."""
+
+    def __init__(self) -> None:
+        self.decoder = LineDecoder()
+        self.parser = LogParser(RULES, "lpar1")
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        return self._parse(self.decoder.feed(chunk))
+
+    def close(self) -> list[Event]:
+        events = self._parse(self.decoder.flush())
+        events.extend(self.parser.close())
+        return events
+
+    def _parse(self, block: Any) -> list[Event]:
+        if not block.count:
+            return []
+        base = self.parser.line_no
+        events: list[Event] = [
+            BadLine(base + index + 1, f"line of {length} bytes cut to {self.decoder.max_line}")
+            for index, length in block.cut_lines
+        ]
+        events.extend(self.parser.feed(block.text))
+        return events
 
 
-class ByteCandidates:
-    """Makes ``Scanner.candidates`` answer from the byte scan (text encoded back as the log may have been)."""
-
-    def __init__(self, latin_mask: int) -> None:
-        self.latin_mask = latin_mask
-        self.calls = 0
-
-    def __call__(
-        self, scanner: Scanner, block: str, pos: int = 0, folded: Optional[str] = None, end: Optional[int] = None
-    ) -> list[int]:
-        end = len(block) if end is None else end
-        key = tuple((i.kind, i.pattern.pattern, i.literal) for i in scanner.items)
-        byte_scanner = BUILT.get(key)
-        if byte_scanner is None:
-            byte_scanner = BUILT[key] = ByteScanner(scanner)
-        lines = block[pos:end].split("\n")[:-1] if block[pos:end].endswith("\n") else block[pos:end].split("\n")
-        data = to_bytes(lines, self.latin_mask)
-        starts, at = [], pos
-        for line in lines:
-            starts.append(at)
-            at += len(line) + 1
-        self.calls += 1
-        return [starts[i] for i in line_indexes(data, byte_scanner.candidates(data))]
-
-
-def parse(data: bytes, cuts: list[int]) -> list[Event]:
-    reader = LogReader(RULES, "lpar1")
+def parse(data: bytes, cuts: list[int], reader: Any = None) -> list[Event]:
+    reader = reader or LogReader(RULES, "lpar1")
     events: list[Event] = []
     pos = 0
     for cut in sorted(set(cuts)):
@@ -372,12 +393,15 @@ def parse(data: bytes, cuts: list[int]) -> list[Event]:
 
 
 def both(monkeypatch: pytest.MonkeyPatch, data: bytes, cuts: list[int], mask: int) -> Iterator[list[Event]]:
-    yield parse(data, cuts)
-    fake = ByteCandidates(mask)
+    """The events of the text path (``LogParser.feed``) and of the byte path (``LogReader``, ``feed_bytes``)."""
+    calls = []
+    candidates = ByteScanner.candidates
     with monkeypatch.context() as m:
-        m.setattr(Scanner, "candidates", lambda self, *args: fake(self, *args))
+        m.setattr(ByteScanner, "candidates", lambda self, *args: calls.append(1) or candidates(self, *args))
+        yield parse(data, cuts, TextReader())
+        assert not calls
         yield parse(data, cuts)
-    assert fake.calls or not data.strip()
+    assert calls or not data.strip()
 
 
 def test_parser_on_byte_candidates_gives_the_same_events_on_sample_logs(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ from nimwatch.core.history import (
     record_from_run,
     run_mode,
 )
-from nimwatch.core.parser import LogReader
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 

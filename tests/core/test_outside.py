@@ -8,7 +8,7 @@ import pytest
 from helpers import SAMPLE_LOGS
 
 from nimwatch.core.events import LaunchExited, NimStateRead, Outcome, PhaseStatus
-from nimwatch.core.parser import LogReader
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.core.verdict import client_verdict, reboot_verdict, run_label

@@ -152,8 +152,30 @@ def test_huge_line_is_cut_reported_and_parsing_goes_on(rules: RuleSet) -> None:
     assert state.bad_lines[0].line == 9
 
 
+@pytest.mark.parametrize("chunks", [None, [1000, 40000, 30000], [70000]])
+@pytest.mark.parametrize("over", [0, 1])
+def test_a_line_is_read_up_to_64_kib_and_cut_past_it(rules: RuleSet, over: int, chunks: list[int]) -> None:
+    from nimwatch.core.decoder import MAX_LINE_BYTES
+
+    assert MAX_LINE_BYTES == 64 * 1024
+    tail = "x: 0503-999"  # a message number at the very end: its last digit is the line's last byte
+    line = "x" * (MAX_LINE_BYTES + over - len(tail)) + tail
+    head = PREAMBLE + banner(1) + banner(6)
+    state = parse_bytes(rules, (head + line + "\nafter the long line\n" + banner(7)).encode(), chunks=chunks)
+    (run,) = state.runs
+    assert run.current_phase == 7
+    codes = [f.code for f in run.findings]
+    line_no = head.count("\n") + 1
+    if over:  # cut to 64 KiB: the number lost its last digit, the cut is reported with its line
+        assert codes == [] and [b.line for b in state.bad_lines] == [line_no]
+        assert str(MAX_LINE_BYTES + over) in state.bad_lines[0].reason
+    else:  # exactly 64 KiB: kept whole
+        assert codes == ["0503-999"] and not state.bad_lines
+        assert run.findings[0].line == line_no
+
+
 def test_partial_last_line_is_held_until_its_newline(rules: RuleSet) -> None:
-    from nimwatch.core.parser import LogReader
+    from nimwatch.core.reader import LogReader
 
     reader = LogReader(rules, "lpar1")
     first = reader.feed((PREAMBLE + "Executing nimadm pha").encode())
@@ -242,7 +264,7 @@ def test_events_are_the_same_fed_line_by_line(rules: RuleSet) -> None:
 
 def test_runs_that_end_without_a_client_cleanup_finish_live(rules: RuleSet) -> None:
     """A followed log must not wait for end-of-file to know these runs are over."""
-    from nimwatch.core.parser import LogReader
+    from nimwatch.core.reader import LogReader
     from nimwatch.core.state import LogState
 
     for name in ("mksysb72", "wakeup05", "cleanup03", "dbprod61"):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from helpers import SAMPLE_LOGS, banner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nimwatch.core.events import Event
-from nimwatch.core.parser import LogReader
+from nimwatch.core.decoder import LineDecoder
+from nimwatch.core.events import BadLine, Event
+from nimwatch.core.parser import LogParser
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.rulefiles import load_rules
@@ -105,6 +108,41 @@ def test_byte_by_byte_equals_whole(rules: RuleSet) -> None:
     assert run(data, list(range(len(data)))) == run(data, [])
 
 
+def run_text(data: bytes, cuts: list[int], max_line: int = 4096) -> tuple[list[Event], dict[str, Any]]:
+    """:func:`run` through the text path: the decoder's text fed to ``LogParser.feed`` (the text scanners)."""
+    decoder = LineDecoder(max_line)
+    parser = LogParser(RULES, "lpar1")
+    state = LogState("x_alt_mig.log", "lpar1")
+    events: list[Event] = []
+    pos = 0
+    for cut in [*sorted(set(cuts)), len(data)]:
+        block = decoder.feed(data[pos:cut] if cut >= pos else b"")
+        pos = max(pos, cut)
+        events.extend(BadLine(parser.line_no + i + 1, f"line of {n} bytes cut to {max_line}") for i, n in block.cut_lines)
+        events.extend(parser.feed(block.text))
+    block = decoder.flush()
+    events.extend(BadLine(parser.line_no + i + 1, f"line of {n} bytes cut to {max_line}") for i, n in block.cut_lines)
+    events.extend(parser.feed(block.text))
+    events.extend(parser.close())
+    for event in events:
+        state.apply(event)
+    return [e for e in events if e.kind not in COALESCED], {"runs": report_records([state], RULES)}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(FRAGMENTS) | st.binary(max_size=60), max_size=40), st.data())
+def test_text_path_equals_byte_path(parts: list[bytes], draw: st.DataObject) -> None:
+    """``LogParser.feed(text)`` and ``feed_bytes`` (what LogReader uses) give the same events and report."""
+    data = b"".join(parts)
+    cuts = draw.draw(cut_points(len(data)))
+    assert run_text(data, cuts) == run(data, cuts)
+
+
+def test_text_path_equals_byte_path_on_sample_logs() -> None:
+    for name, data in SAMPLES.items():
+        assert run_text(data, [len(data) // 2], max_line=65536) == run(data, [len(data) // 2], max_line=65536), name
+
+
 def test_phase6_progress_is_the_same_when_a_stretch_is_cut_between_its_counters() -> None:
     """The fuzz case: a ratio line then a total line; cut between them, the total came last either way."""
     data = (banner(6) + "Filesets processed:  3 of 9  (Total time:  1 secs).\n12 Total to be installed\n").encode()
@@ -113,3 +151,39 @@ def test_phase6_progress_is_the_same_when_a_stretch_is_cut_between_its_counters(
     _events, report = run(data, [])
     (phase6,) = [p for p in report["runs"][0]["phases"] if p["number"] == 6]
     assert phase6["progress"] == {"done": 0, "total": 12, "unit": "filesets"}
+
+
+TABLE_FRAGMENTS = [
+    b"Installation Summary\n--------------------\n",
+    b"Name                        Level           Part        Event       Result\n",
+    b"-" * 79 + b"\n",
+    b"bos.y                       7.3.0.0         ROOT        APPLY       SUCCESS\n",
+    b"bos.w                       7.3.0.0         USR         COMMIT      SUCCESS\n",
+    b"bos.z                       7.3.0.0         USR         CLEANUP     SUCCESS\n",
+    b"bos.x                       7.3.0.0         USR         APPLY       FAILED\n",
+    b"bos.c                       7.3.0.0         USR         APPLY       CANCELLED\n",
+    b"bos.a 7.3.0.0 USR APPLY SUCCESS bos.b 7.3.0.0 ROOT APPLY SUCCESS\n",
+    b"bos.a 7.3.0.0 USR APPLY SUCCESS bos.b 7.3.0.0 ROOT APPLY FAILED\n",
+    b"caf\xc3\xa9.rte                    7.3.0.0         USR         APPLY       SUCCESS\n",
+    b"\n",
+    b"   \n",
+    b"  bos.q 7.3.0.0                  # Error Log Fail\n",
+    b"Some line that ends the table.\n",
+    b"bos.long " + b"x" * 170 + b" 7.3.0.0 USR APPLY SUCCESS\n",
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(TABLE_FRAGMENTS), max_size=30),
+    st.sampled_from([banner(6).encode(), banner(6).encode() + b"0503-464 installp: x\n"]),
+    st.data(),
+)
+def test_summary_rows_read_many_at_a_time_as_one_by_one(parts: list[bytes], head: bytes, draw: st.DataObject) -> None:
+    """The Installation Summary rows that only say SUCCESS are read in stretches: the same as line by line."""
+    data = b"Initializing the NIM master.\n" + head + b"Installation Summary\n" + b"".join(parts) + banner(7).encode()
+    cuts = draw.draw(cut_points(len(data)))
+    fast = run(data, cuts)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LogParser, "_success_rows", lambda self, lines, pos, limit: pos)
+        assert fast == run(data, cuts)

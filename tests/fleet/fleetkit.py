@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -27,7 +29,9 @@ from typing import Any, Callable, Optional
 import pytest
 from watch.proc import WatchProcess
 from watch.servers import free_port
-from watch.watchkit import wait_for
+from watch.watchkit import failing_run, running_run, success_run, wait_for
+
+from nimwatch.core.history import HistoryRecord
 
 __all__ = ["free_port", "wait_for"]
 
@@ -40,6 +44,24 @@ DEADLINE = 120.0
 """Generous: two cores shared with other test suites (and stress-ng); Prometheus starts in 1-3 s when idle."""
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "prometheus"
+EVIL = "evil\x1b[2J\u00e9"
+"""A client name with an escape sequence (clear screen) and a non-ASCII letter."""
+
+
+def fleet_cli(*args: str, encoding: str = "utf-8") -> subprocess.CompletedProcess[str]:
+    """``python -m nimwatch fleet ARGS`` with its output in ``encoding``."""
+    env = dict(os.environ, PYTHONIOENCODING=encoding)
+    return subprocess.run(
+        [sys.executable, "-m", "nimwatch", "fleet", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding=encoding,
+        errors="replace",
+        timeout=120,
+        check=False,
+    )
 
 
 def need(binary: Optional[str], package: str) -> str:
@@ -267,6 +289,41 @@ class Master:
 
     def stop(self) -> int:
         return self.proc.stop() if self.proc.proc.poll() is None else int(self.proc.proc.returncode)
+
+
+# --------------------------------------------------------------------------- the two masters of the fleet tests
+
+
+def history(client: str, runs: int, seconds: float) -> list[HistoryRecord]:
+    """``runs`` succeeded runs of ``client``, every phase ``seconds`` long."""
+    return [
+        HistoryRecord(
+            client=client,
+            outcome="succeeded",
+            log=f"/old/{client}_{i}_alt_mig.log",
+            started_at=1_000_000.0 + 10_000 * i,
+            finished_at=1_000_000.0 + 10_000 * i + 12 * seconds,
+            phases=dict.fromkeys(range(1, 13), seconds),
+        )
+        for i in range(runs)
+    ]
+
+
+def nim01(root: Path) -> Master:
+    logs = {
+        "lpar1": running_run("lpar1", 6),
+        "lpar2": failing_run("lpar2", 2),
+        "web1": success_run("web1"),
+        EVIL: success_run(EVIL),
+    }
+    return Master(root, logs, history=history("lpar1", 5, 600.0))
+
+
+def nim02(root: Path) -> Master:
+    """db1 stalls (phase 3's threshold is 1.2 s here); app1's ETA rests on twelve other clients' runs."""
+    logs = {"db1": running_run("db1", 3), "app1": running_run("app1", 9)}
+    others = [r for i in range(12) for r in history(f"other{i}", 1, 300.0)]
+    return Master(root, logs, history=others, stall="  phases: {3: 0.02}\n")
 
 
 @contextlib.contextmanager

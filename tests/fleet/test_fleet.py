@@ -15,17 +15,14 @@ import contextlib
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-from watch.watchkit import failing_run, running_run, success_run
+from watch.watchkit import success_run
 
-from nimwatch.core.history import HistoryRecord
 from nimwatch.errors import UsageError
 from nimwatch.fleet import CLIENT_QUERIES, LAST_KNOWN_QUERIES, WATCHER_QUERIES, build, check_lookback, collect
 from nimwatch.prometheus_api import PrometheusClient, PrometheusError, Sample, shown_url
@@ -33,13 +30,17 @@ from nimwatch.views.fleet_text import printable, render_json, render_text
 
 from .fleetkit import (
     DEADLINE,
+    EVIL,
     EXAMPLES,
     NODE_EXPORTER,
     ROOT,
     HttpStub,
     Master,
     Reply,
+    fleet_cli,
     free_port,
+    nim01,
+    nim02,
     node_exporter,
     prometheus,
     query,
@@ -50,54 +51,6 @@ from .fleetkit import (
 
 NAMES = {6: "Install and migrate software (installp)", 3: "Copy client data (cache sync / NFS mount)"}
 RULES = EXAMPLES / "nimwatch.rules.yml"
-EVIL = "evil\x1b[2J\u00e9"
-
-
-def fleet_cli(*args: str, encoding: str = "utf-8") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONIOENCODING=encoding)
-    return subprocess.run(
-        [sys.executable, "-m", "nimwatch", "fleet", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding=encoding,
-        errors="replace",
-        timeout=120,
-        check=False,
-    )
-
-
-def history(client: str, runs: int, seconds: float) -> list[HistoryRecord]:
-    """``runs`` succeeded runs of ``client``, every phase ``seconds`` long."""
-    return [
-        HistoryRecord(
-            client=client,
-            outcome="succeeded",
-            log=f"/old/{client}_{i}_alt_mig.log",
-            started_at=1_000_000.0 + 10_000 * i,
-            finished_at=1_000_000.0 + 10_000 * i + 12 * seconds,
-            phases=dict.fromkeys(range(1, 13), seconds),
-        )
-        for i in range(runs)
-    ]
-
-
-def nim01(root: Path) -> Master:
-    logs = {
-        "lpar1": running_run("lpar1", 6),
-        "lpar2": failing_run("lpar2", 2),
-        "web1": success_run("web1"),
-        EVIL: success_run(EVIL),
-    }
-    return Master(root, logs, history=history("lpar1", 5, 600.0))
-
-
-def nim02(root: Path) -> Master:
-    """db1 stalls (phase 3's threshold is 1.2 s here); app1's ETA rests on twelve other clients' runs."""
-    logs = {"db1": running_run("db1", 3), "app1": running_run("app1", 9)}
-    others = [r for i in range(12) for r in history(f"other{i}", 1, 300.0)]
-    return Master(root, logs, history=others, stall="  phases: {3: 0.02}\n")
 
 
 def alerts(url: str, name: str, **labels: str) -> list[dict[str, Any]]:

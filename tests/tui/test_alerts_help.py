@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Footer
 from textual.widgets._footer import FooterKey
 
@@ -14,13 +15,15 @@ from nimwatch.rulefiles import load_rules
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.app import NimwatchApp, make_app
 from nimwatch.tui.client_table import ClientTable
-from nimwatch.tui.dashboard import DashboardScreen
+from nimwatch.tui.dashboard import DashboardScreen, FleetDashboard
 from nimwatch.tui.detail import DetailScreen
+from nimwatch.tui.fleet import FleetScreen
 from nimwatch.tui.heatmap import HeatmapScreen
 from nimwatch.tui.help import HelpScreen, key_rows
 from nimwatch.tui.log_view import LogView
 from nimwatch.tui.prompt import ConfirmScreen
 
+from .fleetdata import fleet_app, sample_view
 from .tuikit import EPOCH, FAILED_LOG, RUNNING_LOG, AppFactory, wait_for, widget_text
 
 
@@ -219,26 +222,37 @@ async def test_acknowledgements_survive_a_restart(make_tui: AppFactory, tmp_path
         assert "✔" in widget_text(second.screen.query_one("#alert-table"))
 
 
-async def test_every_screen_s_footer_fits_80_columns(tmp_path: Path) -> None:
-    """The live TUI at 80x24 (no replay keys): every key of every screen's footer is on screen, Help included."""
+@pytest.mark.parametrize("fleet", [False, True], ids=["local", "with-prometheus"])
+async def test_every_screen_s_footer_fits_80_columns(fleet: bool) -> None:
+    """The live TUI at 80x24 (no replay keys): every key of every screen's footer is on screen, Help included;
+    with a Prometheus configured too (the dashboard's footer shows Fleet, and the fleet screen's fits)."""
     engine = Engine(load_rules())
     for log in (FAILED_LOG, RUNNING_LOG):
         engine.feed(str(log), log.read_bytes())
-    app = make_app(engine, clock=lambda: EPOCH)
+    view = sample_view()
+    app = fleet_app(lambda: view, open_fleet=False, engine=engine) if fleet else make_app(engine, clock=lambda: EPOCH)
+    screens: list[tuple[tuple[str, ...], type]] = [
+        ((), FleetDashboard if fleet else DashboardScreen),
+        (("enter",), DetailScreen),
+        (("escape", "m"), HeatmapScreen),
+        (("escape", "a"), AlertsScreen),
+        (("question_mark",), HelpScreen),
+    ]
+    if fleet:
+        screens.append((("escape", "escape", "F"), FleetScreen))
     async with app.run_test(size=(80, 24)) as pilot:
-        for keys, screen_type in (
-            ((), DashboardScreen),
-            (("enter",), DetailScreen),
-            (("escape", "m"), HeatmapScreen),
-            (("escape", "a"), AlertsScreen),
-            (("question_mark",), HelpScreen),
-        ):
+        for keys, screen_type in screens:
             await pilot.press(*keys)
-            await wait_for(pilot, lambda kind=screen_type: isinstance(app.screen, kind))
+            await wait_for(pilot, lambda kind=screen_type: type(app.screen) is kind)
             footer = app.screen.query_one(Footer)
             await wait_for(pilot, lambda f=footer: bool(f.query(FooterKey)) and f.size.width == 80)
             shown = list(footer.query(FooterKey))
             assert all(key.region.right <= footer.region.right for key in shown), (
                 screen_type.__name__, [(key.description, key.region) for key in shown]
             )
-            assert "Help" in [key.description for key in shown] or screen_type is HelpScreen, screen_type.__name__
+            descriptions = [key.description for key in shown]
+            assert "Help" in descriptions or screen_type is HelpScreen, screen_type.__name__
+            if screen_type in (FleetDashboard, DashboardScreen):
+                assert ("Fleet" in descriptions) == fleet, descriptions
+            if screen_type is FleetScreen:
+                assert descriptions[:3] == ["Back", "Refresh", "Problems"], descriptions

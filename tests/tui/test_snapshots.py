@@ -7,18 +7,26 @@ and review the SVGs in ``__snapshots__/``.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from nimwatch.fleet import FleetView
+from nimwatch.prometheus_api import PrometheusError
 from nimwatch.tui.app import NimwatchApp
 from nimwatch.tui.detail import DetailScreen
+from nimwatch.tui.fleet import FleetScreen
 from nimwatch.views.status_table import SORTS
 
+from .fleetdata import URL, fleet_app, sample_view
 from .test_heatmap import Paced, copies
-from .tuikit import FAILED_LOG, RUNNING_LOG, AppFactory, RunBefore, wait_for
+from .tuikit import FAILED_LOG, RUNNING_LOG, AppFactory, RunBefore, wait_for, widget_text
 
 SAMPLES = FAILED_LOG.parent.parent.parent.parent / "sample_logs"
 ALL_SAMPLES = sorted(SAMPLES.glob("*_alt_mig.log"))
@@ -135,3 +143,70 @@ class TestAlertsAndHelp:
 
     def test_prompt(self, snap_compare: SnapCompare, make_tui: AppFactory) -> None:
         assert snap_compare(make_tui(), press=["slash", "w", "e", "b"], terminal_size=NARROW)
+
+
+class Script:
+    """A Prometheus that answers ``view`` first, then fails, then waits (a snapshot is never of a later look)."""
+
+    def __init__(self, view: FleetView, fail_after: int = 1) -> None:
+        self.view = view
+        self.fail_after = fail_after
+        self.calls = 0
+        self.hold = threading.Event()
+
+    def __call__(self) -> FleetView:
+        self.calls += 1
+        if self.calls > self.fail_after + 1:
+            self.hold.wait(600)
+        if self.calls > self.fail_after:
+            raise PrometheusError(f"cannot reach Prometheus at {URL}: Connection refused")
+        return self.view
+
+
+def fleet_shown(*keys: str, gone: bool = False) -> RunBefore:
+    async def run_before(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, NimwatchApp) and app.fleet is not None
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen) and bool(app.screen.lines))
+        if gone:
+            app.fleet.now()
+            await wait_for(pilot, lambda: app.fleet is not None and app.fleet.state.failures == 1)
+            await wait_for(pilot, lambda: "not now." in widget_text(app.screen.query_one("#fleet-problem")))
+        if keys:
+            await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Finish times and "as of" are local times: UTC here, on every machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("utc")
+class TestFleet:
+    def test_grouped_by_master_wide(self, snap_compare: SnapCompare) -> None:
+        app = fleet_app(Script(sample_view(), fail_after=99), refresh=15.0)
+        assert snap_compare(app, terminal_size=(160, 30), run_before=fleet_shown())
+
+    def test_narrow_80x24(self, snap_compare: SnapCompare) -> None:
+        app = fleet_app(Script(sample_view(), fail_after=99), refresh=15.0)
+        assert snap_compare(app, terminal_size=NARROW, run_before=fleet_shown("down", "down"))
+
+    def test_problems_only_sixteen_colours(self, snap_compare: SnapCompare) -> None:
+        app = fleet_app(Script(sample_view(), fail_after=99), refresh=15.0, theme="ansi-dark")
+        assert snap_compare(app, terminal_size=WIDE, run_before=fleet_shown("f"))
+
+    def test_prometheus_gone_keeps_the_last_view(self, snap_compare: SnapCompare) -> None:
+        script = Script(sample_view())
+        app = fleet_app(script, refresh=15.0)
+        try:
+            assert snap_compare(app, terminal_size=(160, 30), run_before=fleet_shown(gone=True))
+        finally:
+            script.hold.set()

@@ -1,0 +1,184 @@
+"""A block of complete lines as the parser reads it: text, or clean bytes decoded only where needed.
+
+Owns :class:`TextLines` and :class:`ByteLines`, the two views the parser's
+loop runs on (:meth:`nimwatch.core.parser.LogParser.feed` and ``feed_bytes``).
+Each one says which lines of a window can matter (the text scanner, or the byte
+scan of :mod:`nimwatch.core.bytescan`), gives a line's text, walks back to a
+line's start for context, and counts a phase's progress lines over a stretch.
+``ByteLines`` decodes a line (UTF-8, else ISO-8859-1, as the decoder does) only
+when the parser reads it, and counts progress on the bytes where that gives
+the same answer as on the text (ASCII stretches), so both views give the parser
+exactly the same lines and values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import AnyStr, Optional, Union
+
+from nimwatch.core.decoder import decode_block, decode_line
+from nimwatch.core.events import Progress
+from nimwatch.core.progress import CompiledCounter, count_stretch
+from nimwatch.core.runtrack import ParsedRun
+from nimwatch.core.scanner import fold
+from nimwatch.core.scanset import ScannerSet
+
+MIN_WINDOW = 256
+MAX_WINDOW = 256 * 1024
+"""Characters (or bytes) of a block scanned for candidates at a time (the window doubles up to this)."""
+
+_CONTROL_SPACES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+"""Bytes that ``\\s`` matches in text but not in bytes."""
+
+
+class TextLines:
+    """Lines of text: candidates from the text scanners."""
+
+    newline = "\n"
+
+    def __init__(self, data: str, scanners: ScannerSet) -> None:
+        self.data = data
+        self.count_lines: Callable[[int, int], int] = partial(data.count, "\n")
+        """How many lines end in ``data[a:b]``."""
+        self.line_end: Callable[[int], int] = partial(data.find, "\n")
+        """Where the line starting at ``start`` ends (its newline)."""
+        self._scanners = scanners
+        self._folded: Optional[str] = None
+
+    def candidates(self, key: int, pos: int, end: int) -> list[int]:
+        scanner = self._scanners.for_phase(key)
+        if scanner.needs_fold and self._folded is None:
+            self._folded = fold(self.data)
+        return scanner.candidates(self.data, pos, self._folded, end)
+
+    def window_end(self, pos: int, size: int) -> int:
+        """The end of the scan window starting at ``pos``: the end of the line ``size`` characters on."""
+        data = self.data
+        if pos + size >= len(data):
+            return len(data)
+        nl = data.find("\n", pos + size)
+        return len(data) if nl < 0 else nl + 1
+
+    def text(self, start: int, end: int) -> str:
+        return self.data[start:end]
+
+    def ascii_text(self, start: int, end: int) -> Optional[str]:
+        """``text(start, end)`` of several lines when it is ASCII (its offsets are the block's), else None."""
+        text = self.data[start:end]
+        return text if text.isascii() else None
+
+    def line_start(self, end: int) -> int:
+        """The start of the line that ends at ``end``."""
+        return self.data.rfind("\n", 0, end) + 1
+
+    def progress(
+        self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_before: int
+    ) -> Optional[tuple[int, Progress]]:
+        return _count_text(run, phase, compiled, self.data, start, end, lines_before)
+
+
+class ByteLines:
+    """Lines of clean bytes: candidates from the byte scan, a line decoded only when read."""
+
+    newline = b"\n"
+
+    def __init__(self, data: bytes, scanners: ScannerSet) -> None:
+        self.data = data
+        self.count_lines: Callable[[int, int], int] = partial(data.count, b"\n")
+        """How many lines end in ``data[a:b]``."""
+        self.line_end: Callable[[int], int] = partial(data.find, b"\n")
+        """Where the line starting at ``start`` ends (its newline)."""
+        self._scanners = scanners
+        self._ascii = data.isascii()
+        self._control: Optional[bool] = None
+        self._translated: dict[int, bytes] = {}
+        self._tables: list[bytes] = []
+        """The tables translated with (kept alive while their ids key ``_translated``)."""
+
+    def candidates(self, key: int, pos: int, end: int) -> list[int]:
+        scanner = self._scanners.bytes.for_phase(key)
+        table = scanner.table
+        translated = self._translated.get(id(table))
+        if translated is None:
+            # one translation of the block serves every window of every phase sharing the scan
+            translated = self._translated[id(table)] = self.data.translate(table)
+            self._tables.append(table)
+        return scanner.candidates(self.data, pos, end, translated, self._ascii)
+
+    def window_end(self, pos: int, size: int) -> int:
+        """The end of the scan window starting at ``pos``: the end of the line ``size`` bytes on."""
+        data = self.data
+        if pos + size >= len(data):
+            return len(data)
+        nl = data.find(b"\n", pos + size)
+        return len(data) if nl < 0 else nl + 1
+
+    def text(self, start: int, end: int) -> str:
+        return decode_line(self.data[start:end])
+
+    def ascii_text(self, start: int, end: int) -> Optional[str]:
+        """Several lines as text when they are ASCII (its offsets are the block's), else None."""
+        raw = self.data[start:end]
+        return raw.decode("ascii") if self._ascii or raw.isascii() else None
+
+    def line_start(self, end: int) -> int:
+        """The start of the line that ends at ``end``."""
+        return self.data.rfind(b"\n", 0, end) + 1
+
+    def progress(
+        self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_before: int
+    ) -> Optional[tuple[int, Progress]]:
+        data = self.data
+        if compiled.raw is not None and self._bytes_agree(compiled, start, end):
+            forms = (compiled.raw, compiled.raw_literal, b"\n", compiled.raw_totals)
+            return _count(run, phase, compiled, data, forms, start, end, lines_before)
+        text = decode_block(data[start:end])
+        found = _count_text(run, phase, compiled, text, 0, len(text), lines_before)
+        # A position in the decoded stretch, made absolute: exact when the stretch is ASCII (the only
+        # case where the other counters may count on the bytes), and in one coordinate for all otherwise.
+        return None if found is None else (start + found[0], found[1])
+
+    def _bytes_agree(self, compiled: CompiledCounter, start: int, end: int) -> bool:
+        """Whether the counter's byte pattern matches ``data[start:end]`` exactly where its text pattern
+        matches the decoded text: the stretch is ASCII, and holds no ``\\x1c``-``\\x1f`` if the pattern
+        uses ``\\s``."""
+        data = self.data
+        if not self._ascii and not data[start:end].isascii():
+            return False
+        if compiled.spaces:
+            if self._control is None:
+                self._control = any(c in data for c in _CONTROL_SPACES)
+            if self._control:
+                return not any(data.find(c, start, end) >= 0 for c in _CONTROL_SPACES)
+        return True
+
+
+def _count_text(
+    run: ParsedRun, phase: int, compiled: CompiledCounter, text: str, start: int, end: int, lines_before: int
+) -> Optional[tuple[int, Progress]]:
+    """What a counter's text pattern counts in ``text[start:end]``."""
+    forms = (compiled.text, compiled.literal, "\n", compiled.totals)
+    return _count(run, phase, compiled, text, forms, start, end, lines_before)
+
+
+def _count(
+    run: ParsedRun,
+    phase: int,
+    compiled: CompiledCounter,
+    block: AnyStr,
+    forms: tuple[re.Pattern[AnyStr], Optional[AnyStr], AnyStr, Optional[re.Pattern[AnyStr]]],
+    start: int,
+    end: int,
+    lines_before: int,
+) -> Optional[tuple[int, Progress]]:
+    """:func:`count_stretch` with the counter's text or byte forms (pattern, literal, newline, totals)."""
+    pattern, literal, newline, totals = forms
+    return count_stretch(
+        run.index, run.counts, run.best_totals, phase, compiled, block, pattern, literal, newline, start, end,
+        lines_before, totals,
+    )  # fmt: skip
+
+
+Lines = Union[TextLines, ByteLines]
