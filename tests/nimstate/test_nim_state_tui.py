@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import SAMPLE_LOGS
+from tui import test_tmux as tmux_kit
 from tui.test_tmux import NIMWATCH, Tmux
 
 from .lsnimkit import StandInLsnim
@@ -24,14 +23,8 @@ from .lsnimkit import StandInLsnim
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (CI installs it)")
 
 
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    box = Tmux(f"nimwatch-nim-{os.getpid()}-{tmp_path.name}", tmp_path)
-    try:
-        yield box
-    finally:
-        for socket in box.servers:
-            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=30)
+tmux = tmux_kit.tmux
+"""test_tmux's fixture: a tmux server of the test's own, killed after it."""
 
 
 def environment(tmp_path: Path, lsnim: StandInLsnim) -> str:
