@@ -33,8 +33,6 @@ from nimwatch.eta_live import EtaSource, HistoryCache, eta_fields
 
 log = logging.getLogger(__name__)
 
-ETA_EVENTS = frozenset({"run_started", "phase_started", "phase_finished"})
-"""Public notices that carry the ETA of their (running) run."""
 REFRESH_EVERY = 60.0
 """Seconds between two looks at the history table's size (to pick up imports)."""
 
@@ -136,7 +134,7 @@ class LiveHistory:
 
     def annotate(self, state: LogState, notice: Notice) -> Notice:
         """The engine's annotator: the ETA of the notice's run, at the notice's time."""
-        if notice.event not in ETA_EVENTS or notice.run is None or not 0 < notice.run <= len(state.runs):
+        if not notice.kind.eta or notice.run is None or not 0 < notice.run <= len(state.runs):
             return notice
         est = self.eta.eta_for(state.run(notice.run), notice.ts)
         return Notice(

@@ -38,6 +38,7 @@ from nimwatch.run_history import LiveHistory
 from nimwatch.sources.nim_feed import NimStateFeed
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
+from nimwatch.vocabulary import BACKLOG
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +270,7 @@ class Watcher:
         )
         self.engine.publish(
             Notice(
-                "backlog",
+                BACKLOG.name,
                 self.clock(),
                 "",
                 "",
