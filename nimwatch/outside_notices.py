@@ -85,7 +85,9 @@ def _exited(engine: Engine, state: LogState, event: LaunchExited, at: float) -> 
     }
     if run is None:
         summary = f"{exit_words(event)} before writing to its log"
-        return [_make(engine, state, "nimadm_exited", at, None, **fields, settled=False, outcome=None, summary=summary)]
+        return [
+            _make(engine, state, NIMADM_EXITED.name, at, None, **fields, settled=False, outcome=None, summary=summary)
+        ]
     out = [
         _make(
             engine,

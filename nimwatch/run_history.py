@@ -30,6 +30,7 @@ from nimwatch.core.state import LogState
 from nimwatch.engine import Notice
 from nimwatch.errors import NimwatchError
 from nimwatch.eta_live import EtaSource, HistoryCache, eta_fields
+from nimwatch.vocabulary import RUN_FINISHED
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class LiveHistory:
 
     def keep(self, notice: Notice, key: str) -> None:
         """The recorder's keeper (inside the notice's journal transaction)."""
-        if notice.event != "run_finished":
+        if notice.kind is not RUN_FINISHED:
             return
         record = self.record_of(notice)
         if record is None:
@@ -167,7 +168,7 @@ def tui_recorder(
     history = LiveHistory(engine, None, rules)
 
     def on_notice(notice: Notice) -> None:
-        if notice.event != "run_finished" or not timed(notice.log):
+        if notice.kind is not RUN_FINISHED or not timed(notice.log):
             return
         if watcher_holds(Path(state_path)):
             return
