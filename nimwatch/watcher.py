@@ -41,6 +41,7 @@ from nimwatch.run_history import LiveHistory
 from nimwatch.sources.nim_feed import NimStateFeed
 from nimwatch.sources.tail import RESCAN_SECONDS, Tailer
 from nimwatch.stall import StallMonitor
+from nimwatch.vocabulary import BACKLOG
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ class Watcher:
         )
         self.engine.publish(
             Notice(
-                "backlog",
+                BACKLOG.name,
                 self.clock(),
                 "",
                 "",

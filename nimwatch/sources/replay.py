@@ -32,6 +32,7 @@ from typing import Callable, Optional
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import UsageError
 from nimwatch.sources.replay_logs import EVEN_INTERVAL, ArrivalTimes, ReplayLog, line_offsets, load_logs, pace
+from nimwatch.vocabulary import LOG_RESET
 
 __all__ = ["EVEN_INTERVAL", "ArrivalTimes", "ReplayLog", "ReplaySource", "line_offsets", "pace"]
 BATCH_LINES = 2000
@@ -39,8 +40,6 @@ BATCH_LINES = 2000
 seek from another thread never waits long."""
 MAX_WAIT = 0.5
 """Longest single wait of :meth:`ReplaySource.run` (it re-checks its controls after it)."""
-STEP_EVENTS = frozenset({"run_started", "phase_started", "phase_finished", "finding", "run_finished"})
-"""Notices that end a :meth:`ReplaySource.step`."""
 
 
 class ReplaySource:
@@ -204,9 +203,9 @@ class ReplaySource:
             found: Optional[Notice] = None
             while found is None and self._pos < len(self._timeline):
                 notices = self._feed_range(self._pos, self._pos + 1, exact=True)
-                found = next((n for n in notices if n.event in STEP_EVENTS), None)
+                found = next((n for n in notices if n.kind.step), None)
             if found is None:
-                found = next((n for n in self._finish() if n.event in STEP_EVENTS), None)
+                found = next((n for n in self._finish() if n.kind.step), None)
             self._reanchor()
         self._wake.set()
         return found
@@ -376,7 +375,9 @@ class ReplaySource:
         for log in self.logs:
             self.engine.remove(log.path)
             self.engine.add_log(log.path, log.client)
-            self.engine.publish(Notice("log_reset", self.start_time, log.path, log.client, fields={"reason": "seek"}))
+            self.engine.publish(
+                Notice(LOG_RESET.name, self.start_time, log.path, log.client, fields={"reason": "seek"})
+            )
         self._pos = 0
         self._fed = [0] * len(self.logs)
         self._closed = False
