@@ -22,6 +22,7 @@ from nimwatch.engine import Notice
 from nimwatch.launcher.exits import exits_of, finished_exits
 from nimwatch.outside_notices import apply_outside
 from nimwatch.sources.files import find_logs
+from nimwatch.vocabulary import LOG_RESTARTED
 
 
 class PlainFollower:
@@ -56,7 +57,7 @@ class PlainFollower:
         self.say(message)
 
     def _on_notice(self, notice: Notice) -> None:
-        if notice.event == "log_restarted":  # truncated or replaced: a new content, judged anew
+        if notice.event == LOG_RESTARTED.name:  # truncated or replaced: a new content, judged anew
             self.closed.discard(notice.log)
 
     def look(self) -> None:
