@@ -53,9 +53,9 @@ from textual._compositor import CompositorUpdate
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nimwatch.commands.tui import lines_present  # noqa: E402
 from nimwatch.engine import Engine  # noqa: E402
 from nimwatch.rulefiles import load_rules  # noqa: E402
+from nimwatch.session import lines_present  # noqa: E402
 from nimwatch.sources.arrivals import JournalArrivals  # noqa: E402
 from nimwatch.sources.files import read_log  # noqa: E402
 from nimwatch.sources.tail import Tailer  # noqa: E402

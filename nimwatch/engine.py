@@ -43,6 +43,7 @@ from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
 from nimwatch.notices import PUBLIC_EVENTS, Notice, iso, notice_for
+from nimwatch.vocabulary import FINDINGS_SUPPRESSED, LOG_REPLACED, LOG_RESTARTED
 
 __all__ = ["PUBLIC_EVENTS", "Engine", "FindingLimits", "Notice", "iso"]
 
@@ -181,14 +182,14 @@ class Engine:
             self._readers[log] = LogReader(
                 self.rules, state.client, self.scanner, first_run=old.parser.runs_started + 1
             )
-            notices.append(Notice("log_restarted", at, log, state.client, fields={"reason": reason}))
+            notices.append(Notice(LOG_RESTARTED.name, at, log, state.client, fields={"reason": reason}))
         self._dispatch(notices)
         return notices
 
     def replaced(self, log: str, at: float, fields: Mapping[str, Any]) -> None:
         """The file under ``log``'s name changed while nimwatch was down: publish ``log_replaced``."""
         state = self.add_log(log)
-        self.publish(Notice("log_replaced", at, log, state.client, fields=fields))
+        self.publish(Notice(LOG_REPLACED.name, at, log, state.client, fields=fields))
 
     def reduce(self, log: str, event: Event, at: float) -> list[Notice]:
         """Reduce an event from outside the parser (the stall monitor's) into ``log``'s state.
@@ -289,7 +290,7 @@ class Engine:
             client = state.run(run).client or state.client if run <= len(state.runs) else state.client
             out.append(
                 Notice(
-                    "findings_suppressed",
+                    FINDINGS_SUPPRESSED.name,
                     at,
                     state.log,
                     client,

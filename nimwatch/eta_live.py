@@ -29,6 +29,7 @@ from nimwatch.core.events import Outcome, PhaseStatus
 from nimwatch.core.history import PHASE_COUNT, HistoryRecord, run_mode
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, PhaseState, RunState
+from nimwatch.errors import NimwatchError
 
 
 class _Index:
@@ -57,13 +58,23 @@ class HistoryCache:
         return tuple(sorted(self._records.values(), key=_finish_key))
 
     @classmethod
-    def load(cls, journal: Any) -> HistoryCache:
-        """Every row of the journal's history (None: an empty history)."""
+    def load(cls, journal: Any, on_error: Optional[Callable[[str], None]] = None) -> HistoryCache:
+        """Every row of the journal's history (None: an empty history).
+
+        With ``on_error``, a history that cannot be read is said there and an empty one returned
+        (else its :class:`~nimwatch.errors.NimwatchError` is raised).
+        """
         if journal is None:
             return cls()
         from nimwatch.history_store import records
 
-        return cls(records(journal))
+        try:
+            return cls(records(journal))
+        except NimwatchError as exc:
+            if on_error is None:
+                raise
+            on_error(str(exc))
+            return cls()
 
     def add(self, record: HistoryRecord) -> None:
         """A run finished (a row with the same key replaces the old one)."""

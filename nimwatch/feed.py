@@ -1,15 +1,16 @@
-"""What a live source hands its sink: :class:`FileIdentity`, :class:`Chunk` and :class:`FeedSink`.
+"""What a live source hands its sink: :class:`FileIdentity`, :class:`Chunk`, :class:`FeedSink`, :class:`EngineSink`.
 
 Owns the types the tailer (:mod:`nimwatch.sources.tail`), the journal and the
 recorder share, so that the journal and the recorder never import a source:
 which file a log's name pointed to and how far it was read, where the bytes
-of one ``feed`` call came from, and the sink's interface. Types only.
+of one ``feed`` call came from, the sink's interface, and the plain sink that
+hands everything straight to the engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,19 @@ class FeedSink(Protocol):
     def feed(self, log: str, data: bytes, at: float, chunk: Chunk) -> None: ...
 
     def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None: ...
+
+
+class EngineSink:
+    """The plain sink: straight into the engine (the tailer's default; the TUI's tests)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def feed(self, log: str, data: bytes, at: float, chunk: Chunk) -> None:
+        self.engine.feed(log, data, at)
+
+    def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
+        self.engine.restart(log, reason, at)
+
+    def replaced(self, log: str, at: float, fields: dict[str, Any]) -> None:
+        self.engine.replaced(log, at, fields)

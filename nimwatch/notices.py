@@ -11,9 +11,6 @@ under its lock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from nimwatch.core.advice import advice_values, fill_advice
@@ -37,65 +34,26 @@ from nimwatch.core.events import (
 )
 from nimwatch.core.state import LogState
 from nimwatch.core.verdict import operation_of
-from nimwatch.schema import SCHEMA_VERSION
-
-PUBLIC_EVENTS = (
-    "run_started",
-    "phase_started",
-    "phase_finished",
-    "finding",
-    "findings_suppressed",
-    "stalled",
-    "stall_cleared",
-    "run_finished",
-    "hook_result",
-    "alert_failed",
-    "backlog",
-    "log_replaced",
-    "nimadm_exited",
-    "nim_state",
+from nimwatch.vocabulary import (
+    BAD_LINE,
+    FACT,
+    FINDING,
+    FINDING_DETAIL,
+    INSTALLP,
+    LINES,
+    PHASE_FINISHED,
+    PHASE_STARTED,
+    PROGRESS,
+    PUBLIC_EVENTS,
+    RUN_FINISHED,
+    RUN_STARTED,
+    STALL_CLEARED,
+    STALLED,
+    Notice,
+    iso,
 )
 
-
-def iso(ts: float) -> str:
-    """ISO 8601 in UTC with milliseconds, e.g. 2026-11-22T03:21:33.120Z."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One engine event, as sinks, hooks, views and the JSON-lines output see it."""
-
-    event: str
-    ts: float
-    log: str
-    client: str
-    run: Optional[int] = None
-    phase: Optional[int] = None
-    phase_name: Optional[str] = None
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def public(self) -> bool:
-        return self.event in PUBLIC_EVENTS
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.fields.get(key, default)
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema": SCHEMA_VERSION,
-            "event": self.event,
-            "ts": iso(self.ts),
-            "client": self.client,
-            "log": self.log,
-            "run": self.run,
-            "phase": self.phase,
-            "phase_name": self.phase_name,
-        }
-        out.update(self.fields)
-        return out
-
+__all__ = ["PUBLIC_EVENTS", "Notice", "finding_fields", "iso", "notice_for"]
 
 PhaseNamer = Callable[[Optional[int]], Optional[str]]
 """Phase number -> its name (None for none)."""
@@ -111,18 +69,18 @@ def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer)
         return Notice(name, at, state.log, client, run, phase, phase_name(phase), fields)
 
     if isinstance(event, RunStarted):
-        return make("run_started", event.run, None, line=event.line, mid_run=event.mid_run)
+        return make(RUN_STARTED.name, event.run, None, line=event.line, mid_run=event.mid_run)
     if isinstance(event, PhaseStarted):
-        return make("phase_started", event.run, event.phase, line=event.line)
+        return make(PHASE_STARTED.name, event.run, event.phase, line=event.line)
     if isinstance(event, PhaseFinished):
-        return make("phase_finished", event.run, event.phase, line=event.line, status=event.status.value)
+        return make(PHASE_FINISHED.name, event.run, event.phase, line=event.line, status=event.status.value)
     if isinstance(event, Finding):
-        return make("finding", event.run, event.phase, **finding_fields(state, event))
+        return make(FINDING.name, event.run, event.phase, **finding_fields(state, event))
     if isinstance(event, FindingDetail):
         return _detail_notice(state, event, make)
     if isinstance(event, InstallpResult):
         return make(
-            "installp",
+            INSTALLP.name,
             event.run,
             event.phase,
             filesets_ok=event.filesets_ok,
@@ -134,7 +92,7 @@ def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer)
         )
     if isinstance(event, RunFinished):
         return make(
-            "run_finished",
+            RUN_FINISHED.name,
             event.run,
             event.failed_phase or state.run(event.run).last_phase or None,
             line=event.line,
@@ -144,13 +102,13 @@ def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer)
             operation=operation_of(state.run(event.run)),
         )
     if isinstance(event, Progress):
-        return make("progress", event.run, event.phase, done=event.done, total=event.total, unit=event.unit)
+        return make(PROGRESS.name, event.run, event.phase, done=event.done, total=event.total, unit=event.unit)
     if isinstance(event, Fact):
-        return make("fact", event.run, None, name=event.name, value=event.value, line=event.line)
+        return make(FACT.name, event.run, None, name=event.name, value=event.value, line=event.line)
     if isinstance(event, LinesRead):
-        return make("lines", event.run, None, line=event.line, last_text=event.last_text)
+        return make(LINES.name, event.run, None, line=event.line, last_text=event.last_text)
     if isinstance(event, BadLine):
-        return make("bad_line", None, None, line=event.line, reason=event.reason)
+        return make(BAD_LINE.name, None, None, line=event.line, reason=event.reason)
     if isinstance(event, (Stalled, RunSilent, StallCleared)):
         return _quiet_notice(state, event, make)
     return None
@@ -165,7 +123,7 @@ def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, ma
             nim = {"nim_cstate": event.nim_cstate, "nim_info": event.nim_info}
             nim["info_unchanged_minutes"] = event.info_unchanged_minutes
         return make(
-            "stalled",
+            STALLED.name,
             run.index,
             event.phase,
             line=run.last_line,
@@ -178,7 +136,7 @@ def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, ma
         )
     if isinstance(event, RunSilent):
         return make(
-            "run_finished",
+            RUN_FINISHED.name,
             run.index,
             run.current_phase or None,
             line=run.last_line,
@@ -189,7 +147,7 @@ def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, ma
         )
     why = {"evidence": event.evidence, "nim_info": event.nim_info} if event.evidence else {}
     return make(
-        "stall_cleared",
+        STALL_CLEARED.name,
         run.index,
         run.current_phase or None,
         line=run.last_line,
@@ -225,10 +183,10 @@ def _detail_notice(state: LogState, event: FindingDetail, make: Callable[..., No
     if run is not None:
         merged = next((f for f in reversed(run.findings) if f.line == event.line and f.rule == event.rule), None)
     if merged is None:
-        return make("finding_detail", event.run, None, line=event.line, rule=event.rule)
+        return make(FINDING_DETAIL.name, event.run, None, line=event.line, rule=event.rule)
     fields = finding_fields(state, merged)
     fields["context_after"] = list(merged.context_after)
     if event.severity is not None:
         fields["severity_raised"] = True
-        return make("finding", event.run, merged.phase, **fields)
-    return make("finding_detail", event.run, merged.phase, **fields)
+        return make(FINDING.name, event.run, merged.phase, **fields)
+    return make(FINDING_DETAIL.name, event.run, merged.phase, **fields)

@@ -27,6 +27,7 @@ from nimwatch.core.outside import NimView, exit_words, exited_ok
 from nimwatch.core.state import LogState, RunState
 from nimwatch.core.verdict import operation_of, run_label
 from nimwatch.engine import Engine, Notice, iso
+from nimwatch.vocabulary import NIM_STATE, NIMADM_EXITED, RUN_FINISHED
 
 
 def apply_outside(engine: Engine, log: str, event: Event, at: Optional[float] = None) -> list[Notice]:
@@ -44,7 +45,7 @@ def apply_outside(engine: Engine, log: str, event: Event, at: Optional[float] = 
 
 def outside_key(notice: Notice) -> str:
     """What tells apart two NIM state notices of the same run and phase in the journal: the state itself."""
-    if notice.event != "nim_state":
+    if notice.kind is not NIM_STATE:
         return ""
     return ":".join(str(notice.get(k) or "") for k in ("cstate", "info", "result", "error"))
 
@@ -59,9 +60,7 @@ def outside_notices(engine: Engine, state: LogState, event: Event, at: float) ->
     return []
 
 
-def _make(
-    engine: Engine, state: LogState, name: str, at: float, run: Optional[RunState], **fields: Any
-) -> Notice:
+def _make(engine: Engine, state: LogState, name: str, at: float, run: Optional[RunState], **fields: Any) -> Notice:
     phase = (run.failed_phase or run.current_phase or run.last_phase or None) if run is not None else None
     client = (run.client if run is not None else "") or state.client
     return Notice(name, at, state.log, client, run.index if run else None, phase, engine.phase_name(phase), fields)
@@ -86,12 +85,14 @@ def _exited(engine: Engine, state: LogState, event: LaunchExited, at: float) -> 
     }
     if run is None:
         summary = f"{exit_words(event)} before writing to its log"
-        return [_make(engine, state, "nimadm_exited", at, None, **fields, settled=False, outcome=None, summary=summary)]
+        return [
+            _make(engine, state, NIMADM_EXITED.name, at, None, **fields, settled=False, outcome=None, summary=summary)
+        ]
     out = [
         _make(
             engine,
             state,
-            "nimadm_exited",
+            NIMADM_EXITED.name,
             at,
             run,
             **fields,
@@ -107,7 +108,7 @@ def _exited(engine: Engine, state: LogState, event: LaunchExited, at: float) -> 
             _make(
                 engine,
                 state,
-                "run_finished",
+                RUN_FINISHED.name,
                 at,
                 run,
                 line=run.end_line,
@@ -135,7 +136,7 @@ def _nim(engine: Engine, state: LogState, event: NimStateRead, at: float) -> lis
         _make(
             engine,
             state,
-            "nim_state",
+            NIM_STATE.name,
             at,
             state.current,
             cstate=new.cstate,

@@ -34,14 +34,12 @@ from nimwatch.engine import Engine, Notice
 from nimwatch.feed import Chunk, FileIdentity
 from nimwatch.journal import FileRecord, Journal
 from nimwatch.outside_notices import outside_key
+from nimwatch.vocabulary import BAD_LINE, LOG_REPLACED, LOG_RESTARTED, RUN_FINISHED, RUN_STARTED, EventKey
 
 CHECKPOINT_EVERY = 1.0
 """Seconds between arrival checkpoints of a log that produces no notices (lines only)."""
 SNAPSHOT_EVERY = 60.0
 """Seconds between two snapshots of a log that keeps growing (a clean stop writes one anyway)."""
-
-UNJOURNALED = frozenset({"hook_result", "alert_failed"})
-"""Public notices about delivery itself: live only, never replayed, so never journaled."""
 
 Planner = Callable[[Notice, str], None]
 """Called inside the journal transaction for each new public notice (with its key): spools alerts."""
@@ -296,9 +294,9 @@ class Recorder:
     def _count_backlog(self, log: str, notices: list[Notice]) -> None:
         self.backlog.logs.add(log)
         for notice in notices:
-            if notice.event == "run_started":
+            if notice.kind is RUN_STARTED:
                 self.backlog.runs += 1
-            elif notice.event == "run_finished":
+            elif notice.kind is RUN_FINISHED:
                 outcome = notice.get("outcome")
                 if outcome == "succeeded":
                     self.backlog.succeeded += 1
@@ -359,17 +357,15 @@ class Recorder:
             i += 1
         return out
 
-    def key_of(self, content: _Content, notice: Notice) -> str:
+    def key_of(self, content: _Content, notice: Notice) -> EventKey:
         rel = notice.run - content.base if notice.run is not None else 0
         ident = content.identity
+        run_part = (notice.log, f"{ident.dev}:{ident.ino}:{ident.generation}", str(rel))
         rule = notice.get("rule") or notice.get("code") or notice.get("record") or outside_key(notice)
-        base = (
-            f"{notice.log}|{ident.dev}:{ident.ino}:{ident.generation}|{rel}|{notice.event}|"
-            f"{notice.phase or 0}|{notice.get('line') or 0}|{rule}"
-        )
+        base = f"{'|'.join(run_part)}|{notice.event}|{notice.phase or 0}|{notice.get('line') or 0}|{rule}"
         n = content.counts.get(base, 0) + 1
         content.counts[base] = n
-        return f"{base}|{n}"
+        return EventKey(f"{base}|{n}", run_part)
 
     def _commit(
         self,
@@ -391,16 +387,16 @@ class Recorder:
                 with self.journal.transaction():
                     public = False
                     for notice in notices:
-                        if notice.event == "log_replaced":
+                        if notice.kind is LOG_REPLACED:
                             self.on_error(f"{log}: {notice.get('reason')}")
-                        if notice.event == "bad_line" and not historic:
+                        if notice.kind is BAD_LINE and not historic:
                             self.on_error(f"{log}:{notice.get('line')}: {notice.get('reason')}")
-                        elif notice.event == "log_restarted":
+                        elif notice.kind is LOG_RESTARTED:
                             self.on_error(f"{log}: {notice.get('reason')}: reading the new content from its start")
                         if not notice.public:
                             continue
                         public = True
-                        if notice.event in UNJOURNALED or content is None:
+                        if not notice.kind.journaled or content is None:
                             key = f"{notice.event}|{notice.log}|{notice.ts!r}|{id(notice)}"
                         else:
                             key = self.key_of(content, notice)

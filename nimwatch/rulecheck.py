@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from nimwatch.core.events import Finding
 from nimwatch.core.parser import LogParser
 from nimwatch.core.rules import RuleSet, Signature
 
@@ -42,7 +43,7 @@ def findings_for(rules: RuleSet, line: str, phase: int) -> list[tuple[str, str, 
     text += "An ordinary line.\n" + line + "\n"
     parser = LogParser(rules, "check")
     events = parser.feed(text)
-    return [(e.rule, e.text, e.phase) for e in events if e.kind == "finding"]  # type: ignore[union-attr]
+    return [(e.rule, e.text, e.phase) for e in events if isinstance(e, Finding)]
 
 
 def check_signatures(rules: RuleSet, signatures: Iterable[Signature]) -> list[Problem]:

@@ -30,11 +30,10 @@ from nimwatch.core.state import LogState
 from nimwatch.engine import Notice
 from nimwatch.errors import NimwatchError
 from nimwatch.eta_live import EtaSource, HistoryCache, eta_fields
+from nimwatch.vocabulary import RUN_FINISHED
 
 log = logging.getLogger(__name__)
 
-ETA_EVENTS = frozenset({"run_started", "phase_started", "phase_finished"})
-"""Public notices that carry the ETA of their (running) run."""
 REFRESH_EVERY = 60.0
 """Seconds between two looks at the history table's size (to pick up imports)."""
 
@@ -65,12 +64,8 @@ class LiveHistory:
         self.host = host
         self.on_error: Callable[[str], None] = on_error or (lambda message: log.error("%s", message))
         if eta is None:
-            try:
-                cache = HistoryCache.load(journal)
-            except NimwatchError as exc:
-                self.on_error(f"{exc} (the ETA starts without history)")
-                cache = HistoryCache()
-            eta = EtaSource(rules, cache)
+            said = self.on_error
+            eta = EtaSource(rules, HistoryCache.load(journal, lambda m: said(f"{m} (the ETA starts without history)")))
         self.eta = eta
         self._rows = len(eta.history)
         self._next_refresh = 0.0
@@ -98,7 +93,7 @@ class LiveHistory:
 
     def keep(self, notice: Notice, key: str) -> None:
         """The recorder's keeper (inside the notice's journal transaction)."""
-        if notice.event != "run_finished":
+        if notice.kind is not RUN_FINISHED:
             return
         record = self.record_of(notice)
         if record is None:
@@ -136,7 +131,7 @@ class LiveHistory:
 
     def annotate(self, state: LogState, notice: Notice) -> Notice:
         """The engine's annotator: the ETA of the notice's run, at the notice's time."""
-        if notice.event not in ETA_EVENTS or notice.run is None or not 0 < notice.run <= len(state.runs):
+        if not notice.kind.eta or notice.run is None or not 0 < notice.run <= len(state.runs):
             return notice
         est = self.eta.eta_for(state.run(notice.run), notice.ts)
         return Notice(
@@ -169,7 +164,7 @@ def tui_recorder(
     history = LiveHistory(engine, None, rules)
 
     def on_notice(notice: Notice) -> None:
-        if notice.event != "run_finished" or not timed(notice.log):
+        if notice.kind is not RUN_FINISHED or not timed(notice.log):
             return
         if watcher_holds(Path(state_path)):
             return

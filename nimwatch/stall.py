@@ -39,6 +39,7 @@ from nimwatch.core.events import Event, Outcome, PhaseStatus, RunSilent, StallCl
 from nimwatch.core.outside import NimView
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine, Notice
+from nimwatch.vocabulary import LINES, NIM_STATE
 
 
 class StallMonitor:
@@ -135,10 +136,10 @@ class StallMonitor:
     # ------------------------------------------------------------------ lines resuming, NIM info changing
 
     def _on_notice(self, notice: Notice) -> None:
-        if notice.event == "nim_state":
+        if notice.kind is NIM_STATE:
             self._nim_changed(notice)
             return
-        if notice.event != "lines" or notice.run is None:
+        if notice.kind is not LINES or notice.run is None:
             return
         out: list[Notice] = []
         with self.engine.locked():

@@ -1,12 +1,14 @@
 """The headless watcher behind ``nimwatch watch``: every part wired together, started and stopped.
 
-Owns :class:`Watcher`: engine, journal-backed recorder, tailer, stall
-monitor, alert dispatcher, hooks and metrics, the sources from outside the
-logs (nimadm's exit status from ``nimwatch run``'s records, copied into the
-journal at start; the clients' NIM state when ``nim_state:`` is on), with ``run_once`` (process what
-is there, deliver alerts and hooks, wait for them) and ``start`` / ``tick`` /
-``stop`` for the service loop, plus ``reload`` for a new configuration (a bad
-one is refused and the old one kept). Output goes to a
+Owns :class:`Watcher`: the live session of :func:`nimwatch.session.live`
+(engine, tailer, stall monitor, the sources from outside the logs: nimadm's
+exit status from ``nimwatch run``'s records, copied into the journal at
+start; the clients' NIM state when ``nim_state:`` is on) feeding the
+journal-backed recorder, with the alert dispatcher, hooks and metrics behind
+it; ``run_once`` (process what is there, deliver alerts and hooks, wait for
+them) and ``start`` / ``tick`` / ``stop`` for the service loop, plus
+``reload`` for a new configuration (a bad one is refused and the old one
+kept). Output goes to a
 :class:`~nimwatch.output.StdoutWriter` (the recorder puts each new public
 notice's line in the journal's outbox, the writer prints it) and one-line
 diagnostics to a callback. No signals or argv here: :mod:`nimwatch.commands.watch`
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from nimwatch import session as sessions
 from nimwatch.alerts.dispatcher import AlertDispatcher
 from nimwatch.config import Config, load_config
 from nimwatch.core.rules import RuleSet
@@ -28,16 +31,17 @@ from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
-from nimwatch.launcher.exits import LaunchFollower, read_to_end
-from nimwatch.launcher.records import runs_dir, sync_journal
+from nimwatch.launcher.exits import LaunchFollower
+from nimwatch.launcher.records import sync_journal
 from nimwatch.metrics import MetricsExporter
 from nimwatch.metrics_live import LiveMetrics
 from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
 from nimwatch.run_history import LiveHistory
 from nimwatch.sources.nim_feed import NimStateFeed
-from nimwatch.sources.tail import Tailer
+from nimwatch.sources.tail import RESCAN_SECONDS, Tailer
 from nimwatch.stall import StallMonitor
+from nimwatch.vocabulary import BACKLOG
 
 log = logging.getLogger(__name__)
 
@@ -97,54 +101,57 @@ class Watcher:
         self.output = output
         self.diag = diag
         self.clock = clock
-        self.engine = Engine(rules, clock, limits=config.limits)
-        self.dispatcher = AlertDispatcher(config.alerts, journal, self.engine.publish, on_error=diag, clock=clock)
         self.metrics: Optional[MetricsExporter] = None
-        self.history = LiveHistory(self.engine, journal, rules, on_error=diag)
-        self.engine.annotate = self.history.annotate  # phase notices carry the run's ETA
-        self.recorder = Recorder(
-            self.engine,
-            journal,
-            forward=self._forward,
-            planner=self._plan,
-            on_error=diag,
-            keeper=self.history.keep,
-            printer=output,
-            fingerprint=snapshot_fingerprint(config),
-        )
-        self.stall = StallMonitor(self.engine, config.stall, rules, clock, nim_stall_minutes=_nim_minutes(config))
-        self.hooks: Any = None
-        self._setup_hooks(config)
-        extra = {"rescan": rescan} if rescan is not None else {}
-        self.tailer = Tailer(
-            self.engine,
-            list(paths),
+        self.session = sessions.live(
+            config,
+            rules,
+            paths,
             poll=poll,
             on_error=diag,
             clock=clock,
+            sink=self._sinks,
+            journal=journal,
+            limits=config.limits,
             offsets=journal.file_identities(),
-            sink=self.recorder,
             backlog=None if alert_backlog else config.backlog_hours * 3600.0,
-            **extra,
+            rescan=RESCAN_SECONDS if rescan is None else rescan,
         )
-        self.runs = runs_dir(journal.path)
-        self.launches = LaunchFollower(self.engine, self.runs, self._caught_up, on_error=diag)
-        self.nim: Optional[NimStateFeed] = self._nim_feed(config)
+        session = self.session
+        assert session.stall is not None and session.runs is not None and session.launches is not None
+        self.engine = session.engine
+        self.tailer: Tailer = session.tailer
+        self.stall: StallMonitor = session.stall
+        self.runs: Path = session.runs
+        self.launches: LaunchFollower = session.launches
+        self.nim: Optional[NimStateFeed] = session.nim
+        self.hooks: Any = None
+        self._setup_hooks(config)
         self._next_stall = 0.0
         self._started = False
         self.problems: list[str] = []
         """``--once``: the paths that could not be read (exit status 2)."""
 
+    def _sinks(self, engine: Engine) -> Recorder:
+        """What the session's new engine feeds: alerts, the run history (the ETA on events), the recorder."""
+        self.engine = engine
+        self.dispatcher = AlertDispatcher(
+            self.config.alerts, self.journal, engine.publish, on_error=self.diag, clock=self.clock
+        )
+        self.history = LiveHistory(engine, self.journal, self.rules, on_error=self.diag)
+        engine.annotate = self.history.annotate  # phase notices carry the run's ETA
+        self.recorder = Recorder(
+            engine,
+            self.journal,
+            forward=self._forward,
+            planner=self._plan,
+            on_error=self.diag,
+            keeper=self.history.keep,
+            printer=self.output,
+            fingerprint=snapshot_fingerprint(self.config),
+        )
+        return self.recorder
+
     # ------------------------------------------------------------------ wiring
-
-    def _caught_up(self, log: str) -> bool:
-        """Everything ``log``'s file holds now has been fed to the engine (an exit status comes after it)."""
-        return read_to_end(self.tailer, log)
-
-    def _nim_feed(self, config: Config) -> Optional[NimStateFeed]:
-        if config.nim_state is None:
-            return None
-        return NimStateFeed(self.engine, config.nim_state, on_error=self.diag, clock=self.clock)
 
     def _sync_launches(self) -> None:
         """Run records the journal missed (the supervisor could not write it): copied at start."""
@@ -269,7 +276,7 @@ class Watcher:
         )
         self.engine.publish(
             Notice(
-                "backlog",
+                BACKLOG.name,
                 self.clock(),
                 "",
                 "",
@@ -363,7 +370,7 @@ class Watcher:
         if new.nim_state != old.nim_state:
             if self.nim is not None:
                 self.nim.stop()
-            self.nim = self._nim_feed(new)
+            self.nim = sessions.nim_feed(self.engine, new, self.clock, self.diag)
             if self.nim is not None and self._started:
                 self.nim.start()
         self.engine.limits = new.limits

@@ -16,28 +16,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nimwatch.alerts.message import severity_of, summary
 from nimwatch.alerts.post import post_json
 from nimwatch.alerts.sink import Sink, safe_url
 from nimwatch.config.alerts import AlertmanagerOptions, SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal
-
-ALERTNAMES = {
-    "finding": "NimadmFinding",
-    "stalled": "NimadmStalled",
-    "phase_finished": "NimadmPhaseFailed",
-    "alert_failed": "NimwatchAlertFailed",
-    "hook_result": "NimwatchHookFailed",
-}
+from nimwatch.vocabulary import RUN_FINISHED, STALL_CLEARED
 
 
 def alertname(notice: Notice) -> str:
-    if notice.event == "run_finished":
+    if notice.kind is RUN_FINISHED:
         return {"failed": "NimadmRunFailed", "incomplete": "NimadmRunIncomplete"}.get(
             str(notice.get("outcome")), "NimadmRunFinished"
         )
-    return ALERTNAMES.get(notice.event, "Nimadm" + "".join(p.title() for p in notice.event.split("_")))
+    return notice.kind.alertname or "Nimadm" + "".join(p.title() for p in notice.event.split("_"))
 
 
 class AlertmanagerSink(Sink):
@@ -59,20 +51,20 @@ class AlertmanagerSink(Sink):
                 "client": notice.client,
                 "phase": "" if notice.phase is None else str(notice.phase),
                 "rule": str(notice.get("rule") or notice.get("sink") or ""),
-                "severity": self.options.severity_labels.get(severity_of(notice), severity_of(notice)),
+                "severity": self.options.severity_labels.get(notice.severity(), notice.severity()),
             }
         )
         return {k: v for k, v in labels.items() if v != ""}
 
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
         annotations = {
-            "summary": summary(notice),
+            "summary": notice.summary(),
             "description": str(notice.get("text") or notice.get("reason") or ""),
             "advice": str(notice.get("advice") or ""),
             "log": notice.log,
             "line": "" if notice.get("line") is None else str(notice.get("line")),
             "code": str(notice.get("code") or ""),
-            "nimwatch_severity": severity_of(notice),
+            "nimwatch_severity": notice.severity(),
             "id": key,
         }
         alert = {
@@ -96,12 +88,14 @@ class AlertmanagerSink(Sink):
         return out
 
     def _resolutions(self, notice: Notice, journal: Journal) -> list[dict[str, Any]]:
-        succeeded = notice.event == "run_finished" and notice.get("outcome") == "succeeded"
+        succeeded = notice.kind is RUN_FINISHED and notice.get("outcome") == "succeeded"
         # only a migration that succeeded resolves the client's alerts: a clean-up (nimadm -C) migrates nothing
         if succeeded and notice.get("operation", "migration") == "migration":
+
             def match(labels: dict[str, str]) -> bool:
                 return labels.get("client") == notice.client
-        elif notice.event == "stall_cleared":
+        elif notice.kind is STALL_CLEARED:
+
             def match(labels: dict[str, str]) -> bool:
                 return (
                     labels.get("alertname") == "NimadmStalled"

@@ -19,11 +19,11 @@ import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
-from nimwatch.alerts.message import summary
 from nimwatch.alerts.sink import DeliveryError, Sink
 from nimwatch.config.alerts import SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal, SpoolItem
+from nimwatch.vocabulary import ALERT_FAILED
 
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 300.0
@@ -175,7 +175,7 @@ class _Worker:
         if pending is None:
             pending = self.d.journal.spool_pending().get(self.sink.name, 0)
         notice = Notice(
-            "alert_failed",
+            ALERT_FAILED.name,
             now,
             str(meta.get("log", "")),
             str(meta.get("client", "")),
@@ -232,7 +232,7 @@ class AlertDispatcher:
     def plan(self, notice: Notice, key: str) -> None:
         """Spool what each sink should send for ``notice`` (called inside the journal transaction)."""
         added = False
-        meta = {"log": notice.log, "client": notice.client, "summary": summary(notice), "event": notice.event}
+        meta = {"log": notice.log, "client": notice.client, "summary": notice.summary(), "event": notice.event}
         for sink in self.sinks:
             try:
                 planned = sink.plan(notice, key, self.journal)

@@ -16,14 +16,11 @@ from fnmatch import fnmatchcase
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from nimwatch.alerts.message import rank, severity_of, template_values
+from nimwatch.alerts.message import rank, template_values
 from nimwatch.config.alerts import SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal
-
-RESOLUTION_EVENTS = frozenset({"run_finished", "stall_cleared"})
-RATE_EXEMPT = frozenset({"run_finished", "stall_cleared", "alert_failed"})
-"""Never held back by the rate limit: one per run (or a resolution, or nimwatch's own trouble)."""
+from nimwatch.vocabulary import ALERT_FAILED, ALERTS_HELD, FINDING
 
 
 class DeliveryError(Exception):
@@ -63,11 +60,11 @@ class Sink(ABC):
         spec = self.spec
         if notice.event not in spec.events:
             return False
-        if notice.event == "alert_failed" and notice.get("sink") == self.name:
+        if notice.kind is ALERT_FAILED and notice.get("sink") == self.name:
             return False  # never alert about ourselves through ourselves
-        if notice.event == "finding" and notice.get("benign") and not spec.benign:
+        if notice.kind is FINDING and notice.get("benign") and not spec.benign:
             return False  # routine lines of a healthy run page nobody unless asked for
-        if rank(severity_of(notice)) < rank(spec.severity):
+        if rank(notice.severity()) < rank(spec.severity):
             return False
         return self.client_matches(notice)
 
@@ -98,7 +95,7 @@ class Sink(ABC):
                 notice.ts,
                 self.spec.rate_limit,
                 self.spec.rate_period,
-                exempt=notice.event in RATE_EXEMPT,
+                exempt=notice.kind.rate_exempt,
             )
             if report:
                 held_notice = self._held_notice(notice, report, since)
@@ -113,7 +110,7 @@ class Sink(ABC):
 
     def _held_notice(self, notice: Notice, count: int, since: float) -> Notice:
         return Notice(
-            "alerts_held",
+            ALERTS_HELD.name,
             notice.ts,
             notice.log,
             notice.client,

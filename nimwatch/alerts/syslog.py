@@ -27,7 +27,6 @@ import os
 import socket
 from typing import Any, Optional
 
-from nimwatch.alerts.message import severity_of, summary
 from nimwatch.alerts.sink import DeliveryError, Sink
 from nimwatch.config.alerts import SinkSpec, SyslogOptions
 from nimwatch.engine import Notice, iso
@@ -111,7 +110,7 @@ class SyslogSink(Sink):
         return f"syslog {self.options.socket}"
 
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
-        sev = severity_of(notice)
+        sev = notice.severity()
         values = {
             "event": notice.event,
             "client": notice.client,
@@ -129,7 +128,7 @@ class SyslogSink(Sink):
             "ts": notice.ts,
             "msgid": notice.event,
             "params": {k: values[k] for k in SD_FIELDS},
-            "message": summary(notice),
+            "message": notice.summary(),
         }
 
     def send(self, payload: dict[str, Any]) -> None:

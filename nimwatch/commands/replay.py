@@ -17,15 +17,12 @@ be read (or is binary data): said on stderr, the other logs are replayed.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
 from nimwatch.commands.tui import add_display_options
 from nimwatch.errors import ExitCode, NimwatchError
-
-log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,19 +54,14 @@ def final_exit_code(engine: Any) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nimwatch.commands.status import eta_source, open_journal, stall_monitor
-    from nimwatch.commands.tui import load_setup, pick_theme
-    from nimwatch.engine import Engine
-    from nimwatch.run_history import LiveHistory
+    from nimwatch import session as sessions
     from nimwatch.sources.files import BINARY, find_logs, sniff
-    from nimwatch.sources.history_pace import PacedTimes
-    from nimwatch.sources.replay import ReplaySource
     from nimwatch.terminal import say
 
     speed: Optional[float] = None if args.max else args.speed
     if speed is not None and speed <= 0:
         raise NimwatchError("--speed needs a positive factor")
-    config, rules = load_setup(args)
+    config, rules = sessions.load_setup(args.config, args.rules)
     found, problems = find_logs(args.paths)  # one line per path that cannot be used; the others are replayed
     paths = []
     for path in found:
@@ -88,23 +80,8 @@ def run(args: argparse.Namespace) -> int:
         say(problem)
     if not paths:
         return ExitCode.USAGE
-    engine = Engine(rules)
-    monitor: dict[str, Any] = {}
-
-    def check_stalls(now: float) -> None:
-        stall = monitor.get("stall")
-        if stall is not None:
-            stall.check(now)
-
-    journal = open_journal(config)
-    eta = eta_source(rules, journal)
-    times = PacedTimes(journal, eta.history.records, rules)
-    engine.annotate = LiveHistory(engine, None, rules, eta=eta).annotate  # the ETA as watch gave it
-    replay = ReplaySource(engine, paths, speed=speed, journal=times, on_advance=check_stalls)
-    for name in sorted(times.from_history):
-        log.info("%s: paced from the phase durations of the run history (the journal has no arrival times)", name)
-    engine.clock = lambda: replay.now
-    monitor["stall"] = stall_monitor(engine, config, rules, engine.clock)
+    session = sessions.replay(config, rules, paths, speed=speed)
+    engine = session.engine
     if args.headless:
         from nimwatch.output import JsonLines
 
@@ -115,18 +92,10 @@ def run(args: argparse.Namespace) -> int:
                 output.notice(notice)
 
         engine.subscribe(emit)
-        replay.run()
+        session.replay.run()  # type: ignore[union-attr]
         return ExitCode.USAGE if problems else final_exit_code(engine)
-    from nimwatch.commands.tui import import_textual_app
+    from nimwatch.commands.tui import pick_theme, tui_app
 
-    tui = import_textual_app()
-    app = tui.make_app(
-        engine,
-        replay=replay,
-        report_dir=Path(args.report_dir),
-        theme=pick_theme(args.theme),
-        timed=lambda log: True,
-    )
-    app.ctx.estimate = eta.eta_for
+    app = tui_app(session, report_dir=Path(args.report_dir), theme=pick_theme(args.theme))
     app.run()
     return ExitCode.USAGE if problems else final_exit_code(engine)

@@ -1,15 +1,16 @@
 """``nimwatch tui [DIR|LOG...]``: the live dashboard (the default command).
 
-Follows the logs with the watcher's :class:`~nimwatch.sources.tail.Tailer`
-(directories: their ``*_alt_mig.log``, including logs that appear later) and
-asks the stall monitor every few seconds. nimadm's exit status (``nimwatch
+The live session of :func:`nimwatch.session.live` seen through the Textual
+app (:func:`tui_app`, which ``replay`` uses too): the watcher's tailer
+(directories: their ``*_alt_mig.log``, including logs that appear later),
+the stall monitor asked every few seconds, nimadm's exit status (``nimwatch
 run``'s records) and, with ``nim_state:`` in the config, the clients' NIM
-state come in through their own threads (:func:`outside_sources`). What the
-logs held at start gets the arrival times the state journal of ``nimwatch
-watch`` recorded (:class:`~nimwatch.sources.arrivals.JournalArrivals`); a run
-that began before nimwatch started and that the journal does not know shows
-no elapsed time or ETA. The ETA comes from the run history in that journal
-(:func:`wire_history`); the alerts' acknowledgements are kept there too.
+state through their own threads. What the logs held at start gets the
+arrival times the state journal of ``nimwatch watch`` recorded
+(:class:`~nimwatch.sources.arrivals.JournalArrivals`); a run that began
+before nimwatch started and that the journal does not know shows no elapsed
+time or ETA. The ETA comes from the run history in that journal; the alerts'
+acknowledgements are kept there too.
 Once the arguments and the config are checked, and before Textual is
 imported, :func:`nimwatch.termcheck.tui_problem` says whether the terminal
 can show the TUI; where it cannot, the error points to
@@ -84,16 +85,6 @@ def pick_theme(choice: str, environ: Optional[dict[str, str]] = None) -> str:
     return "ansi-dark"
 
 
-def load_setup(args: argparse.Namespace) -> tuple[Any, Any]:
-    """(config, rules) from --config and --rules."""
-    from nimwatch.config import default_config_path, load_config
-    from nimwatch.rulefiles import load_rules
-
-    config = load_config(Path(args.config) if args.config else default_config_path())
-    rules = load_rules([*config.rules, *args.rules])
-    return config, rules
-
-
 def import_textual_app() -> Any:
     """The TUI module, or a NimwatchError pointing at the plain fallback."""
     try:
@@ -103,27 +94,6 @@ def import_textual_app() -> Any:
             f"the TUI needs Textual ({exc}); `nimwatch status --watch 10` shows the dashboard as plain text"
         ) from None
     return app
-
-
-def lines_present(paths: list[Path]) -> dict[str, int]:
-    """Lines each log already has (absolute path, as the tailer keys logs)."""
-    from nimwatch.sources.files import LOG_SUFFIX
-
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(p for p in path.glob("*" + LOG_SUFFIX) if p.is_file())
-        elif path.is_file():
-            files.append(path)
-    out: dict[str, int] = {}
-    for file in files:
-        try:
-            with file.open("rb") as handle:
-                blocks = iter(lambda: handle.read(1 << 20), b"")
-                out[os.path.abspath(file)] = sum(block.count(b"\n") for block in blocks)
-        except OSError:
-            continue
-    return out
 
 
 def open_alert_journal(config: Any) -> Any:
@@ -139,43 +109,25 @@ def open_alert_journal(config: Any) -> Any:
         return None
 
 
-def outside_sources(engine: Any, config: Any, tailer: Any, on_error: Callable[[str], None]) -> list[Any]:
-    """Started: nimadm's exit status from ``nimwatch run``'s records, the NIM state when configured (stop each)."""
-    from nimwatch.commands.status import nim_feed, runs_dir_of
-    from nimwatch.launcher.exits import LaunchFollower, read_to_end
+def tui_app(session: Any, **options: Any) -> Any:
+    """The Textual app over a session (:mod:`nimwatch.session`): ``tui``'s, ``replay``'s and the tests' view.
 
-    def caught_up(log: str) -> bool:
-        return read_to_end(tailer, log)
-
-    sources = [LaunchFollower(engine, runs_dir_of(config), caught_up, on_error=on_error)]
-    feed = nim_feed(engine, config, engine.clock)
-    if feed is not None:
-        feed.on_error = on_error
-        sources.append(feed)
-    for source in sources:
-        source.start()
-    return sources
-
-
-def wire_history(app: Any, engine: Any, config: Any, rules: Any, timed: Optional[Callable[[str], bool]]) -> None:
-    """The TUI's ETA from the journal's run history, and its finished runs recorded there.
-
-    A run is recorded only when no ``nimwatch watch`` holds the journal (a watcher records it
-    itself) and only when the TUI saw it with real arrival times (:func:`nimwatch.run_history.tui_recorder`).
+    A live session's tailer and stall monitor are started and asked by the app; a replay's stall
+    checks follow its clock. ``options`` go to :func:`nimwatch.tui.app.make_app` (theme, bell...).
     """
-    from nimwatch.commands.status import eta_source, open_journal
-    from nimwatch.config import default_state_path
-
-    journal = open_journal(config)
-    try:
-        app.ctx.estimate = eta_source(rules, journal).eta_for
-    finally:
-        if journal is not None:
-            journal.close()
-    if timed is not None:
-        from nimwatch.run_history import tui_recorder
-
-        engine.subscribe(tui_recorder(engine, config.state or default_state_path(), rules, timed))
+    tui = import_textual_app()
+    arrivals = session.arrivals
+    wiring: dict[str, Any] = {"timed": session.timed}
+    if session.replay is not None:
+        wiring["replay"] = session.replay
+    else:
+        wiring.update(tailer=session.tailer, stall=session.stall)
+    if arrivals is not None:
+        wiring.update(fresh=arrivals.fresh, time_known=arrivals.time_known)
+    app = tui.make_app(session.engine, **{**wiring, **options})
+    if session.eta is not None:
+        app.ctx.estimate = session.eta.eta_for
+    return app
 
 
 def fleet_fetch(given: Optional[str], config: Any) -> Optional[tuple[str, Callable[[], Any], Any]]:
@@ -204,20 +156,18 @@ def fleet_fetch(given: Optional[str], config: Any) -> Optional[tuple[str, Callab
 
 
 def run(args: argparse.Namespace) -> int:
-    from nimwatch.commands.status import open_journal, stall_monitor
+    from nimwatch import session as sessions
     from nimwatch.commands.watch import check_poll
     from nimwatch.config import TuiOptions
-    from nimwatch.engine import Engine
-    from nimwatch.sources.arrivals import JournalArrivals
     from nimwatch.termcheck import needs_ascii, tui_problem
 
     try:
-        from nimwatch.sources.tail import Tailer
+        import nimwatch.sources.tail  # noqa: F401
     except ImportError as exc:
         raise NimwatchError(f"live following is not available in this build ({exc}): try `nimwatch replay`") from None
     if args.poll is not None:
         check_poll(args.poll)
-    config, rules = load_setup(args)
+    config, rules = sessions.load_setup(args.config, args.rules)
     fleet = fleet_fetch(args.fleet, config)
     paths = [Path(p) for p in (args.paths or [DEFAULT_LOG_DIR])]
     local = True
@@ -229,8 +179,7 @@ def run(args: argparse.Namespace) -> int:
     problem = tui_problem()  # after the arguments and the config: what is wrong with them is said first
     if problem is not None:
         raise NimwatchError(problem)
-    tui = import_textual_app()
-    engine = Engine(rules)
+    import_textual_app()
     holder: dict[str, Any] = {}
 
     def on_error(message: str) -> None:
@@ -238,10 +187,8 @@ def run(args: argparse.Namespace) -> int:
         if app is not None and app.is_running:
             app.call_from_thread(app.notify, message, severity="error", title="Log source")
 
-    arrivals = JournalArrivals(engine, open_journal(config), lines_present(paths) if local else {})
     poll = args.poll if args.poll is not None else config.poll
-    tailer = Tailer(engine, paths, poll=poll, on_error=on_error, sink=arrivals) if local else None
-    stall = stall_monitor(engine, config, rules, engine.clock) if local else None
+    session = sessions.live(config, rules, paths if local else [], poll=poll, on_error=on_error)
     options = config.tui or TuiOptions()
     feed = None
     if fleet is not None:
@@ -249,15 +196,10 @@ def run(args: argparse.Namespace) -> int:
 
         url, fetch, fleet_options = fleet
         feed = FleetFeed(url, fetch, fleet_options.refresh)
-    app = tui.make_app(
-        engine,
-        tailer=tailer,
-        stall=stall,
+    app = tui_app(
+        session,
         report_dir=Path(args.report_dir),
         theme=pick_theme(args.theme),
-        timed=arrivals.timed,
-        fresh=arrivals.fresh,
-        time_known=arrivals.time_known,
         alert_journal=open_alert_journal(config),
         bell=options.bell and not args.no_bell,
         title=options.title,
@@ -266,11 +208,9 @@ def run(args: argparse.Namespace) -> int:
         open_fleet=feed is not None and (bool(args.fleet) or not local),
     )
     holder["app"] = app
-    wire_history(app, engine, config, rules, arrivals.timed)
-    sources = outside_sources(engine, config, tailer, on_error) if local else []
+    session.start_outside()
     try:
         app.run()
     finally:
-        for source in sources:
-            source.stop()
+        session.stop_outside()
     return ExitCode.OK

@@ -34,10 +34,10 @@ from nimwatch.config.schema import (
     key,
 )
 from nimwatch.core.validation import LineDict
-from nimwatch.engine import PUBLIC_EVENTS
+from nimwatch.vocabulary import PUBLIC_EVENTS, names
 
 SINK_TYPES = ("syslog", "email", "webhook", "alertmanager", "command")
-DEFAULT_EVENTS = ("finding", "stalled", "run_finished")
+DEFAULT_EVENTS = names(lambda kind: kind.default_alert)
 """What a sink gets when it lists no ``events`` (each still filtered by ``severity``)."""
 DEFAULT_RATE_LIMIT = 20
 """Alerts one sink sends about one client per ``rate_period``; the rest is held back and counted."""

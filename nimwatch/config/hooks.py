@@ -22,14 +22,13 @@ from typing import Any, Optional
 from nimwatch.config.checks import CLIENTS, PHASE, SEVERITIES, Argv, command_problem, env_map
 from nimwatch.config.schema import At, Choice, File, Flag, Many, Num, Section, Sections, Text, key, line_of
 from nimwatch.core.validation import Problems
+from nimwatch.vocabulary import FINDING, HOOK_EVENTS, PHASE_FINISHED, PHASE_STARTED, RUN_FINISHED
 
-HOOK_EVENTS = ("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished")
-"""Engine events a hook can react to."""
 SHORTHANDS: dict[str, tuple[str, Optional[int], Optional[str]]] = {
-    "run_succeeded": ("run_finished", None, "succeeded"),
-    "run_failed": ("run_finished", None, "failed"),
-    "pre_migration": ("phase_started", 4, None),
-    "post_migration": ("phase_finished", 7, None),
+    "run_succeeded": (RUN_FINISHED.name, None, "succeeded"),
+    "run_failed": (RUN_FINISHED.name, None, "failed"),
+    "pre_migration": (PHASE_STARTED.name, 4, None),
+    "post_migration": (PHASE_FINISHED.name, 7, None),
 }
 """Shorthand -> (engine event, phase it requires, run outcome it requires).
 
@@ -43,7 +42,7 @@ in it); hooks read ``NIMWATCH_STATUS`` (done or failed) to tell them apart.
 EVENTS = (*HOOK_EVENTS, *SHORTHANDS)
 """Every name allowed in ``on``."""
 PLACEHOLDERS = ("client", "phase", "phase_name", "event", "code", "rule", "severity", "log", "line", "outcome",
-                "operation")
+                "operation")  # fmt: skip
 """Names allowed as ``{name}`` in the elements of ``run`` (filled in one pass, never re-scanned)."""
 DEFAULT_TIMEOUT = 60.0
 """Seconds a hook may run before its whole process group is killed."""
@@ -108,7 +107,7 @@ def _check_hook(values: dict[str, Any], at: At) -> None:
     elif name is not None:
         at.seen[name] = raw.line_of("name")
     on = values.get("on", ())
-    if on and "finding" not in on:
+    if on and FINDING.name not in on:
         for found in (k for k in FINDING_FILTERS if k in raw):
             at.child(found).add("only applies to finding events: add 'finding' to on, or drop this filter")
     problem = command_problem(values["run"][0], values.get("env", {})) if "run" in values else None

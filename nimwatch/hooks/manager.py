@@ -28,7 +28,6 @@ from typing import Any, Optional, Protocol
 from nimwatch.config.hooks import HookSpec
 from nimwatch.engine import Notice
 from nimwatch.hooks.payload import (
-    HOOK_EVENTS,
     event_json,
     fill_argv,
     hook_env,
@@ -40,6 +39,7 @@ from nimwatch.hooks.payload import (
 )
 from nimwatch.process.runner import CommandResult, run_command
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
+from nimwatch.vocabulary import HOOK_RESULT
 
 Runner = Callable[..., CommandResult]
 """:func:`~nimwatch.process.runner.run_command` or a stand-in with the same keyword arguments."""
@@ -167,7 +167,7 @@ class HookManager:
         transaction that records the event (the watcher's planner does), and a run is never
         lost between the event and the hook.
         """
-        if self._stopped or notice.event not in HOOK_EVENTS:
+        if self._stopped or notice.kind.hook is None:
             return
         with self._cond:
             states = list(self._states.values())
@@ -303,9 +303,7 @@ class HookManager:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable
         extra: dict[str, Any] = {"cancel": cancel} if cancel is not None else {}
-        return self._runner(
-            argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd, **extra
-        )
+        return self._runner(argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd, **extra)
 
     def _result_notice(
         self,
@@ -334,7 +332,7 @@ class HookManager:
             }
         )
         return Notice(
-            "hook_result",
+            HOOK_RESULT.name,
             self._clock(),
             notice.log,
             notice.client,

@@ -11,22 +11,14 @@ interpreted: a value holding ``{phase}`` or ``$(...)`` stays as it is.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any, Optional
 
 from nimwatch.config.checks import PLACEHOLDER_RE
-from nimwatch.config.hooks import HOOK_EVENTS as _HOOK_EVENTS
 from nimwatch.config.hooks import SHORTHANDS, HookSpec
-from nimwatch.engine import Notice
 from nimwatch.process.runner import base_env
-
-HOOK_EVENTS = frozenset(_HOOK_EVENTS)
-"""Engine events a hook can react to; every other notice is ignored at once."""
-
-_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
-
+from nimwatch.vocabulary import FINDING, SEVERITIES, EventKey, Notice, rank
 
 # --------------------------------------------------------------------------- matching
 
@@ -42,8 +34,8 @@ def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
     (fnmatch, case-sensitive), and for findings only ``severity`` (minimum),
     ``rules`` and ``codes``.
     """
-    if notice.event not in HOOK_EVENTS:
-        return None
+    if notice.kind.hook is None:
+        return None  # hooks take few kinds: every other notice is ignored at once
     matched: Optional[str] = None
     for name in sorted(hook.on, key=_specificity):
         if name in SHORTHANDS:
@@ -66,12 +58,12 @@ def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
         return None
     if hook.clients and not any(fnmatchcase(notice.client, glob) for glob in hook.clients):
         return None
-    if notice.event == "finding":
+    if notice.kind is FINDING:
         if notice.get("benign") and not hook.benign and notice.get("rule") not in hook.rules:
             return None  # routine lines of a healthy run run no hook unless asked for
         if hook.severity is not None:
-            rank = _SEVERITY_RANK.get(str(notice.get("severity", "")), -1)
-            if rank < _SEVERITY_RANK[hook.severity]:
+            severity = str(notice.get("severity", ""))
+            if severity not in SEVERITIES or rank(severity) < rank(hook.severity):
                 return None
         if hook.rules and notice.get("rule") not in hook.rules:
             return None
@@ -87,12 +79,10 @@ def once_key(hook: HookSpec, notice: Notice, event_key: Optional[str] = None) ->
     generation, run within that content, event, phase, line, rule, occurrence); it
     stays right when a log is truncated and its runs are numbered anew.
     """
-    if event_key is not None:
-        parts = event_key.rsplit("|", 7)
-        if hook.once_per_run and len(parts) == 8:
-            return json.dumps(["run", hook.name, *parts[:3]])
-        if not hook.once_per_run:
-            return json.dumps(["event", hook.name, event_key])
+    if isinstance(event_key, EventKey) and hook.once_per_run:
+        return json.dumps(["run", hook.name, *event_key.run_part])
+    if event_key is not None and not hook.once_per_run:
+        return json.dumps(["event", hook.name, event_key])
     if hook.once_per_run:
         return json.dumps(["run", hook.name, notice.log, notice.run])
     return json.dumps(
@@ -117,36 +107,6 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return str(value).replace("\0", "")
-
-
-def _phase_label(notice: Notice) -> str:
-    if not notice.phase:
-        return ""
-    return f"phase {notice.phase} ({notice.phase_name})" if notice.phase_name else f"phase {notice.phase}"
-
-
-def message_for(notice: Notice) -> str:
-    """NIMWATCH_MESSAGE: a finding's text, else a one-line summary of the event."""
-    who = notice.client or os.path.basename(notice.log)
-    phase = _phase_label(notice)
-    if notice.event == "finding":
-        return _text(notice.get("text"))
-    if notice.event == "run_started":
-        return f"{who}: run {notice.run} started"
-    if notice.event == "phase_started":
-        return f"{who}: {phase} started"
-    if notice.event == "phase_finished":
-        return f"{who}: {phase} {notice.get('status', 'finished')}"
-    if notice.event == "stalled":
-        text = notice.get("text") or notice.get("message")
-        return _text(text) if text else f"{who}: {phase or 'run'} stalled"
-    if notice.event == "run_finished":
-        out = f"{who}: run {notice.run} {notice.get('outcome', 'finished')}"
-        if notice.get("outcome") == "failed" and phase:
-            out += f" in {phase}"
-        reason = notice.get("reason")
-        return out + (f": {reason}" if reason else "")
-    return f"{who}: {notice.event}"
 
 
 def placeholder_values(notice: Notice) -> dict[str, str]:
@@ -195,7 +155,7 @@ def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
             "NIMWATCH_CODE": values["code"],
             "NIMWATCH_RULE": values["rule"],
             "NIMWATCH_SEVERITY": values["severity"],
-            "NIMWATCH_MESSAGE": message_for(notice).replace("\0", ""),
+            "NIMWATCH_MESSAGE": notice.hook_message().replace("\0", ""),
             "NIMWATCH_LINE": values["line"],
             "NIMWATCH_OUTCOME": values["outcome"],
             "NIMWATCH_OPERATION": values["operation"],

@@ -2,10 +2,9 @@
 
 Owns :func:`find_logs` (files, or directories meaning their
 ``*_alt_mig.log``; every path that cannot be used is one clear line, the
-others are still returned), :func:`expand_paths` (the same, raising at the
-first problem), :func:`sniff` (an empty or binary file is said to be one) and
-:func:`read_log`, which streams a file in bounded blocks so memory stays flat
-however large the log is.
+others are still returned), :func:`sniff` (an empty or binary file is said
+to be one) and :func:`read_log`, which streams a file in bounded blocks so
+memory stays flat however large the log is.
 """
 
 from __future__ import annotations
@@ -84,14 +83,6 @@ def find_logs(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
             problems.append(f"{path}: no *{LOG_SUFFIX} files in this directory")
         out.extend(found)
     return out, problems
-
-
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; a directory stands for its ``*_alt_mig.log`` files, sorted. Raises at the first problem."""
-    found, problems = find_logs(paths)
-    if problems:
-        raise LogSourceError(problems[0])
-    return found
 
 
 def sniff(path: Path) -> str | None:

@@ -173,6 +173,7 @@ class Opener:
         backlog: seconds; the first content of a log the journal does not know, last written
             longer ago than this, is backlog (None: never).
         error: called with a log and a one-line problem (the caller says each once).
+        retry: said after a problem that the next look may not have (an unreadable file).
     """
 
     def __init__(
@@ -181,11 +182,13 @@ class Opener:
         clock: Callable[[], float],
         backlog: Optional[float],
         error: Callable[[FollowedLog, str], None],
+        retry: str = " (will retry)",
     ) -> None:
         self.sink = sink
         self.clock = clock
         self.backlog = backlog
         self.error = error
+        self.retry = retry
 
     def open(self, item: FollowedLog, reason: str) -> bool:
         """Open ``item``'s name (``reason`` for the sink when it holds another file now). False: not open."""
@@ -194,7 +197,7 @@ class Opener:
         except FileNotFoundError:
             return False
         except OSError as exc:
-            self.error(item, f"cannot open: {exc.strerror or exc} (will retry)")
+            self.error(item, f"cannot open: {exc.strerror or exc}{self.retry}")
             return False
         try:
             fst = os.fstat(fd)

@@ -1,11 +1,12 @@
 """Replaying finished logs into an :class:`~nimwatch.engine.Engine`, at their recorded pace.
 
-Owns :class:`ReplaySource`. Every line of every log gets a *log time*: the
-arrival time the state journal recorded for it when the journal knows the log
-(lines it missed are interpolated), else an even pace of ``interval`` seconds
-per line. The lines of all logs are merged into one timeline in log-time
-order and fed to the engine with their log time as the arrival time, so phase
-durations, elapsed times and stalls come out as they were recorded.
+Owns :class:`ReplaySource`. Every line of every log gets a *log time*
+(:func:`~nimwatch.sources.replay_logs.load_logs`): the arrival time the state
+journal recorded for it when the journal knows the log (lines it missed are
+interpolated), else an even pace of ``interval`` seconds per line. The lines
+of all logs are merged into one timeline in log-time order and fed to the
+engine with their log time as the arrival time, so phase durations, elapsed
+times and stalls come out as they were recorded.
 
 Wall time only decides *when* a line is fed: ``speed`` is a factor over the
 recorded pace (``None``: as fast as possible). Pause, resume, step (to the next
@@ -24,87 +25,21 @@ import heapq
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional
 
 from nimwatch.engine import Engine, Notice
-from nimwatch.errors import LogSourceError, UsageError
-from nimwatch.sources.files import client_from_path
+from nimwatch.errors import UsageError
+from nimwatch.sources.replay_logs import EVEN_INTERVAL, ArrivalTimes, ReplayLog, line_offsets, load_logs, pace
+from nimwatch.vocabulary import LOG_RESET
 
-EVEN_INTERVAL = 0.1
-"""Seconds of log time between two lines the journal does not know the arrival of:
-a 1,000-line log replays in 100 s at speed 1."""
+__all__ = ["EVEN_INTERVAL", "ArrivalTimes", "ReplayLog", "ReplaySource", "line_offsets", "pace"]
 BATCH_LINES = 2000
 """Most lines fed under the lock in one go at full speed, so that a pause or a
 seek from another thread never waits long."""
 MAX_WAIT = 0.5
 """Longest single wait of :meth:`ReplaySource.run` (it re-checks its controls after it)."""
-STEP_EVENTS = frozenset({"run_started", "phase_started", "phase_finished", "finding", "run_finished"})
-"""Notices that end a :meth:`ReplaySource.step`."""
-
-
-class ArrivalTimes(Protocol):
-    """What replay needs from the state journal (``nimwatch.journal.Journal``)."""
-
-    def arrival_times(self, log: str) -> Mapping[int, float]: ...
-
-
-@dataclass
-class ReplayLog:
-    """One log loaded for replay: its bytes, where its lines start and their log times."""
-
-    path: str
-    client: str
-    data: bytes
-    offsets: list[int]
-    """Byte offset of each line's start, plus the end of the data (len = lines + 1)."""
-    times: list[float]
-    timed: bool
-    """True when the times come from the state journal."""
-
-    @property
-    def lines(self) -> int:
-        return len(self.offsets) - 1
-
-
-def line_offsets(data: bytes) -> list[int]:
-    """Start offsets of the physical lines of ``data`` (a last line without newline counts), plus its end."""
-    offsets = [0]
-    find = data.find
-    pos = find(b"\n")
-    while pos >= 0:
-        offsets.append(pos + 1)
-        pos = find(b"\n", pos + 1)
-    if offsets[-1] != len(data):
-        offsets.append(len(data))
-    return offsets
-
-
-def pace(lines: int, known: Mapping[int, float], start: float, interval: float) -> list[float]:
-    """The log time of each line (index 0 is line 1).
-
-    ``known`` maps 1-based line numbers to recorded arrival times (the journal's
-    checkpoints: every line up to a checkpoint had arrived by its time). A line
-    takes the time of the first checkpoint at or after it, so lines read in one
-    go arrive together, as they did; lines after the last checkpoint continue
-    at ``interval``. With nothing known, line n is at ``start + (n - 1) *
-    interval``. Times never go backwards.
-    """
-    points = sorted((n, t) for n, t in known.items() if 1 <= n <= lines)
-    if not points:
-        return [start + i * interval for i in range(lines)]
-    out: list[float] = []
-    for n, t in points:
-        out.extend([t] * (n - len(out)))
-    last_t = points[-1][1]
-    out.extend(last_t + k * interval for k in range(1, lines - len(out) + 1))
-    best = float("-inf")
-    for i, value in enumerate(out):
-        best = max(best, value)
-        out[i] = best
-    return out
 
 
 class ReplaySource:
@@ -152,7 +87,7 @@ class ReplaySource:
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self.logs = self._load(paths, journal, epoch, interval)
+        self.logs = load_logs(paths, journal, epoch, interval)
         per_log = [[(t, i, n) for n, t in enumerate(log.times)] for i, log in enumerate(self.logs)]
         self._timeline = list(heapq.merge(*per_log))
         self._pos = 0
@@ -164,34 +99,6 @@ class ReplaySource:
         self._anchor_t = self.start_time
         for log in self.logs:
             engine.add_log(log.path, log.client)
-
-    # ------------------------------------------------------------------ loading
-
-    @staticmethod
-    def _load(
-        paths: Sequence[str | Path], journal: Optional[ArrivalTimes], epoch: Optional[float], interval: float
-    ) -> list[ReplayLog]:
-        loaded: list[tuple[str, str, bytes, list[int], Mapping[int, float]]] = []
-        for raw in paths:
-            path = Path(raw)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise LogSourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
-            known: Mapping[int, float] = {}
-            if journal is not None:
-                for key in dict.fromkeys((os.path.abspath(path), str(path.resolve()), str(path))):
-                    known = journal.arrival_times(key)
-                    if known:
-                        break
-            loaded.append((os.path.abspath(path), client_from_path(path), data, line_offsets(data), known))
-        if epoch is None:
-            firsts = [min(known.values()) for *_, known in loaded if known]
-            epoch = min(firsts) if firsts else time.time()
-        return [
-            ReplayLog(name, client, data, offsets, pace(len(offsets) - 1, known, epoch, interval), bool(known))
-            for name, client, data, offsets, known in loaded
-        ]
 
     # ------------------------------------------------------------------ what it is at
 
@@ -296,9 +203,9 @@ class ReplaySource:
             found: Optional[Notice] = None
             while found is None and self._pos < len(self._timeline):
                 notices = self._feed_range(self._pos, self._pos + 1, exact=True)
-                found = next((n for n in notices if n.event in STEP_EVENTS), None)
+                found = next((n for n in notices if n.kind.step), None)
             if found is None:
-                found = next((n for n in self._finish() if n.event in STEP_EVENTS), None)
+                found = next((n for n in self._finish() if n.kind.step), None)
             self._reanchor()
         self._wake.set()
         return found
@@ -468,15 +375,10 @@ class ReplaySource:
         for log in self.logs:
             self.engine.remove(log.path)
             self.engine.add_log(log.path, log.client)
-            self.engine.publish(Notice("log_reset", self.start_time, log.path, log.client, fields={"reason": "seek"}))
+            self.engine.publish(
+                Notice(LOG_RESET.name, self.start_time, log.path, log.client, fields={"reason": "seek"})
+            )
         self._pos = 0
         self._fed = [0] * len(self.logs)
         self._closed = False
         self._now = self.start_time
-
-
-def replay_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """The files a replay reads: files as given, directories as their ``*_alt_mig.log``."""
-    from nimwatch.sources.files import expand_paths
-
-    return expand_paths(paths)

@@ -40,11 +40,11 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from nimwatch.core.lognames import LOG_SUFFIX
 from nimwatch.engine import Engine
-from nimwatch.feed import Chunk, FeedSink, FileIdentity
+from nimwatch.feed import Chunk, EngineSink, FeedSink, FileIdentity
 from nimwatch.sources.identity import NOT_REGULAR, FollowedLog, Opener
 from nimwatch.sources.observers import Watches, observer_kind
 
@@ -54,22 +54,6 @@ TURN_BUDGET = 1 << 20
 """Bytes read from one log per turn of the reader, so one busy log cannot starve the others."""
 RESCAN_SECONDS = 10.0
 """Safety re-stat of every log and directory, for events a watcher missed."""
-
-
-class EngineSink:
-    """The plain sink: straight into the engine (the TUI, tests)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def feed(self, log: str, data: bytes, at: float, chunk: Chunk) -> None:
-        self.engine.feed(log, data, at)
-
-    def restart(self, log: str, reason: str, at: float, old: FileIdentity, new: FileIdentity) -> None:
-        self.engine.restart(log, reason, at)
-
-    def replaced(self, log: str, at: float, fields: dict[str, Any]) -> None:
-        self.engine.replaced(log, at, fields)
 
 
 class Tailer:
@@ -90,6 +74,7 @@ class Tailer:
         rescan: seconds between safety re-stats.
         backlog: seconds; a log with no entry in ``offsets`` whose last write is older than
             this has its content at first open flagged ``backlog`` (None: never).
+        retrying: problems say "(will retry)" (False: a single pass, ``nimwatch status``).
     """
 
     def __init__(
@@ -104,6 +89,7 @@ class Tailer:
         sink: Optional[FeedSink] = None,
         rescan: float = RESCAN_SECONDS,
         backlog: Optional[float] = None,
+        retrying: bool = True,
     ) -> None:
         self.engine = engine
         self.backlog = backlog
@@ -112,16 +98,11 @@ class Tailer:
         self.clock = clock
         self.sink: FeedSink = sink or EngineSink(engine)
         self.rescan = rescan
+        self._retry = " (will retry)" if retrying else ""
         self._offsets = dict(offsets or {})
         self._dirs: list[str] = []
         self._files: list[str] = []
-        for raw in paths:
-            path = os.path.abspath(os.fspath(raw))
-            if os.path.isdir(path) or (not os.path.exists(path) and not path.endswith(".log")):
-                if path not in self._dirs:
-                    self._dirs.append(path)
-            elif path not in self._files:
-                self._files.append(path)
+        self._add_paths(paths)
         self._logs: dict[str, FollowedLog] = {}
         self._dir_errors: dict[str, str] = {}
         self._io = threading.Lock()
@@ -132,7 +113,16 @@ class Tailer:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._watches = Watches(poll, self._notify, self._dir_error)
-        self._opener = Opener(self.sink, clock, backlog, self._error)
+        self._opener = Opener(self.sink, clock, backlog, self._error, self._retry)
+
+    def _add_paths(self, paths: Sequence[Path]) -> None:
+        for raw in paths:
+            path = os.path.abspath(os.fspath(raw))
+            if os.path.isdir(path) or (not os.path.exists(path) and not path.endswith(".log")):
+                if path not in self._dirs:
+                    self._dirs.append(path)
+            elif path not in self._files:
+                self._files.append(path)
 
     # ------------------------------------------------------------------ public
 
@@ -161,6 +151,25 @@ class Tailer:
     def observer_kinds(self) -> dict[str, str]:
         """Watched directory -> ``native`` or ``polling``."""
         return {d: observer_kind(d, self.poll) for d in self._watch_dirs()}
+
+    def follow(self, paths: Sequence[Path]) -> None:
+        """Follow ``paths`` too (directories or single logs, as the constructor takes them)."""
+        with self._io:
+            self._add_paths(paths)
+            with self._state_lock:
+                self._rediscover = True
+        self._wake.set()
+
+    def reread(self, log: str, reason: str) -> None:
+        """Read ``log`` anew from its start: the sink restarts it (``reason``), then its whole file comes again."""
+        with self._io:
+            with self._state_lock:
+                item = self._logs.get(log)
+            if item is not None and item.opened_once:
+                self._opener.restart(item, reason)
+                with self._state_lock:
+                    self._dirty.add(log)
+        self._wake.set()
 
     def scan_once(self) -> None:
         """Discover the logs and read everything new, in the calling thread."""
@@ -344,7 +353,7 @@ class Tailer:
         try:
             return self._service_unchecked(item, budget)
         except OSError as exc:
-            self._error(item, f"cannot read: {exc.strerror or exc} (will retry)")
+            self._error(item, f"cannot read: {exc.strerror or exc}{self._retry}")
             self._close(item)
             return False
         except Exception:  # a bug downstream must not stop the other logs

@@ -22,6 +22,7 @@ from typing import Callable, Optional
 from nimwatch.alert_journal import AlertJournal
 from nimwatch.engine import Notice
 from nimwatch.terminal import escape_controls
+from nimwatch.vocabulary import FINDING, LOG_RESET, STALLED
 
 MAX_ALERTS = 5000
 """Alerts kept; the oldest go first (200 clients with 25 findings each fit)."""
@@ -124,17 +125,17 @@ class AlertStore:
 
     def add_notice(self, notice: Notice) -> Optional[Alert]:
         """Record ``notice`` when it is a finding or a stall; returns its alert (new or updated)."""
-        if notice.event == "log_reset":
+        if notice.kind is LOG_RESET:
             self._forget(notice.log)
             return None
         line = notice.get("line")
         line = line if isinstance(line, int) else None
-        if notice.event == "finding":
+        if notice.kind is FINDING:
             rule = str(notice.get("rule", ""))
             code = notice.get("code")
             title = escape_controls(str(notice.get("title", "")))
             fields = dict(
-                kind="finding",
+                kind=FINDING.name,
                 severity=str(notice.get("severity", "warning")),
                 title=title,
                 text=escape_controls(str(notice.get("text", ""))),
@@ -142,7 +143,7 @@ class AlertStore:
                 cause=f"{code} {title}" if code else title,
                 benign=bool(notice.get("benign")),
             )
-        elif notice.event == "stalled":
+        elif notice.kind is STALLED:
             where = f"phase {notice.phase}" if notice.phase else "the run"
             minutes = notice.get("minutes", notice.get("silent_minutes"))
             detail = f" for {float(minutes):g} min" if isinstance(minutes, (int, float)) else ""
@@ -289,4 +290,3 @@ class AlertStore:
 
     def __len__(self) -> int:
         return len(self._alerts)
-

@@ -22,6 +22,7 @@ from nimwatch.terminal import escape_controls
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.summary import title_text
 from nimwatch.views.status_table import ClientRow
+from nimwatch.vocabulary import RUN_FINISHED, STALLED
 
 TOAST_SECONDS = 30.0
 """How long a failure's toast stays (the title and the alerts keep it after)."""
@@ -46,12 +47,12 @@ class Announcer:
     def notices(self, notices: Sequence[Notice]) -> None:
         """Announce the failures and stalls among ``notices`` that happened during this session."""
         for notice in notices:
-            if notice.event == "run_finished" and notice.get("outcome") == "failed":
+            if notice.kind is RUN_FINISHED and notice.get("outcome") == "failed":
                 line = notice.get("line")
                 if self.ctx.fresh(notice.log, line if isinstance(line, int) else 0):
                     where = f" in phase {notice.phase}" if notice.phase else ""
                     self._announce(notice, f"failed{where}", "Migration failed", "error")
-            elif notice.event == "stalled":
+            elif notice.kind is STALLED:
                 where = f" in phase {notice.phase}" if notice.phase else ""
                 self._announce(notice, f"stalled{where}: no new line", "Migration stalled", "warning")
 

@@ -43,6 +43,7 @@ from nimwatch.tui.log_view import LogView
 from nimwatch.tui.messages import FleetUpdated, NoticesArrived, OpenClient, OpenFleet
 from nimwatch.tui.replay_control import ReplayControl
 from nimwatch.tui.replay_keys import ReplayKeys
+from nimwatch.vocabulary import LOG_RESET
 
 BURST_INTERVAL = 0.05
 """During a burst of notices, the screens are redrawn at most this often (seconds); a notice
@@ -165,7 +166,7 @@ class NimwatchApp(ReplayKeys):
         notices, dirty = self.bridge.drain()
         for notice in notices:
             self.ctx.alerts.add_notice(notice)
-            if notice.event == "log_reset":
+            if notice.kind is LOG_RESET:
                 self._full = True
         self.ctx.alerts.flush()
         if self._live:

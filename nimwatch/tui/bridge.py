@@ -26,21 +26,6 @@ from textual.message_pump import MessagePump
 from nimwatch.engine import Notice
 from nimwatch.tui.messages import NoticesArrived
 
-KEPT_EVENTS = frozenset(
-    {
-        "finding",
-        "stalled",
-        "stall_cleared",
-        "run_started",
-        "run_finished",
-        "phase_started",
-        "phase_finished",
-        "log_reset",
-        "log_restarted",
-    }
-)
-"""Notices the UI needs one by one; the others only mark their log as changed."""
-
 
 class NoticeBridge:
     """Buffers engine notices for the UI thread and wakes it with one message per burst."""
@@ -58,7 +43,7 @@ class NoticeBridge:
     def __call__(self, notice: Notice) -> None:
         with self._lock:
             self._dirty.add(notice.log)
-            if notice.event in KEPT_EVENTS:
+            if notice.kind.shown:  # the UI lists it; the others only mark their log as changed
                 self._notices.append(notice)
             if self._pending or not self._attached:
                 return

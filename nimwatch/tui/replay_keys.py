@@ -14,6 +14,7 @@ from textual.binding import Binding
 
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.prompt import PromptScreen
+from nimwatch.vocabulary import FINDING
 
 SPEED_LIMITS = (1 / 16, 4096.0)
 """Slowest and fastest replay speeds the keys reach."""
@@ -68,7 +69,7 @@ class ReplayKeys(App[None]):
                 else (
                     f"{notice.client}: {notice.event.replace('_', ' ')}"
                     + (f" (phase {notice.phase})" if notice.phase else "")
-                    + (f": {notice.get('title')}" if notice.event == "finding" else "")
+                    + (f": {notice.get('title')}" if notice.kind is FINDING else "")
                 )
             )
             self.call_from_thread(self._after_control, f"Stopped at {what}")

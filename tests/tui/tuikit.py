@@ -1,6 +1,7 @@
 """Helpers of the TUI tests: the app over fixed logs, a fixed clock, no wall time on screen.
 
-Every app is built by :func:`nimwatch.tui.app.make_app`, as the CLI builds it.
+Every app is built as the CLI builds it: a replay session (:func:`nimwatch.session.replay`)
+seen through :func:`nimwatch.commands.tui.tui_app`, without the stall monitor.
 The logs of ``data/`` (a finished, a failed and a running client) are replayed
 at full speed with a fake clock before the app starts, so nothing on screen
 depends on when or how fast the test runs. The current directory is ``data/``
@@ -18,10 +19,12 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
 
-from nimwatch.engine import Engine
+from nimwatch import session as sessions
+from nimwatch.commands.tui import tui_app
+from nimwatch.config import Config
 from nimwatch.rulefiles import load_rules
-from nimwatch.sources.replay import ArrivalTimes, ReplaySource
-from nimwatch.tui.app import NimwatchApp, make_app
+from nimwatch.sources.replay import ArrivalTimes
+from nimwatch.tui.app import NimwatchApp
 
 DATA = Path(__file__).resolve().parent / "data"
 OK_LOG = DATA / "aixlpar53_alt_mig.log"
@@ -61,14 +64,17 @@ def build_app(
     ``journal`` gives the replay recorded arrival times; ``options`` go to :func:`make_app` (bell, fresh...).
     """
     clock = FakeClock()
-    engine = Engine(load_rules(), clock=lambda: EPOCH)
-    replay = ReplaySource(
-        engine, list(paths), speed=speed, epoch=EPOCH, clock=clock, sleep=clock.sleep, close_at_end=close,
-        journal=journal,
+    session = sessions.replay(
+        Config(), load_rules(), list(paths), speed=speed, times=journal, stalls=False,
+        epoch=EPOCH, clock=clock, sleep=clock.sleep, close_at_end=close,
     )
-    app = make_app(engine, replay=replay, start_replay=False, report_dir=report_dir, theme=theme, **options)
+    # What a test feeds without a time arrives at line 1's log time (the CLI's replay: the replay's clock),
+    # so that a line a test adds never moves the other rows' columns.
+    session.engine.clock = lambda: EPOCH
+    app: NimwatchApp = tui_app(session, start_replay=False, report_dir=report_dir, theme=theme, **options)
     if preload:
-        replay.run_to_end()
+        assert session.replay is not None
+        session.replay.run_to_end()
     return app
 
 
