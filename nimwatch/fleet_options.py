@@ -18,11 +18,12 @@ Owns :func:`fleet_url` and :data:`PROMETHEUS_ENV`. The ``fleet:`` section itself
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from nimwatch.config.file import DEFAULT_REFRESH, MIN_REFRESH, FleetOptions, url_problem
+if TYPE_CHECKING:  # the config package is imported by the commands that read a config, not by the CLI's parser
+    from nimwatch.config.file import FleetOptions
 
-__all__ = ["DEFAULT_REFRESH", "MIN_REFRESH", "PROMETHEUS_ENV", "FleetOptions", "fleet_url", "url_problem"]
+__all__ = ["PROMETHEUS_ENV", "fleet_url"]
 
 PROMETHEUS_ENV = "NIMWATCH_PROMETHEUS"
 

@@ -67,9 +67,10 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from nimwatch.config import default_config_path, load_config
+    from nimwatch.config.file import FleetOptions
     from nimwatch.errors import UsageError
     from nimwatch.fleet import check_lookback, collect
-    from nimwatch.fleet_options import FleetOptions, fleet_url
+    from nimwatch.fleet_options import fleet_url
     from nimwatch.prometheus_api import PrometheusClient
     from nimwatch.rulefiles import load_rules
     from nimwatch.terminal import write

@@ -133,9 +133,10 @@ def tui_app(session: Any, **options: Any) -> Any:
 def fleet_fetch(given: Optional[str], config: Any) -> Optional[tuple[str, Callable[[], Any], Any]]:
     """(the URL shown, a function that looks at Prometheus, the ``fleet:`` options), or None when no
     Prometheus is configured. A bad URL is a usage error, raised before the terminal is touched."""
+    from nimwatch.config.file import FleetOptions, url_problem
     from nimwatch.errors import UsageError
     from nimwatch.fleet import collect
-    from nimwatch.fleet_options import PROMETHEUS_ENV, FleetOptions, fleet_url, url_problem
+    from nimwatch.fleet_options import PROMETHEUS_ENV, fleet_url
     from nimwatch.prometheus_api import PrometheusClient
 
     options = config.fleet or FleetOptions()

@@ -74,9 +74,9 @@ class TextLines:
         return self.data.rfind("\n", 0, end) + 1
 
     def progress(
-        self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_before: int
+        self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_to_end: int
     ) -> Optional[tuple[int, Progress]]:
-        return _count_text(run, phase, compiled, self.data, start, end, lines_before)
+        return _count_text(run, phase, compiled, self.data, start, end, lines_to_end)
 
 
 class ByteLines:
@@ -128,14 +128,14 @@ class ByteLines:
         return self.data.rfind(b"\n", 0, end) + 1
 
     def progress(
-        self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_before: int
+        self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_to_end: int
     ) -> Optional[tuple[int, Progress]]:
         data = self.data
         if compiled.raw is not None and self._bytes_agree(compiled, start, end):
             forms = (compiled.raw, compiled.raw_literal, b"\n", compiled.raw_totals)
-            return _count(run, phase, compiled, data, forms, start, end, lines_before)
+            return _count(run, phase, compiled, data, forms, start, end, lines_to_end)
         text = decode_block(data[start:end])
-        found = _count_text(run, phase, compiled, text, 0, len(text), lines_before)
+        found = _count_text(run, phase, compiled, text, 0, len(text), lines_to_end)
         # A position in the decoded stretch, made absolute: exact when the stretch is ASCII (the only
         # case where the other counters may count on the bytes), and in one coordinate for all otherwise.
         return None if found is None else (start + found[0], found[1])
@@ -156,11 +156,11 @@ class ByteLines:
 
 
 def _count_text(
-    run: ParsedRun, phase: int, compiled: CompiledCounter, text: str, start: int, end: int, lines_before: int
+    run: ParsedRun, phase: int, compiled: CompiledCounter, text: str, start: int, end: int, lines_to_end: int
 ) -> Optional[tuple[int, Progress]]:
     """What a counter's text pattern counts in ``text[start:end]``."""
     forms = (compiled.text, compiled.literal, "\n", compiled.totals)
-    return _count(run, phase, compiled, text, forms, start, end, lines_before)
+    return _count(run, phase, compiled, text, forms, start, end, lines_to_end)
 
 
 def _count(
@@ -171,13 +171,13 @@ def _count(
     forms: tuple[re.Pattern[AnyStr], Optional[AnyStr], AnyStr, Optional[re.Pattern[AnyStr]]],
     start: int,
     end: int,
-    lines_before: int,
+    lines_to_end: int,
 ) -> Optional[tuple[int, Progress]]:
     """:func:`count_stretch` with the counter's text or byte forms (pattern, literal, newline, totals)."""
     pattern, literal, newline, totals = forms
     return count_stretch(
         run.index, run.counts, run.best_totals, phase, compiled, block, pattern, literal, newline, start, end,
-        lines_before, totals,
+        lines_to_end, totals,
     )  # fmt: skip
 
 

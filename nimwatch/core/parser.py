@@ -116,7 +116,7 @@ class LogParser(FindingTracker):
         line_no = base  # lines before `counted_to`
         counted_to = 0
         key = self._scanner_key()
-        seg_start, seg_run, seg_phase, seg_line = 0, self.run, key, base
+        seg_start, seg_run, seg_phase = 0, self.run, key
         # Candidates are found a window at a time, small after a phase change (phases change
         # often early in a run) and doubling while none comes: a change rescans little. The
         # size carries over from the block before (results never depend on it).
@@ -173,17 +173,18 @@ class LogParser(FindingTracker):
                 # The stretch before this line is over: its progress goes before this line's events.
                 line_events = events[mark:]
                 del events[mark:]
-                self._count_progress(seg_run, seg_phase, lines, seg_start, start, seg_line)
+                self._count_progress(seg_run, seg_phase, lines, seg_start, start, line_no)
                 events.extend(line_events)
-                seg_start, seg_run, seg_phase, seg_line = start, self.run, new_key, line_no
+                seg_start, seg_run, seg_phase = start, self.run, new_key
                 key = new_key
                 window = MIN_WINDOW
                 window_end = lines.window_end(pos, window)
                 starts = lines.candidates(key, pos, window_end)
                 si = 0
-        self._count_progress(seg_run, seg_phase, lines, seg_start, n, seg_line)
+        lines_read = line_no + count(counted_to, n)
+        self._count_progress(seg_run, seg_phase, lines, seg_start, n, lines_read)
         self._window = window
-        self.line_no = line_no + count(counted_to, n)
+        self.line_no = lines_read
         self._remember_tail(lines)
         self._lines = None
         events.append(LinesRead(self.run.index if self.run else None, self.line_no, self.last_text))
@@ -261,14 +262,15 @@ class LogParser(FindingTracker):
         return events
 
     def _count_progress(
-        self, run: Optional[ParsedRun], phase: int, lines: Lines, start: int, end: int, lines_before: int
+        self, run: Optional[ParsedRun], phase: int, lines: Lines, start: int, end: int, lines_to_end: int
     ) -> None:
-        """Count phase ``phase``'s progress lines in ``lines[start:end]`` (one Progress per counter)."""
+        """Count phase ``phase``'s progress lines in ``lines[start:end]`` (one Progress per counter);
+        ``lines_to_end`` is the number of lines of the log before ``end``."""
         if run is None or phase < 1 or start >= end:
             return
         found = []
         for compiled in self.scanners.counters(phase):
-            progress = lines.progress(run, phase, compiled, start, end, lines_before)
+            progress = lines.progress(run, phase, compiled, start, end, lines_to_end)
             if progress is not None:
                 found.append(progress)
         # In the order the log has them, not the counters': the last one sets the phase's progress,

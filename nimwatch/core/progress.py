@@ -15,6 +15,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import itemgetter
 from typing import AnyStr, Optional
 
@@ -97,7 +98,7 @@ def count_stretch(
     newline: AnyStr,
     start: int,
     end: int,
-    lines_before: int,
+    lines_to_end: int,
     totals: Optional[re.Pattern[AnyStr]] = None,
 ) -> Optional[tuple[int, Progress]]:
     """The Progress one counter gives for ``block[start:end]``, with where in ``block`` its last counted
@@ -131,7 +132,7 @@ def count_stretch(
                 best_totals[phase] = int(last.group("total"))
     if last is None:
         return None
-    line_no = lines_before + block.count(newline, start, last.start()) + 1
+    line_no = lines_to_end - block.count(newline, last.start(), end) + 1  # (the last match is near the end)
     groups = last.groupdict()
     total: Optional[int]
     if counter.kind == "ratio":
@@ -200,6 +201,10 @@ def _largest_total(
     updates): progress follows the largest run, not the last one. ``totals`` is
     the pattern with ``total`` as its only group, when there is one.
     """
+    other = _other_total(totals, last.group("total"))
+    if other is not None and other.search(block, start, end) is None:
+        # (the common case: one installp run, one total; ``search`` makes no match objects)
+        return last if int(last.group("total")) >= best else None
     found = totals.findall(block, start, end)
     texts = set(map(itemgetter(totals.groupindex["total"] - 1), found)) if totals.groups > 1 else set(found)
     largest = max(map(int, texts))  # (in C: thousands of progress lines per block)
@@ -208,6 +213,18 @@ def _largest_total(
     if int(last.group("total")) == largest:
         return last
     return [m for m in pattern.finditer(block, start, end) if int(m.group("total")) == largest][-1]
+
+
+@lru_cache(maxsize=64)
+def _other_total(totals: re.Pattern[AnyStr], total: AnyStr) -> Optional[re.Pattern[AnyStr]]:
+    """``totals`` matching only where its total is not ``total``'s text (a total of more digits,
+    fewer or others): when it finds nothing in a stretch, every total there is ``total``."""
+    source = totals.pattern
+    group = "(?P<total>" if isinstance(source, str) else b"(?P<total>"
+    if source.count(group) != 1:
+        return None
+    guard = ("(?!%s(?!\\d))" if isinstance(source, str) else b"(?!%s(?!\\d))") % re.escape(total)
+    return re.compile(source.replace(group, group + guard), totals.flags)
 
 
 def _last_match(

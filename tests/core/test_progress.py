@@ -35,11 +35,24 @@ def by_findall(compiled: CompiledCounter) -> CompiledCounter:
     return CompiledCounter(compiled.counter, compiled.text, compiled.literal, None, None, compiled.spaces)
 
 
-def count(compiled: CompiledCounter, text: str, best: int) -> tuple[Optional[Progress], dict[str, int], dict[int, int]]:
+def count(
+    compiled: CompiledCounter, text: str, best: int
+) -> tuple[Optional[tuple[int, Progress]], dict[str, int], dict[int, int]]:
     counts: dict[str, int] = {}
     best_totals = {6: best}
     found = count_stretch(
-        1, counts, best_totals, 6, compiled, text, compiled.text, compiled.literal, "\n", 0, len(text), 10,
+        1,
+        counts,
+        best_totals,
+        6,
+        compiled,
+        text,
+        compiled.text,
+        compiled.literal,
+        "\n",
+        0,
+        len(text),
+        10,
         compiled.totals,
     )
     return found, counts, best_totals
@@ -60,7 +73,42 @@ def test_line_by_line_equals_findall(lines: list[str], best: int) -> None:
         raw = text.encode("utf-8")
         if compiled.raw is not None and raw.isascii():
             on_bytes = count_stretch(
-                1, {}, {6: best}, 6, compiled, raw, compiled.raw, compiled.raw_literal, b"\n", 0, len(raw), 10,
+                1,
+                {},
+                {6: best},
+                6,
+                compiled,
+                raw,
+                compiled.raw,
+                compiled.raw_literal,
+                b"\n",
+                0,
+                len(raw),
+                10,
                 compiled.raw_totals,
             )
             assert on_bytes == count(compiled, text, best)[0]
+
+
+TOTALS = ["200", "2000", "12000", "02000", "20001", "9"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.sampled_from(TOTALS)), min_size=1, max_size=12),
+    st.integers(0, 13000),
+)
+def test_the_largest_total_wins_whatever_the_digits_of_the_last(runs: list[tuple[int, str]], best: int) -> None:
+    """The shortcut that skips reading every total (when none differs from the last one's text) never
+    hides a larger total: totals that share digits with the last one (200, 2000, 12000, 02000)."""
+    text = "".join(f"Filesets processed:  {done} of {total}  (Total time:  1 secs).\nnoise\n" for done, total in runs)
+    compiled = compile_counter(RATIO)
+    matches = list(compiled.text.finditer(text))
+    largest = max(int(m.group("total")) for m in matches)
+    expected: Optional[tuple[int, int, int]] = None
+    if largest >= best:
+        last = [m for m in matches if int(m.group("total")) == largest][-1]
+        expected = (int(last.group("done")), largest, 10 - text.count("\n", last.start()) + 1)
+    for found, _, _ in (count(compiled, text, best), count(by_findall(compiled), text, best)):
+        got = None if found is None else (found[1].done, found[1].total, found[1].line)
+        assert got == expected

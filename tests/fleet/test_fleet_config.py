@@ -17,8 +17,9 @@ from nimwatch import termcheck
 from nimwatch.cli import main
 from nimwatch.commands import DEFAULT_LOG_DIR
 from nimwatch.config import check_config, load_config
+from nimwatch.config.file import FleetOptions
 from nimwatch.errors import ConfigError
-from nimwatch.fleet_options import FleetOptions, fleet_url
+from nimwatch.fleet_options import fleet_url
 from nimwatch.sources.tail import Tailer
 from nimwatch.tui.app import NimwatchApp
 from nimwatch.tui.dashboard import DashboardScreen, FleetDashboard
