@@ -188,8 +188,7 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
     # a run the log simply ends in gets an ETA from the run history when its arrival times are known
-    from nimwatch.eta_live import report_eta
-    from nimwatch.session import eta_source
+    from nimwatch.eta_live import eta_source, report_eta  # (not nimwatch.session: it imports the config)
 
     now = time.time()
     judge = Judgement(rules, now, mtimes, eta=report_eta(eta_source(rules, journal), timed.__contains__, now))
