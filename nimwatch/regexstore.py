@@ -59,6 +59,7 @@ def open_store(path: Optional[Path] = None, store: CodeStore = STORE) -> None:
     for dkey, value in derived.items():
         store.derived.setdefault(dkey, value)
     store.recording = True
+    store.alone = lambda: threading.active_count() == 1
     store.deriving = stamp is not None
     atexit.register(save_store, where, store, stamp)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
-from nimwatch.core.recompile import STORE, compile_pattern
+from nimwatch.core.recompile import compile_pattern, derive
 from nimwatch.core.scanner import _HAS_CODE, Item, Scanner, cached_required_literals
 
 _sre_parse: Any
@@ -106,7 +106,7 @@ def prefilter_literals(pattern: re.Pattern[str]) -> Optional[tuple[list[str], bo
 
 @lru_cache(maxsize=4096)
 def _prefilter(pattern: re.Pattern[str]) -> Optional[tuple[tuple[str, ...], bool]]:
-    return STORE.derive("prefilter_literals", pattern.pattern, pattern.flags, lambda: _derive_prefilter(pattern))
+    return derive("prefilter_literals", pattern.pattern, pattern.flags, lambda: _derive_prefilter(pattern))
 
 
 def _derive_prefilter(pattern: re.Pattern[str]) -> Optional[tuple[tuple[str, ...], bool]]:
@@ -218,7 +218,7 @@ def line_local(pattern: re.Pattern[str]) -> bool:
     line L" is the same as "the pattern matches line L alone", and the rule can
     be confirmed line by line.
     """
-    return STORE.derive("line_local", pattern.pattern, pattern.flags, lambda: _derive_line_local(pattern))
+    return derive("line_local", pattern.pattern, pattern.flags, lambda: _derive_line_local(pattern))
 
 
 def _derive_line_local(pattern: re.Pattern[str]) -> bool:

@@ -64,6 +64,9 @@ class CodeStore:
         self.entries: dict[Key, Entry] = dict(entries or {})
         self.recording = False
         """Whether new programs are recorded (off when nobody will keep them)."""
+        self.alone: Callable[[], bool] = lambda: False
+        """Whether this is the process's only thread: a program is recorded only then, as recording checks that
+        compiling warns of nothing by changing the (process-wide) warning filters for a moment."""
         self.added = 0
         """Programs recorded in this process (the store is saved only when it grew)."""
         self.used: set[Key] = set()
@@ -111,7 +114,7 @@ class CodeStore:
             made = _from_entry(pattern, entry)
         if made is None:
             made = re.compile(pattern, flags)
-            if self.recording and type(pattern) in (str, bytes):
+            if self.recording and type(pattern) in (str, bytes) and self.alone():
                 recorded = _record(pattern, flags, made)
                 if recorded is not None:
                     self.entries[key] = recorded
@@ -141,10 +144,12 @@ def _from_entry(pattern: AnyStr, entry: Entry) -> Optional[re.Pattern[AnyStr]]:
 def _record(pattern: AnyStr, flags: int, made: re.Pattern[AnyStr]) -> Optional[Entry]:
     """The program of ``pattern`` as ``re.compile`` builds it, when rebuilding from it gives ``made`` exactly."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # a pattern that warns is compiled again (and warns) every time
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # (re.compile has already shown them)
             parsed = _parser.parse(pattern, flags)
             code = _compiler._code(parsed, flags)
+        if caught:
+            return None  # a pattern that warns is compiled by re.compile every time (and warns every time)
         state = parsed.state
         groupindex = dict(state.groupdict)
         indexgroup: list[Optional[str]] = [None] * state.groups
@@ -174,3 +179,8 @@ STORE = CodeStore()
 def compile_pattern(pattern: AnyStr, flags: int = 0) -> re.Pattern[AnyStr]:
     """``re.compile(pattern, flags)`` through the process's store (same object, same errors)."""
     return STORE.compile(pattern, flags)
+
+
+def derive(kind: str, pattern: Union[str, bytes], flags: int, compute: Callable[[], T]) -> T:
+    """:meth:`CodeStore.derive` on the process's store."""
+    return STORE.derive(kind, pattern, flags, compute)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
-from nimwatch.core.recompile import STORE, compile_pattern
+from nimwatch.core.recompile import compile_pattern, derive
 
 _sre_parse: Any
 try:  # Python 3.11+: the regex parser is private; it is the only way to read a pattern's literals
@@ -373,7 +373,7 @@ class Scanner:
 @lru_cache(maxsize=4096)
 def cached_required_literals(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
     """:func:`required_literals`, parsed once per pattern and process (every phase's scanner asks)."""
-    return STORE.derive("required_literals", pattern, 0, lambda: _required_tuple(pattern))
+    return derive("required_literals", pattern, 0, lambda: _required_tuple(pattern))
 
 
 def _required_tuple(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
