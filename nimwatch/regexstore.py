@@ -58,10 +58,17 @@ def open_store(path: Optional[Path] = None, store: CodeStore = STORE) -> None:
         store.entries.setdefault(key, entry)
     for dkey, value in derived.items():
         store.derived.setdefault(dkey, value)
-    store.recording = True
-    store.alone = lambda: threading.active_count() == 1
     store.deriving = stamp is not None
-    atexit.register(save_store, where, store, stamp)
+    if _writable(where):  # (recording costs a second parse of each new pattern: only for a copy that is kept)
+        store.recording = True
+        store.alone = lambda: threading.active_count() == 1
+        atexit.register(save_store, where, store, stamp)
+
+
+def _writable(where: Path) -> bool:
+    """Whether a copy at ``where`` could be written (its directory, or the one that would hold it)."""
+    folder = where.parent if where.parent.is_dir() else where.parent.parent
+    return os.access(folder, os.W_OK)
 
 
 def code_stamp() -> Optional[str]:

@@ -233,3 +233,10 @@ def test_a_store_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     regexstore.save_store(blocked / "__pycache__" / "regex.bin", store, None)
     assert blocked.read_text(encoding="utf-8") == "" and store.added == 1
     assert store.compile("cannot-keep-[0-9]+").search("x cannot-keep-42")
+
+
+def test_only_a_copy_that_can_be_kept_is_recorded(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    assert regexstore._writable(tmp_path / "pkg" / "__pycache__" / "regex.bin")  # __pycache__ made on save
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    assert not regexstore._writable(tmp_path / "file" / "__pycache__" / "regex.bin")
