@@ -68,7 +68,7 @@ def open_store(path: Optional[Path] = None, store: CodeStore = STORE) -> None:
 def _writable(where: Path) -> bool:
     """Whether a copy at ``where`` could be written (its directory, or the one that would hold it)."""
     folder = where.parent if where.parent.is_dir() else where.parent.parent
-    return os.access(folder, os.W_OK)
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
 def code_stamp() -> Optional[str]:
