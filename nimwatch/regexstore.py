@@ -19,17 +19,16 @@ so a changed nimwatch derives them again.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import hashlib
 import marshal
 import os
-import stat
 import sys
 import threading
 from pathlib import Path
 from typing import Any, Optional
 
 from nimwatch.core.recompile import STORE, CodeStore, DerivedKey, Entry, Key, python_stamp
+from nimwatch.datacache import read_copy, write_copy
 
 MAX_ENTRIES = 4096
 """Programs kept in the file; past it, those this process used are kept (a user's changed rules do not pile up)."""
@@ -85,13 +84,12 @@ def code_stamp() -> Optional[str]:
 
 def read_store(where: Path, stamp: Optional[str]) -> tuple[dict[Key, Entry], dict[DerivedKey, Any]]:
     """The programs stored at ``where`` for this Python, and the derived values when ``stamp`` is theirs."""
+    blob = read_copy(where)
+    if blob is None:
+        return {}, {}
     try:
-        with open(where, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or st.st_uid not in (0, os.geteuid()):
-                return {}, {}
-            data = marshal.loads(handle.read())
-    except Exception:  # unreadable, truncated or not marshal data: no copy
+        data = marshal.loads(blob)
+    except Exception:  # truncated or not marshal data: no copy
         return {}, {}
     if not isinstance(data, tuple) or len(data) != 4 or data[0] != python_stamp() or not isinstance(data[1], dict):
         return {}, {}
@@ -113,18 +111,8 @@ def save_store(where: Path, store: CodeStore = STORE, stamp: Optional[str] = Non
         blob = marshal.dumps(data)
     except ValueError:
         return
-    tmp = where.with_name(f".{where.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        where.parent.mkdir(mode=0o755, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(blob)
-        os.replace(tmp, where)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        return
-    store.added = 0
+    if write_copy(where, blob):
+        store.added = 0
 
 
 def _trimmed(table: dict[Any, Any], used: set[Any]) -> dict[Any, Any]:
