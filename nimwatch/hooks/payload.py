@@ -34,7 +34,7 @@ def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
     (fnmatch, case-sensitive), and for findings only ``severity`` (minimum),
     ``rules`` and ``codes``.
     """
-    if notice.kind.hook is None:
+    if not notice.kind.hook:
         return None  # hooks take few kinds: every other notice is ignored at once
     matched: Optional[str] = None
     for name in sorted(hook.on, key=_specificity):
@@ -155,7 +155,8 @@ def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
             "NIMWATCH_CODE": values["code"],
             "NIMWATCH_RULE": values["rule"],
             "NIMWATCH_SEVERITY": values["severity"],
-            "NIMWATCH_MESSAGE": notice.hook_message().replace("\0", ""),
+            "NIMWATCH_MESSAGE": notice.summary().replace("\0", ""),
+            "NIMWATCH_TEXT": _text(notice.get("text")),
             "NIMWATCH_LINE": values["line"],
             "NIMWATCH_OUTCOME": values["outcome"],
             "NIMWATCH_OPERATION": values["operation"],
