@@ -3,8 +3,9 @@
 Owns :class:`Notice` (one event as sinks, hooks, views and the JSON lines see
 it) and :class:`Kind`, the declaration of one event kind: its name, its
 fields (as the README's JSON-lines table documents them), its severity rule,
-its one-line human summary, and where it goes (the ``watch`` JSON lines and
-alerts, the journal, hooks and their ``NIMWATCH_MESSAGE``, the TUI's lists,
+its one-line human summary (the one text of the event: an alert's subject and
+summary, a syslog message, a hook's ``NIMWATCH_MESSAGE``), and where it goes
+(the ``watch`` JSON lines and alerts, the journal, hooks, the TUI's lists,
 replay steps, the ETA, Alertmanager). Every set of event names the outputs
 used to keep (public, unjournaled, hook, TUI, replay-step, ETA, rate-exempt)
 is derived from these declarations (:func:`names`); code elsewhere compares
@@ -13,7 +14,6 @@ a notice's :attr:`Notice.kind` with the constants below, never with a string.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -49,13 +49,13 @@ class Kind:
     """Its keys besides the envelope (``schema``, ``event``, ``ts``, ``client``, ``log``, ``run``, ``phase``)."""
     severity: SeverityRule
     summary: Text
-    """The one line of an alert's subject, a syslog message, a chat message."""
+    """The event's one line: an alert's subject, a syslog or chat message, a hook's ``NIMWATCH_MESSAGE``."""
     public: bool = False
     """A JSON line of ``watch``, an event alert sinks can take (``events:``)."""
     journaled: bool = True
     """(public kinds) Claimed in the journal once; False: about delivery itself, live only."""
-    hook: Optional[Text] = None
-    """Hooks can take it (``on:``); its ``NIMWATCH_MESSAGE`` (who is the log's base name here)."""
+    hook: bool = False
+    """Hooks can take it (``on:``)."""
     shown: bool = False
     """The TUI lists it one by one (the others only mark their log as changed)."""
     step: bool = False
@@ -131,25 +131,9 @@ def _run_finished(n: Notice, who: str, where: str) -> str:
         return f"{who}: {_OPERATIONS.get(str(operation), operation)} {outcome}{nothing}"
     text = f"{who}: migration {outcome}"
     if outcome == "failed" and n.get("failed_phase"):
-        text += f" in phase {n.get('failed_phase')}"
+        text += f" in phase {n.get('failed_phase')}" + (f" ({n.phase_name})" if n.phase_name else "")
     reason = n.get("reason")
-    return text + (f" ({reason})" if reason else "")
-
-
-# --------------------------------------------------------------------------- NIMWATCH_MESSAGE
-
-
-def _hook_run_finished(n: Notice, who: str, phase: str) -> str:
-    out = f"{who}: run {n.run} {n.get('outcome', 'finished')}"
-    if n.get("outcome") == "failed" and phase:
-        out += f" in {phase}"
-    reason = n.get("reason")
-    return out + (f": {reason}" if reason else "")
-
-
-def _hook_stalled(n: Notice, who: str, phase: str) -> str:
-    text = n.get("text") or n.get("message")
-    return str(text) if text else f"{who}: {phase or 'run'} stalled"
+    return text + (f": {reason}" if reason else "")
 
 
 # --------------------------------------------------------------------------- the kinds
@@ -157,24 +141,24 @@ def _hook_stalled(n: Notice, who: str, phase: str) -> str:
 _LINE_ETA = "and the ETA keys"
 RUN_STARTED = Kind(
     "run_started", f"line, mid_run, {_LINE_ETA}", _info, _named("migration started"),
-    public=True, hook=lambda n, who, phase: f"{who}: run {n.run} started", shown=True, step=True, eta=True,
+    public=True, hook=True, shown=True, step=True, eta=True,
 )  # fmt: skip
 PHASE_STARTED = Kind(
     "phase_started", f"line, {_LINE_ETA}", _info, lambda n, who, where: f"{who}: {where} started",
-    public=True, hook=lambda n, who, phase: f"{who}: {phase} started", shown=True, step=True, eta=True,
+    public=True, hook=True, shown=True, step=True, eta=True,
 )  # fmt: skip
 PHASE_FINISHED = Kind(
     "phase_finished", f"line, status, {_LINE_ETA}",
     lambda n: "error" if n.get("status") == "failed" else "info",
     lambda n, who, where: f"{who}: {where} {n.get('status', 'finished')}",
-    public=True, hook=lambda n, who, phase: f"{who}: {phase} {n.get('status', 'finished')}",
+    public=True, hook=True,
     shown=True, step=True, eta=True, alertname="NimadmPhaseFailed",
 )  # fmt: skip
 FINDING = Kind(
     "finding",
     "rule, code, severity, benign, fails_run, title, text, explanation, advice, line, context "
     "(severity_raised, context_after)",
-    _from_fields, _finding, public=True, hook=lambda n, who, phase: str(n.get("text") or ""),
+    _from_fields, _finding, public=True, hook=True,
     shown=True, step=True, default_alert=True, alertname="NimadmFinding",
 )  # fmt: skip
 FINDINGS_SUPPRESSED = Kind(
@@ -186,7 +170,7 @@ STALLED = Kind(
     "stalled",
     "line, severity, silent_minutes, threshold_minutes, last_text, evidence (nim_cstate, nim_info, "
     "info_unchanged_minutes)",
-    _warning, _stalled, public=True, hook=_hook_stalled, shown=True, default_alert=True, alertname="NimadmStalled",
+    _warning, _stalled, public=True, hook=True, shown=True, default_alert=True, alertname="NimadmStalled",
 )  # fmt: skip
 STALL_CLEARED = Kind(
     "stall_cleared", "line, severity, stalled_minutes (evidence, nim_info)", _info,
@@ -195,7 +179,7 @@ STALL_CLEARED = Kind(
 RUN_FINISHED = Kind(
     "run_finished", "line, outcome, failed_phase, reason, operation (exit_code, signal, record, silent_minutes)",
     lambda n: {"failed": "error", "incomplete": "warning"}.get(str(n.get("outcome")), "info"),
-    _run_finished, public=True, hook=_hook_run_finished, shown=True, step=True, rate_exempt=True,
+    _run_finished, public=True, hook=True, shown=True, step=True, rate_exempt=True,
     default_alert=True,
 )  # fmt: skip
 HOOK_RESULT = Kind(
@@ -263,7 +247,7 @@ def names(trait: Callable[[Kind], Any]) -> tuple[str, ...]:
 
 PUBLIC_EVENTS = names(lambda k: k.public)
 """The ``watch`` JSON-lines contract."""
-HOOK_EVENTS = names(lambda k: k.hook is not None)
+HOOK_EVENTS = names(lambda k: k.hook)
 
 
 def kind_of(name: str) -> Kind:
@@ -326,16 +310,6 @@ class Notice:
         elif self.kind is not RUN_FINISHED:
             where = "before phase 1"
         return self.kind.summary(self, self.client or self.log, where)
-
-    def hook_message(self) -> str:
-        """``NIMWATCH_MESSAGE``: a finding's text, else the event's line for hooks."""
-        who = self.client or os.path.basename(self.log)
-        phase = ""
-        if self.phase:
-            phase = f"phase {self.phase} ({self.phase_name})" if self.phase_name else f"phase {self.phase}"
-        if self.kind.hook is None:
-            return f"{who}: {self.event}"
-        return self.kind.hook(self, who, phase)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -63,7 +63,7 @@ def test_every_kind_reaches_the_json_lines_and_the_alerts(kind: Kind) -> None:
         assert _Sink(spec).wants(notice), f"a sink listing {kind.name} takes it"
 
 
-@pytest.mark.parametrize("kind", [k for k in ALL if k.hook is not None], ids=lambda k: k.name)
+@pytest.mark.parametrize("kind", [k for k in ALL if k.hook], ids=lambda k: k.name)
 def test_every_hook_kind_reaches_the_hooks(kind: Kind) -> None:
     notice = _notice(kind, text="the line", outcome="failed")
     assert kind.name in HOOK_ON, "hooks' on: accepts it"
@@ -71,14 +71,14 @@ def test_every_hook_kind_reaches_the_hooks(kind: Kind) -> None:
     assert matched_event(hook, notice) == kind.name
     env = hook_env(hook, notice, kind.name)
     assert env["NIMWATCH_EVENT"] == kind.name
-    assert env["NIMWATCH_MESSAGE"] == notice.hook_message() != ""
+    assert env["NIMWATCH_MESSAGE"] == notice.summary() != ""  # the one text of the event
     key = EventKey("a|b|c", ("log", "1:2:0", "1"))
     assert json.loads(once_key(replace(hook, once_per_run=True), notice, key)) == ["run", "h", "log", "1:2:0", "1"]
 
 
 def test_kinds_hooks_do_not_take_are_ignored_by_them() -> None:
     for kind in ALL:
-        if kind.hook is None:
+        if not kind.hook:
             assert kind.name not in HOOK_ON
             assert matched_event(HookSpec(name="h", on=("finding",), run=("/bin/true",)), _notice(kind)) is None
 

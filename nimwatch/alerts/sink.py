@@ -16,11 +16,12 @@ from fnmatch import fnmatchcase
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from nimwatch.alerts.message import rank, template_values
+from nimwatch.alerts.message import template_values
 from nimwatch.config.alerts import SinkSpec
 from nimwatch.engine import Notice, iso
+from nimwatch.event_filter import EventFilter
 from nimwatch.journal import Journal
-from nimwatch.vocabulary import ALERT_FAILED, ALERTS_HELD, FINDING
+from nimwatch.vocabulary import ALERT_FAILED, ALERTS_HELD
 
 
 class DeliveryError(Exception):
@@ -45,6 +46,8 @@ class Sink(ABC):
     def __init__(self, spec: SinkSpec) -> None:
         self.spec = spec
         self.name = spec.name
+        self.filter = EventFilter(spec.events, spec.clients, severity=spec.severity, benign=spec.benign)
+        """Which notices it sends (the filter hooks use too)."""
         self.held_total = 0
         """Alerts held back by the per-client rate limit since start."""
         self.holding: Optional[str] = None
@@ -57,16 +60,9 @@ class Sink(ABC):
     # ------------------------------------------------------------------ deciding (journal transaction)
 
     def wants(self, notice: Notice) -> bool:
-        spec = self.spec
-        if notice.event not in spec.events:
-            return False
         if notice.kind is ALERT_FAILED and notice.get("sink") == self.name:
             return False  # never alert about ourselves through ourselves
-        if notice.kind is FINDING and notice.get("benign") and not spec.benign:
-            return False  # routine lines of a healthy run page nobody unless asked for
-        if rank(notice.severity()) < rank(spec.severity):
-            return False
-        return self.client_matches(notice)
+        return self.filter.match(notice) is not None
 
     def client_matches(self, notice: Notice) -> bool:
         return any(fnmatchcase(notice.client, glob) for glob in self.spec.clients)

@@ -94,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
         engine.subscribe(emit)
         session.replay.run()  # type: ignore[union-attr]
         return ExitCode.USAGE if problems else final_exit_code(engine)
-    from nimwatch.commands.tui import pick_theme, tui_app
+    from nimwatch.commands.tui import pick_theme, run_app, tui_app
 
     app = tui_app(session, report_dir=Path(args.report_dir), theme=pick_theme(args.theme))
-    app.run()
+    run_app(app)
     return ExitCode.USAGE if problems else final_exit_code(engine)

@@ -109,6 +109,21 @@ def open_alert_journal(config: Any) -> Any:
         return None
 
 
+def run_app(app: Any) -> None:
+    """Run the Textual ``app`` until it quits or its terminal goes away.
+
+    The TUI lives in its terminal: a hang-up (the ssh session closed) ends it even when
+    SIGHUP was ignored by whoever started it (``nohup``, a background job), where it
+    would otherwise go on drawing into a dead terminal. Under ``nimwatch run`` nimadm
+    and its supervisor ignore SIGHUP themselves and go on.
+    """
+    import signal
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    app.run()
+
+
 def tui_app(session: Any, **options: Any) -> Any:
     """The Textual app over a session (:mod:`nimwatch.session`): ``tui``'s, ``replay``'s and the tests' view.
 
@@ -211,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
     holder["app"] = app
     session.start_outside()
     try:
-        app.run()
+        run_app(app)
     finally:
         session.stop_outside()
     return ExitCode.OK

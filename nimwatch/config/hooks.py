@@ -16,29 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Optional
 
 from nimwatch.config.checks import CLIENTS, PHASE, SEVERITIES, Argv, command_problem, env_map
 from nimwatch.config.schema import At, Choice, File, Flag, Many, Num, Section, Sections, Text, key, line_of
 from nimwatch.core.validation import Problems
-from nimwatch.vocabulary import FINDING, HOOK_EVENTS, PHASE_FINISHED, PHASE_STARTED, RUN_FINISHED
+from nimwatch.event_filter import SHORTHANDS, EventFilter
+from nimwatch.vocabulary import FINDING, HOOK_EVENTS
 
-SHORTHANDS: dict[str, tuple[str, Optional[int], Optional[str]]] = {
-    "run_succeeded": (RUN_FINISHED.name, None, "succeeded"),
-    "run_failed": (RUN_FINISHED.name, None, "failed"),
-    "pre_migration": (PHASE_STARTED.name, 4, None),
-    "post_migration": (PHASE_FINISHED.name, 7, None),
-}
-"""Shorthand -> (engine event, phase it requires, run outcome it requires).
-
-run_succeeded and run_failed only match migrations: a clean-up (nimadm -C),
-wake-up or sleep run that finishes is a ``run_finished`` with its ``operation``.
-
-pre_migration is phase 4 starting (nimadm runs the ``-a`` script there) and
-post_migration is phase 7 finishing, whatever its status (the ``-z`` script ran
-in it); hooks read ``NIMWATCH_STATUS`` (done or failed) to tell them apart.
-"""
 EVENTS = (*HOOK_EVENTS, *SHORTHANDS)
 """Every name allowed in ``on``."""
 PLACEHOLDERS = ("client", "phase", "phase_name", "event", "code", "rule", "severity", "log", "line", "outcome",
@@ -98,6 +85,14 @@ class HookSpec:
     benign: bool = key(Flag(), False, help="Also run for findings the catalog marks benign.")
     source: str = ""
     """``file:line`` of the hook in its config, for messages."""
+
+    @cached_property
+    def filter(self) -> EventFilter:
+        """Which notices run it (the filter alert sinks use too)."""
+        return EventFilter(
+            self.on, self.clients or None, tuple(self.phases), self.severity, True, self.benign,
+            tuple(self.rules), tuple(self.codes),
+        )  # fmt: skip
 
 
 def _check_hook(values: dict[str, Any], at: At) -> None:

@@ -167,7 +167,7 @@ class HookManager:
         transaction that records the event (the watcher's planner does), and a run is never
         lost between the event and the hook.
         """
-        if self._stopped or notice.kind.hook is None:
+        if self._stopped or not notice.kind.hook:
             return
         with self._cond:
             states = list(self._states.values())

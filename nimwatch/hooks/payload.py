@@ -12,64 +12,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from fnmatch import fnmatchcase
 from typing import Any, Optional
 
 from nimwatch.config.checks import PLACEHOLDER_RE
-from nimwatch.config.hooks import SHORTHANDS, HookSpec
+from nimwatch.config.hooks import HookSpec
 from nimwatch.process.runner import base_env
-from nimwatch.vocabulary import FINDING, SEVERITIES, EventKey, Notice, rank
+from nimwatch.vocabulary import EventKey, Notice
 
 # --------------------------------------------------------------------------- matching
-
-
-def _specificity(name: str) -> int:
-    return 0 if name in SHORTHANDS else 1
 
 
 def matched_event(hook: HookSpec, notice: Notice) -> Optional[str]:
     """The ``on`` entry of ``hook`` that ``notice`` satisfies (the most specific), or None.
 
-    Filters: ``phases`` (a notice without a phase never passes), ``clients``
-    (fnmatch, case-sensitive), and for findings only ``severity`` (minimum),
-    ``rules`` and ``codes``.
+    Filters (:class:`~nimwatch.event_filter.EventFilter`): ``phases`` (a notice
+    without a phase never passes), ``clients`` (fnmatch, case-sensitive), and
+    for findings only ``severity`` (minimum), ``rules``, ``codes`` and ``benign``.
     """
-    if notice.kind.hook is None:
-        return None  # hooks take few kinds: every other notice is ignored at once
-    matched: Optional[str] = None
-    for name in sorted(hook.on, key=_specificity):
-        if name in SHORTHANDS:
-            event, phase, outcome = SHORTHANDS[name]
-            if notice.event != event:
-                continue
-            if phase is not None and notice.phase != phase:
-                continue
-            if outcome is not None and notice.get("outcome") != outcome:
-                continue
-            if outcome is not None and notice.get("operation", "migration") != "migration":
-                continue  # run_succeeded / run_failed: a clean-up that succeeded migrated nothing
-        elif notice.event != name:
-            continue
-        matched = name
-        break
-    if matched is None:
-        return None
-    if hook.phases and notice.phase not in hook.phases:
-        return None
-    if hook.clients and not any(fnmatchcase(notice.client, glob) for glob in hook.clients):
-        return None
-    if notice.kind is FINDING:
-        if notice.get("benign") and not hook.benign and notice.get("rule") not in hook.rules:
-            return None  # routine lines of a healthy run run no hook unless asked for
-        if hook.severity is not None:
-            severity = str(notice.get("severity", ""))
-            if severity not in SEVERITIES or rank(severity) < rank(hook.severity):
-                return None
-        if hook.rules and notice.get("rule") not in hook.rules:
-            return None
-        if hook.codes and notice.get("code") not in hook.codes:
-            return None
-    return matched
+    return hook.filter.match(notice) if notice.kind.hook else None  # (hooks take few kinds)
 
 
 def once_key(hook: HookSpec, notice: Notice, event_key: Optional[str] = None) -> str:
@@ -155,7 +115,8 @@ def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
             "NIMWATCH_CODE": values["code"],
             "NIMWATCH_RULE": values["rule"],
             "NIMWATCH_SEVERITY": values["severity"],
-            "NIMWATCH_MESSAGE": notice.hook_message().replace("\0", ""),
+            "NIMWATCH_MESSAGE": notice.summary().replace("\0", ""),
+            "NIMWATCH_TEXT": _text(notice.get("text")),
             "NIMWATCH_LINE": values["line"],
             "NIMWATCH_OUTCOME": values["outcome"],
             "NIMWATCH_OPERATION": values["operation"],

@@ -133,7 +133,7 @@ def test_a_failed_run_mails_pages_and_records_in_the_error_log(
     host = os.uname().nodename
     assert mail["argv"][1:] == ["-s", f"nimadm migration of prod01 FAILED on {host}", "aix-admins@example.com"]
     assert "The nimadm migration of prod01 failed." in mail["stdin"]
-    assert "failed in phase 6 (Installing software): nimadm aborted and cleaned up" in mail["stdin"]
+    assert "prod01: migration failed in phase 6 (Installing software): nimadm aborted and cleaned up" in mail["stdin"]
     assert json.loads(mail["stdin"].splitlines()[-1])["outcome"] == "failed"
     (errlog,) = calls["errlogger"]
     assert errlog["argv"][1:] == [

@@ -76,7 +76,7 @@ EVENT_CASES: list[tuple[str, Notice, dict[str, str]]] = [
     (
         "run_started",
         notice("run_started", line=1, mid_run=False),
-        {"NIMWATCH_LINE": "1", "NIMWATCH_MESSAGE": "web73: run 1 started"},
+        {"NIMWATCH_LINE": "1", "NIMWATCH_MESSAGE": "web73: migration started"},
     ),
     (
         "phase_started",
@@ -98,18 +98,19 @@ EVENT_CASES: list[tuple[str, Notice, dict[str, str]]] = [
             "NIMWATCH_RULE": "installp-fs-no-space",
             "NIMWATCH_SEVERITY": "error",
             "NIMWATCH_LINE": "1403",
-            "NIMWATCH_MESSAGE": "0503-008 installp:  There is not enough free disk space in filesystem",
+            "NIMWATCH_MESSAGE": "fail6inst: error 0503-008 in phase 6 (Installing software): Not enough space",
+            "NIMWATCH_TEXT": "0503-008 installp:  There is not enough free disk space in filesystem",
         },
     ),
     (
         "stalled",
-        notice("stalled", phase=6, phase_name="Installing software", minutes=45.0),
-        {"NIMWATCH_MESSAGE": "web73: phase 6 (Installing software) stalled"},
+        notice("stalled", phase=6, phase_name="Installing software", silent_minutes=45, threshold_minutes=30),
+        {"NIMWATCH_MESSAGE": "web73: phase 6 (Installing software) stalled: no new line for 45 min (threshold 30 min)"},
     ),
     (
         "run_finished",
         SUCCEEDED,
-        {"NIMWATCH_OUTCOME": "succeeded", "NIMWATCH_LINE": "4481", "NIMWATCH_MESSAGE": "web73: run 1 succeeded"},
+        {"NIMWATCH_OUTCOME": "succeeded", "NIMWATCH_LINE": "4481", "NIMWATCH_MESSAGE": "web73: migration succeeded"},
     ),
     ("run_succeeded", SUCCEEDED, {"NIMWATCH_OUTCOME": "succeeded"}),
     (
@@ -117,7 +118,7 @@ EVENT_CASES: list[tuple[str, Notice, dict[str, str]]] = [
         FAILED,
         {
             "NIMWATCH_OUTCOME": "failed",
-            "NIMWATCH_MESSAGE": "fail6inst: run 1 failed in phase 6 (Installing software): nimadm aborted and cleaned up",
+            "NIMWATCH_MESSAGE": "fail6inst: migration failed in phase 6 (Installing software): nimadm aborted and cleaned up",
         },
     ),
 ]
@@ -132,6 +133,7 @@ NIMWATCH_VARS = (
     "NIMWATCH_RULE",
     "NIMWATCH_SEVERITY",
     "NIMWATCH_MESSAGE",
+    "NIMWATCH_TEXT",
     "NIMWATCH_LINE",
     "NIMWATCH_OUTCOME",
 )

@@ -45,11 +45,14 @@ def nimadm_args(setup: Setup) -> list[str]:
 
 
 def in_a_terminal(setup: Setup, args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int, Lines]:
-    """``args`` run with a pty as their controlling terminal, in a session of their own (an ssh login)."""
+    """``args`` run with a pty as their controlling terminal, in a session of their own (an ssh login),
+    with SIGHUP ignored (started under ``nohup``): the hang-up must end the TUI all the same."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
 
     def controlling_terminal() -> None:
+        # as under `nohup` or a shell's background job: the TUI must still end with its terminal
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 

@@ -91,7 +91,7 @@ def test_a_clean_up_after_a_killed_migration_is_not_a_success(tmp_path: Path) ->
         assert finished == [(1, "migration", "incomplete"), (2, "cleanup", "succeeded")]
         summaries = [b["summary"] for b in receiver.bodies()]
         assert summaries == [
-            "killclean: migration incomplete (a new run started in the same log)",
+            "killclean: migration incomplete: a new run started in the same log",
             "killclean: clean-up (nimadm -C) succeeded; nothing migrated",
         ]
     finally:
