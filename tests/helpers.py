@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
+from nimwatch.alerts.message import alert_body
+from nimwatch.alerts.sink import Sink
 from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
+from nimwatch.vocabulary import Notice
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LOGS = ROOT / "sample_logs"
@@ -37,3 +40,17 @@ def parse_bytes(rules: RuleSet, data: bytes, client: str = "lpar1", chunks: Opti
 
 def parse_text(rules: RuleSet, text: str, client: str = "lpar1") -> LogState:
     return parse_bytes(rules, text.encode("utf-8"), client)
+
+
+class KeptSink(Sink):
+    """An alert sink that delivers into a list (its choices and payloads are the real ones)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list[dict[str, Any]] = []
+
+    def render(self, notice: Notice, key: str) -> dict[str, Any]:
+        return alert_body(notice, key)
+
+    def send(self, payload: dict[str, Any]) -> None:
+        self.sent.append(payload)

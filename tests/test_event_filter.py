@@ -12,22 +12,13 @@ from itertools import product
 from typing import Any, Optional
 
 import pytest
+from helpers import KeptSink
 
-from nimwatch.alerts.message import alert_body
-from nimwatch.alerts.sink import Sink
 from nimwatch.config.alerts import SinkSpec
 from nimwatch.config.hooks import HookSpec
 from nimwatch.event_filter import EventFilter
 from nimwatch.hooks.payload import matched_event
 from nimwatch.vocabulary import FINDING, PHASE_STARTED, RUN_FINISHED, STALLED, Notice, rank
-
-
-class _Sink(Sink):
-    def render(self, notice: Notice, key: str) -> dict[str, Any]:
-        return alert_body(notice, key)
-
-    def send(self, payload: dict[str, Any]) -> None:
-        pass
 
 
 def _notice(event: str, client: str = "web73", phase: Optional[int] = 6, **fields: Any) -> Notice:
@@ -51,7 +42,7 @@ SETTINGS = list(product((("finding",), ("finding", "stalled", "run_finished")), 
 def test_a_sink_and_a_hook_with_the_same_settings_take_the_same_notices(
     events: tuple[str, ...], clients: tuple[str, ...], severity: str, benign: bool
 ) -> None:
-    sink = _Sink(SinkSpec(name="s", type="command", events=events, clients=clients, severity=severity, benign=benign))
+    sink = KeptSink(SinkSpec(name="s", type="command", events=events, clients=clients, severity=severity, benign=benign))
     hook = HookSpec(name="h", on=events, run=("/bin/true",), clients=clients, severity=severity, benign=benign)
     assert isinstance(sink.filter, EventFilter) and isinstance(hook.filter, EventFilter)
     for notice in NOTICES:

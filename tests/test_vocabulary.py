@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, KeptSink
 
 from nimwatch import vocabulary
 from nimwatch.alerts.message import alert_body, template_values
-from nimwatch.alerts.sink import Sink
 from nimwatch.config.alerts import DEFAULT_EVENTS, SinkSpec
 from nimwatch.config.hooks import EVENTS as HOOK_ON
 from nimwatch.config.hooks import HookSpec
@@ -32,13 +31,6 @@ from nimwatch.vocabulary import KINDS, PUBLIC_EVENTS, SEVERITIES, EventKey, Kind
 
 ALL = list(KINDS.values())
 
-
-class _Sink(Sink):
-    def render(self, notice: Notice, key: str) -> dict[str, Any]:
-        return alert_body(notice, key)
-
-    def send(self, payload: dict[str, Any]) -> None:
-        pass
 
 
 def _notice(kind: Kind, **fields: Any) -> Notice:
@@ -60,7 +52,7 @@ def test_every_kind_reaches_the_json_lines_and_the_alerts(kind: Kind) -> None:
     assert template_values(notice, "k")["summary"] == body["summary"]
     if kind.public:
         spec = SinkSpec(name="s", type="command", events=(kind.name,), severity="info")
-        assert _Sink(spec).wants(notice), f"a sink listing {kind.name} takes it"
+        assert KeptSink(spec).wants(notice), f"a sink listing {kind.name} takes it"
 
 
 @pytest.mark.parametrize("kind", [k for k in ALL if k.hook], ids=lambda k: k.name)
