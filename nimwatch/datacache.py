@@ -1,6 +1,8 @@
 """Parsed copies of the built-in YAML files, kept beside them as Python keeps its bytecode.
 
-Owns :func:`load_yaml_cached`. Every nimwatch command reads the rules
+Owns :func:`load_yaml_cached`, and how every such copy is read and written
+(:func:`read_copy`, :func:`write_copy`; :mod:`nimwatch.regexstore` keeps its
+own with them). Every nimwatch command reads the rules
 (``phases/nimadm.yaml``, ``failures.yaml``) and the scan anchors: parsing them
 costs ~25 ms with PyYAML's C loader and ~200 ms with the pure-Python one (AIX,
 where PyYAML has no compiled part), plus importing PyYAML itself. So the first
@@ -62,15 +64,42 @@ def load_yaml_cached(path: Path) -> Any:
     return from_yaml
 
 
-def _read(where: Path, digest: str) -> tuple[Any] | None:
-    """The stored document (in a 1-tuple: it may be None) when ``where`` holds one for ``digest``."""
+def read_copy(where: Path) -> bytes | None:
+    """The bytes of a kept copy, unless there is none or group, others or another user could have written it."""
     try:
         with open(where, "rb") as handle:
             st = os.fstat(handle.fileno())
             if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or st.st_uid not in (0, os.geteuid()):
                 return None
-            data = json.loads(handle.read(), object_hook=_decode)
-    except (OSError, ValueError):
+            return handle.read()
+    except OSError:
+        return None
+
+
+def write_copy(where: Path, blob: bytes) -> bool:
+    """Keep ``blob`` at ``where`` (best effort: any failure leaves the old copy or none, never a partial one)."""
+    tmp = where.with_name(f".{where.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        where.parent.mkdir(mode=0o755, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+        os.replace(tmp, where)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return False
+    return True
+
+
+def _read(where: Path, digest: str) -> tuple[Any] | None:
+    """The stored document (in a 1-tuple: it may be None) when ``where`` holds one for ``digest``."""
+    blob = read_copy(where)
+    if blob is None:
+        return None
+    try:
+        data = json.loads(blob, object_hook=_decode)
+    except ValueError:
         return None
     if not isinstance(data, dict) or data.get("digest") != digest or "doc" not in data:
         return None
@@ -83,16 +112,7 @@ def _write(where: Path, digest: str, doc: Any) -> None:
         text = json.dumps({"digest": digest, "doc": _encode(doc)}, ensure_ascii=False, separators=(",", ":"))
     except _Unstorable:
         return
-    tmp = where.with_name(f".{where.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        where.parent.mkdir(mode=0o755, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, where)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    write_copy(where, text.encode("utf-8"))
 
 
 def _encode(value: Any) -> Any:

@@ -20,6 +20,7 @@ phase only: the log does not say which phases follow.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional
@@ -147,6 +148,9 @@ def running_run(run: RunState, now: float) -> RunningRun:
     )
 
 
+log = logging.getLogger(__name__)
+
+
 class EtaSource:
     """Estimates for running runs, from one history.
 
@@ -182,6 +186,11 @@ class EtaSource:
     def for_log(self, log: LogState, now: float, *, timed: bool = True) -> Optional[Estimate]:
         """The estimate for the latest run of ``log``."""
         return self.eta_for(log.current, now, timed=timed)
+
+
+def eta_source(rules: RuleSet, journal: Any) -> EtaSource:
+    """The ETA from the journal's run history (an empty history without a journal, or one it cannot read)."""
+    return EtaSource(rules, HistoryCache.load(journal, lambda why: log.warning("%s (ETA without history)", why)))
 
 
 def report_eta(

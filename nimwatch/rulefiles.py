@@ -18,6 +18,7 @@ from nimwatch.core.rules import RuleSet, Signature, build_phase_model, build_sig
 from nimwatch.core.validation import Problems
 from nimwatch.datacache import load_yaml_cached
 from nimwatch.errors import RuleError
+from nimwatch.regexstore import open_store
 
 PHASE_FILE = "nimadm.yaml"
 CATALOG_FILE = "failures.yaml"
@@ -59,6 +60,7 @@ def load_signature_file(path: Path, problems: Problems | None = None, *, builtin
 
 @lru_cache(maxsize=8)
 def _load_cached(user_files: tuple[str, ...]) -> RuleSet:
+    open_store()  # the compiled programs of the patterns, kept from an earlier run
     base = builtin_rules_dir()
     model = build_phase_model(load_yaml_cached(base / PHASE_FILE), str(base / PHASE_FILE))
     builtin = load_signature_file(base / CATALOG_FILE, builtin=True)

@@ -33,7 +33,7 @@ from nimwatch.config import Config, default_config_path, default_state_path, loa
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine, FindingLimits
 from nimwatch.errors import NimwatchError
-from nimwatch.eta_live import EtaSource, HistoryCache
+from nimwatch.eta_live import EtaSource, eta_source
 from nimwatch.feed import FeedSink
 from nimwatch.launcher.exits import LaunchFollower, read_to_end
 from nimwatch.launcher.records import runs_dir
@@ -75,11 +75,6 @@ def open_journal(config: Config) -> Any:
     except NimwatchError as exc:
         say(f"{exc} (elapsed times unknown)")
         return None
-
-
-def eta_source(rules: RuleSet, journal: Any) -> EtaSource:
-    """The ETA from the journal's run history (an empty history without a journal, or one it cannot read)."""
-    return EtaSource(rules, HistoryCache.load(journal, lambda why: log.warning("%s (ETA without history)", why)))
 
 
 def stall_monitor(engine: Engine, config: Config, rules: RuleSet, clock: Callable[[], float]) -> StallMonitor:

@@ -19,7 +19,6 @@ import argparse
 import os
 import re
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -77,6 +76,8 @@ def parse_since(text: str, now: Optional[float] = None) -> float:
     ago = _AGO.match(value)
     if ago:
         return now - float(ago.group(1)) * {"d": 86400, "h": 3600, "m": 60}[ago.group(2)]
+    from datetime import datetime  # (here: every command's parser is built at start-up)
+
     for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(value, fmt).timestamp()

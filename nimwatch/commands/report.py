@@ -187,12 +187,15 @@ def run(args: argparse.Namespace) -> int:
     if not logs and input_errors:
         return ExitCode.USAGE
     # a log that simply ends is "in progress (or stopped)" until it is silent past its phase's stall threshold
-    # a run the log simply ends in gets an ETA from the run history when its arrival times are known
-    from nimwatch.eta_live import report_eta
-    from nimwatch.session import eta_source
-
+    # a run the log simply ends in gets an ETA from the run history when its arrival times are known (they
+    # come from the journal: without one no run has an ETA, and the estimator is not even imported)
     now = time.time()
-    judge = Judgement(rules, now, mtimes, eta=report_eta(eta_source(rules, journal), timed.__contains__, now))
+    eta = None
+    if journal is not None:
+        from nimwatch.eta_live import eta_source, report_eta  # (not nimwatch.session: it imports the config)
+
+        eta = report_eta(eta_source(rules, journal), timed.__contains__, now)
+    judge = Judgement(rules, now, mtimes, eta=eta)
     clients = client_records(logs, rules, judge)
     if args.format == "json":
         # written one run at a time: memory does not grow with the number of runs

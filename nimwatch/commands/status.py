@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -139,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     follower.look()
     colour = _use_colour(args.colour)
     ascii_only = _ascii_output(args.ascii)
+    import shutil  # (here: every command's parser is built at start-up)
+
     while True:
         width = shutil.get_terminal_size((100, 24)).columns
         rows = rows_of(session, follower, args.sort)

@@ -33,6 +33,7 @@ from typing import Any, Optional
 from nimwatch.core.anchors import DASH, SUFFIX_TOKENS, AnchorData, Anchors, choose_anchors, lookbehind
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.literals import LiteralSpec, ScanPlan, scan_specs
+from nimwatch.core.recompile import compile_pattern
 from nimwatch.core.scanner import Scanner, fold
 
 _HIGH = re.compile(rb"[\x80-\xff]")
@@ -122,7 +123,7 @@ class ByteScanner:
             words.append(((frozenset({_ZERO}),) * 3, rb"(?<=0000\x00000)"))
         parts = ([_alternation(words)] if words else []) + sorted(set(guards))
         body = parts[0] if len(parts) == 1 else b"(?:" + b"|".join(parts) + b")"
-        self.regex = re.compile(rb"\x00" + body if parts else rb"(?!)")
+        self.regex = compile_pattern(rb"\x00" + body if parts else rb"(?!)")
 
     def _token(self, ch: str, icase: bool) -> frozenset[int]:
         """The translated bytes that may stand for ``ch`` of a literal."""

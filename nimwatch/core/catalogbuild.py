@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Optional
 
 from nimwatch.core.events import Severity
+from nimwatch.core.recompile import compile_pattern
 from nimwatch.core.rulemodel import Cause, Signature
 from nimwatch.core.validation import LineDict, LineList, Problems, did_you_mean, type_name
 
@@ -58,7 +59,7 @@ class FieldReader:
             self.problems.add(line, key, f"must be a regular expression string, not {type_name(value)}")
             return None
         try:
-            return re.compile(value)
+            return compile_pattern(value)
         except re.error as exc:
             self.problems.add(line, key, f"bad regular expression: {exc}")
             return None

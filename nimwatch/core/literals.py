@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
+from nimwatch.core.recompile import compile_pattern, derive
 from nimwatch.core.scanner import _HAS_CODE, Item, Scanner, cached_required_literals
 
 _sre_parse: Any
@@ -105,6 +106,10 @@ def prefilter_literals(pattern: re.Pattern[str]) -> Optional[tuple[list[str], bo
 
 @lru_cache(maxsize=4096)
 def _prefilter(pattern: re.Pattern[str]) -> Optional[tuple[tuple[str, ...], bool]]:
+    return derive("prefilter_literals", pattern.pattern, pattern.flags, lambda: _derive_prefilter(pattern))
+
+
+def _derive_prefilter(pattern: re.Pattern[str]) -> Optional[tuple[tuple[str, ...], bool]]:
     try:
         parsed = _sre_parse.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
     except (re.error, TypeError):
@@ -213,6 +218,10 @@ def line_local(pattern: re.Pattern[str]) -> bool:
     line L" is the same as "the pattern matches line L alone", and the rule can
     be confirmed line by line.
     """
+    return derive("line_local", pattern.pattern, pattern.flags, lambda: _derive_line_local(pattern))
+
+
+def _derive_line_local(pattern: re.Pattern[str]) -> bool:
     try:
         parsed = _sre_parse.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
     except (re.error, TypeError):
@@ -290,7 +299,7 @@ def _item_literals(item: Item) -> Optional[tuple[list[str], bool]]:
 
 @lru_cache(maxsize=1024)
 def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
+    return compile_pattern(pattern.pattern, pattern.flags | re.MULTILINE)
 
 
 def scan_specs(scanner: Scanner) -> ScanPlan:

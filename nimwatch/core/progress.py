@@ -21,8 +21,9 @@ from typing import AnyStr, Optional
 
 from nimwatch.core.events import Progress
 from nimwatch.core.literals import line_local
+from nimwatch.core.recompile import compile_pattern
 from nimwatch.core.rules import Counter
-from nimwatch.core.scanner import required_literals, unanchored
+from nimwatch.core.scanner import cached_required_literals, unanchored
 
 _SPACE_CLASSES = re.compile(r"\\[sS]")
 _OTHER_GROUP = re.compile(r"\(\?P<(?!total>)\w+>")
@@ -58,18 +59,18 @@ class CompiledCounter:
 
 def compile_counter(counter: Counter) -> CompiledCounter:
     pattern = unanchored(counter.pattern)
-    lits = required_literals(pattern.pattern)
+    lits = cached_required_literals(pattern.pattern)
     literal = lits[0][0] if lits and len(lits[0]) == 1 and not lits[1] else None
     source = pattern.pattern
     raw: Optional[re.Pattern[bytes]] = None
     if source.isascii() and (literal is None or literal.isascii()):
-        raw = re.compile(source.encode("ascii"), pattern.flags & ~re.UNICODE)
+        raw = compile_pattern(source.encode("ascii"), pattern.flags & ~re.UNICODE)
     totals = raw_totals = None
     if "total" in pattern.groupindex and not _BACKREFERENCE.search(source):
         only_total = _OTHER_GROUP.sub("(?:", source)
-        totals = re.compile(only_total, pattern.flags)
+        totals = compile_pattern(only_total, pattern.flags)
         if raw is not None:
-            raw_totals = re.compile(only_total.encode("ascii"), pattern.flags & ~re.UNICODE)
+            raw_totals = compile_pattern(only_total.encode("ascii"), pattern.flags & ~re.UNICODE)
     return CompiledCounter(
         counter=counter,
         totals=totals,
@@ -224,7 +225,7 @@ def _other_total(totals: re.Pattern[AnyStr], total: AnyStr) -> Optional[re.Patte
     if source.count(group) != 1:
         return None
     guard = ("(?!%s(?!\\d))" if isinstance(source, str) else b"(?!%s(?!\\d))") % re.escape(total)
-    return re.compile(source.replace(group, group + guard), totals.flags)
+    return compile_pattern(source.replace(group, group + guard), totals.flags)
 
 
 def _last_match(

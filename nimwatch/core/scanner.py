@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
+from nimwatch.core.recompile import compile_pattern, derive
+
 _sre_parse: Any
 try:  # Python 3.11+: the regex parser is private; it is the only way to read a pattern's literals
     _sre_parse = importlib.import_module("re._parser")
@@ -273,14 +275,15 @@ class Scanner:
             code = self._code_item is not None
             # Block scans look for anchors; literals holding a message number are left to the code scan.
             words = {_anchor(w) for w in self.literals if not (code and _HAS_CODE.search(w))}
-            block_re = re.compile(_trie_regex(words) if words else "(?!)")
+            block_re = compile_pattern(_trie_regex(words) if words else "(?!)")
             code_re = re.compile(r"-(?<=\d{4}-)\d{3}") if code else None
             folded_re = None
             if self.folded_literals:
                 folded = {_anchor(w) for w in self.folded_literals if not (code and _HAS_CODE.search(w))}
-                folded_re = re.compile(_trie_regex(folded) if folded else "(?!)")
+                folded_re = compile_pattern(_trie_regex(folded) if folded else "(?!)")
             self._slow_block = [
-                (item, re.compile(item.pattern.pattern, item.pattern.flags | re.MULTILINE)) for item in self.slow_items
+                (item, compile_pattern(item.pattern.pattern, item.pattern.flags | re.MULTILINE))
+                for item in self.slow_items
             ]
             self._text_scan = (block_re, code_re, folded_re)
         return self._text_scan
@@ -370,6 +373,10 @@ class Scanner:
 @lru_cache(maxsize=4096)
 def cached_required_literals(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
     """:func:`required_literals`, parsed once per pattern and process (every phase's scanner asks)."""
+    return derive("required_literals", pattern, 0, lambda: _required_tuple(pattern))
+
+
+def _required_tuple(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
     found = required_literals(pattern)
     return None if found is None else (tuple(found[0]), found[1])
 
@@ -398,7 +405,7 @@ def _anchor_index(literals: Sequence[str]) -> tuple[re.Pattern[str], dict[str, t
         by_anchor.setdefault(_anchor(lit), []).append(lit)
     anchors = sorted(by_anchor)
     index = {a: tuple(lit for n in range(1, len(a) + 1) for lit in by_anchor.get(a[:n], ())) for a in anchors}
-    return re.compile(_trie_regex(anchors) if anchors else "(?!)"), index
+    return compile_pattern(_trie_regex(anchors) if anchors else "(?!)"), index
 
 
 LINE_CACHE_SIZE = 2048
@@ -414,7 +421,7 @@ def unanchored(pattern: re.Pattern[str]) -> re.Pattern[str]:
     """The pattern without a leading ``^`` (cached), to find line starts inside pasted text."""
     cached = _UNANCHORED.get(pattern)
     if cached is None:
-        cached = _UNANCHORED[pattern] = re.compile(_unanchor(pattern.pattern), pattern.flags)
+        cached = _UNANCHORED[pattern] = compile_pattern(_unanchor(pattern.pattern), pattern.flags)
     return cached
 
 

@@ -9,7 +9,6 @@ problem (start-up) or list them all (``check-config``).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +39,8 @@ class LineList(list):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    import difflib  # (here: only a bad file needs it, and every command loads the rules)
+
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

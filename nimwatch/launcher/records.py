@@ -20,14 +20,11 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from nimwatch.aix.runner import SubprocessRunner
 from nimwatch.errors import NimwatchError
 
 RECORD_VERSION = 1
@@ -174,6 +171,8 @@ def log_position(log: Path) -> Optional[dict[str, int]]:
 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` as JSON to ``path``: temporary file in the same directory, fsync, rename, fsync the directory."""
+    import tempfile  # (here: ``report`` and ``status`` only read records)
+
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
     try:
@@ -244,6 +243,8 @@ def ps_command() -> str:
     for path in ("/usr/bin/ps", "/bin/ps"):
         if os.path.exists(path):
             return path
+    import shutil
+
     return shutil.which("ps") or "ps"
 
 
@@ -258,6 +259,8 @@ def parse_etime(text: str) -> Optional[float]:
 
 def process_start(pid: int) -> Optional[float]:
     """When ``pid`` started (seconds since the epoch, to the second), None when ``ps`` cannot tell."""
+    from nimwatch.aix.runner import SubprocessRunner  # (here: reading records starts no process)
+
     result = SubprocessRunner().run([ps_command(), "-o", "etime=", "-p", str(pid)], 30)
     if not result.ok:
         return None
