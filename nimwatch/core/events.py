@@ -9,9 +9,9 @@ event to the state (the log itself carries no timestamps).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 

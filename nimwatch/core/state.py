@@ -416,7 +416,8 @@ class FleetState:
         if isinstance(event, SinkRecovered):
             self.sinks[event.sink] = SinkState(event.sink, event.type, pending=event.pending, rejected=old.rejected)
         elif event.rejected:
-            self.sinks[event.sink] = replace(old, pending=event.pending, last_error=event.error, rejected=old.rejected + 1)
+            rejected = old.rejected + 1
+            self.sinks[event.sink] = replace(old, pending=event.pending, last_error=event.error, rejected=rejected)
         else:
             since = old.failing_since if old.failing_since is not None else (at or 0.0)
             self.sinks[event.sink] = replace(
