@@ -10,7 +10,7 @@ engine's lock is released; they must be quick (queue work, never block).
 
 Public notice events (the ``watch`` JSON-lines contract): run_started,
 phase_started, phase_finished, finding, findings_suppressed, stalled,
-stall_cleared, run_finished, hook_result, alert_failed, backlog, log_replaced,
+stall_cleared, run_finished, hook_result, alert_failed, alert_recovered, backlog, log_replaced,
 nimadm_exited, nim_state (from outside the log: :mod:`nimwatch.outside_notices`).
 Internal ones (``progress``, ``fact``, ``lines``, ``bad_line``,
 ``finding_detail``, ``installp``) keep live views current and are not printed
@@ -18,8 +18,10 @@ by ``watch``. A finding's advice has the facts known so far filled in; when
 the lines after an info finding show a failure (an unknown message number
 inside installp's output), a second ``finding`` notice carries its new
 severity. The stall monitor's verdicts (stalled, silent, running on) are core
-events too, given to :meth:`Engine.reduce`: the reducer is the one writer of
-the state.
+events too, given to :meth:`Engine.reduce`, and so are a hook's result and an
+alert sink's trouble or recovery, given to :meth:`Engine.report` by the hook
+manager and the alert dispatcher: the reducer is the one writer of the state
+(the logs' and the fleet's, :attr:`Engine.fleet`).
 
 Flood limits: a run's findings become notices up to :class:`FindingLimits`
 (per run and per signature; a finding that fails the run always passes). The
@@ -36,13 +38,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from nimwatch.core.events import Event, Finding, RunFinished
+from nimwatch.core.events import Event, Finding, RunFinished, SinkFailed, SinkRecovered
 from nimwatch.core.lognames import client_from_path
 from nimwatch.core.parser import build_scanner
 from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
-from nimwatch.core.state import LogState
-from nimwatch.notices import PUBLIC_EVENTS, Notice, iso, notice_for
+from nimwatch.core.state import FleetState, LogState
+from nimwatch.notices import PUBLIC_EVENTS, Notice, fleet_notice, iso, notice_for
 from nimwatch.vocabulary import FINDINGS_SUPPRESSED, LOG_REPLACED, LOG_RESTARTED
 
 __all__ = ["PUBLIC_EVENTS", "Engine", "FindingLimits", "Notice", "iso"]
@@ -100,6 +102,8 @@ class Engine:
         self.floods: dict[str, FloodCounts] = {}
         self.scanner = build_scanner(rules)
         self.logs: dict[str, LogState] = {}
+        self.fleet = FleetState()
+        """What is about no one log (the alert sinks' delivery): read under :meth:`locked`."""
         self._readers: dict[str, LogReader] = {}
         self._subscribers: list[Subscriber] = []
         self._lock = threading.RLock()
@@ -122,7 +126,7 @@ class Engine:
         return unsubscribe
 
     def publish(self, notice: Notice) -> None:
-        """Send a notice made outside the parser (stalled, hook_result, alert_failed)."""
+        """Send a notice that no state keeps (``log_replaced``, ``backlog``, a replay's own)."""
         self._dispatch([notice])
 
     def _dispatch(self, notices: list[Notice]) -> None:
@@ -202,6 +206,26 @@ class Engine:
             if log not in self.logs:
                 return []
             return self._apply(log, [event], at)
+
+    def report(self, event: Event, at: Optional[float] = None, log: str = "") -> list[Notice]:
+        """A worker's event (a hook's result for ``log``, an alert sink's trouble or recovery): reduce, publish.
+
+        Returns its notices. A hook's result for a log the engine does not follow (a run kept
+        from an earlier session, read again before its log) is said but kept nowhere.
+        """
+        at = self.clock() if at is None else at
+        with self._lock:
+            if isinstance(event, (SinkFailed, SinkRecovered)):
+                notice = fleet_notice(self.fleet, event, at)  # before the reducer clears what it says
+                self.fleet.apply(event, at)
+                notices = [notice] if notice is not None else []
+            elif log in self.logs:
+                notices = self._apply(log, [event], at)
+            else:
+                notice = notice_for(LogState(log, client_from_path(log)), event, at, self.phase_name)
+                notices = [notice] if notice is not None else []
+        self._dispatch(notices)
+        return notices
 
     def remove(self, log: str) -> None:
         """Stop following ``log`` and forget its state."""

@@ -9,7 +9,9 @@ changed, and within :data:`CHANGE_DELAY` of a change; it also serves
 ``nimwatch_up 0`` into the textfile. Per client (judged on its last
 migration, so a later ``nimadm -C`` does not hide it): the status, the current
 phase, the outcome, phase durations, findings by severity, the time of the
-last line and whether it is stalled; plus ``nimwatch_up`` and
+last line, whether it is stalled and which hooks failed for it; per alert
+sink that reported trouble, whether it is failing and its pending alerts (the
+fleet's state); plus ``nimwatch_up`` and
 ``nimwatch_build_info``. The heartbeat, ETA and run-history families come from
 :mod:`nimwatch.metrics_live`. No third-party library.
 """
@@ -166,6 +168,18 @@ def render(
             if run is None:
                 continue
             w.sample("nimwatch_stalled", {"client": client}, int((row["log"], run.index) in stalled))
+        w.family("nimwatch_hook_failed", "gauge", "1 while a hook's last result for the client's latest run failed.")
+        for client, row in sorted(rows.items()):
+            latest = engine.logs[row["log"]].current
+            for hook in latest.failed_hooks if latest is not None else ():
+                w.sample("nimwatch_hook_failed", {"client": client, "hook": hook.hook}, 1)
+        sinks = sorted(engine.fleet.sinks.items())
+        w.family("nimwatch_alert_sink_failing", "gauge", "1 while the alert sink cannot deliver (alerts wait).")
+        for name, sink in sinks:
+            w.sample("nimwatch_alert_sink_failing", {"sink": name}, int(sink.failing))
+        w.family("nimwatch_alert_sink_pending", "gauge", "Alerts waiting for the sink, as it last reported.")
+        for name, sink in sinks:
+            w.sample("nimwatch_alert_sink_pending", {"sink": name}, sink.pending)
         if live is not None:
             live.client_families(w, rows, now)
     for name, kind, doc, value in extra or []:

@@ -5,8 +5,9 @@ fields), :data:`PUBLIC_EVENTS` (the ``watch`` JSON-lines contract) and
 :func:`notice_for`, which turns a core event, once reduced into its log's
 state, into its notice: a finding's advice with the facts known so far filled
 in, a finding whose severity rose when the lines after it were read, the
-stall monitor's verdicts. Pure functions over the state; the engine calls them
-under its lock.
+stall monitor's verdicts, a hook's result; :func:`fleet_notice` does the same
+for the alert sinks' reports. Pure functions over the state; the engine calls
+them under its lock.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nimwatch.core.events import (
     Fact,
     Finding,
     FindingDetail,
+    HookRan,
     InstallpResult,
     LinesRead,
     Outcome,
@@ -29,16 +31,21 @@ from nimwatch.core.events import (
     RunFinished,
     RunSilent,
     RunStarted,
+    SinkFailed,
+    SinkRecovered,
     StallCleared,
     Stalled,
 )
-from nimwatch.core.state import LogState
+from nimwatch.core.state import FleetState, LogState
 from nimwatch.core.verdict import operation_of
 from nimwatch.vocabulary import (
+    ALERT_FAILED,
+    ALERT_RECOVERED,
     BAD_LINE,
     FACT,
     FINDING,
     FINDING_DETAIL,
+    HOOK_RESULT,
     INSTALLP,
     LINES,
     PHASE_FINISHED,
@@ -53,7 +60,7 @@ from nimwatch.vocabulary import (
     iso,
 )
 
-__all__ = ["PUBLIC_EVENTS", "Notice", "finding_fields", "iso", "notice_for"]
+__all__ = ["PUBLIC_EVENTS", "Notice", "finding_fields", "fleet_notice", "iso", "notice_for"]
 
 PhaseNamer = Callable[[Optional[int]], Optional[str]]
 """Phase number -> its name (None for none)."""
@@ -111,6 +118,30 @@ def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer)
         return make(BAD_LINE.name, None, None, line=event.line, reason=event.reason)
     if isinstance(event, (Stalled, RunSilent, StallCleared)):
         return _quiet_notice(state, event, make)
+    if isinstance(event, HookRan):
+        fields = {**event.trigger_fields, "trigger": event.trigger, "on": event.on, "hook": event.hook}
+        fields.update(argv=list(event.argv), exit_status=event.exit_status, timed_out=event.timed_out)
+        fields.update(duration=round(event.duration, 3), output_tail=event.output_tail, error=event.error)
+        fields.update(skipped=event.skipped, attempt=event.attempt, will_retry=event.will_retry)
+        client = event.client or state.client
+        return Notice(HOOK_RESULT.name, at, state.log, client, event.run, event.phase, phase_name(event.phase), fields)
+    return None
+
+
+def fleet_notice(fleet: FleetState, event: Event, at: float) -> Optional[Notice]:
+    """The notice of an alert sink's report, made before it is reduced into ``fleet`` (None: not a sink's)."""
+    if isinstance(event, SinkFailed):
+        fields: dict[str, Any] = {"sink": event.sink, "type": event.type, "error": event.error}
+        fields.update(pending=event.pending, attempts=event.attempts, rejected=event.rejected)
+        fields.update(next_try=iso(event.next_try) if event.next_try is not None else None)
+        fields.update(alert=event.alert, alert_event=event.alert_event)
+        return Notice(ALERT_FAILED.name, at, event.log, event.client, fields=fields)
+    if isinstance(event, SinkRecovered):
+        old = fleet.sinks.get(event.sink)
+        since = old.failing_since if old is not None else None
+        fields = {"sink": event.sink, "type": event.type, "pending": event.pending}
+        fields["failing_since"] = iso(since) if since is not None else None
+        return Notice(ALERT_RECOVERED.name, at, "", "", fields=fields)
     return None
 
 

@@ -195,6 +195,12 @@ ALERT_FAILED = Kind(
     lambda n, who, where: f"alerts through {n.get('sink')} are failing: {n.get('pending')} pending ({n.get('error')})",
     public=True, journaled=False, rate_exempt=True, alertname="NimwatchAlertFailed",
 )  # fmt: skip
+ALERT_RECOVERED = Kind(
+    "alert_recovered", "sink, type, pending, failing_since", _info,
+    lambda n, who, where: f"alerts through {n.get('sink')} are delivered again ({n.get('pending')} pending)",
+    public=True, journaled=False, rate_exempt=True,
+)  # fmt: skip
+"""The sink that an ``alert_failed`` was about delivered again (it clears the sink's failing state)."""
 BACKLOG = Kind(
     "backlog", "logs, runs, succeeded, failed, incomplete, unfinished, hours", _info, _named("backlog"), public=True
 )
@@ -233,7 +239,7 @@ KINDS: Mapping[str, Kind] = {
     k.name: k
     for k in (
         RUN_STARTED, PHASE_STARTED, PHASE_FINISHED, FINDING, FINDINGS_SUPPRESSED, STALLED, STALL_CLEARED,
-        RUN_FINISHED, HOOK_RESULT, ALERT_FAILED, BACKLOG, LOG_REPLACED, NIMADM_EXITED, NIM_STATE,
+        RUN_FINISHED, HOOK_RESULT, ALERT_FAILED, ALERT_RECOVERED, BACKLOG, LOG_REPLACED, NIMADM_EXITED, NIM_STATE,
         PROGRESS, FACT, LINES, BAD_LINE, FINDING_DETAIL, INSTALLP, LOG_RESTARTED, LOG_RESET, ALERTS_HELD,
     )
 }  # fmt: skip

@@ -135,7 +135,7 @@ class Watcher:
         """What the session's new engine feeds: alerts, the run history (the ETA on events), the recorder."""
         self.engine = engine
         self.dispatcher = AlertDispatcher(
-            self.config.alerts, self.journal, engine.publish, on_error=self.diag, clock=self.clock
+            self.config.alerts, self.journal, engine.report, on_error=self.diag, clock=self.clock
         )
         self.history = LiveHistory(engine, self.journal, self.rules, on_error=self.diag)
         engine.annotate = self.history.annotate  # phase notices carry the run's ETA
@@ -175,7 +175,7 @@ class Watcher:
         from nimwatch.hooks.manager import HookManager
 
         self.hooks = HookManager(
-            config.hooks, self.engine.publish, self.journal, self.clock, jobs=self.journal, on_error=self.diag
+            config.hooks, self.engine.report, self.journal, self.clock, jobs=self.journal, on_error=self.diag
         )
 
     def _resume_hooks(self) -> None:

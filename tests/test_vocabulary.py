@@ -110,7 +110,7 @@ def test_the_readme_documents_every_public_kind_with_its_fields() -> None:
 def test_derived_sets_follow_the_declarations() -> None:
     assert DEFAULT_EVENTS == ("finding", "stalled", "run_finished")
     assert vocabulary.HOOK_EVENTS == ("run_started", "phase_started", "phase_finished", "finding", "stalled", "run_finished")
-    assert {k.name for k in ALL if k.public and not k.journaled} == {"hook_result", "alert_failed"}
+    assert {k.name for k in ALL if k.public and not k.journaled} == {"hook_result", "alert_failed", "alert_recovered"}
     unknown = Notice("from_a_newer_version", 0.0, "/x", "c")
     assert not unknown.public and unknown.severity() == "info" and unknown.summary() == "c: from_a_newer_version"
 

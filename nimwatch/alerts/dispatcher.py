@@ -6,9 +6,13 @@ dedupe key, throttle), so an alert exists exactly when its notice does. Each
 sink has a worker thread that delivers its spool in order. A failure keeps
 the alert at the head of that sink's queue and retries it with exponential
 backoff (``BACKOFF_BASE`` doubling up to ``BACKOFF_MAX`` seconds); the other
-sinks are not held up. Failures are reported on the error callback and as an
-``alert_failed`` notice saying what is pending. Nothing is lost across a
-restart: the spool is in the journal, and a new session retries at once.
+sinks are not held up. Failures are reported on the error callback and to the
+engine as a core event (:class:`~nimwatch.core.events.SinkFailed`: the
+engine keeps it in the fleet's state and publishes an ``alert_failed`` notice
+saying what is pending); the first delivery after a failure is reported as
+:class:`~nimwatch.core.events.SinkRecovered` (``alert_recovered``), which
+clears it. Nothing is lost across a restart: the spool is in the journal, and
+a new session retries at once.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ from typing import Any, Callable, Optional
 
 from nimwatch.alerts.sink import DeliveryError, Sink
 from nimwatch.config.alerts import SinkSpec
-from nimwatch.engine import Notice, iso
+from nimwatch.core.events import Event, SinkFailed, SinkRecovered
+from nimwatch.engine import Notice
 from nimwatch.journal import Journal, SpoolItem
-from nimwatch.vocabulary import ALERT_FAILED
 
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 300.0
@@ -132,6 +136,8 @@ class _Worker:
         if self.failing_since is not None:
             self.failing_since = None
             self.d.on_error(f"alert sink {self.sink.name} ({self.sink.describe()}): delivering again")
+            pending = journal.spool_pending().get(self.sink.name, 0)
+            self.d.report(SinkRecovered(self.sink.name, self.sink.spec.type, pending), now, "")
         return True
 
     def _failed(self, item: SpoolItem, error: str, permanent: bool) -> bool:
@@ -174,24 +180,12 @@ class _Worker:
         self.last_report = now
         if pending is None:
             pending = self.d.journal.spool_pending().get(self.sink.name, 0)
-        notice = Notice(
-            ALERT_FAILED.name,
-            now,
-            str(meta.get("log", "")),
+        failed = SinkFailed(
+            self.sink.name, self.sink.spec.type, error, pending, attempts, next_try, rejected,
+            str(meta.get("summary", "")), str(meta.get("event", "")), str(meta.get("log", "")),
             str(meta.get("client", "")),
-            fields={
-                "sink": self.sink.name,
-                "type": self.sink.spec.type,
-                "error": error,
-                "pending": pending,
-                "attempts": attempts,
-                "rejected": rejected,
-                "next_try": iso(next_try) if next_try is not None else None,
-                "alert": meta.get("summary", ""),
-                "alert_event": meta.get("event", ""),
-            },
-        )
-        self.d.publish(notice)
+        )  # fmt: skip
+        self.d.report(failed, now, failed.log)
 
 
 class AlertDispatcher:
@@ -200,7 +194,8 @@ class AlertDispatcher:
     Args:
         specs: the validated sinks (``alerts:``).
         journal: where alerts are spooled.
-        publish: receives ``alert_failed`` notices (the engine's ``publish``).
+        report: takes the sinks' :class:`~nimwatch.core.events.SinkFailed` and ``SinkRecovered``
+            (the engine's ``report``: ``(event, time, log)``).
         on_error: one-line diagnostics (stderr in ``watch``); never holds a secret.
         clock: seconds since the epoch.
     """
@@ -209,7 +204,7 @@ class AlertDispatcher:
         self,
         specs: Sequence[SinkSpec],
         journal: Journal,
-        publish: Callable[[Notice], None],
+        report: Callable[[Event, float, str], object],
         *,
         on_error: Optional[Callable[[str], None]] = None,
         clock: Callable[[], float] = time.time,
@@ -217,7 +212,7 @@ class AlertDispatcher:
         backoff_max: float = BACKOFF_MAX,
     ) -> None:
         self.journal = journal
-        self.publish = publish
+        self.report = report
         self.on_error = on_error or (lambda message: None)
         self.clock = clock
         self.backoff_base = backoff_base

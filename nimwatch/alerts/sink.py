@@ -21,7 +21,7 @@ from nimwatch.config.alerts import SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.event_filter import EventFilter
 from nimwatch.journal import Journal
-from nimwatch.vocabulary import ALERT_FAILED, ALERTS_HELD
+from nimwatch.vocabulary import ALERT_FAILED, ALERT_RECOVERED, ALERTS_HELD
 
 
 class DeliveryError(Exception):
@@ -60,7 +60,7 @@ class Sink(ABC):
     # ------------------------------------------------------------------ deciding (journal transaction)
 
     def wants(self, notice: Notice) -> bool:
-        if notice.kind is ALERT_FAILED and notice.get("sink") == self.name:
+        if notice.kind in (ALERT_FAILED, ALERT_RECOVERED) and notice.get("sink") == self.name:
             return False  # never alert about ourselves through ourselves
         return self.filter.match(notice) is not None
 

@@ -16,7 +16,10 @@ finished (the parser then says whether it succeeded, failed or is
 incomplete, as ``report`` does). The exit status of a nimadm ``nimwatch
 run`` started settles what its log leaves open and is said under the table;
 with ``nim_state:`` in the config each client's NIM state is read and shown
-beside its phase.
+beside its phase. Under the table too: the hooks whose last result failed for a
+client's latest run, and the alert sinks that are failing: the watcher's spool
+in the state journal (alerts pending after a failed try) is reduced into the
+fleet's state (:func:`sink_trouble`), which the table reads.
 
 Exit status: 0 when every client's last run succeeded, 1 when one failed,
 3 when none failed but one is still running, stalled or incomplete, 2 for
@@ -102,6 +105,35 @@ def rows_of(session: Any, follower: Any, order: str = "status") -> list[Any]:
     return sort_rows(rows, order)
 
 
+def sink_trouble(session: Any) -> list[Any]:
+    """The alert sinks failing now, as the fleet's state has them once the journal's spool is reduced into it.
+
+    A sink whose oldest pending alert has failed tries is failing (``SinkFailed``); one that no
+    longer has such an alert delivers again (``SinkRecovered``): both go through the engine's reducer.
+    """
+    from nimwatch.core.events import SinkFailed, SinkRecovered
+
+    journal, engine = session.journal, session.engine
+    if journal is not None:
+        types = {spec.name: spec.type for spec in session.config.alerts}
+        pending = journal.spool_pending()
+        with engine.locked():
+            failing = {s.name for s in engine.fleet.failing}
+        for sink, count in sorted(pending.items()):
+            head = journal.spool_due(sink, float("inf"), limit=1)
+            if head and head[0].attempts:
+                item, meta = head[0], head[0].payload.get("meta", {})
+                summary, event = str(meta.get("summary", "")), str(meta.get("event", ""))
+                failed = SinkFailed(sink, types.get(sink, "?"), item.last_error, count, item.attempts, item.next_try,
+                                    alert=summary, alert_event=event, log=str(meta.get("log", "")))
+                engine.report(failed, session.clock(), failed.log)
+                failing.discard(sink)
+        for sink in sorted(failing):
+            engine.report(SinkRecovered(sink, types.get(sink, "?"), pending.get(sink, 0)), session.clock())
+    with engine.locked():
+        return list(engine.fleet.failing)
+
+
 def _use_colour(choice: str) -> bool:
     if choice != "auto":
         return choice == "always"
@@ -143,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     while True:
         width = shutil.get_terminal_size((100, 24)).columns
         rows = rows_of(session, follower, args.sort)
-        text = render_table(rows, width, colour=colour, ascii_only=ascii_only)
+        text = render_table(rows, width, colour=colour, ascii_only=ascii_only, sinks=sink_trouble(session))
         if args.watch is None:
             write(text, raw=True)  # the table escaped the log's text; raw keeps its own colour codes
             return ExitCode.USAGE if follower.problems else exit_code_for(rows)

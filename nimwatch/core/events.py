@@ -9,9 +9,10 @@ event to the state (the log itself carries no timestamps).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 
 class Severity(str, Enum):
@@ -306,6 +307,69 @@ class BadLine:
     kind: str = "bad_line"
 
 
+@dataclass(frozen=True)
+class HookRan:
+    """A hook ran (or was not run) for an event of this log: the hook manager's report, kept per run.
+
+    ``trigger`` is the event's kind and ``trigger_fields`` its keys (the ``hook_result`` notice
+    repeats them); ``exit_status`` is None when nothing ran (``error`` then says why), negative N
+    when signal N ended it.
+    """
+
+    run: Optional[int]
+    phase: Optional[int]
+    client: str
+    hook: str
+    trigger: str
+    on: str
+    exit_status: Optional[int]
+    timed_out: bool = False
+    error: Optional[str] = None
+    skipped: bool = False
+    attempt: int = 1
+    will_retry: bool = False
+    argv: tuple[str, ...] = ()
+    duration: float = 0.0
+    output_tail: str = ""
+    trigger_fields: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "hook_ran"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error or self.timed_out or self.exit_status not in (0, None))
+
+
+@dataclass(frozen=True)
+class SinkFailed:
+    """An alert sink could not deliver (``rejected``: the receiver refused one alert for good): the dispatcher's report.
+
+    ``log`` and ``client`` are the alert's; ``next_try`` is when the sink tries again (None: rejected).
+    """
+
+    sink: str
+    type: str
+    error: str
+    pending: int
+    attempts: int
+    next_try: Optional[float] = None
+    rejected: bool = False
+    alert: str = ""
+    alert_event: str = ""
+    log: str = ""
+    client: str = ""
+    kind: str = "sink_failed"
+
+
+@dataclass(frozen=True)
+class SinkRecovered:
+    """An alert sink that was failing delivered again (``pending``: alerts still spooled for it)."""
+
+    sink: str
+    type: str
+    pending: int
+    kind: str = "sink_recovered"
+
+
 Event = Union[
     RunStarted,
     PhaseStarted,
@@ -323,4 +387,7 @@ Event = Union[
     Stalled,
     RunSilent,
     StallCleared,
+    HookRan,
+    SinkFailed,
+    SinkRecovered,
 ]

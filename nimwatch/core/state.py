@@ -1,8 +1,10 @@
-"""Per-log, per-run state built from parser events (the reducer).
+"""Per-log, per-run state built from parser events (the reducer), and the fleet's alert sinks.
 
 Owns :class:`LogState` (one log file: its runs) and :class:`RunState` (one
-nimadm run: phases, facts, progress, findings, outcome). ``LogState.apply``
-is the reducer: it takes one event and an optional arrival time (seconds,
+nimadm run: phases, facts, progress, findings, outcome, the last result of
+each hook), and :class:`FleetState` (what is about no one log: the alert
+sinks' delivery trouble). ``LogState.apply`` and ``FleetState.apply`` are
+the reducer, the one writer of this state: they take one event and an optional arrival time (seconds,
 given by the source; the core never reads a clock) and updates the state.
 Memory stays flat on any log (:mod:`nimwatch.core.limits`): a run keeps its
 first :data:`MAX_FINDINGS` findings (the counts stay exact), a log its first
@@ -22,6 +24,7 @@ from nimwatch.core.events import (
     Fact,
     Finding,
     FindingDetail,
+    HookRan,
     InstallpResult,
     LaunchExited,
     LinesRead,
@@ -35,6 +38,8 @@ from nimwatch.core.events import (
     RunSilent,
     RunStarted,
     Severity,
+    SinkFailed,
+    SinkRecovered,
     StallCleared,
     Stalled,
 )
@@ -60,6 +65,31 @@ class PhaseState:
         if self.started_at is None or self.finished_at is None:
             return None
         return max(0.0, self.finished_at - self.started_at)
+
+
+@dataclass(frozen=True)
+class HookOutcome:
+    """The last result of one hook in a run (from :class:`~nimwatch.core.events.HookRan`)."""
+
+    hook: str
+    trigger: str
+    exit_status: Optional[int]
+    timed_out: bool
+    error: Optional[str]
+    attempt: int
+    will_retry: bool
+    at: Optional[float]
+    failed: bool
+
+    def words(self) -> str:
+        """What happened, in a few words: ``exit status 3 (attempt 2, retrying)``."""
+        if self.timed_out:
+            what = "timed out"
+        elif self.error:
+            what = self.error
+        else:
+            what = f"exit status {self.exit_status}" if self.exit_status is not None else "ran"
+        return what + f" (attempt {self.attempt}" + (", retrying)" if self.will_retry else ")")
 
 
 @dataclass
@@ -102,6 +132,13 @@ class RunState:
     """What decided the stall that stands (``log``, ``nim_info``)."""
     stall_info_since: Optional[float] = None
     """With ``nim_info``: NIM's info value was this old when the stall was declared."""
+    hooks: dict[str, HookOutcome] = field(default_factory=dict)
+    """The last result of each hook run for this run's events, by hook name."""
+
+    @property
+    def failed_hooks(self) -> list[HookOutcome]:
+        """Hooks whose last result for this run is a failure (a timeout, an error, a non-zero exit)."""
+        return [h for _, h in sorted(self.hooks.items()) if h.failed]
 
     def phase(self, number: int) -> PhaseState:
         return self.phases[number - 1]
@@ -207,6 +244,16 @@ class LogState:
         if isinstance(event, NimStateRead):
             outside.read_nim(self, event, at)
             return
+        if isinstance(event, HookRan):
+            hooked = self.find_run(event.run) if event.run is not None else None
+            if hooked is not None:  # a run not kept: the notice still says it
+                hooked.hooks[event.hook] = HookOutcome(
+                    event.hook, event.trigger, event.exit_status, event.timed_out, event.error,
+                    event.attempt, event.will_retry, at, event.failed,
+                )  # fmt: skip
+            return
+        if isinstance(event, (SinkFailed, SinkRecovered)):
+            return  # about no log: FleetState
         if isinstance(event, BadLine):
             if len(self.bad_lines) < 100:
                 self.bad_lines.append(event)
@@ -328,3 +375,52 @@ class LogState:
                 run.client = event.value
                 if not self.client:
                     self.client = event.value
+
+
+@dataclass(frozen=True)
+class SinkState:
+    """One alert sink's delivery, as its worker last reported it."""
+
+    name: str
+    type: str
+    failing_since: Optional[float] = None
+    """When its current failure began (None: delivering)."""
+    pending: int = 0
+    attempts: int = 0
+    """Failed tries in a row of the alert at the head of its queue."""
+    last_error: str = ""
+    next_try: Optional[float] = None
+    rejected: int = 0
+    """Alerts the receiver refused for good (dropped) since nimwatch started."""
+
+    @property
+    def failing(self) -> bool:
+        return self.failing_since is not None
+
+
+@dataclass
+class FleetState:
+    """What is about no one log: the alert sinks that are failing (by sink name)."""
+
+    sinks: dict[str, SinkState] = field(default_factory=dict)
+
+    @property
+    def failing(self) -> list[SinkState]:
+        return [s for _, s in sorted(self.sinks.items()) if s.failing]
+
+    def apply(self, event: Event, at: Optional[float] = None) -> None:
+        """Reduce a sink's report: failing (since the first failure), a rejected alert, or delivering again."""
+        if not isinstance(event, (SinkFailed, SinkRecovered)):
+            return
+        old = self.sinks.get(event.sink) or SinkState(event.sink, event.type)
+        if isinstance(event, SinkRecovered):
+            self.sinks[event.sink] = SinkState(event.sink, event.type, pending=event.pending, rejected=old.rejected)
+        elif event.rejected:
+            rejected = old.rejected + 1
+            self.sinks[event.sink] = replace(old, pending=event.pending, last_error=event.error, rejected=rejected)
+        else:
+            since = old.failing_since if old.failing_since is not None else (at or 0.0)
+            self.sinks[event.sink] = replace(
+                old, failing_since=since, pending=event.pending, attempts=event.attempts, last_error=event.error,
+                next_try=event.next_try,
+            )  # fmt: skip

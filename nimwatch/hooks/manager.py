@@ -9,7 +9,8 @@ notices a hook takes and what it receives are :mod:`nimwatch.hooks.payload`.
 Threads: ``handle`` runs in the engine's feeding thread and only matches,
 marks the event in the once-store and queues; each hook with work has one
 worker thread that runs its queue through :func:`~nimwatch.process.runner.run_command`
-and publishes a ``hook_result`` notice per run. A hook never runs twice at the
+and reports each result to the engine as a core event (:class:`~nimwatch.core.events.HookRan`),
+which keeps it in the run's state and publishes the ``hook_result`` notice. A hook never runs twice at the
 same time (``overlap: queue`` waits, ``overlap: skip`` drops); different hooks
 run side by side. The once-store is marked before the hook runs: a watcher
 killed in between does not run it again (at most once, never twice).
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional, Protocol
 
 from nimwatch.config.hooks import HookSpec
+from nimwatch.core.events import Event, HookRan
 from nimwatch.engine import Notice
 from nimwatch.hooks.payload import (
     event_json,
@@ -39,10 +41,11 @@ from nimwatch.hooks.payload import (
 )
 from nimwatch.process.runner import CommandResult, run_command
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
-from nimwatch.vocabulary import HOOK_RESULT
 
 Runner = Callable[..., CommandResult]
 """:func:`~nimwatch.process.runner.run_command` or a stand-in with the same keyword arguments."""
+Reporter = Callable[[Event, float, str], object]
+"""(event, time, log) -> the engine's :meth:`~nimwatch.engine.Engine.report`."""
 
 
 class OnceStore(Protocol):
@@ -121,8 +124,8 @@ class HookManager:
 
     Args:
         hooks: validated hooks (:data:`nimwatch.config.hooks.HOOKS`).
-        publish: receives one ``hook_result`` notice per run or skipped event
-            (the engine's ``publish``); called from worker threads.
+        report: takes one :class:`~nimwatch.core.events.HookRan` per run or skipped event
+            (the engine's ``report``); called from worker threads.
         once_store: remembers fired events across restarts (the journal).
         clock: seconds since the epoch, for the ``hook_result`` timestamps and retry times.
         runner: the command runner (tests may record instead of running).
@@ -133,14 +136,14 @@ class HookManager:
     def __init__(
         self,
         hooks: list[HookSpec],
-        publish: Callable[[Notice], None],
+        report: Reporter,
         once_store: OnceStore,
         clock: Callable[[], float] = time.time,
         runner: Runner = run_command,
         jobs: Optional[JobStore] = None,
         on_error: Optional[Callable[[str], None]] = None,
     ) -> None:
-        self._publish = publish
+        self._report = report
         self._once = once_store
         self._clock = clock
         self._runner = runner
@@ -202,7 +205,7 @@ class HookManager:
                 self._jobs.hook_job_done(row)
                 self._on_error(f"hook {name}: a kept run for {notice.client} {notice.event} is dropped: {why}")
                 if hook is not None:
-                    self._publish(self._result_notice(_Job(hook, notice, matched), None, f"not run: {why}"))
+                    self._result(_Job(hook, notice, matched), None, f"not run: {why}")
                 continue
             assert state is not None
             job = _Job(hook, notice, matched_event(hook, notice) or matched, row, attempt, next_try)
@@ -224,7 +227,7 @@ class HookManager:
                 self._enqueue(state, job)
         if skipped is not None:
             self._finished(job)
-            self._publish(self._result_notice(job, None, skipped))
+            self._result(job, None, skipped)
 
     def _enqueue(self, state: _HookState, job: _Job) -> None:
         """Add a job and make sure a worker runs the hook's queue (call with the condition held)."""
@@ -274,11 +277,11 @@ class HookManager:
         hook's later jobs go on."""
         result = self.run_job(job.hook, job.notice, job.matched, cancel=state.cancel)
         if result.cancelled:
-            self._publish(self._result_notice(job, result, None, attempt=job.attempt, will_retry=job.row is not None))
+            self._result(job, result, None, attempt=job.attempt, will_retry=job.row is not None)
             return  # kept in the journal (when there is one): it runs again at the next start
         failed = result.returncode != 0 or result.timed_out or result.error is not None
         retry = failed and job.attempt <= job.hook.retries
-        self._publish(self._result_notice(job, result, None, attempt=job.attempt, will_retry=retry))
+        self._result(job, result, None, attempt=job.attempt, will_retry=retry)
         if not retry:
             self._finished(job)
             return
@@ -305,42 +308,20 @@ class HookManager:
         extra: dict[str, Any] = {"cancel": cancel} if cancel is not None else {}
         return self._runner(argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd, **extra)
 
-    def _result_notice(
-        self,
-        job: _Job,
-        result: Optional[CommandResult],
-        skipped: Optional[str],
-        attempt: int = 1,
+    def _result(
+        self, job: _Job, result: Optional[CommandResult], skipped: Optional[str], attempt: int = 1,
         will_retry: bool = False,
-    ) -> Notice:
-        notice = job.notice
-        fields: dict[str, Any] = dict(notice.fields)
-        fields.update(
-            {
-                "trigger": notice.event,
-                "on": job.matched,
-                "hook": job.hook.name,
-                "argv": list(result.argv) if result else [],
-                "exit_status": result.returncode if result else None,
-                "timed_out": result.timed_out if result else False,
-                "duration": round(result.duration, 3) if result else 0.0,
-                "output_tail": result.output_tail if result else "",
-                "error": result.error if result else skipped,
-                "skipped": result is None,
-                "attempt": attempt,
-                "will_retry": will_retry,
-            }
-        )
-        return Notice(
-            HOOK_RESULT.name,
-            self._clock(),
-            notice.log,
-            notice.client,
-            notice.run,
-            notice.phase,
-            notice.phase_name,
-            fields,
-        )
+    ) -> None:
+        """Report one result (or why the hook did not run) to the engine."""
+        n = job.notice
+        ran = HookRan(
+            n.run, n.phase, n.client, job.hook.name, n.event, job.matched,
+            result.returncode if result else None, result.timed_out if result else False,
+            result.error if result else skipped, result is None, attempt, will_retry,
+            tuple(result.argv) if result else (), result.duration if result else 0.0,
+            result.output_tail if result else "", dict(n.fields),
+        )  # fmt: skip
+        self._report(ran, self._clock(), n.log)
 
     # ------------------------------------------------------------------ reload
 
@@ -383,7 +364,7 @@ class HookManager:
         for job, why in dropped:
             self._finished(job)
             self._on_error(f"hook {job.hook.name}: a queued run for {job.notice.client} {job.notice.event}: {why}")
-            self._publish(self._result_notice(job, None, why))
+            self._result(job, None, why)
 
     # ------------------------------------------------------------------ waiting and stopping
 
@@ -428,7 +409,7 @@ class HookManager:
                     kept += len(state.queue)
                 state.queue = []
         for job in dropped:
-            self._publish(self._result_notice(job, None, "not run: nimwatch stopped before its turn"))
+            self._result(job, None, "not run: nimwatch stopped before its turn")
         if kept:
             self._on_error(f"{kept} queued hook run(s) kept in the state journal: they run at the next start")
         with self._cond:

@@ -4,7 +4,7 @@ Owns :class:`FactsPanel`: disks, cache VG or NFS mode, levels, SPOT and
 lpp_source, boot disk, the modes detected, and whether the client may be
 rebooted (:func:`nimwatch.core.verdict.reboot_verdict`), and what the log
 cannot say: how nimadm ended when ``nimwatch run`` started it, and the
-client's NIM state (:func:`outside_rows`). When the log holds more than
+client's NIM state and the hooks that failed for the run (:func:`outside_rows`). When the log holds more than
 one run, or a run that is not a migration, the client's verdict (its last migration,
 :func:`nimwatch.core.verdict.client_verdict`) comes first, with its reboot verdict.
 """
@@ -50,7 +50,7 @@ FACT_LABELS = (
 
 
 def outside_rows(log: LogState, run: RunState) -> list[tuple[str, str]]:
-    """What the log cannot say: how nimadm ended (``nimwatch run``) and the client's NIM state."""
+    """What the log cannot say: how nimadm ended (``nimwatch run``), the client's NIM state, failed hooks."""
     rows = []
     ended = run.nimadm_exit or log.launch_exit
     if ended is not None:
@@ -62,6 +62,8 @@ def outside_rows(log: LogState, run: RunState) -> list[tuple[str, str]]:
         rows.append(("nimadm", clean_line(f"{words}; output {ended.output}")))
     if log.nim is not None:
         rows.append(("NIM state", clean_line(log.nim.label())))
+    for hook in run.failed_hooks:
+        rows.append((f"Hook {clean_line(hook.hook)}", clean_line(f"failed for {hook.trigger}: {hook.words()}")))
     return rows
 
 

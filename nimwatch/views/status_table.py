@@ -89,6 +89,8 @@ class ClientRow:
     """How nimadm ended, when ``nimwatch run`` started it (its exit status or signal), else ''."""
     nim: str = ""
     """The client's NIM state in a few words (its info, else Cstate), when the NIM state cross-check is on."""
+    hooks: str = ""
+    """The hooks that failed for the latest run (their last result), in words, else ''."""
 
     @property
     def symbol(self) -> str:
@@ -210,7 +212,13 @@ def client_row(
         eta_rough=rough,
         nimadm=_nimadm_words(log, run, verdict.run),
         nim=log.nim.short() if log.nim is not None else "",
+        hooks=escape_controls(hook_words(latest)),
     )
+
+
+def hook_words(run: RunState) -> str:
+    """The hooks whose last result for ``run`` is a failure, in words ('' when none failed)."""
+    return "; ".join(f"hook {h.hook} failed: {h.words()}" for h in run.failed_hooks)
 
 
 def _nimadm_words(log: LogState, run: RunState, judged: Optional[int]) -> str:

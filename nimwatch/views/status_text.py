@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nimwatch.core.state import SinkState
+from nimwatch.terminal import escape_controls
 from nimwatch.views.columns import fit_columns, table_columns
 from nimwatch.views.status_table import (
     ASCII_SYMBOL,
@@ -20,6 +22,7 @@ from nimwatch.views.status_table import (
     status_counts,
     summary,
 )
+from nimwatch.vocabulary import iso
 
 ANSI_COLOUR = {
     "running": "36",
@@ -50,8 +53,18 @@ def _fit(text: str, width: int) -> str:
     return text[: width - 1] + "~"
 
 
-def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = False, ascii_only: bool = False) -> str:
-    """The plain dashboard: a header, one line per row, and the summary line.
+def render_table(
+    rows: Sequence[ClientRow],
+    width: int = 100,
+    *,
+    colour: bool = False,
+    ascii_only: bool = False,
+    sinks: Sequence[SinkState] = (),
+) -> str:
+    """The plain dashboard: a header, one line per row, the summary line, then what needs saying whole.
+
+    Under the table: how nimadm ended (``nimwatch run``), the hooks that failed for a client's
+    latest run and the alert sinks that are failing (``sinks``: the fleet's state).
 
     Every line fits in ``width`` columns (:func:`table_columns`): a cell cut
     short ends with ``~``. Status reads without colour: a symbol and the word.
@@ -99,4 +112,12 @@ def render_table(rows: Sequence[ClientRow], width: int = 100, *, colour: bool = 
     for row in rows:  # how nimadm ended, for the runs nimwatch run started: under the table, whole
         if row.nimadm:
             lines.append(f"{row.client}: {row.nimadm}")
+        if row.hooks:
+            lines.append(f"{row.client}: {row.hooks}")
+    for sink in sinks:
+        retry = f"; next try {iso(sink.next_try)}" if sink.next_try is not None else ""
+        lines.append(
+            f"alert sink {sink.name} ({sink.type}) failing: {sink.pending} alert(s) pending after "
+            f"{sink.attempts} failed tries: {escape_controls(sink.last_error)}{retry}"
+        )
     return "\n".join(lines) + "\n"

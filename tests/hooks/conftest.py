@@ -9,15 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from nimwatch.core.rules import RuleSet
+from nimwatch.engine import Engine
+
 from .hookkit import RECORDER, Kit, write_script
 
 
 @pytest.fixture
-def kit(tmp_path: Path) -> Iterator[Kit]:
+def kit(tmp_path: Path, rules: RuleSet) -> Iterator[Kit]:
     records = tmp_path / "records"
     records.mkdir()
     recorder = write_script(tmp_path / "record.py", RECORDER.format(python=sys.executable, default=str(records)))
-    k = Kit(tmp_path, recorder, records)
+    k = Kit(tmp_path, recorder, records, Engine(rules))
     yield k
     for m in k.managers:
         m.stop(timeout=30)

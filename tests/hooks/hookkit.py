@@ -21,7 +21,8 @@ from typing import Any, Callable, Optional
 import pytest
 
 from nimwatch.config.hooks import HookSpec
-from nimwatch.engine import Notice
+from nimwatch.core.events import Event
+from nimwatch.engine import Engine, Notice
 from nimwatch.hooks.manager import HookManager, MemoryOnceStore, OnceStore
 
 RECORDER = """#!{python}
@@ -102,13 +103,22 @@ class Kit:
     tmp: Path
     recorder: Path
     records_dir: Path
+    engine: Engine
+    """The real engine the managers report their results to (its notices land in ``published``)."""
     published: list[Notice] = field(default_factory=list)
     managers: list[HookManager] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def publish(self, n: Notice) -> None:
+    def __post_init__(self) -> None:
+        self.engine.subscribe(self._keep)
+
+    def _keep(self, n: Notice) -> None:
         with self.lock:
             self.published.append(n)
+
+    def publish(self, event: Event, at: float, log: str) -> None:
+        """What a manager is given: the engine's ``report``."""
+        self.engine.report(event, at, log)
 
     def results(self) -> list[Notice]:
         with self.lock:

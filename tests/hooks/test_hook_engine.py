@@ -45,7 +45,7 @@ def test_engine_notices_fire_exactly_the_matching_hooks(kit: Kit, rules: RuleSet
     seen: list[Notice] = []
     engine.subscribe(seen.append)
     store = MemoryOnceStore()
-    manager = HookManager(hooks, engine.publish, store)
+    manager = HookManager(hooks, engine.report, store)
     kit.managers.append(manager)
     engine.subscribe(manager.handle)
     for path in paths:
@@ -71,7 +71,7 @@ def test_engine_notices_fire_exactly_the_matching_hooks(kit: Kit, rules: RuleSet
 
     # the same logs read again by a restarted watcher (same once-store): nothing fires twice
     engine2 = Engine(rules)
-    manager2 = HookManager(hooks, engine2.publish, store)
+    manager2 = HookManager(hooks, engine2.report, store)
     kit.managers.append(manager2)
     engine2.subscribe(manager2.handle)
     for path in paths:

@@ -48,7 +48,7 @@ class AlertRig:
         self.dispatcher = AlertDispatcher(
             self.config.alerts,
             self.journal,
-            self.engine.publish,
+            self.engine.report,
             on_error=self.errors.append,
             backoff_base=0.05,
             backoff_max=0.2,
