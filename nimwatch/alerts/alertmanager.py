@@ -8,7 +8,9 @@ the mapping), while the ``nimwatch_severity`` annotation keeps nimwatch's own
 word. An alert lasts
 ``hold_hours`` unless resolved earlier. The sink keeps the alerts it fired in
 the journal; when the client's next run succeeds it sends them again with
-``endsAt`` set (resolved), and a ``stall_cleared`` resolves that phase's stall.
+``endsAt`` set (resolved), a ``stall_cleared`` resolves that phase's stall, and
+an ``alert_recovered`` (another sink delivers again) resolves the
+``NimwatchAlertFailed`` alerts fired about that sink.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from nimwatch.alerts.sink import Sink, safe_url
 from nimwatch.config.alerts import AlertmanagerOptions, SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal
-from nimwatch.vocabulary import RUN_FINISHED, STALL_CLEARED
+from nimwatch.vocabulary import ALERT_FAILED, ALERT_RECOVERED, RUN_FINISHED, STALL_CLEARED
 
 
 def alertname(notice: Notice) -> str:
@@ -102,6 +104,10 @@ class AlertmanagerSink(Sink):
                     and labels.get("client") == notice.client
                     and labels.get("phase") == str(notice.phase)
                 )
+        elif notice.kind is ALERT_RECOVERED:
+
+            def match(labels: dict[str, str]) -> bool:  # the failing sink's name is the alert's rule label
+                return labels.get("alertname") == ALERT_FAILED.alertname and labels.get("rule") == notice.get("sink")
         else:
             return []
         out = []

@@ -159,3 +159,37 @@ def test_alerts_fire_with_labels_and_resolve_when_the_next_run_succeeds(
         )
     finally:
         rig.close()
+
+
+def test_a_sink_that_delivers_again_resolves_the_alert_about_it(
+    rules: RuleSet, tmp_path: Path, alertmanager: tuple[str, HttpReceiver]
+) -> None:
+    url, _ = alertmanager
+    webhook = HttpReceiver()
+    webhook.fail = [503] * 10_000  # failing until the test lets it deliver
+    rig = AlertRig(
+        rules,
+        tmp_path,
+        f"alerts:\n  - type: webhook\n    name: ops\n    url: {webhook.url}/x\n"
+        f"  - type: alertmanager\n    name: am\n    url: {url}\n    events: [alert_failed]\n",
+    )
+
+    def about_ops() -> list[dict[str, Any]]:
+        return [
+            a
+            for a in _get(url + "/api/v2/alerts")
+            if a["labels"].get("alertname") == "NimwatchAlertFailed" and a["labels"].get("rule") == "ops"
+        ]
+
+    try:
+        rig.feed("lpar1", failing_run("lpar1", 2))
+        wait_for(lambda: len(about_ops()) == 1, what="Alertmanager's alert about the failing webhook")
+        assert about_ops()[0]["status"]["state"] == "active"
+        with webhook._lock:
+            webhook.fail = []
+        wait_for(lambda: webhook.bodies() != [], what="the webhook to deliver again")
+        wait_for(lambda: about_ops() == [], what="the alert about the webhook to be resolved")
+        assert rig.engine.fleet.failing == []
+    finally:
+        rig.close()
+        webhook.close()
