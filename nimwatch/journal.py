@@ -239,10 +239,6 @@ class Journal(JournalDB):
         )
         return [SpoolItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
 
-    def spool_next_try(self, sink: str) -> Optional[float]:
-        row = self._query("SELECT MIN(next_try) FROM spool WHERE sink = ? AND state = 'pending'", (sink,))
-        return None if not row or row[0][0] is None else float(row[0][0])
-
     def spool_sent(self, item_id: int, at: float) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE spool SET state = 'sent', done_at = ?, last_error = '' WHERE id = ?", (at, item_id))
