@@ -305,15 +305,6 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
     )
 
 
-def _status(outcome: Outcome) -> str:
-    return {
-        Outcome.RUNNING: "running",
-        Outcome.SUCCEEDED: "succeeded",
-        Outcome.FAILED: "failed",
-        Outcome.INCOMPLETE: "incomplete",
-    }[outcome]
-
-
 def client_verdict(
     runs: Sequence[RunState],
     *,
@@ -355,7 +346,7 @@ def client_verdict(
         if latest.outcome is Outcome.SUCCEEDED:
             status, summary = "other", f"{label} only, nothing migrated"
         else:
-            status = _status(latest.outcome)
+            status = latest.outcome.value
             summary = f"{run_label(latest, stalled=stalled, last_line_at=last_line_at)}; nothing migrated"
         return ClientVerdict(status, summary, latest.index, op, op == "cleanup", reboot_verdict(latest))
     mig = migrations[-1]
@@ -365,7 +356,7 @@ def client_verdict(
     stamp = last_line_at if mig is latest else ""
     label = run_label(mig, stalled=judged_stalled, last_line_at=stamp)
     if not cleanups:
-        status = _status(mig.outcome)
+        status = mig.outcome.value
         return ClientVerdict(status, label, mig.index, "migration", False, reboot_verdict(mig, stalled=judged_stalled))
     cleanup = cleanups[-1]
     boot = cleanup.boot_disk
