@@ -16,9 +16,6 @@ from typing import Optional
 GLOBAL_DESTS = frozenset({"log_level", "log_format", "log_file", "log_max_size", "log_backups"})
 """Options every command also accepts (they are listed once, as global options)."""
 
-_FILE_WORDS = ("FILE", "PATH", "LOG", "DIR")
-
-
 @dataclass(frozen=True)
 class Option:
     names: tuple[str, ...]
@@ -31,18 +28,6 @@ class Option:
     @property
     def takes_value(self) -> bool:
         return self.metavar is not None
-
-    @property
-    def value_kind(self) -> str:
-        """``choice``, ``dir``, ``file``, ``other`` or ``none`` (a flag): how a shell completes the value."""
-        if not self.takes_value:
-            return "none"
-        if self.choices:
-            return "choice"
-        words = (self.metavar or "").upper()
-        if words == "DIR":
-            return "dir"
-        return "file" if any(w in words for w in _FILE_WORDS) else "other"
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,23 @@ def _valued_all(spec: CliSpec) -> str:
     return " ".join(sorted(names))
 
 
+def _command_word(spec: CliSpec) -> list[str]:
+    """The end of the loop over the words before the cursor (the command is the first word that is not an
+    option or an option's value), then ``values``: the choices of the option before the cursor."""
+    return [
+        '        if [ "$skip" = 1 ]; then skip=0; continue; fi',
+        '        case " $_nimwatch_valued " in *" $word "*) skip=1; continue ;; esac',
+        '        case $word in -*) continue ;; esac',
+        '        cmd=$word',
+        "        break",
+        "    done",
+        '    values=""',
+        '    case "$cmd $prev" in',
+        *_choice_cases(spec, "        "),
+        "    esac",
+    ]
+
+
 def render_bash(spec: CliSpec | None = None) -> str:
     spec = spec or describe()
     commands = " ".join(c.name for c in spec.commands)
@@ -76,16 +93,7 @@ def render_bash(spec: CliSpec | None = None) -> str:
         "    skip=0",
         '    for ((i = 1; i < COMP_CWORD; i++)); do',
         '        word=${COMP_WORDS[i]}',
-        '        if [ "$skip" = 1 ]; then skip=0; continue; fi',
-        '        case " $_nimwatch_valued " in *" $word "*) skip=1; continue ;; esac',
-        '        case $word in -*) continue ;; esac',
-        '        cmd=$word',
-        "        break",
-        "    done",
-        '    values=""',
-        '    case "$cmd $prev" in',
-        *_choice_cases(spec, "        "),
-        "    esac",
+        *_command_word(spec),
         '    if [ -n "$values" ]; then',
         '        COMPREPLY=($(compgen -W "$values" -- "$cur"))',
         "        return 0",
@@ -136,16 +144,7 @@ def render_ksh(spec: CliSpec | None = None) -> str:
         '        word=$1',
         "        shift",
         "        i=$((i + 1))",
-        '        if [ "$skip" = 1 ]; then skip=0; continue; fi',
-        '        case " $_nimwatch_valued " in *" $word "*) skip=1; continue ;; esac',
-        '        case $word in -*) continue ;; esac',
-        '        cmd=$word',
-        "        break",
-        "    done",
-        '    values=""',
-        '    case "$cmd $prev" in',
-        *_choice_cases(spec, "        "),
-        "    esac",
+        *_command_word(spec),
         '    if [ -z "$values" ]; then',
         '        case " $_nimwatch_valued " in *" $prev "*) return 0 ;; esac',
         '        case $cur in',

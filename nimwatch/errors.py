@@ -66,6 +66,3 @@ class StateError(NimwatchError):
 
     exit_code = ExitCode.STATE
 
-
-class HookError(NimwatchError):
-    """A hook cannot be run (bad executable, permissions)."""

@@ -5,9 +5,9 @@ from the state journal, appended as runs finish; thread-safe),
 :func:`running_run` (a reducer :class:`~nimwatch.core.state.RunState` as the
 estimator's :class:`~nimwatch.core.eta.RunningRun`), :class:`EtaSource` with
 :meth:`EtaSource.eta_for` (what ``watch`` events, ``status``, ``report``, the
-metrics and the TUI show) and the two ways an estimate is shown:
-:func:`eta_fields` (the JSON keys of events and reports) and :func:`eta_words`
-(``45m``, ``overdue by 12m``, ``~1h05m`` for a rough guess).
+metrics and the TUI show) and how an estimate is shown: :func:`eta_fields`
+(the JSON keys of events and reports), :func:`basis_words` and
+:func:`short_duration` (``1h05m``).
 
 Wiring, not core: the estimator (:mod:`nimwatch.core.eta`) stays pure; the
 clock's "now" is passed in by the caller. A phase whose start and end arrived
@@ -183,10 +183,6 @@ class EtaSource:
         keep = max(options.window, options.min_runs)
         return estimate(self.history.candidates(live, keep), live, now, self.weights, options)
 
-    def for_log(self, log: LogState, now: float, *, timed: bool = True) -> Optional[Estimate]:
-        """The estimate for the latest run of ``log``."""
-        return self.eta_for(log.current, now, timed=timed)
-
 
 def eta_source(rules: RuleSet, journal: Any) -> EtaSource:
     """The ETA from the journal's run history (an empty history without a journal, or one it cannot read)."""
@@ -223,15 +219,6 @@ def short_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m"
     return f"{secs}s"
-
-
-def eta_words(est: Optional[Estimate]) -> str:
-    """How a table cell says it: ``45m``, ``~1h05m`` (rough: no history, no timed phase), ``overdue by 12m``."""
-    if est is None:
-        return "-"
-    if est.is_overdue:
-        return f"overdue by {short_duration(est.overdue)}"
-    return ("~" if est.rough else "") + short_duration(est.remaining)
 
 
 def basis_words(est: Estimate) -> str:

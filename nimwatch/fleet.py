@@ -62,7 +62,6 @@ LAST_KNOWN_QUERIES = {
 
 STATUS_RANK = {"failed": 0, "stalled": 1, "unknown": 2, "incomplete": 3, "running": 4, "succeeded": 5}
 """Order of client rows inside a master: what needs a person first."""
-WATCHER_STATES = ("up", "stopped", "down", "stale")
 STALE_BEATS = 3
 """A heartbeat older than this many intervals is stale (the rule NimwatchHeartbeatStale says the same)."""
 

@@ -163,9 +163,6 @@ class Journal(JournalDB):
             )
             return cur.rowcount == 1
 
-    def notice_count(self) -> int:
-        return int(self._query("SELECT COUNT(*) FROM notices")[0][0])
-
     # ------------------------------------------------------------------ once
 
     def mark_once(self, kind: str, key: str) -> bool:
@@ -239,10 +236,6 @@ class Journal(JournalDB):
         )
         return [SpoolItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
 
-    def spool_next_try(self, sink: str) -> Optional[float]:
-        row = self._query("SELECT MIN(next_try) FROM spool WHERE sink = ? AND state = 'pending'", (sink,))
-        return None if not row or row[0][0] is None else float(row[0][0])
-
     def spool_sent(self, item_id: int, at: float) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE spool SET state = 'sent', done_at = ?, last_error = '' WHERE id = ?", (at, item_id))
@@ -265,19 +258,6 @@ class Journal(JournalDB):
         """Sink -> number of alerts waiting."""
         rows = self._query("SELECT sink, COUNT(*) FROM spool WHERE state = 'pending' GROUP BY sink")
         return {r[0]: int(r[1]) for r in rows}
-
-    def spool_items(self, sink: Optional[str] = None, state: Optional[str] = None) -> list[SpoolItem]:
-        """Spool rows (any state), oldest first: for tests and diagnostics."""
-        sql = "SELECT id, sink, key, created, payload, attempts, next_try, last_error FROM spool WHERE 1 = 1"
-        args: list[Any] = []
-        if sink is not None:
-            sql += " AND sink = ?"
-            args.append(sink)
-        if state is not None:
-            sql += " AND state = ?"
-            args.append(state)
-        rows = self._query(sql + " ORDER BY id", tuple(args))
-        return [SpoolItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
 
     # ------------------------------------------------------------------ stdout outbox
 

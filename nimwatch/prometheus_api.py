@@ -83,8 +83,9 @@ class PrometheusClient:
         data = self._get("/api/v1/query", params)
         result_type = data.get("resultType")
         result = data.get("result")
+        # values come as strings ("1", "NaN", "+Inf"): float() reads them all
         if result_type == "scalar" and isinstance(result, list) and len(result) == 2:
-            return [Sample({}, _number(result[1]), float(result[0]))]
+            return [Sample({}, float(result[1]), float(result[0]))]
         if result_type != "vector" or not isinstance(result, list):
             raise PrometheusError(f"{self.url}: the query {expr!r} gave a {result_type}, not an instant vector")
         samples = []
@@ -92,7 +93,7 @@ class PrometheusClient:
             try:
                 labels = {str(k): str(v) for k, v in item["metric"].items()}
                 stamp, value = item["value"]
-                samples.append(Sample(labels, _number(value), float(stamp)))
+                samples.append(Sample(labels, float(value), float(stamp)))
             except (KeyError, TypeError, ValueError, AttributeError):
                 raise PrometheusError(f"{self.url}: an answer to {expr!r} is not a Prometheus sample") from None
         return samples
@@ -157,8 +158,3 @@ class PrometheusClient:
         if not isinstance(data, dict):
             raise PrometheusError(not_prometheus)
         return data
-
-
-def _number(value: Any) -> float:
-    """Prometheus sends values as strings: "1", "NaN", "+Inf"."""
-    return float(value)

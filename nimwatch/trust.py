@@ -1,6 +1,6 @@
 """Root trusts only root: may a file decide what nimwatch does while it runs as root?
 
-Owns :func:`trust_problem` and :func:`check_trusted`, used for the config
+Owns :func:`trust_problem`, used for the config
 file, the rules files and every command nimwatch runs (hook executables, the
 ``command`` alert sink), at start, on SIGHUP and before each run; and
 :func:`executable_problem` with the ``PATH`` lookup of those commands.
@@ -34,16 +34,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional, Union
 
-from nimwatch.errors import ConfigError
-
 MAX_LINKS = 40
 """Symbolic links followed in one path before it counts as a loop (as the kernel does)."""
 SYSTEM_ACCOUNTS = ("bin", "sys")
 """System accounts that own the system directories on AIX; trusted like root."""
-
-
-class TrustError(ConfigError):
-    """A file nimwatch would use as root can be changed by someone else."""
 
 
 DEFAULT_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
@@ -152,13 +146,6 @@ def trust_problem(path: Union[str, Path], what: str, *, root: Optional[bool] = N
 
 def _refusal(path: str, what: str, problem: str) -> str:
     return f"refusing {what} {path} while running as root: {problem}"
-
-
-def check_trusted(path: Union[str, Path], what: str) -> None:
-    """Raise :class:`TrustError` when :func:`trust_problem` finds one."""
-    problem = trust_problem(path, what)
-    if problem:
-        raise TrustError(problem)
 
 
 def hook_path(env: Mapping[str, str]) -> str:

@@ -10,12 +10,24 @@ from nimwatch.alerts.sink import Sink
 from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState
+from nimwatch.journal import Journal
 from nimwatch.vocabulary import Notice
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LOGS = ROOT / "sample_logs"
 REFERENCE = ROOT.parent / "shared" / "reference"
 RULE = "+" + "-" * 77 + "+"
+
+
+def notice_count(journal: Journal) -> int:
+    """Rows in the journal's ``notices`` table (the keys of the notices delivered)."""
+    return int(journal._query("SELECT COUNT(*) FROM notices")[0][0])
+
+
+def spool_keys(journal: Journal, sink: str, state: str) -> list[str]:
+    """The keys of ``sink``'s spooled alerts in ``state`` (``pending``, ``sent``, ``rejected``), oldest first."""
+    rows = journal._query("SELECT key FROM spool WHERE sink = ? AND state = ? ORDER BY id", (sink, state))
+    return [row[0] for row in rows]
 
 
 def banner(phase: int) -> str:

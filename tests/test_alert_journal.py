@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from helpers import notice_count
 
 from nimwatch.alert_journal import KEEP_SECONDS, AlertJournal
 from nimwatch.engine import Notice
@@ -76,7 +77,7 @@ def test_the_tui_writes_while_a_watcher_holds_the_journal(tmp_path: Path) -> Non
         alerts.acknowledge(alert.id)
         known = AlertJournal.open(path, now=2000.0).known()
         assert list(known.values()) == [(100.0, True, 2000.0)]
-        assert watcher.notice_count() == 0  # the watcher's own tables are untouched
+        assert notice_count(watcher) == 0  # the watcher's own tables are untouched
     finally:
         watcher.close()
 

@@ -170,7 +170,7 @@ def test_seek_forward_and_back_rebuilds_the_state(rules: RuleSet) -> None:
     at_90 = engine.logs[key].lines
     phase_90 = engine.logs[key].runs[0].current_phase
     replay.seek_line(100)
-    assert engine.logs[key].lines == 100 and replay.lines_fed(key) == 100
+    assert engine.logs[key].lines == 100 and replay.fed_lines == 100
     assert any(n.event == "log_reset" for n in seen)
     assert engine.logs[key].runs[0].current_phase <= phase_90
     replay.seek_fraction(0.9)

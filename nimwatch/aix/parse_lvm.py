@@ -1,5 +1,4 @@
-"""Parsers of LVM and disk output: ``lspv``, ``lspv <disk>``/``lsvg <vg>``, ``lsvg -l``/``-p``, ``getlvodm -j``,
-``bootinfo``, ``bootlist``.
+"""Parsers of LVM and disk output: ``lspv``, ``lspv <disk>``/``lsvg <vg>``, ``lsvg -l``, ``bootinfo -s``.
 
 Everything is parsed on whitespace or on labels, never on columns (pasted
 copies collapse spaces). ``lspv`` rows are ``hdiskN PVID VG state``: no VG is
@@ -19,8 +18,6 @@ from typing import Optional
 
 from nimwatch.aix.parse_common import first_int, lines, squeeze
 
-NOT_IN_VG = ("0516-320", "0516-1396")
-"""``getlvodm -j``: the disk is not assigned to a volume group."""
 NOT_VARIED_ON = "0516-010"
 """``Volume group must be varied on; use varyonvg command.``"""
 
@@ -186,10 +183,6 @@ class LvRow:
     mount: str
     line: str
 
-    @property
-    def copies(self) -> int:
-        return max(1, self.pps // self.lps) if self.lps else 1
-
 
 def parse_lsvg_l(text: str) -> list[LvRow]:
     """``lsvg -l <vg>`` -> its logical volumes (the ``<vg>:`` line and the header are skipped)."""
@@ -213,79 +206,9 @@ def parse_lsvg_l(text: str) -> list[LvRow]:
     return out
 
 
-@dataclass(frozen=True)
-class VgPvRow:
-    """One row of ``lsvg -p <vg>``."""
-
-    disk: str
-    state: str
-    total_pps: int
-    free_pps: int
-    distribution: str
-
-
-def parse_lsvg_p(text: str) -> list[VgPvRow]:
-    """``lsvg -p <vg>`` -> its disks (``PV_NAME PV STATE TOTAL PPs FREE PPs FREE DISTRIBUTION``)."""
-    out: list[VgPvRow] = []
-    for line in lines(text):
-        tokens = line.split()
-        if len(tokens) < 4 or tokens[0] == "PV_NAME":
-            continue
-        numbers = [i for i, t in enumerate(tokens) if t.isdigit()]
-        if len(numbers) < 2:
-            continue
-        first = numbers[0]
-        out.append(
-            VgPvRow(
-                tokens[0],
-                " ".join(tokens[1:first]),
-                int(tokens[first]),
-                int(tokens[first + 1]),
-                " ".join(tokens[first + 2 :]),
-            )
-        )
-    return out
-
-
-def getlvodm_vg(rc: int, stdout: str, stderr: str) -> tuple[Optional[bool], str]:
-    """``getlvodm -j <disk>`` -> (in a VG?, evidence line); None when the answer is neither."""
-    for line in lines(stderr):
-        if any(code in line for code in NOT_IN_VG):
-            return False, line.strip()
-    out = [line.strip() for line in lines(stdout) if line.strip()]
-    if rc == 0 and out:
-        return True, out[0]
-    return None, (out[0] if out else next((x.strip() for x in lines(stderr) if x.strip()), ""))
-
-
 def parse_bootinfo_size(text: str) -> Optional[int]:
     """``bootinfo -s hdiskN`` -> size in MB (None when not one number)."""
     values = [line.strip() for line in lines(text) if line.strip()]
     if len(values) != 1 or not values[0].isdigit():
         return None
     return int(values[0])
-
-
-def parse_boot_disk(text: str) -> Optional[str]:
-    """``bootinfo -b`` / ``getconf BOOT_DEVICE`` -> the disk last booted from."""
-    values = [line.strip() for line in lines(text) if line.strip()]
-    return values[0].split()[0] if values else None
-
-
-@dataclass(frozen=True)
-class BootEntry:
-    """One line of ``bootlist -m normal -o``: ``hdiskN blv=hd5 [pathid=N]``."""
-
-    device: str
-    attrs: dict[str, str]
-
-
-def parse_bootlist(text: str) -> list[BootEntry]:
-    out: list[BootEntry] = []
-    for line in lines(text):
-        tokens = line.split()
-        if not tokens:
-            continue
-        attrs = dict(t.split("=", 1) for t in tokens[1:] if "=" in t)
-        out.append(BootEntry(tokens[0], attrs))
-    return out

@@ -159,14 +159,6 @@ def remote_script(argv: Sequence[str]) -> str:
     return f"(LC_ALL=C; export LC_ALL; {words}); echo rc=$?"
 
 
-def parse_remote_script(script: str) -> Optional[tuple[str, ...]]:
-    """The argv inside a :func:`remote_script` text (None if it is not one): for replaying recordings."""
-    prefix, suffix = "(LC_ALL=C; export LC_ALL; ", "); echo rc=$?"
-    if not (script.startswith(prefix) and script.endswith(suffix)):
-        return None
-    return tuple(shlex.split(script[len(prefix) : -len(suffix)]))
-
-
 def split_remote_status(stdout: str) -> tuple[Optional[int], str]:
     """(remote exit status, stdout without the ``rc=N`` trailer); status None when the trailer is missing."""
     match = _RC_TRAILER.search(stdout)

@@ -182,12 +182,6 @@ def _tui(args: argparse.Namespace, record: Any) -> int:
     return ExitCode.OK
 
 
-def _child_env() -> dict[str, str]:
-    from nimwatch.launcher.launch import _child_env as env
-
-    return env()
-
-
 def _watch_command(args: argparse.Namespace, state: Path, log: str, once: bool) -> list[str]:
     cmd = [sys.executable, "-m", "nimwatch", "watch", "--state", str(state)]
     if args.config:
@@ -201,6 +195,7 @@ def _headless(args: argparse.Namespace, state: Path, record: Any) -> int:
     import subprocess
 
     from nimwatch.engine import iso
+    from nimwatch.launcher.launch import child_env
     from nimwatch.launcher.records import RunRecord
 
     _emit(
@@ -225,7 +220,7 @@ def _headless(args: argparse.Namespace, state: Path, record: Any) -> int:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     watch = subprocess.Popen(
-        _watch_command(args, state, record.log, once=False), stdin=subprocess.DEVNULL, env=_child_env()
+        _watch_command(args, state, record.log, once=False), stdin=subprocess.DEVNULL, env=child_env()
     )
     try:
         current = record
@@ -253,7 +248,7 @@ def _headless(args: argparse.Namespace, state: Path, record: Any) -> int:
         return ExitCode.INCOMPLETE
     # the final pass reads the log to its end and applies the exit status: its nimadm_exited line closes the output
     final = subprocess.run(
-        _watch_command(args, state, record.log, once=True), stdin=subprocess.DEVNULL, env=_child_env(), check=False
+        _watch_command(args, state, record.log, once=True), stdin=subprocess.DEVNULL, env=child_env(), check=False
     )
     _sync(state)
     if final.returncode in (ExitCode.USAGE, ExitCode.STATE):

@@ -17,12 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Optional
 
 from nimwatch.config.checks import CLIENTS, PHASE, SEVERITIES, Argv, command_problem, env_map
 from nimwatch.config.schema import At, Choice, File, Flag, Many, Num, Section, Sections, Text, key, line_of
-from nimwatch.core.validation import Problems
 from nimwatch.event_filter import SHORTHANDS, EventFilter
 from nimwatch.vocabulary import FINDING, HOOK_EVENTS
 
@@ -118,8 +116,3 @@ def _label(index: int, raw: Any) -> str:
 
 HOOKS = Sections(Section(HookSpec, _check_hook), "hook", _label)
 
-
-def parse_section(value: Any, line: int, problems: Problems, path: Path) -> list[HookSpec]:
-    """Validate a ``hooks:`` list alone (the config file reads it with every other section)."""
-    hooks: list[HookSpec] = HOOKS.read(value, At(problems, path.parent.resolve(), line, "hooks"))
-    return hooks

@@ -186,9 +186,6 @@ class Estimate:
     def is_overdue(self) -> bool:
         return self.overdue > 0
 
-    def phase_stats(self, number: int) -> PhaseStats:
-        return self.stats[number - 1]
-
     @property
     def current(self) -> Optional[PhaseStats]:
         """The current phase's stats (its p95 feeds the "slower than history" alert); None before phase 1."""

@@ -7,9 +7,8 @@ gives each one to the state machine of its bases:
 outcomes) and :class:`~nimwatch.core.findings.FindingTracker` (findings,
 mentions, the lines after them). It is pure: no files, clock or threads. Feed
 it clean bytes (``feed_bytes``, what :class:`~nimwatch.core.reader.LogReader`
-does: only candidate lines are decoded), text (``feed``) or single lines
-(``feed_line``); the events are the same however the input is chunked and
-whichever way it comes.
+does: only candidate lines are decoded) or text (``feed``); the events are
+the same however the input is chunked and whichever way it comes.
 
 Run boundaries (see nimadm_facts.md 1.3 and 7):
 * a run starts at the first preamble line, phase banner, or line that belongs
@@ -100,10 +99,6 @@ class LogParser(FindingTracker):
         if not data.endswith(b"\n"):
             data += b"\n"
         return self._feed(ByteLines(data, self.scanners))
-
-    def feed_line(self, line: str) -> list[Event]:
-        """Feed one line (without its newline)."""
-        return self.feed(line.replace("\n", " ") + "\n")
 
     def _feed(self, lines: Lines) -> list[Event]:
         events = self._events = []

@@ -8,45 +8,28 @@ files is :mod:`nimwatch.rulefiles`' job; nothing here does I/O.
 
 from __future__ import annotations
 
-from nimwatch.core.catalogbuild import SIGNATURE_KEYS, build_signatures, merge_signatures
+from nimwatch.core.catalogbuild import build_signatures, merge_signatures
 from nimwatch.core.phasebuild import build_phase_model
 from nimwatch.core.rulemodel import (
     ABORTED,
     ENGINE_FINDINGS,
-    INSTALLP_BUCKETS,
     MENTIONED,
-    PHASE_NUMBERS,
     UNKNOWN_CODE,
-    Cause,
     Counter,
-    FactSpec,
     InstallpSpec,
-    LineSpec,
-    PhaseModel,
-    PhaseSpec,
     RuleSet,
     Signature,
-    VariantSpec,
 )
 
 __all__ = [
     "ABORTED",
     "ENGINE_FINDINGS",
-    "INSTALLP_BUCKETS",
     "MENTIONED",
-    "PHASE_NUMBERS",
-    "SIGNATURE_KEYS",
     "UNKNOWN_CODE",
-    "Cause",
     "Counter",
-    "FactSpec",
     "InstallpSpec",
-    "LineSpec",
-    "PhaseModel",
-    "PhaseSpec",
     "RuleSet",
     "Signature",
-    "VariantSpec",
     "build_phase_model",
     "build_signatures",
     "merge_signatures",

@@ -107,13 +107,6 @@ def _level(run: RunState) -> str:
     return f"AIX {level}" if level else "the new level"
 
 
-def is_stalled(run: RunState, now: Optional[float], stall_minutes: Optional[float]) -> bool:
-    """A run whose log simply ended, silent for longer than its phase's stall threshold."""
-    if not run.open_end or now is None or stall_minutes is None or run.last_line_at is None:
-        return False
-    return now - run.last_line_at > stall_minutes * 60.0
-
-
 def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -> str:
     """The run's outcome in words; ``last_line_at`` is the (formatted) time of its last line, when known."""
     op = operation_of(run)
@@ -189,7 +182,7 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
     """Whether the client can be rebooted into the migrated system, and what to run.
 
     ``stalled``: the run's log ended and has been silent for longer than its
-    phase's stall threshold (see :func:`is_stalled`).
+    phase's stall threshold.
     """
     variants = set(run.variants)
     boot: Optional[str] = run.boot_disk
@@ -312,15 +305,6 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
     )
 
 
-def _status(outcome: Outcome) -> str:
-    return {
-        Outcome.RUNNING: "running",
-        Outcome.SUCCEEDED: "succeeded",
-        Outcome.FAILED: "failed",
-        Outcome.INCOMPLETE: "incomplete",
-    }[outcome]
-
-
 def client_verdict(
     runs: Sequence[RunState],
     *,
@@ -362,7 +346,7 @@ def client_verdict(
         if latest.outcome is Outcome.SUCCEEDED:
             status, summary = "other", f"{label} only, nothing migrated"
         else:
-            status = _status(latest.outcome)
+            status = latest.outcome.value
             summary = f"{run_label(latest, stalled=stalled, last_line_at=last_line_at)}; nothing migrated"
         return ClientVerdict(status, summary, latest.index, op, op == "cleanup", reboot_verdict(latest))
     mig = migrations[-1]
@@ -372,7 +356,7 @@ def client_verdict(
     stamp = last_line_at if mig is latest else ""
     label = run_label(mig, stalled=judged_stalled, last_line_at=stamp)
     if not cleanups:
-        status = _status(mig.outcome)
+        status = mig.outcome.value
         return ClientVerdict(status, label, mig.index, "migration", False, reboot_verdict(mig, stalled=judged_stalled))
     cleanup = cleanups[-1]
     boot = cleanup.boot_disk

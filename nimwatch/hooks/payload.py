@@ -97,29 +97,21 @@ def fill_argv(run: Sequence[str], values: Mapping[str, str]) -> list[str]:
 
 
 def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
-    """The whole environment of one hook run: base, the hook's ``env``, then the NIMWATCH_* variables."""
-    values = placeholder_values(notice)
+    """The whole environment of one hook run: base, the hook's ``env``, then the NIMWATCH_* variables.
+
+    Every ``run`` placeholder is also ``NIMWATCH_<NAME>`` (``{phase_name}``: ``NIMWATCH_PHASE_NAME``).
+    """
     env = base_env()
     env.update(hook.env)
+    env.update({f"NIMWATCH_{name.upper()}": value for name, value in placeholder_values(notice).items()})
     env.update(
         {
-            "NIMWATCH_EVENT": values["event"],
             "NIMWATCH_ON": matched,
             "NIMWATCH_HOOK": hook.name,
-            "NIMWATCH_CLIENT": values["client"],
             "NIMWATCH_RUN": _text(notice.run),
-            "NIMWATCH_PHASE": values["phase"],
-            "NIMWATCH_PHASE_NAME": values["phase_name"],
             "NIMWATCH_STATUS": _text(notice.get("status")),
-            "NIMWATCH_LOG": values["log"],
-            "NIMWATCH_CODE": values["code"],
-            "NIMWATCH_RULE": values["rule"],
-            "NIMWATCH_SEVERITY": values["severity"],
             "NIMWATCH_MESSAGE": notice.summary().replace("\0", ""),
             "NIMWATCH_TEXT": _text(notice.get("text")),
-            "NIMWATCH_LINE": values["line"],
-            "NIMWATCH_OUTCOME": values["outcome"],
-            "NIMWATCH_OPERATION": values["operation"],
         }
     )
     return env

@@ -76,16 +76,20 @@ def read_to_end(tailer: Any, log: str) -> bool:
         return offset is not None
 
 
+def _records(runs: Path) -> list[RunRecord]:
+    """Every record in ``runs``, oldest first; a problem is logged and gives none."""
+    try:
+        return all_records(runs)
+    except NimwatchError as exc:
+        log.warning("%s", exc)
+        return []
+
+
 def records_for(runs: Path, logs: Iterable[str]) -> dict[str, list[RunRecord]]:
     """The records (oldest first) of each of ``logs`` that one names; problems are logged, never raised."""
     wanted = {os.path.realpath(name): name for name in logs}
     out: dict[str, list[RunRecord]] = {}
-    try:
-        records = all_records(runs)
-    except NimwatchError as exc:
-        log.warning("%s", exc)
-        return out
-    for record in records:
+    for record in _records(runs):
         name = wanted.get(os.path.realpath(record.log))
         if name is not None:
             out.setdefault(name, []).append(record)
@@ -99,14 +103,7 @@ def finished_exits(runs: Optional[Path]) -> dict[str, list[LaunchExited]]:
     ended, so a log read afterwards holds all nimadm wrote.
     """
     out: dict[str, list[LaunchExited]] = {}
-    if runs is None:
-        return out
-    try:
-        records = all_records(runs)
-    except NimwatchError as exc:
-        log.warning("%s", exc)
-        return out
-    for record in records:
+    for record in _records(runs) if runs is not None else []:
         event = exit_event(record)
         if event is not None:
             out.setdefault(os.path.realpath(record.log), []).append(event)

@@ -94,7 +94,7 @@ def refuse_if_running(runs: Path, client: str) -> None:
         raise AlreadyRunning(f"a nimadm for {client} is already running as PID {other[0]}: {other[1]}")
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     """This environment, with nimwatch's own directory on PYTHONPATH so that the supervisor finds it."""
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
@@ -166,7 +166,7 @@ def start(
                     start_new_session=True,
                     pass_fds=(write_fd,),
                     close_fds=True,
-                    env=_child_env(),
+                    env=child_env(),
                 )
         except OSError as exc:
             os.close(read_fd)

@@ -22,9 +22,6 @@ MIN_SOURCE: dict[tuple[int, int], tuple[tuple[int, int], str]] = {
 }
 """Target release -> (oldest client release nimadm migrates from, source)."""
 
-FREE_VGS = ("None",)
-"""What ``lspv`` shows in the VG column of a disk in no volume group."""
-
 LEFTOVER_VGS = ("altinst_rootvg", "old_rootvg")
 """Volume groups an earlier alt_disk run leaves: ``alt_rootvg_op -X <vg>`` removes them [V: ansible-power-aix #267]."""
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from nimwatch.feed import FeedSink, FileIdentity
@@ -163,6 +164,7 @@ def find_rotated(log: str, resume: FileIdentity) -> Optional[tuple[str, int, int
     return None
 
 
+@dataclass(eq=False)
 class Opener:
     """Opens followed names and tells the sink when the content under one changed.
 
@@ -176,19 +178,11 @@ class Opener:
         retry: said after a problem that the next look may not have (an unreadable file).
     """
 
-    def __init__(
-        self,
-        sink: FeedSink,
-        clock: Callable[[], float],
-        backlog: Optional[float],
-        error: Callable[[FollowedLog, str], None],
-        retry: str = " (will retry)",
-    ) -> None:
-        self.sink = sink
-        self.clock = clock
-        self.backlog = backlog
-        self.error = error
-        self.retry = retry
+    sink: FeedSink
+    clock: Callable[[], float]
+    backlog: Optional[float]
+    error: Callable[[FollowedLog, str], None]
+    retry: str = " (will retry)"
 
     def open(self, item: FollowedLog, reason: str) -> bool:
         """Open ``item``'s name (``reason`` for the sink when it holds another file now). False: not open."""

@@ -155,13 +155,6 @@ class ReplaySource:
         log = os.path.abspath(log)
         return any(item.path == log and item.timed for item in self.logs)
 
-    def lines_fed(self, log: str) -> int:
-        """How many lines of ``log`` the engine has seen."""
-        log = os.path.abspath(log)
-        with self._lock:
-            index = next((i for i, item in enumerate(self.logs) if item.path == log), None)
-            return 0 if index is None else self._fed[index]
-
     # ------------------------------------------------------------------ controls
 
     def pause(self) -> None:

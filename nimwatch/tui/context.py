@@ -59,10 +59,6 @@ class TuiContext:
     def rules(self) -> RuleSet:
         return self.engine.rules
 
-    def log_state(self, log: str) -> Optional[LogState]:
-        with self.engine.locked():
-            return self.engine.logs.get(log)
-
     def row(self, log: str) -> Optional[ClientRow]:
         with self.engine.locked():
             state = self.engine.logs.get(log)

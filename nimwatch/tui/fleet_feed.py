@@ -1,7 +1,7 @@
 """The TUI's look at Prometheus: a thread that asks it on an interval, and what it last said.
 
 Owns :class:`FleetFeed` (the thread) and :class:`FleetState` (the last
-fleet view, the last error, when each came). The thread calls ``fetch`` (the
+fleet view, the last error). The thread calls ``fetch`` (the
 command wires :func:`nimwatch.fleet.collect` on a
 :class:`~nimwatch.prometheus_api.PrometheusClient`; this module imports
 neither) every ``refresh`` seconds, or at once when asked (:meth:`FleetFeed.now`),
@@ -42,11 +42,8 @@ class FleetState:
     url: str
     refresh: float
     view: Optional[FleetView] = None
-    updated_at: Optional[float] = None
-    """When the view was taken (the feed's clock)."""
     error: Optional[str] = None
     """The last look's failure (None: the last look worked)."""
-    error_at: Optional[float] = None
     failures: int = 0
     """Looks failed in a row."""
     looks: int = 0
@@ -54,10 +51,9 @@ class FleetState:
     def apply(self, result: FleetResult) -> None:
         self.looks += 1
         if result.view is not None:
-            self.view, self.updated_at = result.view, result.at
-            self.error, self.error_at, self.failures = None, None, 0
+            self.view, self.error, self.failures = result.view, None, 0
         else:
-            self.error, self.error_at = result.error or "no answer", result.at
+            self.error = result.error or "no answer"
             self.failures += 1
 
     @property

@@ -48,7 +48,6 @@ CELL_PADDING = 1
 """Blank cells either side of every cell."""
 SORT_MARK = {False: "▲", True: "▼"}
 """The sorted column's header mark: ascending, descending."""
-RIGHT = frozenset({"elapsed", "eta", "findings"})
 _NEWLINE = Text("\n")
 
 Layout = tuple[tuple[str, str, int], ...]

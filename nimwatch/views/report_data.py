@@ -18,7 +18,7 @@ from nimwatch.core.events import InstallpResult, LaunchExited
 from nimwatch.core.outside import exit_words, signal_name
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
-from nimwatch.core.verdict import ClientVerdict, client_verdict, operation_of, reboot_verdict, run_label
+from nimwatch.core.verdict import ClientVerdict, RebootVerdict, client_verdict, operation_of, reboot_verdict, run_label
 from nimwatch.schema import SCHEMA_VERSION
 
 OUTCOMES = ("succeeded", "failed", "incomplete")
@@ -30,25 +30,20 @@ def outcome_of(run: RunState) -> str:
     return value if value in OUTCOMES else "incomplete"
 
 
+INSTALLP_KEYS = (
+    "filesets_ok", "failed", "cancelled", "requisite_failures", "missing_requisites", "verification_failures",
+    "failed_verification", "already_installed", "total", "invocations", "builddate_failure", "bosboot_failure",
+    "failing",
+)  # fmt: skip
+"""The keys of a run's ``installp`` object, in order (the name lists as JSON lists)."""
+
+
 def installp_record(result: Optional[InstallpResult]) -> Optional[dict[str, Any]]:
     """The ``installp`` object of a run (None when installp did not run)."""
     if result is None:
         return None
-    return {
-        "filesets_ok": result.filesets_ok,
-        "failed": list(result.failed),
-        "cancelled": list(result.cancelled),
-        "requisite_failures": list(result.requisite_failures),
-        "missing_requisites": list(result.missing_requisites),
-        "verification_failures": list(result.verification_failures),
-        "failed_verification": result.failed_verification,
-        "already_installed": result.already_installed,
-        "total": result.total,
-        "invocations": result.invocations,
-        "builddate_failure": result.builddate_failure,
-        "bosboot_failure": result.bosboot_failure,
-        "failing": result.failing,
-    }
+    values = {name: getattr(result, name) for name in INSTALLP_KEYS}
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
 
 
 def exit_record(event: Optional[LaunchExited], settled: bool = False) -> Optional[dict[str, Any]]:
@@ -119,6 +114,11 @@ class Judgement:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at is not None else ""
 
 
+def reboot_record(verdict: RebootVerdict, values: Mapping[str, str]) -> dict[str, Any]:
+    """The ``reboot`` object of a run or a client: the verdict, in words, and what to run (filled in)."""
+    return {"verdict": verdict.verdict, "summary": verdict.summary, "detail": fill_advice(verdict.detail, values)}
+
+
 def finding_record(finding: Any, values: Mapping[str, str]) -> dict[str, Any]:
     own = {**values, **dict(finding.fills)}
     return {
@@ -173,11 +173,7 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         "last_phase": run.last_phase,
         "failed_phase": run.failed_phase,
         "boot_disk": run.boot_disk,
-        "reboot": {
-            "verdict": verdict.verdict,
-            "summary": verdict.summary,
-            "detail": fill_advice(verdict.detail, values),
-        },
+        "reboot": reboot_record(verdict, values),
         "target_disks": run.target_disks,
         "target_level": facts.get("target_level"),
         "cache_vg": facts.get("cache_vg"),
@@ -243,11 +239,7 @@ def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
             if verdict.run is not None
             else exit_record(log.launch_exit)
         ),
-        "reboot": {
-            "verdict": verdict.reboot.verdict,
-            "summary": verdict.reboot.summary,
-            "detail": fill_advice(verdict.reboot.detail, values),
-        },
+        "reboot": reboot_record(verdict.reboot, values),
     }
     if log.runs_dropped:
         record["truncated"] = {"runs": log.runs_dropped}

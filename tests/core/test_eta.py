@@ -140,7 +140,7 @@ def test_median_or_mean() -> None:
     mean = estimate(history, running(12), NOW, WEIGHTS, EtaOptions(statistic="mean"))
     assert med.current_remaining == pytest.approx(PHASES[12])
     assert mean.current_remaining == pytest.approx(2 * PHASES[12])
-    assert mean.phase_stats(12).p50 == pytest.approx(PHASES[12])
+    assert mean.stats[11].p50 == pytest.approx(PHASES[12])
 
 
 def test_quantiles_and_their_floors() -> None:
@@ -150,21 +150,21 @@ def test_quantiles_and_their_floors() -> None:
     with pytest.raises(EtaInputError):
         quantile([], 0.5)
     history = [rec(night=n, scale=s) for n, s in enumerate((1.0, 1.0, 1.0, 1.0, 3.0))]
-    stats = estimate(history, running(6), NOW, WEIGHTS).phase_stats(6)
+    stats = estimate(history, running(6), NOW, WEIGHTS).stats[5]
     assert stats.p50 == PHASES[6] and stats.runs == 5
     assert stats.p90 == pytest.approx(quantile([PHASES[6]] * 4 + [3 * PHASES[6]], 0.9))
     one = estimate([rec()], running(6), NOW, WEIGHTS)
-    assert one.phase_stats(6).p90 == pytest.approx(PHASES[6] * P90_FLOOR[0])
-    assert one.phase_stats(6).p95 == pytest.approx(PHASES[6] * P95_FLOOR[0])
-    assert one.phase_stats(4).p90 == pytest.approx(PHASES[4] + P90_FLOOR[1]), "a 10 s phase is not overdue at 13 s"
+    assert one.stats[5].p90 == pytest.approx(PHASES[6] * P90_FLOOR[0])
+    assert one.stats[5].p95 == pytest.approx(PHASES[6] * P95_FLOOR[0])
+    assert one.stats[3].p90 == pytest.approx(PHASES[4] + P90_FLOOR[1]), "a 10 s phase is not overdue at 13 s"
 
 
 def test_a_phase_no_run_timed_is_filled_from_the_weights() -> None:
     partial_timing = {p: s for p, s in PHASES.items() if p != 9}
     est = estimate([rec(phases=partial_timing)], running(8), NOW, WEIGHTS)
     per_weight = sum(partial_timing.values()) / sum(WEIGHTS[p] for p in partial_timing)
-    assert est.phase_stats(9).runs == 0
-    assert est.phase_stats(9).expected == pytest.approx(WEIGHTS[9] * per_weight)
+    assert est.stats[8].runs == 0
+    assert est.stats[8].expected == pytest.approx(WEIGHTS[9] * per_weight)
 
 
 # --------------------------------------------------------------------------- no history

@@ -258,7 +258,7 @@ def test_events_are_the_same_fed_line_by_line(rules: RuleSet) -> None:
     events_whole = [e for e in whole.feed(text) if e.kind not in ("lines_read", "progress")]
     events_lines = []
     for line in text.splitlines():
-        events_lines.extend(e for e in by_line.feed_line(line) if e.kind not in ("lines_read", "progress"))
+        events_lines.extend(e for e in by_line.feed(line + "\n") if e.kind not in ("lines_read", "progress"))
     assert events_lines == events_whole
 
 

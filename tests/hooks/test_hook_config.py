@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nimwatch.config import check_config, load_config
-from nimwatch.config.hooks import DEFAULT_TIMEOUT, HookSpec, parse_section
+from nimwatch.config.hooks import DEFAULT_TIMEOUT, HOOKS, HookSpec
+from nimwatch.config.schema import At
 from nimwatch.core.validation import Problems, glob_problem
 from nimwatch.errors import ConfigError
 from nimwatch.yamlfile import parse_yaml
@@ -23,7 +24,8 @@ BAD_FILES = sorted(BAD.glob("*.yaml"))
 def parse(text: str, path: Path) -> tuple[list[HookSpec], list[str]]:
     problems = Problems(str(path))
     data = parse_yaml(text, str(path))
-    return parse_section(data["hooks"], data.line_of("hooks"), problems, path), problems.items
+    hooks: list[HookSpec] = HOOKS.read(data["hooks"], At(problems, path.parent.resolve(), data.line_of("hooks"), "hooks"))
+    return hooks, problems.items
 
 
 def test_a_full_hook_parses_with_every_key(tmp_path: Path) -> None:

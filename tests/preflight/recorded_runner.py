@@ -15,10 +15,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
-from nimwatch.aix.runner import C_RSH, CommandResult, parse_remote_script
+from nimwatch.aix.runner import C_RSH, CommandResult
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 CLIENT_HOST = "lpar1.example.com"
+
+
+def parse_remote_script(script: str) -> Optional[tuple[str, ...]]:
+    """The argv inside a :func:`remote_script` text (None if it is not one): what the checks sent to the client."""
+    prefix, suffix = "(LC_ALL=C; export LC_ALL; ", "); echo rc=$?"
+    if not (script.startswith(prefix) and script.endswith(suffix)):
+        return None
+    return tuple(shlex.split(script[len(prefix) : -len(suffix)]))
 
 
 @dataclass(frozen=True)

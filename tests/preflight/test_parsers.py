@@ -6,15 +6,11 @@ import pytest
 
 from nimwatch.aix.levels import FilesetLevel, OsLevel, release_name
 from nimwatch.aix.parse_lvm import (
-    getlvodm_vg,
-    parse_boot_disk,
     parse_bootinfo_size,
-    parse_bootlist,
     parse_labels,
     parse_lspv,
     parse_lsvg,
     parse_lsvg_l,
-    parse_lsvg_p,
 )
 from nimwatch.aix.parse_nim import nim_error, parse_lsnim_l, parse_lsnim_z, parse_niminfo
 from nimwatch.aix.parse_system import (
@@ -146,40 +142,21 @@ def test_lspv_disk_without_the_colon_after_vg_identifier() -> None:
     assert labels["VOLUME GROUP"] == "rootvg" and labels["FREE PPs"] == "169 (10816 megabytes)"
 
 
-def test_lsvg_l_and_p() -> None:
+def test_lsvg_l() -> None:
     lvs = parse_lsvg_l(
         "rootvg:\nLV NAME             TYPE       LPs     PPs     PVs  LV STATE      MOUNT POINT\n"
         "hd5                 boot       1       2       2    closed/syncd  N/A\n"
         "hd4 jfs2 8 16 2 open/syncd /\n"
     )
-    assert [(lv.name, lv.type, lv.lps, lv.pps, lv.copies, lv.mount) for lv in lvs] == [
-        ("hd5", "boot", 1, 2, 2, "N/A"),
-        ("hd4", "jfs2", 8, 16, 2, "/"),
-    ]
-    pvs = parse_lsvg_p(
-        "rootvg:\nPV_NAME           PV STATE          TOTAL PPs   FREE PPs    FREE DISTRIBUTION\n"
-        "hdisk0            active            543         169         08..00..00..59..102\n"
-    )
-    assert [(p.disk, p.state, p.total_pps, p.free_pps, p.distribution) for p in pvs] == [
-        ("hdisk0", "active", 543, 169, "08..00..00..59..102")
+    assert [(lv.name, lv.type, lv.lps, lv.pps, lv.mount) for lv in lvs] == [
+        ("hd5", "boot", 1, 2, "N/A"),
+        ("hd4", "jfs2", 8, 16, "/"),
     ]
 
 
-def test_getlvodm_bootinfo_bootlist() -> None:
-    free = getlvodm_vg(
-        1, "", "0516-320 /usr/sbin/getlvodm: Physical volume hdisk1 is not assigned to\n\ta volume group.\n"
-    )
-    assert free[0] is False and "0516-320" in free[1]
-    assert getlvodm_vg(0, "00c6ce9d00004c000000014302ee7629\n", "")[0] is True
-    assert getlvodm_vg(2, "", "something else\n")[0] is None
+def test_bootinfo_size() -> None:
     assert parse_bootinfo_size("51200\r\n") == 51200
     assert parse_bootinfo_size("0516-xxx error\n") is None
-    assert parse_boot_disk("hdisk0\n") == "hdisk0"
-    entries = parse_bootlist("hdisk1 blv=hd5 pathid=0\nhdisk1 blv=hd5 pathid=1\n")
-    assert [(e.device, e.attrs) for e in entries] == [
-        ("hdisk1", {"blv": "hd5", "pathid": "0"}),
-        ("hdisk1", {"blv": "hd5", "pathid": "1"}),
-    ]
 
 
 def test_lslpp_formats() -> None:

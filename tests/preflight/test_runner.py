@@ -17,11 +17,12 @@ from hooks.hookkit import pid_alive, wait_for
 from nimwatch.aix import runner as runner_module
 from nimwatch.aix.runner import (
     SubprocessRunner,
-    parse_remote_script,
     remote_script,
     run_remote,
     split_remote_status,
 )
+
+from .recorded_runner import parse_remote_script
 
 
 def script(path: Path, body: str) -> Path:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import notice_count, spool_keys
 
 from nimwatch.errors import ExitCode, StateError
 from nimwatch.feed import FileIdentity
@@ -49,7 +50,7 @@ def test_claim_is_true_only_the_first_time(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "s.db")
     assert journal.claim("key", "log", 1, 1, "finding", 3, 10, 1.0)
     assert not journal.claim("key", "log", 1, 1, "finding", 3, 10, 2.0)
-    assert journal.notice_count() == 1
+    assert notice_count(journal) == 1
     journal.close()
 
 
@@ -75,7 +76,7 @@ def test_spool_keeps_order_retries_and_states(tmp_path: Path) -> None:
     journal.spool_sent(b, 11.0)
     journal.spool_drop(a, 12.0, "HTTP 400")
     assert journal.spool_pending() == {"mail": 1}
-    assert [i.key for i in journal.spool_items("web", "rejected")] == ["a"]
+    assert spool_keys(journal, "web", "rejected") == ["a"]
     journal.close()
 
 
@@ -102,7 +103,7 @@ def test_cut_database_is_reported_damaged(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(StateError, match="damaged"):
         journal = Journal.open(path)
-        journal.notice_count()
+        notice_count(journal)
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from helpers import spool_keys
 
 from nimwatch.alerts.dispatcher import AlertDispatcher, backoff_delay
 from nimwatch.alerts.message import rank, severity_of, summary
@@ -181,7 +182,7 @@ def test_a_rejected_alert_is_dropped_and_reported(rules: RuleSet, tmp_path: Path
         wait_for(lambda: len(http.bodies()) == len(expected) - 1, what="the other alerts")
         wait_for(lambda: rig.published.events("alert_failed"), what="the rejection report")
         assert rig.published.events("alert_failed")[0].get("rejected") is True
-        assert len(rig.journal.spool_items("hook", "rejected")) == 1
+        assert len(spool_keys(rig.journal, "hook", "rejected")) == 1
     finally:
         rig.close()
         http.close()
