@@ -11,7 +11,7 @@ engine's lock is released; they must be quick (queue work, never block).
 Public notice events (the ``watch`` JSON-lines contract): run_started,
 phase_started, phase_finished, finding, findings_suppressed, stalled,
 stall_cleared, run_finished, hook_result, alert_failed, alert_recovered, backlog, log_replaced,
-nimadm_exited, nim_state (from outside the log: :mod:`nimwatch.outside_notices`).
+nimadm_exited, nim_state (from outside the log, given to :meth:`Engine.report`).
 Internal ones (``progress``, ``fact``, ``lines``, ``bad_line``,
 ``finding_detail``, ``installp``) keep live views current and are not printed
 by ``watch``. A finding's advice has the facts known so far filled in; when
@@ -38,13 +38,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from nimwatch.core.events import Event, Finding, RunFinished, SinkFailed, SinkRecovered
+from nimwatch.core.events import Event, Finding, LaunchExited, NimStateRead, RunFinished, SinkFailed, SinkRecovered
 from nimwatch.core.lognames import client_from_path
 from nimwatch.core.parser import build_scanner
 from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import FleetState, LogState
-from nimwatch.notices import PUBLIC_EVENTS, Notice, fleet_notice, iso, notice_for
+from nimwatch.notices import PUBLIC_EVENTS, Notice, fleet_notice, iso, notice_for, outside_notices
 from nimwatch.vocabulary import FINDINGS_SUPPRESSED, LOG_REPLACED, LOG_RESTARTED
 
 __all__ = ["PUBLIC_EVENTS", "Engine", "FindingLimits", "Notice", "iso"]
@@ -208,10 +208,13 @@ class Engine:
             return self._apply(log, [event], at)
 
     def report(self, event: Event, at: Optional[float] = None, log: str = "") -> list[Notice]:
-        """A worker's event (a hook's result for ``log``, an alert sink's trouble or recovery): reduce, publish.
+        """An event from outside the log: reduce it, then publish its notices (returned too).
 
-        Returns its notices. A hook's result for a log the engine does not follow (a run kept
-        from an earlier session, read again before its log) is said but kept nowhere.
+        Who reports: the hook manager (a hook's result for ``log``), the alert dispatcher (a sink's
+        trouble or recovery: the fleet's state), the run records (nimadm's exit) and the NIM state
+        poller (the client's Cstate and info). Nimadm's exit and the NIM state of a log the engine
+        does not follow give nothing; a hook's result for one (a run kept from an earlier session,
+        read again before its log) is said but kept nowhere.
         """
         at = self.clock() if at is None else at
         with self._lock:
@@ -219,6 +222,9 @@ class Engine:
                 notice = fleet_notice(self.fleet, event, at)  # before the reducer clears what it says
                 self.fleet.apply(event, at)
                 notices = [notice] if notice is not None else []
+            elif isinstance(event, (LaunchExited, NimStateRead)):
+                state = self.logs.get(log)
+                notices = outside_notices(state, event, at, self.phase_name) if state is not None else []
             elif log in self.logs:
                 notices = self._apply(log, [event], at)
             else:

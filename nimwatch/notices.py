@@ -6,8 +6,13 @@ fields), :data:`PUBLIC_EVENTS` (the ``watch`` JSON-lines contract) and
 state, into its notice: a finding's advice with the facts known so far filled
 in, a finding whose severity rose when the lines after it were read, the
 stall monitor's verdicts, a hook's result; :func:`fleet_notice` does the same
-for the alert sinks' reports. Pure functions over the state; the engine calls
-them under its lock.
+for the alert sinks' reports, and :func:`outside_notices` for the events from
+outside the log, which it also reduces (it compares the state before and
+after): nimadm's exit (``nimadm_exited``, and the ``run_finished`` its exit
+status settles when the log left the outcome open: alerts and hooks see a
+killed nimadm as a failed run; the same record twice gives nothing) and the
+NIM state (``nim_state`` when Cstate, info, Cstate_result or an error
+changed). Pure functions over the state; the engine calls them under its lock.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from nimwatch.core.events import (
     FindingDetail,
     HookRan,
     InstallpResult,
+    LaunchExited,
     LinesRead,
+    NimStateRead,
     Outcome,
     PhaseFinished,
     PhaseStarted,
@@ -36,8 +43,9 @@ from nimwatch.core.events import (
     StallCleared,
     Stalled,
 )
-from nimwatch.core.state import FleetState, LogState
-from nimwatch.core.verdict import operation_of
+from nimwatch.core.outside import NimView, exit_words, exited_ok
+from nimwatch.core.state import FleetState, LogState, RunState
+from nimwatch.core.verdict import operation_of, run_label
 from nimwatch.vocabulary import (
     ALERT_FAILED,
     ALERT_RECOVERED,
@@ -48,6 +56,8 @@ from nimwatch.vocabulary import (
     HOOK_RESULT,
     INSTALLP,
     LINES,
+    NIM_STATE,
+    NIMADM_EXITED,
     PHASE_FINISHED,
     PHASE_STARTED,
     PROGRESS,
@@ -60,7 +70,16 @@ from nimwatch.vocabulary import (
     iso,
 )
 
-__all__ = ["PUBLIC_EVENTS", "Notice", "finding_fields", "fleet_notice", "iso", "notice_for"]
+__all__ = [
+    "PUBLIC_EVENTS",
+    "Notice",
+    "finding_fields",
+    "fleet_notice",
+    "iso",
+    "notice_for",
+    "outside_key",
+    "outside_notices",
+]
 
 PhaseNamer = Callable[[Optional[int]], Optional[str]]
 """Phase number -> its name (None for none)."""
@@ -221,3 +240,120 @@ def _detail_notice(state: LogState, event: FindingDetail, make: Callable[..., No
         fields["severity_raised"] = True
         return make(FINDING.name, event.run, merged.phase, **fields)
     return make(FINDING_DETAIL.name, event.run, merged.phase, **fields)
+
+
+def outside_key(notice: Notice) -> str:
+    """What tells apart two NIM state notices of the same run and phase in the journal: the state itself."""
+    if notice.kind is not NIM_STATE:
+        return ""
+    return ":".join(str(notice.get(k) or "") for k in ("cstate", "info", "result", "error"))
+
+
+def outside_notices(state: LogState, event: Event, at: float, phase_name: PhaseNamer) -> list[Notice]:
+    """Reduce an event from outside the log into ``state`` and return its notices (under the engine's lock)."""
+    if isinstance(event, LaunchExited):
+        return _exited(state, event, at, phase_name)
+    if isinstance(event, NimStateRead):
+        return _nim(state, event, at, phase_name)
+    state.apply(event, at)
+    return []
+
+
+def _make(
+    phase_name: PhaseNamer, state: LogState, name: str, at: float, run: Optional[RunState], **fields: Any
+) -> Notice:
+    phase = (run.failed_phase or run.current_phase or run.last_phase or None) if run is not None else None
+    client = (run.client if run is not None else "") or state.client
+    return Notice(name, at, state.log, client, run.index if run else None, phase, phase_name(phase), fields)
+
+
+def _exited(state: LogState, event: LaunchExited, at: float, phase_name: PhaseNamer) -> list[Notice]:
+    if state.launch_exit == event or any(r.nimadm_exit == event for r in state.runs):
+        return []
+    before = {id(r): r.outcome for r in state.runs}
+    state.apply(event, at)
+    run = next((r for r in state.runs if r.nimadm_exit is event), None)
+    failed = not exited_ok(event) or (run is not None and run.outcome is Outcome.FAILED)
+    fields: dict[str, Any] = {
+        "exit_code": event.exit_code,
+        "signal": event.signal,
+        "pid": event.pid,
+        "output": event.output,
+        "record": event.record,
+        "started": iso(event.started) if event.started is not None else None,
+        "ended": iso(event.ended) if event.ended is not None else None,
+        "severity": "error" if failed else "info",
+    }
+    if run is None:
+        summary = f"{exit_words(event)} before writing to its log"
+        return [
+            _make(
+                phase_name, state, NIMADM_EXITED.name, at, None, **fields, settled=False, outcome=None, summary=summary
+            )
+        ]
+    out = [
+        _make(
+            phase_name,
+            state,
+            NIMADM_EXITED.name,
+            at,
+            run,
+            **fields,
+            line=run.end_line or run.last_line or run.start_line,
+            settled=run.exit_settled,
+            outcome=run.outcome.value,
+            summary=run_label(run),
+        )
+    ]
+    was = before.get(id(run))
+    if run.exit_settled and (was is Outcome.RUNNING or was is not run.outcome):
+        out.append(
+            _make(
+                phase_name,
+                state,
+                RUN_FINISHED.name,
+                at,
+                run,
+                line=run.end_line,
+                outcome=run.outcome.value,
+                failed_phase=run.failed_phase,
+                reason=run.finish_reason,
+                operation=operation_of(run),
+                exit_code=event.exit_code,
+                signal=event.signal,
+                record=event.record,
+            )
+        )
+    return out
+
+
+def _nim(state: LogState, event: NimStateRead, at: float, phase_name: PhaseNamer) -> list[Notice]:
+    old = state.nim
+    state.apply(event, at)
+    new = state.nim
+    if new is None:
+        return []
+    if old is not None and _values(old) == _values(new):
+        return []
+    return [
+        _make(
+            phase_name,
+            state,
+            NIM_STATE.name,
+            at,
+            state.current,
+            cstate=new.cstate,
+            info=new.info,
+            result=new.result,
+            error=new.error,
+            previous_cstate=old.cstate if old is not None else None,
+            previous_info=old.info if old is not None else None,
+            busy=new.busy,
+            info_unchanged_minutes=round(new.info_unchanged(at) / 60.0, 1),
+            severity="warning" if new.error else "info",
+        )
+    ]
+
+
+def _values(nim: NimView) -> tuple[str, str, str, str]:
+    return nim.cstate, nim.info, nim.result, nim.error

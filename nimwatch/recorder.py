@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Protocol
 from nimwatch.engine import Engine, Notice
 from nimwatch.feed import Chunk, FileIdentity
 from nimwatch.journal import FileRecord, Journal
-from nimwatch.outside_notices import outside_key
+from nimwatch.notices import outside_key
 from nimwatch.vocabulary import BAD_LINE, LOG_REPLACED, LOG_RESTARTED, RUN_FINISHED, RUN_STARTED, EventKey
 
 CHECKPOINT_EVERY = 1.0

@@ -34,11 +34,11 @@ def alertname(notice: Notice) -> str:
     return notice.kind.alertname or "Nimadm" + "".join(p.title() for p in notice.event.split("_"))
 
 
-class AlertmanagerSink(Sink):
+class AlertmanagerSink(Sink[AlertmanagerOptions]):
+    options_type = AlertmanagerOptions
+
     def __init__(self, spec: SinkSpec) -> None:
         super().__init__(spec)
-        assert isinstance(spec.options, AlertmanagerOptions)
-        self.options: AlertmanagerOptions = spec.options
         self.url = self.options.url.rstrip("/") + "/api/v2/alerts"
         self.ns = f"alertmanager:{self.name}"
 

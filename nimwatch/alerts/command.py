@@ -13,7 +13,7 @@ from typing import Any
 
 from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.sink import DeliveryError, Sink
-from nimwatch.config.alerts import CommandOptions, SinkSpec
+from nimwatch.config.alerts import CommandOptions
 from nimwatch.engine import Notice
 from nimwatch.process.runner import base_env, run_command
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
@@ -21,11 +21,8 @@ from nimwatch.trust import executable_problem, hook_path, resolve_executable
 ENV_FIELDS = ("event", "client", "log", "run", "phase", "phase_name", "severity", "rule", "code", "line", "outcome")
 
 
-class CommandSink(Sink):
-    def __init__(self, spec: SinkSpec) -> None:
-        super().__init__(spec)
-        assert isinstance(spec.options, CommandOptions)
-        self.options: CommandOptions = spec.options
+class CommandSink(Sink[CommandOptions]):
+    options_type = CommandOptions
 
     def describe(self) -> str:
         return f"command {self.options.run[0]}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from fnmatch import fnmatchcase
-from typing import Any, Optional
+from typing import Any, Generic, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from nimwatch.alerts.message import template_values
@@ -40,10 +40,19 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
-class Sink(ABC):
+OptionsT = TypeVar("OptionsT")
+"""The options of a sink's ``type:`` (``HttpOptions``, ``EmailOptions``...)."""
+
+
+class Sink(ABC, Generic[OptionsT]):
     """One configured destination for alerts."""
 
+    options_type: type[Any] = object
+    """The class of its options (the config gives each ``type:`` its own)."""
+
     def __init__(self, spec: SinkSpec) -> None:
+        assert isinstance(spec.options, self.options_type)
+        self.options: OptionsT = spec.options
         self.spec = spec
         self.name = spec.name
         self.filter = EventFilter(spec.events, spec.clients, severity=spec.severity, benign=spec.benign)

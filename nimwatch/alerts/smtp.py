@@ -18,7 +18,7 @@ from typing import Any
 from nimwatch.alerts.message import alert_body, template_values
 from nimwatch.alerts.post import ssl_context
 from nimwatch.alerts.sink import DeliveryError, Sink
-from nimwatch.config.alerts import EmailOptions, SinkSpec
+from nimwatch.config.alerts import EmailOptions
 from nimwatch.engine import Notice
 
 DETAIL_FIELDS = ("client", "log", "run", "phase", "phase_name", "event", "severity", "rule", "code", "line", "outcome")
@@ -42,11 +42,8 @@ def mail_text(body: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class EmailSink(Sink):
-    def __init__(self, spec: SinkSpec) -> None:
-        super().__init__(spec)
-        assert isinstance(spec.options, EmailOptions)
-        self.options: EmailOptions = spec.options
+class EmailSink(Sink[EmailOptions]):
+    options_type = EmailOptions
 
     def describe(self) -> str:
         return f"email via {self.options.host}:{self.options.port}"

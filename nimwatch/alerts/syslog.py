@@ -28,7 +28,7 @@ import socket
 from typing import Any, Optional
 
 from nimwatch.alerts.sink import DeliveryError, Sink
-from nimwatch.config.alerts import SinkSpec, SyslogOptions
+from nimwatch.config.alerts import SyslogOptions
 from nimwatch.engine import Notice, iso
 from nimwatch.terminal import escape_controls
 
@@ -97,11 +97,8 @@ def format_local(pri: int, app_name: str, pid: int, message: str, limit: int = L
     return head + body
 
 
-class SyslogSink(Sink):
-    def __init__(self, spec: SinkSpec) -> None:
-        super().__init__(spec)
-        assert isinstance(spec.options, SyslogOptions)
-        self.options: SyslogOptions = spec.options
+class SyslogSink(Sink[SyslogOptions]):
+    options_type = SyslogOptions
 
     def describe(self) -> str:
         if self.options.address:

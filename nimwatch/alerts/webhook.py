@@ -7,15 +7,12 @@ from typing import Any
 from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.post import post_json
 from nimwatch.alerts.sink import Sink, safe_url
-from nimwatch.config.alerts import HttpOptions, SinkSpec
+from nimwatch.config.alerts import HttpOptions
 from nimwatch.engine import Notice
 
 
-class WebhookSink(Sink):
-    def __init__(self, spec: SinkSpec) -> None:
-        super().__init__(spec)
-        assert isinstance(spec.options, HttpOptions)
-        self.options: HttpOptions = spec.options
+class WebhookSink(Sink[HttpOptions]):
+    options_type = HttpOptions
 
     def describe(self) -> str:
         return f"webhook {safe_url(self.options.url)}"

@@ -119,7 +119,7 @@ class LaunchFollower:
     """Applies finished run records to the engine's logs, each once, when the log has been read to its end.
 
     Args:
-        engine: the engine (``logs``, ``locked``; fed through :func:`~nimwatch.outside_notices.apply_outside`).
+        engine: the engine (``logs``, ``locked``; fed through its ``report``).
         runs: the run records' directory.
         caught_up: ``caught_up(log)`` is True when everything the log file holds has been fed to the engine.
         on_error: receives one-line problems.
@@ -141,8 +141,6 @@ class LaunchFollower:
 
     def tick(self) -> int:
         """Apply what is due; returns how many records were applied."""
-        from nimwatch.outside_notices import apply_outside  # (the engine: not imported by report and status)
-
         if not self.runs.is_dir():
             return 0
         applied = 0
@@ -158,7 +156,7 @@ class LaunchFollower:
                 event = exit_event(record)
                 if event is None:
                     continue
-                apply_outside(self.engine, name, event)
+                self.engine.report(event, None, name)
                 self._done.add(key)
                 applied += 1
         return applied

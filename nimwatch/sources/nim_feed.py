@@ -23,7 +23,6 @@ from typing import Any, Callable, Optional
 from nimwatch.aix.nim_state import NimStateConfig, NimStatePoller, NimStateReport
 from nimwatch.aix.runner import LOCAL_TIMEOUT, Runner, SubprocessRunner
 from nimwatch.core.events import NimStateRead
-from nimwatch.outside_notices import apply_outside
 from nimwatch.ticker import Ticker
 from nimwatch.trust import trust_problem
 
@@ -37,7 +36,7 @@ class NimStateFeed:
     """Polls the NIM state of the engine's clients and feeds the changes into the engine.
 
     Args:
-        engine: the engine (``logs``, ``locked``; fed through :func:`~nimwatch.outside_notices.apply_outside`).
+        engine: the engine (``logs``, ``locked``; fed through its ``report``).
         config: the ``nim_state:`` section.
         runner: runs ``lsnim`` (default: the real :class:`~nimwatch.aix.runner.SubprocessRunner`).
         on_error: receives one line per new problem (the state could not be read).
@@ -111,7 +110,7 @@ class NimStateFeed:
         else:
             return  # info_stalled: the stall monitor judges from the state it keeps
         for name in self.clients().get(report.client, []):
-            apply_outside(self.engine, name, event, report.at)
+            self.engine.report(event, report.at, name)
 
     def start(self) -> None:
         """Poll in a thread of its own (ticks at least once a second, so a new client is read soon)."""

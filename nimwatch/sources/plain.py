@@ -20,7 +20,6 @@ from typing import Any, Callable
 
 from nimwatch.engine import Notice
 from nimwatch.launcher.exits import exits_of, finished_exits
-from nimwatch.outside_notices import apply_outside
 from nimwatch.sources.files import find_logs
 from nimwatch.vocabulary import LOG_RESTARTED
 
@@ -83,7 +82,7 @@ class PlainFollower:
         self.close_silent()
         for name in sorted(self.read):
             for event in exits_of(exits, name):
-                apply_outside(session.engine, name, event)
+                session.engine.report(event, None, name)
         if session.nim is not None:
             session.nim.tick(session.clock())
         session.check_stalls(session.clock())
