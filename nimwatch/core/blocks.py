@@ -79,6 +79,10 @@ class TextLines:
         return _count_text(run, phase, compiled, self.data, start, end, lines_to_end)
 
 
+SMALL_WINDOW = 4
+"""A window under 1/SMALL_WINDOW of its block is translated alone, not the block for it."""
+
+
 class ByteLines:
     """Lines of clean bytes: candidates from the byte scan, a line decoded only when read."""
 
@@ -102,6 +106,10 @@ class ByteLines:
         table = scanner.table
         translated = self._translated.get(id(table))
         if translated is None:
+            if (end - pos) * SMALL_WINDOW < len(self.data):
+                # a few lines of this scan's phases (a run's first phases, the block where a log ends):
+                # translating the whole block for them would cost more than the window's scan
+                return scanner.candidates(self.data, pos, end)
             # one translation of the block serves every window of every phase sharing the scan
             translated = self._translated[id(table)] = self.data.translate(table)
             self._tables.append(table)

@@ -461,3 +461,44 @@ def test_feed_bytes_decodes_to_what_feed_gives(parts: list[bytes], cuts: list[in
     raws.append(byte_decoder.flush_bytes().data)
     joined = b"".join(raws)
     assert "".join(texts) == "".join(decode_line(x) + "\n" for x in joined.split(b"\n")[:-1])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    log_lines(60),
+    st.integers(0, 2**31),
+    st.lists(st.tuples(st.sampled_from(KEYS), st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=10),
+)
+def test_a_blocks_windows_give_the_same_lines_translated_alone_or_with_the_block(
+    lines: list[str], mask: int, windows: list[tuple[int, int, int]]
+) -> None:
+    """``ByteLines`` translates a small window alone and a large one with its whole block (kept for the
+    block's next windows): in any order, each window gives the lines of the block's own translation."""
+    from nimwatch.core.blocks import SMALL_WINDOW, ByteLines
+
+    data = to_bytes(lines, mask)
+    starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == 10]
+    block = ByteLines(data, SCANNERS)
+    for key, a, b in windows:
+        lo, hi = sorted((starts[min(a, len(starts) - 1)], starts[min(b, len(starts) - 1)]))
+        scanner = SCANNERS.bytes.for_phase(key)
+        cached = id(scanner.table) in block._translated
+        expected = scanner.candidates(data, lo, hi, data.translate(scanner.table), data.isascii())
+        assert block.candidates(key, lo, hi) == expected
+        if not cached and lo < hi:
+            small = (hi - lo) * SMALL_WINDOW < len(data)
+            assert (id(scanner.table) in block._translated) is not small
+
+
+def test_a_small_window_is_translated_alone_and_a_large_one_with_its_block() -> None:
+    from nimwatch.core.blocks import ByteLines
+
+    data = (SAMPLE_LOGS / "web73_alt_mig.log").read_bytes()
+    data = data[: data.rindex(b"\n") + 1]
+    first = data.index(b"\n") + 1
+    block = ByteLines(data, SCANNERS)
+    table = SCANNERS.bytes.for_phase(6).table
+    block.candidates(6, 0, first)  # one line of a large block: no translation of the block for it
+    assert id(table) not in block._translated
+    block.candidates(6, 0, len(data))
+    assert block._translated[id(table)] == data.translate(table)
