@@ -39,6 +39,7 @@ from nimwatch.launcher.exits import LaunchFollower, read_to_end
 from nimwatch.launcher.records import runs_dir
 from nimwatch.sources.arrivals import JournalArrivals
 from nimwatch.sources.files import LOG_SUFFIX
+from nimwatch.sources.hook_results import HookResultFollower
 from nimwatch.sources.replay import ArrivalTimes, ReplaySource
 from nimwatch.stall import StallMonitor
 from nimwatch.terminal import say
@@ -143,6 +144,8 @@ class Session:
     arrivals: Optional[JournalArrivals] = None
     launches: Optional[LaunchFollower] = None
     nim: Any = None
+    hook_results: Any = None
+    """The hook results ``watch`` keeps in the journal, for a session that runs no hooks (tui, status)."""
     runs: Optional[Path] = None
     """Where ``nimwatch run`` keeps its run records (nimadm's exit status)."""
     outside: list[Any] = field(default_factory=list)
@@ -190,7 +193,9 @@ def _outside(session: Session, on_error: Optional[OnError], clock: Callable[[], 
     session.nim = nim_feed(session.engine, session.config, clock, on_error if told else None)
     if session.nim is not None and on_error is not None:
         session.nim.on_error = on_error
-    session.outside = [s for s in (session.launches, session.nim) if s is not None]
+    if not told and session.journal is not None:  # a view beside the watcher, which runs the hooks
+        session.hook_results = HookResultFollower(session.engine, session.journal, caught_up)
+    session.outside = [s for s in (session.launches, session.nim, session.hook_results) if s is not None]
 
 
 def live(
@@ -228,8 +233,9 @@ def live(
         feed = sink(engine)
         session.runs = runs_dir(Path(journal.path))
     if paths:  # none: nothing to follow here (the TUI on an admin host shows the fleet only)
-        session.tailer = Tailer(engine, list(paths), poll=poll, on_error=on_error, clock=clock, sink=feed,
-                                **tailer_options)
+        session.tailer = Tailer(
+            engine, list(paths), poll=poll, on_error=on_error, clock=clock, sink=feed, **tailer_options
+        )
         session.stall = stall_monitor(engine, config, rules, clock)
         _outside(session, on_error, clock, told=sink is not None)
     if sink is None:
@@ -287,4 +293,6 @@ def plain(
     session.stall = stall_monitor(engine, config, rules, clock)
     session.runs = runs_dir_of(config)
     session.nim = nim_feed(engine, config, clock)
+    if journal is not None:
+        session.hook_results = HookResultFollower(engine, journal, lambda name: True)  # (read before each look)
     return session

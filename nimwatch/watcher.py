@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -38,6 +39,7 @@ from nimwatch.metrics_live import LiveMetrics
 from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
 from nimwatch.run_history import LiveHistory
+from nimwatch.sources.hook_results import keep_hook_result
 from nimwatch.sources.nim_feed import NimStateFeed
 from nimwatch.sources.tail import RESCAN_SECONDS, Tailer
 from nimwatch.stall import StallMonitor
@@ -126,6 +128,7 @@ class Watcher:
         self.nim: Optional[NimStateFeed] = session.nim
         self.hooks: Any = None
         self._setup_hooks(config)
+        self.engine.subscribe(partial(keep_hook_result, journal))  # for status and the TUI beside it
         self._next_stall = 0.0
         self._started = False
         self.problems: list[str] = []

@@ -9,7 +9,8 @@ read as finished: the parser says whether it succeeded, failed or is
 incomplete, as ``report`` does; one that grows again is read anew from its
 start. The finished run records of ``nimwatch run`` are read before the logs
 (a finished record's log is whole); after the logs, what they cannot say is
-applied: nimadm's exit status, the clients' NIM state, then the stall checks.
+applied: nimadm's exit status, the hook results the watcher kept, the clients' NIM state, then the
+stall checks.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class PlainFollower:
         for name in sorted(self.read):
             for event in exits_of(exits, name):
                 session.engine.report(event, None, name)
+        if session.hook_results is not None:  # what the watcher's hooks gave, from its journal
+            session.hook_results.tick()
         if session.nim is not None:
             session.nim.tick(session.clock())
         session.check_stalls(session.clock())

@@ -1,0 +1,136 @@
+"""Hook results kept in the journal by ``watch``, for the views that do not run hooks (``status``, ``tui``).
+
+Owns :func:`keep_hook_result` (the watcher's side: the last result of each
+hook per log and run, one journal row each, written when the ``hook_result``
+notice is published) and :class:`HookResultFollower` (a view's side: each new
+row becomes a :class:`~nimwatch.core.events.HookRan` given to the engine's
+``report``, once the log has been read to its end, so the run it names
+exists). The views then read a failed or timed-out hook from the run's state
+as the watcher's own metrics do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Callable, Optional
+
+from nimwatch.core.events import HookRan
+from nimwatch.engine import Notice
+from nimwatch.ticker import Ticker
+from nimwatch.vocabulary import HOOK_RESULT
+
+log = logging.getLogger(__name__)
+
+NS = "hook_results"
+"""The journal's key-value namespace: key ``[log, run, hook]``, value the result (JSON)."""
+TICK = 5.0
+"""Seconds between two looks at the journal (hooks run for seconds to minutes)."""
+OUTPUT_KEPT = 2000
+"""Characters of the hook's output tail kept in the journal."""
+RESULT_FIELDS = ("exit_status", "timed_out", "error", "skipped", "attempt", "will_retry", "argv", "duration")
+
+
+def keep_hook_result(journal: Any, notice: Notice) -> None:
+    """Keep a ``hook_result`` notice about a run in the journal (others are ignored); a problem is logged."""
+    if notice.kind is not HOOK_RESULT or notice.run is None or not notice.log:
+        return
+    fields = dict(notice.fields)
+    hook = str(fields.pop("hook", ""))
+    trigger, on = str(fields.pop("trigger", "")), str(fields.pop("on", ""))
+    result = {k: fields.pop(k, None) for k in RESULT_FIELDS}
+    result["output_tail"] = str(fields.pop("output_tail", "") or "")[-OUTPUT_KEPT:]
+    row = {"at": notice.ts, "client": notice.client, "phase": notice.phase, "trigger": trigger, "on": on}
+    row.update(result, trigger_fields=fields)
+    key = json.dumps([os.path.realpath(notice.log), notice.run, hook])
+    try:
+        journal.kv_put(NS, key, json.dumps(row, sort_keys=True, default=str))
+    except Exception as exc:  # the journal's trouble must not stop the hook worker that reports
+        log.warning("could not keep the result of hook %s in the journal: %s", hook, exc)
+
+
+def hook_event(run: int, hook: str, row: dict[str, Any]) -> HookRan:
+    """The :class:`HookRan` a journal row stands for."""
+    return HookRan(
+        run=run,
+        phase=row.get("phase"),
+        client=str(row.get("client") or ""),
+        hook=hook,
+        trigger=str(row.get("trigger") or ""),
+        on=str(row.get("on") or ""),
+        exit_status=row.get("exit_status"),
+        timed_out=bool(row.get("timed_out")),
+        error=row.get("error"),
+        skipped=bool(row.get("skipped")),
+        attempt=int(row.get("attempt") or 1),
+        will_retry=bool(row.get("will_retry")),
+        argv=tuple(row.get("argv") or ()),
+        duration=float(row.get("duration") or 0.0),
+        output_tail=str(row.get("output_tail") or ""),
+        trigger_fields=dict(row.get("trigger_fields") or {}),
+    )
+
+
+class HookResultFollower:
+    """Gives the engine the hook results ``watch`` kept in the journal, each once, when its log is read to its end.
+
+    Args:
+        engine: the engine (``logs``, ``locked``, ``report``).
+        journal: the state journal (read-only is enough).
+        caught_up: ``caught_up(log)`` is True when everything the log file holds has been fed to the engine.
+        on_error: receives one-line problems.
+    """
+
+    def __init__(
+        self,
+        engine: Any,
+        journal: Any,
+        caught_up: Callable[[str], bool],
+        on_error: Callable[[str], None] = log.warning,
+    ) -> None:
+        self.engine = engine
+        self.journal = journal
+        self.caught_up = caught_up
+        self._seen: dict[str, str] = {}
+        """Journal key -> the row given to the engine (a changed row is a newer result)."""
+        self._ticker = Ticker("nimwatch-hook-results", self.tick, TICK, on_error)
+
+    def tick(self) -> int:
+        """Give the engine the new results of the logs it follows; returns how many."""
+        with self.engine.locked():
+            followed = {os.path.realpath(name): name for name in self.engine.logs}
+        given = 0
+        for key, text in sorted(self.journal.kv_items(NS).items()):
+            if self._seen.get(key) == text:
+                continue
+            parsed = _row(key, text)
+            if parsed is None:
+                self._seen[key] = text
+                continue
+            real, run, hook, row = parsed
+            name = followed.get(real)
+            if name is None or not self.caught_up(name):
+                continue
+            self.engine.report(hook_event(run, hook, row), float(row.get("at") or 0.0), name)
+            self._seen[key] = text
+            given += 1
+        return given
+
+    def start(self) -> None:
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._ticker.stop()
+
+
+def _row(key: str, text: str) -> Optional[tuple[str, int, str, dict[str, Any]]]:
+    """(log, run, hook, result) of one journal row; None for a row this version cannot read."""
+    try:
+        name, run, hook = json.loads(key)
+        row = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(row, dict) or not isinstance(run, int) or not isinstance(name, str):
+        return None
+    return name, run, str(hook), row
