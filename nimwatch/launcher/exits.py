@@ -112,7 +112,7 @@ def finished_exits(runs: Optional[Path]) -> dict[str, list[LaunchExited]]:
 
 def exits_of(exits: dict[str, list[LaunchExited]], log_path: str) -> list[LaunchExited]:
     """The events of ``exits`` (:func:`finished_exits`) that belong to the log at ``log_path``."""
-    return exits.get(os.path.realpath(log_path), [])
+    return exits.get(os.path.realpath(log_path), []) if exits else []  # (no records: no path resolved per log)
 
 
 class LaunchFollower:
