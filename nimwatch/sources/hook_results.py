@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Callable, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 from nimwatch.core.events import HookRan
 from nimwatch.engine import Notice
-from nimwatch.ticker import Ticker
+from nimwatch.ticker import LogFollower
 from nimwatch.vocabulary import HOOK_RESULT
 
 log = logging.getLogger(__name__)
@@ -72,56 +73,25 @@ def hook_event(run: int, hook: str, row: dict[str, Any]) -> HookRan:
     )
 
 
-class HookResultFollower:
-    """Gives the engine the hook results ``watch`` kept in the journal, each once, when its log is read to its end.
+class HookResultFollower(LogFollower):
+    """Gives the engine the hook results ``watch`` kept in the journal (``source``, read-only is enough), each once.
 
-    Args:
-        engine: the engine (``logs``, ``locked``, ``report``).
-        journal: the state journal (read-only is enough).
-        caught_up: ``caught_up(log)`` is True when everything the log file holds has been fed to the engine.
-        on_error: receives one-line problems.
+    A changed row is a newer result, given again.
     """
 
-    def __init__(
-        self,
-        engine: Any,
-        journal: Any,
-        caught_up: Callable[[str], bool],
-        on_error: Callable[[str], None] = log.warning,
-    ) -> None:
-        self.engine = engine
-        self.journal = journal
-        self.caught_up = caught_up
-        self._seen: dict[str, str] = {}
-        """Journal key -> the row given to the engine (a changed row is a newer result)."""
-        self._ticker = Ticker("nimwatch-hook-results", self.tick, TICK, on_error)
+    NAME = "nimwatch-hook-results"
+    EVERY = TICK
 
-    def tick(self) -> int:
-        """Give the engine the new results of the logs it follows; returns how many."""
-        with self.engine.locked():
-            followed = {os.path.realpath(name): name for name in self.engine.logs}
-        given = 0
-        for key, text in sorted(self.journal.kv_items(NS).items()):
-            if self._seen.get(key) == text:
-                continue
-            parsed = _row(key, text)
-            if parsed is None:
-                self._seen[key] = text
-                continue
-            real, run, hook, row = parsed
-            name = followed.get(real)
-            if name is None or not self.caught_up(name):
-                continue
-            self.engine.report(hook_event(run, hook, row), float(row.get("at") or 0.0), name)
-            self._seen[key] = text
-            given += 1
-        return given
+    def items(self) -> Iterator[tuple[str, object, str, Any]]:
+        for key, text in sorted(self.source.kv_items(NS).items()):
+            parsed = None if self._given.get(key) == text else _row(key, text)
+            if parsed is not None:
+                real, run, hook, row = parsed
+                yield key, text, real, (run, hook, row)
 
-    def start(self) -> None:
-        self._ticker.start()
-
-    def stop(self) -> None:
-        self._ticker.stop()
+    def event(self, item: Any) -> tuple[HookRan, float]:
+        run, hook, row = item
+        return hook_event(run, hook, row), float(row.get("at") or 0.0)
 
 
 def _row(key: str, text: str) -> Optional[tuple[str, int, str, dict[str, Any]]]:
