@@ -2,18 +2,19 @@
 
 Owns :func:`keep_hook_result` (the watcher's side: the last result of each
 hook per log and run, one journal row each, written when the ``hook_result``
-notice is published) and :class:`HookResultFollower` (a view's side: each new
-row becomes a :class:`~nimwatch.core.events.HookRan` given to the engine's
-``report``, once the log has been read to its end, so the run it names
-exists). The views then read a failed or timed-out hook from the run's state
-as the watcher's own metrics do.
+notice is published, forgotten with the log's content it is about:
+:meth:`~nimwatch.journal.Journal.keep_hook_result`) and
+:class:`HookResultFollower` (a view's side: each new row becomes a
+:class:`~nimwatch.core.events.HookRan` given to the engine's ``report``, once
+the log has been read to its end, so the run it names exists). The views
+then read a failed or timed-out hook from the run's state as the watcher's
+own metrics do.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from typing import Any, Optional
 
@@ -24,8 +25,6 @@ from nimwatch.vocabulary import HOOK_RESULT
 
 log = logging.getLogger(__name__)
 
-NS = "hook_results"
-"""The journal's key-value namespace: key ``[log, run, hook]``, value the result (JSON)."""
 TICK = 5.0
 """Seconds between two looks at the journal (hooks run for seconds to minutes)."""
 OUTPUT_KEPT = 2000
@@ -44,9 +43,8 @@ def keep_hook_result(journal: Any, notice: Notice) -> None:
     result["output_tail"] = str(fields.pop("output_tail", "") or "")[-OUTPUT_KEPT:]
     row = {"at": notice.ts, "client": notice.client, "phase": notice.phase, "trigger": trigger, "on": on}
     row.update(result, trigger_fields=fields)
-    key = json.dumps([os.path.realpath(notice.log), notice.run, hook])
     try:
-        journal.kv_put(NS, key, json.dumps(row, sort_keys=True, default=str))
+        journal.keep_hook_result(notice.log, notice.run, hook, row)
     except Exception as exc:  # the journal's trouble must not stop the hook worker that reports
         log.warning("could not keep the result of hook %s in the journal: %s", hook, exc)
 
@@ -83,7 +81,7 @@ class HookResultFollower(LogFollower):
     EVERY = TICK
 
     def items(self) -> Iterator[tuple[str, object, str, Any]]:
-        for key, text in sorted(self.source.kv_items(NS).items()):
+        for key, text in sorted(self.source.hook_results().items()):
             parsed = None if self._given.get(key) == text else _row(key, text)
             if parsed is not None:
                 real, run, hook, row = parsed
