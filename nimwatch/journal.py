@@ -16,7 +16,9 @@ Owns the on-disk state that makes a restart exact:
 * queued hook runs, recorded with their event and deleted once run (or given
   up), so that a stop, a crash or a reload loses none;
 * per log, a snapshot of its live state (:mod:`nimwatch.snapshot`) at some
-  offset, so that a restart reads on from there instead of from byte 0.
+  offset, so that a restart reads on from there instead of from byte 0;
+* per log and run, each hook's last result (for ``status`` and the TUI
+  beside the watcher), forgotten with the log's content it is about.
 
 It also keeps the nimadm runs ``nimwatch run`` started (command line, PID,
 exit status): :func:`record_launch` writes them from any process, without
@@ -31,6 +33,7 @@ itself (schema, opening, locking, damage, transactions) is
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -40,6 +43,10 @@ from typing import Any, Optional
 from nimwatch.errors import StateError
 from nimwatch.feed import FileIdentity
 from nimwatch.journaldb import LAUNCH_FIELDS, LAUNCHES_SQL, JournalDB, from_db
+
+HOOK_RESULTS = "hook_results"
+"""The key-value namespace of the hooks' last results (:mod:`nimwatch.sources.hook_results`): key ``[the log's
+real path, run, hook]``, value a JSON object with the ``generation`` of the log's content it is about."""
 
 
 @dataclass(frozen=True)
@@ -109,9 +116,13 @@ class Journal(JournalDB):
                 )
 
     def forget_generations(self, log: str, keep: int) -> None:
-        """Drop the arrival checkpoints of contents older than generation ``keep``."""
+        """Drop the arrival checkpoints and the hook results of contents older than generation ``keep``."""
+        names = {log, os.path.realpath(log)}
         with self.transaction() as conn:
             conn.execute("DELETE FROM checkpoints WHERE log = ? AND generation < ?", (log, keep))
+            rows = conn.execute("SELECT key, value FROM kv WHERE ns = ?", (HOOK_RESULTS,)).fetchall()
+            old = [(HOOK_RESULTS, key) for key, value in rows if _result_before(key, value, names, keep)]
+            conn.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", old)
 
     def checkpoints(self, log: str, generation: int) -> list[tuple[int, float]]:
         """(end offset, arrival time) of the reads of one content, in file order."""
@@ -120,15 +131,19 @@ class Journal(JournalDB):
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def generation(self, log: str) -> Optional[int]:
+        """The generation of the content of ``log`` recorded last (None: the log is not recorded)."""
+        row = self._query("SELECT generation FROM files WHERE log = ?", (log,))
+        return int(row[0][0]) if row else None
+
     def arrival_times(self, log: str) -> dict[int, float]:
         """Line number -> arrival time for the current content of ``log`` (for replay pacing).
 
         Lines between two entries arrived no later than the next entry.
         """
-        row = self._query("SELECT generation FROM files WHERE log = ?", (log,))
-        if not row:
+        gen = self.generation(log)
+        if gen is None:
             return {}
-        gen = row[0][0]
         out: dict[int, float] = {}
         for line, at in self._query(
             "SELECT line, at FROM checkpoints WHERE log = ? AND generation = ? "
@@ -337,6 +352,17 @@ class Journal(JournalDB):
     def kv_items(self, ns: str) -> dict[str, str]:
         return {r[0]: r[1] for r in self._query("SELECT key, value FROM kv WHERE ns = ?", (ns,))}
 
+    def keep_hook_result(self, log: str, run: int, hook: str, result: dict[str, Any]) -> None:
+        """The last result of ``hook`` on ``run`` of the content of ``log`` recorded last (forgotten with it)."""
+        with self.transaction():
+            row = {**result, "generation": self.generation(log)}
+            key = json.dumps([os.path.realpath(log), run, hook])
+            self.kv_put(HOOK_RESULTS, key, json.dumps(row, sort_keys=True, default=str))
+
+    def hook_results(self) -> dict[str, str]:
+        """Each hook's last result (JSON) by its key (:data:`HOOK_RESULTS`)."""
+        return self.kv_items(HOOK_RESULTS)
+
     # ------------------------------------------------------------------ nimadm runs started by `nimwatch run`
 
     def launches(self, client: Optional[str] = None) -> list[dict[str, Any]]:
@@ -353,6 +379,15 @@ class Journal(JournalDB):
         for row in out:
             row["argv"] = json.loads(row["argv"])
         return out
+
+
+def _result_before(key: str, value: str, names: set[str], keep: int) -> bool:
+    """The hook result row is about a log of ``names``, of a content older than ``keep`` (or not known)."""
+    try:
+        log, generation = json.loads(key)[0], json.loads(value).get("generation")
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+        return False
+    return log in names and not (isinstance(generation, int) and generation >= keep)
 
 
 def record_launch(path: Path, row: dict[str, Any]) -> None:

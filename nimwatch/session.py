@@ -25,7 +25,8 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -90,8 +91,6 @@ def nim_feed(engine: Engine, config: Config, clock: Callable[[], float], on_erro
         return None
     from nimwatch.sources.nim_feed import NimStateFeed
 
-    if on_error is None:
-        return NimStateFeed(engine, config.nim_state, clock=clock)
     return NimStateFeed(engine, config.nim_state, on_error=on_error, clock=clock)
 
 
@@ -129,8 +128,8 @@ def lines_present(paths: Sequence[Path]) -> dict[str, int]:
 class Session:
     """One pipeline: engine, journal, ETA, stall monitor, a source of log bytes, the sources outside the logs.
 
-    Exactly one of ``tailer`` (live, plain) and ``replay`` is set. ``outside`` holds the sources
-    from outside the logs, not started (:meth:`start_outside`).
+    Exactly one of ``tailer`` (live, plain) and ``replay`` is set. ``launches``, ``nim`` and
+    ``hook_results`` are the sources from outside the logs, not started (:meth:`start_outside`).
     """
 
     config: Config
@@ -148,12 +147,15 @@ class Session:
     """The hook results ``watch`` keeps in the journal, for a session that runs no hooks (tui, status)."""
     runs: Optional[Path] = None
     """Where ``nimwatch run`` keeps its run records (nimadm's exit status)."""
-    outside: list[Any] = field(default_factory=list)
-    """Started by :meth:`start_outside`, stopped by :meth:`stop_outside`."""
 
     @property
     def clock(self) -> Callable[[], float]:
         return self.engine.clock
+
+    @property
+    def outside(self) -> list[Any]:
+        """The sources from outside the logs: started by :meth:`start_outside`, stopped by :meth:`stop_outside`."""
+        return [source for source in (self.launches, self.hook_results, self.nim) if source is not None]
 
     def timed(self, log: str) -> bool:
         """The times of ``log``'s current run are real (elapsed and ETA can be shown)."""
@@ -174,28 +176,29 @@ class Session:
             self.stall.check(now)
 
 
+def _beside_watch(config: Config, rules: RuleSet, engine: Engine, paths: Sequence[Path]) -> Session:
+    """A view's session beside ``watch`` (tui, status): the read-only journal, its ETA and its arrival times for
+    what the logs hold now, and the run records."""
+    journal = open_journal(config)
+    session = Session(config, rules, engine, journal=journal, eta=eta_source(rules, journal), runs=runs_dir_of(config))
+    session.arrivals = JournalArrivals(engine, journal, lines_present(list(paths)))
+    return session
+
+
 def _outside(session: Session, on_error: Optional[OnError], clock: Callable[[], float], told: bool = True) -> None:
     """The launch follower (an exit status once its log is read to its end) and the NIM state feed, not started.
 
     ``told``: ``on_error`` hears the NIM feed's problems from the start (False: what it finds while
     it is built goes to the log, ``on_error`` the rest; the TUI, which can show nothing yet).
     """
-    tailer = session.tailer
-
-    def caught_up(name: str) -> bool:
-        return read_to_end(tailer, name)
-
+    engine, caught_up = session.engine, partial(read_to_end, session.tailer)
     assert session.runs is not None
-    if on_error is None:
-        session.launches = LaunchFollower(session.engine, session.runs, caught_up)
-    else:
-        session.launches = LaunchFollower(session.engine, session.runs, caught_up, on_error=on_error)
-    session.nim = nim_feed(session.engine, session.config, clock, on_error if told else None)
+    session.launches = LaunchFollower(engine, session.runs, caught_up, on_error)
+    session.nim = nim_feed(engine, session.config, clock, on_error if told else None)
     if session.nim is not None and on_error is not None:
         session.nim.on_error = on_error
     if not told and session.journal is not None:  # a view beside the watcher, which runs the hooks
-        session.hook_results = HookResultFollower(session.engine, session.journal, caught_up)
-    session.outside = [s for s in (session.launches, session.nim, session.hook_results) if s is not None]
+        session.hook_results = HookResultFollower(engine, session.journal, caught_up)
 
 
 def live(
@@ -220,18 +223,12 @@ def live(
     """
     from nimwatch.sources.tail import Tailer
 
-    engine = Engine(rules, clock) if limits is None else Engine(rules, clock, limits=limits)
-    session = Session(config, rules, engine)
+    engine = Engine(rules, clock, limits=limits)
     if sink is None:
-        session.journal = open_journal(config)
-        session.eta = eta_source(rules, session.journal)
-        session.arrivals = JournalArrivals(engine, session.journal, lines_present(list(paths)))
-        feed: FeedSink = session.arrivals
-        session.runs = runs_dir_of(config)
+        session = _beside_watch(config, rules, engine, paths)
     else:
-        session.journal = journal
-        feed = sink(engine)
-        session.runs = runs_dir(Path(journal.path))
+        session = Session(config, rules, engine, journal=journal, runs=runs_dir(Path(journal.path)))
+    feed = session.arrivals if sink is None else sink(engine)
     if paths:  # none: nothing to follow here (the TUI on an admin host shows the fleet only)
         session.tailer = Tailer(
             engine, list(paths), poll=poll, on_error=on_error, clock=clock, sink=feed, **tailer_options
@@ -286,13 +283,10 @@ def plain(
     from nimwatch.sources.tail import Tailer
 
     engine = Engine(rules, clock=clock)
-    journal = open_journal(config)
-    session = Session(config, rules, engine, journal=journal, eta=eta_source(rules, journal))
-    session.arrivals = JournalArrivals(engine, journal, lines_present(list(paths)))
+    session = _beside_watch(config, rules, engine, paths)
     session.tailer = Tailer(engine, [], clock=clock, sink=session.arrivals, retrying=not once)
     session.stall = stall_monitor(engine, config, rules, clock)
-    session.runs = runs_dir_of(config)
     session.nim = nim_feed(engine, config, clock)
-    if journal is not None:
-        session.hook_results = HookResultFollower(engine, journal, lambda name: True)  # (read before each look)
+    if session.journal is not None:  # (the logs are read before each look)
+        session.hook_results = HookResultFollower(engine, session.journal, lambda name: True)
     return session

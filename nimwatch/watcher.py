@@ -32,7 +32,6 @@ from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
 from nimwatch.journal import Journal
-from nimwatch.launcher.exits import LaunchFollower
 from nimwatch.launcher.records import sync_journal
 from nimwatch.metrics import MetricsExporter
 from nimwatch.metrics_live import LiveMetrics
@@ -40,7 +39,6 @@ from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
 from nimwatch.run_history import LiveHistory
 from nimwatch.sources.hook_results import keep_hook_result
-from nimwatch.sources.nim_feed import NimStateFeed
 from nimwatch.sources.tail import RESCAN_SECONDS, Tailer
 from nimwatch.stall import StallMonitor
 from nimwatch.vocabulary import BACKLOG
@@ -119,13 +117,11 @@ class Watcher:
             rescan=RESCAN_SECONDS if rescan is None else rescan,
         )
         session = self.session
-        assert session.stall is not None and session.runs is not None and session.launches is not None
+        assert session.stall is not None and session.runs is not None
         self.engine = session.engine
         self.tailer: Tailer = session.tailer
         self.stall: StallMonitor = session.stall
         self.runs: Path = session.runs
-        self.launches: LaunchFollower = session.launches
-        self.nim: Optional[NimStateFeed] = session.nim
         self.hooks: Any = None
         self._setup_hooks(config)
         self.engine.subscribe(partial(keep_hook_result, journal))  # for status and the TUI beside it
@@ -241,9 +237,8 @@ class Watcher:
             self.tailer.scan_once()
             self.problems = self.tailer.problems()
             self._report_backlog()
-            self.launches.tick()
-            if self.nim is not None:
-                self.nim.tick()
+            for source in self.session.outside:
+                source.tick()
             self.stall.check()
             if self.config.metrics is not None and self.config.metrics.textfile is not None:
                 self._exporter(self.config).write_now()
@@ -326,9 +321,7 @@ class Watcher:
         self._start_metrics(self.config)
         self.tailer.start(catch_up=True)
         self._report_backlog()
-        self.launches.start()
-        if self.nim is not None:
-            self.nim.start()
+        self.session.start_outside()
         self._started = True
 
     def tick(self) -> None:
@@ -341,9 +334,7 @@ class Watcher:
 
     def stop(self) -> None:
         """Stop reading first (and snapshot every log), then hooks and alert workers; the journal stays open."""
-        self.launches.stop()
-        if self.nim is not None:
-            self.nim.stop()
+        self.session.stop_outside()
         self.tailer.stop()
         self.recorder.snapshot_all()
         self._stop_hooks(timeout=10.0)
@@ -370,12 +361,13 @@ class Watcher:
                 self.diag(f"reload: '{key}' changed; it takes effect at the next restart")
         self.dispatcher.reconfigure(new.alerts)
         self.stall.reconfigure(new.stall, _nim_minutes(new))
+        session = self.session
         if new.nim_state != old.nim_state:
-            if self.nim is not None:
-                self.nim.stop()
-            self.nim = sessions.nim_feed(self.engine, new, self.clock, self.diag)
-            if self.nim is not None and self._started:
-                self.nim.start()
+            if session.nim is not None:
+                session.nim.stop()
+            session.nim = sessions.nim_feed(self.engine, new, self.clock, self.diag)
+            if session.nim is not None and self._started:
+                session.nim.start()
         self.engine.limits = new.limits
         if self.hooks is not None:  # an unchanged hook keeps its queue and its running job
             self.hooks.reconfigure(new.hooks)

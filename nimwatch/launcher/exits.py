@@ -2,11 +2,11 @@
 
 Owns :func:`exit_event` (a finished run record as the event the reducer
 applies, with where that nimadm's output begins in the log as it is now),
-:func:`records_for` (the records of one log) and :class:`LaunchFollower`, which
-``watch`` and the TUI tick: each finished record whose log the engine follows
-is applied once, and only when the engine has read the log to its end (the
-record is written after nimadm ended, so the log is whole by then: an exit
-status is never applied ahead of nimadm's last lines). ``status`` and
+:class:`LaunchFollower`, which ``watch`` and the TUI tick: each finished
+record whose log the engine follows is applied once, and only when the
+engine has read the log to its end (the record is written after nimadm
+ended, so the log is whole by then: an exit status is never applied ahead
+of nimadm's last lines). ``status`` and
 ``report`` read the records first and apply them after reading the logs.
 """
 
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from nimwatch.core.events import LaunchExited
 from nimwatch.errors import NimwatchError
 from nimwatch.launcher.records import RunRecord, all_records
-from nimwatch.ticker import Ticker
+from nimwatch.ticker import LogFollower
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +85,6 @@ def _records(runs: Path) -> list[RunRecord]:
         return []
 
 
-def records_for(runs: Path, logs: Iterable[str]) -> dict[str, list[RunRecord]]:
-    """The records (oldest first) of each of ``logs`` that one names; problems are logged, never raised."""
-    wanted = {os.path.realpath(name): name for name in logs}
-    out: dict[str, list[RunRecord]] = {}
-    for record in _records(runs):
-        name = wanted.get(os.path.realpath(record.log))
-        if name is not None:
-            out.setdefault(name, []).append(record)
-    return out
-
-
 def finished_exits(runs: Optional[Path]) -> dict[str, list[LaunchExited]]:
     """The events of every finished record, by the real path of its log (None: no records to read).
 
@@ -115,54 +104,16 @@ def exits_of(exits: dict[str, list[LaunchExited]], log_path: str) -> list[Launch
     return exits.get(os.path.realpath(log_path), []) if exits else []  # (no records: no path resolved per log)
 
 
-class LaunchFollower:
-    """Applies finished run records to the engine's logs, each once, when the log has been read to its end.
+class LaunchFollower(LogFollower):
+    """Applies the finished run records in their directory (``source``) to the engine's logs, each once."""
 
-    Args:
-        engine: the engine (``logs``, ``locked``; fed through its ``report``).
-        runs: the run records' directory.
-        caught_up: ``caught_up(log)`` is True when everything the log file holds has been fed to the engine.
-        on_error: receives one-line problems.
-    """
+    NAME = "nimwatch-launches"
+    EVERY = TICK
 
-    def __init__(
-        self,
-        engine: Any,
-        runs: Path,
-        caught_up: Callable[[str], bool],
-        on_error: Callable[[str], None] = log.warning,
-    ) -> None:
-        self.engine = engine
-        self.runs = Path(runs)
-        self.caught_up = caught_up
-        self.on_error = on_error
-        self._done: set[str] = set()
-        self._ticker = Ticker("nimwatch-launches", self.tick, TICK, on_error)
+    def items(self) -> Iterator[tuple[str, object, str, Any]]:
+        for record in _records(self.source) if self.source.is_dir() else []:
+            if record.finished:
+                yield str(record.path), "exited", os.path.realpath(record.log), record
 
-    def tick(self) -> int:
-        """Apply what is due; returns how many records were applied."""
-        if not self.runs.is_dir():
-            return 0
-        applied = 0
-        with self.engine.locked():
-            names = list(self.engine.logs)
-        for name, records in records_for(self.runs, names).items():
-            for record in records:
-                key = str(record.path)
-                if key in self._done or not record.finished:
-                    continue
-                if not self.caught_up(name):
-                    break  # the log's last lines first
-                event = exit_event(record)
-                if event is None:
-                    continue
-                self.engine.report(event, None, name)
-                self._done.add(key)
-                applied += 1
-        return applied
-
-    def start(self) -> None:
-        self._ticker.start()
-
-    def stop(self) -> None:
-        self._ticker.stop()
+    def event(self, item: Any) -> tuple[Optional[LaunchExited], None]:
+        return exit_event(item), None

@@ -2,29 +2,29 @@
 
 Owns :func:`keep_hook_result` (the watcher's side: the last result of each
 hook per log and run, one journal row each, written when the ``hook_result``
-notice is published) and :class:`HookResultFollower` (a view's side: each new
-row becomes a :class:`~nimwatch.core.events.HookRan` given to the engine's
-``report``, once the log has been read to its end, so the run it names
-exists). The views then read a failed or timed-out hook from the run's state
-as the watcher's own metrics do.
+notice is published, forgotten with the log's content it is about:
+:meth:`~nimwatch.journal.Journal.keep_hook_result`) and
+:class:`HookResultFollower` (a view's side: each new row becomes a
+:class:`~nimwatch.core.events.HookRan` given to the engine's ``report``, once
+the log has been read to its end, so the run it names exists). The views
+then read a failed or timed-out hook from the run's state as the watcher's
+own metrics do.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-from typing import Any, Callable, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 from nimwatch.core.events import HookRan
 from nimwatch.engine import Notice
-from nimwatch.ticker import Ticker
+from nimwatch.ticker import LogFollower
 from nimwatch.vocabulary import HOOK_RESULT
 
 log = logging.getLogger(__name__)
 
-NS = "hook_results"
-"""The journal's key-value namespace: key ``[log, run, hook]``, value the result (JSON)."""
 TICK = 5.0
 """Seconds between two looks at the journal (hooks run for seconds to minutes)."""
 OUTPUT_KEPT = 2000
@@ -43,9 +43,8 @@ def keep_hook_result(journal: Any, notice: Notice) -> None:
     result["output_tail"] = str(fields.pop("output_tail", "") or "")[-OUTPUT_KEPT:]
     row = {"at": notice.ts, "client": notice.client, "phase": notice.phase, "trigger": trigger, "on": on}
     row.update(result, trigger_fields=fields)
-    key = json.dumps([os.path.realpath(notice.log), notice.run, hook])
     try:
-        journal.kv_put(NS, key, json.dumps(row, sort_keys=True, default=str))
+        journal.keep_hook_result(notice.log, notice.run, hook, row)
     except Exception as exc:  # the journal's trouble must not stop the hook worker that reports
         log.warning("could not keep the result of hook %s in the journal: %s", hook, exc)
 
@@ -72,56 +71,25 @@ def hook_event(run: int, hook: str, row: dict[str, Any]) -> HookRan:
     )
 
 
-class HookResultFollower:
-    """Gives the engine the hook results ``watch`` kept in the journal, each once, when its log is read to its end.
+class HookResultFollower(LogFollower):
+    """Gives the engine the hook results ``watch`` kept in the journal (``source``, read-only is enough), each once.
 
-    Args:
-        engine: the engine (``logs``, ``locked``, ``report``).
-        journal: the state journal (read-only is enough).
-        caught_up: ``caught_up(log)`` is True when everything the log file holds has been fed to the engine.
-        on_error: receives one-line problems.
+    A changed row is a newer result, given again.
     """
 
-    def __init__(
-        self,
-        engine: Any,
-        journal: Any,
-        caught_up: Callable[[str], bool],
-        on_error: Callable[[str], None] = log.warning,
-    ) -> None:
-        self.engine = engine
-        self.journal = journal
-        self.caught_up = caught_up
-        self._seen: dict[str, str] = {}
-        """Journal key -> the row given to the engine (a changed row is a newer result)."""
-        self._ticker = Ticker("nimwatch-hook-results", self.tick, TICK, on_error)
+    NAME = "nimwatch-hook-results"
+    EVERY = TICK
 
-    def tick(self) -> int:
-        """Give the engine the new results of the logs it follows; returns how many."""
-        with self.engine.locked():
-            followed = {os.path.realpath(name): name for name in self.engine.logs}
-        given = 0
-        for key, text in sorted(self.journal.kv_items(NS).items()):
-            if self._seen.get(key) == text:
-                continue
-            parsed = _row(key, text)
-            if parsed is None:
-                self._seen[key] = text
-                continue
-            real, run, hook, row = parsed
-            name = followed.get(real)
-            if name is None or not self.caught_up(name):
-                continue
-            self.engine.report(hook_event(run, hook, row), float(row.get("at") or 0.0), name)
-            self._seen[key] = text
-            given += 1
-        return given
+    def items(self) -> Iterator[tuple[str, object, str, Any]]:
+        for key, text in sorted(self.source.hook_results().items()):
+            parsed = None if self._given.get(key) == text else _row(key, text)
+            if parsed is not None:
+                real, run, hook, row = parsed
+                yield key, text, real, (run, hook, row)
 
-    def start(self) -> None:
-        self._ticker.start()
-
-    def stop(self) -> None:
-        self._ticker.stop()
+    def event(self, item: Any) -> tuple[HookRan, float]:
+        run, hook, row = item
+        return hook_event(run, hook, row), float(row.get("at") or 0.0)
 
 
 def _row(key: str, text: str) -> Optional[tuple[str, int, str, dict[str, Any]]]:

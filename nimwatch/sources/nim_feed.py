@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 from nimwatch.aix.nim_state import NimStateConfig, NimStatePoller, NimStateReport
 from nimwatch.aix.runner import LOCAL_TIMEOUT, Runner, SubprocessRunner
 from nimwatch.core.events import NimStateRead
-from nimwatch.ticker import Ticker
+from nimwatch.ticker import Ticked
 from nimwatch.trust import trust_problem
 
 log = logging.getLogger(__name__)
@@ -32,33 +32,38 @@ NIM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 """A name lsnim can be asked about (never one that starts like an option)."""
 
 
-class NimStateFeed:
+class NimStateFeed(Ticked):
     """Polls the NIM state of the engine's clients and feeds the changes into the engine.
+
+    It ticks at least once a second in its own thread, so a new client is read soon; :meth:`stop` leaves
+    an lsnim under way to its timeout, in the background.
 
     Args:
         engine: the engine (``logs``, ``locked``; fed through its ``report``).
         config: the ``nim_state:`` section.
         runner: runs ``lsnim`` (default: the real :class:`~nimwatch.aix.runner.SubprocessRunner`).
-        on_error: receives one line per new problem (the state could not be read).
+        on_error: receives one line per new problem (the state could not be read; default: the log).
         clock: seconds since the epoch.
     """
+
+    NAME = "nimwatch-nimstate"
+    STOP_WAIT = 5.0
 
     def __init__(
         self,
         engine: Any,
         config: NimStateConfig,
         runner: Optional[Runner] = None,
-        on_error: Callable[[str], None] = log.warning,
+        on_error: Optional[Callable[[str], None]] = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine, on_error, every=min(1.0, config.interval))
         self.config = config
-        self.on_error = on_error
         command = config.command()
         self.refused = trust_problem(command, "the lsnim command") or ""
         """Running as root, an lsnim another user could change is never run (said once)."""
         if self.refused:
-            on_error(f"NIM state cross-check off: {self.refused}")
+            self.on_error(f"NIM state cross-check off: {self.refused}")
         self.poller = NimStatePoller(
             runner or SubprocessRunner(),
             interval=config.interval,
@@ -68,7 +73,6 @@ class NimStateFeed:
             lsnim=command,
             timeout=LOCAL_TIMEOUT if config.timeout is None else config.timeout,
         )
-        self._ticker = Ticker("nimwatch-nimstate", self.tick, min(1.0, config.interval), on_error)
 
     def clients(self) -> dict[str, list[str]]:
         """Each client the engine follows, with its logs."""
@@ -111,11 +115,3 @@ class NimStateFeed:
             return  # info_stalled: the stall monitor judges from the state it keeps
         for name in self.clients().get(report.client, []):
             self.engine.report(event, report.at, name)
-
-    def start(self) -> None:
-        """Poll in a thread of its own (ticks at least once a second, so a new client is read soon)."""
-        self._ticker.start()
-
-    def stop(self) -> None:
-        """Stop polling (an lsnim under way is left to its timeout, in the background)."""
-        self._ticker.stop(timeout=5.0)

@@ -84,10 +84,8 @@ class PlainFollower:
         for name in sorted(self.read):
             for event in exits_of(exits, name):
                 session.engine.report(event, None, name)
-        if session.hook_results is not None:  # what the watcher's hooks gave, from its journal
-            session.hook_results.tick()
-        if session.nim is not None:
-            session.nim.tick(session.clock())
+        for source in session.outside:  # what the watcher's hooks gave (from its journal), the NIM state
+            source.tick()
         session.check_stalls(session.clock())
 
     def close_silent(self) -> None:
