@@ -318,26 +318,11 @@ class Engine:
             held = floods.suppressed.pop(key)
             limit = self.limits.per_rule if held.reason == "per_rule" else self.limits.per_run
             client = state.run(run).client or state.client if run <= len(state.runs) else state.client
-            out.append(
-                Notice(
-                    FINDINGS_SUPPRESSED.name,
-                    at,
-                    state.log,
-                    client,
-                    run,
-                    held.phase or None,
-                    self.phase_name(held.phase),
-                    {
-                        "rule": held.rule,
-                        "code": held.code,
-                        "severity": held.severity,
-                        "count": held.count,
-                        "limit": limit,
-                        "reason": held.reason,
-                        "line": held.line,
-                        "text": f"{held.count} more finding(s) of rule {held.rule} suppressed "
-                        f"(limit: {limit} {'of this rule' if held.reason == 'per_rule' else 'in all'} per run)",
-                    },
-                )
+            text = (
+                f"{held.count} more finding(s) of rule {held.rule} suppressed "
+                f"(limit: {limit} {'of this rule' if held.reason == 'per_rule' else 'in all'} per run)"
             )
+            fields = FINDINGS_SUPPRESSED.carry(held, limit=limit, text=text)
+            phase, name = held.phase or None, self.phase_name(held.phase)
+            out.append(Notice(FINDINGS_SUPPRESSED.name, at, state.log, client, run, phase, name, fields))
         return out

@@ -12,7 +12,12 @@ after): nimadm's exit (``nimadm_exited``, and the ``run_finished`` its exit
 status settles when the log left the outcome open: alerts and hooks see a
 killed nimadm as a failed run; the same record twice gives nothing) and the
 NIM state (``nim_state`` when Cstate, info, Cstate_result or an error
-changed). Pure functions over the state; the engine calls them under its lock.
+changed). A notice's fields are its kind's declared keys, taken from the
+event's attributes of the same names unless given
+(:meth:`~nimwatch.vocabulary.Kind.carry`); two keep their own order, built
+here: the ``run_finished`` of a run that fell silent (no ``operation``) and
+``stall_cleared`` (its NIM keys before ``stalled_minutes``). Pure functions
+over the state; the engine calls them under its lock.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ from nimwatch.vocabulary import (
     RUN_STARTED,
     STALL_CLEARED,
     STALLED,
+    Kind,
     Notice,
     iso,
 )
@@ -83,65 +89,49 @@ __all__ = [
 
 PhaseNamer = Callable[[Optional[int]], Optional[str]]
 """Phase number -> its name (None for none)."""
+Make = Callable[[Kind, Optional[int], Optional[int], dict[str, Any]], Notice]
+
+_AS_THEY_ARE: dict[type, Kind] = {
+    RunStarted: RUN_STARTED,
+    PhaseStarted: PHASE_STARTED,
+    PhaseFinished: PHASE_FINISHED,
+    InstallpResult: INSTALLP,
+    Progress: PROGRESS,
+    Fact: FACT,
+    LinesRead: LINES,
+    BadLine: BAD_LINE,
+}
+"""Core events whose notice is their own run, phase (if they have one) and the kind's keys."""
+
+
+def _iso(ts: Optional[float]) -> Optional[str]:
+    return iso(ts) if ts is not None else None
 
 
 def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer) -> Optional[Notice]:
     """The notice of ``event``, already reduced into ``state`` (None: the event has none)."""
 
-    def make(name: str, run: Optional[int], phase: Optional[int], /, **fields: Any) -> Notice:
+    def make(kind: Kind, run: Optional[int], phase: Optional[int], fields: dict[str, Any]) -> Notice:
         client = state.client
         if run is not None and run <= len(state.runs):
             client = state.run(run).client or client
-        return Notice(name, at, state.log, client, run, phase, phase_name(phase), fields)
+        return Notice(kind.name, at, state.log, client, run, phase, phase_name(phase), fields)
 
-    if isinstance(event, RunStarted):
-        return make(RUN_STARTED.name, event.run, None, line=event.line, mid_run=event.mid_run)
-    if isinstance(event, PhaseStarted):
-        return make(PHASE_STARTED.name, event.run, event.phase, line=event.line)
-    if isinstance(event, PhaseFinished):
-        return make(PHASE_FINISHED.name, event.run, event.phase, line=event.line, status=event.status.value)
+    kind = _AS_THEY_ARE.get(type(event))
+    if kind is not None:
+        return make(kind, getattr(event, "run", None), getattr(event, "phase", None), kind.carry(event))
     if isinstance(event, Finding):
-        return make(FINDING.name, event.run, event.phase, **finding_fields(state, event))
+        return make(FINDING, event.run, event.phase, finding_fields(state, event))
     if isinstance(event, FindingDetail):
         return _detail_notice(state, event, make)
-    if isinstance(event, InstallpResult):
-        return make(
-            INSTALLP.name,
-            event.run,
-            event.phase,
-            filesets_ok=event.filesets_ok,
-            failed=list(event.failed),
-            cancelled=list(event.cancelled),
-            requisite_failures=list(event.requisite_failures),
-            failing=event.failing,
-            line=event.line,
-        )
     if isinstance(event, RunFinished):
-        return make(
-            RUN_FINISHED.name,
-            event.run,
-            event.failed_phase or state.run(event.run).last_phase or None,
-            line=event.line,
-            outcome=event.outcome.value,
-            failed_phase=event.failed_phase,
-            reason=event.reason,
-            operation=operation_of(state.run(event.run)),
-        )
-    if isinstance(event, Progress):
-        return make(PROGRESS.name, event.run, event.phase, done=event.done, total=event.total, unit=event.unit)
-    if isinstance(event, Fact):
-        return make(FACT.name, event.run, None, name=event.name, value=event.value, line=event.line)
-    if isinstance(event, LinesRead):
-        return make(LINES.name, event.run, None, line=event.line, last_text=event.last_text)
-    if isinstance(event, BadLine):
-        return make(BAD_LINE.name, None, None, line=event.line, reason=event.reason)
+        run = state.run(event.run)
+        phase = event.failed_phase or run.last_phase or None
+        return make(RUN_FINISHED, event.run, phase, RUN_FINISHED.carry(event, operation=operation_of(run)))
     if isinstance(event, (Stalled, RunSilent, StallCleared)):
         return _quiet_notice(state, event, make)
     if isinstance(event, HookRan):
-        fields = {**event.trigger_fields, "trigger": event.trigger, "on": event.on, "hook": event.hook}
-        fields.update(argv=list(event.argv), exit_status=event.exit_status, timed_out=event.timed_out)
-        fields.update(duration=round(event.duration, 3), output_tail=event.output_tail, error=event.error)
-        fields.update(skipped=event.skipped, attempt=event.attempt, will_retry=event.will_retry)
+        fields = {**event.trigger_fields, **HOOK_RESULT.carry(event, duration=round(event.duration, 3))}
         client = event.client or state.client
         return Notice(HOOK_RESULT.name, at, state.log, client, event.run, event.phase, phase_name(event.phase), fields)
     return None
@@ -150,96 +140,52 @@ def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer)
 def fleet_notice(fleet: FleetState, event: Event, at: float) -> Optional[Notice]:
     """The notice of an alert sink's report, made before it is reduced into ``fleet`` (None: not a sink's)."""
     if isinstance(event, SinkFailed):
-        fields: dict[str, Any] = {"sink": event.sink, "type": event.type, "error": event.error}
-        fields.update(pending=event.pending, attempts=event.attempts, rejected=event.rejected)
-        fields.update(next_try=iso(event.next_try) if event.next_try is not None else None)
-        fields.update(alert=event.alert, alert_event=event.alert_event)
+        fields = ALERT_FAILED.carry(event, next_try=_iso(event.next_try))
         return Notice(ALERT_FAILED.name, at, event.log, event.client, fields=fields)
     if isinstance(event, SinkRecovered):
         old = fleet.sinks.get(event.sink)
-        since = old.failing_since if old is not None else None
-        fields = {"sink": event.sink, "type": event.type, "pending": event.pending}
-        fields["failing_since"] = iso(since) if since is not None else None
+        fields = ALERT_RECOVERED.carry(event, failing_since=_iso(old.failing_since if old is not None else None))
         return Notice(ALERT_RECOVERED.name, at, "", "", fields=fields)
     return None
 
 
-def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, make: Callable[..., Notice]) -> Notice:
+def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, make: Make) -> Notice:
     """The stall monitor's verdicts, as ``stalled``, ``run_finished`` (incomplete) and ``stall_cleared``."""
     run = state.run(event.run)
     if isinstance(event, Stalled):
-        nim: dict[str, Any] = {}
-        if event.evidence == "nim_info":
-            nim = {"nim_cstate": event.nim_cstate, "nim_info": event.nim_info}
-            nim["info_unchanged_minutes"] = event.info_unchanged_minutes
-        return make(
-            STALLED.name,
-            run.index,
-            event.phase,
-            line=run.last_line,
-            severity="warning",
-            silent_minutes=event.silent_minutes,
-            threshold_minutes=event.threshold_minutes,
-            last_text=run.last_text,
-            evidence=event.evidence,
-            **nim,
-        )
+        nim = STALLED.optional if event.evidence == "nim_info" else ()
+        fields = STALLED.carry(event, *nim, line=run.last_line, severity="warning", last_text=run.last_text)
+        return make(STALLED, run.index, event.phase, fields)
+    phase = run.current_phase or None
     if isinstance(event, RunSilent):
-        return make(
-            RUN_FINISHED.name,
-            run.index,
-            run.current_phase or None,
-            line=run.last_line,
-            outcome=Outcome.INCOMPLETE.value,
-            failed_phase=None,
-            reason=event.reason,
-            silent_minutes=event.silent_minutes,
-        )
+        fields = {"line": run.last_line, "outcome": Outcome.INCOMPLETE.value, "failed_phase": None}
+        fields.update(reason=event.reason, silent_minutes=event.silent_minutes)
+        return make(RUN_FINISHED, run.index, phase, fields)
     why = {"evidence": event.evidence, "nim_info": event.nim_info} if event.evidence else {}
-    return make(
-        STALL_CLEARED.name,
-        run.index,
-        run.current_phase or None,
-        line=run.last_line,
-        severity="info",
-        **why,
-        stalled_minutes=event.stalled_minutes,
-    )
+    fields = {"line": run.last_line, "severity": "info", **why, "stalled_minutes": event.stalled_minutes}
+    return make(STALL_CLEARED, run.index, phase, fields)
 
 
-def finding_fields(state: LogState, finding: Finding) -> dict[str, Any]:
-    """A finding's notice fields, its advice filled in with what the run told so far."""
+def finding_fields(state: LogState, finding: Finding, *optional: str) -> dict[str, Any]:
+    """A finding's notice fields (and its ``optional`` ones), its advice filled in with what the run told so far."""
     run = state.run(finding.run) if 0 < finding.run <= len(state.runs) else None
     values = {**advice_values(run, state.client), **dict(finding.fills)}
-    return {
-        "rule": finding.rule,
-        "code": finding.code,
-        "severity": finding.severity.value,
-        "benign": finding.benign,
-        "fails_run": finding.fails_run,
-        "title": finding.title,
-        "text": finding.text,
-        "explanation": finding.explanation,
-        "advice": fill_advice(finding.advice, values),
-        "line": finding.line,
-        "context": list(finding.context),
-    }
+    return FINDING.carry(finding, *optional, advice=fill_advice(finding.advice, values))
 
 
-def _detail_notice(state: LogState, event: FindingDetail, make: Callable[..., Notice]) -> Optional[Notice]:
+def _detail_notice(state: LogState, event: FindingDetail, make: Make) -> Notice:
     """The merged finding: a public ``finding`` again when its severity rose, else an internal notice."""
     run = state.run(event.run) if 0 < event.run <= len(state.runs) else None
     merged = None
     if run is not None:
         merged = next((f for f in reversed(run.findings) if f.line == event.line and f.rule == event.rule), None)
     if merged is None:
-        return make(FINDING_DETAIL.name, event.run, None, line=event.line, rule=event.rule)
-    fields = finding_fields(state, merged)
-    fields["context_after"] = list(merged.context_after)
+        return make(FINDING_DETAIL, event.run, None, FINDING_DETAIL.carry(event))
+    fields = finding_fields(state, merged, "context_after")
     if event.severity is not None:
         fields["severity_raised"] = True
-        return make(FINDING.name, event.run, merged.phase, **fields)
-    return make(FINDING_DETAIL.name, event.run, merged.phase, **fields)
+        return make(FINDING, event.run, merged.phase, fields)
+    return make(FINDING_DETAIL, event.run, merged.phase, fields)
 
 
 def outside_key(notice: Notice) -> str:
@@ -260,11 +206,11 @@ def outside_notices(state: LogState, event: Event, at: float, phase_name: PhaseN
 
 
 def _make(
-    phase_name: PhaseNamer, state: LogState, name: str, at: float, run: Optional[RunState], **fields: Any
+    phase_name: PhaseNamer, state: LogState, kind: Kind, at: float, run: Optional[RunState], fields: dict[str, Any]
 ) -> Notice:
     phase = (run.failed_phase or run.current_phase or run.last_phase or None) if run is not None else None
     client = (run.client if run is not None else "") or state.client
-    return Notice(name, at, state.log, client, run.index if run else None, phase, phase_name(phase), fields)
+    return Notice(kind.name, at, state.log, client, run.index if run else None, phase, phase_name(phase), fields)
 
 
 def _exited(state: LogState, event: LaunchExited, at: float, phase_name: PhaseNamer) -> list[Notice]:
@@ -273,57 +219,23 @@ def _exited(state: LogState, event: LaunchExited, at: float, phase_name: PhaseNa
     before = {id(r): r.outcome for r in state.runs}
     state.apply(event, at)
     run = next((r for r in state.runs if r.nimadm_exit is event), None)
-    failed = not exited_ok(event) or (run is not None and run.outcome is Outcome.FAILED)
-    fields: dict[str, Any] = {
-        "exit_code": event.exit_code,
-        "signal": event.signal,
-        "pid": event.pid,
-        "output": event.output,
-        "record": event.record,
-        "started": iso(event.started) if event.started is not None else None,
-        "ended": iso(event.ended) if event.ended is not None else None,
-        "severity": "error" if failed else "info",
-    }
-    if run is None:
+    severity = "info" if exited_ok(event) and (run is None or run.outcome is not Outcome.FAILED) else "error"
+    given: dict[str, Any] = {"started": _iso(event.started), "ended": _iso(event.ended), "severity": severity}
+    if run is None:  # nimadm ended before writing to its log: no run, no line of it
         summary = f"{exit_words(event)} before writing to its log"
-        return [
-            _make(
-                phase_name, state, NIMADM_EXITED.name, at, None, **fields, settled=False, outcome=None, summary=summary
-            )
-        ]
-    out = [
-        _make(
-            phase_name,
-            state,
-            NIMADM_EXITED.name,
-            at,
-            run,
-            **fields,
-            line=run.end_line or run.last_line or run.start_line,
-            settled=run.exit_settled,
-            outcome=run.outcome.value,
-            summary=run_label(run),
-        )
-    ]
+        fields = NIMADM_EXITED.carry(event, **given, line=None, settled=False, outcome=None, summary=summary)
+        del fields["line"]
+        return [_make(phase_name, state, NIMADM_EXITED, at, None, fields)]
+    given.update(line=run.end_line or run.last_line or run.start_line, settled=run.exit_settled, outcome=run.outcome)
+    fields = NIMADM_EXITED.carry(event, **given, summary=run_label(run))
+    out = [_make(phase_name, state, NIMADM_EXITED, at, run, fields)]
     was = before.get(id(run))
     if run.exit_settled and (was is Outcome.RUNNING or was is not run.outcome):
-        out.append(
-            _make(
-                phase_name,
-                state,
-                RUN_FINISHED.name,
-                at,
-                run,
-                line=run.end_line,
-                outcome=run.outcome.value,
-                failed_phase=run.failed_phase,
-                reason=run.finish_reason,
-                operation=operation_of(run),
-                exit_code=event.exit_code,
-                signal=event.signal,
-                record=event.record,
-            )
+        settled = {"line": run.end_line, "outcome": run.outcome, "failed_phase": run.failed_phase}
+        fields = RUN_FINISHED.carry(
+            event, "exit_code", "signal", "record", **settled, reason=run.finish_reason, operation=operation_of(run)
         )
+        out.append(_make(phase_name, state, RUN_FINISHED, at, run, fields))
     return out
 
 
@@ -335,24 +247,14 @@ def _nim(state: LogState, event: NimStateRead, at: float, phase_name: PhaseNamer
         return []
     if old is not None and _values(old) == _values(new):
         return []
-    return [
-        _make(
-            phase_name,
-            state,
-            NIM_STATE.name,
-            at,
-            state.current,
-            cstate=new.cstate,
-            info=new.info,
-            result=new.result,
-            error=new.error,
-            previous_cstate=old.cstate if old is not None else None,
-            previous_info=old.info if old is not None else None,
-            busy=new.busy,
-            info_unchanged_minutes=round(new.info_unchanged(at) / 60.0, 1),
-            severity="warning" if new.error else "info",
-        )
-    ]
+    fields = NIM_STATE.carry(
+        new,
+        previous_cstate=old.cstate if old is not None else None,
+        previous_info=old.info if old is not None else None,
+        info_unchanged_minutes=round(new.info_unchanged(at) / 60.0, 1),
+        severity="warning" if new.error else "info",
+    )
+    return [_make(phase_name, state, NIM_STATE, at, state.current, fields)]
 
 
 def _values(nim: NimView) -> tuple[str, str, str, str]:

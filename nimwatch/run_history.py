@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 from nimwatch.core.history import RecordError, record_from_run
@@ -134,16 +135,7 @@ class LiveHistory:
         if not notice.kind.eta or notice.run is None or not 0 < notice.run <= len(state.runs):
             return notice
         est = self.eta.eta_for(state.run(notice.run), notice.ts)
-        return Notice(
-            notice.event,
-            notice.ts,
-            notice.log,
-            notice.client,
-            notice.run,
-            notice.phase,
-            notice.phase_name,
-            {**notice.fields, **eta_fields(est)},
-        )
+        return replace(notice, fields={**notice.fields, **eta_fields(est)})
 
 
 def tui_recorder(

@@ -6,7 +6,8 @@ fields (as the README's JSON-lines table documents them), its severity rule,
 its one-line human summary (the one text of the event: an alert's subject and
 summary, a syslog message, a hook's ``NIMWATCH_MESSAGE``), and where it goes
 (the ``watch`` JSON lines and alerts, the journal, hooks, the TUI's lists,
-replay steps, the ETA, Alertmanager). Every set of event names the outputs
+replay steps, the ETA, Alertmanager); :meth:`Kind.carry` builds a notice's
+fields from its declared keys. Every set of event names the outputs
 used to keep (public, unjournaled, hook, TUI, replay-step, ETA, rate-exempt)
 is derived from these declarations (:func:`names`); code elsewhere compares
 a notice's :attr:`Notice.kind` with the constants below, never with a string.
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
+from functools import cached_property
 from typing import Any, Callable, Optional
 
 from nimwatch.core.events import Severity
@@ -46,7 +49,9 @@ class Kind:
 
     name: str
     fields: str
-    """Its keys besides the envelope (``schema``, ``event``, ``ts``, ``client``, ``log``, ``run``, ``phase``)."""
+    """Its keys besides the envelope (``schema``, ``event``, ``ts``, ``client``, ``log``, ``run``, ``phase``): those
+    every notice has (:attr:`keys`, in the order :meth:`carry` gives them), then in parentheses those only some
+    have (:attr:`optional`); words that are not a key (``the ETA keys``) say what else comes."""
     severity: SeverityRule
     summary: Text
     """The event's one line: an alert's subject, a syslog or chat message, a hook's ``NIMWATCH_MESSAGE``."""
@@ -71,6 +76,29 @@ class Kind:
 
     def __str__(self) -> str:
         return self.name
+
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        """The keys :attr:`fields` names before its parenthesis, in order."""
+        return _key_names(self.fields.partition(" (")[0])
+
+    @cached_property
+    def optional(self) -> tuple[str, ...]:
+        """The keys :attr:`fields` names in its parenthesis, in order."""
+        return _key_names(self.fields.partition(" (")[2])
+
+    def carry(self, source: object, *optional: str, **given: Any) -> dict[str, Any]:
+        """A notice's fields: :attr:`keys`, then ``optional``, in order, each the value ``given`` here or else
+        ``source``'s attribute of that name (an enum as its value, a tuple as a list, as the JSON lines show them)."""
+        fields = {}
+        for key in (*self.keys, *optional):
+            value = given[key] if key in given else getattr(source, key)
+            fields[key] = value.value if isinstance(value, Enum) else list(value) if isinstance(value, tuple) else value
+        return fields
+
+
+def _key_names(text: str) -> tuple[str, ...]:
+    return tuple(word for word in text.rstrip(")").split(", ") if word.isidentifier())
 
 
 def _from_fields(notice: Notice) -> str:
@@ -157,7 +185,7 @@ PHASE_FINISHED = Kind(
 FINDING = Kind(
     "finding",
     "rule, code, severity, benign, fails_run, title, text, explanation, advice, line, context "
-    "(severity_raised, context_after)",
+    "(context_after, severity_raised)",
     _from_fields, _finding, public=True, hook=True,
     shown=True, step=True, default_alert=True, alertname="NimadmFinding",
 )  # fmt: skip
@@ -191,7 +219,7 @@ HOOK_RESULT = Kind(
     public=True, journaled=False, alertname="NimwatchHookFailed",
 )  # fmt: skip
 ALERT_FAILED = Kind(
-    "alert_failed", "sink, type, error, pending, attempts, next_try, rejected, alert, alert_event", _warning,
+    "alert_failed", "sink, type, error, pending, attempts, rejected, next_try, alert, alert_event", _warning,
     lambda n, who, where: f"alerts through {n.get('sink')} are failing: {n.get('pending')} pending ({n.get('error')})",
     public=True, journaled=False, rate_exempt=True, alertname="NimwatchAlertFailed",
 )  # fmt: skip
@@ -202,12 +230,12 @@ ALERT_RECOVERED = Kind(
 )  # fmt: skip
 """The sink that an ``alert_failed`` was about delivered again (it clears the sink's failing state)."""
 BACKLOG = Kind(
-    "backlog", "logs, runs, succeeded, failed, incomplete, unfinished, hours", _info, _named("backlog"), public=True
+    "backlog", "logs, runs, failed, succeeded, incomplete, unfinished, hours", _info, _named("backlog"), public=True
 )
 LOG_REPLACED = Kind("log_replaced", "reason, rotated_to, read_to", _warning, _named("log_replaced"), public=True)
 NIMADM_EXITED = Kind(
     "nimadm_exited",
-    "exit_code, signal, pid, output, record, started, ended, severity, settled, outcome, summary, line",
+    "exit_code, signal, pid, output, record, started, ended, severity, line, settled, outcome, summary",
     _from_fields, lambda n, who, where: f"{who}: {n.get('summary')}", public=True,
 )  # fmt: skip
 NIM_STATE = Kind(

@@ -272,23 +272,9 @@ class Watcher:
             f"{len(found.logs)} log(s) unchanged for over {hours:g} h seen for the first time: {found.runs} run(s), "
             f"{found.failed} failed; shown but not alerted and no hooks run (--alert-backlog to change that)"
         )
-        self.engine.publish(
-            Notice(
-                BACKLOG.name,
-                self.clock(),
-                "",
-                "",
-                fields={
-                    "logs": len(found.logs),
-                    "runs": found.runs,
-                    "failed": found.failed,
-                    "succeeded": found.succeeded,
-                    "incomplete": found.incomplete,
-                    "unfinished": found.runs - found.succeeded - found.failed - found.incomplete,
-                    "hours": hours,
-                },
-            )
-        )
+        unfinished = found.runs - found.succeeded - found.failed - found.incomplete
+        fields = BACKLOG.carry(found, logs=len(found.logs), unfinished=unfinished, hours=hours)
+        self.engine.publish(Notice(BACKLOG.name, self.clock(), "", "", fields=fields))
         self.recorder.backlog = type(found)()
 
     def exit_code(self) -> int:

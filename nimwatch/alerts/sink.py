@@ -114,23 +114,8 @@ class Sink(ABC, Generic[OptionsT]):
         return out
 
     def _held_notice(self, notice: Notice, count: int, since: float) -> Notice:
-        return Notice(
-            ALERTS_HELD.name,
-            notice.ts,
-            notice.log,
-            notice.client,
-            notice.run,
-            None,
-            None,
-            {
-                "count": count,
-                "sink": self.name,
-                "severity": "warning",
-                "since": iso(since),
-                "rate_limit": self.spec.rate_limit,
-                "rate_period": self.spec.rate_period,
-            },
-        )
+        fields = ALERTS_HELD.carry(self.spec, count=count, sink=self.name, severity="warning", since=iso(since))
+        return Notice(ALERTS_HELD.name, notice.ts, notice.log, notice.client, notice.run, fields=fields)
 
     @abstractmethod
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
