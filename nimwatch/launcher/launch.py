@@ -67,7 +67,10 @@ def foreign_nimadm(client: str, known: set[int]) -> Optional[tuple[int, str]]:
 
     A process list that cannot be read refuses too: two nimadm runs on one client's disks are worse than none.
     """
-    result = SubprocessRunner().run([ps_command(), "-e", "-o", "pid,args"], 30)
+    # ps cuts command lines at COLUMNS when it is set (xdist sets 80; so may a login profile): past it, the
+    # client of a nimadm started from a long path would be lost, so ask for lines no nimadm call reaches.
+    wide = {**os.environ, "COLUMNS": "32767"}
+    result = SubprocessRunner(wide).run([ps_command(), "-e", "-o", "pid,args"], 30)
     if not result.ok:
         why = result.error or f"exit status {result.rc}: {result.stderr.strip()[:200]}"
         raise AlreadyRunning(
