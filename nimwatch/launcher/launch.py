@@ -63,10 +63,20 @@ def running(runs: Path, client: str) -> Optional[RunRecord]:
 
 
 def foreign_nimadm(client: str, known: set[int]) -> Optional[tuple[int, str]]:
-    """(PID, command line) of a nimadm for ``client`` that ``nimwatch run`` did not start, if one runs."""
-    result = SubprocessRunner().run([ps_command(), "-e", "-o", "pid,args"], 30)
+    """(PID, command line) of a nimadm for ``client`` that ``nimwatch run`` did not start, if one runs.
+
+    A process list that cannot be read refuses too: two nimadm runs on one client's disks are worse than none.
+    """
+    # ps cuts command lines at COLUMNS when it is set (xdist sets 80; so may a login profile): past it, the
+    # client of a nimadm started from a long path would be lost, so ask for lines no nimadm call reaches.
+    wide = {**os.environ, "COLUMNS": "32767"}
+    result = SubprocessRunner(wide).run([ps_command(), "-e", "-o", "pid,args"], 30)
     if not result.ok:
-        return None
+        why = result.error or f"exit status {result.rc}: {result.stderr.strip()[:200]}"
+        raise AlreadyRunning(
+            f"cannot tell whether a nimadm for {client} is already running (`{result.display}`: {why}); "
+            "nothing was started"
+        )
     for proc in parse_ps(result.stdout):
         if proc.pid in known or proc.pid == os.getpid() or not is_nimadm(proc.args):
             continue

@@ -290,7 +290,9 @@ class Containment:
     # ------------------------------------------------------------------ ending
 
     def signal_all(self, sig: int) -> None:
-        for pid in self.members():
+        """``sig`` to every process of the command, its own process first: a shell then ends by the signal
+        instead of reporting the death of the child it waits for (128+15) when it runs between two kills."""
+        for pid in sorted(self.members(), key=lambda pid: pid != self.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
         if self.pid:  # the command's own group too (a member may be between fork and exec)

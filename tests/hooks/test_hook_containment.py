@@ -35,9 +35,7 @@ DETACHED = (
 
 def _run(tmp_path: Path, contain: str, detached: bool) -> list[int]:
     pids = tmp_path / "pids"
-    script = write_script(
-        tmp_path / "escape.sh", ESCAPES.format(pids=pids, detached=DETACHED if detached else "")
-    )
+    script = write_script(tmp_path / "escape.sh", ESCAPES.format(pids=pids, detached=DETACHED if detached else ""))
     result = run_command([str(script)], env=ENV, stdin=b"", timeout=1.5, contain=contain)
     assert result.timed_out and "timed out after 1.5 s" in str(result.error), result
     assert "started" in result.output_tail
@@ -124,3 +122,43 @@ def test_without_a_cgroup_the_tree_mode_is_used(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(containment, "_cgroup_base_cache", {"base": None})
     box = Containment("auto")
     assert box.kind == "tree" and box.preexec() is None
+
+
+def test_the_command_itself_is_signalled_before_its_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shell waiting on a child it started ends by the signal (a negative status), not by reporting its child's
+    death (exit 143), even when the child would be signalled first and the shell ran before its own turn: the
+    members come here child first, and each kill waits until its target is gone or a zombie (the race, widened)."""
+    import signal
+    import subprocess
+
+    if not os.path.exists("/proc/self/stat"):
+        pytest.skip("no Linux /proc here to tell a zombie")
+    script = write_script(tmp_path / "waits.sh", f"#!/bin/sh\nsleep 300 & echo $! > {tmp_path}/child.pid\nwait\n")
+    contain = Containment("tree")
+    leader = subprocess.Popen([str(script)], env=ENV, start_new_session=True)
+    contain.started(leader.pid)
+    wait_for(lambda: (tmp_path / "child.pid").exists() and (tmp_path / "child.pid").read_text().strip() != "")
+    child = int((tmp_path / "child.pid").read_text())
+    monkeypatch.setattr(contain, "members", lambda: [child, leader.pid])  # the child first, as a set may give them
+    real_kill = os.kill
+
+    def kill_then_wait(pid: int, sig: int) -> None:
+        real_kill(pid, sig)
+        wait_for(lambda: not pid_alive(pid) or _zombie(pid), what=f"process {pid} to end")
+
+    monkeypatch.setattr(containment.os, "kill", kill_then_wait)
+    try:
+        contain.signal_all(signal.SIGTERM)
+        assert leader.wait(30) == -signal.SIGTERM
+    finally:
+        monkeypatch.undo()
+        contain.kill_all()
+        leader.wait(30)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        data = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return True
+    return data[data.rfind(b")") + 2 : data.rfind(b")") + 3] == b"Z"

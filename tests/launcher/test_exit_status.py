@@ -56,6 +56,8 @@ def in_a_terminal(setup: Setup, args: list[str], env: dict[str, str]) -> tuple[s
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
+    # the pty's own size, not one this process was given (pytest-xdist's workers have COLUMNS=80 and LINES=24)
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
     proc = subprocess.Popen(
         args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=str(setup.root), preexec_fn=controlling_terminal
     )

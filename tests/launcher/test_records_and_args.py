@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from hooks.hookkit import wait_for
 
+from nimwatch.aix.runner import CommandResult
 from nimwatch.errors import UsageError
 from nimwatch.journal import Journal, record_launch
+from nimwatch.launcher import launch
 from nimwatch.launcher.nimadm_args import is_nimadm, nimadm_args_of, parse_nimadm_args
 from nimwatch.launcher.records import (
     RunRecord,
@@ -228,3 +230,28 @@ def test_an_older_journal_without_the_table_reads_as_empty(tmp_path: Path) -> No
         assert readonly.launches() == []
     finally:
         readonly.close()
+
+
+@pytest.mark.parametrize(
+    ("result", "why"),
+    [
+        (
+            CommandResult(("/usr/bin/ps", "-e", "-o", "pid,args"), None, error="no answer within 30 s (killed)"),
+            "no answer within 30 s (killed)",
+        ),
+        (
+            CommandResult(("/usr/bin/ps", "-e", "-o", "pid,args"), 1, stderr="ps: fatal: cannot read /proc\n"),
+            "exit status 1: ps: fatal: cannot read /proc",
+        ),
+    ],
+)
+def test_a_process_list_that_cannot_be_read_refuses_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, result: CommandResult, why: str
+) -> None:
+    # Not knowing whether a nimadm runs on the client is no licence to start a second one on its disks.
+    monkeypatch.setattr(launch.SubprocessRunner, "run", lambda self, argv, timeout: result)
+    with pytest.raises(launch.AlreadyRunning) as refused:
+        launch.refuse_if_running(tmp_path, "lpar4")
+    message = str(refused.value)
+    assert message.startswith("cannot tell whether a nimadm for lpar4 is already running")
+    assert why in message and message.endswith("nothing was started")

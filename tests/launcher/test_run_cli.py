@@ -9,12 +9,14 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import shutil
 import signal
 import struct
 import subprocess
 import termios
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from hooks.hookkit import pid_alive, wait_for
@@ -205,20 +207,36 @@ def test_sigterm_to_the_supervisor_stops_nimadm_and_is_recorded(setup: Setup) ->
     assert journal_rows(setup, "lpar3")[-1]["signal"] == signal.SIGTERM
 
 
-def test_a_nimadm_started_by_hand_is_refused_too(setup: Setup) -> None:
+@pytest.mark.parametrize("columns", [None, "80"])
+def test_a_nimadm_started_by_hand_is_refused_too(setup: Setup, columns: Optional[str]) -> None:
+    # From a path long enough that ps cuts its line before -c when COLUMNS=80 is in the environment (pytest-xdist's
+    # workers set it; a login profile may): the client must still be read.
+    deep = setup.root / ("d" * 90) / "nimadm"
+    deep.parent.mkdir()
+    shutil.copy2(setup.nimadm, deep)
+    env = setup.env() if columns is None else {**setup.env(), "COLUMNS": columns}
     fifo = setup.fifo("lpar4")
     by_hand = subprocess.Popen(
-        [str(setup.nimadm), "-c", "lpar4", "-s", "spot", "-l", "lpp", "-d", "hdisk1"],
-        env=setup.env(),
+        [str(deep), "-c", "lpar4", "-s", "spot", "-l", "lpp", "-d", "hdisk1"],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(lambda: setup.pid("lpar4") == by_hand.pid, DEADLINE, "the hand-started nimadm")
         refused = setup.nimwatch(
-            ["run", "--detach", "--state", str(setup.state), "--log-dir", str(setup.logs), *nimadm_args(setup, "lpar4")]
+            [
+                "run",
+                "--detach",
+                "--state",
+                str(setup.state),
+                "--log-dir",
+                str(setup.logs),
+                *nimadm_args(setup, "lpar4"),
+            ],
+            env=env,
         )
-        assert refused.returncode == 3
+        assert refused.returncode == 3, refused.stdout + refused.stderr
         assert f"already running as PID {by_hand.pid}" in refused.stderr
     finally:
         release(fifo, 0)
