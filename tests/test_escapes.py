@@ -3,9 +3,9 @@
 ``terminal.escape_controls`` (text a command prints: tab and newline kept, ``\\r``/``\\b``/``\\0`` by
 name, bidi overrides escaped, a file name's undecodable byte as ``\\xNN``; ``terminal.printable`` then
 fits it to the stream's encoding with ``?`` and ASCII stand-ins), ``aix.text.clean`` (a remote
-command's output: every control as ``\\xNN``, its undecodable bytes too, bidi kept; ``ascii_only``
+command's output: every control as ``\\xNN``, its undecodable bytes too, bidi overrides as ``\\uNNNN``; ``ascii_only``
 after it for a report of unknown encoding), ``views.fleet_text.printable`` (a Prometheus label in a
-table cell: tab and newline as ``\\x09``/``\\x0a``, a lone surrogate as ``\\uNNNN``, non-ASCII escaped
+table cell: tab and newline as ``\\x09``/``\\x0a``, bidi overrides as ``\\uNNNN``, a lone surrogate as ``\\uNNNN``, non-ASCII escaped
 when asked; the TUI's fleet screen uses ``escape_controls`` with tab and newline escaped by name,
 ``tui.fleet_lines.one_line``) and ``commands.anchors.printable`` (Python's own escapes, ASCII only).
 Each maps one character at a time, so the characters on which two differ say everything: pinned here.
@@ -49,8 +49,8 @@ BIDI = {chr(c) for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 
 BYTES = {chr(c) for c in range(0xDC80, 0xDD00)}  # undecodable bytes, as surrogateescape keeps them
 SURROGATES = {chr(c) for c in range(0xD800, 0xE000)}
 DIFFER = {
-    ("terminal", "aix"): set("\0\b\v\f\r") | BIDI,
-    ("tui_line", "aix_line"): set("\0\b\v\f\r") | BIDI,
+    ("terminal", "aix"): set("\0\b\v\f\r"),
+    ("tui_line", "aix_line"): set("\0\b\v\f\r"),
     ("aix", "aix_line"): set("\t\n"),
     ("aix", "fleet"): set("\t\n") | SURROGATES,
     ("aix_ascii", "fleet_ascii"): set("\t\n") | BYTES,
@@ -88,3 +88,11 @@ def test_each_escaper_maps_one_character_at_a_time(value: str) -> None:
 def test_two_escapers_agree_on_any_text_without_those_characters(value: str) -> None:
     for (a, b), differ in DIFFER.items():
         assert (ESCAPERS[a](value) == ESCAPERS[b](value)) == differ.isdisjoint(value), (a, b)
+
+
+def test_no_escaper_lets_a_bidirectional_override_through() -> None:
+    # U+202E and its kin reorder what a terminal shows after them (a "Trojan Source" line in a log, a command's
+    # output or a Prometheus label): every escaper writes them as visible escapes.
+    for name, escape in ESCAPERS.items():
+        for char in sorted(BIDI):
+            assert escape(f"a{char}b") == f"a\\u{ord(char):04x}b", (name, hex(ord(char)))

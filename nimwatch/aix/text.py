@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udcff]")
+# C0 and C1 controls, DEL, the bidirectional marks and overrides (they reorder what a terminal shows after them),
+# and undecodable bytes.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -20,6 +22,8 @@ def _escape(match: re.Match[str]) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
         code -= 0xDC00
+    elif code > 0xFF:  # a bidirectional control
+        return f"\\u{code:04x}"
     return f"\\x{code:02x}"
 
 

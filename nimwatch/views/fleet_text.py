@@ -28,13 +28,19 @@ COLUMN_CAPS = (10, 24, 32, 28)
 """Widest status, client, phase and ETA cells; longer ones are cut with ``~`` (the cause is never cut)."""
 
 
+_BIDI = frozenset((0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
 def printable(text: str, ascii_only: bool = False) -> str:
-    """``text`` safe to print: control characters (C0, DEL, C1) escaped, and non-ASCII too if asked."""
+    """``text`` safe to print: control characters (C0, DEL, C1) and bidirectional overrides escaped, and non-ASCII
+    too if asked."""
     out = []
     for char in text:
         code = ord(char)
         if code < 0x20 or 0x7F <= code < 0xA0:
             out.append(f"\\x{code:02x}")
+        elif code in _BIDI:  # they reorder what a terminal shows after them
+            out.append(f"\\u{code:04x}")
         elif ascii_only and code > 0x7E:
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
         elif 0xD800 <= code < 0xE000:  # a lone surrogate cannot be encoded at all
