@@ -170,21 +170,19 @@ class Journal(JournalDB):
         at: float,
     ) -> bool:
         """Record a notice as delivered; False when its key was delivered before."""
-        with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO notices (key, log, generation, run, event, phase, line, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, log, generation, run, event, phase, line, at),
-            )
-            return cur.rowcount == 1
+        cur = self._write(
+            "INSERT OR IGNORE INTO notices (key, log, generation, run, event, phase, line, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, log, generation, run, event, phase, line, at),
+        )
+        return cur.rowcount == 1
 
     # ------------------------------------------------------------------ once
 
     def mark_once(self, kind: str, key: str) -> bool:
         """True the first time (kind, key) is recorded, False ever after (persistent)."""
-        with self.transaction() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO once (kind, key, at) VALUES (?, ?, ?)", (kind, key, time.time()))
-            return cur.rowcount == 1
+        cur = self._write("INSERT OR IGNORE INTO once (kind, key, at) VALUES (?, ?, ?)", (kind, key, time.time()))
+        return cur.rowcount == 1
 
     # ------------------------------------------------------------------ alert spool
 
@@ -235,12 +233,11 @@ class Journal(JournalDB):
             return allowed, report, since, held
 
     def spool_add(self, sink: str, key: str, payload: dict[str, Any], at: float) -> int:
-        with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO spool (sink, key, created, payload, state, next_try) VALUES (?, ?, ?, ?, 'pending', ?)",
-                (sink, key, at, json.dumps(payload, ensure_ascii=True, sort_keys=True), 0.0),
-            )
-            return int(cur.lastrowid or 0)
+        cur = self._write(
+            "INSERT INTO spool (sink, key, created, payload, state, next_try) VALUES (?, ?, ?, ?, 'pending', ?)",
+            (sink, key, at, json.dumps(payload, ensure_ascii=True, sort_keys=True), 0.0),
+        )
+        return int(cur.lastrowid or 0)
 
     def spool_due(self, sink: str, now: float, limit: int = 50) -> list[SpoolItem]:
         """Pending items of ``sink`` whose retry time has come, oldest first."""
@@ -252,22 +249,16 @@ class Journal(JournalDB):
         return [SpoolItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
 
     def spool_sent(self, item_id: int, at: float) -> None:
-        with self.transaction() as conn:
-            conn.execute("UPDATE spool SET state = 'sent', done_at = ?, last_error = '' WHERE id = ?", (at, item_id))
+        self._write("UPDATE spool SET state = 'sent', done_at = ?, last_error = '' WHERE id = ?", (at, item_id))
 
     def spool_retry(self, item_id: int, attempts: int, next_try: float, error: str) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE spool SET attempts = ?, next_try = ?, last_error = ? WHERE id = ?",
-                (attempts, next_try, error, item_id),
-            )
+        sql = "UPDATE spool SET attempts = ?, next_try = ?, last_error = ? WHERE id = ?"
+        self._write(sql, (attempts, next_try, error, item_id))
 
     def spool_drop(self, item_id: int, at: float, error: str) -> None:
         """Give up on an item the receiver rejected for good (kept, marked ``rejected``)."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE spool SET state = 'rejected', done_at = ?, last_error = ? WHERE id = ?", (at, error, item_id)
-            )
+        sql = "UPDATE spool SET state = 'rejected', done_at = ?, last_error = ? WHERE id = ?"
+        self._write(sql, (at, error, item_id))
 
     def spool_pending(self) -> dict[str, int]:
         """Sink -> number of alerts waiting."""
@@ -278,9 +269,7 @@ class Journal(JournalDB):
 
     def outbox_add(self, line: str) -> int:
         """Record a stdout line as due (in the transaction of its event); returns its sequence number."""
-        with self.transaction() as conn:
-            cur = conn.execute("INSERT INTO outbox (line) VALUES (?)", (line,))
-            return int(cur.lastrowid or 0)
+        return int(self._write("INSERT INTO outbox (line) VALUES (?)", (line,)).lastrowid or 0)
 
     def outbox_done(self, seqs: list[int]) -> None:
         """These lines were written and flushed (or dropped for a reader that stopped reading)."""
@@ -295,12 +284,11 @@ class Journal(JournalDB):
 
     def snapshot_put(self, log: str, generation: int, offset: int, fingerprint: str, data: str, at: float) -> None:
         """The state of ``log`` after its first ``offset`` bytes (of content ``generation``)."""
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO snapshots (log, generation, offset, fingerprint, data, at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (log, generation, offset, fingerprint, data, at),
-            )
+        self._write(
+            "INSERT OR REPLACE INTO snapshots (log, generation, offset, fingerprint, data, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (log, generation, offset, fingerprint, data, at),
+        )
 
     def snapshot_get(self, log: str) -> Optional[tuple[int, int, str, str]]:
         """(generation, offset, fingerprint, data) of the last snapshot of ``log``, or None."""
@@ -319,20 +307,16 @@ class Journal(JournalDB):
 
     def hook_job_add(self, hook: str, notice: str, matched: str, at: float) -> int:
         """Keep a queued hook run (in the transaction of its event); returns its id."""
-        with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO hook_jobs (hook, notice, matched, created) VALUES (?, ?, ?, ?)",
-                (hook, notice, matched, at),
-            )
-            return int(cur.lastrowid or 0)
+        cur = self._write(
+            "INSERT INTO hook_jobs (hook, notice, matched, created) VALUES (?, ?, ?, ?)", (hook, notice, matched, at)
+        )
+        return int(cur.lastrowid or 0)
 
     def hook_job_retry(self, job_id: int, attempt: int, next_try: float) -> None:
-        with self.transaction() as conn:
-            conn.execute("UPDATE hook_jobs SET attempt = ?, next_try = ? WHERE id = ?", (attempt, next_try, job_id))
+        self._write("UPDATE hook_jobs SET attempt = ?, next_try = ? WHERE id = ?", (attempt, next_try, job_id))
 
     def hook_job_done(self, job_id: int) -> None:
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM hook_jobs WHERE id = ?", (job_id,))
+        self._write("DELETE FROM hook_jobs WHERE id = ?", (job_id,))
 
     def hook_jobs(self) -> list[tuple[int, str, str, str, int, float]]:
         """(id, hook, notice JSON, matched, attempt, next_try) of every kept run, oldest first."""
@@ -343,11 +327,10 @@ class Journal(JournalDB):
 
     def kv_put(self, ns: str, key: str, value: Optional[str]) -> None:
         """Set (or with None delete) a value in namespace ``ns`` (sinks keep their state here)."""
-        with self.transaction() as conn:
-            if value is None:
-                conn.execute("DELETE FROM kv WHERE ns = ? AND key = ?", (ns, key))
-            else:
-                conn.execute("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", (ns, key, value))
+        if value is None:
+            self._write("DELETE FROM kv WHERE ns = ? AND key = ?", (ns, key))
+        else:
+            self._write("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", (ns, key, value))
 
     def kv_items(self, ns: str) -> dict[str, str]:
         return {r[0]: r[1] for r in self._query("SELECT key, value FROM kv WHERE ns = ?", (ns,))}

@@ -273,6 +273,11 @@ class JournalDB:
         with self._lock:
             return self._live().execute(sql, args).fetchall()
 
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """One statement in its own transaction (or the caller's batch); its cursor (``rowcount``, ``lastrowid``)."""
+        with self.transaction() as conn:
+            return conn.execute(sql, args)
+
 
 def _take_lock(path: Path) -> Optional[int]:
     try:

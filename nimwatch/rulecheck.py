@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Optional
 
 from nimwatch.core.events import Finding
-from nimwatch.core.parser import LogParser
+from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet, Signature
+from nimwatch.core.scanset import ScannerSet, build_scanner
 
 RULE = "+" + "-" * 77 + "+"
 
@@ -35,24 +37,27 @@ def phase_for(sig: Signature) -> int:
     return min(sig.phases) if sig.phases else 6
 
 
-def findings_for(rules: RuleSet, line: str, phase: int) -> list[tuple[str, str, int]]:
-    """``(rule, text, phase)`` of every finding ``line`` gives when it arrives in ``phase``."""
+def findings_for(
+    rules: RuleSet, line: str, phase: int, scanner: Optional[ScannerSet] = None
+) -> list[tuple[str, str, int]]:
+    """``(rule, text, phase)`` of every finding ``line`` gives when it arrives in ``phase`` (``scanner``:
+    the scanners of ``rules``, shared by the calls of one check; built when not given)."""
     text = "Initializing the NIM master.\nStarting Alternate Disk Migration.\n"
     if phase:
         text += f"{RULE}\nExecuting nimadm phase {phase}.\n{RULE}\n"
     text += "An ordinary line.\n" + line + "\n"
-    parser = LogParser(rules, "check")
-    events = parser.feed(text)
+    events = LogReader(rules, "check", scanner).feed(text.encode("utf-8"))
     return [(e.rule, e.text, e.phase) for e in events if isinstance(e, Finding)]
 
 
 def check_signatures(rules: RuleSet, signatures: Iterable[Signature]) -> list[Problem]:
     """The problems of ``signatures`` (from ``rules``) with their examples and near misses."""
     problems: list[Problem] = []
+    scanner = build_scanner(rules)
     for sig in signatures:
         phase = phase_for(sig)
         for example in sig.examples:
-            found = [f for f in findings_for(rules, example, phase) if f[1] == example.strip()]
+            found = [f for f in findings_for(rules, example, phase, scanner) if f[1] == example.strip()]
             if not found:
                 problems.append(Problem(sig.id, sig.origin, f"example gives no finding in phase {phase}: {example!r}"))
             elif found[0][0] != sig.id:
@@ -62,6 +67,6 @@ def check_signatures(rules: RuleSet, signatures: Iterable[Signature]) -> list[Pr
                     )
                 )
         for near in sig.near_misses:
-            if any(f[0] == sig.id for f in findings_for(rules, near, phase)):
+            if any(f[0] == sig.id for f in findings_for(rules, near, phase, scanner)):
                 problems.append(Problem(sig.id, sig.origin, f"near miss matches: {near!r}"))
     return problems

@@ -1,14 +1,14 @@
-"""A block of complete lines as the parser reads it: text, or clean bytes decoded only where needed.
+"""A block of complete lines as the parser reads it: clean bytes, decoded only where needed.
 
-Owns :class:`TextLines` and :class:`ByteLines`, the two views the parser's
-loop runs on (:meth:`nimwatch.core.parser.LogParser.feed` and ``feed_bytes``).
-Each one says which lines of a window can matter (the text scanner, or the byte
-scan of :mod:`nimwatch.core.bytescan`), gives a line's text, walks back to a
-line's start for context, and counts a phase's progress lines over a stretch.
-``ByteLines`` decodes a line (UTF-8, else ISO-8859-1, as the decoder does) only
-when the parser reads it, and counts progress on the bytes where that gives
-the same answer as on the text (ASCII stretches), so both views give the parser
-exactly the same lines and values.
+Owns :class:`ByteLines`, the view the parser's loop runs on
+(:meth:`nimwatch.core.parser.LogParser.feed_bytes`). It says which lines of a
+window can matter (the byte scan of :mod:`nimwatch.core.bytescan`), gives a
+line's text, walks back to a line's start for context, and counts a phase's
+progress lines over a stretch. It decodes a line (UTF-8, else ISO-8859-1, as
+the decoder does) only when the parser reads it, and counts progress on the
+bytes where that gives the same answer as on the text (ASCII stretches), so
+the parser gets exactly the lines and values the decoded text would give (the
+tests' text view, ``tests/textscan.py``, checks it).
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import partial
-from typing import AnyStr, Optional, Union
+from typing import AnyStr, Optional
 
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.events import Progress
 from nimwatch.core.progress import CompiledCounter, count_stretch
 from nimwatch.core.runtrack import ParsedRun
-from nimwatch.core.scanner import fold
 from nimwatch.core.scanset import ScannerSet
 
 MIN_WINDOW = 256
@@ -33,60 +32,12 @@ _CONTROL_SPACES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
 """Bytes that ``\\s`` matches in text but not in bytes."""
 
 
-class TextLines:
-    """Lines of text: candidates from the text scanners."""
-
-    newline = "\n"
-
-    def __init__(self, data: str, scanners: ScannerSet) -> None:
-        self.data = data
-        self.count_lines: Callable[[int, int], int] = partial(data.count, "\n")
-        """How many lines end in ``data[a:b]``."""
-        self.line_end: Callable[[int], int] = partial(data.find, "\n")
-        """Where the line starting at ``start`` ends (its newline)."""
-        self._scanners = scanners
-        self._folded: Optional[str] = None
-
-    def candidates(self, key: int, pos: int, end: int) -> list[int]:
-        scanner = self._scanners.for_phase(key)
-        if scanner.needs_fold and self._folded is None:
-            self._folded = fold(self.data)
-        return scanner.candidates(self.data, pos, self._folded, end)
-
-    def window_end(self, pos: int, size: int) -> int:
-        """The end of the scan window starting at ``pos``: the end of the line ``size`` characters on."""
-        data = self.data
-        if pos + size >= len(data):
-            return len(data)
-        nl = data.find("\n", pos + size)
-        return len(data) if nl < 0 else nl + 1
-
-    def text(self, start: int, end: int) -> str:
-        return self.data[start:end]
-
-    def ascii_text(self, start: int, end: int) -> Optional[str]:
-        """``text(start, end)`` of several lines when it is ASCII (its offsets are the block's), else None."""
-        text = self.data[start:end]
-        return text if text.isascii() else None
-
-    def line_start(self, end: int) -> int:
-        """The start of the line that ends at ``end``."""
-        return self.data.rfind("\n", 0, end) + 1
-
-    def progress(
-        self, run: ParsedRun, phase: int, compiled: CompiledCounter, start: int, end: int, lines_to_end: int
-    ) -> Optional[tuple[int, Progress]]:
-        return _count_text(run, phase, compiled, self.data, start, end, lines_to_end)
-
-
 SMALL_WINDOW = 4
 """A window under 1/SMALL_WINDOW of its block is translated alone, not the block for it."""
 
 
 class ByteLines:
     """Lines of clean bytes: candidates from the byte scan, a line decoded only when read."""
-
-    newline = b"\n"
 
     def __init__(self, data: bytes, scanners: ScannerSet) -> None:
         self.data = data
@@ -187,6 +138,3 @@ def _count(
         run.index, run.counts, run.best_totals, phase, compiled, block, pattern, literal, newline, start, end,
         lines_to_end, totals,
     )  # fmt: skip
-
-
-Lines = Union[TextLines, ByteLines]

@@ -1,9 +1,9 @@
 """The byte-level candidate scan: which lines of a block of log bytes the parser must look at.
 
 Owns :class:`ByteScanner` (one per phase scanner) and :class:`ByteScannerSet`.
-It gives the lines :meth:`nimwatch.core.scanner.Scanner.candidates` gives for
-the same lines decoded, minus lines that only hold a literal's anchor and not
-the literal (which the parser would skip anyway), without decoding the block:
+It gives the lines the text scan (the tests' oracle, ``tests/textscan.py``)
+gives, minus lines that only hold a literal's anchor and not the literal
+(which the parser would skip anyway), without decoding the block:
 
 1. one ``bytes.translate`` per window maps every anchor byte (see
    :mod:`nimwatch.core.anchors`) to NUL and every digit to ``0``;

@@ -1,14 +1,15 @@
 """Bytes to text lines, robust to whatever an AIX log file holds.
 
 Owns :class:`LineDecoder`: it takes byte chunks of any size (a tail read, a
-replay block) and returns blocks of *complete* lines, so a growing file and a
-whole file decode to exactly the same text:
+replay block) and returns blocks of *complete* lines as clean bytes, so a
+growing file and a whole file give exactly the same lines:
 
 * lines end at ``\\n``; a partial last line is held until its newline (or
-  :meth:`LineDecoder.flush` at end of input);
+  :meth:`LineDecoder.flush_bytes` at end of input);
 * ``\\r`` and NUL bytes are dropped (CRLF logs, NUL-padded files after a crash);
 * each line is UTF-8 when it decodes as UTF-8, else ISO-8859-1 (AIX logs often
-  are), decided per line so that chunking cannot change the result;
+  are), decided per line (:func:`decode_line`, when the parser reads it) so
+  that chunking cannot change the result;
 * a line longer than ``max_line`` bytes is cut to its first ``max_line`` bytes
   (the rest is counted and dropped without being buffered) and reported.
 """
@@ -23,35 +24,16 @@ a binary blob) are cut: every message nimwatch looks for fits in far less."""
 
 
 @dataclass
-class DecodedBlock:
-    """Complete lines decoded from some bytes: ``text`` holds ``count`` lines, each ending in ``\\n``."""
-
-    text: str
-    count: int
-    cut_lines: list[tuple[int, int]] = field(default_factory=list)
-    """(line index within this block, original length in bytes) of each line that was cut."""
-
-
-@dataclass
 class RawBlock:
     """Complete lines as clean bytes (cut to ``max_line``, CR and NUL dropped).
 
-    Decoding ``data`` line by line (:func:`decode_line`) gives exactly the text
-    :meth:`LineDecoder.feed` gives for the same input. The lines are not
-    counted here (the parser counts them as it reads): :attr:`count` counts on demand.
+    Each line decodes with :func:`decode_line`. The lines are not counted here:
+    the parser counts them as it reads.
     """
 
     data: bytes
     cut_lines: list[tuple[int, int]] = field(default_factory=list)
     """(line index within this block, original length in bytes) of each line that was cut."""
-
-    @property
-    def count(self) -> int:
-        """How many lines ``data`` holds."""
-        return self.data.count(b"\n")
-
-    def decoded(self) -> DecodedBlock:
-        return DecodedBlock(decode_block(self.data), self.count, self.cut_lines)
 
 
 class LineDecoder:
@@ -66,14 +48,6 @@ class LineDecoder:
     def pending(self) -> int:
         """Bytes of an unfinished last line held back (as counted before cutting)."""
         return self._partial_len
-
-    def feed(self, chunk: bytes) -> DecodedBlock:
-        """Decode the complete lines that ``chunk`` finishes; keep the rest."""
-        return self.feed_bytes(chunk).decoded()
-
-    def flush(self) -> DecodedBlock:
-        """End of input: a last line without newline is returned as a complete line."""
-        return self.flush_bytes().decoded()
 
     def feed_bytes(self, chunk: bytes) -> RawBlock:
         """The complete lines that ``chunk`` finishes, as clean bytes (cut, CR and NUL dropped), not decoded."""
@@ -101,7 +75,7 @@ class LineDecoder:
         return RawBlock(clean(data), cut)
 
     def flush_bytes(self) -> RawBlock:
-        """End of input, in bytes: see :meth:`flush`."""
+        """End of input: a last line without newline is returned as a complete line."""
         if not self._partial_len:
             return RawBlock(b"")
         cut = [(0, self._partial_len)] if self._partial_len > self.max_line else []

@@ -7,8 +7,8 @@ gives each one to the state machine of its bases:
 outcomes) and :class:`~nimwatch.core.findings.FindingTracker` (findings,
 mentions, the lines after them). It is pure: no files, clock or threads. Feed
 it clean bytes (``feed_bytes``, what :class:`~nimwatch.core.reader.LogReader`
-does: only candidate lines are decoded) or text (``feed``); the events are
-the same however the input is chunked and whichever way it comes.
+does: only candidate lines are decoded); the events are the same however the
+input is chunked.
 
 Run boundaries (see nimadm_facts.md 1.3 and 7):
 * a run starts at the first preamble line, phase banner, or line that belongs
@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Optional
 
-from nimwatch.core.blocks import MAX_WINDOW, MIN_WINDOW, ByteLines, Lines, TextLines
+from nimwatch.core.blocks import MAX_WINDOW, MIN_WINDOW, ByteLines
 from nimwatch.core.events import Event, LinesRead
 from nimwatch.core.findings import FindingTracker
 from nimwatch.core.limits import CONTEXT_CHARS, CONTEXT_LINES
@@ -72,7 +72,7 @@ class LogParser(FindingTracker):
         self.scanners = scanner or build_scanner(rules)
         self.line_no = 0
         self.last_text = ""
-        self._lines: Optional[Lines] = None
+        self._lines: Optional[ByteLines] = None
         self._line_start = 0
         self._window = MIN_WINDOW
         self._context: deque[str] = deque(maxlen=CONTEXT_LINES)
@@ -80,27 +80,16 @@ class LogParser(FindingTracker):
 
     # ------------------------------------------------------------------ feeding
 
-    def feed(self, block: str) -> list[Event]:
-        """Feed complete lines: ``block`` is lines each ending in ``\\n`` (a missing final newline is tolerated)."""
-        if not block:
-            return []
-        if not block.endswith("\n"):
-            block += "\n"
-        return self._feed(TextLines(block, self.scanners))
-
     def feed_bytes(self, data: bytes) -> list[Event]:
-        """Feed complete lines as clean bytes (:meth:`~nimwatch.core.decoder.LineDecoder.feed_bytes`).
-
-        Gives exactly what :meth:`feed` gives for the same lines decoded, but
-        only the lines that can matter are decoded.
-        """
+        """Feed complete lines as clean bytes (:meth:`~nimwatch.core.decoder.LineDecoder.feed_bytes`):
+        only the lines that can matter are decoded."""
         if not data:
             return []
         if not data.endswith(b"\n"):
             data += b"\n"
         return self._feed(ByteLines(data, self.scanners))
 
-    def _feed(self, lines: Lines) -> list[Event]:
+    def _feed(self, lines: ByteLines) -> list[Event]:
         events = self._events = []
         base = self.line_no
         self._lines = lines
@@ -206,7 +195,7 @@ class LogParser(FindingTracker):
             and bool(run.installp.mode)
         )
 
-    def _success_rows(self, lines: Lines, pos: int, limit: int) -> int:
+    def _success_rows(self, lines: ByteLines, pos: int, limit: int) -> int:
         """Read the Installation Summary rows from ``pos`` that only say SUCCESS, up to ``limit`` (no rule
         can match a line before it): where the first other line starts (``pos`` when there is none).
 
@@ -257,7 +246,7 @@ class LogParser(FindingTracker):
         return events
 
     def _count_progress(
-        self, run: Optional[ParsedRun], phase: int, lines: Lines, start: int, end: int, lines_to_end: int
+        self, run: Optional[ParsedRun], phase: int, lines: ByteLines, start: int, end: int, lines_to_end: int
     ) -> None:
         """Count phase ``phase``'s progress lines in ``lines[start:end]`` (one Progress per counter);
         ``lines_to_end`` is the number of lines of the log before ``end``."""
@@ -291,7 +280,7 @@ class LogParser(FindingTracker):
             ctx.extend(reversed(list(self._context)[-(CONTEXT_LINES - len(ctx)) :]))
         return tuple(reversed(ctx[:CONTEXT_LINES]))
 
-    def _remember_tail(self, lines: Lines) -> None:
+    def _remember_tail(self, lines: ByteLines) -> None:
         end = len(lines.data) - 1
         found: list[str] = []
         last_text = ""

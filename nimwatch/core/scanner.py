@@ -1,16 +1,17 @@
-"""Fast candidate-line scanning: which rules could match which lines.
+"""Which rules could match a line: the rule items of one phase and the literals they need.
 
 Owns :class:`Scanner`. Every rule pattern (structural lines, facts, variants,
 phase markers, counters, signatures) is reduced to a literal that any matching
 line must contain (its ``trigger``, or one derived from the regular
-expression). The literals are compiled into one prefix-trie regex, so a block
-of thousands of lines is scanned by ``re`` in C and only the few lines that
-contain a literal are looked at in Python. Patterns with no usable literal
-(case-insensitive or pure character classes) go to a second, slower regex.
+expression, :func:`required_literals`). The byte scan
+(:mod:`nimwatch.core.literals`, :mod:`nimwatch.core.bytescan`) finds the lines
+of a block that hold one; for each such line the parser asks the scanner which
+items to try (:meth:`Scanner.items_for`: the literals it holds, found through
+one prefix-trie regex of their anchors, in C). Patterns with no usable literal
+(case-insensitive or pure character classes) are tried on every line.
 
-The scanner changes speed, never results: the parser asks it for the rule
-items of one line, and those are the same whether the line came alone or in a
-block.
+The scanner changes speed, never results: the items of a line are the same
+whether the line came alone or in a block.
 """
 
 from __future__ import annotations
@@ -188,23 +189,6 @@ def fold(text: str) -> str:
     return folded
 
 
-def _scan_lines(
-    pattern: re.Pattern[str], text: str, block: str, starts: set[int], pos: int = 0, end: Optional[int] = None
-) -> None:
-    """Add the start of every line of ``block[pos:end]`` in which ``pattern`` occurs in ``text`` (same offsets)."""
-    rfind = block.rfind
-    find = block.find
-    line_end = -1
-    for m in pattern.finditer(text, pos, len(text) if end is None else end):
-        at = m.start()
-        if at <= line_end:
-            continue
-        starts.add(rfind("\n", 0, at) + 1)
-        line_end = find("\n", at)
-        if line_end < 0:
-            line_end = len(block)
-
-
 class LiteralIndex:
     """Which of a set of literals a line holds, found through their anchors (one trie regex, in C).
 
@@ -263,30 +247,9 @@ class Scanner:
         self.folded_literals = tuple(sorted(by_folded))
         self.slow_items = tuple(slow)
         self._index = index or LiteralIndex(self.literals, self.folded_literals)
-        self._text_scan: Optional[tuple[re.Pattern[str], Optional[re.Pattern[str]], Optional[re.Pattern[str]]]] = None
-        self._slow_block: list[tuple[Item, re.Pattern[str]]] = []
         self._items_cache: dict[frozenset[str], list[Item]] = {}
         self._by_line: dict[str, list[Item]] = {}
         """Recent short lines and their items: structural lines repeat (every run, every client's log)."""
-
-    def _block_scans(self) -> tuple[re.Pattern[str], Optional[re.Pattern[str]], Optional[re.Pattern[str]]]:
-        """The regexes that scan a text block (compiled on first use: the byte scan does not need them)."""
-        if self._text_scan is None:
-            code = self._code_item is not None
-            # Block scans look for anchors; literals holding a message number are left to the code scan.
-            words = {_anchor(w) for w in self.literals if not (code and _HAS_CODE.search(w))}
-            block_re = compile_pattern(_trie_regex(words) if words else "(?!)")
-            code_re = re.compile(r"-(?<=\d{4}-)\d{3}") if code else None
-            folded_re = None
-            if self.folded_literals:
-                folded = {_anchor(w) for w in self.folded_literals if not (code and _HAS_CODE.search(w))}
-                folded_re = compile_pattern(_trie_regex(folded) if folded else "(?!)")
-            self._slow_block = [
-                (item, compile_pattern(item.pattern.pattern, item.pattern.flags | re.MULTILINE))
-                for item in self.slow_items
-            ]
-            self._text_scan = (block_re, code_re, folded_re)
-        return self._text_scan
 
     @property
     def index(self) -> LiteralIndex:
@@ -297,39 +260,6 @@ class Scanner:
     def code_item(self) -> Optional[Item]:
         """The item found through message numbers (``NNNN-NNN``) rather than a literal, if any."""
         return self._code_item
-
-    @property
-    def needs_fold(self) -> bool:
-        """Whether :meth:`candidates` scans the lower-cased block too."""
-        return bool(self.folded_literals)
-
-    def candidates(
-        self, block: str, pos: int = 0, folded: Optional[str] = None, end: Optional[int] = None
-    ) -> list[int]:
-        """Sorted start offsets of the lines of ``block[pos:end]`` that may match some rule.
-
-        ``pos`` and ``end`` are line boundaries; ``folded`` is ``fold(block)``, passed when the
-        caller scans the same block again.
-        """
-        end = len(block) if end is None else end
-        block_re, code_re, folded_re = self._block_scans()
-        starts: set[int] = set()
-        _scan_lines(block_re, block, block, starts, pos, end)
-        if code_re is not None:
-            _scan_lines(code_re, block, block, starts, pos, end)
-        if folded_re is not None:
-            _scan_lines(folded_re, folded if folded is not None else fold(block), block, starts, pos, end)
-        for _item, pattern in self._slow_block:
-            for m in pattern.finditer(block, pos, end):
-                # a match may start on an earlier line (\s* crosses newlines): take every line it spans
-                at = max(pos, block.rfind("\n", 0, m.start()) + 1)
-                while at <= m.end() and at < len(block):
-                    starts.add(at)
-                    nxt = block.find("\n", at)
-                    if nxt < 0:
-                        break
-                    at = nxt + 1
-        return sorted(x for x in starts if pos <= x < end)
 
     def items_for(self, line: str) -> list[Item]:
         """The rule items that may match ``line``, in priority order."""

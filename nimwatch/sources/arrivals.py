@@ -21,6 +21,7 @@ from typing import Any, Optional, Protocol
 
 from nimwatch.engine import Engine
 from nimwatch.feed import Chunk, FileIdentity
+from nimwatch.sources.files import ArrivalTimes
 
 
 class ArrivalJournal(Protocol):
@@ -29,18 +30,6 @@ class ArrivalJournal(Protocol):
     def file_records(self) -> Mapping[str, Any]: ...
 
     def arrival_times(self, log: str) -> Mapping[int, float]: ...
-
-
-class _Times:
-    """One log's recorded checkpoints: line -> arrival time, in line order."""
-
-    def __init__(self, known: Mapping[int, float]) -> None:
-        self.lines = sorted(known)
-        self.times = [known[line] for line in self.lines]
-
-    @property
-    def last(self) -> int:
-        return self.lines[-1] if self.lines else 0
 
 
 class JournalArrivals:
@@ -57,7 +46,7 @@ class JournalArrivals:
         self.journal = journal
         self.present = dict(present)
         self._records: Optional[Mapping[str, Any]] = None
-        self._times: dict[str, Optional[_Times]] = {}
+        self._times: dict[str, Optional[ArrivalTimes]] = {}
         self._fed: dict[str, int] = {}
         self.known_through: dict[str, int] = {}
         """Per log: the last line whose arrival time the journal knows (0: none)."""
@@ -101,10 +90,10 @@ class JournalArrivals:
         self.engine.feed(log, data, at)
         self._fed[log] = self._fed.get(log, 0) + data.count(b"\n")
 
-    def _times_of(self, log: str, identity: FileIdentity) -> Optional[_Times]:
+    def _times_of(self, log: str, identity: FileIdentity) -> Optional[ArrivalTimes]:
         if log in self._times:
             return self._times[log]
-        times: Optional[_Times] = None
+        times: Optional[ArrivalTimes] = None
         journal = self.journal
         if journal is not None:
             if self._records is None:
@@ -113,7 +102,7 @@ class JournalArrivals:
             same = record is not None and (record.identity.dev, record.identity.ino) == (identity.dev, identity.ino)
             if same:
                 known = self._safely(lambda: journal.arrival_times(log), {})
-                times = _Times(known) if known else None
+                times = ArrivalTimes(known) if known else None
         self._times[log] = times
         self.known_through[log] = min(times.last, self.present.get(log, 0)) if times is not None else 0
         return times

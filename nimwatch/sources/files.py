@@ -134,19 +134,25 @@ class ArrivalTimes:
     """When each line of a log arrived, from the state journal's checkpoints (line -> time).
 
     A line arrived no later than the first checkpoint at or after it; lines after
-    the last checkpoint have no known time.
+    the last checkpoint have no known time. ``lines`` are the checkpoints in line
+    order, ``times`` their times.
     """
 
     def __init__(self, times: Mapping[int, float]) -> None:
-        self._lines = sorted(times)
-        self._times = [times[line] for line in self._lines]
+        self.lines = sorted(times)
+        self.times = [times[line] for line in self.lines]
 
     def __bool__(self) -> bool:
-        return bool(self._lines)
+        return bool(self.lines)
+
+    @property
+    def last(self) -> int:
+        """The last checkpoint's line (0: none)."""
+        return self.lines[-1] if self.lines else 0
 
     def at(self, line: int) -> float | None:
-        i = bisect.bisect_left(self._lines, line)
-        return self._times[i] if i < len(self._lines) else None
+        i = bisect.bisect_left(self.lines, line)
+        return self.times[i] if i < len(self.lines) else None
 
 
 def read_log(

@@ -255,10 +255,10 @@ def test_events_are_the_same_fed_line_by_line(rules: RuleSet) -> None:
     text = (SAMPLE_LOGS / "fail6inst_alt_mig.log").read_text(encoding="utf-8")
     whole = LogParser(rules, "x")
     by_line = LogParser(rules, "x")
-    events_whole = [e for e in whole.feed(text) if e.kind not in ("lines_read", "progress")]
+    events_whole = [e for e in whole.feed_bytes(text.encode()) if e.kind not in ("lines_read", "progress")]
     events_lines = []
     for line in text.splitlines():
-        events_lines.extend(e for e in by_line.feed(line + "\n") if e.kind not in ("lines_read", "progress"))
+        events_lines.extend(e for e in by_line.feed_bytes(f"{line}\n".encode()) if e.kind not in ("lines_read", "progress"))
     assert events_lines == events_whole
 
 

@@ -12,8 +12,8 @@ import pytest
 from helpers import SAMPLE_LOGS, banner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from textscan import TextDecoder, TextParser
 
-from nimwatch.core.decoder import LineDecoder
 from nimwatch.core.events import BadLine, Event
 from nimwatch.core.parser import LogParser
 from nimwatch.core.reader import LogReader
@@ -109,9 +109,9 @@ def test_byte_by_byte_equals_whole(rules: RuleSet) -> None:
 
 
 def run_text(data: bytes, cuts: list[int], max_line: int = 4096) -> tuple[list[Event], dict[str, Any]]:
-    """:func:`run` through the text path: the decoder's text fed to ``LogParser.feed`` (the text scanners)."""
-    decoder = LineDecoder(max_line)
-    parser = LogParser(RULES, "lpar1")
+    """:func:`run` through the text path (``tests/textscan.py``): the decoder's text fed to ``TextParser.feed``."""
+    decoder = TextDecoder(max_line)
+    parser = TextParser(RULES, "lpar1")
     state = LogState("x_alt_mig.log", "lpar1")
     events: list[Event] = []
     pos = 0
@@ -132,7 +132,7 @@ def run_text(data: bytes, cuts: list[int], max_line: int = 4096) -> tuple[list[E
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(FRAGMENTS) | st.binary(max_size=60), max_size=40), st.data())
 def test_text_path_equals_byte_path(parts: list[bytes], draw: st.DataObject) -> None:
-    """``LogParser.feed(text)`` and ``feed_bytes`` (what LogReader uses) give the same events and report."""
+    """``TextParser.feed(text)`` and ``feed_bytes`` (what LogReader uses) give the same events and report."""
     data = b"".join(parts)
     cuts = draw.draw(cut_points(len(data)))
     assert run_text(data, cuts) == run(data, cuts)
