@@ -30,6 +30,8 @@ from watch.proc import WatchProcess
 from .kit import Lines, Setup, make_setup, release
 
 DEADLINE = 120.0
+# nimadm stand-ins are seen system-wide (nimwatch run refuses a second one for a client): one worker runs them
+pytestmark = pytest.mark.xdist_group("nimadm")
 CLIENT = "running01"
 
 

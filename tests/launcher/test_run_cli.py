@@ -27,6 +27,8 @@ from nimwatch.journal import Journal
 from .kit import Lines, Setup, make_setup, release
 
 DEADLINE = 120.0
+# nimadm stand-ins are seen system-wide (nimwatch run refuses a second one for a client): one worker runs them
+pytestmark = pytest.mark.xdist_group("nimadm")
 
 
 @pytest.fixture
