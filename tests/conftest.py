@@ -35,10 +35,6 @@ def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
     monkeypatch.delenv("NIMWATCH_CONFIG", raising=False)
     monkeypatch.delenv("NIMWATCH_STATE", raising=False)
     monkeypatch.delenv("NIMWATCH_RULES_DIR", raising=False)
-    # nor a terminal size this process was given: pytest-xdist's workers get COLUMNS=80 and LINES=24, which ps
-    # and Textual honour in the processes a test starts
-    monkeypatch.delenv("COLUMNS", raising=False)
-    monkeypatch.delenv("LINES", raising=False)
     os.environ.setdefault("TZ", "UTC")
 
 
