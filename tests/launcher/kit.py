@@ -110,6 +110,12 @@ class Setup:
             check=False,
         )
 
+    def detach(self, nimadm: list[str], env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
+        """``nimwatch run --detach`` of the ``nimadm`` command line (``["--", path, flags...]``) in this setup."""
+        return self.nimwatch(
+            ["run", "--detach", "--state", str(self.state), "--log-dir", str(self.logs), *nimadm], env=env
+        )
+
     def cleanup(self) -> None:
         """Stop whatever a failed test left running: stand-ins (by their PID files) and supervisors.
 
