@@ -104,8 +104,8 @@ class LogFollower(Ticked):
         """(key, version, its log's real path, item) of each item the source holds, each log's in order."""
 
     @abc.abstractmethod
-    def event(self, item: Any) -> tuple[Any, Optional[float]]:
-        """The event an item is, and when it happened (None: now)."""
+    def event(self, item: Any, log: str) -> tuple[Any, Optional[float]]:
+        """The event an item about ``log`` (the engine's name) is, and when it happened (None: now)."""
 
     def tick(self) -> int:
         """Give the engine the new items of the logs it follows; returns how many."""
@@ -120,7 +120,7 @@ class LogFollower(Ticked):
             if not self.caught_up(name):
                 behind.add(name)
                 continue
-            event, at = self.event(item)
+            event, at = self.event(item, name)
             self.engine.report(event, at, name)
             self._given[key] = version
             given += 1

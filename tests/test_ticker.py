@@ -35,7 +35,7 @@ class Items(LogFollower):
     def items(self) -> Iterator[tuple[str, object, str, Any]]:
         yield from self.source
 
-    def event(self, item: Any) -> tuple[Any, Optional[float]]:
+    def event(self, item: Any, log: str) -> tuple[Any, Optional[float]]:
         return f"event:{item}", 1.0
 
 
