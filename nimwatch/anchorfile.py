@@ -1,6 +1,7 @@
 """The scan anchors stored with the rules: ``phases/anchors.yaml``, read, checked and recomputed.
 
-Owns the file's I/O and its freshness. The file holds byte frequencies
+Owns the file's freshness and its recomputation (reading it is :mod:`nimwatch.rulefiles`'s, with the
+other rule files: the rules carry their anchors). The file holds byte frequencies
 measured on real logs (the sample logs by default: the one input the byte scan
 cannot get at run time on a NIM master), the anchor bytes chosen from them for
 each phase of the built-in rules, and the *catalog hash*: a hash of every
@@ -17,17 +18,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
 from nimwatch.core.anchors import AnchorData, measure_digrams, measure_frequencies, optimize_anchors
 from nimwatch.core.literals import FORMAT_VERSION, PLAN_VERSION, ScanPlan
 from nimwatch.core.rules import RuleSet
-from nimwatch.datacache import load_yaml_cached
-from nimwatch.errors import ConfigError, RuleError
+from nimwatch.errors import RuleError
+from nimwatch.rulefiles import ANCHOR_FILE, anchor_path, load_anchor_data, parse_anchor_data, read_anchor_data
 
-ANCHOR_FILE = "anchors.yaml"
+__all__ = ["ANCHOR_FILE", "anchor_path", "load_anchor_data", "parse_anchor_data", "read_anchor_data"]
+
 SCAN_KEYS = tuple(range(13))
 """The parser's scanner keys: 0 (no run or before phase 1) and phases 1 to 12."""
 HEADER = """\
@@ -55,84 +56,6 @@ def plans(rules: RuleSet) -> dict[int, ScanPlan]:
 def catalog_hash(plan_by_key: dict[int, ScanPlan]) -> str:
     blob = "\n".join(f"{key}:{plan.key}" for key, plan in sorted(plan_by_key.items()))
     return hashlib.sha256(f"{PLAN_VERSION}\n{blob}".encode()).hexdigest()[:16]
-
-
-def anchor_path(rules_dir: Optional[Path] = None) -> Path:
-    from nimwatch.rulefiles import builtin_rules_dir
-
-    return (rules_dir or builtin_rules_dir()) / ANCHOR_FILE
-
-
-def parse_anchor_data(content: Any, source: str) -> AnchorData:
-    """Validate the parsed YAML of an anchors file (a bad file is a :class:`RuleError` naming the key)."""
-
-    def bad(key: str, why: str) -> RuleError:
-        return RuleError(f"{source}: {key}: {why} (regenerate it with `nimwatch anchors --update`)")
-
-    if not isinstance(content, dict):
-        raise bad("(top)", "must be a mapping")
-    if content.get("version") != FORMAT_VERSION:
-        raise bad("version", f"must be {FORMAT_VERSION}")
-    freq = content.get("frequencies")
-    if not isinstance(freq, dict) or not all(
-        isinstance(k, int) and 0 <= k < 256 and isinstance(v, int) and v > 0 for k, v in freq.items()
-    ):
-        raise bad("frequencies", "must map byte values 0-255 to positive counts")
-    stored: dict[str, frozenset[int]] = {}
-    follows: dict[str, frozenset[int]] = {}
-    by_phase: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
-    phases = content.get("phases") or {}
-    if not isinstance(phases, dict):
-        raise bad("phases", "must be a mapping")
-    for key, entry in phases.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
-            raise bad(f"phases.{key}", "needs key and anchors")
-        sets = []
-        for name in ("anchors", "follow"):
-            values = entry.get(name, [] if name == "follow" else None)
-            if not isinstance(values, list) or not all(isinstance(b, int) and 0 < b < 128 for b in values):
-                raise bad(f"phases.{key}.{name}", "must be a list of ASCII byte values")
-            sets.append(frozenset(values))
-        stored[entry["key"]] = sets[0]
-        if "follow" in entry:  # without it, whatever byte follows an anchor is looked at
-            follows[entry["key"]] = sets[1]
-            if isinstance(key, int):
-                by_phase[key] = (sets[0], sets[1])
-    return AnchorData(
-        frequencies=dict(freq),
-        stored=stored,
-        catalog_hash=str(content.get("catalog_hash", "")),
-        corpus=str(content.get("corpus", "")),
-        follows=follows,
-        by_phase=by_phase,
-    )
-
-
-def read_anchor_data(path: Path) -> AnchorData:
-    """The anchors file at ``path``; an empty :class:`AnchorData` when there is none."""
-    try:
-        content = load_yaml_cached(path)
-    except ConfigError as exc:
-        if not path.exists():
-            return AnchorData()
-        raise RuleError(exc.message) from None
-    return parse_anchor_data(content, str(path))
-
-
-@lru_cache(maxsize=4)
-def _load(path: str) -> tuple[AnchorData, str]:
-    try:
-        return read_anchor_data(Path(path)), ""
-    except RuleError as exc:
-        return AnchorData(), str(exc)
-
-
-def load_anchor_data(rules_dir: Optional[Path] = None) -> tuple[AnchorData, str]:
-    """The built-in anchors (read once per process) and a problem to report, if the file is bad.
-
-    A bad file never stops a scan: the scan is exact without it, only slower.
-    """
-    return _load(str(anchor_path(rules_dir)))
 
 
 def compute(rules: RuleSet, corpus: Sequence[Path], corpus_name: str = "") -> dict[str, Any]:

@@ -233,6 +233,12 @@ class Engine:
         self._dispatch(notices)
         return notices
 
+    def content_run(self, log: str, nth: int) -> Optional[int]:
+        """The run number of the ``nth`` run of the content of ``log`` being read (None: not followed)."""
+        with self._lock:
+            reader = self._readers.get(log)
+            return None if reader is None else reader.parser.first_run + nth - 1
+
     def remove(self, log: str) -> None:
         """Stop following ``log`` and forget its state."""
         with self._lock:

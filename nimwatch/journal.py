@@ -335,12 +335,21 @@ class Journal(JournalDB):
     def kv_items(self, ns: str) -> dict[str, str]:
         return {r[0]: r[1] for r in self._query("SELECT key, value FROM kv WHERE ns = ?", (ns,))}
 
-    def keep_hook_result(self, log: str, run: int, hook: str, result: dict[str, Any]) -> None:
-        """The last result of ``hook`` on ``run`` of the content of ``log`` recorded last (forgotten with it)."""
+    def keep_hook_result(
+        self, log: str, run: int, hook: str, result: dict[str, Any], generation: Optional[int] = None
+    ) -> bool:
+        """The last result of ``hook`` on the ``run``-th run of content ``generation`` of ``log`` (forgotten
+        with it; None: the content recorded last). A result about a content the journal has replaced since
+        is not kept (returns False): it would be read as the new content's run.
+        """
         with self.transaction():
-            row = {**result, "generation": self.generation(log)}
+            current = self.generation(log)
+            if generation is not None and current is not None and generation != current:
+                return False
+            row = {**result, "generation": current if generation is None else generation}
             key = json.dumps([os.path.realpath(log), run, hook])
             self.kv_put(HOOK_RESULTS, key, json.dumps(row, sort_keys=True, default=str))
+            return True
 
     def hook_results(self) -> dict[str, str]:
         """Each hook's last result (JSON) by its key (:data:`HOOK_RESULTS`)."""

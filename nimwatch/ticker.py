@@ -10,6 +10,7 @@ subclass says only what it reads and what it reports.
 
 from __future__ import annotations
 
+import abc
 import logging
 import os
 import threading
@@ -54,7 +55,7 @@ class Ticker:
             self._stop.wait(self.every)
 
 
-class Ticked:
+class Ticked(abc.ABC):
     """A source from outside the logs that feeds ``engine`` (``logs``, ``locked``, ``report``) from a ticker.
 
     A subclass says what it reads and reports (:meth:`tick`), its thread's ``NAME``, the seconds between two ticks
@@ -71,8 +72,9 @@ class Ticked:
         self.on_error: OnError = on_error or log.warning
         self._ticker = Ticker(self.NAME, self.tick, self.EVERY if every is None else every, self.on_error)
 
+    @abc.abstractmethod
     def tick(self) -> object:
-        raise NotImplementedError
+        """Read once and report what changed to the engine."""
 
     def start(self) -> None:
         self._ticker.start()
@@ -97,13 +99,13 @@ class LogFollower(Ticked):
         self.caught_up = caught_up
         self._given: dict[str, object] = {}  # item key -> the version given to the engine
 
+    @abc.abstractmethod
     def items(self) -> Iterator[tuple[str, object, str, Any]]:
         """(key, version, its log's real path, item) of each item the source holds, each log's in order."""
-        raise NotImplementedError
 
-    def event(self, item: Any) -> tuple[Any, Optional[float]]:
-        """The event an item is, and when it happened (None: now)."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def event(self, item: Any, log: str) -> tuple[Any, Optional[float]]:
+        """The event an item about ``log`` (the engine's name) is, and when it happened (None: now)."""
 
     def tick(self) -> int:
         """Give the engine the new items of the logs it follows; returns how many."""
@@ -118,7 +120,7 @@ class LogFollower(Ticked):
             if not self.caught_up(name):
                 behind.add(name)
                 continue
-            event, at = self.event(item)
+            event, at = self.event(item, name)
             self.engine.report(event, at, name)
             self._given[key] = version
             given += 1

@@ -124,7 +124,8 @@ class Watcher:
         self.runs: Path = session.runs
         self.hooks: Any = None
         self._setup_hooks(config)
-        self.engine.subscribe(partial(keep_hook_result, journal))  # for status and the TUI beside it
+        # for status and the TUI beside it, each run named by its place in its log's content
+        self.engine.subscribe(partial(keep_hook_result, journal, content_run=self.recorder.content_run))
         self._next_stall = 0.0
         self._started = False
         self.problems: list[str] = []

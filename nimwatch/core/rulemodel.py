@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from nimwatch.core.events import Severity
+
+if TYPE_CHECKING:  # (core.anchors depends on the scanner, which depends on this module)
+    from nimwatch.core.anchors import AnchorData
 
 PHASE_NUMBERS = tuple(range(1, 13))
 
@@ -193,6 +196,9 @@ class RuleSet:
 
     model: PhaseModel
     signatures: tuple[Signature, ...]
+    anchors: Optional[AnchorData] = field(default=None, compare=False, repr=False)
+    """The byte scan's anchors stored with the rules (``phases/anchors.yaml``); None: estimated at scan time
+    (exact, slower: a fraction of a second for each scanner, which every reader would pay)."""
 
     def signature(self, rule_id: str) -> Optional[Signature]:
         for sig in self.signatures:

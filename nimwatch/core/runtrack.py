@@ -72,6 +72,8 @@ class RunTracker:
         self.rules = rules
         self.client = client
         self.run: Optional[ParsedRun] = None
+        self.first_run = first_run
+        """The number of this content's first run (later contents of a log continue the numbering)."""
         self.runs_started = first_run - 1
         self._events: list[Event] = []
         self._mentions: list[Finding] = []

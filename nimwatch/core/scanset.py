@@ -36,15 +36,16 @@ class ScannerSet:
     to one phase (:meth:`counters`). The choice depends only on the parser's
     state, so results never depend on chunking.
 
-    ``anchors`` is the byte scan's measured data (``phases/anchors.yaml``, read
-    by the caller); without it the byte scan estimates its anchors (exact, slower).
+    ``anchors`` is the byte scan's measured data (``phases/anchors.yaml``; by default
+    the ones the rules carry); without any the byte scan estimates its anchors
+    (exact, slower).
     """
 
     def __init__(self, rules: RuleSet, anchors: Optional[AnchorData] = None) -> None:
         self.rules = rules
         self._scanners: dict[int, Scanner] = {}
         self._counters: dict[int, list[CompiledCounter]] = {}
-        self.bytes = ByteScannerSet(self.for_phase, anchors)
+        self.bytes = ByteScannerSet(self.for_phase, rules.anchors if anchors is None else anchors)
         """The byte-level candidate scan of each situation (built lazily on top of :meth:`for_phase`)."""
 
     def for_phase(self, phase: int) -> Scanner:

@@ -115,5 +115,5 @@ class LaunchFollower(LogFollower):
             if record.finished:
                 yield str(record.path), "exited", os.path.realpath(record.log), record
 
-    def event(self, item: Any) -> tuple[Optional[LaunchExited], None]:
+    def event(self, item: Any, log: str) -> tuple[Optional[LaunchExited], None]:
         return exit_event(item), None

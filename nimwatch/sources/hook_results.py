@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from nimwatch.core.events import HookRan
 from nimwatch.engine import Notice
@@ -24,6 +24,8 @@ from nimwatch.ticker import LogFollower
 from nimwatch.vocabulary import HOOK_RESULT
 
 log = logging.getLogger(__name__)
+ContentRun = Callable[[str, int], Optional[tuple[int, int]]]
+"""(log, run) -> (content generation, nth run within it), None for a run of a replaced content."""
 
 TICK = 5.0
 """Seconds between two looks at the journal (hooks run for seconds to minutes)."""
@@ -32,10 +34,23 @@ OUTPUT_KEPT = 2000
 RESULT_FIELDS = ("exit_status", "timed_out", "error", "skipped", "attempt", "will_retry", "argv", "duration")
 
 
-def keep_hook_result(journal: Any, notice: Notice) -> None:
-    """Keep a ``hook_result`` notice about a run in the journal (others are ignored); a problem is logged."""
+def keep_hook_result(journal: Any, notice: Notice, content_run: Optional[ContentRun] = None) -> None:
+    """Keep a ``hook_result`` notice about a run in the journal (others are ignored); a problem is logged.
+
+    The row names the run by its place in the log's content (``content_run``: the recorder's
+    :meth:`~nimwatch.recorder.Recorder.content_run`): a watcher that saw the log rewritten numbers the new
+    content's runs on from the old ones, a view that reads only the new content from 1. A result about a
+    content replaced since (a hook that ended after nimadm began the log anew) is not kept.
+    """
     if notice.kind is not HOOK_RESULT or notice.run is None or not notice.log:
         return
+    run, generation = notice.run, None
+    if content_run is not None:
+        found = content_run(notice.log, notice.run)
+        if found is None:
+            log.info("%s: a hook result of a replaced content is not kept", notice.log)
+            return
+        generation, run = found
     fields = dict(notice.fields)
     hook = str(fields.pop("hook", ""))
     trigger, on = str(fields.pop("trigger", "")), str(fields.pop("on", ""))
@@ -44,7 +59,7 @@ def keep_hook_result(journal: Any, notice: Notice) -> None:
     row = {"at": notice.ts, "client": notice.client, "phase": notice.phase, "trigger": trigger, "on": on}
     row.update(result, trigger_fields=fields)
     try:
-        journal.keep_hook_result(notice.log, notice.run, hook, row)
+        journal.keep_hook_result(notice.log, run, hook, row, generation)
     except Exception as exc:  # the journal's trouble must not stop the hook worker that reports
         log.warning("could not keep the result of hook %s in the journal: %s", hook, exc)
 
@@ -87,9 +102,10 @@ class HookResultFollower(LogFollower):
                 real, run, hook, row = parsed
                 yield key, text, real, (run, hook, row)
 
-    def event(self, item: Any) -> tuple[HookRan, float]:
-        run, hook, row = item
-        return hook_event(run, hook, row), float(row.get("at") or 0.0)
+    def event(self, item: Any, log: str) -> tuple[HookRan, float]:
+        nth, hook, row = item  # the nth run of the log's content: this engine may number it on from older ones
+        run = self.engine.content_run(log, nth)
+        return hook_event(nth if run is None else run, hook, row), float(row.get("at") or 0.0)
 
 
 def _row(key: str, text: str) -> Optional[tuple[str, int, str, dict[str, Any]]]:

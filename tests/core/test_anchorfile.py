@@ -107,3 +107,18 @@ def test_the_stored_anchors_fit_the_shipped_catalog() -> None:
     path = anchorfile.anchor_path(ROOT / "phases")
     found = anchorfile.freshness(load_rules(), anchorfile.read_anchor_data(path), path)
     assert found.fresh, found.message
+
+
+def test_every_reader_scans_from_the_anchors_the_rules_carry() -> None:
+    """The rules carry the stored anchors, so an engine, a reader or a session needs no anchors of its own
+    (before, only `report` passed them: every other command chose its own at start-up, ~0.6 s of CPU)."""
+    from nimwatch.core.reader import LogReader
+    from nimwatch.engine import Engine
+
+    rules = load_rules()
+    assert rules.anchors is not None and rules.anchors.stored
+    for scanners in (Engine(rules).scanner, LogReader(rules, "lpar1").parser.scanners):
+        sources = {scanners.bytes.for_phase(key).anchors.source for key in range(13)}
+        assert sources <= {"stored", "extended"}, sources
+    bare = RuleSet(rules.model, rules.signatures)  # rules built without their file: estimated, still exact
+    assert bare == rules and Engine(bare).scanner.bytes.for_phase(6).anchors.source == "estimated"

@@ -5,11 +5,18 @@ it reads its flags with getopts, writes a real sample log as
 ``<log dir>/<client>_alt_mig.log``, prints a line on stdout and one on
 stderr, records its PID, then blocks reading a FIFO until the test releases
 it, and exits with the status the test chose.
+
+``nimwatch run`` refuses a client whose nimadm runs anywhere on the machine
+(it looks with ``ps``), and the stand-ins of two tests run at once would be
+such nimadms to each other (pytest-xdist workers, another checkout's suite):
+a :class:`Setup` holds the machine-wide :data:`STANDIN_LOCK` from
+:func:`make_setup` until :meth:`Setup.cleanup` has stopped its stand-ins.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -17,12 +24,17 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from helpers import ROOT, SAMPLE_LOGS
+
+STANDIN_LOCK = Path(tempfile.gettempdir()) / "nimwatch-tests-standin-nimadm.lock"
+"""Held by one test with stand-in nimadms at a time, machine-wide."""
 
 STANDIN = """#!/bin/sh
 client=""
@@ -47,6 +59,8 @@ class Setup:
     nimadm: Path
     logs: Path
     state: Path
+    lock: int = -1
+    """The open :data:`STANDIN_LOCK`, held (-1: released)."""
 
     def env(self, sample: str = "web73") -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
@@ -96,6 +110,12 @@ class Setup:
             check=False,
         )
 
+    def detach(self, nimadm: list[str], env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
+        """``nimwatch run --detach`` of the ``nimadm`` command line (``["--", path, flags...]``) in this setup."""
+        return self.nimwatch(
+            ["run", "--detach", "--state", str(self.state), "--log-dir", str(self.logs), *nimadm], env=env
+        )
+
     def cleanup(self) -> None:
         """Stop whatever a failed test left running: stand-ins (by their PID files) and supervisors.
 
@@ -109,15 +129,25 @@ class Setup:
         for path in runs.glob("*.json") if runs.is_dir() else []:
             with contextlib.suppress(OSError, ValueError, KeyError):
                 pids.append(int(json.loads(path.read_text())["supervisor_pid"]))
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    mine = str(self.root).encode() in handle.read()
-            except OSError:
-                continue
-            if mine:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+        killed = [pid for pid in pids if self._mine(pid)]
+        for pid in killed:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        # gone, or a zombie (no command line): no ps shows it as a nimadm any more
+        deadline = time.monotonic() + 60
+        while any(self._mine(pid) for pid in killed) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self.lock >= 0:  # (closing the descriptor releases the lock)
+            os.close(self.lock)
+            self.lock = -1
+
+    def _mine(self, pid: int) -> bool:
+        """``pid`` runs with a command line that names this test's directory."""
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                return str(self.root).encode() in handle.read()
+        except OSError:
+            return False
 
     def runs(self) -> list[dict[str, Any]]:
         result = self.nimwatch(["run", "--list", "--format", "json", "--state", str(self.state)])
@@ -135,7 +165,9 @@ def make_setup(tmp_path: Path) -> Setup:
     nimadm.chmod(nimadm.stat().st_mode | stat.S_IXUSR)
     logs = tmp_path / "alt_mig"
     logs.mkdir()
-    return Setup(tmp_path, nimadm, logs, tmp_path / "state" / "state.db")
+    lock = os.open(STANDIN_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)  # (flock needs no write access)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # until the test that holds it has stopped its stand-ins
+    return Setup(tmp_path, nimadm, logs, tmp_path / "state" / "state.db", lock)
 
 
 def release(fifo: Path, status: int, timeout: float = 120.0) -> None:

@@ -160,9 +160,7 @@ def test_terminal_closed_then_nimwatch_restarted_still_gets_the_exit_status(setu
 
     # finished: a new run is allowed
     fifo.unlink()
-    done = setup.nimwatch(
-        ["run", "--detach", "--state", str(setup.state), "--log-dir", str(setup.logs), *nimadm_args(setup)]
-    )
+    done = setup.detach(nimadm_args(setup))
     assert done.returncode == 0, done.stderr
     assert "nimadm started for web73: PID" in done.stdout
     wait_for(lambda: record_of(setup, "web73")["status"] == "exited", DEADLINE, "the second run to end")
@@ -171,34 +169,26 @@ def test_terminal_closed_then_nimwatch_restarted_still_gets_the_exit_status(setu
 
 def test_supervisor_killed_the_run_is_lost_not_running(setup: Setup) -> None:
     fifo = setup.fifo("lpar2")
-    started = setup.nimwatch(
-        ["run", "--detach", "--state", str(setup.state), "--log-dir", str(setup.logs), *nimadm_args(setup, "lpar2")]
-    )
+    started = setup.detach(nimadm_args(setup, "lpar2"))
     assert started.returncode == 0, started.stderr
     run = record_of(setup, "lpar2")
     os.kill(int(run["supervisor_pid"]), signal.SIGKILL)  # type: ignore[arg-type]
     wait_for(lambda: not pid_alive(int(run["supervisor_pid"])), DEADLINE, "the supervisor to die")  # type: ignore[arg-type]
     # nimadm itself still runs: still refused
-    refused = setup.nimwatch(
-        ["run", "--detach", "--state", str(setup.state), "--log-dir", str(setup.logs), *nimadm_args(setup, "lpar2")]
-    )
+    refused = setup.detach(nimadm_args(setup, "lpar2"))
     assert refused.returncode == 3 and f"PID {run['pid']}" in refused.stderr
     release(fifo, 0)
     wait_for(lambda: not pid_alive(int(run["pid"])), DEADLINE, "nimadm to end")  # type: ignore[arg-type]
     assert record_of(setup, "lpar2")["status"] == "lost"
     listing = setup.nimwatch(["run", "--list", "--state", str(setup.state)])
     assert "lost" in listing.stdout and "nimadm runs as PID" in listing.stdout
-    allowed = setup.nimwatch(
-        ["run", "--detach", "--state", str(setup.state), "--log-dir", str(setup.logs), *nimadm_args(setup, "lpar2")]
-    )
+    allowed = setup.detach(nimadm_args(setup, "lpar2"))
     assert allowed.returncode == 0, allowed.stderr
 
 
 def test_sigterm_to_the_supervisor_stops_nimadm_and_is_recorded(setup: Setup) -> None:
     setup.fifo("lpar3")
-    started = setup.nimwatch(
-        ["run", "--detach", "--state", str(setup.state), "--log-dir", str(setup.logs), *nimadm_args(setup, "lpar3")]
-    )
+    started = setup.detach(nimadm_args(setup, "lpar3"))
     assert started.returncode == 0, started.stderr
     run = record_of(setup, "lpar3")
     wait_for(lambda: setup.pid("lpar3") == run["pid"], DEADLINE, "the stand-in to start")
@@ -226,18 +216,7 @@ def test_a_nimadm_started_by_hand_is_refused_too(setup: Setup, columns: Optional
     )
     try:
         wait_for(lambda: setup.pid("lpar4") == by_hand.pid, DEADLINE, "the hand-started nimadm")
-        refused = setup.nimwatch(
-            [
-                "run",
-                "--detach",
-                "--state",
-                str(setup.state),
-                "--log-dir",
-                str(setup.logs),
-                *nimadm_args(setup, "lpar4"),
-            ],
-            env=env,
-        )
+        refused = setup.detach(nimadm_args(setup, "lpar4"), env=env)
         assert refused.returncode == 3, refused.stdout + refused.stderr
         assert f"already running as PID {by_hand.pid}" in refused.stderr
     finally:
@@ -246,20 +225,7 @@ def test_a_nimadm_started_by_hand_is_refused_too(setup: Setup, columns: Optional
 
 
 def test_nimadm_that_cannot_start_leaves_no_running_record(setup: Setup) -> None:
-    result = setup.nimwatch(
-        [
-            "run",
-            "--detach",
-            "--state",
-            str(setup.state),
-            "--log-dir",
-            str(setup.logs),
-            "--",
-            str(setup.root / "no-such-nimadm"),
-            "-c",
-            "lpar5",
-        ]
-    )
+    result = setup.detach(["--", str(setup.root / "no-such-nimadm"), "-c", "lpar5"])
     assert result.returncode == 2
     assert "cannot start" in result.stderr
     assert setup.runs() == []

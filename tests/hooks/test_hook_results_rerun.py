@@ -1,0 +1,181 @@
+"""A hook result kept by a ``watch`` that saw nimadm begin a log anew names the run as the views read it.
+
+nimadm starts a client's log afresh for each migration ("Initializing log"), so a watcher that runs for
+weeks sees the same name hold one content after another and numbers the runs on (the second migration
+is its run 2); ``status`` and the TUI read only the log's current content (that migration is their run
+1). Real processes: a long-running ``nimwatch watch`` with a real hook, the log rewritten under it, then
+``nimwatch status``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+from watch.watchkit import wait_for
+
+from nimwatch.core.rules import RuleSet
+from nimwatch.engine import Engine
+from nimwatch.journal import Journal
+from nimwatch.sources.hook_results import HookResultFollower
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "sample_logs"
+DEADLINE = 120.0  # real processes on a loaded machine
+
+
+def _env(cfg: Path, state: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "NIMWATCH_STATE": str(state),
+        "NIMWATCH_CONFIG": str(cfg),
+        "NO_COLOR": "1",
+    }
+
+
+def _setup(tmp_path: Path, hook: str) -> tuple[Path, Path, Path]:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    shutil.copy(SAMPLES / "fail1lvm_alt_mig.log", logs / "lpar7_alt_mig.log")
+    script = tmp_path / "notify.sh"
+    script.write_text(hook)
+    script.chmod(0o755)
+    state = tmp_path / "state" / "state.db"
+    cfg = tmp_path / "nimwatch.yaml"
+    cfg.write_text(
+        f"state: {state}\nhooks:\n  - name: notify\n    on: [run_failed]\n    run: ['{script}', '{{client}}']\n"
+        "    retries: 0\n    timeout: 300\n"
+    )
+    cfg.chmod(0o600)
+    return logs, cfg, state
+
+
+def _watch(logs: Path, cfg: Path, state: Path, out: IO[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nimwatch", "watch", "--poll", "0.2", "--config", str(cfg), str(logs)],
+        stdout=out, stderr=subprocess.DEVNULL, text=True, env=_env(cfg, state), cwd=str(cfg.parent),
+    )  # fmt: skip
+
+
+def _stop(watch: subprocess.Popen[str]) -> None:
+    if watch.poll() is None:
+        watch.send_signal(signal.SIGTERM)
+    watch.wait(DEADLINE)
+
+
+def _events(out: Path, event: str) -> list[dict[str, object]]:
+    lines = out.read_text().splitlines() if out.exists() else []
+    return [row for row in map(json.loads, lines) if row.get("event") == event]
+
+
+def _rows(state: Path) -> dict[tuple[str, int, str], dict[str, object]]:
+    if not state.exists():
+        return {}
+    journal = Journal.open(state, readonly=True)
+    try:
+        return {tuple(json.loads(k)): json.loads(v) for k, v in journal.hook_results().items()}  # type: ignore[misc]
+    finally:
+        journal.close()
+
+
+def _generation(state: Path, log: Path) -> object:
+    journal = Journal.open(state, readonly=True)
+    try:
+        return journal.generation(str(log))
+    finally:
+        journal.close()
+
+
+def _status(logs: Path, cfg: Path, state: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "nimwatch", "status", "--config", str(cfg), str(logs)],
+        capture_output=True, text=True, env=_env(cfg, state), cwd=str(cfg.parent), timeout=DEADLINE,
+    )  # fmt: skip
+    return done.stdout + done.stderr
+
+
+def test_status_shows_the_failed_hook_of_a_rerun_the_watcher_numbers_on(tmp_path: Path) -> None:
+    """Before: the watcher kept the result as run 2, ``status`` (run 1) did not show the failed hook."""
+    logs, cfg, state = _setup(tmp_path, "#!/bin/sh\necho 'mail relay refused' >&2\nexit 3\n")
+    log, out = logs / "lpar7_alt_mig.log", tmp_path / "watch.out"
+    with out.open("w") as stdout:
+        watch = _watch(logs, cfg, state, stdout)
+        try:
+            wait_for(lambda: len(_events(out, "hook_result")) == 1, DEADLINE, "the first migration's hook")
+            # the rerun: nimadm begins the log anew, and fails again (the NFS export this time)
+            log.write_bytes((SAMPLES / "fail3nfs_alt_mig.log").read_bytes())
+            second = wait_for(lambda: _events(out, "hook_result")[1:], DEADLINE, "the rerun's hook")
+        finally:
+            _stop(watch)
+    assert second[0]["run"] == 2  # the watcher numbers on
+    assert sorted(_rows(state)) == [(str(log.resolve()), 1, "notify")]  # the first run of the new content
+
+    shown = _status(logs, cfg, state)
+    assert "lpar7: hook notify failed: exit status 3 (attempt 1)" in shown, shown
+    assert "1831-011" in shown  # the rerun's cause: the row is about the content status reads
+
+
+def test_a_hook_that_ends_after_the_log_was_begun_anew_is_not_kept_for_the_new_run(tmp_path: Path) -> None:
+    """The first migration's hook is still running when nimadm begins the log anew and succeeds; its
+    failed result comes after. Before: it was kept as run 1 of the new content, and ``status`` showed the
+    old failure under the migration that succeeded."""
+    release = tmp_path / "release"
+    logs, cfg, state = _setup(
+        tmp_path, f"#!/bin/sh\nwhile [ ! -e '{release}' ]; do sleep 0.05; done\necho refused >&2\nexit 3\n"
+    )
+    log, out = logs / "lpar7_alt_mig.log", tmp_path / "watch.out"
+    with out.open("w") as stdout:
+        watch = _watch(logs, cfg, state, stdout)
+        try:
+            wait_for(lambda: _events(out, "run_finished"), DEADLINE, "the first migration's end")
+            log.write_bytes((SAMPLES / "web73_alt_mig.log").read_bytes().replace(b"web73", b"lpar7"))
+            wait_for(lambda: _generation(state, log) == 2, DEADLINE, "the new content to be recorded")
+            wait_for(
+                lambda: [e for e in _events(out, "run_finished") if e.get("outcome") == "succeeded"],
+                DEADLINE, "the rerun's success",
+            )  # fmt: skip
+            release.touch()
+            (late,) = wait_for(lambda: _events(out, "hook_result"), DEADLINE, "the late hook result")
+        finally:
+            release.touch()
+            _stop(watch)
+    assert late["run"] == 1 and late["exit_status"] == 3  # said on stdout, about the old run
+    assert _rows(state) == {}  # but not kept as the new content's run 1
+
+    shown = _status(logs, cfg, state)
+    assert "1 succeeded" in shown and "hook notify" not in shown, shown
+
+
+class _Rows:
+    """The journal side of :class:`HookResultFollower`: the rows ``watch`` kept."""
+
+    def __init__(self, rows: dict[str, str]) -> None:
+        self.rows = rows
+
+    def hook_results(self) -> dict[str, str]:
+        return self.rows
+
+
+def test_a_view_that_saw_the_log_begun_anew_puts_the_result_on_its_own_number_of_the_run(rules: RuleSet) -> None:
+    """The TUI, open through both migrations, numbers the rerun 2 as the watcher does; the row says "the
+    first run of the content": it lands on run 2, not on the first migration's run 1."""
+    log = "/var/adm/ras/alt_mig/lpar7_alt_mig.log"
+    engine = Engine(rules)
+    engine.add_log(log)
+    engine.feed(log, (SAMPLES / "fail1lvm_alt_mig.log").read_bytes(), 1000.0)
+    engine.restart(log, "the file was begun anew", 2000.0)
+    engine.feed(log, (SAMPLES / "fail3nfs_alt_mig.log").read_bytes(), 2000.0)
+    row = {"client": "lpar7", "phase": 3, "trigger": "run_finished", "on": "run_failed", "exit_status": 3,
+           "attempt": 1, "at": 2100.0, "generation": 2}  # fmt: skip
+    follower = HookResultFollower(engine, _Rows({json.dumps([log, 1, "notify"]): json.dumps(row)}), lambda n: True)
+
+    assert follower.tick() == 1
+    state = engine.logs[log]
+    assert [len(state.run(n).failed_hooks) for n in (1, 2)] == [0, 1]
