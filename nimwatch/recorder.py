@@ -358,16 +358,11 @@ class Recorder:
         return out
 
     def content_run(self, log: str, run: int) -> Optional[tuple[int, int]]:
-        """(generation, nth run within it) of the content of ``log`` that the engine's ``run`` belongs to.
-
-        None when ``run`` began before the content recorded last (a replaced content's run, reported
-        late: a hook that ended after the log was rewritten) or the log has no content yet.
-        """
+        """(generation, nth run within it) of the content of ``log`` holding the engine's ``run``; None for a
+        run of a content replaced since (a hook that ended after the log was begun anew) or before any."""
         with self._lock:
             content = self._contents.get(log)
-        if content is None or run <= content.base:
-            return None
-        return content.identity.generation, run - content.base
+        return None if content is None or run <= content.base else (content.identity.generation, run - content.base)
 
     def key_of(self, content: _Content, notice: Notice) -> EventKey:
         rel = notice.run - content.base if notice.run is not None else 0
