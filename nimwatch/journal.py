@@ -46,7 +46,9 @@ from nimwatch.journaldb import LAUNCH_FIELDS, LAUNCHES_SQL, JournalDB, from_db
 
 HOOK_RESULTS = "hook_results"
 """The key-value namespace of the hooks' last results (:mod:`nimwatch.sources.hook_results`): key ``[the log's
-real path, run, hook]``, value a JSON object with the ``generation`` of the log's content it is about."""
+real path, nth run of the log's content, hook]``, value a JSON object with the ``generation`` of that content."""
+FORGOTTEN = "forgotten_below"
+"""The generation below which a log's contents were forgotten (key: the log's real path): no result of one is kept."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class Journal(JournalDB):
         """Drop the arrival checkpoints and the hook results of contents older than generation ``keep``."""
         names = {log, os.path.realpath(log)}
         with self.transaction() as conn:
+            if keep > self._forgotten_below(log):  # a late result about a content forgotten here is refused
+                self.kv_put(FORGOTTEN, os.path.realpath(log), str(keep))
             conn.execute("DELETE FROM checkpoints WHERE log = ? AND generation < ?", (log, keep))
             rows = conn.execute("SELECT key, value FROM kv WHERE ns = ?", (HOOK_RESULTS,)).fetchall()
             old = [(HOOK_RESULTS, key) for key, value in rows if _result_before(key, value, names, keep)]
@@ -344,12 +348,18 @@ class Journal(JournalDB):
         """
         with self.transaction():
             current = self.generation(log)
-            if generation is not None and current is not None and generation != current:
+            if generation is not None and (
+                (current is not None and generation != current) or generation < self._forgotten_below(log)
+            ):
                 return False
             row = {**result, "generation": current if generation is None else generation}
             key = json.dumps([os.path.realpath(log), run, hook])
             self.kv_put(HOOK_RESULTS, key, json.dumps(row, sort_keys=True, default=str))
             return True
+
+    def _forgotten_below(self, log: str) -> int:
+        rows = self._query("SELECT value FROM kv WHERE ns = ? AND key = ?", (FORGOTTEN, os.path.realpath(log)))
+        return int(rows[0][0]) if rows else 0
 
     def hook_results(self) -> dict[str, str]:
         """Each hook's last result (JSON) by its key (:data:`HOOK_RESULTS`)."""

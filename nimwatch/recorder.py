@@ -306,10 +306,10 @@ class Recorder:
                     self.backlog.incomplete += 1
 
     def _tally(self, log: str) -> tuple[int, int]:
-        """(runs, lines) the engine has for ``log`` now."""
+        """(runs, lines) the engine has seen for ``log`` now (runs past the state's bound included)."""
         with self.engine.locked():
             state = self.engine.logs.get(log)
-            return (len(state.runs), state.lines) if state is not None else (0, 0)
+            return (len(state.runs) + state.runs_dropped, state.lines) if state is not None else (0, 0)
 
     def _content_for(self, log: str, identity: FileIdentity) -> _Content:
         with self._lock:
@@ -357,13 +357,6 @@ class Recorder:
             i += 1
         return out
 
-    def content_run(self, log: str, run: int) -> Optional[tuple[int, int]]:
-        """(generation, nth run within it) of the content of ``log`` holding the engine's ``run``; None for a
-        run of a content replaced since (a hook that ended after the log was begun anew) or before any."""
-        with self._lock:
-            content = self._contents.get(log)
-        return None if content is None or run <= content.base else (content.identity.generation, run - content.base)
-
     def key_of(self, content: _Content, notice: Notice) -> EventKey:
         rel = notice.run - content.base if notice.run is not None else 0
         ident = content.identity
@@ -372,7 +365,7 @@ class Recorder:
         base = f"{'|'.join(run_part)}|{notice.event}|{notice.phase or 0}|{notice.get('line') or 0}|{rule}"
         n = content.counts.get(base, 0) + 1
         content.counts[base] = n
-        return EventKey(f"{base}|{n}", run_part)
+        return EventKey(f"{base}|{n}", run_part, (ident.generation, rel) if rel > 0 else None)
 
     def _commit(
         self,

@@ -298,13 +298,18 @@ class EventKey(str):
 
     The run part is (log, file identity and generation, run within that content): what a
     hook's ``once_per_run`` keeps, read here rather than parsed back out of the string.
+    ``content`` is (generation, nth run within that content): how a hook's result names its
+    run for the views, which number a log's runs from its current content only.
     """
 
     run_part: tuple[str, str, str]
+    content: Optional[tuple[int, int]]
 
-    def __new__(cls, text: str, run_part: tuple[str, str, str]) -> EventKey:
+    def __new__(
+        cls, text: str, run_part: tuple[str, str, str], content: Optional[tuple[int, int]] = None
+    ) -> EventKey:
         key = super().__new__(cls, text)
-        key.run_part = run_part
+        key.run_part, key.content = run_part, content
         return key
 
 

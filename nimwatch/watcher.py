@@ -124,8 +124,6 @@ class Watcher:
         self.runs: Path = session.runs
         self.hooks: Any = None
         self._setup_hooks(config)
-        # for status and the TUI beside it, each run named by its place in its log's content
-        self.engine.subscribe(partial(keep_hook_result, journal, content_run=self.recorder.content_run))
         self._next_stall = 0.0
         self._started = False
         self.problems: list[str] = []
@@ -175,8 +173,9 @@ class Watcher:
         from nimwatch.hooks.manager import HookManager
 
         self.hooks = HookManager(
-            config.hooks, self.engine.report, self.journal, self.clock, jobs=self.journal, on_error=self.diag
-        )
+            config.hooks, self.engine.report, self.journal, self.clock, jobs=self.journal, on_error=self.diag,
+            keep=partial(keep_hook_result, self.journal),  # for status and the TUI beside it
+        )  # fmt: skip
 
     def _resume_hooks(self) -> None:
         """Hook runs an earlier session queued and did not finish: queued again, before anything new."""

@@ -30,6 +30,7 @@ from nimwatch.config.hooks import HookSpec
 from nimwatch.core.events import Event, HookRan
 from nimwatch.engine import Notice
 from nimwatch.hooks.payload import (
+    content_from_record,
     event_json,
     fill_argv,
     hook_env,
@@ -46,6 +47,8 @@ Runner = Callable[..., CommandResult]
 """:func:`~nimwatch.process.runner.run_command` or a stand-in with the same keyword arguments."""
 Reporter = Callable[[Event, float, str], object]
 """(event, time, log) -> the engine's :meth:`~nimwatch.engine.Engine.report`."""
+Keeper = Callable[[str, Optional[tuple[int, int]], HookRan, float], object]
+"""Keeps a result for the views: (log, (generation, nth run) of the content it is about, result, when)."""
 
 
 class OnceStore(Protocol):
@@ -103,6 +106,8 @@ class _Job:
     matched: str
     row: Optional[int] = None
     """Its row in the journal (None without one)."""
+    content: Optional[tuple[int, int]] = None
+    """(generation, nth run) of the log's content the event is about (from its journal key, kept with the job)."""
     attempt: int = 1
     next_try: float = 0.0
     """Not before this time (the manager's clock): a failed run waiting for its retry."""
@@ -131,6 +136,8 @@ class HookManager:
         runner: the command runner (tests may record instead of running).
         jobs: keeps queued runs across restarts and reloads (the journal); None: in memory only.
         on_error: one-line diagnostics (runs kept at stop, runs of removed hooks).
+        keep: also takes each result, with the position of its run in its log's content (the journal,
+            for the views beside the watcher).
     """
 
     def __init__(
@@ -142,8 +149,10 @@ class HookManager:
         runner: Runner = run_command,
         jobs: Optional[JobStore] = None,
         on_error: Optional[Callable[[str], None]] = None,
+        keep: Optional[Keeper] = None,
     ) -> None:
         self._report = report
+        self._keep = keep
         self._once = once_store
         self._clock = clock
         self._runner = runner
@@ -179,9 +188,10 @@ class HookManager:
             matched = matched_event(hook, notice)
             if matched is None or not self._once.mark_once("hook", once_key(hook, notice, event_key)):
                 continue
-            job = _Job(hook, notice, matched)
+            job = _Job(hook, notice, matched, content=getattr(event_key, "content", None))
             if self._jobs is not None:
-                job.row = self._jobs.hook_job_add(hook.name, notice_record(notice), matched, self._clock())
+                record = notice_record(notice, job.content)
+                job.row = self._jobs.hook_job_add(hook.name, record, matched, self._clock())
             self._submit(state, job)
 
     plan = handle
@@ -196,7 +206,7 @@ class HookManager:
             return 0
         queued = 0
         for row, name, record, matched, attempt, next_try in self._jobs.hook_jobs():
-            notice = notice_from_record(record)
+            notice, content = notice_from_record(record), content_from_record(record)
             with self._cond:
                 state = self._states.get(name)
             hook = state.spec if state is not None else None
@@ -205,10 +215,10 @@ class HookManager:
                 self._jobs.hook_job_done(row)
                 self._on_error(f"hook {name}: a kept run for {notice.client} {notice.event} is dropped: {why}")
                 if hook is not None:
-                    self._result(_Job(hook, notice, matched), None, f"not run: {why}")
+                    self._result(_Job(hook, notice, matched, content=content), None, f"not run: {why}")
                 continue
             assert state is not None
-            job = _Job(hook, notice, matched_event(hook, notice) or matched, row, attempt, next_try)
+            job = _Job(hook, notice, matched_event(hook, notice) or matched, row, content, attempt, next_try)
             with self._cond:
                 self._enqueue(state, job)
             queued += 1
@@ -312,7 +322,7 @@ class HookManager:
         self, job: _Job, result: Optional[CommandResult], skipped: Optional[str], attempt: int = 1,
         will_retry: bool = False,
     ) -> None:
-        """Report one result (or why the hook did not run) to the engine."""
+        """Report one result (or why the hook did not run) to the engine, then to the keeper."""
         n = job.notice
         ran = HookRan(
             n.run, n.phase, n.client, job.hook.name, n.event, job.matched,
@@ -321,7 +331,10 @@ class HookManager:
             tuple(result.argv) if result else (), result.duration if result else 0.0,
             result.output_tail if result else "", dict(n.fields),
         )  # fmt: skip
-        self._report(ran, self._clock(), n.log)
+        at = self._clock()
+        self._report(ran, at, n.log)
+        if self._keep is not None:
+            self._keep(n.log, job.content, ran, at)
 
     # ------------------------------------------------------------------ reload
 

@@ -125,10 +125,11 @@ def event_json(notice: Notice) -> bytes:
 # --------------------------------------------------------------------------- kept in the journal
 
 
-def notice_record(notice: Notice) -> str:
-    """A notice as JSON, to keep a queued run in the journal."""
+def notice_record(notice: Notice, content: Optional[tuple[int, int]] = None) -> str:
+    """A notice as JSON, to keep a queued run in the journal (with the position of its run in its log's content)."""
     return json.dumps(
         {
+            "content": content,
             "event": notice.event,
             "ts": notice.ts,
             "log": notice.log,
@@ -141,6 +142,12 @@ def notice_record(notice: Notice) -> str:
         ensure_ascii=True,
         default=str,
     )
+
+
+def content_from_record(text: str) -> Optional[tuple[int, int]]:
+    """The (generation, nth run) kept with a queued run; None for a run kept by an older nimwatch."""
+    found = json.loads(text).get("content")
+    return (int(found[0]), int(found[1])) if isinstance(found, list) and len(found) == 2 else None
 
 
 def notice_from_record(text: str) -> Notice:

@@ -1,8 +1,8 @@
 """Hook results kept in the journal by ``watch``, for the views that do not run hooks (``status``, ``tui``).
 
 Owns :func:`keep_hook_result` (the watcher's side: the last result of each
-hook per log and run, one journal row each, written when the ``hook_result``
-notice is published, forgotten with the log's content it is about:
+hook per log and nth run of the log's content, one journal row each, handed
+over by the hook manager, forgotten with the content it is about:
 :meth:`~nimwatch.journal.Journal.keep_hook_result`) and
 :class:`HookResultFollower` (a view's side: each new row becomes a
 :class:`~nimwatch.core.events.HookRan` given to the engine's ``report``, once
@@ -16,16 +16,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from nimwatch.core.events import HookRan
-from nimwatch.engine import Notice
 from nimwatch.ticker import LogFollower
-from nimwatch.vocabulary import HOOK_RESULT
 
 log = logging.getLogger(__name__)
-ContentRun = Callable[[str, int], Optional[tuple[int, int]]]
-"""(log, run) -> (content generation, nth run within it), None for a run of a replaced content."""
 
 TICK = 5.0
 """Seconds between two looks at the journal (hooks run for seconds to minutes)."""
@@ -34,34 +30,27 @@ OUTPUT_KEPT = 2000
 RESULT_FIELDS = ("exit_status", "timed_out", "error", "skipped", "attempt", "will_retry", "argv", "duration")
 
 
-def keep_hook_result(journal: Any, notice: Notice, content_run: Optional[ContentRun] = None) -> None:
-    """Keep a ``hook_result`` notice about a run in the journal (others are ignored); a problem is logged.
+def keep_hook_result(journal: Any, path: str, content: Optional[tuple[int, int]], ran: HookRan, at: float) -> None:
+    """Keep a hook's result in the journal (the hook manager's keeper); a problem is logged.
 
-    The row names the run by its place in the log's content (``content_run``: the recorder's
-    :meth:`~nimwatch.recorder.Recorder.content_run`): a watcher that saw the log rewritten numbers the new
-    content's runs on from the old ones, a view that reads only the new content from 1. A result about a
-    content replaced since (a hook that ended after nimadm began the log anew) is not kept.
+    ``content`` is (generation, nth run) of the log's content the triggering event was about, taken
+    from its journal key when it was queued (kept with the job across restarts): a watcher that saw
+    the log begun anew numbers its runs on from the old content's, a view reading only the new
+    content from 1, so the row names the nth run. A result about a content the journal has replaced
+    since (a hook that ended after nimadm began the log anew, or ran after a restart that found the log
+    replaced) is not kept, nor one without a position (an event before the log had any content).
     """
-    if notice.kind is not HOOK_RESULT or notice.run is None or not notice.log:
+    if content is None or ran.run is None:
         return
-    run, generation = notice.run, None
-    if content_run is not None:
-        found = content_run(notice.log, notice.run)
-        if found is None:
-            log.info("%s: a hook result of a replaced content is not kept", notice.log)
-            return
-        generation, run = found
-    fields = dict(notice.fields)
-    hook = str(fields.pop("hook", ""))
-    trigger, on = str(fields.pop("trigger", "")), str(fields.pop("on", ""))
-    result = {k: fields.pop(k, None) for k in RESULT_FIELDS}
-    result["output_tail"] = str(fields.pop("output_tail", "") or "")[-OUTPUT_KEPT:]
-    row = {"at": notice.ts, "client": notice.client, "phase": notice.phase, "trigger": trigger, "on": on}
-    row.update(result, trigger_fields=fields)
+    generation, nth = content
+    row = {"at": at, "client": ran.client, "phase": ran.phase, "trigger": ran.trigger, "on": ran.on}
+    row.update({k: getattr(ran, k) for k in RESULT_FIELDS}, output_tail=ran.output_tail[-OUTPUT_KEPT:])
+    row.update(trigger_fields=dict(ran.trigger_fields))
     try:
-        journal.keep_hook_result(notice.log, run, hook, row, generation)
+        if not journal.keep_hook_result(path, nth, ran.hook, row, generation):
+            log.info("%s: the result of hook %s is about a replaced content: not kept", path, ran.hook)
     except Exception as exc:  # the journal's trouble must not stop the hook worker that reports
-        log.warning("could not keep the result of hook %s in the journal: %s", hook, exc)
+        log.warning("could not keep the result of hook %s in the journal: %s", ran.hook, exc)
 
 
 def hook_event(run: int, hook: str, row: dict[str, Any]) -> HookRan:

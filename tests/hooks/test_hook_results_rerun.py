@@ -15,9 +15,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Callable
 
+import pytest
 from watch.watchkit import wait_for
 
 from nimwatch.core.rules import RuleSet
@@ -71,8 +73,18 @@ def _stop(watch: subprocess.Popen[str]) -> None:
 
 
 def _events(out: Path, event: str) -> list[dict[str, object]]:
-    lines = out.read_text().splitlines() if out.exists() else []
+    text = out.read_text() if out.exists() else ""
+    lines = text[: text.rfind("\n") + 1].splitlines()  # whole lines only: the last may be half written
     return [row for row in map(json.loads, lines) if row.get("event") == event]
+
+
+def _poll(predicate: Callable[[], Any], what: str) -> Any:
+    """``wait_for`` at a pace fit for opening the journal each time (a loaded machine)."""
+    end = time.monotonic() + DEADLINE
+    while not (found := predicate()):
+        assert time.monotonic() < end, f"timed out after {DEADLINE:g} s waiting for {what}"
+        time.sleep(0.1)
+    return found
 
 
 def _rows(state: Path) -> dict[tuple[str, int, str], dict[str, object]]:
@@ -115,7 +127,9 @@ def test_status_shows_the_failed_hook_of_a_rerun_the_watcher_numbers_on(tmp_path
         finally:
             _stop(watch)
     assert second[0]["run"] == 2  # the watcher numbers on
-    assert sorted(_rows(state)) == [(str(log.resolve()), 1, "notify")]  # the first run of the new content
+    rows = _rows(state)
+    assert sorted(rows) == [(str(log.resolve()), 1, "notify")]  # the first run of the new content
+    assert rows[(str(log.resolve()), 1, "notify")]["generation"] == 2
 
     shown = _status(logs, cfg, state)
     assert "lpar7: hook notify failed: exit status 3 (attempt 1)" in shown, shown
@@ -136,7 +150,7 @@ def test_a_hook_that_ends_after_the_log_was_begun_anew_is_not_kept_for_the_new_r
         try:
             wait_for(lambda: _events(out, "run_finished"), DEADLINE, "the first migration's end")
             log.write_bytes((SAMPLES / "web73_alt_mig.log").read_bytes().replace(b"web73", b"lpar7"))
-            wait_for(lambda: _generation(state, log) == 2, DEADLINE, "the new content to be recorded")
+            _poll(lambda: _generation(state, log) == 2, "the new content to be recorded")
             wait_for(
                 lambda: [e for e in _events(out, "run_finished") if e.get("outcome") == "succeeded"],
                 DEADLINE, "the rerun's success",
@@ -179,3 +193,49 @@ def test_a_view_that_saw_the_log_begun_anew_puts_the_result_on_its_own_number_of
     assert follower.tick() == 1
     state = engine.logs[log]
     assert [len(state.run(n).failed_hooks) for n in (1, 2)] == [0, 1]
+
+
+@pytest.mark.parametrize("replaced", [False, True], ids=["same-log", "log-replaced-while-down"])
+def test_a_hook_run_kept_over_a_restart_keeps_the_position_of_its_run(tmp_path: Path, replaced: bool) -> None:
+    """The watcher is killed while a hook runs; the run is kept in the journal and runs again at the next
+    start, before the logs are read. Its result names the run it was queued for: kept for the same log
+    (before: dropped, the restarted watcher had no content for it yet), not kept when nimadm began the log
+    anew meanwhile (before: shown under the new migration that succeeded)."""
+    release, pid = tmp_path / "release", tmp_path / "hook.pid"
+    logs, cfg, state = _setup(
+        tmp_path,
+        f"#!/bin/sh\necho $$ > '{pid}'\nwhile [ ! -e '{release}' ]; do sleep 0.05; done\necho refused >&2\nexit 3\n",
+    )
+    log, out = logs / "lpar7_alt_mig.log", tmp_path / "watch.out"
+    with out.open("w") as stdout:
+        watch = _watch(logs, cfg, state, stdout)
+        try:
+            wait_for(lambda: pid.exists() and pid.read_text().strip(), DEADLINE, "the hook to start")
+            watch.kill()
+            watch.wait(DEADLINE)
+        finally:
+            _stop(watch)
+    os.kill(int(pid.read_text()), signal.SIGKILL)
+    journal = Journal.open(state, readonly=True)
+    try:
+        assert len(journal.hook_jobs()) == 1  # kept for the next start
+    finally:
+        journal.close()
+    if replaced:
+        fresh = tmp_path / "fresh.log"
+        fresh.write_bytes((SAMPLES / "web73_alt_mig.log").read_bytes().replace(b"web73", b"lpar7"))
+        os.replace(fresh, log)
+    release.touch()
+
+    again = subprocess.run(
+        [sys.executable, "-m", "nimwatch", "watch", "--once", "--config", str(cfg), str(logs)],
+        capture_output=True, text=True, env=_env(cfg, state), cwd=str(cfg.parent), timeout=DEADLINE,
+    )  # fmt: skip
+    assert [e["exit_status"] for e in map(json.loads, again.stdout.splitlines()) if e["event"] == "hook_result"] == [3]
+    shown = _status(logs, cfg, state)
+    if replaced:
+        assert _rows(state) == {}
+        assert "1 succeeded" in shown and "hook notify" not in shown, shown
+    else:
+        assert [row["generation"] for row in _rows(state).values()] == [1]
+        assert "lpar7: hook notify failed: exit status 3 (attempt 1)" in shown, shown

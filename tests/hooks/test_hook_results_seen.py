@@ -13,15 +13,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 from nimwatch import session as sessions
 from nimwatch.config import load_config
+from nimwatch.core.events import HookRan
 from nimwatch.core.rules import RuleSet
-from nimwatch.engine import Notice
 from nimwatch.feed import FileIdentity
 from nimwatch.journal import Journal
 from nimwatch.sources.hook_results import keep_hook_result
-from nimwatch.vocabulary import HOOK_RESULT
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
@@ -123,22 +123,27 @@ def test_the_results_of_a_replaced_log_are_forgotten_with_its_old_content(tmp_pa
 
 def test_forgetting_old_generations_keeps_the_current_contents_results(tmp_path: Path) -> None:
     """Straight on a journal file: a log's results of contents before ``keep`` (or of none known) go; its
-    results of the content kept and the other logs' results stay."""
+    results of the content kept and the other logs' results stay; a result about a content the journal has
+    replaced is not kept."""
     state = tmp_path / "state.db"
     journal = Journal.open(state)
     log, other = str(tmp_path / "lpar1_alt_mig.log"), str(tmp_path / "lpar2_alt_mig.log")
 
-    def kept(name: str, run: int, hook: str) -> None:
-        notice = Notice(HOOK_RESULT.name, 1000.0, name, "lpar", run, 2, fields={"hook": hook, "exit_status": 1})
-        keep_hook_result(journal, notice)
+    def kept(name: str, run: int, hook: str, generation: Optional[int] = None) -> None:
+        if generation is None:  # (the position a result could have had before the log was recorded)
+            assert journal.keep_hook_result(name, run, hook, {"exit_status": 1})
+            return
+        ran = HookRan(run, 2, "lpar", hook, "run_finished", "run_failed", 1, False, None, False, 1, False)
+        keep_hook_result(journal, name, (generation, run), ran, 1000.0)
 
     try:
         kept(log, 1, "unknown")  # kept before the log was recorded: no generation
         for generation in (1, 2):
             journal.record_file(log, FileIdentity(1, 2, generation, 10, 5, "h", "p"), 1, 1000.0, checkpoint=False)
-            kept(log, generation, f"gen{generation}")
+            kept(log, generation, f"gen{generation}", generation)
+        kept(log, 1, "late", 1)  # a result about content 1 that ends after content 2 was recorded: refused
         journal.record_file(other, FileIdentity(1, 3, 1, 10, 5, "h", "p"), 1, 1000.0, checkpoint=False)
-        kept(other, 1, "gen1")
+        kept(other, 1, "gen1", 1)
         journal.forget_generations(log, 2)
     finally:
         journal.close()

@@ -175,7 +175,9 @@ def test_the_exit_status_outlives_the_terminal_and_a_nimwatch_restart(setup: Set
 
 def test_a_nimadm_stopped_by_a_signal_is_a_failed_run(setup: Setup) -> None:
     setup.fifo(CLIENT)
-    started = setup.detach(nimadm_args(setup))
+    started = nimwatch(
+        setup, "run", "--detach", "--state", str(setup.state), "--log-dir", str(setup.logs), *nimadm_args(setup)
+    )  # (this module's nimwatch: the stand-in writes running01's log, an unfinished run)
     assert started.returncode == 0, started.stderr
     record = json.loads(next((setup.state.parent / "runs").glob("*.json")).read_text())
     wait_for(lambda: setup.pid(CLIENT) == record["pid"], DEADLINE, "the stand-in to start")
