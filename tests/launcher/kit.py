@@ -34,7 +34,10 @@ from typing import Any, Optional
 from helpers import ROOT, SAMPLE_LOGS
 
 STANDIN_LOCK = Path(tempfile.gettempdir()) / "nimwatch-tests-standin-nimadm.lock"
-"""Held by one test with stand-in nimadms at a time, machine-wide."""
+"""Held by one test with stand-in nimadms at a time, machine-wide (one :class:`Setup` per test: a second
+one in the same process would wait for the first)."""
+LOCK_WAIT = 900.0
+"""Seconds a test waits for the lock before it fails naming it (another suite's test that hangs)."""
 
 STANDIN = """#!/bin/sh
 client=""
@@ -166,7 +169,16 @@ def make_setup(tmp_path: Path) -> Setup:
     logs = tmp_path / "alt_mig"
     logs.mkdir()
     lock = os.open(STANDIN_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)  # (flock needs no write access)
-    fcntl.flock(lock, fcntl.LOCK_EX)  # until the test that holds it has stopped its stand-ins
+    end = time.monotonic() + LOCK_WAIT  # until the test that holds it has stopped its stand-ins
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > end:
+                os.close(lock)
+                raise AssertionError(f"{STANDIN_LOCK} held for {LOCK_WAIT:g} s: a suite beside this one hangs") from None
+            time.sleep(0.05)
     return Setup(tmp_path, nimadm, logs, tmp_path / "state" / "state.db", lock)
 
 
