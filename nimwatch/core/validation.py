@@ -60,9 +60,6 @@ class Problems:
         if self.fail_fast:
             raise ConfigError(text, problems=list(self.items))
 
-    def extend(self, other: Problems) -> None:
-        self.items.extend(other.items)
-
     def raise_if_any(self) -> None:
         if self.items:
             summary = (
@@ -91,19 +88,10 @@ def type_name(value: object) -> str:
     """The YAML name of a value's type, for messages."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+    for kind, name in (bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"):
+        if isinstance(value, kind):
+            return name
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
 
 
 def glob_problem(pattern: str) -> Optional[str]:
