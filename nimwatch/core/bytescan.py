@@ -229,17 +229,12 @@ class ByteScanner:
             if also == ():
                 continue  # its other literals are not ASCII: such a line is checked as text (_text_lines)
             if also is None or sum(data.count(t, lo, hi) for t in targets) <= SINGLES_FIRST:
-                hay, words, base, check = data, targets, 0, also or ()
-                also_first = False
+                hay, base, words, check, check_icase = data, 0, targets, also or (), also_icase
+            elif also_icase:  # the other literals first, in the window lower-cased once
+                lowered = data[lo:hi].lower() if lowered is None else lowered
+                hay, base, words, check, check_icase = lowered, lo, also, targets, False
             else:
-                also_first = True
-                if also_icase:
-                    if lowered is None:
-                        lowered = data[lo:hi].lower()
-                    hay, base = lowered, lo
-                else:
-                    hay, base = data, 0
-                words, check = also, targets
+                hay, base, words, check, check_icase = data, 0, also, targets, False
             find = hay.find
             for word in words:
                 at = find(word, lo - base, hi - base)
@@ -251,7 +246,7 @@ class ByteScanner:
                         le = hi
                     if (
                         ls not in starts
-                        and (not check or _holds(data, ls, le, check, not also_first and also_icase))
+                        and (not check or _holds(data, ls, le, check, check_icase))
                         and (confirm is None or confirm.search(decode_line(data[ls:le])) is not None)
                     ):
                         starts.add(ls)

@@ -30,6 +30,7 @@ with 0505-218"), or any failure line before the log's first structural line
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from typing import Optional
 
@@ -89,13 +90,12 @@ class LogParser(FindingTracker):
 
     def _feed(self, lines: ByteLines) -> list[Event]:
         events = self._events = []
-        base = self.line_no
         self._lines = lines
         count = lines.count_lines
         find = lines.line_end
         pos = 0
         n = len(lines.data)
-        line_no = base  # lines before `counted_to`
+        line_no = self.line_no  # lines before `counted_to`
         counted_to = 0
         key = self._scanner_key()
         seg_start, seg_run, seg_phase = 0, self.run, key
@@ -114,8 +114,7 @@ class LogParser(FindingTracker):
                         window_end = lines.window_end(pos, window)
                         starts = lines.candidates(key, pos, window_end)
                         si = 0
-                    while si < len(starts) and starts[si] < pos:
-                        si += 1
+                    si = bisect_left(starts, pos, si)
                     if si >= len(starts) or starts[si] != pos:
                         # a row of an installp table that no rule can match: only the table reads it
                         stop = self._success_rows(lines, pos, starts[si] if si < len(starts) else window_end)
@@ -130,8 +129,7 @@ class LogParser(FindingTracker):
                         pos = end + 1
                         continue
             else:
-                while si < len(starts) and starts[si] < pos:
-                    si += 1
+                si = bisect_left(starts, pos, si)
                 if si >= len(starts):
                     if window_end >= n:
                         break

@@ -104,24 +104,19 @@ def glob_problem(pattern: str) -> Optional[str]:
         return "an empty glob matches no client"
     if "/" in pattern:
         return f"{pattern!r}: a client name has no '/' (globs match the client, not the log path)"
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern[i] == "[":
-            j = i + 1
-            if j < n and pattern[j] == "!":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 1
-            if j >= n:
-                return f"{pattern!r}: '[' at position {i + 1} is never closed by ']'"
-            body = pattern[i + 1 : j].lstrip("!")
-            for m in re.finditer(r"(.)-(.)", body):
-                if m.group(1) > m.group(2):
-                    return f"{pattern!r}: range '{m.group(0)}' is backwards"
-            i = j
-        i += 1
+    i = pattern.find("[")
+    while i >= 0:
+        j = i + 2 if pattern.startswith("!", i + 1) else i + 1
+        if pattern.startswith("]", j):  # a ']' first is a member of the set, not its end
+            j += 1
+        j = pattern.find("]", j)
+        if j < 0:
+            return f"{pattern!r}: '[' at position {i + 1} is never closed by ']'"
+        body = pattern[i + 1 : j].lstrip("!")
+        for m in re.finditer(r"(.)-(.)", body):
+            if m.group(1) > m.group(2):
+                return f"{pattern!r}: range '{m.group(0)}' is backwards"
+        i = pattern.find("[", j + 1)
     return None
 
 
