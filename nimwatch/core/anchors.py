@@ -26,7 +26,7 @@ found by ``bytes.find`` (:attr:`Anchors.singles`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
@@ -264,19 +264,15 @@ def _hitting_set(specs: Sequence[LiteralSpec], code: bool, frequency: Callable[[
     forced = {DASH} if code else set()
     chosen: set[int] = set(forced)
     uncovered = set(specs)
+
+    def ratio(need: Set[int]) -> float:
+        """The uncovered literals ``need`` would cover, per unit of frequency it adds."""
+        gain = sum(1 for spec in uncovered if any(n <= chosen | need for n in options[spec]))
+        return gain / max(sum(frequency(b) for b in need - chosen), 1)
+
     while uncovered:
-        best_need: Optional[frozenset[int]] = None
-        best_ratio = -1.0
         candidates = {need for spec in uncovered for need in options[spec]}
-        for need in sorted(candidates, key=sorted):
-            extra = need - chosen
-            cost = sum(frequency(b) for b in extra)
-            gain = sum(1 for spec in uncovered if any(n <= chosen | need for n in options[spec]))
-            ratio = gain / max(cost, 1)
-            if ratio > best_ratio:
-                best_ratio, best_need = ratio, need
-        assert best_need is not None
-        chosen |= best_need
+        chosen |= max(sorted(candidates, key=sorted), key=ratio)  # the first best, in a fixed order
         uncovered = {spec for spec in uncovered if not any(n <= chosen for n in options[spec])}
     for b in sorted(chosen - forced, key=lambda x: (-frequency(x), x)):
         rest = chosen - {b}

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Optional
 
-from nimwatch.core.anchors import DASH, SUFFIX_TOKENS, AnchorData, Anchors, cases, choose_anchors, lookbehind
+from nimwatch.core.anchors import DASH, DIGITS, SUFFIX_TOKENS, AnchorData, Anchors, cases, choose_anchors, lookbehind
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.literals import LiteralSpec, ScanPlan, scan_specs
 from nimwatch.core.recompile import compile_pattern
@@ -84,25 +84,13 @@ class ByteScanner:
         """The translation table, the regex and the literal checks of ``anchors``."""
         self.anchors = anchors
         code = self.plan.code
-        table = bytearray(range(256))
-        for b in anchors.bytes:
-            table[b] = 0
-        if code:
-            for b in b"0123456789":
-                table[b] = _ZERO
-        self.table = bytes(table)
+        self.table = bytes(_ZERO if code and b in DIGITS else 0 if b in anchors.bytes else b for b in range(256))
         self._entries = []
         words: list[tuple[tuple[frozenset[int], ...], Optional[bytes]]] = []
         guards: list[bytes] = []
         for spec, k in anchors.positions.items():
-            entry: _Entry = (
-                k,
-                spec.text.encode("ascii"),
-                spec.icase,
-                tuple(a.encode("ascii") for a in spec.also if a.isascii()),
-                spec.also_icase,
-                spec.confirm,
-            )
+            also = tuple(a.encode("ascii") for a in spec.also if a.isascii())
+            entry: _Entry = (k, spec.text.encode("ascii"), spec.icase, also, spec.also_icase, spec.confirm)
             self._entries.extend((spec, b, entry) for b in sorted(cases(spec.text[k], spec.icase)))
             before = _seq([self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k]])
             if lookbehind(spec.text, k):
@@ -396,10 +384,9 @@ class ByteScannerSet:
 
     def plan(self, key: int) -> ScanPlan:
         """The literals ``key``'s scan looks for."""
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = scan_specs(self._scanner_for(key))
-        return plan
+        if key not in self._plans:
+            self._plans[key] = scan_specs(self._scanner_for(key))
+        return self._plans[key]
 
     def anchor_plan(self, key: int) -> ScanPlan:
         """The plan the anchors of ``key``'s scan are chosen for: the literals of its whole group."""
@@ -411,13 +398,10 @@ class ByteScannerSet:
         return ScanPlan(tuple(specs), tuple(slow), any(plan.code for plan in plans))
 
     def for_phase(self, key: int) -> ByteScanner:
-        scanner = self._scanners.get(key)
-        if scanner is None:
+        if key not in self._scanners:
             group = shared_group(key)
-            shared = self._shared.get(group)
-            if shared is None:
-                shared = self._shared[group] = ByteScanner(
-                    self._scanner_for(group[0]), self.data, self.anchor_plan(key), group[0]
-                )
-            scanner = self._scanners[key] = ByteScanner(self._scanner_for(key), plan=self.plan(key), shared=shared)
-        return scanner
+            if group not in self._shared:
+                lead = group[0]
+                self._shared[group] = ByteScanner(self._scanner_for(lead), self.data, self.anchor_plan(key), lead)
+            self._scanners[key] = ByteScanner(self._scanner_for(key), plan=self.plan(key), shared=self._shared[group])
+        return self._scanners[key]
