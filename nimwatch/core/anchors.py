@@ -344,9 +344,6 @@ def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple
                     follow |= nxt
         return anchors, follow, guards
 
-    def total() -> float:
-        return cost(*sets())
-
     def best(spec: LiteralSpec) -> Optional[_Option]:
         anchors, follow, guards = sets(spec)
 
@@ -356,8 +353,7 @@ def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple
                 return cost(anchors | need, follow, guards + 1)
             return cost(anchors | need, follow | nxt, guards)
 
-        usable = [o for o in options[spec] if allowed(o)]
-        return min(usable, key=price) if usable else None
+        return min((o for o in options[spec] if allowed(o)), key=price, default=None)
 
     def sweep(targets: Sequence[LiteralSpec]) -> bool:
         changed = False
@@ -385,7 +381,7 @@ def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple
         anchors, follow, _guards = sets()
         moves = [("a", b) for b in sorted(anchors - base_anchors)] + [("f", b) for b in sorted(follow - base_follow)]
         for move in moves:
-            current = total()
+            current = cost(*sets())
             saved = dict(chosen)
             banned.add(move)
             affected = [s for s, o in chosen.items() if not allowed(o)]
@@ -395,7 +391,7 @@ def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple
                     assert option is not None
                     chosen[spec] = option
                 sweep(affected)
-                if total() < current * 0.999:
+                if cost(*sets()) < current * 0.999:
                     improved = True
                     continue
             banned.discard(move)
