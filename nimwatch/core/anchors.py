@@ -26,7 +26,7 @@ found by ``bytes.find`` (:attr:`Anchors.singles`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
@@ -124,9 +124,7 @@ class AnchorData:
     """Byte pairs per million bytes (only ``nimwatch anchors --update`` needs them)."""
 
     def frequency(self, byte: int) -> int:
-        if self.frequencies:
-            return self.frequencies.get(byte, 1)
-        return DEFAULT_FREQUENCIES[byte]
+        return self.frequencies.get(byte, 1) if self.frequencies else DEFAULT_FREQUENCIES[byte]
 
 
 # --------------------------------------------------------------------------- the choice
@@ -155,12 +153,12 @@ def byte_specs(plan: ScanPlan) -> list[LiteralSpec]:
         s
         for s in plan.specs
         if s.text.isascii()
-        and (len(s.text) == 1 or any(_usable(_needs(s.text, k, s.icase), code) for k in range(len(s.text))))
+        and (len(s.text) == 1 or any(_usable(cases(ch, s.icase), code) for ch in s.text))
     ]
 
 
-def _needs(word: str, k: int, icase: bool) -> frozenset[int]:
-    ch = word[k]
+def cases(ch: str, icase: bool) -> frozenset[int]:
+    """The bytes that stand for ASCII ``ch`` of a literal (both cases of a letter when ``icase``)."""
     if icase and ch.isalpha():
         return frozenset({ord(ch.lower()), ord(ch.upper())})
     return frozenset({ord(ch)})
@@ -181,19 +179,12 @@ _Option = tuple[int, frozenset[int], Optional[frozenset[int]]]
 
 @lru_cache(maxsize=8192)
 def _options(spec: LiteralSpec, code: bool) -> tuple[_Option, ...]:
-    """Where ``spec`` can be anchored, left to right; its last byte (checked by a look-behind) last."""
-    text = spec.text
-    out: list[_Option] = []
-    for k in range(len(text) - 1):
-        need = _needs(text, k, spec.icase)
-        if _usable(need, code):
-            out.append((k, need, _needs(text, k + 1, spec.icase)))
+    """Where ``spec`` (two bytes or more) can be anchored, left to right; its last byte (checked by a
+    look-behind) last."""
+    text, icase = spec.text, spec.icase
     last = len(text) - 1
-    if last > 0:
-        need = _needs(text, last, spec.icase)
-        if _usable(need, code):
-            out.append((last, need, None))
-    return tuple(out)
+    options = ((k, cases(text[k], icase), cases(text[k + 1], icase) if k < last else None) for k in range(last + 1))
+    return tuple(option for option in options if _usable(option[1], code))
 
 
 def choose_anchors(plan: ScanPlan, data: Optional[AnchorData] = None, phase: Optional[int] = None) -> Anchors:
@@ -214,13 +205,13 @@ def choose_anchors(plan: ScanPlan, data: Optional[AnchorData] = None, phase: Opt
     if phase is not None and phase in data.by_phase:
         anchors, follow = data.by_phase[phase]
         anchors, follow = _extend(specs, set(anchors), set(follow), plan.code, data.frequency)
-        positions = _place(specs, anchors, follow, plan.code)
-        assert positions is not None
-        return Anchors(anchors, positions, "extended", follow, singles)
-    chosen = _hitting_set(specs, plan.code, data.frequency)
-    positions = _place(specs, chosen, None, plan.code)
+        source = "extended"
+    else:
+        anchors, follow = _hitting_set(specs, plan.code, data.frequency), None
+        source = "measured" if data.frequencies else "estimated"
+    positions = _place(specs, anchors, follow, plan.code)
     assert positions is not None
-    return Anchors(chosen, positions, "measured" if data.frequencies else "estimated", None, singles)
+    return Anchors(anchors, positions, source, follow, singles)
 
 
 def _place(
@@ -232,12 +223,12 @@ def _place(
         text, icase = spec.text, spec.icase
         last = len(text) - 1
         for k in range(last):  # as _options orders them, computed only as far as needed
-            need = _needs(text, k, icase)
-            if need <= anchors and _usable(need, code) and (follow is None or _needs(text, k + 1, icase) <= follow):
+            need = cases(text[k], icase)
+            if need <= anchors and _usable(need, code) and (follow is None or cases(text[k + 1], icase) <= follow):
                 positions[spec] = k
                 break
         else:
-            need = _needs(text, last, icase)
+            need = cases(text[last], icase)
             if not (last > 0 and need <= anchors and _usable(need, code)):
                 return None
             positions[spec] = last
@@ -245,10 +236,9 @@ def _place(
 
 
 def _extend(
-    specs: Sequence[LiteralSpec], anchors: set[int], follow: set[int], code: bool, frequency: object
+    specs: Sequence[LiteralSpec], anchors: set[int], follow: set[int], code: bool, frequency: Callable[[int], int]
 ) -> tuple[frozenset[int], frozenset[int]]:
     """Stored sets plus, for each literal they do not place, its cheapest position's bytes (by byte frequency)."""
-    assert callable(frequency)
     if code:
         anchors.add(DASH)
         follow |= DIGITS
@@ -268,26 +258,21 @@ def _extend(
     return frozenset(anchors), frozenset(follow)
 
 
-def _hitting_set(specs: Sequence[LiteralSpec], code: bool, frequency: object) -> frozenset[int]:
+def _hitting_set(specs: Sequence[LiteralSpec], code: bool, frequency: Callable[[int], int]) -> frozenset[int]:
     """A cheap set of bytes such that every spec has a usable position made of them (greedy, then pruned)."""
-    assert callable(frequency)
     options = {spec: [need for _k, need, _n in _options(spec, code)] for spec in specs}
     forced = {DASH} if code else set()
     chosen: set[int] = set(forced)
     uncovered = set(specs)
+
+    def ratio(need: Set[int]) -> float:
+        """The uncovered literals ``need`` would cover, per unit of frequency it adds."""
+        gain = sum(1 for spec in uncovered if any(n <= chosen | need for n in options[spec]))
+        return gain / max(sum(frequency(b) for b in need - chosen), 1)
+
     while uncovered:
-        best_need: Optional[frozenset[int]] = None
-        best_ratio = -1.0
         candidates = {need for spec in uncovered for need in options[spec]}
-        for need in sorted(candidates, key=sorted):
-            extra = need - chosen
-            cost = sum(frequency(b) for b in extra)
-            gain = sum(1 for spec in uncovered if any(n <= chosen | need for n in options[spec]))
-            ratio = gain / max(cost, 1)
-            if ratio > best_ratio:
-                best_ratio, best_need = ratio, need
-        assert best_need is not None
-        chosen |= best_need
+        chosen |= max(sorted(candidates, key=sorted), key=ratio)  # the first best, in a fixed order
         uncovered = {spec for spec in uncovered if not any(n <= chosen for n in options[spec])}
     for b in sorted(chosen - forced, key=lambda x: (-frequency(x), x)):
         rest = chosen - {b}
@@ -359,9 +344,6 @@ def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple
                     follow |= nxt
         return anchors, follow, guards
 
-    def total() -> float:
-        return cost(*sets())
-
     def best(spec: LiteralSpec) -> Optional[_Option]:
         anchors, follow, guards = sets(spec)
 
@@ -371,8 +353,7 @@ def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple
                 return cost(anchors | need, follow, guards + 1)
             return cost(anchors | need, follow | nxt, guards)
 
-        usable = [o for o in options[spec] if allowed(o)]
-        return min(usable, key=price) if usable else None
+        return min((o for o in options[spec] if allowed(o)), key=price, default=None)
 
     def sweep(targets: Sequence[LiteralSpec]) -> bool:
         changed = False
@@ -400,7 +381,7 @@ def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple
         anchors, follow, _guards = sets()
         moves = [("a", b) for b in sorted(anchors - base_anchors)] + [("f", b) for b in sorted(follow - base_follow)]
         for move in moves:
-            current = total()
+            current = cost(*sets())
             saved = dict(chosen)
             banned.add(move)
             affected = [s for s, o in chosen.items() if not allowed(o)]
@@ -410,7 +391,7 @@ def optimize_anchors(plan: ScanPlan, data: AnchorData, rounds: int = 8) -> tuple
                     assert option is not None
                     chosen[spec] = option
                 sweep(affected)
-                if total() < current * 0.999:
+                if cost(*sets()) < current * 0.999:
                     improved = True
                     continue
             banned.discard(move)

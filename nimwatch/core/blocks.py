@@ -13,10 +13,9 @@ tests' text view, ``tests/textscan.py``, checks it).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import partial
-from typing import AnyStr, Optional
+from typing import Optional
 
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.events import Progress
@@ -91,8 +90,10 @@ class ByteLines:
     ) -> Optional[tuple[int, Progress]]:
         data = self.data
         if compiled.raw is not None and self._bytes_agree(compiled, start, end):
-            forms = (compiled.raw, compiled.raw_literal, b"\n", compiled.raw_totals)
-            return _count(run, phase, compiled, data, forms, start, end, lines_to_end)
+            return count_stretch(
+                run.index, run.counts, run.best_totals, phase, compiled, data, compiled.raw, compiled.raw_literal,
+                b"\n", start, end, lines_to_end, compiled.raw_totals,
+            )  # fmt: skip
         text = decode_block(data[start:end])
         found = _count_text(run, phase, compiled, text, 0, len(text), lines_to_end)
         # A position in the decoded stretch, made absolute: exact when the stretch is ASCII (the only
@@ -118,23 +119,7 @@ def _count_text(
     run: ParsedRun, phase: int, compiled: CompiledCounter, text: str, start: int, end: int, lines_to_end: int
 ) -> Optional[tuple[int, Progress]]:
     """What a counter's text pattern counts in ``text[start:end]``."""
-    forms = (compiled.text, compiled.literal, "\n", compiled.totals)
-    return _count(run, phase, compiled, text, forms, start, end, lines_to_end)
-
-
-def _count(
-    run: ParsedRun,
-    phase: int,
-    compiled: CompiledCounter,
-    block: AnyStr,
-    forms: tuple[re.Pattern[AnyStr], Optional[AnyStr], AnyStr, Optional[re.Pattern[AnyStr]]],
-    start: int,
-    end: int,
-    lines_to_end: int,
-) -> Optional[tuple[int, Progress]]:
-    """:func:`count_stretch` with the counter's text or byte forms (pattern, literal, newline, totals)."""
-    pattern, literal, newline, totals = forms
     return count_stretch(
-        run.index, run.counts, run.best_totals, phase, compiled, block, pattern, literal, newline, start, end,
-        lines_to_end, totals,
+        run.index, run.counts, run.best_totals, phase, compiled, text, compiled.text, compiled.literal, "\n", start,
+        end, lines_to_end, compiled.totals,
     )  # fmt: skip

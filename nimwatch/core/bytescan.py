@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Optional
 
-from nimwatch.core.anchors import DASH, SUFFIX_TOKENS, AnchorData, Anchors, choose_anchors, lookbehind
+from nimwatch.core.anchors import DASH, DIGITS, SUFFIX_TOKENS, AnchorData, Anchors, cases, choose_anchors, lookbehind
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.literals import LiteralSpec, ScanPlan, scan_specs
 from nimwatch.core.recompile import compile_pattern
@@ -79,45 +79,27 @@ class ByteScanner:
                 index.setdefault(byte, []).append(entry)
         self._index = {b: tuple(v) for b, v in index.items()}
         self._singles = tuple(_single(spec) for spec in self.anchors.singles if spec in own)
-        self._text_specs = self.plan.specs
-        self._slow = self.plan.slow
 
     def _compile(self, anchors: Anchors) -> None:
         """The translation table, the regex and the literal checks of ``anchors``."""
         self.anchors = anchors
         code = self.plan.code
-        table = bytearray(range(256))
-        for b in anchors.bytes:
-            table[b] = 0
-        if code:
-            for b in b"0123456789":
-                table[b] = _ZERO
-        self.table = bytes(table)
+        self.table = bytes(_ZERO if code and b in DIGITS else 0 if b in anchors.bytes else b for b in range(256))
         self._entries = []
         words: list[tuple[tuple[frozenset[int], ...], Optional[bytes]]] = []
         guards: list[bytes] = []
         for spec, k in anchors.positions.items():
-            entry: _Entry = (
-                k,
-                spec.text.encode("ascii"),
-                spec.icase,
-                tuple(a.encode("ascii") for a in spec.also if a.isascii()),
-                spec.also_icase,
-                spec.confirm,
-            )
-            self._entries.extend((spec, b, entry) for b in _cases(spec.text[k], spec.icase))
+            also = tuple(a.encode("ascii") for a in spec.also if a.isascii())
+            entry: _Entry = (k, spec.text.encode("ascii"), spec.icase, also, spec.also_icase, spec.confirm)
+            self._entries.extend((spec, b, entry) for b in sorted(cases(spec.text[k], spec.icase)))
+            before = _seq([self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k]])
             if lookbehind(spec.text, k):
-                before = tuple(self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k])
-                guards.append(b"(?<=" + _seq(before) + rb"\x00)")
+                guards.append(b"(?<=" + before + rb"\x00)")
             else:
                 after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
-                guard = None
-                if k > 0:
-                    # once the bytes after the anchor match, the bytes before it are checked too, in C
-                    # (``bos.alt_disk_install`` is not ``Client alt_disk_install``)
-                    head = spec.text[max(0, k - SUFFIX_TOKENS) : k]
-                    tokens = [self._token(ch, spec.icase) for ch in head]
-                    guard = b"(?<=" + _seq(tokens) + rb"\x00" + _seq(after) + b")"
+                # once the bytes after the anchor match, the bytes before it are checked too, in C
+                # (``bos.alt_disk_install`` is not ``Client alt_disk_install``)
+                guard = b"(?<=" + before + rb"\x00" + _seq(after) + b")" if k > 0 else None
                 words.append((after, guard))
         if code:
             words.append(((frozenset({_ZERO}),) * 3, rb"(?<=0000\x00000)"))
@@ -127,7 +109,7 @@ class ByteScanner:
 
     def _token(self, ch: str, icase: bool) -> frozenset[int]:
         """The translated bytes that may stand for ``ch`` of a literal."""
-        return frozenset(self.table[b] for b in _cases(ch, icase))
+        return frozenset(self.table[b] for b in cases(ch, icase))
 
     # ------------------------------------------------------------------ scanning
 
@@ -158,12 +140,12 @@ class ByteScanner:
                 starts = sorted(set(starts).union(singles))
         whole = pos == 0 and end == len(data)
         window_ascii = ascii_block or (translated if whole else translated[pos:end]).isascii()
-        if self._slow or not window_ascii:
+        if self.plan.slow or not window_ascii:
             win = data if whole else data[pos:end]
             extra: set[int] = set()
             if not window_ascii:
                 extra.update(self._text_lines(win, translated if whole else translated[pos:end]))
-            if self._slow:
+            if self.plan.slow:
                 extra.update(self._slow_lines(win, pos > 0))
             if extra:
                 starts = sorted(set(starts) | {pos + s for s in extra})
@@ -235,17 +217,12 @@ class ByteScanner:
             if also == ():
                 continue  # its other literals are not ASCII: such a line is checked as text (_text_lines)
             if also is None or sum(data.count(t, lo, hi) for t in targets) <= SINGLES_FIRST:
-                hay, words, base, check = data, targets, 0, also or ()
-                also_first = False
+                hay, base, words, check, check_icase = data, 0, targets, also or (), also_icase
+            elif also_icase:  # the other literals first, in the window lower-cased once
+                lowered = data[lo:hi].lower() if lowered is None else lowered
+                hay, base, words, check, check_icase = lowered, lo, also, targets, False
             else:
-                also_first = True
-                if also_icase:
-                    if lowered is None:
-                        lowered = data[lo:hi].lower()
-                    hay, base = lowered, lo
-                else:
-                    hay, base = data, 0
-                words, check = also, targets
+                hay, base, words, check, check_icase = data, 0, also, targets, False
             find = hay.find
             for word in words:
                 at = find(word, lo - base, hi - base)
@@ -257,7 +234,7 @@ class ByteScanner:
                         le = hi
                     if (
                         ls not in starts
-                        and (not check or _holds(data, ls, le, check, not also_first and also_icase))
+                        and (not check or _holds(data, ls, le, check, check_icase))
                         and (confirm is None or confirm.search(decode_line(data[ls:le])) is not None)
                     ):
                         starts.add(ls)
@@ -269,7 +246,7 @@ class ByteScanner:
         starts: list[int] = []
         skip = -1
         code = self.plan.code
-        specs = self._text_specs
+        specs = self.plan.specs
         for m in _HIGH.finditer(translated):
             p = m.start()
             if p < skip:
@@ -289,19 +266,13 @@ class ByteScanner:
         """Every line a pattern without literal spans when run over the decoded window (as the text scanner does)."""
         text = ("\n" if after_newline else "") + decode_block(win)
         offset = 1 if after_newline else 0
-        line_starts = [0]
-        at = win.find(b"\n")
-        while at >= 0:
-            line_starts.append(at + 1)
-            at = win.find(b"\n", at + 1)
+        line_starts = [0, *(m.end() for m in re.finditer(b"\n", win))]
         found: set[int] = set()
-        for pattern in self._slow:
+        for pattern in self.plan.slow:
             for m in pattern.finditer(text, offset):
                 first = text.count("\n", offset, m.start())
                 last = text.count("\n", offset, m.end())
-                for index in range(first, last + 1):
-                    if line_starts[index] < len(win):
-                        found.add(line_starts[index])
+                found.update(start for start in line_starts[first : last + 1] if start < len(win))
         return sorted(found)
 
 
@@ -322,19 +293,10 @@ _Single = tuple[tuple[bytes, ...], Optional[tuple[bytes, ...]], bool, Optional["
 
 def _single(spec: LiteralSpec) -> _Single:
     """How the scan finds a one-byte literal: the byte(s), and what the line must also hold."""
-    targets = tuple(bytes([b]) for b in _cases(spec.text, spec.icase))
-    also = None
-    if spec.also:
-        # a line whose also-literal is not ASCII is checked as text (_text_lines): here, never matches
-        words = [a for a in spec.also if a.isascii()]
-        also = tuple((a.lower() if spec.also_icase else a).encode("ascii") for a in words)
-    return targets, also, spec.also_icase, spec.confirm
-
-
-def _cases(ch: str, icase: bool) -> tuple[int, ...]:
-    if icase and ch.isalpha() and ch.isascii():
-        return tuple(sorted({ord(ch.lower()), ord(ch.upper())}))
-    return (ord(ch),)
+    targets = tuple(bytes([b]) for b in sorted(cases(spec.text, spec.icase)))
+    # a line whose also-literal is not ASCII is checked as text (_text_lines): here, never matches
+    also = tuple((a.lower() if spec.also_icase else a).encode("ascii") for a in spec.also if a.isascii())
+    return targets, also if spec.also else None, spec.also_icase, spec.confirm
 
 
 _BYTE = tuple(re.escape(bytes([b])) for b in range(256))
@@ -422,10 +384,9 @@ class ByteScannerSet:
 
     def plan(self, key: int) -> ScanPlan:
         """The literals ``key``'s scan looks for."""
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = scan_specs(self._scanner_for(key))
-        return plan
+        if key not in self._plans:
+            self._plans[key] = scan_specs(self._scanner_for(key))
+        return self._plans[key]
 
     def anchor_plan(self, key: int) -> ScanPlan:
         """The plan the anchors of ``key``'s scan are chosen for: the literals of its whole group."""
@@ -437,13 +398,10 @@ class ByteScannerSet:
         return ScanPlan(tuple(specs), tuple(slow), any(plan.code for plan in plans))
 
     def for_phase(self, key: int) -> ByteScanner:
-        scanner = self._scanners.get(key)
-        if scanner is None:
+        if key not in self._scanners:
             group = shared_group(key)
-            shared = self._shared.get(group)
-            if shared is None:
-                shared = self._shared[group] = ByteScanner(
-                    self._scanner_for(group[0]), self.data, self.anchor_plan(key), group[0]
-                )
-            scanner = self._scanners[key] = ByteScanner(self._scanner_for(key), plan=self.plan(key), shared=shared)
-        return scanner
+            if group not in self._shared:
+                lead = group[0]
+                self._shared[group] = ByteScanner(self._scanner_for(lead), self.data, self.anchor_plan(key), lead)
+            self._scanners[key] = ByteScanner(self._scanner_for(key), plan=self.plan(key), shared=self._shared[group])
+        return self._scanners[key]

@@ -43,11 +43,7 @@ class FieldReader:
         value = data[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if isinstance(value, bool) and kind in (int, float):
-            ok = False
-        else:
-            ok = isinstance(value, kind)
-        if not ok:
+        if (isinstance(value, bool) and kind in (int, float)) or not isinstance(value, kind):
             want = kind if isinstance(kind, tuple) else (kind,)
             names = " or ".join(type_name(k()) if k is not type(None) else "null" for k in want)
             self.problems.add(data.line_of(key), f"{context}{key}", f"must be {names}, not {type_name(value)}")

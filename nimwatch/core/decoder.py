@@ -44,11 +44,6 @@ class LineDecoder:
         self._partial = bytearray()
         self._partial_len = 0  # true length of the partial line, including dropped bytes
 
-    @property
-    def pending(self) -> int:
-        """Bytes of an unfinished last line held back (as counted before cutting)."""
-        return self._partial_len
-
     def feed_bytes(self, chunk: bytes) -> RawBlock:
         """The complete lines that ``chunk`` finishes, as clean bytes (cut, CR and NUL dropped), not decoded."""
         if not chunk:
@@ -66,11 +61,10 @@ class LineDecoder:
             if self._partial_len > self.max_line:
                 cut.append((0, self._partial_len))
             data = b"".join((self._partial, view[first_nl : last_nl + 1]))
-            self._partial = bytearray()
-            self._partial_len = 0
+            self.reset()
         else:
             data = chunk if last_nl + 1 == len(chunk) else chunk[: last_nl + 1]
-        data = self._cut_long(data, cut, 0)  # the held line is already cut: it is never cut again
+        data = self._cut_long(data, cut)  # the held line is already cut: it is never cut again
         self._hold(view[last_nl + 1 :])
         return RawBlock(clean(data), cut)
 
@@ -80,8 +74,7 @@ class LineDecoder:
             return RawBlock(b"")
         cut = [(0, self._partial_len)] if self._partial_len > self.max_line else []
         data = bytes(self._partial) + b"\n"
-        self._partial = bytearray()
-        self._partial_len = 0
+        self.reset()
         return RawBlock(clean(data), cut)
 
     def reset(self) -> None:
@@ -95,7 +88,7 @@ class LineDecoder:
             self._partial += data[:room]
         self._partial_len += len(data)
 
-    def _cut_long(self, data: bytes, cut: list[tuple[int, int]], index_base: int) -> bytes:
+    def _cut_long(self, data: bytes, cut: list[tuple[int, int]]) -> bytes:
         """Cut lines over max_line (rare: checked cheaply first)."""
         if len(data) <= self.max_line:
             return data
@@ -104,12 +97,9 @@ class LineDecoder:
         step = max(1, self.max_line // 2)
         if all(data.find(b"\n", w, w + step) >= 0 for w in range(0, len(data) - step + 1, step)):
             return data
-        pos = 0
         n = len(data)
         pieces: list[bytes] = []
-        start = 0
-        line_index = index_base
-        changed = False
+        pos = start = line_index = 0
         while pos < n:
             nl = data.find(b"\n", pos)
             if nl < 0:
@@ -119,10 +109,9 @@ class LineDecoder:
                 pieces.append(data[start : pos + self.max_line])
                 start = nl
                 cut.append((line_index, length))
-                changed = True
             pos = nl + 1
             line_index += 1
-        if not changed:
+        if not pieces:
             return data
         pieces.append(data[start:])
         return b"".join(pieces)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
 from nimwatch.core.recompile import compile_pattern, derive
-from nimwatch.core.scanner import _HAS_CODE, Item, Scanner, cached_required_literals
+from nimwatch.core.scanner import _HAS_CODE, Item, Scanner, item_literals
 
 _sre_parse: Any
 try:  # Python 3.11+
@@ -80,13 +80,8 @@ class ScanPlan:
     @property
     def key(self) -> str:
         """A hash of what anchor choice depends on: the literals (with case) and the code scan."""
-        return literal_set_hash(self.specs, self.code)
-
-
-def literal_set_hash(specs: Iterable[LiteralSpec], code: bool) -> str:
-    words = sorted({(s.text, s.icase) for s in specs})
-    blob = repr((PLAN_VERSION, code, words)).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()[:16]
+        words = sorted({(s.text, s.icase) for s in self.specs})
+        return hashlib.sha256(repr((PLAN_VERSION, self.code, words)).encode("utf-8")).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- literals
@@ -151,12 +146,8 @@ def _exact_item(op: Any, av: Any) -> Optional[set[str]]:
         return _exact(list(av[-1]))
     if op is _sre_c.BRANCH:
         return _union(_exact, av[1])
-    if op is _sre_c.IN:
-        chars = set()
-        for sub_op, sub_av in av:
-            if sub_op is not _sre_c.LITERAL:
-                return None
-            chars.add(chr(sub_av))
+    if op is _sre_c.IN and all(sub_op is _sre_c.LITERAL for sub_op, _ in av):
+        chars = {chr(sub_av) for _, sub_av in av}
         return chars if len(chars) <= 4 else None
     return None
 
@@ -226,8 +217,7 @@ def _derive_line_local(pattern: re.Pattern[str]) -> bool:
         parsed = _sre_parse.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
     except (re.error, TypeError):
         return False
-    dotall = bool(pattern.flags & re.DOTALL)
-    return _local(list(parsed), dotall)
+    return _local(list(parsed), bool(pattern.flags & re.DOTALL))
 
 
 _NEWLINE_CATEGORIES = frozenset(
@@ -240,61 +230,39 @@ _OUTSIDE_AT = frozenset(getattr(_sre_c, name) for name in ("AT_BEGINNING_STRING"
 def _local(items: Sequence[Any], dotall: bool) -> bool:
     for op, av in items:
         if op is _sre_c.LITERAL:
-            if av == 10:
-                return False
+            local = av != 10
         elif op is _sre_c.NOT_LITERAL:
-            if av != 10:
-                return False
+            local = av == 10
         elif op is _sre_c.ANY:
-            if dotall:
-                return False
+            local = not dotall
         elif op is _sre_c.AT:
-            if av in _OUTSIDE_AT:
-                return False
+            local = av not in _OUTSIDE_AT
         elif op is _sre_c.IN:
-            if not _set_local(av):
-                return False
+            local = _set_local(av)
         elif op is _sre_c.SUBPATTERN:
-            add_flags = av[1] or 0
-            if not _local(list(av[-1]), dotall or bool(add_flags & re.DOTALL)):
-                return False
+            local = _local(list(av[-1]), dotall or bool((av[1] or 0) & re.DOTALL))
         elif op is _sre_c.BRANCH:
-            if not all(_local(list(alt), dotall) for alt in av[1]):
-                return False
+            local = all(_local(list(alt), dotall) for alt in av[1])
         elif op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT) or op is getattr(_sre_c, "POSSESSIVE_REPEAT", None):
-            if not _local(list(av[2]), dotall):
-                return False
+            local = _local(list(av[2]), dotall)
         elif op is getattr(_sre_c, "ATOMIC_GROUP", None):
-            if not _local(list(av), dotall):
-                return False
+            local = _local(list(av), dotall)
         else:  # look-around, group references, conditionals: not line-local
+            local = False
+        if not local:
             return False
     return True
 
 
 def _set_local(entries: Sequence[Any]) -> bool:
     """Whether a character set cannot match a newline."""
-    for op, av in entries:
-        if op is _sre_c.NEGATE:
-            return False
-        if op is _sre_c.LITERAL and av == 10:
-            return False
-        if op is _sre_c.RANGE and av[0] <= 10 <= av[1]:
-            return False
-        if op is _sre_c.CATEGORY and av in _NEWLINE_CATEGORIES:
-            return False
-    return True
-
-
-def _item_literals(item: Item) -> Optional[tuple[list[str], bool]]:
-    """The literals the old scanner indexes ``item`` under (trigger, else derived), as it does."""
-    if item.literal:
-        icase = bool(item.pattern.flags & re.IGNORECASE)
-        return [item.literal.lower() if icase else item.literal], icase
-    found = cached_required_literals(item.pattern.pattern)
-    return None if found is None else (list(found[0]), found[1])
-
-
+    return not any(
+        op is _sre_c.NEGATE
+        or (op is _sre_c.LITERAL and av == 10)
+        or (op is _sre_c.RANGE and av[0] <= 10 <= av[1])
+        or (op is _sre_c.CATEGORY and av in _NEWLINE_CATEGORIES)
+        for op, av in entries
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -319,25 +287,17 @@ def scan_specs(scanner: Scanner) -> ScanPlan:
     for item in scanner.items:
         if item is code_item:
             continue
-        own = _item_literals(item)
-        if own is None:
-            derived = prefilter_literals(item.pattern)
-            confirm = _multiline(item.pattern)
-            if derived is None or not line_local(item.pattern):
+        own = item_literals(item)
+        confirm = None
+        if own is None:  # no literal of its own: one derived from its pattern, confirmed on the line
+            own, confirm = _prefilter(item.pattern), _multiline(item.pattern)
+            if own is None or not line_local(item.pattern):
                 slow.append(confirm)
                 continue
-            words, icase = derived
-            for word in words:
-                if "\n" not in word and not (has_code and _HAS_CODE.search(word)):
-                    specs[LiteralSpec(word, icase, confirm=confirm)] = None
-            continue
-        words, icase = own
-        words = [w for w in words if "\n" not in w and not (has_code and _HAS_CODE.search(w))]
-        if not words:
-            continue
-        also, also_icase = _also(item)
+        words = [w for w in own[0] if "\n" not in w and not (has_code and _HAS_CODE.search(w))]
+        also, also_icase = _also(item) if words else ((), False)
         for word in words:
-            specs[LiteralSpec(word, icase, also, also_icase)] = None
+            specs[LiteralSpec(word, own[1], also, also_icase, confirm)] = None
     return ScanPlan(tuple(specs), tuple(slow), has_code)
 
 
@@ -345,8 +305,4 @@ def _also(item: Item) -> tuple[tuple[str, ...], bool]:
     """For a trigger shorter than :data:`MIN_LITERAL` (``#``): literals of the pattern a line must also hold."""
     if not item.literal or len(item.literal) >= MIN_LITERAL:
         return (), False
-    derived = prefilter_literals(item.pattern)
-    if derived is None:
-        return (), False
-    words, icase = derived
-    return tuple(words), icase
+    return _prefilter(item.pattern) or ((), False)

@@ -30,6 +30,7 @@ with 0505-218"), or any failure line before the log's first structural line
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from typing import Optional
 
@@ -44,10 +45,8 @@ from nimwatch.core.scanset import SPLITTER, ScannerSet, build_scanner
 
 __all__ = [
     "MAX_WINDOW",
-    "MIN_WINDOW",
     "PASTED_MIN_LENGTH",
     "RULE_LINE",
-    "SPLITTER",
     "LogParser",
     "ScannerSet",
     "build_scanner",
@@ -91,13 +90,12 @@ class LogParser(FindingTracker):
 
     def _feed(self, lines: ByteLines) -> list[Event]:
         events = self._events = []
-        base = self.line_no
         self._lines = lines
         count = lines.count_lines
         find = lines.line_end
         pos = 0
         n = len(lines.data)
-        line_no = base  # lines before `counted_to`
+        line_no = self.line_no  # lines before `counted_to`
         counted_to = 0
         key = self._scanner_key()
         seg_start, seg_run, seg_phase = 0, self.run, key
@@ -116,8 +114,7 @@ class LogParser(FindingTracker):
                         window_end = lines.window_end(pos, window)
                         starts = lines.candidates(key, pos, window_end)
                         si = 0
-                    while si < len(starts) and starts[si] < pos:
-                        si += 1
+                    si = bisect_left(starts, pos, si)
                     if si >= len(starts) or starts[si] != pos:
                         # a row of an installp table that no rule can match: only the table reads it
                         stop = self._success_rows(lines, pos, starts[si] if si < len(starts) else window_end)
@@ -132,8 +129,7 @@ class LogParser(FindingTracker):
                         pos = end + 1
                         continue
             else:
-                while si < len(starts) and starts[si] < pos:
-                    si += 1
+                si = bisect_left(starts, pos, si)
                 if si >= len(starts):
                     if window_end >= n:
                         break
@@ -177,12 +173,8 @@ class LogParser(FindingTracker):
 
     def _every_line(self) -> bool:
         """Whether the next line must be read whatever it holds (not only candidate lines)."""
-        if self._pending:
-            return True
         run = self.run
-        if run is None:
-            return False
-        return run.script_running is not None or (run.installp is not None and bool(run.installp.mode))
+        return bool(self._pending) or (run is not None and run.script_running is not None) or self._table_only()
 
     def _table_only(self) -> bool:
         """Whether every line is read only because an installp table is open (no finding, no script output)."""
@@ -252,11 +244,8 @@ class LogParser(FindingTracker):
         ``lines_to_end`` is the number of lines of the log before ``end``."""
         if run is None or phase < 1 or start >= end:
             return
-        found = []
-        for compiled in self.scanners.counters(phase):
-            progress = lines.progress(run, phase, compiled, start, end, lines_to_end)
-            if progress is not None:
-                found.append(progress)
+        counters = self.scanners.counters(phase)
+        found = [p for c in counters if (p := lines.progress(run, phase, c, start, end, lines_to_end)) is not None]
         # In the order the log has them, not the counters': the last one sets the phase's progress,
         # and a stretch cut in two must leave the same one last.
         for _, progress_event in sorted(found, key=lambda item: item[0]):
@@ -266,36 +255,19 @@ class LogParser(FindingTracker):
 
     def _context_before(self) -> tuple[str, ...]:
         """The non-empty lines before the current physical line (this block first, then earlier blocks)."""
-        lines = self._lines
         ctx: list[str] = []
         end = self._line_start - 1
-        if lines is not None:
-            while end > 0 and len(ctx) < CONTEXT_LINES:
-                s = lines.line_start(end)
-                text = lines.text(s, end).strip()
-                if text and text != RULE_LINE:
-                    ctx.append(text[:CONTEXT_CHARS])
-                end = s - 1
+        if self._lines is not None:
+            ctx, end = _lines_before(self._lines, end)
         if len(ctx) < CONTEXT_LINES and end <= 0:
             ctx.extend(reversed(list(self._context)[-(CONTEXT_LINES - len(ctx)) :]))
         return tuple(reversed(ctx[:CONTEXT_LINES]))
 
     def _remember_tail(self, lines: ByteLines) -> None:
-        end = len(lines.data) - 1
-        found: list[str] = []
-        last_text = ""
-        while end > 0 and len(found) < CONTEXT_LINES:
-            s = lines.line_start(end)
-            text = lines.text(s, end).strip()
-            if text and text != RULE_LINE:
-                found.append(text[:CONTEXT_CHARS])
-                if not last_text:
-                    last_text = text[:CONTEXT_CHARS]
-            end = s - 1
-        for text in reversed(found):
-            self._context.append(text)
-        if last_text:
-            self.last_text = last_text
+        found, _ = _lines_before(lines, len(lines.data) - 1)
+        self._context.extend(reversed(found))
+        if found:
+            self.last_text = found[0]
 
     # ------------------------------------------------------------------ one line
 
@@ -406,3 +378,16 @@ class LogParser(FindingTracker):
         if not run.failed:
             self._finding(self.rules.model.finding(ABORTED), None, text, line_no, context)
         self._abort(line_no)
+
+
+def _lines_before(lines: ByteLines, end: int) -> tuple[list[str], int]:
+    """Up to :data:`CONTEXT_LINES` non-empty lines (not the banners' rule), cut to :data:`CONTEXT_CHARS`,
+    walking back from the one that ends at ``end`` (nearest first), and where the walk stopped."""
+    found: list[str] = []
+    while end > 0 and len(found) < CONTEXT_LINES:
+        start = lines.line_start(end)
+        text = lines.text(start, end).strip()
+        if text and text != RULE_LINE:
+            found.append(text[:CONTEXT_CHARS])
+        end = start - 1
+    return found, end

@@ -38,19 +38,14 @@ def split_pasted(text: str, splitter: Scanner) -> list[str]:
     """
     cuts: set[int] = set()
     for item in splitter.items_for(text):
-        pat = item.pattern.pattern
-        if not pat.startswith("^") and item.kind != "code":
-            continue
         if item.kind == "code":
             # "cmd: NNNN-NNN text" keeps its command; a bare "NNNN-NNN text" starts a line.
             for m in _BARE_CODE.finditer(text):
                 before = text[max(0, m.start() - 2) : m.start()]
                 if before != ": " and not _PROSE_BEFORE_CODE.search(text[max(0, m.start() - 3) : m.start()]):
                     cuts.add(m.start())
-            continue
-        body = unanchored(item.pattern)
-        for m in body.finditer(text):
-            cuts.add(m.start())
+        elif item.pattern.pattern.startswith("^"):
+            cuts.update(m.start() for m in unanchored(item.pattern).finditer(text))
     rule_at = text.find(RULE_LINE)
     while rule_at >= 0:
         cuts.add(rule_at)
@@ -60,9 +55,5 @@ def split_pasted(text: str, splitter: Scanner) -> list[str]:
     if not cuts:
         return [text]
     points = [0, *sorted(cuts), len(text)]
-    out = []
-    for a, b in zip(points, points[1:]):
-        piece = text[a:b].strip()
-        if piece and piece != RULE_LINE:
-            out.append(piece)
-    return out or [text]
+    pieces = (text[a:b].strip() for a, b in zip(points, points[1:]))
+    return [piece for piece in pieces if piece and piece != RULE_LINE] or [text]

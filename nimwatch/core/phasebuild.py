@@ -27,7 +27,6 @@ from nimwatch.core.validation import LineDict, Problems, did_you_mean
 
 # --------------------------------------------------------------------------- phase model
 
-_OPTIONAL_LINE_KEYS = ("line_starts",)
 _LINE_KEYS = (
     "banner",
     "run_start",
@@ -63,7 +62,7 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
     lines_data = as_mapping(top.get("lines"), probs, top.line_of("lines"), "lines")
     line_patterns: dict[str, Any] = {}
     if lines_data is not None:
-        probs.check_keys(lines_data, _LINE_KEYS + _OPTIONAL_LINE_KEYS, "lines.", _LINE_KEYS)
+        probs.check_keys(lines_data, (*_LINE_KEYS, "line_starts"), "lines.", _LINE_KEYS)
         line_patterns["line_starts"] = tuple(r.regex_list(lines_data, "line_starts", "lines.", required=False))
         for key in _LINE_KEYS:
             if key == "run_start":
@@ -80,14 +79,8 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
             probs.add(d.line_of("pattern"), ctx + "pattern", "needs a (?P<value>...) group")
         fphases = phase_set(r, d, ctx)
         if name and pat is not None:
-            facts.append(
-                FactSpec(
-                    name,
-                    pat,
-                    bool(r.get(d, "first_wins", bool, ctx, required=False, default=False)),
-                    fphases,
-                )
-            )
+            first_wins = bool(r.get(d, "first_wins", bool, ctx, required=False, default=False))
+            facts.append(FactSpec(name, pat, first_wins, fphases))
 
     variants: list[VariantSpec] = []
     for ctx, d in entries(top, "variants", probs):
@@ -129,8 +122,7 @@ def build_phase_model(data: Any, source: str, problems: Optional[Problems] = Non
             if pat is not None and kind == "total" and "total" not in pat.groupindex:
                 probs.add(c.line_of("pattern"), cctx + "pattern", "a total needs a (?P<total>..) group")
             total_from = r.get(c, "total_from", list, cctx, required=False, default=[])
-            for name in total_from:
-                pending_total_from.append((c.line_of("total_from"), cctx + "total_from", str(name)))
+            pending_total_from.extend((c.line_of("total_from"), cctx + "total_from", str(name)) for name in total_from)
             cname = r.get(c, "name", str, cctx, default="")
             counter_names.add(cname)
             if pat is not None:

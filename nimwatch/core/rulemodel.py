@@ -19,10 +19,6 @@ from nimwatch.core.events import Severity
 if TYPE_CHECKING:  # (core.anchors depends on the scanner, which depends on this module)
     from nimwatch.core.anchors import AnchorData
 
-PHASE_NUMBERS = tuple(range(1, 13))
-
-Pattern = "re.Pattern[str]"
-
 
 @dataclass(frozen=True)
 class Counter:
@@ -201,7 +197,4 @@ class RuleSet:
     (exact, slower: a fraction of a second for each scanner, which every reader would pay)."""
 
     def signature(self, rule_id: str) -> Optional[Signature]:
-        for sig in self.signatures:
-            if sig.id == rule_id:
-                return sig
-        return None
+        return next((sig for sig in self.signatures if sig.id == rule_id), None)

@@ -135,14 +135,11 @@ def _trie_regex(words: Iterable[str]) -> str:
         node[""] = {}
 
     def build(node: dict[str, Any]) -> str:
-        end = "" in node
         branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if end:
-            return "(?:" + body + ")?"
-        return body
+        return "(?:" + body + ")?" if "" in node else body
 
     return build(trie)
 
@@ -173,11 +170,7 @@ def _anchor(literal: str) -> str:
     a scan for "_disk_migration" is much faster than one for
     "Cleaning up alt_disk_migration" over installp's capital-heavy output.
     """
-    best, best_rank = 0, 6
-    for i in range(len(literal) - MIN_LITERAL + 1):
-        rank = _rarity(literal[i])
-        if rank < best_rank:
-            best, best_rank = i, rank
+    best = min(range(len(literal) - MIN_LITERAL + 1), key=lambda i: _rarity(literal[i]), default=0)
     return literal[best : best + 16]
 
 
@@ -221,20 +214,15 @@ class Scanner:
         """``code_item`` is found through message numbers (``NNNN-NNN``), which have no literal; ``index``
         finds literals in a line (shared by the scanners of a rule set; one of its own when not given)."""
         self.items = tuple(items)
-        self._code_item = code_item
+        self.code_item = code_item
+        """The item found through message numbers (``NNNN-NNN``) rather than a literal, if any."""
         by_literal: dict[str, list[Item]] = {}
         by_folded: dict[str, list[Item]] = {}
         slow: list[Item] = []
         for item in self.items:
             if item is code_item:
                 continue
-            if item.literal:
-                if item.pattern.flags & re.IGNORECASE:
-                    by_folded.setdefault(item.literal.lower(), []).append(item)
-                else:
-                    by_literal.setdefault(item.literal, []).append(item)
-                continue
-            found = cached_required_literals(item.pattern.pattern)
+            found = item_literals(item)
             if found is None:
                 slow.append(item)
                 continue
@@ -246,20 +234,11 @@ class Scanner:
         self.literals = tuple(sorted(by_literal))
         self.folded_literals = tuple(sorted(by_folded))
         self.slow_items = tuple(slow)
-        self._index = index or LiteralIndex(self.literals, self.folded_literals)
+        self.index = index or LiteralIndex(self.literals, self.folded_literals)
+        """What finds literals in a line (give it to the other scanners of the same rule set)."""
         self._items_cache: dict[frozenset[str], list[Item]] = {}
         self._by_line: dict[str, list[Item]] = {}
         """Recent short lines and their items: structural lines repeat (every run, every client's log)."""
-
-    @property
-    def index(self) -> LiteralIndex:
-        """What finds literals in a line (give it to the other scanners of the same rule set)."""
-        return self._index
-
-    @property
-    def code_item(self) -> Optional[Item]:
-        """The item found through message numbers (``NNNN-NNN``) rather than a literal, if any."""
-        return self._code_item
 
     def items_for(self, line: str) -> list[Item]:
         """The rule items that may match ``line``, in priority order."""
@@ -274,8 +253,8 @@ class Scanner:
         return result
 
     def _items_for(self, line: str) -> list[Item]:
-        words = self._index.hits(line)
-        if self._code_item is not None and _CODE.search(line):
+        words = self.index.hits(line)
+        if self.code_item is not None and _CODE.search(line):
             words.add("\0code")
         slow_hits = [item for item in self.slow_items if item.pattern.search(line)]
         key = frozenset(words)
@@ -286,8 +265,8 @@ class Scanner:
         found: dict[int, Item] = {item.priority: item for item in slow_hits}
         for word in words:
             if word == "\0code":
-                assert self._code_item is not None
-                found[self._code_item.priority] = self._code_item
+                assert self.code_item is not None
+                found[self.code_item.priority] = self.code_item
             elif word.startswith("\0"):
                 for item in self._by_folded.get(word[1:], ()):
                     found[item.priority] = item
@@ -298,6 +277,15 @@ class Scanner:
         if not slow_hits and len(self._items_cache) < 4096:
             self._items_cache[key] = result
         return result
+
+
+def item_literals(item: Item) -> Optional[tuple[Sequence[str], bool]]:
+    """The literals a scanner indexes ``item`` under: its trigger (lower-cased when its pattern ignores case),
+    else :func:`cached_required_literals` of its pattern."""
+    if item.literal:
+        icase = bool(item.pattern.flags & re.IGNORECASE)
+        return (item.literal.lower() if icase else item.literal,), icase
+    return cached_required_literals(item.pattern.pattern)
 
 
 @lru_cache(maxsize=4096)
@@ -348,20 +336,15 @@ _HAS_CODE = re.compile(r"\d{4}-\d|^\d{4}-$")
 
 
 def unanchored(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """The pattern without a leading ``^`` (cached), to find line starts inside pasted text."""
+    """The pattern without a leading ``^`` and trailing ``$`` (cached), so that a line pattern is also found
+    inside pasted text."""
     cached = _UNANCHORED.get(pattern)
     if cached is None:
-        cached = _UNANCHORED[pattern] = compile_pattern(_unanchor(pattern.pattern), pattern.flags)
+        text = pattern.pattern[1:] if pattern.pattern.startswith("^") else pattern.pattern
+        if text.endswith("$") and not text.endswith("\\$"):
+            text = text[:-1]
+        cached = _UNANCHORED[pattern] = compile_pattern(text, pattern.flags)
     return cached
 
 
 _UNANCHORED: dict[re.Pattern[str], re.Pattern[str]] = {}
-
-
-def _unanchor(pattern: str) -> str:
-    """Drop a leading ``^`` and trailing ``$`` so that a line pattern is also found inside pasted text."""
-    if pattern.startswith("^"):
-        pattern = pattern[1:]
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        pattern = pattern[:-1]
-    return pattern

@@ -58,13 +58,10 @@ class ScannerSet:
 
     def counters(self, phase: int) -> list[CompiledCounter]:
         """Phase ``phase``'s progress counters, compiled to count in whole blocks (pasted lines too)."""
-        found = self._counters.get(phase)
-        if found is None:
-            found = []
-            if 1 <= phase <= 12:
-                found = [compile_counter(counter) for counter in self.rules.model.phase(phase).counters]
-            self._counters[phase] = found
-        return found
+        if phase not in self._counters:
+            counters = self.rules.model.phase(phase).counters if 1 <= phase <= 12 else ()
+            self._counters[phase] = [compile_counter(counter) for counter in counters]
+        return self._counters[phase]
 
 
 def build_scanner(rules: RuleSet, anchors: Optional[AnchorData] = None) -> ScannerSet:
@@ -114,8 +111,7 @@ def _build_scanner(rules: RuleSet, phase: int, index: Optional[LiteralIndex]) ->
     if phase <= 0:
         for pat in lines.line_starts:
             add("line_start", pat)
-    for spec in model.phases:
-        if phase <= 0:
+        for spec in model.phases:
             for pat in spec.markers:
                 add("marker", pat, spec.number)
     for sig in rules.signatures:

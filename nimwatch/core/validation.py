@@ -60,9 +60,6 @@ class Problems:
         if self.fail_fast:
             raise ConfigError(text, problems=list(self.items))
 
-    def extend(self, other: Problems) -> None:
-        self.items.extend(other.items)
-
     def raise_if_any(self) -> None:
         if self.items:
             summary = (
@@ -91,19 +88,10 @@ def type_name(value: object) -> str:
     """The YAML name of a value's type, for messages."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+    for kind, name in (bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"):
+        if isinstance(value, kind):
+            return name
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
 
 
 def glob_problem(pattern: str) -> Optional[str]:
@@ -116,24 +104,19 @@ def glob_problem(pattern: str) -> Optional[str]:
         return "an empty glob matches no client"
     if "/" in pattern:
         return f"{pattern!r}: a client name has no '/' (globs match the client, not the log path)"
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern[i] == "[":
-            j = i + 1
-            if j < n and pattern[j] == "!":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 1
-            if j >= n:
-                return f"{pattern!r}: '[' at position {i + 1} is never closed by ']'"
-            body = pattern[i + 1 : j].lstrip("!")
-            for m in re.finditer(r"(.)-(.)", body):
-                if m.group(1) > m.group(2):
-                    return f"{pattern!r}: range '{m.group(0)}' is backwards"
-            i = j
-        i += 1
+    i = pattern.find("[")
+    while i >= 0:
+        j = i + 2 if pattern.startswith("!", i + 1) else i + 1
+        if pattern.startswith("]", j):  # a ']' first is a member of the set, not its end
+            j += 1
+        j = pattern.find("]", j)
+        if j < 0:
+            return f"{pattern!r}: '[' at position {i + 1} is never closed by ']'"
+        body = pattern[i + 1 : j].lstrip("!")
+        for m in re.finditer(r"(.)-(.)", body):
+            if m.group(1) > m.group(2):
+                return f"{pattern!r}: range '{m.group(0)}' is backwards"
+        i = pattern.find("[", j + 1)
     return None
 
 
