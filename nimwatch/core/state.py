@@ -232,11 +232,10 @@ class LogState:
                 self.last_text = event.last_text
             kept = self.find_run(event.run) if event.run is not None else None
             if kept is not None:
-                run = kept
-                run.last_line = event.line
-                run.last_text = event.last_text or run.last_text
+                kept.last_line = event.line
+                kept.last_text = event.last_text or kept.last_text
                 if at is not None:
-                    run.last_line_at = at
+                    kept.last_line_at = at
             return
         if isinstance(event, LaunchExited):
             outside.settle(self, event, at)
@@ -262,19 +261,15 @@ class LogState:
             self._quiet(self.run(event.run), event, at)
             return
         if isinstance(event, RunStarted):
-            client = event.client or self.client
-            run = RunState(event.run, client, event.line, event.mid_run)
-            run.started_at = at
-            run.last_line_at = at
             if len(self.runs) >= MAX_RUNS:
                 del self.runs[FIRST_RUNS_KEPT]
                 self.runs_dropped += 1
-            self.runs.append(run)
+            client = event.client or self.client
+            self.runs.append(RunState(event.run, client, event.line, event.mid_run, started_at=at, last_line_at=at))
             return
-        found = self.find_run(event.run)
-        if found is None:
+        run = self.find_run(event.run)
+        if run is None:
             return  # a run not kept
-        run = found
         if at is not None:
             run.last_line_at = at
         if isinstance(event, PhaseStarted):
@@ -327,12 +322,10 @@ class LogState:
         if isinstance(event, StallCleared):
             run.stall_reported = False
             run.stall_evidence, run.stall_info_since = "", None
-            if event.evidence:  # NIM's info moved on: the log may still be silent (lines end that)
-                if not run.silenced:
-                    run.quiet_since = None
-                return
-            run.quiet_since = None
-            if run.silenced:
+            # with evidence, NIM's info moved on: the log may still be silent (lines end that)
+            if not (event.evidence and run.silenced):
+                run.quiet_since = None
+            if run.silenced and not event.evidence:
                 run.outcome = Outcome.RUNNING
                 run.finish_reason = ""
                 run.finished_at = None
