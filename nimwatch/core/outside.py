@@ -71,20 +71,15 @@ class NimView:
 
     def short(self) -> str:
         """For a table cell: ``info`` when there is one (it says the most), else Cstate."""
-        if self.error:
-            return "unreadable"
-        return self.info or self.cstate or "-"
+        return "unreadable" if self.error else self.info or self.cstate or "-"
 
     def label(self) -> str:
         """``Cstate: info`` in a few words, for a table cell or a detail line."""
         if self.error:
             return f"unreadable: {self.error}"
-        text = self.cstate or "-"
-        if self.info:
-            text += f": {self.info}"
-        if self.result:
-            text += f" ({self.result})"
-        return text
+        info = f": {self.info}" if self.info else ""
+        result = f" ({self.result})" if self.result else ""
+        return f"{self.cstate or '-'}{info}{result}"
 
 
 def signal_name(number: int) -> str:

@@ -104,9 +104,8 @@ def heat_rows(runs: Mapping[str, tuple[RunState, bool]], now: float) -> dict[str
                 others = others.copy()
                 del others[bisect.bisect_left(others, own)]
             mid = median(others)
-            compared = value is not None and mid is not None and mid >= MIN_COMPARED
             early = ps.status is PhaseStatus.RUNNING and (value or 0.0) < MIN_COMPARED
-            ratio = value / mid if compared and not early and value is not None and mid else None
+            ratio = value / mid if value is not None and mid is not None and mid >= MIN_COMPARED and not early else None
             cells.append(Cell(ps.status, value, ratio))
         out[key] = cells
     return out

@@ -94,12 +94,8 @@ class ClientVerdict:
 
 def operation_of(run: RunState) -> str:
     """One of :data:`OPERATIONS`: clean-up, wake-up and sleep runs print no phase banner."""
-    variants = set(run.variants)
-    if run.last_phase == 0:
-        for op in ("cleanup", "wakeup", "sleep"):
-            if op in variants:
-                return op
-    return "migration"
+    ops = ("cleanup", "wakeup", "sleep") if run.last_phase == 0 else ()
+    return next((op for op in ops if op in run.variants), "migration")
 
 
 def _level(run: RunState) -> str:
@@ -119,11 +115,8 @@ def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -
                 "wakeup": "wake-up done: altinst_rootvg is mounted on the master",
                 "sleep": "sleep done: altinst_rootvg is put back to sleep",
             }[op]
-        if run.outcome is Outcome.FAILED:
-            return f"{what} failed"
-        if run.outcome is Outcome.RUNNING:
-            return f"{what} running"
-        return f"{what} did not finish"
+        words = {Outcome.FAILED: "failed", Outcome.RUNNING: "running"}.get(run.outcome, "did not finish")
+        return f"{what} {words}"
     if run.outcome is Outcome.RUNNING:
         return f"running in phase {phase}" if phase else "running, before phase 1"
     ended = run.nimadm_exit
@@ -184,7 +177,7 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
     ``stalled``: the run's log ended and has been silent for longer than its
     phase's stall threshold.
     """
-    variants = set(run.variants)
+    variants = run.variants
     boot: Optional[str] = run.boot_disk
     targets = run.target_disks
     op = operation_of(run)
@@ -199,9 +192,7 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
         what = {"cleanup": "nimadm -C clean-up", "wakeup": "a wake-up of altinst_rootvg"}.get(
             op, "a sleep of altinst_rootvg"
         )
-        detail = ""
-        if op == "wakeup":
-            detail = "Put altinst_rootvg back to sleep (nimadm -S) before booting it."
+        detail = "Put altinst_rootvg back to sleep (nimadm -S) before booting it." if op == "wakeup" else ""
         return RebootVerdict(
             "not_applicable", f"This run was {what}; it does not change what the client boots.", detail
         )
@@ -321,18 +312,10 @@ def client_verdict(
     the client's news.
     """
     if launch is not None and not exited_ok(launch):
-        return ClientVerdict(
-            "failed",
-            f"{exit_words(launch)} before writing to its log",
-            None,
-            "migration",
-            False,
-            RebootVerdict(
-                "do_not_reboot",
-                f"{exit_words(launch)} before writing to its log: nothing was migrated.",
-                f"Read nimadm's output: more {launch.output or '<the run output file>'}",
-            ),
-        )
+        words = f"{exit_words(launch)} before writing to its log"
+        out = launch.output or "<the run output file>"
+        reboot = RebootVerdict("do_not_reboot", f"{words}: nothing was migrated.", f"Read nimadm's output: more {out}")
+        return ClientVerdict("failed", words, None, "migration", False, reboot)
     if not runs:
         return ClientVerdict(
             "running", "no nimadm output yet", None, "migration", False,
@@ -369,14 +352,12 @@ def client_verdict(
     if mig.outcome is Outcome.FAILED:
         where = f"in phase {mig.failed_phase}" if mig.failed_phase else "before phase 1"
         summary = f"failed {where}, cleaned up — not migrated"
-        return ClientVerdict("failed", summary, mig.index, "migration", True, reboot)
-    if mig.outcome is Outcome.SUCCEEDED:
-        return ClientVerdict(
-            "incomplete", "migrated, then removed by nimadm -C — not migrated", mig.index, "migration", True, reboot
-        )
-    return ClientVerdict(
-        "incomplete", "incomplete (abandoned), cleaned up — not migrated", mig.index, "migration", True, reboot
-    )
+    elif mig.outcome is Outcome.SUCCEEDED:
+        summary = "migrated, then removed by nimadm -C — not migrated"
+    else:
+        summary = "incomplete (abandoned), cleaned up — not migrated"
+    status = "failed" if mig.outcome is Outcome.FAILED else "incomplete"
+    return ClientVerdict(status, summary, mig.index, "migration", True, reboot)
 
 
 def root_finding(run: RunState) -> Optional[Finding]:
