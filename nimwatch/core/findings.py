@@ -220,9 +220,8 @@ class FindingTracker(RunTracker):
     def _emit_detail(self, pending: PendingFinding) -> None:
         if not pending.after and not pending.joined:
             return
-        severity: Optional[Severity] = None
         spec = self.rules.model.installp
         texts = (pending.text, *pending.after)
-        if pending.softened and spec is not None and any(spec.failure_words.search(t) for t in texts):
-            severity = pending.severity
+        failed = pending.softened and spec is not None and any(spec.failure_words.search(t) for t in texts)
+        severity = pending.severity if failed else None  # (the lines after it say a softened one failed)
         self._emit(FindingDetail(pending.run, pending.line, pending.rule, pending.text, tuple(pending.after), severity))

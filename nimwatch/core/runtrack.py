@@ -87,9 +87,7 @@ class RunTracker:
 
     def _scanner_key(self) -> int:
         run = self.run
-        if run is None or run.finished:
-            return 0
-        return run.phase
+        return 0 if run is None or run.finished else run.phase
 
     # ------------------------------------------------------------------ runs
 
@@ -202,9 +200,7 @@ class RunTracker:
         """Publish the run's installp facts when they changed and a table or invocation ended (or ``force``)."""
         run = self.run
         tracker = run.installp if run is not None else None
-        if run is None or tracker is None:
-            return
-        if tracker.dirty and (tracker.flush or force):
+        if run is not None and tracker is not None and tracker.dirty and (tracker.flush or force):
             self._emit(tracker.snapshot(run.index, run.phase, line_no))
 
     def _end_installp(self, line_no: int) -> None:
@@ -248,15 +244,12 @@ class RunTracker:
         """The log (or this run) ended without nimadm's final lines; ``open_end``: the log just stops here."""
         run = self.run
         assert run is not None
-        if run.failed:
-            self._finish(line_no, reason)
-            return
-        done = (
-            run.phase == 12
+        if (
+            run.failed
+            or run.phase == 12
             or ("partial" in run.variants and run.phase > 0)
             or (run.phase == 0 and bool(run.variants & {"cleanup", "wakeup", "sleep"}))
-        )
-        if done:
+        ):
             self._finish(line_no, reason)
             return
         self._end_installp(line_no)
