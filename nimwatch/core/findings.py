@@ -169,11 +169,10 @@ class FindingTracker(RunTracker):
             context=context,
             benign=True,
         )
-        if run is None:
-            if len(self._mentions) < MAX_MENTIONS:
-                self._mentions.append(finding)
-            return
-        self._emit(finding)
+        if run is not None:
+            self._emit(finding)
+        elif len(self._mentions) < MAX_MENTIONS:
+            self._mentions.append(finding)
 
     # ------------------------------------------------------------------ the lines after a finding
 

@@ -143,9 +143,8 @@ class RunTracker:
         run.structured = True
         run.recent.clear()
         self._end_phase(line_no)
-        if run.phase == 0 and number > 1 and run.saw_preamble and "partial" not in run.variants:
-            run.variants.add("partial")
-            self._emit(Fact(run.index, "variant", "partial", line_no))
+        if run.phase == 0 and number > 1 and run.saw_preamble:
+            self._variant("partial", line_no)
         run.phase = number
         run.script_running = None
         run.phase_status[number] = PhaseStatus.RUNNING
@@ -216,9 +215,7 @@ class RunTracker:
         run = self._ensure_run(line_no, structure=True)
         if not self.client and client:
             self._fact("client", client, line_no, first_wins=True)
-        if run.finished:
-            return
-        if run.phase == 12 or (run.phase == 0 and "cleanup" in run.variants):
+        if not run.finished and (run.phase == 12 or (run.phase == 0 and "cleanup" in run.variants)):
             self._finish(line_no, "nimadm cleaned up on the client")
 
     def _abort(self, line_no: int) -> None:

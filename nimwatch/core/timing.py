@@ -96,10 +96,7 @@ def heat_rows(runs: Mapping[str, tuple[RunState, bool]], now: float) -> dict[str
     out: dict[str, list[Cell]] = {}
     for key, (run, _) in runs.items():
         cells = []
-        for index, ps in enumerate(run.phases):
-            value = seconds[key][index]
-            own = finished[key][index]
-            others = pools[index]
+        for ps, value, own, others in zip(run.phases, seconds[key], finished[key], pools):
             if own is not None:  # the median of the OTHER clients
                 others = others.copy()
                 del others[bisect.bisect_left(others, own)]

@@ -98,11 +98,6 @@ def operation_of(run: RunState) -> str:
     return next((op for op in ops if op in run.variants), "migration")
 
 
-def _level(run: RunState) -> str:
-    level = run.facts.get("target_level")
-    return f"AIX {level}" if level else "the new level"
-
-
 def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -> str:
     """The run's outcome in words; ``last_line_at`` is the (formatted) time of its last line, when known."""
     op = operation_of(run)
@@ -235,9 +230,10 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
                 "a reboot boots the old system.",
                 f"bootlist -m normal {targets[0]}\nbootlist -m normal -o",
             )
+        level = f"AIX {run.facts['target_level']}" if run.facts.get("target_level") else "the new level"
         return RebootVerdict(
             "safe",
-            f"Safe to reboot into {_level(run)}: the bootlist names {boot}, the migrated disk.",
+            f"Safe to reboot into {level}: the bootlist names {boot}, the migrated disk.",
             "The original rootvg stays on its disk (old_rootvg after the reboot): to fall back, set the "
             "bootlist to that disk and reboot. Check first: bootlist -m normal -o",
         )
