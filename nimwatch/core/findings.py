@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from nimwatch.core.events import Event, Finding, FindingDetail, Severity
+from nimwatch.core.events import Finding, FindingDetail, Severity
 from nimwatch.core.limits import CONTEXT_CHARS, CONTEXT_LINES, MAX_CONTINUATION, MAX_FINDINGS, MAX_MENTIONS, MAX_TEXT
 from nimwatch.core.pasted import RULE_LINE
 from nimwatch.core.rules import MENTIONED, RuleSet, Signature
@@ -62,11 +62,6 @@ class FindingTracker(RunTracker):
         self._pending: list[PendingFinding] = []
         self._indent = 0
         """Indentation of the physical line being read (0 inside a pasted line)."""
-
-    def _emit(self, event: Event) -> None:
-        self._events.append(event)
-        if type(event) is Finding and self.run is not None:
-            self.run.findings += 1
 
     def _context_before(self) -> tuple[str, ...]:
         """The non-empty lines before the line being read (the parser knows them)."""

@@ -20,12 +20,11 @@ import re
 from typing import Any, Optional
 
 from nimwatch.core.events import InstallpResult
+from nimwatch.core.pasted import RULE_LINE
 from nimwatch.core.rules import InstallpSpec
 
 MAX_NAMES = 500
 """Fileset names kept per list (a catastrophic run must not eat the memory); counts stay exact."""
-
-RULE_LINE = "+" + "-" * 77 + "+"
 
 
 class InstallpTracker:

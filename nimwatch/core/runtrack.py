@@ -81,6 +81,8 @@ class RunTracker:
 
     def _emit(self, event: Event) -> None:
         self._events.append(event)
+        if type(event) is Finding and self.run is not None:
+            self.run.findings += 1
 
     def _phase(self) -> int:
         return self.run.phase if self.run is not None else 0
@@ -158,9 +160,8 @@ class RunTracker:
         if run.finished or run.phase != 0:
             return
         run.structured = True
-        if run.variants & {"cleanup", "wakeup", "sleep"}:
-            return
-        self._enter_phase(phase, line_no)
+        if not run.variants & {"cleanup", "wakeup", "sleep"}:
+            self._enter_phase(phase, line_no)
 
     def _fail_phase(self, line_no: int) -> None:
         """Something failed in the current phase: the run has failed; the phase ends failed when nimadm leaves it."""
