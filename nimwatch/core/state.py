@@ -236,40 +236,35 @@ class LogState:
                 kept.last_text = event.last_text or kept.last_text
                 if at is not None:
                     kept.last_line_at = at
-            return
-        if isinstance(event, LaunchExited):
+        elif isinstance(event, LaunchExited):
             outside.settle(self, event, at)
-            return
-        if isinstance(event, NimStateRead):
+        elif isinstance(event, NimStateRead):
             outside.read_nim(self, event, at)
-            return
-        if isinstance(event, HookRan):
+        elif isinstance(event, HookRan):
             hooked = self.find_run(event.run) if event.run is not None else None
             if hooked is not None:  # a run not kept: the notice still says it
                 hooked.hooks[event.hook] = HookOutcome(
                     event.hook, event.trigger, event.exit_status, event.timed_out, event.error,
                     event.attempt, event.will_retry, at, event.failed,
                 )  # fmt: skip
-            return
-        if isinstance(event, (SinkFailed, SinkRecovered)):
-            return  # about no log: FleetState
-        if isinstance(event, BadLine):
+        elif isinstance(event, BadLine):
             if len(self.bad_lines) < 100:
                 self.bad_lines.append(event)
-            return
-        if isinstance(event, (Stalled, RunSilent, StallCleared)):
+        elif isinstance(event, (Stalled, RunSilent, StallCleared)):
             self._quiet(self.run(event.run), event, at)
-            return
-        if isinstance(event, RunStarted):
+        elif isinstance(event, RunStarted):
             if len(self.runs) >= MAX_RUNS:
                 del self.runs[FIRST_RUNS_KEPT]
                 self.runs_dropped += 1
             client = event.client or self.client
             self.runs.append(RunState(event.run, client, event.line, event.mid_run, started_at=at, last_line_at=at))
-            return
-        run = self.find_run(event.run)
-        if run is None:
-            return  # a run not kept
+        elif not isinstance(event, (SinkFailed, SinkRecovered)):  # (those are about no log: FleetState)
+            run = self.find_run(event.run)
+            if run is not None:  # (else a run not kept)
+                self._apply_to_run(run, event, at)
+
+    def _apply_to_run(self, run: RunState, event: Event, at: Optional[float]) -> None:
+        """Reduce an event of the parser about one run kept."""
         if at is not None:
             run.last_line_at = at
         if isinstance(event, PhaseStarted):
