@@ -103,16 +103,14 @@ class InstallpTracker:
             if text == RULE_LINE or spec.failures_end.search(text):
                 self._close_table()
                 return False
-            for bucket, pattern in spec.lists:
-                if pattern.search(text):
-                    self.bucket = bucket
-                    return False
-            if self.bucket != "ignore":
-                m = spec.fileset.search(text)
-                if m:
-                    self._add(self.bucket, m.group("name"))
-                    return True
-            return False
+            heading = next((bucket for bucket, pattern in spec.lists if pattern.search(text)), None)
+            if heading is not None:
+                self.bucket = heading
+                return False
+            m = spec.fileset.search(text) if self.bucket != "ignore" else None
+            if m is not None:
+                self._add(self.bucket, m.group("name"))
+            return m is not None
         if not self.mode or spec.table_header.search(text):
             return False
         if self.mode == "summary":
@@ -169,8 +167,7 @@ class InstallpTracker:
             self.filesets_ok += len(self._ok - self._bad)
             self._ok, self._bad = set(), set()
             self.active = False
-            self._changed(flush=True)
-        elif self.mode:
+        if self.mode:
             self._changed(flush=True)
         self.mode = ""
         self.bucket = "ignore"
