@@ -187,10 +187,9 @@ class HistoryRecord:
         phases: dict[int, float] = {}
         for key, value in _mapping(data.get("phases", {}), "phases").items():
             try:
-                number = int(key)
+                phases[int(key)] = value
             except (TypeError, ValueError):
                 raise RecordError(f"phases: {key!r} is not a phase number 1-12") from None
-            phases[number] = value
         sizes: dict[str, int] = {}
         for key, value in _mapping(data.get("sizes", {}), "sizes").items():
             if isinstance(value, bool) or not isinstance(value, int):

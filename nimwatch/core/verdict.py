@@ -43,7 +43,6 @@ OPERATIONS = ("migration", "cleanup", "wakeup", "sleep")
 STATUSES = ("running", "failed", "incomplete", "succeeded", "other")
 """A client's status: from its last migration; ``other`` when the log holds no migration that could be judged."""
 OPERATION_WORDS = {
-    "migration": "migration",
     "cleanup": "clean-up (nimadm -C)",
     "wakeup": "wake-up (nimadm -W)",
     "sleep": "sleep (nimadm -S)",
