@@ -45,9 +45,6 @@ from typing import Any, Optional
 
 from nimwatch.core.history import PHASE_COUNT, HistoryRecord
 
-LEVELS = ("client", "kind", "all", "weights")
-"""Bases of an estimate, most specific first."""
-
 STATISTICS = ("median", "mean")
 PROGRESS_MODES = ("blend", "count", "rate", "none")
 

@@ -221,20 +221,17 @@ class RunTracker:
 
     def _abort(self, line_no: int) -> None:
         """nimadm cleaned up before phase 12: the run failed in its phase (its clean-up lines still follow)."""
+        self._fail_phase(line_no)
+        self._finish(line_no, "nimadm aborted and cleaned up", seal=False)
+
+    def _finish(self, line_no: int, reason: str, seal: bool = True) -> None:
+        """The run ends (failed if something failed in it); ``seal``: nothing after this line is its output."""
         run = self.run
         assert run is not None
-        self._fail_phase(line_no)
         self._end_installp(line_no)
         self._end_phase(line_no)
         run.finished = True
-        self._emit(RunFinished(run.index, line_no, Outcome.FAILED, run.failed_phase, "nimadm aborted and cleaned up"))
-
-    def _finish(self, line_no: int, reason: str) -> None:
-        run = self.run
-        assert run is not None
-        self._end_installp(line_no)
-        self._end_phase(line_no)
-        run.finished = run.sealed = True
+        run.sealed = run.sealed or seal
         outcome = Outcome.FAILED if run.failed else Outcome.SUCCEEDED
         self._emit(RunFinished(run.index, line_no, outcome, run.failed_phase if run.failed else None, reason))
 
