@@ -136,11 +136,9 @@ def launch_run(log: LogState, event: LaunchExited) -> Optional[RunState]:
     if event.first_line is None:
         return log.runs[-1] if log.runs else None
     for run in log.runs:
-        if run.start_line < event.first_line:
-            continue
-        if event.started is not None and run.started_at is not None and run.started_at < event.started - SLACK:
-            continue
-        return run
+        early = event.started is not None and run.started_at is not None and run.started_at < event.started - SLACK
+        if run.start_line >= event.first_line and not early:
+            return run
     return None
 
 

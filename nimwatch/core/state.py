@@ -146,8 +146,7 @@ class RunState:
     @property
     def last_phase(self) -> int:
         """The highest phase that started (0 before phase 1)."""
-        started = [p.number for p in self.phases if p.status is not PhaseStatus.NOT_RUN]
-        return max(started) if started else 0
+        return max((p.number for p in self.phases if p.status is not PhaseStatus.NOT_RUN), default=0)
 
     @property
     def target_disks(self) -> list[str]:
