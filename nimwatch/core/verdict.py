@@ -171,11 +171,10 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
     ``stalled``: the run's log ended and has been silent for longer than its
     phase's stall threshold.
     """
-    variants = run.variants
     boot: Optional[str] = run.boot_disk
     targets = run.target_disks
     op = operation_of(run)
-    if "mksysb_output" in variants:
+    if "mksysb_output" in run.variants:
         out = run.facts.get("mksysb_output", "a mksysb file")
         return RebootVerdict(
             "not_applicable",
@@ -209,7 +208,7 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
             f"more {out}\nbootlist -m normal -o",
         )
     if run.outcome is Outcome.SUCCEEDED:
-        if "partial" in variants and run.last_phase < 11:
+        if "partial" in run.variants and run.last_phase < 11:
             return RebootVerdict(
                 "do_not_reboot",
                 f"Partial run (-P) up to phase {run.last_phase}: the migrated disk is not finished.",
