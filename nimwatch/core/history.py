@@ -242,7 +242,6 @@ class HistoryRecord:
             if len(row) != len(names):
                 raise RecordError(f"a history row has {len(names)} columns, not {len(row)}")
             doc = dict(zip(names, row))
-        doc.pop("key", None)
         for name in ("variants", "phases", "sizes"):
             if isinstance(doc.get(name), str):
                 try:
