@@ -114,12 +114,10 @@ class RunTracker:
 
     def _run_start(self, line_no: int, seg_index: int) -> None:
         run = self.run
-        if run is None:
-            run = self._start_run(line_no)
-        elif run.finished or run.phase > 0:
+        if run is None or run.finished or run.phase > 0:
             # A pasted page may repeat the preamble mid-line after a run (seed 003):
             # only a preamble that begins a physical line starts a re-run.
-            if seg_index > 0:
+            if run is not None and seg_index > 0:
                 return
             run = self._start_run(line_no)
         run.saw_preamble = True
