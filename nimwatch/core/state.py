@@ -360,8 +360,7 @@ class LogState:
             run.facts[name] = event.value
             if name == "client" and not run.client:
                 run.client = event.value
-                if not self.client:
-                    self.client = event.value
+                self.client = self.client or event.value
 
 
 @dataclass(frozen=True)
