@@ -34,12 +34,9 @@ def advice_values(run: Optional[RunState], client: str = "", fills: Iterable[tup
     """The placeholder values known for ``run`` (and its finding's own ``fills``)."""
     values: dict[str, str] = {}
     if run is not None:
-        for placeholder, fact in FACT_PLACEHOLDERS.items():
-            if run.facts.get(fact):
-                values[placeholder] = run.facts[fact]
+        values = {name: run.facts[fact] for name, fact in FACT_PLACEHOLDERS.items() if run.facts.get(fact)}
         if run.target_disks:
-            values["migrated_hdisk"] = run.target_disks[0]
-            values["target_disk"] = run.target_disks[0]
+            values["migrated_hdisk"] = values["target_disk"] = run.target_disks[0]
         client = run.client or client
     if client:
         values["client"] = client

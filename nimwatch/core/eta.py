@@ -45,9 +45,6 @@ from typing import Any, Optional
 
 from nimwatch.core.history import PHASE_COUNT, HistoryRecord
 
-LEVELS = ("client", "kind", "all", "weights")
-"""Bases of an estimate, most specific first."""
-
 STATISTICS = ("median", "mean")
 PROGRESS_MODES = ("blend", "count", "rate", "none")
 
@@ -148,14 +145,8 @@ class PhaseStats:
     """Runs that timed this phase (0: filled from the phase weights)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "phase": self.phase,
-            "expected": round(self.expected, 1),
-            "p50": round(self.p50, 1),
-            "p90": round(self.p90, 1),
-            "p95": round(self.p95, 1),
-            "runs": self.runs,
-        }
+        seconds = {name: round(getattr(self, name), 1) for name in ("expected", "p50", "p90", "p95")}
+        return {"phase": self.phase, **seconds, "runs": self.runs}
 
 
 @dataclass(frozen=True)
@@ -241,12 +232,8 @@ def choose_history(
 ) -> tuple[str, list[HistoryRecord]]:
     """The fallback: the first level with ``min_runs`` usable runs, and its newest ``window`` runs."""
     usable = sorted((r for r in history if r.usable_for_eta), key=_sort_key)
-    levels: list[tuple[str, list[HistoryRecord]]] = [
-        (
-            "client",
-            [r for r in usable if r.client == run.client and _same(r.master, run.master) and _same(r.mode, run.mode)],
-        )
-    ]
+    own = [r for r in usable if r.client == run.client and _same(r.master, run.master) and _same(r.mode, run.mode)]
+    levels = [("client", own)]
     if run.target_level or run.mode:
         levels.append(("kind", [r for r in usable if r.target_level == run.target_level and r.mode == run.mode]))
     levels.append(("all", usable))
@@ -267,14 +254,9 @@ def _stats_from_history(
     for number, values in found.items():
         p50 = quantile(values, 0.5)
         expected = p50 if options.statistic == "median" else sum(values) / len(values)
-        stats[number] = PhaseStats(
-            number,
-            expected,
-            p50,
-            _floored(p50, quantile(values, 0.9), P90_FLOOR),
-            _floored(p50, quantile(values, 0.95), P95_FLOOR),
-            len(values),
-        )
+        p90 = _floored(p50, quantile(values, 0.9), P90_FLOOR)
+        p95 = _floored(p50, quantile(values, 0.95), P95_FLOOR)
+        stats[number] = PhaseStats(number, expected, p50, p90, p95, len(values))
     known_weight = sum(weights.get(n, 0.0) for n in stats)
     per_weight = sum(s.expected for s in stats.values()) / known_weight if known_weight > 0 else 0.0
     return [stats.get(n) or _weighted(n, weights, per_weight) for n in range(1, PHASE_COUNT + 1)]
@@ -312,14 +294,6 @@ def _run_scale(run: RunningRun, stats: Sequence[PhaseStats], options: EtaOptions
         return 1.0
     factor = math.pow(actual / expected, options.run_scaling)
     return min(SCALE_LIMITS[1], max(SCALE_LIMITS[0], factor))
-
-
-def _scaled(stats: PhaseStats, factor: float) -> PhaseStats:
-    if factor == 1.0:
-        return stats
-    return PhaseStats(
-        stats.phase, stats.expected * factor, stats.p50 * factor, stats.p90 * factor, stats.p95 * factor, stats.runs
-    )
 
 
 def _current_remaining(run: RunningRun, stats: PhaseStats, options: EtaOptions) -> float:
@@ -360,17 +334,17 @@ def estimate(
     """
     options = options or EtaOptions()
     level, records = choose_history(history, run, options)
-    rough = False
     if records:
-        stats = _stats_from_history(records, weights, options)
+        stats, rough = _stats_from_history(records, weights, options), False
     else:
         stats, rough = _stats_from_weights(run, weights, options)
     scale = _run_scale(run, stats, options) if records else 1.0
     if scale != 1.0:
-        stats = [_scaled(s, scale) for s in stats]
+        stats = [
+            PhaseStats(s.phase, s.expected * scale, s.p50 * scale, s.p90 * scale, s.p95 * scale, s.runs) for s in stats
+        ]
     in_run = set(run.phases)
-    current_remaining = 0.0
-    overdue = 0.0
+    current_remaining = overdue = 0.0
     if run.phase:
         current = stats[run.phase - 1]
         current_remaining = _current_remaining(run, current, options)

@@ -22,10 +22,7 @@ class Severity(str, Enum):
 
     @property
     def rank(self) -> int:
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+        return list(Severity).index(self)
 
 
 class PhaseStatus(str, Enum):

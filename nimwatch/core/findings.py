@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from nimwatch.core.events import Event, Finding, FindingDetail, Severity
+from nimwatch.core.events import Finding, FindingDetail, Severity
 from nimwatch.core.limits import CONTEXT_CHARS, CONTEXT_LINES, MAX_CONTINUATION, MAX_FINDINGS, MAX_MENTIONS, MAX_TEXT
 from nimwatch.core.pasted import RULE_LINE
 from nimwatch.core.rules import MENTIONED, RuleSet, Signature
@@ -62,11 +62,6 @@ class FindingTracker(RunTracker):
         self._pending: list[PendingFinding] = []
         self._indent = 0
         """Indentation of the physical line being read (0 inside a pasted line)."""
-
-    def _emit(self, event: Event) -> None:
-        self._events.append(event)
-        if type(event) is Finding and self.run is not None:
-            self.run.findings += 1
 
     def _context_before(self) -> tuple[str, ...]:
         """The non-empty lines before the line being read (the parser knows them)."""
@@ -169,11 +164,10 @@ class FindingTracker(RunTracker):
             context=context,
             benign=True,
         )
-        if run is None:
-            if len(self._mentions) < MAX_MENTIONS:
-                self._mentions.append(finding)
-            return
-        self._emit(finding)
+        if run is not None:
+            self._emit(finding)
+        elif len(self._mentions) < MAX_MENTIONS:
+            self._mentions.append(finding)
 
     # ------------------------------------------------------------------ the lines after a finding
 
@@ -220,9 +214,8 @@ class FindingTracker(RunTracker):
     def _emit_detail(self, pending: PendingFinding) -> None:
         if not pending.after and not pending.joined:
             return
-        severity: Optional[Severity] = None
         spec = self.rules.model.installp
         texts = (pending.text, *pending.after)
-        if pending.softened and spec is not None and any(spec.failure_words.search(t) for t in texts):
-            severity = pending.severity
+        failed = pending.softened and spec is not None and any(spec.failure_words.search(t) for t in texts)
+        severity = pending.severity if failed else None  # (the lines after it say a softened one failed)
         self._emit(FindingDetail(pending.run, pending.line, pending.rule, pending.text, tuple(pending.after), severity))

@@ -184,17 +184,14 @@ class HistoryRecord:
         version = data.get("version", RECORD_VERSION)
         if version != RECORD_VERSION:
             raise RecordError(f"version {version!r} is not supported (this nimwatch reads version {RECORD_VERSION})")
-        phases_raw = _mapping(data.get("phases", {}), "phases")
         phases: dict[int, float] = {}
-        for key, value in phases_raw.items():
+        for key, value in _mapping(data.get("phases", {}), "phases").items():
             try:
-                number = int(key)
+                phases[int(key)] = value
             except (TypeError, ValueError):
                 raise RecordError(f"phases: {key!r} is not a phase number 1-12") from None
-            phases[number] = value
-        sizes_raw = _mapping(data.get("sizes", {}), "sizes")
         sizes: dict[str, int] = {}
-        for key, value in sizes_raw.items():
+        for key, value in _mapping(data.get("sizes", {}), "sizes").items():
             if isinstance(value, bool) or not isinstance(value, int):
                 raise RecordError(f"sizes.{key}: {value!r} is not a count")
             sizes[str(key)] = value
@@ -240,13 +237,11 @@ class HistoryRecord:
         names = [name for name, _ in ROW_COLUMNS]
         if isinstance(row, Mapping) or hasattr(row, "keys"):  # sqlite3.Row has keys() but is not a Mapping
             keys = set(row.keys())
-            values = {name: row[name] for name in names if name in keys}
+            doc: dict[str, Any] = {name: row[name] for name in names if name in keys}
         else:
             if len(row) != len(names):
                 raise RecordError(f"a history row has {len(names)} columns, not {len(row)}")
-            values = dict(zip(names, row))
-        doc: dict[str, Any] = dict(values)
-        doc.pop("key", None)
+            doc = dict(zip(names, row))
         for name in ("variants", "phases", "sizes"):
             if isinstance(doc.get(name), str):
                 try:
@@ -303,10 +298,7 @@ def _bool(data: Mapping[str, Any], name: str) -> bool:
 
 def run_mode(variants: tuple[str, ...] | list[str]) -> str:
     """The run's mode from the variants the parser detected: mksysb, then cache, then NFS; "" if none."""
-    for mode in ("mksysb", "cache", "nfs"):
-        if mode in variants:
-            return mode
-    return ""
+    return next((mode for mode in ("mksysb", "cache", "nfs") if mode in variants), "")
 
 
 def record_from_run(
@@ -326,17 +318,13 @@ def record_from_run(
     """
     if not run.is_finished:
         raise RecordError(f"run {run.index} of {run.client or log or 'this log'} has not finished")
-    phases: dict[int, float] = {}
-    for phase in run.phases:
-        if phase.inferred or phase.status not in (PhaseStatus.DONE, PhaseStatus.FAILED):
-            continue
-        if phase.duration:  # start and end in the same read (0 s): nimwatch did not see the phase run
-            phases[phase.number] = round(phase.duration, 3)
-    sizes: dict[str, int] = {}
-    for number, name in PROGRESS_SIZES.items():
-        total = run.phase(number).progress_total
-        if total:
-            sizes[name] = total
+    phases = {
+        ps.number: round(seconds, 3)
+        for ps in run.phases
+        if not ps.inferred and ps.status in (PhaseStatus.DONE, PhaseStatus.FAILED) and (seconds := ps.duration)
+    }  # (a phase of 0 s, start and end in the same read: nimwatch did not see the phase run)
+    totals = {name: run.phase(number).progress_total for number, name in PROGRESS_SIZES.items()}
+    sizes = {name: total for name, total in totals.items() if total}
     variants = tuple(run.variants)
     return HistoryRecord(
         client=client or run.client or run.facts.get("client", "") or "unknown",

@@ -17,15 +17,14 @@ Pure: it holds no file, clock or thread; the parser turns its state into
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 from nimwatch.core.events import InstallpResult
+from nimwatch.core.pasted import RULE_LINE
 from nimwatch.core.rules import InstallpSpec
 
 MAX_NAMES = 500
 """Fileset names kept per list (a catastrophic run must not eat the memory); counts stay exact."""
-
-RULE_LINE = "+" + "-" * 77 + "+"
 
 
 class InstallpTracker:
@@ -47,13 +46,8 @@ class InstallpTracker:
         """Inside an invocation: from its verification to the end of its Installation Summary."""
         self.invocations = 0
         self.bucket = "ignore"
-        self.lists: dict[str, dict[str, None]] = {
-            "failed": {},
-            "cancelled": {},
-            "requisite_failures": {},
-            "missing_requisites": {},
-            "verification_failures": {},
-        }
+        names = ("failed", "cancelled", "requisite_failures", "missing_requisites", "verification_failures")
+        self.lists: dict[str, dict[str, None]] = {name: {} for name in names}
         self.filesets_ok = 0
         self.already_installed = 0
         self.failed_verification = 0
@@ -71,28 +65,16 @@ class InstallpTracker:
 
     def on_item(self, key: str, match: re.Match[str], text: str) -> bool:
         """A line matching ``installp.<key>``; True when it reports a failure."""
-        if key == "invocation":
-            self._close_table()
+        if key in ("invocation", "failures", "preinstall", "summary"):
+            self._close_table()  # (which empties ``mode``, ``bucket`` and the summary's names)
+            if key != "invocation":
+                self.mode = key
+                # a pasted log holds the rows on the heading's own line
+                return key == "summary" and self._summary_rows(text[match.end() :])
             self.invocations += 1
             self.active = True
-            self.mode = ""
             self._changed(flush=True)
             return False
-        if key == "failures":
-            self._close_table()
-            self.mode = "failures"
-            self.bucket = "ignore"
-            return False
-        if key == "preinstall":
-            self._close_table()
-            self.mode = "preinstall"
-            return False
-        if key == "summary":
-            self._close_table()
-            self.mode = "summary"
-            self._ok, self._bad = set(), set()
-            # a pasted log holds the rows on the heading's own line
-            return self._summary_rows(text[match.end() :])
         count = int(match.group("count")) if "count" in match.groupdict() else 0
         if key == "already_installed":
             self.already_installed += count
@@ -106,12 +88,8 @@ class InstallpTracker:
             if self.total is None or count > self.total:
                 self.total = count
                 self._changed(flush=True)
-        elif key == "builddate_failure":
-            self.builddate_failure = True
-            self._changed(flush=True)
-            return True
-        elif key == "bosboot_failure":
-            self.bosboot_failure = True
+        elif key in ("builddate_failure", "bosboot_failure"):
+            setattr(self, key, True)
             self._changed(flush=True)
             return True
         return False
@@ -125,39 +103,31 @@ class InstallpTracker:
             if text == RULE_LINE or spec.failures_end.search(text):
                 self._close_table()
                 return False
-            for bucket, pattern in spec.lists:
-                if pattern.search(text):
-                    self.bucket = bucket
-                    return False
-            if self.bucket != "ignore":
-                m = spec.fileset.search(text)
-                if m:
-                    self._add(self.bucket, m.group("name"))
-                    return True
-            return False
-        if self.mode == "preinstall":
-            if spec.table_header.search(text):
+            heading = next((bucket for bucket, pattern in spec.lists if pattern.search(text)), None)
+            if heading is not None:
+                self.bucket = heading
                 return False
-            m = spec.preinstall_row.search(text)
-            if m is None:
-                self._close_table()
-                return False
-            reason = m.group("reason")
-            for bucket, pattern in spec.preinstall_reasons:
-                if pattern.search(reason):
-                    if bucket == "ignore":
-                        return False
-                    self._add(bucket, m.group("name"))
-                    return True
+            m = spec.fileset.search(text) if self.bucket != "ignore" else None
+            if m is not None:
+                self._add(self.bucket, m.group("name"))
+            return m is not None
+        if not self.mode or spec.table_header.search(text):
             return False
         if self.mode == "summary":
-            if spec.table_header.search(text):
-                return False
             if spec.summary_row.search(text) is None:
                 self._close_table()
                 return False
             return self._summary_rows(text)
-        return False
+        m = spec.preinstall_row.search(text)  # (the Pre-installation Failure/Warning Summary)
+        if m is None:
+            self._close_table()
+            return False
+        reason = m.group("reason")
+        bucket = next((bucket for bucket, pattern in spec.preinstall_reasons if pattern.search(reason)), "ignore")
+        if bucket == "ignore":
+            return False
+        self._add(bucket, m.group("name"))
+        return True
 
     def success_row(self, text: str) -> bool:
         """A summary row whose every entry is a SUCCESS (not a CLEANUP): its filesets are noted as good.
@@ -197,8 +167,7 @@ class InstallpTracker:
             self.filesets_ok += len(self._ok - self._bad)
             self._ok, self._bad = set(), set()
             self.active = False
-            self._changed(flush=True)
-        elif self.mode:
+        if self.mode:
             self._changed(flush=True)
         self.mode = ""
         self.bucket = "ignore"
@@ -220,27 +189,17 @@ class InstallpTracker:
         self.dirty = True
         self.flush = self.flush or flush
 
-    @property
-    def failing(self) -> bool:
-        return bool(
-            any(self.lists.values()) or self.failed_verification or self.builddate_failure or self.bosboot_failure
-        )
-
     def snapshot(self, run: int, phase: int, line: int) -> InstallpResult:
         """The run's installp facts so far (marks the tracker clean)."""
         self.dirty = self.flush = False
-        names = {key: tuple(value) for key, value in self.lists.items()}
+        names: dict[str, Any] = {key: tuple(value) for key, value in self.lists.items()}
         return InstallpResult(
             run=run,
             phase=phase,
             line=line,
             invocations=self.invocations,
             filesets_ok=self.filesets_ok,
-            failed=names["failed"],
-            cancelled=names["cancelled"],
-            requisite_failures=names["requisite_failures"],
-            missing_requisites=names["missing_requisites"],
-            verification_failures=names["verification_failures"],
+            **names,
             failed_verification=self.failed_verification,
             already_installed=self.already_installed,
             total=self.total,

@@ -71,20 +71,15 @@ class NimView:
 
     def short(self) -> str:
         """For a table cell: ``info`` when there is one (it says the most), else Cstate."""
-        if self.error:
-            return "unreadable"
-        return self.info or self.cstate or "-"
+        return "unreadable" if self.error else self.info or self.cstate or "-"
 
     def label(self) -> str:
         """``Cstate: info`` in a few words, for a table cell or a detail line."""
         if self.error:
             return f"unreadable: {self.error}"
-        text = self.cstate or "-"
-        if self.info:
-            text += f": {self.info}"
-        if self.result:
-            text += f" ({self.result})"
-        return text
+        info = f": {self.info}" if self.info else ""
+        result = f" ({self.result})" if self.result else ""
+        return f"{self.cstate or '-'}{info}{result}"
 
 
 def signal_name(number: int) -> str:
@@ -141,11 +136,9 @@ def launch_run(log: LogState, event: LaunchExited) -> Optional[RunState]:
     if event.first_line is None:
         return log.runs[-1] if log.runs else None
     for run in log.runs:
-        if run.start_line < event.first_line:
-            continue
-        if event.started is not None and run.started_at is not None and run.started_at < event.started - SLACK:
-            continue
-        return run
+        early = event.started is not None and run.started_at is not None and run.started_at < event.started - SLACK
+        if run.start_line >= event.first_line and not early:
+            return run
     return None
 
 

@@ -113,14 +113,9 @@ def count_stretch(
     last: Optional[re.Match[AnyStr]] = None
     if compiled.per_line and literal is not None:
         found = _line_matches(pattern, block, start, end, literal, newline)
-        if not found:
-            return None
-        hits, last = len(found), found[-1]
-        if counter.kind != "count":
-            last = _largest(found, best_totals.get(phase, 0))
-            if last is None:
-                return None
-            best_totals[phase] = int(last.group("total"))
+        hits = len(found)
+        if found:
+            last = found[-1] if counter.kind == "count" else _largest(found, best_totals.get(phase, 0))
     elif counter.kind == "count":
         hits = len(pattern.findall(block, start, end))
         if hits:
@@ -129,10 +124,10 @@ def count_stretch(
         last = _last_match(pattern, block, start, end, literal, newline)
         if last is not None:
             last = _largest_total(pattern, totals or pattern, block, start, end, last, best_totals.get(phase, 0))
-            if last is not None:
-                best_totals[phase] = int(last.group("total"))
     if last is None:
         return None
+    if counter.kind != "count":
+        best_totals[phase] = int(last.group("total"))
     line_no = lines_to_end - block.count(newline, last.start(), end) + 1  # (the last match is near the end)
     groups = last.groupdict()
     total: Optional[int]
@@ -140,17 +135,11 @@ def count_stretch(
         done, total = int(groups["done"]), int(groups["total"])
         counts[counter.name] = done
     elif counter.kind == "total":
-        total = int(groups["total"])
+        done, total = 0, int(groups["total"])
         counts[counter.name] = total
-        done = 0
     else:
-        done = counts.get(counter.name, 0) + hits
-        counts[counter.name] = done
-        total = counter.total
-        for name in counter.total_from:
-            if counts.get(name):
-                total = counts[name]
-                break
+        done = counts[counter.name] = counts.get(counter.name, 0) + hits
+        total = next((counts[name] for name in counter.total_from if counts.get(name)), counter.total)
         if total is not None and done > total:
             total = None
     return last.start(), Progress(run_index, phase, done, total, counter.unit, line_no)

@@ -81,15 +81,15 @@ class RunTracker:
 
     def _emit(self, event: Event) -> None:
         self._events.append(event)
+        if type(event) is Finding and self.run is not None:
+            self.run.findings += 1
 
     def _phase(self) -> int:
         return self.run.phase if self.run is not None else 0
 
     def _scanner_key(self) -> int:
         run = self.run
-        if run is None or run.finished:
-            return 0
-        return run.phase
+        return 0 if run is None or run.finished else run.phase
 
     # ------------------------------------------------------------------ runs
 
@@ -114,12 +114,10 @@ class RunTracker:
 
     def _run_start(self, line_no: int, seg_index: int) -> None:
         run = self.run
-        if run is None:
-            run = self._start_run(line_no)
-        elif run.finished or run.phase > 0:
+        if run is None or run.finished or run.phase > 0:
             # A pasted page may repeat the preamble mid-line after a run (seed 003):
             # only a preamble that begins a physical line starts a re-run.
-            if seg_index > 0:
+            if run is not None and seg_index > 0:
                 return
             run = self._start_run(line_no)
         run.saw_preamble = True
@@ -145,9 +143,8 @@ class RunTracker:
         run.structured = True
         run.recent.clear()
         self._end_phase(line_no)
-        if run.phase == 0 and number > 1 and run.saw_preamble and "partial" not in run.variants:
-            run.variants.add("partial")
-            self._emit(Fact(run.index, "variant", "partial", line_no))
+        if run.phase == 0 and number > 1 and run.saw_preamble:
+            self._variant("partial", line_no)
         run.phase = number
         run.script_running = None
         run.phase_status[number] = PhaseStatus.RUNNING
@@ -161,9 +158,8 @@ class RunTracker:
         if run.finished or run.phase != 0:
             return
         run.structured = True
-        if run.variants & {"cleanup", "wakeup", "sleep"}:
-            return
-        self._enter_phase(phase, line_no)
+        if not run.variants & {"cleanup", "wakeup", "sleep"}:
+            self._enter_phase(phase, line_no)
 
     def _fail_phase(self, line_no: int) -> None:
         """Something failed in the current phase: the run has failed; the phase ends failed when nimadm leaves it."""
@@ -202,9 +198,7 @@ class RunTracker:
         """Publish the run's installp facts when they changed and a table or invocation ended (or ``force``)."""
         run = self.run
         tracker = run.installp if run is not None else None
-        if run is None or tracker is None:
-            return
-        if tracker.dirty and (tracker.flush or force):
+        if run is not None and tracker is not None and tracker.dirty and (tracker.flush or force):
             self._emit(tracker.snapshot(run.index, run.phase, line_no))
 
     def _end_installp(self, line_no: int) -> None:
@@ -220,27 +214,22 @@ class RunTracker:
         run = self._ensure_run(line_no, structure=True)
         if not self.client and client:
             self._fact("client", client, line_no, first_wins=True)
-        if run.finished:
-            return
-        if run.phase == 12 or (run.phase == 0 and "cleanup" in run.variants):
+        if not run.finished and (run.phase == 12 or (run.phase == 0 and "cleanup" in run.variants)):
             self._finish(line_no, "nimadm cleaned up on the client")
 
     def _abort(self, line_no: int) -> None:
         """nimadm cleaned up before phase 12: the run failed in its phase (its clean-up lines still follow)."""
+        self._fail_phase(line_no)
+        self._finish(line_no, "nimadm aborted and cleaned up", seal=False)
+
+    def _finish(self, line_no: int, reason: str, seal: bool = True) -> None:
+        """The run ends (failed if something failed in it); ``seal``: nothing after this line is its output."""
         run = self.run
         assert run is not None
-        self._fail_phase(line_no)
         self._end_installp(line_no)
         self._end_phase(line_no)
         run.finished = True
-        self._emit(RunFinished(run.index, line_no, Outcome.FAILED, run.failed_phase, "nimadm aborted and cleaned up"))
-
-    def _finish(self, line_no: int, reason: str) -> None:
-        run = self.run
-        assert run is not None
-        self._end_installp(line_no)
-        self._end_phase(line_no)
-        run.finished = run.sealed = True
+        run.sealed = run.sealed or seal
         outcome = Outcome.FAILED if run.failed else Outcome.SUCCEEDED
         self._emit(RunFinished(run.index, line_no, outcome, run.failed_phase if run.failed else None, reason))
 
@@ -248,15 +237,12 @@ class RunTracker:
         """The log (or this run) ended without nimadm's final lines; ``open_end``: the log just stops here."""
         run = self.run
         assert run is not None
-        if run.failed:
-            self._finish(line_no, reason)
-            return
-        done = (
-            run.phase == 12
+        if (
+            run.failed
+            or run.phase == 12
             or ("partial" in run.variants and run.phase > 0)
             or (run.phase == 0 and bool(run.variants & {"cleanup", "wakeup", "sleep"}))
-        )
-        if done:
+        ):
             self._finish(line_no, reason)
             return
         self._end_installp(line_no)

@@ -146,8 +146,7 @@ class RunState:
     @property
     def last_phase(self) -> int:
         """The highest phase that started (0 before phase 1)."""
-        started = [p.number for p in self.phases if p.status is not PhaseStatus.NOT_RUN]
-        return max(started) if started else 0
+        return max((p.number for p in self.phases if p.status is not PhaseStatus.NOT_RUN), default=0)
 
     @property
     def target_disks(self) -> list[str]:
@@ -232,49 +231,39 @@ class LogState:
                 self.last_text = event.last_text
             kept = self.find_run(event.run) if event.run is not None else None
             if kept is not None:
-                run = kept
-                run.last_line = event.line
-                run.last_text = event.last_text or run.last_text
+                kept.last_line = event.line
+                kept.last_text = event.last_text or kept.last_text
                 if at is not None:
-                    run.last_line_at = at
-            return
-        if isinstance(event, LaunchExited):
+                    kept.last_line_at = at
+        elif isinstance(event, LaunchExited):
             outside.settle(self, event, at)
-            return
-        if isinstance(event, NimStateRead):
+        elif isinstance(event, NimStateRead):
             outside.read_nim(self, event, at)
-            return
-        if isinstance(event, HookRan):
+        elif isinstance(event, HookRan):
             hooked = self.find_run(event.run) if event.run is not None else None
             if hooked is not None:  # a run not kept: the notice still says it
                 hooked.hooks[event.hook] = HookOutcome(
                     event.hook, event.trigger, event.exit_status, event.timed_out, event.error,
                     event.attempt, event.will_retry, at, event.failed,
                 )  # fmt: skip
-            return
-        if isinstance(event, (SinkFailed, SinkRecovered)):
-            return  # about no log: FleetState
-        if isinstance(event, BadLine):
+        elif isinstance(event, BadLine):
             if len(self.bad_lines) < 100:
                 self.bad_lines.append(event)
-            return
-        if isinstance(event, (Stalled, RunSilent, StallCleared)):
+        elif isinstance(event, (Stalled, RunSilent, StallCleared)):
             self._quiet(self.run(event.run), event, at)
-            return
-        if isinstance(event, RunStarted):
-            client = event.client or self.client
-            run = RunState(event.run, client, event.line, event.mid_run)
-            run.started_at = at
-            run.last_line_at = at
+        elif isinstance(event, RunStarted):
             if len(self.runs) >= MAX_RUNS:
                 del self.runs[FIRST_RUNS_KEPT]
                 self.runs_dropped += 1
-            self.runs.append(run)
-            return
-        found = self.find_run(event.run)
-        if found is None:
-            return  # a run not kept
-        run = found
+            client = event.client or self.client
+            self.runs.append(RunState(event.run, client, event.line, event.mid_run, started_at=at, last_line_at=at))
+        elif not isinstance(event, (SinkFailed, SinkRecovered)):  # (those are about no log: FleetState)
+            run = self.find_run(event.run)
+            if run is not None:  # (else a run not kept)
+                self._apply_to_run(run, event, at)
+
+    def _apply_to_run(self, run: RunState, event: Event, at: Optional[float]) -> None:
+        """Reduce an event of the parser about one run kept."""
         if at is not None:
             run.last_line_at = at
         if isinstance(event, PhaseStarted):
@@ -327,12 +316,10 @@ class LogState:
         if isinstance(event, StallCleared):
             run.stall_reported = False
             run.stall_evidence, run.stall_info_since = "", None
-            if event.evidence:  # NIM's info moved on: the log may still be silent (lines end that)
-                if not run.silenced:
-                    run.quiet_since = None
-                return
-            run.quiet_since = None
-            if run.silenced:
+            # with evidence, NIM's info moved on: the log may still be silent (lines end that)
+            if not (event.evidence and run.silenced):
+                run.quiet_since = None
+            if run.silenced and not event.evidence:
                 run.outcome = Outcome.RUNNING
                 run.finish_reason = ""
                 run.finished_at = None
@@ -373,8 +360,7 @@ class LogState:
             run.facts[name] = event.value
             if name == "client" and not run.client:
                 run.client = event.value
-                if not self.client:
-                    self.client = event.value
+                self.client = self.client or event.value
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ times are real come in as arguments.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Optional
 
@@ -57,14 +58,6 @@ class Cell:
         return slowness(self.ratio)
 
 
-def median(values: Sequence[float]) -> Optional[float]:
-    """The median of sorted ``values`` (None for none)."""
-    if not values:
-        return None
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
-
-
 def slowness(ratio: Optional[float]) -> str:
     """A duration ratio to the median in words (see :data:`SLOW`, :data:`VERY_SLOW`, :data:`FAST`)."""
     if ratio is None:
@@ -96,17 +89,13 @@ def heat_rows(runs: Mapping[str, tuple[RunState, bool]], now: float) -> dict[str
     out: dict[str, list[Cell]] = {}
     for key, (run, _) in runs.items():
         cells = []
-        for index, ps in enumerate(run.phases):
-            value = seconds[key][index]
-            own = finished[key][index]
-            others = pools[index]
+        for ps, value, own, others in zip(run.phases, seconds[key], finished[key], pools):
             if own is not None:  # the median of the OTHER clients
                 others = others.copy()
                 del others[bisect.bisect_left(others, own)]
-            mid = median(others)
-            compared = value is not None and mid is not None and mid >= MIN_COMPARED
+            mid = statistics.median(others) if others else None
             early = ps.status is PhaseStatus.RUNNING and (value or 0.0) < MIN_COMPARED
-            ratio = value / mid if compared and not early and value is not None and mid else None
+            ratio = value / mid if value is not None and mid is not None and mid >= MIN_COMPARED and not early else None
             cells.append(Cell(ps.status, value, ratio))
         out[key] = cells
     return out

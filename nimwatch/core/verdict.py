@@ -43,7 +43,6 @@ OPERATIONS = ("migration", "cleanup", "wakeup", "sleep")
 STATUSES = ("running", "failed", "incomplete", "succeeded", "other")
 """A client's status: from its last migration; ``other`` when the log holds no migration that could be judged."""
 OPERATION_WORDS = {
-    "migration": "migration",
     "cleanup": "clean-up (nimadm -C)",
     "wakeup": "wake-up (nimadm -W)",
     "sleep": "sleep (nimadm -S)",
@@ -94,17 +93,8 @@ class ClientVerdict:
 
 def operation_of(run: RunState) -> str:
     """One of :data:`OPERATIONS`: clean-up, wake-up and sleep runs print no phase banner."""
-    variants = set(run.variants)
-    if run.last_phase == 0:
-        for op in ("cleanup", "wakeup", "sleep"):
-            if op in variants:
-                return op
-    return "migration"
-
-
-def _level(run: RunState) -> str:
-    level = run.facts.get("target_level")
-    return f"AIX {level}" if level else "the new level"
+    ops = ("cleanup", "wakeup", "sleep") if run.last_phase == 0 else ()
+    return next((op for op in ops if op in run.variants), "migration")
 
 
 def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -> str:
@@ -119,11 +109,8 @@ def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -
                 "wakeup": "wake-up done: altinst_rootvg is mounted on the master",
                 "sleep": "sleep done: altinst_rootvg is put back to sleep",
             }[op]
-        if run.outcome is Outcome.FAILED:
-            return f"{what} failed"
-        if run.outcome is Outcome.RUNNING:
-            return f"{what} running"
-        return f"{what} did not finish"
+        words = {Outcome.FAILED: "failed", Outcome.RUNNING: "running"}.get(run.outcome, "did not finish")
+        return f"{what} {words}"
     if run.outcome is Outcome.RUNNING:
         return f"running in phase {phase}" if phase else "running, before phase 1"
     ended = run.nimadm_exit
@@ -184,11 +171,10 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
     ``stalled``: the run's log ended and has been silent for longer than its
     phase's stall threshold.
     """
-    variants = set(run.variants)
     boot: Optional[str] = run.boot_disk
     targets = run.target_disks
     op = operation_of(run)
-    if "mksysb_output" in variants:
+    if "mksysb_output" in run.variants:
         out = run.facts.get("mksysb_output", "a mksysb file")
         return RebootVerdict(
             "not_applicable",
@@ -199,9 +185,7 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
         what = {"cleanup": "nimadm -C clean-up", "wakeup": "a wake-up of altinst_rootvg"}.get(
             op, "a sleep of altinst_rootvg"
         )
-        detail = ""
-        if op == "wakeup":
-            detail = "Put altinst_rootvg back to sleep (nimadm -S) before booting it."
+        detail = "Put altinst_rootvg back to sleep (nimadm -S) before booting it." if op == "wakeup" else ""
         return RebootVerdict(
             "not_applicable", f"This run was {what}; it does not change what the client boots.", detail
         )
@@ -224,7 +208,7 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
             f"more {out}\nbootlist -m normal -o",
         )
     if run.outcome is Outcome.SUCCEEDED:
-        if "partial" in variants and run.last_phase < 11:
+        if "partial" in run.variants and run.last_phase < 11:
             return RebootVerdict(
                 "do_not_reboot",
                 f"Partial run (-P) up to phase {run.last_phase}: the migrated disk is not finished.",
@@ -244,9 +228,10 @@ def reboot_verdict(run: RunState, *, stalled: bool = False) -> RebootVerdict:
                 "a reboot boots the old system.",
                 f"bootlist -m normal {targets[0]}\nbootlist -m normal -o",
             )
+        level = f"AIX {run.facts['target_level']}" if run.facts.get("target_level") else "the new level"
         return RebootVerdict(
             "safe",
-            f"Safe to reboot into {_level(run)}: the bootlist names {boot}, the migrated disk.",
+            f"Safe to reboot into {level}: the bootlist names {boot}, the migrated disk.",
             "The original rootvg stays on its disk (old_rootvg after the reboot): to fall back, set the "
             "bootlist to that disk and reboot. Check first: bootlist -m normal -o",
         )
@@ -321,18 +306,10 @@ def client_verdict(
     the client's news.
     """
     if launch is not None and not exited_ok(launch):
-        return ClientVerdict(
-            "failed",
-            f"{exit_words(launch)} before writing to its log",
-            None,
-            "migration",
-            False,
-            RebootVerdict(
-                "do_not_reboot",
-                f"{exit_words(launch)} before writing to its log: nothing was migrated.",
-                f"Read nimadm's output: more {launch.output or '<the run output file>'}",
-            ),
-        )
+        words = f"{exit_words(launch)} before writing to its log"
+        out = launch.output or "<the run output file>"
+        reboot = RebootVerdict("do_not_reboot", f"{words}: nothing was migrated.", f"Read nimadm's output: more {out}")
+        return ClientVerdict("failed", words, None, "migration", False, reboot)
     if not runs:
         return ClientVerdict(
             "running", "no nimadm output yet", None, "migration", False,
@@ -369,14 +346,12 @@ def client_verdict(
     if mig.outcome is Outcome.FAILED:
         where = f"in phase {mig.failed_phase}" if mig.failed_phase else "before phase 1"
         summary = f"failed {where}, cleaned up — not migrated"
-        return ClientVerdict("failed", summary, mig.index, "migration", True, reboot)
-    if mig.outcome is Outcome.SUCCEEDED:
-        return ClientVerdict(
-            "incomplete", "migrated, then removed by nimadm -C — not migrated", mig.index, "migration", True, reboot
-        )
-    return ClientVerdict(
-        "incomplete", "incomplete (abandoned), cleaned up — not migrated", mig.index, "migration", True, reboot
-    )
+    elif mig.outcome is Outcome.SUCCEEDED:
+        summary = "migrated, then removed by nimadm -C — not migrated"
+    else:
+        summary = "incomplete (abandoned), cleaned up — not migrated"
+    status = "failed" if mig.outcome is Outcome.FAILED else "incomplete"
+    return ClientVerdict(status, summary, mig.index, "migration", True, reboot)
 
 
 def root_finding(run: RunState) -> Optional[Finding]:
