@@ -261,10 +261,6 @@ class AlertStore:
         self._apply(step)
         return len(step)
 
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
     def _apply(self, states: Sequence[tuple[str, bool]]) -> None:
         for key, acknowledged in states:
             alert = self._alerts.get(key)

@@ -95,9 +95,8 @@ class TuiContext:
         now = self.now()
         with self.engine.locked():
             logs = self.engine.logs
-            if full:
-                self._fleet = {}
-            self._fleet = {log: row for log, row in self._fleet.items() if log in logs and log not in dirty}
+            kept = {} if full else self._fleet
+            self._fleet = {log: row for log, row in kept.items() if log in logs and log not in dirty}
             for log, state in logs.items():
                 if log not in self._fleet:
                     self._fleet[log] = self._row(state, now)

@@ -249,12 +249,8 @@ class DetailScreen(Screen[None]):
         view = self.log_view
         # from the cursor, unless follow mode still holds it on the last line: then from the top (or the end)
         current = (0 if direction > 0 else view.limit + 1) if view.follow else view.cursor_line
-        if direction > 0:
-            ahead = [line for line in lines if line > current]
-            target = ahead[0] if ahead else None
-        else:
-            behind = [line for line in lines if line < current]
-            target = behind[-1] if behind else None
+        # the nearest finding that way: the first after the cursor, or the last before it
+        target = next((line for line in lines[::direction] if (line - current) * direction > 0), None)
         if target is None:
             self.notify("No more findings that way.", severity="information")
             return

@@ -161,10 +161,8 @@ class LogView(ScrollView, can_focus=True):
         needle = self.filter_text.lower()
         lines = self.source.lines
         self._visible = [i for i in range(self.limit) if needle in lines[i].lower()]
-        self.cursor = 0
-        for pos, index in enumerate(self._visible):
-            if index + 1 <= keep_line:
-                self.cursor = pos
+        # the last line shown at or above the one kept (the indexes ascend)
+        self.cursor = max(0, sum(1 for index in self._visible if index < keep_line) - 1)
 
     def _resize(self) -> None:
         width = 0
