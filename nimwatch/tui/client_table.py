@@ -376,14 +376,10 @@ class ClientTable(ScrollView, can_focus=True):
         self.move_cursor(self.cursor_row + direction * page, scroll=False)
 
     def action_first(self) -> None:
-        self._set_hover(-1)
-        self.user_moved = True
-        self.move_cursor(0)
+        self.action_cursor(-self.cursor_row)
 
     def action_last(self) -> None:
-        self._set_hover(-1)
-        self.user_moved = True
-        self.move_cursor(len(self._keys) - 1)
+        self.action_cursor(len(self._keys) - 1 - self.cursor_row)
 
     def action_select_cursor(self) -> None:
         self._set_hover(-1)

@@ -80,8 +80,8 @@ class FindingsPanel(Vertical):
         The first time, the finding on ``cause_line`` (the run's cause, as the
         dashboard names it) is highlighted; after that, the highlight stays.
         """
-        runs = list(runs)
-        if [(n, label, list(f)) for n, label, f in runs] == [(n, label, list(f)) for n, label, f in self._runs]:
+        runs = [(n, label, list(f)) for n, label, f in runs]
+        if runs == self._runs:
             return
         self._runs = runs
         options = self.query_one(OptionList)

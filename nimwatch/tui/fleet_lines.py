@@ -9,6 +9,7 @@ untrusted text: every name goes through :func:`one_line`. No screen here
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Optional
 
@@ -114,9 +115,7 @@ def phase_text(client: ClientView, names: Mapping[int, str]) -> str:
 
 def status_counts(clients: Sequence[ClientView]) -> str:
     """``4 clients: 1 failed, 1 running, 2 succeeded`` (most urgent first)."""
-    counts: dict[str, int] = {}
-    for client in clients:
-        counts[client.status] = counts.get(client.status, 0) + 1
+    counts = Counter(client.status for client in clients)
     parts = [f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: STATUS_RANK.get(kv[0], 9))]
     head = f"{len(clients)} client{'s' if len(clients) != 1 else ''}"
     return head + (": " + ", ".join(parts) if parts else "")

@@ -156,10 +156,8 @@ class HeatmapScreen(Screen[None]):
             table.move_cursor(row=self.shown.index(selected), animate=False)
 
     def _selected(self) -> Optional[str]:
-        table = self.query_one(DataTable)
-        if not self.shown or not 0 <= table.cursor_row < len(self.shown):
-            return None
-        return self.shown[table.cursor_row]
+        row = self.query_one(DataTable).cursor_row
+        return self.shown[row] if 0 <= row < len(self.shown) else None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

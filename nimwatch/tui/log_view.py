@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar, Optional
 
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
@@ -147,11 +146,7 @@ class LogView(ScrollView, can_focus=True):
             self.filter_text = ""
             self._visible = None
             self._resize()
-        if self._visible is not None:
-            index = self._visible.index(target)
-        else:
-            index = max(0, min(target, self.count - 1))
-        self._move(index, center=True)
+        self._move(self._visible.index(target) if self._visible is not None else target, center=True)  # _move clamps
 
     def _apply_filter(self, keep_line: int) -> None:
         if not self.filter_text:
@@ -214,8 +209,7 @@ class LogView(ScrollView, can_focus=True):
         self._move(self.cursor + delta)
 
     def action_page(self, direction: int) -> None:
-        self.follow = False
-        self._move(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height - 1))
 
     def action_first(self) -> None:
         self.follow = False
@@ -250,10 +244,7 @@ class LogView(ScrollView, can_focus=True):
         gutter_w = self._gutter_width()
         text = Text(no_wrap=True, end="")
         text.append(f"{line_no:>{gutter_w - 1}} ", self.get_component_rich_style("logview--gutter"))
-        style: Optional[Style] = None
-        if kind != "plain":
-            style = self.get_component_rich_style(f"logview--{kind}")
-        text.append(raw, style)
+        text.append(raw, self.get_component_rich_style(f"logview--{kind}") if kind != "plain" else None)
         if is_cursor:
             wide = max(self._width, int(self.scroll_x) + self.scrollable_content_region.width)
             text.pad_right(max(0, wide - text.cell_len))
