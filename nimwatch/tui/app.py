@@ -318,16 +318,9 @@ def make_app(
         fleet: every master's clients from Prometheus (the ``F`` key's screen), looked at in its own thread.
         open_fleet: start on the fleet screen (``nimwatch tui --fleet URL``).
     """
-    now: Callable[[], float] = clock
-    if replay is not None:
-        source = replay
-
-        def now() -> float:
-            return source.now
-
     ctx = TuiContext(
         engine=engine,
-        now=now,
+        now=clock if replay is None else lambda: replay.now,
         replay=replay,
         report_dir=report_dir if report_dir is not None else Path.cwd(),
         timed=timed if timed is not None else (lambda log: True),

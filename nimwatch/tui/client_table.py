@@ -202,8 +202,12 @@ class ClientTable(ScrollView, can_focus=True):
         if self._refit or keys != self._keys or any(self._shown.get(row.log) != row for row in rows):
             self._refit = False
             layout = fit_layout(self._rows, self._width, *self.sort)  # the widths follow the content
-            if layout != self._layout:
-                self._set_layout(layout)
+            if layout != self._layout:  # every row is made and drawn again
+                self._layout = layout
+                self._cells = {}
+                self._shown = {}
+                self._drop_strips()
+                self._rebuild(everything=True)
                 return
         if keys != self._keys:
             self._rebuild()
@@ -287,13 +291,6 @@ class ClientTable(ScrollView, can_focus=True):
         """The width the columns fit in: the widget's, less a vertical scrollbar's."""
         return max(1, self.size.width - self.styles.scrollbar_size_vertical)
 
-    def _set_layout(self, layout: Layout) -> None:
-        self._layout = layout
-        self._cells = {}
-        self._shown = {}
-        self._drop_strips()
-        self._rebuild(everything=True)
-
     # ------------------------------------------------------------------ rendering
 
     def notify_style_update(self) -> None:
@@ -319,7 +316,9 @@ class ClientTable(ScrollView, can_focus=True):
         width = self.size.width
         if y < HEADER_HEIGHT:
             if self._header is None:
-                self._header = self._render_header(width)
+                labels = [Text(label, no_wrap=True, overflow="ellipsis") for _, label, _ in self._layout]
+                styles = line_styles(len(self._layout), self.get_component_rich_style("clienttable--header"))
+                self._header = self._render_line_of(labels, styles, width)
             return self._header
         index = y - HEADER_HEIGHT + int(self.scroll_y)
         if index >= len(self._keys):
@@ -334,11 +333,6 @@ class ClientTable(ScrollView, can_focus=True):
         self._strips[log] = (cursor, hover, strip)
         self.renders += 1
         return strip
-
-    def _render_header(self, width: int) -> Strip:
-        labels = [Text(label, no_wrap=True, overflow="ellipsis") for _, label, _ in self._layout]
-        styles = line_styles(len(self._layout), self.get_component_rich_style("clienttable--header"))
-        return self._render_line_of(labels, styles, width)
 
     def _row_styles(self, cursor: bool, hover: bool) -> LineStyles:
         styles = self._styles.get((cursor, hover))

@@ -62,9 +62,7 @@ class TuiContext:
     def row(self, log: str) -> Optional[ClientRow]:
         with self.engine.locked():
             state = self.engine.logs.get(log)
-            if state is None:
-                return None
-            return self._row(state, self.now())
+            return self._row(state, self.now()) if state is not None else None
 
     def run_cause(self, log: str, run: Optional[int]) -> Optional[tuple[str, int, str]]:
         """Run ``run`` of ``log``'s cause, as the dashboard's Cause column says it: (label, line, severity)."""

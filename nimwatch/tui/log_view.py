@@ -85,9 +85,7 @@ class LogView(ScrollView, can_focus=True):
     @property
     def cursor_line(self) -> int:
         """The 1-based log line under the cursor (0 when nothing is shown)."""
-        if not self.count:
-            return 0
-        return self.line_index(min(self.cursor, self.count - 1)) + 1
+        return self.line_index(min(self.cursor, self.count - 1)) + 1 if self.count else 0
 
     def visible_lines(self) -> list[int]:
         """1-based numbers of the lines shown (the filter applied)."""
@@ -121,9 +119,7 @@ class LogView(ScrollView, can_focus=True):
         """Mark ``text`` and move to its next match from the cursor; False when nothing matches."""
         self.search_text = text
         self.refresh()
-        if not text:
-            return True
-        return self.next_match(1, include_current=True)
+        return not text or self.next_match(1, include_current=True)
 
     def next_match(self, direction: int, include_current: bool = False) -> bool:
         """Move to the next (1) or previous (-1) line containing the search text, wrapping around."""
