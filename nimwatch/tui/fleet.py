@@ -225,10 +225,8 @@ class FleetScreen(Screen[None]):
 
     def _detail(self) -> None:
         view = self.state.view
-        line = self.selected_line()
-        self.query_one("#fleet-detail", Static).update(
-            detail_text(line, view.at if view is not None else self.clock(), self.names)
-        )
+        now = view.at if view is not None else self.clock()
+        self.query_one("#fleet-detail", Static).update(detail_text(self.selected_line(), now, self.names))
 
     # ------------------------------------------------------------------ the cursor
 

@@ -66,8 +66,7 @@ def cell_text(cell: Cell, client_status: str = "running") -> Text:
         seconds = short_duration(cell.seconds) if client_status == "stalled" else ""
         body = SYMBOL[client_status] + seconds
         return Text(body.rjust(CELL_WIDTH - 1) + " ", style=f"bold {STATUS_STYLE[client_status].split()[-1]}")
-    mark = STATUS_MARK.get(cell.status, "")
-    body = (mark + short_duration(cell.seconds)) or "✔"
+    body = (STATUS_MARK.get(cell.status, "") + short_duration(cell.seconds)) or "✔"
     pace = PACE_STYLE[cell.pace]
     if cell.status is PhaseStatus.FAILED:
         style = "bold white on red"
