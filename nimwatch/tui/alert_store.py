@@ -66,9 +66,7 @@ class Alert:
 
     def passes(self, level: str) -> bool:
         """Shown at severity filter ``level`` (:data:`LEVELS`)."""
-        if level == "all":
-            return True
-        return not self.benign and _RANK.get(self.severity, 0) >= _RANK[level]
+        return level == "all" or (not self.benign and _RANK.get(self.severity, 0) >= _RANK[level])
 
 
 Group = tuple[str, Optional[int], list[Alert]]
@@ -131,7 +129,6 @@ class AlertStore:
         line = notice.get("line")
         line = line if isinstance(line, int) else None
         if notice.kind is FINDING:
-            rule = str(notice.get("rule", ""))
             code = notice.get("code")
             title = escape_controls(str(notice.get("title", "")))
             fields = dict(
@@ -139,7 +136,7 @@ class AlertStore:
                 severity=str(notice.get("severity", "warning")),
                 title=title,
                 text=escape_controls(str(notice.get("text", ""))),
-                rule=rule,
+                rule=str(notice.get("rule", "")),
                 cause=f"{code} {title}" if code else title,
                 benign=bool(notice.get("benign")),
             )
@@ -147,18 +144,17 @@ class AlertStore:
             where = f"phase {notice.phase}" if notice.phase else "the run"
             minutes = notice.get("minutes", notice.get("silent_minutes"))
             detail = f" for {float(minutes):g} min" if isinstance(minutes, (int, float)) else ""
-            rule = f"stall-{notice.phase or 0}"
             fields = dict(
                 kind="stall",
                 severity="warning",
                 title=f"Stalled: no new line{detail} in {where}",
                 text=escape_controls(str(notice.get("last_text", notice.get("text", "")))),
-                rule=rule,
+                rule=f"stall-{notice.phase or 0}",
                 cause=f"stalled in {where}",
             )
         else:
             return None
-        key = self._key(notice, str(fields["kind"]), rule, line)
+        key = self._key(notice, str(fields["kind"]), str(fields["rule"]), line)
         alert = self._alerts.get(key)
         if alert is not None:  # the engine sent it again (severity raised): update it
             alert.severity = str(fields["severity"])
@@ -260,10 +256,6 @@ class AlertStore:
         step = self._undo.pop()
         self._apply(step)
         return len(step)
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
 
     def _apply(self, states: Sequence[tuple[str, bool]]) -> None:
         for key, acknowledged in states:

@@ -32,9 +32,9 @@ from nimwatch.tui.messages import OpenClient
 from nimwatch.tui.prompt import ConfirmScreen
 from nimwatch.tui.row_table import RowTable
 from nimwatch.tui.summary import SummaryBar
+from nimwatch.tui.table_cells import SEVERITY_STYLE
 from nimwatch.views.report_text import SEVERITY_MARK
 
-SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": ""}
 Line = tuple[str, list[Alert]]
 """A line of the list: its key (``a<id>`` or ``g<n>``) and the alerts it stands for."""
 Head = tuple[str, Optional[int], str]
@@ -118,7 +118,7 @@ class AlertsScreen(Screen[None]):
         else:
             lines = [(f"a{a.id}", [a]) for a in store.newest_first(self.show_acknowledged, self.level)]
         table = self.query_one(RowTable)
-        selected = self._selected_key()
+        selected = self._selected()
         table.clear()
         now = self.ctx.now()
         for key, alerts in lines:
@@ -126,8 +126,8 @@ class AlertsScreen(Screen[None]):
             table.add_row(*cells, key=key)
         self.lines = lines
         keys = [key for key, _ in lines]
-        if selected in keys:
-            table.move_cursor(row=keys.index(selected), animate=False)
+        if selected is not None and selected[0] in keys:
+            table.move_cursor(row=keys.index(selected[0]), animate=False)
         self._title()
 
     def _title(self) -> None:
@@ -187,36 +187,27 @@ class AlertsScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def _selected_key(self) -> Optional[str]:
-        table = self.query_one(RowTable)
-        if not self.lines or not 0 <= table.cursor_row < len(self.lines):
-            return None
-        return self.lines[table.cursor_row][0]
-
-    def _selected(self) -> list[Alert]:
-        table = self.query_one(RowTable)
-        if not self.lines or not 0 <= table.cursor_row < len(self.lines):
-            return []
-        return self.lines[table.cursor_row][1]
+    def _selected(self) -> Optional[Line]:
+        row = self.query_one(RowTable).cursor_row
+        return self.lines[row] if 0 <= row < len(self.lines) else None
 
     def action_back(self) -> None:
         self.ready = False
         self.dismiss()
 
     def action_acknowledge(self) -> None:
-        alerts = self._selected()
-        if not alerts:
+        selected = self._selected()
+        if selected is None:
             return
+        key, alerts = selected
         table = self.query_one(RowTable)
         row = table.cursor_row
-        store = self.ctx.alerts
-        group = self._selected_key().startswith("g")  # type: ignore[union-attr]
         acknowledge = not all(a.acknowledged for a in alerts)
-        store.acknowledge((a.id for a in alerts), acknowledge)
+        self.ctx.alerts.acknowledge((a.id for a in alerts), acknowledge)
         self.refresh_state(set(), full=True)
         if self.lines:
             hidden = acknowledge and not self.show_acknowledged
-            step = 0 if hidden else len(alerts) + 1 if group else 1  # past the alert, or the group
+            step = 0 if hidden else len(alerts) + 1 if key.startswith("g") else 1  # past the alert, or the group
             table.move_cursor(row=min(row + step, len(self.lines) - 1), animate=False)
 
     def action_acknowledge_all(self) -> None:
@@ -256,10 +247,10 @@ class AlertsScreen(Screen[None]):
         self.action_open()
 
     def action_open(self) -> None:
-        alerts = self._selected()
-        if not alerts:
+        selected = self._selected()
+        if selected is None:
             return
-        key = self._selected_key() or ""
+        key, alerts = selected
         line = self.heads[key][1] if key in self.heads else alerts[0].line  # a group: on its cause
         self.post_message(OpenClient(alerts[0].log, line))
 

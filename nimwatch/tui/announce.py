@@ -47,13 +47,12 @@ class Announcer:
     def notices(self, notices: Sequence[Notice]) -> None:
         """Announce the failures and stalls among ``notices`` that happened during this session."""
         for notice in notices:
+            where = f" in phase {notice.phase}" if notice.phase else ""
             if notice.kind is RUN_FINISHED and notice.get("outcome") == "failed":
                 line = notice.get("line")
                 if self.ctx.fresh(notice.log, line if isinstance(line, int) else 0):
-                    where = f" in phase {notice.phase}" if notice.phase else ""
                     self._announce(notice, f"failed{where}", "Migration failed", "error")
             elif notice.kind is STALLED:
-                where = f" in phase {notice.phase}" if notice.phase else ""
                 self._announce(notice, f"stalled{where}: no new line", "Migration stalled", "warning")
 
     def _announce(self, notice: Notice, what: str, title: str, severity: str) -> None:

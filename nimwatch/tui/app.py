@@ -36,7 +36,7 @@ from nimwatch.tui.context import TuiContext
 from nimwatch.tui.dashboard import DashboardScreen, FleetDashboard
 from nimwatch.tui.detail import DetailScreen
 from nimwatch.tui.fleet import FleetScreen
-from nimwatch.tui.fleet_feed import FleetFeed, FleetResult
+from nimwatch.tui.fleet_feed import FleetFeed
 from nimwatch.tui.heatmap import HeatmapScreen
 from nimwatch.tui.help import HelpScreen, HelpSection
 from nimwatch.tui.log_view import LogView
@@ -128,9 +128,10 @@ class NimwatchApp(ReplayKeys):
             self.run_worker(self.ctx.replay.run, thread=True, group="replay", name="replay")
         self.set_interval(TICK_INTERVAL, self._tick)
         if self.stall is not None:
-            self.set_interval(STALL_INTERVAL, self._check_stalls)
+            self.set_interval(STALL_INTERVAL, lambda: self.stall.check(self.ctx.now()))
         if self.fleet is not None:
-            self.fleet.start(self._fleet_looked)
+            # The feed calls this in its own thread: the answer goes to the UI thread as a message.
+            self.fleet.start(lambda result: self.post_message(FleetUpdated(result)))
         if self.open_fleet:
             self.action_fleet()
 
@@ -179,15 +180,12 @@ class NimwatchApp(ReplayKeys):
         if delay is None:
             return  # a flush is due: these notices join it
         if delay <= 0:
-            self._apply()
+            self._flush_burst()  # no timer is set: the coalescer had no flush due
         else:
             self._refresh_timer = self.set_timer(delay, self._flush_burst)
 
     def _flush_burst(self) -> None:
         self._refresh_timer = None
-        self._apply()
-
-    def _apply(self) -> None:
         self.coalescer.applied()
         self.refresh_views()
 
@@ -199,10 +197,8 @@ class NimwatchApp(ReplayKeys):
         self._dirty, self._full = set(), False
         self.refreshes += 1
         self.announcer.update_title(self.ctx.refresh_fleet(dirty, full))
-        targets: list[Any] = [self.dashboard]
-        for screen in self.screen_stack:
-            if screen is not self.dashboard and hasattr(screen, "refresh_state"):
-                targets.append(screen)
+        others = [s for s in self.screen_stack if s is not self.dashboard and hasattr(s, "refresh_state")]
+        targets: list[Any] = [self.dashboard, *others]
         for screen in targets:
             # A screen being dismissed loses its children first: it is not refreshed any more.
             if getattr(screen, "ready", False) and screen.is_running and not screen._closing:
@@ -219,14 +215,7 @@ class NimwatchApp(ReplayKeys):
     def replay_log(self) -> Optional[str]:
         return self.screen.log_path if isinstance(self.screen, DetailScreen) else None
 
-    def _check_stalls(self) -> None:
-        self.stall.check(self.ctx.now())
-
     # ------------------------------------------------------------------ Prometheus -> the fleet screen
-
-    def _fleet_looked(self, result: FleetResult) -> None:
-        """In the fleet feed's thread: hand the answer to the UI thread."""
-        self.post_message(FleetUpdated(result))
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
         if self.fleet is None:
@@ -329,16 +318,9 @@ def make_app(
         fleet: every master's clients from Prometheus (the ``F`` key's screen), looked at in its own thread.
         open_fleet: start on the fleet screen (``nimwatch tui --fleet URL``).
     """
-    now: Callable[[], float] = clock
-    if replay is not None:
-        source = replay
-
-        def now() -> float:
-            return source.now
-
     ctx = TuiContext(
         engine=engine,
-        now=now,
+        now=clock if replay is None else lambda: replay.now,
         replay=replay,
         report_dir=report_dir if report_dir is not None else Path.cwd(),
         timed=timed if timed is not None else (lambda log: True),

@@ -115,22 +115,15 @@ class ClientTable(ScrollView, can_focus=True):
     class RowSelected(Message):
         """Enter, or a click on a row: open this client."""
 
-        def __init__(self, table: ClientTable, log: str, row: int) -> None:
+        def __init__(self, log: str) -> None:
             super().__init__()
-            self.table = table
             self.log = log
-            self.row = row
-
-        @property
-        def control(self) -> ClientTable:
-            return self.table
 
     class HeaderClicked(Message):
         """A click on a column's header: sort by it (again: the other way)."""
 
-        def __init__(self, table: ClientTable, column: str) -> None:
+        def __init__(self, column: str) -> None:
             super().__init__()
-            self.table = table
             self.column = column
 
     def __init__(self, *, id: Optional[str] = None) -> None:
@@ -148,7 +141,6 @@ class ClientTable(ScrollView, can_focus=True):
         """The rows to show, in order (kept while the layout is not known yet)."""
         self._keys: list[str] = []
         """Logs of the rows shown, in order."""
-        self._index: dict[str, int] = {}
         self._cells: dict[str, tuple[Text, ...]] = {}
         self._shown: dict[str, ClientRow] = {}
         """The row each client's cells were made from (unchanged rows are skipped)."""
@@ -189,9 +181,7 @@ class ClientTable(ScrollView, can_focus=True):
     @property
     def selected_log(self) -> Optional[str]:
         """The log of the row under the cursor."""
-        if not self._keys or not 0 <= self.cursor_row < len(self._keys):
-            return None
-        return self._keys[self.cursor_row]
+        return self._keys[self.cursor_row] if 0 <= self.cursor_row < len(self._keys) else None
 
     def get_row_at(self, index: int) -> tuple[Text, ...]:
         """The cells of the row shown at ``index``."""
@@ -212,18 +202,21 @@ class ClientTable(ScrollView, can_focus=True):
         if self._refit or keys != self._keys or any(self._shown.get(row.log) != row for row in rows):
             self._refit = False
             layout = fit_layout(self._rows, self._width, *self.sort)  # the widths follow the content
-            if layout != self._layout:
-                self._set_layout(layout)
+            if layout != self._layout:  # every row is made and drawn again
+                self._layout = layout
+                self._cells = {}
+                self._shown = {}
+                self._drop_strips()
+                self._rebuild(everything=True)
                 return
         if keys != self._keys:
             self._rebuild()
             return
         for index, row in enumerate(rows):
-            if self._shown.get(row.log) == row:
-                continue
-            self._shown[row.log] = row
-            if self._set_cells(row):
-                self._refresh_row(index)
+            if self._shown.get(row.log) != row:
+                self._shown[row.log] = row
+                if self._set_cells(row):
+                    self._refresh_row(index)
 
     def move_cursor(self, row: int, scroll: bool = True) -> None:
         """Put the cursor on row ``row`` (clamped), and scroll it into view."""
@@ -252,18 +245,13 @@ class ClientTable(ScrollView, can_focus=True):
         selected = self.selected_log
         before = [(log, i == self.cursor_row) for i, log in enumerate(self._keys)]
         self._keys = [row.log for row in self._rows]
-        self._index = {log: i for i, log in enumerate(self._keys)}
-        shown: dict[str, ClientRow] = {}
-        changed: set[str] = set()
-        for row in self._rows:
-            if self._shown.get(row.log) != row and self._set_cells(row):
-                changed.add(row.log)
-            shown[row.log] = row
-        self._shown = shown
+        places = {log: i for i, log in enumerate(self._keys)}
+        changed = {row.log for row in self._rows if self._shown.get(row.log) != row and self._set_cells(row)}
+        self._shown = {row.log: row for row in self._rows}
         self._cells = {log: self._cells[log] for log in self._keys}
-        self._strips = {log: s for log, s in self._strips.items() if log in self._index}
+        self._strips = {log: s for log, s in self._strips.items() if log in places}
         if self.user_moved and selected is not None:
-            self.cursor_row = self._index.get(selected, min(self.cursor_row, max(0, len(self._keys) - 1)))
+            self.cursor_row = places.get(selected, min(self.cursor_row, max(0, len(self._keys) - 1)))
         else:
             self.cursor_row = 0
         self.virtual_size = Size(table_width(self._layout), HEADER_HEIGHT + len(self._keys))
@@ -303,13 +291,6 @@ class ClientTable(ScrollView, can_focus=True):
         """The width the columns fit in: the widget's, less a vertical scrollbar's."""
         return max(1, self.size.width - self.styles.scrollbar_size_vertical)
 
-    def _set_layout(self, layout: Layout) -> None:
-        self._layout = layout
-        self._cells = {}
-        self._shown = {}
-        self._drop_strips()
-        self._rebuild(everything=True)
-
     # ------------------------------------------------------------------ rendering
 
     def notify_style_update(self) -> None:
@@ -335,7 +316,9 @@ class ClientTable(ScrollView, can_focus=True):
         width = self.size.width
         if y < HEADER_HEIGHT:
             if self._header is None:
-                self._header = self._render_header(width)
+                labels = [Text(label, no_wrap=True, overflow="ellipsis") for _, label, _ in self._layout]
+                styles = line_styles(len(self._layout), self.get_component_rich_style("clienttable--header"))
+                self._header = self._render_line_of(labels, styles, width)
             return self._header
         index = y - HEADER_HEIGHT + int(self.scroll_y)
         if index >= len(self._keys):
@@ -351,11 +334,6 @@ class ClientTable(ScrollView, can_focus=True):
         self.renders += 1
         return strip
 
-    def _render_header(self, width: int) -> Strip:
-        labels = [Text(label, no_wrap=True, overflow="ellipsis") for _, label, _ in self._layout]
-        styles = line_styles(len(self._layout), self.get_component_rich_style("clienttable--header"))
-        return self._render_line_of(labels, styles, width)
-
     def _row_styles(self, cursor: bool, hover: bool) -> LineStyles:
         styles = self._styles.get((cursor, hover))
         if styles is None:
@@ -370,9 +348,7 @@ class ClientTable(ScrollView, can_focus=True):
     def _render_line_of(self, cells: Sequence[Text], styles: LineStyles, width: int) -> Strip:
         """One table line: every cell padded and styled, then the rest of the line."""
         segments = line_segments(self._layout, cells, styles, self.app.console)
-        extend = styles[2]
-        used = table_width(self._layout)
-        segments.append(Segment(" " * max(0, width - used), extend))
+        segments.append(Segment(" " * max(0, width - table_width(self._layout)), styles[2]))
         strip = Strip(segments)
         scroll_x = int(self.scroll_x)
         if scroll_x:
@@ -382,32 +358,28 @@ class ClientTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ keys and mouse
 
     def action_cursor(self, step: int) -> None:
-        self._hide_hover()
+        self._set_hover(-1)
         self.user_moved = True
         self.move_cursor(self.cursor_row + step)
 
     def action_page(self, direction: int) -> None:
-        self._hide_hover()
+        self._set_hover(-1)
         self.user_moved = True
         page = max(1, self.scrollable_content_region.height - HEADER_HEIGHT)
         self.scroll_relative(y=direction * page, animate=False, force=True)
         self.move_cursor(self.cursor_row + direction * page, scroll=False)
 
     def action_first(self) -> None:
-        self._hide_hover()
-        self.user_moved = True
-        self.move_cursor(0)
+        self.action_cursor(-self.cursor_row)
 
     def action_last(self) -> None:
-        self._hide_hover()
-        self.user_moved = True
-        self.move_cursor(len(self._keys) - 1)
+        self.action_cursor(len(self._keys) - 1 - self.cursor_row)
 
     def action_select_cursor(self) -> None:
-        self._hide_hover()
+        self._set_hover(-1)
         log = self.selected_log
         if log is not None:
-            self.post_message(self.RowSelected(self, log, self.cursor_row))
+            self.post_message(self.RowSelected(log))
 
     def _row_at(self, event: events.MouseEvent) -> int:
         """The row under the mouse, -1 for the header or below the last row."""
@@ -423,14 +395,11 @@ class ClientTable(ScrollView, can_focus=True):
             self._refresh_row(old)
             self._refresh_row(index)
 
-    def _hide_hover(self) -> None:
-        self._set_hover(-1)
-
     def on_mouse_move(self, event: events.MouseMove) -> None:
         self._set_hover(self._row_at(event))
 
     def on_leave(self, event: events.Leave) -> None:
-        self._hide_hover()
+        self._set_hover(-1)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -438,7 +407,7 @@ class ClientTable(ScrollView, can_focus=True):
             column = column_at(self._layout, offset.x + int(self.scroll_x))
             if column is not None:
                 event.stop()
-                self.post_message(self.HeaderClicked(self, column))
+                self.post_message(self.HeaderClicked(column))
             return
         index = self._row_at(event)
         if index < 0:

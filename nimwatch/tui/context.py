@@ -62,9 +62,7 @@ class TuiContext:
     def row(self, log: str) -> Optional[ClientRow]:
         with self.engine.locked():
             state = self.engine.logs.get(log)
-            if state is None:
-                return None
-            return self._row(state, self.now())
+            return self._row(state, self.now()) if state is not None else None
 
     def run_cause(self, log: str, run: Optional[int]) -> Optional[tuple[str, int, str]]:
         """Run ``run`` of ``log``'s cause, as the dashboard's Cause column says it: (label, line, severity)."""
@@ -95,9 +93,8 @@ class TuiContext:
         now = self.now()
         with self.engine.locked():
             logs = self.engine.logs
-            if full:
-                self._fleet = {}
-            self._fleet = {log: row for log, row in self._fleet.items() if log in logs and log not in dirty}
+            kept = {} if full else self._fleet
+            self._fleet = {log: row for log, row in kept.items() if log in logs and log not in dirty}
             for log, state in logs.items():
                 if log not in self._fleet:
                     self._fleet[log] = self._row(state, now)

@@ -103,10 +103,7 @@ class DashboardScreen(Screen[None]):
 
     def on_client_table_header_clicked(self, event: ClientTable.HeaderClicked) -> None:
         event.stop()
-        if event.column == self.sort:
-            self.action_reverse_sort()
-        else:
-            self.set_sort(event.column)
+        self.set_sort(event.column, not self.descending if event.column == self.sort else None)  # again: reverse
 
     def action_open(self) -> None:
         log = self.query_one(ClientTable).selected_log

@@ -118,9 +118,7 @@ class DetailScreen(Screen[None]):
                 return
             run = state.current
             row = ctx.row(self.log_path)
-            now = ctx.now()
-            timed = ctx.timed(self.log_path)
-            self.query_one(PhaseTimeline).show_run(run, ctx.rules, now, timed)
+            self.query_one(PhaseTimeline).show_run(run, ctx.rules, ctx.now(), ctx.timed(self.log_path))
             self.query_one(FactsPanel).show_run(state, run, ctx.display_path(self.log_path))
             runs = []
             for each in reversed(state.runs):
@@ -130,10 +128,9 @@ class DetailScreen(Screen[None]):
             lines = state.lines
         panel = self.query_one(FindingsPanel)
         panel.show_findings(runs, row.cause_line if row is not None else None)
-        severities: dict[int, str] = {}
-        for finding in panel.findings:
-            if severities.get(finding.line) != "error":
-                severities[finding.line] = finding.severity.value
+        # a line's colour: its last finding's severity, "error" if any of them is one
+        severities = {f.line: f.severity.value for f in panel.findings}
+        severities.update({f.line: "error" for f in panel.findings if f.severity.value == "error"})
         view = self.log_view
         view.set_findings(severities)
         view.set_limit(lines)
@@ -249,12 +246,8 @@ class DetailScreen(Screen[None]):
         view = self.log_view
         # from the cursor, unless follow mode still holds it on the last line: then from the top (or the end)
         current = (0 if direction > 0 else view.limit + 1) if view.follow else view.cursor_line
-        if direction > 0:
-            ahead = [line for line in lines if line > current]
-            target = ahead[0] if ahead else None
-        else:
-            behind = [line for line in lines if line < current]
-            target = behind[-1] if behind else None
+        # the nearest finding that way: the first after the cursor, or the last before it
+        target = next((line for line in lines[::direction] if (line - current) * direction > 0), None)
         if target is None:
             self.notify("No more findings that way.", severity="information")
             return

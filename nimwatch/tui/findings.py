@@ -44,16 +44,13 @@ def finding_label(finding: Finding) -> Text:
 
 def finding_detail(finding: Finding) -> Group:
     parts: list[Text] = [finding_label(finding), Text("")]
-    for context in finding.context:
-        parts.append(Text("      " + escape_controls(context), style="dim"))
+    parts.extend(Text("      " + escape_controls(context), style="dim") for context in finding.context)
     parts.append(Text.assemble(("Line: ", "bold"), escape_controls(finding.text)))
-    for context in finding.context_after:
-        parts.append(Text("      " + escape_controls(context), style="dim"))
+    parts.extend(Text("      " + escape_controls(context), style="dim") for context in finding.context_after)
     if finding.explanation:
         parts.extend([Text(""), Text.assemble(("Why: ", "bold"), finding.explanation)])
     if finding.advice:
-        parts.append(Text(""))
-        parts.append(Text("Fix:", style="bold"))
+        parts.extend([Text(""), Text("Fix:", style="bold")])
         parts.extend(Text("  " + escape_controls(line)) for line in finding.advice.splitlines())
     return Group(*parts)
 
@@ -80,8 +77,8 @@ class FindingsPanel(Vertical):
         The first time, the finding on ``cause_line`` (the run's cause, as the
         dashboard names it) is highlighted; after that, the highlight stays.
         """
-        runs = list(runs)
-        if [(n, label, list(f)) for n, label, f in runs] == [(n, label, list(f)) for n, label, f in self._runs]:
+        runs = [(n, label, list(f)) for n, label, f in runs]
+        if runs == self._runs:
             return
         self._runs = runs
         options = self.query_one(OptionList)

@@ -123,11 +123,11 @@ class FleetScreen(Screen[None]):
         drawn = (id(view), state.error is None, self.problems_only, tuple(sorted(self.folded)))
         if drawn != self._drawn or full:
             self._drawn = drawn
-            selected = self.selected_key()
+            selected = self.selected_line()
             self._fill(table, lines, view.at if view is not None else 0.0, dim=state.error is not None)
             keys = [key for key, _, _ in lines]
-            if selected in keys:
-                table.move_cursor(row=keys.index(selected), animate=False)
+            if selected is not None and selected[0] in keys:
+                table.move_cursor(row=keys.index(selected[0]), animate=False)
         self._detail()
 
     def _fill(self, table: DataTable[Text], lines: list[Line], now: float, dim: bool) -> None:
@@ -148,18 +148,14 @@ class FleetScreen(Screen[None]):
                 for column, before, after in zip(COLUMNS, old, new):
                     if before != after:
                         table.update_cell(key, column, after)
-            self._cells_shown = cells
-            self.lines = lines
-            return
-        if widths != self._widths:
-            self._widths = widths
-            table.clear(columns=True)
-            for column, label, width in zip(COLUMNS, HEADERS, (name, STATUS_WIDTH, phase, eta, cause)):
-                table.add_column(label, width=width, key=column)
         else:
-            table.clear()
-        for key, row in zip(keys, cells):
-            table.add_row(*row, key=key)
+            table.clear(columns=widths != self._widths)
+            if widths != self._widths:
+                self._widths = widths
+                for column, label, width in zip(COLUMNS, HEADERS, (name, STATUS_WIDTH, phase, eta, cause)):
+                    table.add_column(label, width=width, key=column)
+            for key, row in zip(keys, cells):
+                table.add_row(*row, key=key)
         self._cells_shown = cells
         self.lines = lines
 
@@ -229,22 +225,14 @@ class FleetScreen(Screen[None]):
 
     def _detail(self) -> None:
         view = self.state.view
-        line = self.selected_line()
-        self.query_one("#fleet-detail", Static).update(
-            detail_text(line, view.at if view is not None else self.clock(), self.names)
-        )
+        now = view.at if view is not None else self.clock()
+        self.query_one("#fleet-detail", Static).update(detail_text(self.selected_line(), now, self.names))
 
     # ------------------------------------------------------------------ the cursor
 
     def selected_line(self) -> Optional[Line]:
-        table = self.query_one(RowTable)
-        if not self.lines or not 0 <= table.cursor_row < len(self.lines):
-            return None
-        return self.lines[table.cursor_row]
-
-    def selected_key(self) -> Optional[str]:
-        line = self.selected_line()
-        return line[0] if line is not None else None
+        row = self.query_one(RowTable).cursor_row
+        return self.lines[row] if 0 <= row < len(self.lines) else None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

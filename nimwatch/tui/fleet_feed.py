@@ -85,19 +85,15 @@ class FleetFeed:
         self.refresh = refresh
         self.clock = clock
         self.state = FleetState(url, refresh)
-        self._deliver: Optional[Callable[[FleetResult], None]] = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self.busy = False
-        """A look is under way."""
 
-    def start(self, deliver: Callable[[FleetResult], None]) -> None:
+    def start(self, deliver: Callable[[FleetResult], object]) -> None:
         """Look now, then every ``refresh`` seconds, until :meth:`stop`."""
         if self._thread is not None:
             return
-        self._deliver = deliver
-        self._thread = threading.Thread(target=self._run, name="nimwatch-fleet", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(deliver,), name="nimwatch-fleet", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -121,18 +117,14 @@ class FleetFeed:
             return FleetResult(self.clock(), error=describe(exc))
         return FleetResult(self.clock(), view=view)
 
-    def _run(self) -> None:
+    def _run(self, deliver: Callable[[FleetResult], object]) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            self.busy = True
             result = self.look()
-            self.busy = False
             if self._stop.is_set():
                 return
-            deliver = self._deliver
-            if deliver is not None:
-                try:
-                    deliver(result)
-                except RuntimeError:  # the app's loop closed while this look was under way
-                    return
+            try:
+                deliver(result)
+            except RuntimeError:  # the app's loop closed while this look was under way
+                return
             self._wake.wait(self.refresh)

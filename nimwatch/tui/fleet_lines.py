@@ -9,6 +9,7 @@ untrusted text: every name goes through :func:`one_line`. No screen here
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Optional
 
@@ -107,16 +108,12 @@ def eta_text(client: ClientView, now: float) -> str:
 
 
 def phase_text(client: ClientView, names: Mapping[int, str]) -> str:
-    if not client.phase:
-        return "-"
-    return f"{client.phase}/12 {names.get(client.phase, '')}".rstrip()
+    return f"{client.phase}/12 {names.get(client.phase, '')}".rstrip() if client.phase else "-"
 
 
 def status_counts(clients: Sequence[ClientView]) -> str:
     """``4 clients: 1 failed, 1 running, 2 succeeded`` (most urgent first)."""
-    counts: dict[str, int] = {}
-    for client in clients:
-        counts[client.status] = counts.get(client.status, 0) + 1
+    counts = Counter(client.status for client in clients)
     parts = [f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: STATUS_RANK.get(kv[0], 9))]
     head = f"{len(clients)} client{'s' if len(clients) != 1 else ''}"
     return head + (": " + ", ".join(parts) if parts else "")
@@ -139,10 +136,9 @@ def master_cells(master: MasterView, folded: bool) -> tuple[Text, ...]:
     """A master's line: its watcher's state and, in the cause, its clients' counts or what is wrong with the
     watcher (its clients' lines then hold what they said last)."""
     word, style = WATCHER_CELL.get(master.state, (master.state, "bold red"))
-    counts = status_counts(master.clients)
     if master.state == "up":
         beat = beat_text(master.watchers)
-        cause = Text(counts + (f" \u00b7 {beat}" if beat else ""))
+        cause = Text(status_counts(master.clients) + (f" \u00b7 {beat}" if beat else ""))
     else:
         bad = [w for w in master.watchers if w.state != "up"]
         beat = beat_text(bad)
@@ -180,14 +176,13 @@ Widths = tuple[int, int, int, int]
 
 def column_widths(lines: Sequence[Line], width: int, now: float, names: Mapping[int, str]) -> Widths:
     """The widths of the client, phase, ETA and cause columns on a table ``width`` cells wide."""
-    labels = [len(one_line(c.client)) + len(INDENT) for _, _, c in lines if c is not None]
-    labels += [len(one_line(m.name)) + 2 for _, m, c in lines if c is None]
+    clients = [c for _, _, c in lines if c is not None]
+    masters = [m for _, m, c in lines if c is None]
+    labels = [len(one_line(c.client)) + len(INDENT) for c in clients] + [len(one_line(m.name)) + 2 for m in masters]
     name = max(CLIENT_WIDTH[0], min(CLIENT_WIDTH[1], width // 5, max(labels, default=0)))
-    etas = [len(eta_text(c, now)) for _, _, c in lines if c is not None]
-    eta = max(ETA_WIDTH[0], min(ETA_WIDTH[1], max(etas, default=0)))
-    phases = [len(phase_text(c, names)) for _, _, c in lines if c is not None]
-    causes = [len(one_line(c.cause)) for _, _, c in lines if c is not None]
-    causes += [len(master_cells(m, False)[-1]) for _, m, c in lines if c is None]
+    eta = max(ETA_WIDTH[0], min(ETA_WIDTH[1], max((len(eta_text(c, now)) for c in clients), default=0)))
+    phases = [len(phase_text(c, names)) for c in clients]
+    causes = [len(one_line(c.cause)) for c in clients] + [len(master_cells(m, False)[-1]) for m in masters]
     cause = max(5, max(causes, default=0))
     room = width - name - STATUS_WIDTH - eta - 5 * PADDING - min(CAUSE_ROOM, cause)
     if room < PHASE_WIDTH[1]:

@@ -66,8 +66,7 @@ def cell_text(cell: Cell, client_status: str = "running") -> Text:
         seconds = short_duration(cell.seconds) if client_status == "stalled" else ""
         body = SYMBOL[client_status] + seconds
         return Text(body.rjust(CELL_WIDTH - 1) + " ", style=f"bold {STATUS_STYLE[client_status].split()[-1]}")
-    mark = STATUS_MARK.get(cell.status, "")
-    body = (mark + short_duration(cell.seconds)) or "✔"
+    body = (STATUS_MARK.get(cell.status, "") + short_duration(cell.seconds)) or "✔"
     pace = PACE_STYLE[cell.pace]
     if cell.status is PhaseStatus.FAILED:
         style = "bold white on red"
@@ -156,10 +155,8 @@ class HeatmapScreen(Screen[None]):
             table.move_cursor(row=self.shown.index(selected), animate=False)
 
     def _selected(self) -> Optional[str]:
-        table = self.query_one(DataTable)
-        if not self.shown or not 0 <= table.cursor_row < len(self.shown):
-            return None
-        return self.shown[table.cursor_row]
+        row = self.query_one(DataTable).cursor_row
+        return self.shown[row] if 0 <= row < len(self.shown) else None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

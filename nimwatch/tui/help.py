@@ -18,6 +18,20 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 HelpSection = tuple[str, Sequence[BindingType]]
+KEY_NAMES = {
+    "slash": "/",
+    "question_mark": "?",
+    "right_square_bracket": "]",
+    "left_square_bracket": "[",
+    "full_stop": ".",
+    "plus": "+",
+    "minus": "-",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
+    "space": "space",
+    "escape": "esc",
+}
+"""How the help names a key (without ``key_display``) that Textual names in words."""
 
 
 def key_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -25,25 +39,8 @@ def key_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     rows: dict[str, tuple[list[str], str]] = {}
     for binding in Binding.make_bindings(bindings):
         keys, _ = rows.setdefault(binding.action, ([], binding.description or binding.action))
-        keys.append(_key_name(binding))
+        keys.append(binding.key_display or KEY_NAMES.get(binding.key, binding.key))
     return [(" / ".join(keys), description) for keys, description in rows.values()]
-
-
-def _key_name(binding: Binding) -> str:
-    names = {
-        "slash": "/",
-        "question_mark": "?",
-        "right_square_bracket": "]",
-        "left_square_bracket": "[",
-        "full_stop": ".",
-        "plus": "+",
-        "minus": "-",
-        "less_than_sign": "<",
-        "greater_than_sign": ">",
-        "space": "space",
-        "escape": "esc",
-    }
-    return binding.key_display or names.get(binding.key, binding.key)
 
 
 class HelpScreen(ModalScreen[None]):

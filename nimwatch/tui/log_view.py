@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar, Optional
 
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
@@ -86,9 +85,7 @@ class LogView(ScrollView, can_focus=True):
     @property
     def cursor_line(self) -> int:
         """The 1-based log line under the cursor (0 when nothing is shown)."""
-        if not self.count:
-            return 0
-        return self.line_index(min(self.cursor, self.count - 1)) + 1
+        return self.line_index(min(self.cursor, self.count - 1)) + 1 if self.count else 0
 
     def visible_lines(self) -> list[int]:
         """1-based numbers of the lines shown (the filter applied)."""
@@ -122,9 +119,7 @@ class LogView(ScrollView, can_focus=True):
         """Mark ``text`` and move to its next match from the cursor; False when nothing matches."""
         self.search_text = text
         self.refresh()
-        if not text:
-            return True
-        return self.next_match(1, include_current=True)
+        return not text or self.next_match(1, include_current=True)
 
     def next_match(self, direction: int, include_current: bool = False) -> bool:
         """Move to the next (1) or previous (-1) line containing the search text, wrapping around."""
@@ -147,11 +142,7 @@ class LogView(ScrollView, can_focus=True):
             self.filter_text = ""
             self._visible = None
             self._resize()
-        if self._visible is not None:
-            index = self._visible.index(target)
-        else:
-            index = max(0, min(target, self.count - 1))
-        self._move(index, center=True)
+        self._move(self._visible.index(target) if self._visible is not None else target, center=True)  # _move clamps
 
     def _apply_filter(self, keep_line: int) -> None:
         if not self.filter_text:
@@ -161,10 +152,8 @@ class LogView(ScrollView, can_focus=True):
         needle = self.filter_text.lower()
         lines = self.source.lines
         self._visible = [i for i in range(self.limit) if needle in lines[i].lower()]
-        self.cursor = 0
-        for pos, index in enumerate(self._visible):
-            if index + 1 <= keep_line:
-                self.cursor = pos
+        # the last line shown at or above the one kept (the indexes ascend)
+        self.cursor = max(0, sum(1 for index in self._visible if index < keep_line) - 1)
 
     def _resize(self) -> None:
         width = 0
@@ -216,8 +205,7 @@ class LogView(ScrollView, can_focus=True):
         self._move(self.cursor + delta)
 
     def action_page(self, direction: int) -> None:
-        self.follow = False
-        self._move(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height - 1))
 
     def action_first(self) -> None:
         self.follow = False
@@ -252,10 +240,7 @@ class LogView(ScrollView, can_focus=True):
         gutter_w = self._gutter_width()
         text = Text(no_wrap=True, end="")
         text.append(f"{line_no:>{gutter_w - 1}} ", self.get_component_rich_style("logview--gutter"))
-        style: Optional[Style] = None
-        if kind != "plain":
-            style = self.get_component_rich_style(f"logview--{kind}")
-        text.append(raw, style)
+        text.append(raw, self.get_component_rich_style(f"logview--{kind}") if kind != "plain" else None)
         if is_cursor:
             wide = max(self._width, int(self.scroll_x) + self.scrollable_content_region.width)
             text.pad_right(max(0, wide - text.cell_len))

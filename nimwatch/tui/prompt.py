@@ -23,24 +23,16 @@ class PromptScreen(ModalScreen[Optional[str]]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(
-        self, label: str, value: str = "", placeholder: str = "", on_change: Optional[Callable[[str], None]] = None
-    ) -> None:
+    def __init__(self, label: str, value: str = "", on_change: Optional[Callable[[str], None]] = None) -> None:
         super().__init__()
         self.label = label
         self.value = value
-        self.placeholder = placeholder
         self.on_change = on_change
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="prompt-row"):
             yield Label(self.label, id="prompt-label")
-            yield Input(
-                value=self.value,
-                placeholder=self.placeholder,
-                id="prompt-input",
-                select_on_focus=False,
-            )
+            yield Input(value=self.value, id="prompt-input", select_on_focus=False)
 
     def on_mount(self) -> None:
         field = self.query_one(Input)

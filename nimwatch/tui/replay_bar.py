@@ -8,6 +8,7 @@ when the app refreshes; the keys that drive the replay are the app's.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Optional
 
 from rich.text import Text
 from textual.widgets import Static
@@ -16,11 +17,8 @@ from nimwatch.tui.replay_control import ReplayControl
 from nimwatch.views.status_table import bar
 
 
-def speed_label(speed: object) -> str:
-    if speed is None:
-        return "max"
-    assert isinstance(speed, (int, float))
-    return f"x{speed:g}"
+def speed_label(speed: Optional[float]) -> str:
+    return "max" if speed is None else f"x{speed:g}"
 
 
 class ReplayBar(Static):

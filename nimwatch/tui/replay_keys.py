@@ -63,15 +63,11 @@ class ReplayKeys(App[None]):
 
         def step() -> None:
             notice = replay.step()
-            what = (
-                "end of the logs"
-                if notice is None
-                else (
-                    f"{notice.client}: {notice.event.replace('_', ' ')}"
-                    + (f" (phase {notice.phase})" if notice.phase else "")
-                    + (f": {notice.get('title')}" if notice.kind is FINDING else "")
-                )
-            )
+            what = "end of the logs"
+            if notice is not None:
+                where = f" (phase {notice.phase})" if notice.phase else ""
+                title = f": {notice.get('title')}" if notice.kind is FINDING else ""
+                what = f"{notice.client}: {notice.event.replace('_', ' ')}{where}{title}"
             self.call_from_thread(self._after_control, f"Stopped at {what}")
 
         self.run_worker(step, thread=True, group="replay-control")

@@ -75,14 +75,10 @@ class SummaryBar(Static):
             return  # not laid out yet: shown on its first resize
         width = max(20, self.size.width - 2)
         text = Text()
-        for compact in (False, True):
-            for extra in extras:
-                text = summary_text(rows, new_alerts, compact, extra)
-                if text.cell_len <= width:
-                    break
-            else:
-                continue
-            break
+        for compact, extra in ((compact, extra) for compact in (False, True) for extra in extras):
+            text = summary_text(rows, new_alerts, compact, extra)
+            if text.cell_len <= width:
+                break
         text.truncate(width, overflow="ellipsis")
         shown = (text.plain, tuple(text.spans))
         if shown != self._shown:

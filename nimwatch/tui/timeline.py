@@ -30,9 +30,8 @@ PHASE_MARK = {
 def phase_progress(ps: PhaseState) -> str:
     if ps.progress_done is None:
         return ""
-    if ps.progress_total:
-        return f"{ps.progress_done}/{ps.progress_total} {ps.progress_unit}".rstrip()
-    return f"{ps.progress_done} {ps.progress_unit}".rstrip()
+    total = f"/{ps.progress_total}" if ps.progress_total else ""
+    return f"{ps.progress_done}{total} {ps.progress_unit}".rstrip()
 
 
 class PhaseTimeline(Static):
@@ -59,9 +58,7 @@ class PhaseTimeline(Static):
         table.add_column("Time", justify="right", width=8, no_wrap=True)
         table.add_column("Progress", no_wrap=True, overflow="ellipsis", width=progress_width)
         for spec, ps, counts in zip(rules.model.phases, phases, progress):
-            label, style = PHASE_MARK[ps.status]
-            if ps.inferred:
-                label, style = "✔ before", "green dim"
+            label, style = ("✔ before", "green dim") if ps.inferred else PHASE_MARK[ps.status]
             current = run is not None and run.current_phase == spec.number and not run.is_finished
             table.add_row(
                 Text(str(spec.number), style="bold" if current else ""),
