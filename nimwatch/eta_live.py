@@ -238,14 +238,7 @@ def eta_fields(est: Optional[Estimate]) -> dict[str, Any]:
     phase runs past its p90; 0 when it does not), ``eta_rough`` (no history, no timed phase).
     """
     if est is None:
-        return {
-            "eta": None,
-            "eta_basis": None,
-            "eta_level": None,
-            "eta_finish": None,
-            "overdue": None,
-            "eta_rough": None,
-        }
+        return dict.fromkeys(("eta", "eta_basis", "eta_level", "eta_finish", "overdue", "eta_rough"))
     return {
         "eta": round(est.remaining, 1),
         "eta_basis": est.basis_runs,

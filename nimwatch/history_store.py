@@ -2,7 +2,7 @@
 
 Owns :func:`put` (upsert a :class:`~nimwatch.core.history.HistoryRecord` on an
 open SQLite connection, inside the caller's transaction), :func:`records`
-(rows filtered by client and finish time, oldest first), :func:`outcome_counts`,
+(rows filtered by client and finish time, oldest first),
 :func:`store_records` (write rows into a journal file **without** the
 watcher's lock: one short SQLite transaction, so ``nimwatch history import`` and
 the TUI can add runs while ``nimwatch watch`` holds the journal), and
@@ -84,42 +84,14 @@ def records(
     return out
 
 
-def outcome_counts(journal: Any) -> dict[str, int]:
-    """Finished runs in the history by outcome (every outcome present, 0 when none)."""
-    counts = {"succeeded": 0, "failed": 0, "incomplete": 0}
-    try:
-        with journal._lock:
-            rows = journal._live().execute("SELECT outcome, COUNT(*) FROM history GROUP BY outcome").fetchall()
-    except sqlite3.OperationalError:
-        return counts
-    for outcome, count in rows:
-        counts[str(outcome)] = int(count)
-    return counts
-
-
 def store_records(path: Path, new: Iterable[HistoryRecord]) -> int:
     """Write rows into the journal at ``path`` (created when missing) in one short transaction.
 
     Takes no watcher lock: SQLite's own locking lets this run beside a
     ``nimwatch watch`` that holds the journal. Returns the rows written.
     """
-    from nimwatch.journal import Journal
+    from nimwatch.journaldb import write_beside
 
-    path = Path(path)
     rows = [record.to_row() for record in new]
-    if not path.exists():
-        Journal.open(path).close()  # a new journal gets its whole schema and version
-    try:
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StateError(f"{path}: cannot open the state journal: {exc}") from None
-    try:
-        conn.executescript(TABLE_SQL)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(_INSERT, rows)
-        conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise StateError(f"{path}: cannot record the run history: {exc}") from None
-    finally:
-        conn.close()
+    write_beside(path, TABLE_SQL, "the run history", lambda conn: conn.executemany(_INSERT, rows))
     return len(rows)

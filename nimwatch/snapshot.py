@@ -81,10 +81,8 @@ def encode(value: Any, wiring: Mapping[str, Any]) -> Any:
         return [encode(v, wiring) for v in value]
     if isinstance(value, tuple):
         return {"__t": [encode(v, wiring) for v in value]}
-    if isinstance(value, frozenset):
-        return {"__fs": [encode(v, wiring) for v in _sorted(value)]}
-    if isinstance(value, set):
-        return {"__s": [encode(v, wiring) for v in _sorted(value)]}
+    if isinstance(value, (frozenset, set)):
+        return {"__fs" if isinstance(value, frozenset) else "__s": [encode(v, wiring) for v in _sorted(value)]}
     if isinstance(value, deque):
         return {"__q": [encode(v, wiring) for v in value], "maxlen": value.maxlen}
     if isinstance(value, dict):
@@ -131,12 +129,9 @@ def decode(data: Any, wiring: Mapping[str, Any]) -> Any:
         return wiring[name]
     if "__e" in data:
         return _class(data["__e"])(decode(data["v"], wiring))
-    if "__t" in data:
-        return tuple(decode(v, wiring) for v in data["__t"])
-    if "__fs" in data:
-        return frozenset(decode(v, wiring) for v in data["__fs"])
-    if "__s" in data:
-        return {decode(v, wiring) for v in data["__s"]}
+    for tag, collection in (("__t", tuple), ("__fs", frozenset), ("__s", set)):
+        if tag in data:
+            return collection(decode(v, wiring) for v in data[tag])
     if "__q" in data:
         return deque((decode(v, wiring) for v in data["__q"]), data.get("maxlen"))
     if "__d" in data:
