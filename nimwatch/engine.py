@@ -145,8 +145,7 @@ class Engine:
         with self._lock:
             state = self.logs.get(log)
             if state is None:
-                if not client:
-                    client = client_from_path(log)
+                client = client or client_from_path(log)
                 state = LogState(log, client)
                 self.logs[log] = state
                 self._readers[log] = LogReader(self.rules, client, self.scanner)
@@ -279,9 +278,7 @@ class Engine:
     # ------------------------------------------------------------------ events -> notices
 
     def phase_name(self, phase: Optional[int]) -> Optional[str]:
-        if not phase:
-            return None
-        return self._phase_names.get(phase)
+        return self._phase_names.get(phase) if phase else None
 
     def _apply(self, log: str, events: list[Event], at: float) -> list[Notice]:
         state = self.logs[log]

@@ -34,10 +34,7 @@ _INSERT = f"INSERT OR REPLACE INTO history ({_COLUMNS}) VALUES ({', '.join('?' *
 
 def master_of(run: RunState, host: Optional[str] = None) -> str:
     """The NIM master of ``run``: the master the log names, else ``host`` (default: this host's name)."""
-    named = run.facts.get("master", "")
-    if named:
-        return named
-    return host if host is not None else socket.gethostname()
+    return run.facts.get("master", "") or (host if host is not None else socket.gethostname())
 
 
 def put(conn: Any, record: HistoryRecord) -> None:

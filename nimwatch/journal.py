@@ -204,15 +204,13 @@ class Journal(JournalDB):
             report, since = 0, start
             if at - start >= period:
                 report, start, sent, held = held, at, 0, 0
+            allowed = exempt or sent < limit
             if exempt:
                 report, held = report + held, 0
-                allowed = True
-            elif sent < limit:
+            elif allowed:
                 sent += 1
-                allowed = True
             else:
                 held += 1
-                allowed = False
             conn.execute(
                 "INSERT OR REPLACE INTO alert_rate (sink, client, window_start, sent, held) VALUES (?, ?, ?, ?, ?)",
                 (sink, client, start, sent, held),

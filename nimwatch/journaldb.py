@@ -223,16 +223,13 @@ class JournalDB:
         """Checkpoint the WAL and close (idempotent)."""
         with self._lock:
             if self._conn is not None:
-                try:
-                    if not self.readonly:
+                if not self.readonly:
+                    with suppress(sqlite3.Error):  # a checkpoint is housekeeping: closing still flushes the WAL safely
                         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                except sqlite3.Error:
-                    pass  # a checkpoint is housekeeping: closing still flushes the WAL safely
                 self._conn.close()
                 self._conn = None
-            if self._lock_fd is not None:
-                _release_lock(self._lock_fd)
-                self._lock_fd = None
+            _release_lock(self._lock_fd)
+            self._lock_fd = None
 
     # ------------------------------------------------------------------ transactions
 
@@ -338,7 +335,6 @@ def watcher_holds(path: Path) -> bool:
 
 
 def _release_lock(fd: Optional[int]) -> None:
-    if fd is None:
-        return
-    with suppress(OSError):
-        os.close(fd)
+    if fd is not None:
+        with suppress(OSError):
+            os.close(fd)

@@ -243,9 +243,7 @@ def _nim(state: LogState, event: NimStateRead, at: float, phase_name: PhaseNamer
     old = state.nim
     state.apply(event, at)
     new = state.nim
-    if new is None:
-        return []
-    if old is not None and _values(old) == _values(new):
+    if new is None or (old is not None and _values(old) == _values(new)):
         return []
     fields = NIM_STATE.carry(
         new,

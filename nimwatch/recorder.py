@@ -91,7 +91,7 @@ class Recorder:
         engine: the engine to feed; the recorder also subscribes to it for notices
             published outside a read (stalls, hook results, alert failures).
         journal: the state journal.
-        forward: receives every new public notice, after it is committed.
+        forward: receives every new public notice, after it is committed (default: nothing does).
         on_new: also receives every new public notice after the commit, with its dedupe key
             (stable across restarts and file generations: the hooks' once-key).
         planner: spools alerts for a new notice inside the same transaction.
@@ -109,7 +109,7 @@ class Recorder:
         engine: Engine,
         journal: Journal,
         *,
-        forward: Callable[[Notice], None],
+        forward: Callable[[Notice], None] = lambda notice: None,
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
         on_new: Optional[Planner] = None,
@@ -213,20 +213,15 @@ class Recorder:
         """Where the log's usable snapshot was taken (its content ``generation``), or None."""
         if self.fingerprint is None:
             return None
-        found = self._snapshots().get(log)
+        if self._snapshot_index is None:
+            try:
+                self._snapshot_index = self.journal.snapshot_offsets()
+            except sqlite3.Error:
+                self._snapshot_index = {}
+        found = self._snapshot_index.get(log)
         if found is None or found[0] != generation or found[2] != self.fingerprint:
             return None
         return found[1]
-
-    def _snapshots(self) -> dict[str, tuple[int, int, str]]:
-        cached = self._snapshot_index
-        if cached is None:
-            try:
-                cached = self.journal.snapshot_offsets()
-            except sqlite3.Error:
-                cached = {}
-            self._snapshot_index = cached
-        return cached
 
     def restore(self, log: str, identity: FileIdentity) -> bool:
         """Install the log's snapshot, taken at ``identity.offset`` of that file; False when it is unusable."""

@@ -156,9 +156,7 @@ def tui_recorder(
     history = LiveHistory(engine, None, rules)
 
     def on_notice(notice: Notice) -> None:
-        if notice.kind is not RUN_FINISHED or not timed(notice.log):
-            return
-        if watcher_holds(Path(state_path)):
+        if notice.kind is not RUN_FINISHED or not timed(notice.log) or watcher_holds(Path(state_path)):
             return
         record = history.record_of(notice)
         if record is None:

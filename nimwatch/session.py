@@ -94,11 +94,6 @@ def nim_feed(engine: Engine, config: Config, clock: Callable[[], float], on_erro
     return NimStateFeed(engine, config.nim_state, on_error=on_error, clock=clock)
 
 
-def runs_dir_of(config: Config) -> Path:
-    """Where ``nimwatch run`` keeps its run records for this config's state journal."""
-    return runs_dir(Path(config.state or default_state_path()))
-
-
 def lines_present(paths: Sequence[Path]) -> dict[str, int]:
     """Lines each log already has (absolute path, as the tailer keys logs)."""
     files: list[Path] = []
@@ -159,9 +154,7 @@ class Session:
 
     def timed(self, log: str) -> bool:
         """The times of ``log``'s current run are real (elapsed and ETA can be shown)."""
-        if self.arrivals is not None:
-            return self.arrivals.timed(log)
-        return True
+        return self.arrivals is None or self.arrivals.timed(log)
 
     def start_outside(self) -> None:
         for source in self.outside:
@@ -180,7 +173,8 @@ def _beside_watch(config: Config, rules: RuleSet, engine: Engine, paths: Sequenc
     """A view's session beside ``watch`` (tui, status): the read-only journal, its ETA and its arrival times for
     what the logs hold now, and the run records."""
     journal = open_journal(config)
-    session = Session(config, rules, engine, journal=journal, eta=eta_source(rules, journal), runs=runs_dir_of(config))
+    runs = runs_dir(Path(config.state or default_state_path()))  # where ``nimwatch run`` keeps its run records
+    session = Session(config, rules, engine, journal=journal, eta=eta_source(rules, journal), runs=runs)
     session.arrivals = JournalArrivals(engine, journal, lines_present(list(paths)))
     return session
 

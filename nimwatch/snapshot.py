@@ -186,20 +186,19 @@ def fingerprint(rule_files: Iterable[Path]) -> str:
     """What a snapshot is valid for: this format, this nimwatch's source, these rules (a hex digest)."""
     h = hashlib.sha1(usedforsecurity=False)
     h.update(f"snapshot {SNAPSHOT_VERSION} nimwatch {__version__}\n".encode())
+
+    def add(name: str, file: Path) -> None:
+        h.update(name.encode())
+        try:
+            h.update(file.read_bytes())
+        except OSError:
+            h.update(b"?")
+
     here = Path(__file__).resolve().parent
     for part in _SOURCES:
         path = here / part
-        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            h.update(file.name.encode())
-            try:
-                h.update(file.read_bytes())
-            except OSError:
-                h.update(b"?")
+        for file in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            add(file.name, file)
     for rules in rule_files:
-        h.update(str(rules).encode())
-        try:
-            h.update(Path(rules).read_bytes())
-        except OSError:
-            h.update(b"?")
+        add(str(rules), Path(rules))
     return h.hexdigest()

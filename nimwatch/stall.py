@@ -146,10 +146,8 @@ class StallMonitor:
             state = self.engine.logs.get(notice.log)
             runs = reversed(state.runs) if state is not None else ()
             run = next((r for r in runs if r.index == notice.run), None)
-            if run is None:
-                return
-            since = run.quiet_since
-            if not (run.stall_reported or run.silenced) or since is None:
+            since = run.quiet_since if run is not None else None
+            if run is None or since is None or not (run.stall_reported or run.silenced):
                 return
             if run.last_line_at is None or run.last_line_at <= since:
                 return

@@ -31,6 +31,7 @@ from nimwatch.core.rules import RuleSet
 from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
+from nimwatch.hooks.manager import HookManager
 from nimwatch.journal import Journal
 from nimwatch.launcher.records import sync_journal
 from nimwatch.metrics import MetricsExporter
@@ -122,8 +123,10 @@ class Watcher:
         self.tailer: Tailer = session.tailer
         self.stall: StallMonitor = session.stall
         self.runs: Path = session.runs
-        self.hooks: Any = None
-        self._setup_hooks(config)
+        self.hooks: Any = HookManager(
+            config.hooks, self.engine.report, journal, clock, jobs=journal, on_error=diag,
+            keep=partial(keep_hook_result, journal),  # for status and the TUI beside it
+        )  # fmt: skip
         self._next_stall = 0.0
         self._started = False
         self.problems: list[str] = []
@@ -140,7 +143,6 @@ class Watcher:
         self.recorder = Recorder(
             engine,
             self.journal,
-            forward=self._forward,
             planner=self._plan,
             on_error=self.diag,
             keeper=self.history.keep,
@@ -156,9 +158,6 @@ class Watcher:
         for problem in sync_journal(self.journal.path, self.runs):
             self.diag(problem)
 
-    def _forward(self, notice: Notice) -> None:
-        """Printing goes through the recorder's printer (the outbox); nothing else to do here."""
-
     def _plan(self, notice: Notice, key: str) -> None:
         """In the transaction that records a new notice: its alerts and its hook runs are recorded with it.
 
@@ -168,14 +167,6 @@ class Watcher:
         hooks = self.hooks
         if hooks is not None:
             hooks.plan(notice, key)
-
-    def _setup_hooks(self, config: Config) -> None:
-        from nimwatch.hooks.manager import HookManager
-
-        self.hooks = HookManager(
-            config.hooks, self.engine.report, self.journal, self.clock, jobs=self.journal, on_error=self.diag,
-            keep=partial(keep_hook_result, self.journal),  # for status and the TUI beside it
-        )  # fmt: skip
 
     def _resume_hooks(self) -> None:
         """Hook runs an earlier session queued and did not finish: queued again, before anything new."""
