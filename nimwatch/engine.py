@@ -315,9 +315,8 @@ class Engine:
 
     def _suppressed_notices(self, state: LogState, floods: FloodCounts, run: int, at: float) -> list[Notice]:
         """One ``findings_suppressed`` notice per signature held back in ``run`` (once, at its end)."""
-        prefix = f"{run}|"
         out = []
-        for key in sorted(k for k in floods.suppressed if k.startswith(prefix)):
+        for key in sorted(k for k in floods.suppressed if k.startswith(f"{run}|")):
             held = floods.suppressed.pop(key)
             limit = self.limits.per_rule if held.reason == "per_rule" else self.limits.per_run
             client = state.run(run).client or state.client if run <= len(state.runs) else state.client

@@ -219,9 +219,7 @@ class Recorder:
             except sqlite3.Error:
                 self._snapshot_index = {}
         found = self._snapshot_index.get(log)
-        if found is None or found[0] != generation or found[2] != self.fingerprint:
-            return None
-        return found[1]
+        return found[1] if found is not None and found[0] == generation and found[2] == self.fingerprint else None
 
     def restore(self, log: str, identity: FileIdentity) -> bool:
         """Install the log's snapshot, taken at ``identity.offset`` of that file; False when it is unusable."""
@@ -338,18 +336,15 @@ class Recorder:
     def _restamp(self, content: _Content, start: int, data: bytes, default_at: float) -> list[tuple[bytes, float]]:
         """Cut historic bytes where their recorded arrival time changes."""
         out: list[tuple[bytes, float]] = []
-        end = start + len(data)
-        pos = start
-        i = bisect.bisect_right(content.cp_offsets, pos)
-        while pos < end:
-            if i < len(content.checkpoints):
-                cut = min(end, content.checkpoints[i][0])
-                at = content.checkpoints[i][1]
-            else:
-                cut, at = end, default_at
+        end, pos = start + len(data), start
+        for offset, at in content.checkpoints[bisect.bisect_right(content.cp_offsets, start) :]:
+            if pos >= end:
+                break
+            cut = min(end, offset)
             out.append((data[pos - start : cut - start], at))
             pos = cut
-            i += 1
+        if pos < end:
+            out.append((data[pos - start :], default_at))
         return out
 
     def key_of(self, content: _Content, notice: Notice) -> EventKey:
@@ -380,7 +375,7 @@ class Recorder:
             content = self._contents.get(log)
             try:
                 with self.journal.transaction():
-                    public = False
+                    public = any(notice.public for notice in notices)
                     for notice in notices:
                         if notice.kind is LOG_REPLACED:
                             self.on_error(f"{log}: {notice.get('reason')}")
@@ -390,7 +385,6 @@ class Recorder:
                             self.on_error(f"{log}: {notice.get('reason')}: reading the new content from its start")
                         if not notice.public:
                             continue
-                        public = True
                         if not notice.kind.journaled or content is None:
                             key = f"{notice.event}|{notice.log}|{notice.ts!r}|{id(notice)}"
                         else:

@@ -87,10 +87,8 @@ def encode(value: Any, wiring: Mapping[str, Any]) -> Any:
         return {"__q": [encode(v, wiring) for v in value], "maxlen": value.maxlen}
     if isinstance(value, dict):
         return {"__d": [[encode(k, wiring), encode(v, wiring)] for k, v in value.items()]}
-    if isinstance(value, bytearray):
-        return {"__ba": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, bytes):
-        return {"__b": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, (bytes, bytearray)):
+        return {"__ba" if isinstance(value, bytearray) else "__b": base64.b64encode(value).decode("ascii")}
     if isinstance(value, re.Pattern):  # a signature the engine defines in code carries its compiled pattern
         return {"__re": encode(value.pattern, wiring), "fl": value.flags}
     cls = type(value)
