@@ -156,8 +156,7 @@ class Engine:
         at = self.clock() if at is None else at
         with self._lock:
             self.add_log(log)
-            events = self._readers[log].feed(data)
-            notices = self._apply(log, events, at)
+            notices = self._apply(log, self._readers[log].feed(data), at)
         self._dispatch(notices)
         return notices
 

@@ -42,19 +42,6 @@ def put(conn: Any, record: HistoryRecord) -> None:
     conn.execute(_INSERT, record.to_row())
 
 
-def _rows(conn: Any, client: Optional[str], since: Optional[float]) -> list[Any]:
-    sql = f"SELECT {_COLUMNS} FROM history WHERE 1 = 1"
-    args: list[Any] = []
-    if client is not None:
-        sql += " AND client = ?"
-        args.append(client)
-    if since is not None:
-        sql += " AND COALESCE(finished_at, started_at) >= ?"
-        args.append(since)
-    sql += " ORDER BY COALESCE(finished_at, started_at), client, key"
-    return list(conn.execute(sql, tuple(args)).fetchall())
-
-
 def records(
     journal: Any, client: Optional[str] = None, since: Optional[float] = None, problems: Optional[list[str]] = None
 ) -> list[HistoryRecord]:
@@ -64,9 +51,18 @@ def records(
     ``problems`` is given, named there. A journal without the table (written by
     an older nimwatch, opened read-only) has no history: [].
     """
+    sql = f"SELECT {_COLUMNS} FROM history WHERE 1 = 1"
+    args: list[Any] = []
+    if client is not None:
+        sql += " AND client = ?"
+        args.append(client)
+    if since is not None:
+        sql += " AND COALESCE(finished_at, started_at) >= ?"
+        args.append(since)
+    sql += " ORDER BY COALESCE(finished_at, started_at), client, key"
     try:
         with journal._lock:  # the journal's one connection is shared by threads
-            rows = _rows(journal._live(), client, since)
+            rows = journal._live().execute(sql, tuple(args)).fetchall()
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
             return []

@@ -169,8 +169,7 @@ class JournalDB:
         path = Path(path)
         aside: Optional[Path] = None
         if path.exists():
-            stamp = time.strftime("%Y%m%dT%H%M%S")
-            aside = path.with_name(f"{path.name}.damaged-{stamp}")
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
             try:
                 for suffix in ("", "-wal", "-shm"):
                     src = Path(str(path) + suffix)

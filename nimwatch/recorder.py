@@ -280,8 +280,7 @@ class Recorder:
         batch = getattr(self._local, "batch", None)
         if batch is not None:
             batch.append(notice)
-            return
-        if notice.public:
+        elif notice.public:
             self._commit(notice.log, [notice], None, notice.ts, historic=False, record=False)
 
     def _count_backlog(self, log: str, notices: list[Notice]) -> None:
@@ -310,10 +309,9 @@ class Recorder:
             if content is not None and content.identity.generation == identity.generation:
                 return content
             content = _Content(identity, self._tally(log)[0])
+            self._load_checkpoints(log, content, identity.generation)  # (when the journal has this content)
             record = self._records.get(log)
-            if record is not None and record.identity.generation == identity.generation:
-                self._load_checkpoints(log, content, identity.generation)
-            elif record is not None and record.identity.generation < identity.generation:
+            if record is not None and record.identity.generation < identity.generation:
                 try:
                     self.journal.forget_generations(log, identity.generation)
                 except sqlite3.Error as exc:
@@ -331,7 +329,7 @@ class Recorder:
             cps.append((record.identity.offset, record.last_at))
         content.checkpoints = cps
         content.cp_offsets = [c[0] for c in cps]
-        content.last_checkpoint_at = cps[-1][1] if cps else 0.0
+        content.last_checkpoint_at = cps[-1][1]
 
     def _restamp(self, content: _Content, start: int, data: bytes, default_at: float) -> list[tuple[bytes, float]]:
         """Cut historic bytes where their recorded arrival time changes."""

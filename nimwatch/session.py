@@ -79,10 +79,14 @@ def open_journal(config: Config) -> Any:
         return None
 
 
+def nim_stall_minutes(config: Config) -> Optional[float]:
+    """NIM info unchanged this long counts toward the stall rule (None: the NIM state cross-check is off)."""
+    return config.nim_state.stall_minutes if config.nim_state is not None else None
+
+
 def stall_monitor(engine: Engine, config: Config, rules: RuleSet, clock: Callable[[], float]) -> StallMonitor:
     """The stall monitor, with NIM's info counting toward a stall when the cross-check is on."""
-    nim = config.nim_state.stall_minutes if config.nim_state is not None else None
-    return StallMonitor(engine, config.stall, rules, clock, nim_stall_minutes=nim)
+    return StallMonitor(engine, config.stall, rules, clock, nim_stall_minutes=nim_stall_minutes(config))
 
 
 def nim_feed(engine: Engine, config: Config, clock: Callable[[], float], on_error: Optional[OnError] = None) -> Any:

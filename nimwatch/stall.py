@@ -141,7 +141,6 @@ class StallMonitor:
             return
         if notice.kind is not LINES or notice.run is None:
             return
-        out: list[Notice] = []
         with self.engine.locked():
             state = self.engine.logs.get(notice.log)
             runs = reversed(state.runs) if state is not None else ()
@@ -158,7 +157,6 @@ class StallMonitor:
 
     def _nim_changed(self, notice: Notice) -> None:
         """NIM's info moved on: a stall it decided is cleared (the log's silence may decide one later)."""
-        out: list[Notice] = []
         with self.engine.locked():
             state = self.engine.logs.get(notice.log)
             run = state.current if state is not None else None

@@ -52,11 +52,6 @@ ONCE_WAIT = 300.0
 """--once: longest wait for alerts and hooks to be delivered."""
 
 
-def _nim_minutes(config: Config) -> Optional[float]:
-    """NIM info unchanged this long counts toward the stall rule (None: the NIM state cross-check is off)."""
-    return config.nim_state.stall_minutes if config.nim_state is not None else None
-
-
 def snapshot_fingerprint(config: Config) -> str:
     """What the state snapshots of this watcher must match: nimwatch's source and the rule files."""
     from nimwatch.rulefiles import CATALOG_FILE, PHASE_FILE, builtin_rules_dir
@@ -337,7 +332,7 @@ class Watcher:
             if getattr(new, key) != getattr(old, key):
                 self.diag(f"reload: '{key}' changed; it takes effect at the next restart")
         self.dispatcher.reconfigure(new.alerts)
-        self.stall.reconfigure(new.stall, _nim_minutes(new))
+        self.stall.reconfigure(new.stall, sessions.nim_stall_minutes(new))
         session = self.session
         if new.nim_state != old.nim_state:
             if session.nim is not None:
