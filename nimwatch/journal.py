@@ -358,10 +358,8 @@ class Journal(JournalDB):
             rows = self._query(sql + " ORDER BY started", args)
         except sqlite3.OperationalError:  # a journal written before the table existed, opened read-only
             return []
-        out = [dict(zip(LAUNCH_FIELDS, row)) for row in rows]
-        for row in out:
-            row["argv"] = json.loads(row["argv"])
-        return out
+        out = (dict(zip(LAUNCH_FIELDS, row)) for row in rows)
+        return [{**row, "argv": json.loads(row["argv"])} for row in out]
 
 
 def _result_before(key: str, value: str, names: set[str], keep: int) -> bool:

@@ -92,8 +92,6 @@ class Recorder:
             published outside a read (stalls, hook results, alert failures).
         journal: the state journal.
         forward: receives every new public notice, after it is committed (default: nothing does).
-        on_new: also receives every new public notice after the commit, with its dedupe key
-            (stable across restarts and file generations: the hooks' once-key).
         planner: spools alerts for a new notice inside the same transaction.
         keeper: also called inside the transaction for each new public notice, backlog
             included (the run history: a finished run is recorded with its notice).
@@ -112,7 +110,6 @@ class Recorder:
         forward: Callable[[Notice], None] = lambda notice: None,
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
-        on_new: Optional[Planner] = None,
         keeper: Optional[Planner] = None,
         printer: Optional[Printer] = None,
         fingerprint: Optional[str] = None,
@@ -133,7 +130,6 @@ class Recorder:
         """Log -> the offset it was resumed from a snapshot at (this session)."""
         self.journal = journal
         self.forward = forward
-        self.on_new = on_new
         self.planner = planner
         self.keeper = keeper
         self.on_error = on_error or (lambda message: None)
@@ -367,7 +363,7 @@ class Recorder:
         quiet: bool = False,
     ) -> None:
         """Record ``notices`` in one transaction; ``quiet``: history (backlog), recorded and printed only."""
-        new: list[tuple[Notice, str, Optional[int], str]] = []
+        new: list[tuple[Notice, Optional[int], str]] = []
         printer = self.printer
         with self._lock:
             content = self._contents.get(log)
@@ -408,7 +404,7 @@ class Recorder:
                         if printer is not None:
                             line = printer.line(notice, key)
                             seq = self.journal.outbox_add(line)
-                        new.append((notice, key, seq, line))
+                        new.append((notice, seq, line))
                     if record and identity is not None and not historic and content is not None:
                         checkpoint = public or at - content.last_checkpoint_at >= CHECKPOINT_EVERY
                         if checkpoint:
@@ -420,11 +416,9 @@ class Recorder:
                 for n in notices:
                     if n.public:
                         key = f"{n.event}|{n.log}|{n.ts!r}|{id(n)}"
-                        new.append((n, key, None, printer.line(n, key) if printer is not None else ""))
+                        new.append((n, None, printer.line(n, key) if printer is not None else ""))
         nested = self.journal.in_transaction()  # a notice published while another batch is being recorded
-        for notice, key, seq, line in new:
-            if self.on_new is not None:  # hooks queue first: a slow stdout must not hold them up
-                self.on_new(notice, key)
+        for notice, seq, line in new:
             self.forward(notice)
             if printer is not None:
                 printer.put(seq, line, wait=not nested)

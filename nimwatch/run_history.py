@@ -148,21 +148,19 @@ def tui_recorder(
     already in the file at start-up (``timed`` False: their phase times are
     not known; the record would say nothing the watcher's does not).
     """
-    from pathlib import Path
-
     from nimwatch.history_store import store_records
     from nimwatch.journaldb import watcher_holds
 
     history = LiveHistory(engine, None, rules)
 
     def on_notice(notice: Notice) -> None:
-        if notice.kind is not RUN_FINISHED or not timed(notice.log) or watcher_holds(Path(state_path)):
+        if notice.kind is not RUN_FINISHED or not timed(notice.log) or watcher_holds(state_path):
             return
         record = history.record_of(notice)
         if record is None:
             return
         try:
-            store_records(Path(state_path), [record])
+            store_records(state_path, [record])
         except NimwatchError as exc:
             log.warning("%s", exc)
 

@@ -235,9 +235,8 @@ class Watcher:
                 self.diag("--once: hooks still running after the wait were ended; they run again next time")
             if not self.dispatcher.wait_idle(max(0.0, deadline - time.monotonic())):
                 self.diag("--once: alerts still being delivered after the wait; they stay spooled")
-            pending = self.dispatcher.pending()
             log.debug("--once: %d log(s) read; alerts and hooks done", len(self.engine.logs))
-            for sink, count in sorted(pending.items()):
+            for sink, count in sorted(self.dispatcher.pending().items()):
                 self.diag(f"--once: {count} alert(s) for sink {sink} not delivered yet: kept for the next run")
         finally:
             self._stop_hooks(timeout=10.0)
