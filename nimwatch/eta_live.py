@@ -152,12 +152,10 @@ class EtaSource:
     Args:
         rules: the phase model (its ``weight:`` per phase is the fallback without history).
         history: the run history (shared with whatever records finished runs).
-        options: the estimator's knobs (the defaults are what ``bench/eta_accuracy.py`` measured best).
     """
 
-    def __init__(self, rules: RuleSet, history: Optional[HistoryCache] = None, options: Optional[EtaOptions] = None):
+    def __init__(self, rules: RuleSet, history: Optional[HistoryCache] = None):
         self.history = history if history is not None else HistoryCache()
-        self.options = options
         self.weights: Mapping[int, float] = {spec.number: spec.weight for spec in rules.model.phases}
 
     def eta_for(
@@ -174,7 +172,7 @@ class EtaSource:
         if not running:
             return None
         live = running_run(run, now)
-        options = self.options or EtaOptions()
+        options = EtaOptions()  # the defaults are what ``bench/eta_accuracy.py`` measured best
         keep = max(options.window, options.min_runs)
         return estimate(self.history.candidates(live, keep), live, now, self.weights, options)
 

@@ -32,9 +32,9 @@ _COLUMNS = ", ".join(name for name, _ in ROW_COLUMNS)
 _INSERT = f"INSERT OR REPLACE INTO history ({_COLUMNS}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
 
 
-def master_of(run: RunState, host: Optional[str] = None) -> str:
-    """The NIM master of ``run``: the master the log names, else ``host`` (default: this host's name)."""
-    return run.facts.get("master", "") or (host if host is not None else socket.gethostname())
+def master_of(run: RunState) -> str:
+    """The NIM master of ``run``: the master the log names, else this host's name."""
+    return run.facts.get("master", "") or socket.gethostname()
 
 
 def put(conn: Any, record: HistoryRecord) -> None:

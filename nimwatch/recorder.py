@@ -113,12 +113,10 @@ class Recorder:
         keeper: Optional[Planner] = None,
         printer: Optional[Printer] = None,
         fingerprint: Optional[str] = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.printer = printer
         self.fingerprint = fingerprint
-        self._clock = clock
         self._fed: dict[str, FileIdentity] = {}
         """Log -> the identity after the last bytes fed (the state the engine holds is of that point)."""
         self._snapped: dict[str, tuple[int, int]] = {}
@@ -162,7 +160,7 @@ class Recorder:
                     self.engine.feed(log, piece, piece_at)
                 self._commit(log, notices, chunk.identity, piece_at, historic=True)
         self._fed[log] = chunk.identity
-        if self.fingerprint is not None and self._clock() - self._snap_at.get(log, 0.0) >= SNAPSHOT_EVERY:
+        if self.fingerprint is not None and time.monotonic() - self._snap_at.get(log, 0.0) >= SNAPSHOT_EVERY:
             self.snapshot(log)
 
     # ------------------------------------------------------------------ snapshots
@@ -176,7 +174,7 @@ class Recorder:
         ident = self._fed.get(log)
         if self.fingerprint is None or ident is None or log in self._snap_failed:
             return False
-        self._snap_at[log] = self._clock()
+        self._snap_at[log] = time.monotonic()
         if not force and self._snapped.get(log) == (ident.generation, ident.offset):
             return True
         from nimwatch.snapshot import SnapshotError, counts_to_keep, pack_log
@@ -237,7 +235,7 @@ class Recorder:
             self._contents[log] = content
         self._fed[log] = identity
         self._snapped[log] = (generation, offset)
-        self._snap_at[log] = self._clock()
+        self._snap_at[log] = time.monotonic()
         self.restored[log] = offset
         return True
 

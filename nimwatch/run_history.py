@@ -46,7 +46,6 @@ class LiveHistory:
         engine: the engine (its state is read under its lock).
         journal: the open state journal (None: an in-memory history only).
         rules: the phase model (phase weights for the ETA without history).
-        host: the NIM master's name when a log does not say it (default: this host's name).
         on_error: diagnostics (a run that cannot be recorded, a history that cannot be read).
         eta: the ETA source to use (default: one over the journal's history).
     """
@@ -56,13 +55,11 @@ class LiveHistory:
         engine: Any,
         journal: Any,
         rules: RuleSet,
-        host: Optional[str] = None,
         on_error: Optional[Callable[[str], None]] = None,
         eta: Optional[EtaSource] = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
-        self.host = host
         self.on_error: Callable[[str], None] = on_error or (lambda message: log.error("%s", message))
         if eta is None:
             said = self.on_error
@@ -87,7 +84,7 @@ class LiveHistory:
                 return None
             run = state.run(notice.run)
             try:
-                return record_from_run(run, log=notice.log, master=master_of(run, self.host))
+                return record_from_run(run, log=notice.log, master=master_of(run))
             except RecordError as exc:
                 self.on_error(f"{notice.log}: run {notice.run} not recorded in the history: {exc}")
                 return None

@@ -25,6 +25,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -102,21 +103,16 @@ def lines_present(paths: Sequence[Path]) -> dict[str, int]:
     """Lines each log already has (absolute path, as the tailer keys logs)."""
     files: list[Path] = []
     for path in paths:
-        try:  # a path this user may not look at is said by the source that reads it
+        with suppress(OSError):  # a path this user may not look at is said by the source that reads it
             if path.is_dir():
                 files.extend(p for p in path.glob("*" + LOG_SUFFIX) if p.is_file())
             elif path.is_file():
                 files.append(path)
-        except OSError:
-            continue
     out: dict[str, int] = {}
     for file in files:
-        try:
-            with file.open("rb") as handle:
-                blocks = iter(lambda: handle.read(1 << 20), b"")
-                out[os.path.abspath(file)] = sum(block.count(b"\n") for block in blocks)
-        except OSError:
-            continue
+        with suppress(OSError), file.open("rb") as handle:
+            blocks = iter(lambda: handle.read(1 << 20), b"")
+            out[os.path.abspath(file)] = sum(block.count(b"\n") for block in blocks)
     return out
 
 
@@ -217,7 +213,7 @@ def live(
     ``tui``: ``sink`` None; what the logs hold at start gets the read-only journal's arrival times, and
     the runs seen with real times go into its history when no watcher holds it. ``watch``: ``sink``
     makes the recorder over the new engine, ``journal`` is the watcher's own (writable), ``limits``
-    its findings limits; ``tailer_options`` go to the tailer (journal offsets, backlog, rescan).
+    its findings limits; ``tailer_options`` go to the tailer (journal offsets, backlog).
     """
     from nimwatch.sources.tail import Tailer
 

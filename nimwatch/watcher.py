@@ -40,7 +40,7 @@ from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
 from nimwatch.run_history import LiveHistory
 from nimwatch.sources.hook_results import keep_hook_result
-from nimwatch.sources.tail import RESCAN_SECONDS, Tailer
+from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
 from nimwatch.vocabulary import BACKLOG
 
@@ -88,7 +88,6 @@ class Watcher:
         output: StdoutWriter,
         diag: Callable[[str], None],
         clock: Callable[[], float] = time.time,
-        rescan: Optional[float] = None,
         alert_backlog: bool = False,
     ) -> None:
         self.config = config
@@ -110,7 +109,6 @@ class Watcher:
             limits=config.limits,
             offsets=journal.file_identities(),
             backlog=None if alert_backlog else config.backlog_hours * 3600.0,
-            rescan=RESCAN_SECONDS if rescan is None else rescan,
         )
         session = self.session
         assert session.stall is not None and session.runs is not None
