@@ -35,6 +35,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -119,9 +120,8 @@ class Engine:
             self._subscribers.append(subscriber)
 
         def unsubscribe() -> None:
-            with self._lock:
-                if subscriber in self._subscribers:
-                    self._subscribers.remove(subscriber)
+            with self._lock, suppress(ValueError):  # unsubscribed already
+                self._subscribers.remove(subscriber)
 
         return unsubscribe
 

@@ -240,16 +240,14 @@ class JournalDB:
             if self._depth == 0:
                 conn.execute("BEGIN IMMEDIATE")
             self._depth += 1
+            done = False
             try:
                 yield conn
-            except BaseException:
+                done = True
+            finally:
                 self._depth -= 1
                 if self._depth == 0:
-                    conn.execute("ROLLBACK")
-                raise
-            self._depth -= 1
-            if self._depth == 0:
-                conn.execute("COMMIT")
+                    conn.execute("COMMIT" if done else "ROLLBACK")
 
     def in_transaction(self) -> bool:
         """Whether this thread is inside :meth:`transaction` (an outer batch is still being recorded)."""

@@ -34,6 +34,7 @@ from nimwatch.engine import Engine, Notice
 from nimwatch.feed import Chunk, FileIdentity
 from nimwatch.journal import FileRecord, Journal
 from nimwatch.notices import outside_key
+from nimwatch.snapshot import SnapshotError, counts_to_keep, pack_log, unpack_log
 from nimwatch.vocabulary import BAD_LINE, LOG_REPLACED, LOG_RESTARTED, RUN_FINISHED, RUN_STARTED, EventKey
 
 CHECKPOINT_EVERY = 1.0
@@ -177,8 +178,6 @@ class Recorder:
         self._snap_at[log] = time.monotonic()
         if not force and self._snapped.get(log) == (ident.generation, ident.offset):
             return True
-        from nimwatch.snapshot import SnapshotError, counts_to_keep, pack_log
-
         with self._lock, self.engine.locked():
             parts = self.engine.export_log(log)
             content = self._contents.get(log)
@@ -217,8 +216,6 @@ class Recorder:
 
     def restore(self, log: str, identity: FileIdentity) -> bool:
         """Install the log's snapshot, taken at ``identity.offset`` of that file; False when it is unusable."""
-        from nimwatch.snapshot import SnapshotError, unpack_log
-
         generation, offset = identity.generation, identity.offset
         try:
             row = self.journal.snapshot_get(log)

@@ -31,6 +31,8 @@ from nimwatch.core.state import LogState
 from nimwatch.engine import Notice
 from nimwatch.errors import NimwatchError
 from nimwatch.eta_live import EtaSource, HistoryCache, eta_fields
+from nimwatch.history_store import master_of, put, store_records
+from nimwatch.journaldb import watcher_holds
 from nimwatch.vocabulary import RUN_FINISHED
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,6 @@ class LiveHistory:
 
     def record_of(self, notice: Notice) -> Any:
         """The history record of a ``run_finished`` notice (None when it cannot be made)."""
-        from nimwatch.history_store import master_of
-
         with self.engine.locked():
             state: Optional[LogState] = self.engine.logs.get(notice.log)
             if state is None or notice.run is None or not 0 < notice.run <= len(state.runs):
@@ -97,8 +97,6 @@ class LiveHistory:
         if record is None:
             return
         if self.journal is not None:
-            from nimwatch.history_store import put
-
             with self.journal.transaction() as conn:
                 put(conn, record)
             self._rows += 1
@@ -145,9 +143,6 @@ def tui_recorder(
     already in the file at start-up (``timed`` False: their phase times are
     not known; the record would say nothing the watcher's does not).
     """
-    from nimwatch.history_store import store_records
-    from nimwatch.journaldb import watcher_holds
-
     history = LiveHistory(engine, None, rules)
 
     def on_notice(notice: Notice) -> None:
