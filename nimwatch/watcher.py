@@ -38,7 +38,9 @@ from nimwatch.metrics import MetricsExporter
 from nimwatch.metrics_live import LiveMetrics
 from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
+from nimwatch.rulefiles import CATALOG_FILE, PHASE_FILE, builtin_rules_dir
 from nimwatch.run_history import LiveHistory
+from nimwatch.snapshot import fingerprint
 from nimwatch.sources.hook_results import keep_hook_result
 from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
@@ -54,9 +56,6 @@ ONCE_WAIT = 300.0
 
 def snapshot_fingerprint(config: Config) -> str:
     """What the state snapshots of this watcher must match: nimwatch's source and the rule files."""
-    from nimwatch.rulefiles import CATALOG_FILE, PHASE_FILE, builtin_rules_dir
-    from nimwatch.snapshot import fingerprint
-
     base = builtin_rules_dir()
     return fingerprint([base / PHASE_FILE, base / CATALOG_FILE, *config.rules])
 
