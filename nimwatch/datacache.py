@@ -136,7 +136,6 @@ def _decode(obj: dict[str, Any]) -> Any:
     entry = obj.get(_LIST)
     if entry is not None:
         items = LineList(entry[2])
-        items.line = entry[0]
-        items.item_lines = entry[1]
+        items.line, items.item_lines = entry[0], entry[1]
         return items
     return obj

@@ -35,6 +35,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -119,9 +120,8 @@ class Engine:
             self._subscribers.append(subscriber)
 
         def unsubscribe() -> None:
-            with self._lock:
-                if subscriber in self._subscribers:
-                    self._subscribers.remove(subscriber)
+            with self._lock, suppress(ValueError):  # unsubscribed already
+                self._subscribers.remove(subscriber)
 
         return unsubscribe
 
@@ -145,8 +145,7 @@ class Engine:
         with self._lock:
             state = self.logs.get(log)
             if state is None:
-                if not client:
-                    client = client_from_path(log)
+                client = client or client_from_path(log)
                 state = LogState(log, client)
                 self.logs[log] = state
                 self._readers[log] = LogReader(self.rules, client, self.scanner)
@@ -157,8 +156,7 @@ class Engine:
         at = self.clock() if at is None else at
         with self._lock:
             self.add_log(log)
-            events = self._readers[log].feed(data)
-            notices = self._apply(log, events, at)
+            notices = self._apply(log, self._readers[log].feed(data), at)
         self._dispatch(notices)
         return notices
 
@@ -279,9 +277,7 @@ class Engine:
     # ------------------------------------------------------------------ events -> notices
 
     def phase_name(self, phase: Optional[int]) -> Optional[str]:
-        if not phase:
-            return None
-        return self._phase_names.get(phase)
+        return self._phase_names.get(phase) if phase else None
 
     def _apply(self, log: str, events: list[Event], at: float) -> list[Notice]:
         state = self.logs[log]
@@ -318,9 +314,8 @@ class Engine:
 
     def _suppressed_notices(self, state: LogState, floods: FloodCounts, run: int, at: float) -> list[Notice]:
         """One ``findings_suppressed`` notice per signature held back in ``run`` (once, at its end)."""
-        prefix = f"{run}|"
         out = []
-        for key in sorted(k for k in floods.suppressed if k.startswith(prefix)):
+        for key in sorted(k for k in floods.suppressed if k.startswith(f"{run}|")):
             held = floods.suppressed.pop(key)
             limit = self.limits.per_rule if held.reason == "per_rule" else self.limits.per_run
             client = state.run(run).client or state.client if run <= len(state.runs) else state.client

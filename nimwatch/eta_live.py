@@ -34,10 +34,14 @@ from nimwatch.errors import NimwatchError
 
 
 class _Index:
-    """The usable records (succeeded, complete, timed), oldest first, whole and by client and by kind."""
+    """Every record (``view``) and the usable ones (succeeded, complete, timed), whole and by client and by kind.
 
-    def __init__(self, records: tuple[HistoryRecord, ...]) -> None:
-        self.usable = [r for r in records if r.usable_for_eta]
+    Oldest first: the estimator sorts the same way, and sorting a sorted list costs one pass.
+    """
+
+    def __init__(self, records: Iterable[HistoryRecord]) -> None:
+        self.view = tuple(sorted(records, key=_finish_key))
+        self.usable = [r for r in self.view if r.usable_for_eta]
         self.by_client: dict[str, list[HistoryRecord]] = {}
         self.by_kind: dict[tuple[str, str], list[HistoryRecord]] = {}
         for record in self.usable:
@@ -51,12 +55,7 @@ class HistoryCache:
     def __init__(self, records: Iterable[HistoryRecord] = ()) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, HistoryRecord] = {r.key: r for r in records}
-        self._view: tuple[HistoryRecord, ...] = self._sorted()
-        self._index = _Index(self._view)
-
-    def _sorted(self) -> tuple[HistoryRecord, ...]:
-        """Oldest first: the estimator sorts the same way, and sorting a sorted list costs one pass."""
-        return tuple(sorted(self._records.values(), key=_finish_key))
+        self._index = _Index(self._records.values())
 
     @classmethod
     def load(cls, journal: Any, on_error: Optional[Callable[[str], None]] = None) -> HistoryCache:
@@ -81,16 +80,15 @@ class HistoryCache:
         """A run finished (a row with the same key replaces the old one)."""
         with self._lock:
             self._records[record.key] = record
-            self._view = self._sorted()
-            self._index = _Index(self._view)
+            self._index = _Index(self._records.values())
 
     @property
     def records(self) -> tuple[HistoryRecord, ...]:
         """The records now (an immutable snapshot: safe to iterate while runs finish)."""
-        return self._view
+        return self._index.view
 
     def __len__(self) -> int:
-        return len(self._view)
+        return len(self._index.view)
 
     def candidates(self, run: RunningRun, keep: int) -> list[HistoryRecord]:
         """The records :func:`~nimwatch.core.eta.choose_history` can pick for ``run``, and no others.
@@ -127,10 +125,7 @@ def running_run(run: RunState, now: float) -> RunningRun:
     elapsed = 0.0
     if current is not None and current.started_at is not None and not current.inferred:
         elapsed = max(0.0, now - current.started_at)
-    done: dict[int, Optional[float]] = {}
-    for ps in run.phases:
-        if ps.number != phase and ps.status is PhaseStatus.DONE:
-            done[ps.number] = seen_duration(ps)
+    done = {ps.number: seen_duration(ps) for ps in run.phases if ps.number != phase and ps.status is PhaseStatus.DONE}
     phases: tuple[int, ...] = tuple(range(1, PHASE_COUNT + 1))
     if "partial" in run.variants:
         phases = tuple(ps.number for ps in run.phases if ps.status is not PhaseStatus.NOT_RUN)
@@ -157,12 +152,10 @@ class EtaSource:
     Args:
         rules: the phase model (its ``weight:`` per phase is the fallback without history).
         history: the run history (shared with whatever records finished runs).
-        options: the estimator's knobs (the defaults are what ``bench/eta_accuracy.py`` measured best).
     """
 
-    def __init__(self, rules: RuleSet, history: Optional[HistoryCache] = None, options: Optional[EtaOptions] = None):
+    def __init__(self, rules: RuleSet, history: Optional[HistoryCache] = None):
         self.history = history if history is not None else HistoryCache()
-        self.options = options
         self.weights: Mapping[int, float] = {spec.number: spec.weight for spec in rules.model.phases}
 
     def eta_for(
@@ -179,7 +172,7 @@ class EtaSource:
         if not running:
             return None
         live = running_run(run, now)
-        options = self.options or EtaOptions()
+        options = EtaOptions()  # the defaults are what ``bench/eta_accuracy.py`` measured best
         keep = max(options.window, options.min_runs)
         return estimate(self.history.candidates(live, keep), live, now, self.weights, options)
 
@@ -238,14 +231,7 @@ def eta_fields(est: Optional[Estimate]) -> dict[str, Any]:
     phase runs past its p90; 0 when it does not), ``eta_rough`` (no history, no timed phase).
     """
     if est is None:
-        return {
-            "eta": None,
-            "eta_basis": None,
-            "eta_level": None,
-            "eta_finish": None,
-            "overdue": None,
-            "eta_rough": None,
-        }
+        return dict.fromkeys(("eta", "eta_basis", "eta_level", "eta_finish", "overdue", "eta_rough"))
     return {
         "eta": round(est.remaining, 1),
         "eta_basis": est.basis_runs,

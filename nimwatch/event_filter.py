@@ -69,9 +69,8 @@ class EventFilter:
 
     def match(self, notice: Notice) -> Optional[str]:
         """The entry of ``on`` that ``notice`` satisfies (a shorthand before a plain kind), or None."""
-        matched = next((name for name in self.on if name in SHORTHANDS and _shorthand_matches(name, notice)), None)
-        if matched is None and notice.event in self.on:
-            matched = notice.event
+        plain = notice.event if notice.event in self.on else None
+        matched = next((name for name in self.on if name in SHORTHANDS and _shorthand_matches(name, notice)), plain)
         if matched is None:
             return None
         if self.phases and notice.phase not in self.phases:

@@ -2,7 +2,7 @@
 
 Owns :func:`put` (upsert a :class:`~nimwatch.core.history.HistoryRecord` on an
 open SQLite connection, inside the caller's transaction), :func:`records`
-(rows filtered by client and finish time, oldest first), :func:`outcome_counts`,
+(rows filtered by client and finish time, oldest first),
 :func:`store_records` (write rows into a journal file **without** the
 watcher's lock: one short SQLite transaction, so ``nimwatch history import`` and
 the TUI can add runs while ``nimwatch watch`` holds the journal), and
@@ -32,30 +32,14 @@ _COLUMNS = ", ".join(name for name, _ in ROW_COLUMNS)
 _INSERT = f"INSERT OR REPLACE INTO history ({_COLUMNS}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
 
 
-def master_of(run: RunState, host: Optional[str] = None) -> str:
-    """The NIM master of ``run``: the master the log names, else ``host`` (default: this host's name)."""
-    named = run.facts.get("master", "")
-    if named:
-        return named
-    return host if host is not None else socket.gethostname()
+def master_of(run: RunState) -> str:
+    """The NIM master of ``run``: the master the log names, else this host's name."""
+    return run.facts.get("master", "") or socket.gethostname()
 
 
 def put(conn: Any, record: HistoryRecord) -> None:
     """Insert or replace ``record``'s row (inside the caller's transaction)."""
     conn.execute(_INSERT, record.to_row())
-
-
-def _rows(conn: Any, client: Optional[str], since: Optional[float]) -> list[Any]:
-    sql = f"SELECT {_COLUMNS} FROM history WHERE 1 = 1"
-    args: list[Any] = []
-    if client is not None:
-        sql += " AND client = ?"
-        args.append(client)
-    if since is not None:
-        sql += " AND COALESCE(finished_at, started_at) >= ?"
-        args.append(since)
-    sql += " ORDER BY COALESCE(finished_at, started_at), client, key"
-    return list(conn.execute(sql, tuple(args)).fetchall())
 
 
 def records(
@@ -67,9 +51,18 @@ def records(
     ``problems`` is given, named there. A journal without the table (written by
     an older nimwatch, opened read-only) has no history: [].
     """
+    sql = f"SELECT {_COLUMNS} FROM history WHERE 1 = 1"
+    args: list[Any] = []
+    if client is not None:
+        sql += " AND client = ?"
+        args.append(client)
+    if since is not None:
+        sql += " AND COALESCE(finished_at, started_at) >= ?"
+        args.append(since)
+    sql += " ORDER BY COALESCE(finished_at, started_at), client, key"
     try:
         with journal._lock:  # the journal's one connection is shared by threads
-            rows = _rows(journal._live(), client, since)
+            rows = journal._live().execute(sql, tuple(args)).fetchall()
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
             return []
@@ -84,42 +77,14 @@ def records(
     return out
 
 
-def outcome_counts(journal: Any) -> dict[str, int]:
-    """Finished runs in the history by outcome (every outcome present, 0 when none)."""
-    counts = {"succeeded": 0, "failed": 0, "incomplete": 0}
-    try:
-        with journal._lock:
-            rows = journal._live().execute("SELECT outcome, COUNT(*) FROM history GROUP BY outcome").fetchall()
-    except sqlite3.OperationalError:
-        return counts
-    for outcome, count in rows:
-        counts[str(outcome)] = int(count)
-    return counts
-
-
 def store_records(path: Path, new: Iterable[HistoryRecord]) -> int:
     """Write rows into the journal at ``path`` (created when missing) in one short transaction.
 
     Takes no watcher lock: SQLite's own locking lets this run beside a
     ``nimwatch watch`` that holds the journal. Returns the rows written.
     """
-    from nimwatch.journal import Journal
+    from nimwatch.journaldb import write_beside
 
-    path = Path(path)
     rows = [record.to_row() for record in new]
-    if not path.exists():
-        Journal.open(path).close()  # a new journal gets its whole schema and version
-    try:
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StateError(f"{path}: cannot open the state journal: {exc}") from None
-    try:
-        conn.executescript(TABLE_SQL)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(_INSERT, rows)
-        conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise StateError(f"{path}: cannot record the run history: {exc}") from None
-    finally:
-        conn.close()
+    write_beside(path, TABLE_SQL, "the run history", lambda conn: conn.executemany(_INSERT, rows))
     return len(rows)

@@ -36,13 +36,12 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from nimwatch.errors import StateError
 from nimwatch.feed import FileIdentity
-from nimwatch.journaldb import LAUNCH_FIELDS, LAUNCHES_SQL, JournalDB, from_db
+from nimwatch.journaldb import LAUNCH_FIELDS, LAUNCHES_SQL, JournalDB, from_db, write_beside
 
 HOOK_RESULTS = "hook_results"
 """The key-value namespace of the hooks' last results (:mod:`nimwatch.sources.hook_results`): key ``[the log's
@@ -83,10 +82,7 @@ class Journal(JournalDB):
         rows = self._query(
             "SELECT log, dev, ino, generation, offset, head_len, head_hash, prefix_hash, lines, last_at FROM files"
         )
-        return {
-            from_db(r[0]): FileRecord(FileIdentity(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), r[8], r[9])
-            for r in rows
-        }
+        return {from_db(r[0]): FileRecord(FileIdentity(*r[1:8]), r[8], r[9]) for r in rows}
 
     def file_identities(self) -> dict[str, FileIdentity]:
         """Log -> the identity recorded for it (the tailer's ``offsets``)."""
@@ -98,18 +94,7 @@ class Journal(JournalDB):
             conn.execute(
                 "INSERT OR REPLACE INTO files (log, dev, ino, generation, offset, head_len, head_hash, prefix_hash,"
                 " lines, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    log,
-                    identity.dev,
-                    identity.ino,
-                    identity.generation,
-                    identity.offset,
-                    identity.head_len,
-                    identity.head_hash,
-                    identity.prefix_hash,
-                    lines,
-                    at,
-                ),
+                (log, *astuple(identity), lines, at),
             )
             if checkpoint:
                 conn.execute(
@@ -154,8 +139,6 @@ class Journal(JournalDB):
             "UNION ALL SELECT line, at FROM notices WHERE log = ? AND generation = ? AND line IS NOT NULL",
             (log, gen, log, gen),
         ):
-            if line is None:
-                continue
             if line not in out or at < out[line]:
                 out[int(line)] = float(at)
         return dict(sorted(out.items()))
@@ -221,15 +204,13 @@ class Journal(JournalDB):
             report, since = 0, start
             if at - start >= period:
                 report, start, sent, held = held, at, 0, 0
+            allowed = exempt or sent < limit
             if exempt:
                 report, held = report + held, 0
-                allowed = True
-            elif sent < limit:
+            elif allowed:
                 sent += 1
-                allowed = True
             else:
                 held += 1
-                allowed = False
             conn.execute(
                 "INSERT OR REPLACE INTO alert_rate (sink, client, window_start, sent, held) VALUES (?, ?, ?, ?, ?)",
                 (sink, client, start, sent, held),
@@ -377,10 +358,8 @@ class Journal(JournalDB):
             rows = self._query(sql + " ORDER BY started", args)
         except sqlite3.OperationalError:  # a journal written before the table existed, opened read-only
             return []
-        out = [dict(zip(LAUNCH_FIELDS, row)) for row in rows]
-        for row in out:
-            row["argv"] = json.loads(row["argv"])
-        return out
+        out = (dict(zip(LAUNCH_FIELDS, row)) for row in rows)
+        return [{**row, "argv": json.loads(row["argv"])} for row in out]
 
 
 def _result_before(key: str, value: str, names: set[str], keep: int) -> bool:
@@ -399,18 +378,10 @@ def record_launch(path: Path, row: dict[str, Any]) -> None:
     watcher lock, only SQLite's own (one short transaction). A known exit
     status is never overwritten by an unknown one.
     """
-    path = Path(path)
-    if not path.exists():
-        Journal.open(path).close()  # a new journal gets its whole schema and version
-    values = {key: row.get(key) for key in LAUNCH_FIELDS}
-    values["argv"] = json.dumps(list(row.get("argv") or []), ensure_ascii=False)
-    try:
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StateError(f"{path}: cannot open the state journal: {exc}") from None
-    try:
-        conn.executescript(LAUNCHES_SQL)
-        conn.execute("BEGIN IMMEDIATE")
+
+    def write(conn: sqlite3.Connection) -> None:
+        values = {key: row.get(key) for key in LAUNCH_FIELDS}
+        values["argv"] = json.dumps(list(row.get("argv") or []), ensure_ascii=False)
         known = conn.execute("SELECT 1 FROM launches WHERE record = ?", (values["record"],)).fetchone()
         if known is None:
             conn.execute(
@@ -424,8 +395,5 @@ def record_launch(path: Path, row: dict[str, Any]) -> None:
                 " signal = COALESCE(?, signal), ended = COALESCE(?, ended) WHERE record = ?",
                 (values["pid"], values["exit_code"], values["signal"], values["ended"], values["record"]),
             )
-        conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise StateError(f"{path}: cannot record the nimadm run: {exc}") from None
-    finally:
-        conn.close()
+
+    write_beside(path, LAUNCHES_SQL, "the nimadm run", write)

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Optional, TypeVar
@@ -135,28 +135,23 @@ class JournalDB:
         """Open (creating it unless ``readonly``) the journal at ``path``. Raises StateError."""
         path = Path(path)
         lock_fd: Optional[int] = None
+        options: dict[str, Any]
         if readonly:
             if not path.is_file():
                 raise StateError(f"{path}: no state journal here")
-            try:
-                conn = sqlite3.connect(
-                    path.absolute().as_uri() + "?mode=ro", uri=True, check_same_thread=False, factory=_Connection
-                )
-            except sqlite3.Error as exc:
-                raise StateError(f"{path}: cannot open the state journal: {exc}") from None
+            target, options = path.absolute().as_uri() + "?mode=ro", {"uri": True}
         else:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StateError(f"{path.parent}: cannot create the state directory: {exc.strerror or exc}") from None
             lock_fd = _take_lock(path)
-            try:
-                conn = sqlite3.connect(
-                    str(path), check_same_thread=False, isolation_level=None, timeout=30, factory=_Connection
-                )
-            except sqlite3.Error as exc:
-                _release_lock(lock_fd)
-                raise StateError(f"{path}: cannot open the state journal: {exc}") from None
+            target, options = str(path), {"isolation_level": None, "timeout": 30}
+        try:
+            conn = sqlite3.connect(target, check_same_thread=False, factory=_Connection, **options)
+        except sqlite3.Error as exc:
+            _release_lock(lock_fd)
+            raise StateError(f"{path}: cannot open the state journal: {exc}") from None
         journal = cls(conn, path, readonly, lock_fd)
         try:
             journal._prepare()
@@ -174,8 +169,7 @@ class JournalDB:
         path = Path(path)
         aside: Optional[Path] = None
         if path.exists():
-            stamp = time.strftime("%Y%m%dT%H%M%S")
-            aside = path.with_name(f"{path.name}.damaged-{stamp}")
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
             try:
                 for suffix in ("", "-wal", "-shm"):
                     src = Path(str(path) + suffix)
@@ -228,16 +222,13 @@ class JournalDB:
         """Checkpoint the WAL and close (idempotent)."""
         with self._lock:
             if self._conn is not None:
-                try:
-                    if not self.readonly:
+                if not self.readonly:
+                    with suppress(sqlite3.Error):  # a checkpoint is housekeeping: closing still flushes the WAL safely
                         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                except sqlite3.Error:
-                    pass  # a checkpoint is housekeeping: closing still flushes the WAL safely
                 self._conn.close()
                 self._conn = None
-            if self._lock_fd is not None:
-                _release_lock(self._lock_fd)
-                self._lock_fd = None
+            _release_lock(self._lock_fd)
+            self._lock_fd = None
 
     # ------------------------------------------------------------------ transactions
 
@@ -249,16 +240,14 @@ class JournalDB:
             if self._depth == 0:
                 conn.execute("BEGIN IMMEDIATE")
             self._depth += 1
+            done = False
             try:
                 yield conn
-            except BaseException:
+                done = True
+            finally:
                 self._depth -= 1
                 if self._depth == 0:
-                    conn.execute("ROLLBACK")
-                raise
-            self._depth -= 1
-            if self._depth == 0:
-                conn.execute("COMMIT")
+                    conn.execute("COMMIT" if done else "ROLLBACK")
 
     def in_transaction(self) -> bool:
         """Whether this thread is inside :meth:`transaction` (an outer batch is still being recorded)."""
@@ -277,6 +266,30 @@ class JournalDB:
         """One statement in its own transaction (or the caller's batch); its cursor (``rowcount``, ``lastrowid``)."""
         with self.transaction() as conn:
             return conn.execute(sql, args)
+
+
+def write_beside(path: Path, schema: str, what: str, write: Callable[[sqlite3.Connection], object]) -> None:
+    """``write`` in one short transaction on the journal at ``path`` (created when missing), after ``schema``.
+
+    Any process may call this while a watcher holds the journal: it takes no
+    watcher lock, only SQLite's own. Raises StateError (``cannot record`` ``what``).
+    """
+    path = Path(path)
+    if not path.exists():
+        JournalDB.open(path).close()  # a new journal gets its whole schema and version
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StateError(f"{path}: cannot open the state journal: {exc}") from None
+    try:
+        conn.executescript(schema)
+        conn.execute("BEGIN IMMEDIATE")
+        write(conn)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise StateError(f"{path}: cannot record {what}: {exc}") from None
+    finally:
+        conn.close()
 
 
 def _take_lock(path: Path) -> Optional[int]:
@@ -319,7 +332,6 @@ def watcher_holds(path: Path) -> bool:
 
 
 def _release_lock(fd: Optional[int]) -> None:
-    if fd is None:
-        return
-    with suppress(OSError):
-        os.close(fd)
+    if fd is not None:
+        with suppress(OSError):
+            os.close(fd)

@@ -175,10 +175,8 @@ def finding_fields(state: LogState, finding: Finding, *optional: str) -> dict[st
 
 def _detail_notice(state: LogState, event: FindingDetail, make: Make) -> Notice:
     """The merged finding: a public ``finding`` again when its severity rose, else an internal notice."""
-    run = state.run(event.run) if 0 < event.run <= len(state.runs) else None
-    merged = None
-    if run is not None:
-        merged = next((f for f in reversed(run.findings) if f.line == event.line and f.rule == event.rule), None)
+    findings = state.run(event.run).findings if 0 < event.run <= len(state.runs) else []
+    merged = next((f for f in reversed(findings) if f.line == event.line and f.rule == event.rule), None)
     if merged is None:
         return make(FINDING_DETAIL, event.run, None, FINDING_DETAIL.carry(event))
     fields = finding_fields(state, merged, "context_after")
@@ -243,9 +241,7 @@ def _nim(state: LogState, event: NimStateRead, at: float, phase_name: PhaseNamer
     old = state.nim
     state.apply(event, at)
     new = state.nim
-    if new is None:
-        return []
-    if old is not None and _values(old) == _values(new):
+    if new is None or (old is not None and _values(old) == _values(new)):
         return []
     fields = NIM_STATE.carry(
         new,

@@ -34,6 +34,7 @@ from nimwatch.engine import Engine, Notice
 from nimwatch.feed import Chunk, FileIdentity
 from nimwatch.journal import FileRecord, Journal
 from nimwatch.notices import outside_key
+from nimwatch.snapshot import SnapshotError, counts_to_keep, pack_log, unpack_log
 from nimwatch.vocabulary import BAD_LINE, LOG_REPLACED, LOG_RESTARTED, RUN_FINISHED, RUN_STARTED, EventKey
 
 CHECKPOINT_EVERY = 1.0
@@ -91,9 +92,7 @@ class Recorder:
         engine: the engine to feed; the recorder also subscribes to it for notices
             published outside a read (stalls, hook results, alert failures).
         journal: the state journal.
-        forward: receives every new public notice, after it is committed.
-        on_new: also receives every new public notice after the commit, with its dedupe key
-            (stable across restarts and file generations: the hooks' once-key).
+        forward: receives every new public notice, after it is committed (default: nothing does).
         planner: spools alerts for a new notice inside the same transaction.
         keeper: also called inside the transaction for each new public notice, backlog
             included (the run history: a finished run is recorded with its notice).
@@ -109,19 +108,16 @@ class Recorder:
         engine: Engine,
         journal: Journal,
         *,
-        forward: Callable[[Notice], None],
+        forward: Callable[[Notice], None] = lambda notice: None,
         planner: Optional[Planner] = None,
         on_error: Optional[Callable[[str], None]] = None,
-        on_new: Optional[Planner] = None,
         keeper: Optional[Planner] = None,
         printer: Optional[Printer] = None,
         fingerprint: Optional[str] = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.printer = printer
         self.fingerprint = fingerprint
-        self._clock = clock
         self._fed: dict[str, FileIdentity] = {}
         """Log -> the identity after the last bytes fed (the state the engine holds is of that point)."""
         self._snapped: dict[str, tuple[int, int]] = {}
@@ -133,7 +129,6 @@ class Recorder:
         """Log -> the offset it was resumed from a snapshot at (this session)."""
         self.journal = journal
         self.forward = forward
-        self.on_new = on_new
         self.planner = planner
         self.keeper = keeper
         self.on_error = on_error or (lambda message: None)
@@ -166,7 +161,7 @@ class Recorder:
                     self.engine.feed(log, piece, piece_at)
                 self._commit(log, notices, chunk.identity, piece_at, historic=True)
         self._fed[log] = chunk.identity
-        if self.fingerprint is not None and self._clock() - self._snap_at.get(log, 0.0) >= SNAPSHOT_EVERY:
+        if self.fingerprint is not None and time.monotonic() - self._snap_at.get(log, 0.0) >= SNAPSHOT_EVERY:
             self.snapshot(log)
 
     # ------------------------------------------------------------------ snapshots
@@ -180,11 +175,9 @@ class Recorder:
         ident = self._fed.get(log)
         if self.fingerprint is None or ident is None or log in self._snap_failed:
             return False
-        self._snap_at[log] = self._clock()
+        self._snap_at[log] = time.monotonic()
         if not force and self._snapped.get(log) == (ident.generation, ident.offset):
             return True
-        from nimwatch.snapshot import SnapshotError, counts_to_keep, pack_log
-
         with self._lock, self.engine.locked():
             parts = self.engine.export_log(log)
             content = self._contents.get(log)
@@ -213,25 +206,16 @@ class Recorder:
         """Where the log's usable snapshot was taken (its content ``generation``), or None."""
         if self.fingerprint is None:
             return None
-        found = self._snapshots().get(log)
-        if found is None or found[0] != generation or found[2] != self.fingerprint:
-            return None
-        return found[1]
-
-    def _snapshots(self) -> dict[str, tuple[int, int, str]]:
-        cached = self._snapshot_index
-        if cached is None:
+        if self._snapshot_index is None:
             try:
-                cached = self.journal.snapshot_offsets()
+                self._snapshot_index = self.journal.snapshot_offsets()
             except sqlite3.Error:
-                cached = {}
-            self._snapshot_index = cached
-        return cached
+                self._snapshot_index = {}
+        found = self._snapshot_index.get(log)
+        return found[1] if found is not None and found[0] == generation and found[2] == self.fingerprint else None
 
     def restore(self, log: str, identity: FileIdentity) -> bool:
         """Install the log's snapshot, taken at ``identity.offset`` of that file; False when it is unusable."""
-        from nimwatch.snapshot import SnapshotError, unpack_log
-
         generation, offset = identity.generation, identity.offset
         try:
             row = self.journal.snapshot_get(log)
@@ -248,7 +232,7 @@ class Recorder:
             self._contents[log] = content
         self._fed[log] = identity
         self._snapped[log] = (generation, offset)
-        self._snap_at[log] = self._clock()
+        self._snap_at[log] = time.monotonic()
         self.restored[log] = offset
         return True
 
@@ -287,8 +271,7 @@ class Recorder:
         batch = getattr(self._local, "batch", None)
         if batch is not None:
             batch.append(notice)
-            return
-        if notice.public:
+        elif notice.public:
             self._commit(notice.log, [notice], None, notice.ts, historic=False, record=False)
 
     def _count_backlog(self, log: str, notices: list[Notice]) -> None:
@@ -317,10 +300,9 @@ class Recorder:
             if content is not None and content.identity.generation == identity.generation:
                 return content
             content = _Content(identity, self._tally(log)[0])
+            self._load_checkpoints(log, content, identity.generation)  # (when the journal has this content)
             record = self._records.get(log)
-            if record is not None and record.identity.generation == identity.generation:
-                self._load_checkpoints(log, content, identity.generation)
-            elif record is not None and record.identity.generation < identity.generation:
+            if record is not None and record.identity.generation < identity.generation:
                 try:
                     self.journal.forget_generations(log, identity.generation)
                 except sqlite3.Error as exc:
@@ -338,23 +320,20 @@ class Recorder:
             cps.append((record.identity.offset, record.last_at))
         content.checkpoints = cps
         content.cp_offsets = [c[0] for c in cps]
-        content.last_checkpoint_at = cps[-1][1] if cps else 0.0
+        content.last_checkpoint_at = cps[-1][1]
 
     def _restamp(self, content: _Content, start: int, data: bytes, default_at: float) -> list[tuple[bytes, float]]:
         """Cut historic bytes where their recorded arrival time changes."""
         out: list[tuple[bytes, float]] = []
-        end = start + len(data)
-        pos = start
-        i = bisect.bisect_right(content.cp_offsets, pos)
-        while pos < end:
-            if i < len(content.checkpoints):
-                cut = min(end, content.checkpoints[i][0])
-                at = content.checkpoints[i][1]
-            else:
-                cut, at = end, default_at
+        end, pos = start + len(data), start
+        for offset, at in content.checkpoints[bisect.bisect_right(content.cp_offsets, start) :]:
+            if pos >= end:
+                break
+            cut = min(end, offset)
             out.append((data[pos - start : cut - start], at))
             pos = cut
-            i += 1
+        if pos < end:
+            out.append((data[pos - start :], default_at))
         return out
 
     def key_of(self, content: _Content, notice: Notice) -> EventKey:
@@ -379,13 +358,13 @@ class Recorder:
         quiet: bool = False,
     ) -> None:
         """Record ``notices`` in one transaction; ``quiet``: history (backlog), recorded and printed only."""
-        new: list[tuple[Notice, str, Optional[int], str]] = []
+        new: list[tuple[Notice, Optional[int], str]] = []
         printer = self.printer
         with self._lock:
             content = self._contents.get(log)
             try:
                 with self.journal.transaction():
-                    public = False
+                    public = any(notice.public for notice in notices)
                     for notice in notices:
                         if notice.kind is LOG_REPLACED:
                             self.on_error(f"{log}: {notice.get('reason')}")
@@ -395,7 +374,6 @@ class Recorder:
                             self.on_error(f"{log}: {notice.get('reason')}: reading the new content from its start")
                         if not notice.public:
                             continue
-                        public = True
                         if not notice.kind.journaled or content is None:
                             key = f"{notice.event}|{notice.log}|{notice.ts!r}|{id(notice)}"
                         else:
@@ -421,7 +399,7 @@ class Recorder:
                         if printer is not None:
                             line = printer.line(notice, key)
                             seq = self.journal.outbox_add(line)
-                        new.append((notice, key, seq, line))
+                        new.append((notice, seq, line))
                     if record and identity is not None and not historic and content is not None:
                         checkpoint = public or at - content.last_checkpoint_at >= CHECKPOINT_EVERY
                         if checkpoint:
@@ -433,11 +411,9 @@ class Recorder:
                 for n in notices:
                     if n.public:
                         key = f"{n.event}|{n.log}|{n.ts!r}|{id(n)}"
-                        new.append((n, key, None, printer.line(n, key) if printer is not None else ""))
+                        new.append((n, None, printer.line(n, key) if printer is not None else ""))
         nested = self.journal.in_transaction()  # a notice published while another batch is being recorded
-        for notice, key, seq, line in new:
-            if self.on_new is not None:  # hooks queue first: a slow stdout must not hold them up
-                self.on_new(notice, key)
+        for notice, seq, line in new:
             self.forward(notice)
             if printer is not None:
                 printer.put(seq, line, wait=not nested)

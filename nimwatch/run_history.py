@@ -31,6 +31,8 @@ from nimwatch.core.state import LogState
 from nimwatch.engine import Notice
 from nimwatch.errors import NimwatchError
 from nimwatch.eta_live import EtaSource, HistoryCache, eta_fields
+from nimwatch.history_store import master_of, put, store_records
+from nimwatch.journaldb import watcher_holds
 from nimwatch.vocabulary import RUN_FINISHED
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,6 @@ class LiveHistory:
         engine: the engine (its state is read under its lock).
         journal: the open state journal (None: an in-memory history only).
         rules: the phase model (phase weights for the ETA without history).
-        host: the NIM master's name when a log does not say it (default: this host's name).
         on_error: diagnostics (a run that cannot be recorded, a history that cannot be read).
         eta: the ETA source to use (default: one over the journal's history).
     """
@@ -56,13 +57,11 @@ class LiveHistory:
         engine: Any,
         journal: Any,
         rules: RuleSet,
-        host: Optional[str] = None,
         on_error: Optional[Callable[[str], None]] = None,
         eta: Optional[EtaSource] = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
-        self.host = host
         self.on_error: Callable[[str], None] = on_error or (lambda message: log.error("%s", message))
         if eta is None:
             said = self.on_error
@@ -79,15 +78,13 @@ class LiveHistory:
 
     def record_of(self, notice: Notice) -> Any:
         """The history record of a ``run_finished`` notice (None when it cannot be made)."""
-        from nimwatch.history_store import master_of
-
         with self.engine.locked():
             state: Optional[LogState] = self.engine.logs.get(notice.log)
             if state is None or notice.run is None or not 0 < notice.run <= len(state.runs):
                 return None
             run = state.run(notice.run)
             try:
-                return record_from_run(run, log=notice.log, master=master_of(run, self.host))
+                return record_from_run(run, log=notice.log, master=master_of(run))
             except RecordError as exc:
                 self.on_error(f"{notice.log}: run {notice.run} not recorded in the history: {exc}")
                 return None
@@ -100,8 +97,6 @@ class LiveHistory:
         if record is None:
             return
         if self.journal is not None:
-            from nimwatch.history_store import put
-
             with self.journal.transaction() as conn:
                 put(conn, record)
             self._rows += 1
@@ -148,23 +143,16 @@ def tui_recorder(
     already in the file at start-up (``timed`` False: their phase times are
     not known; the record would say nothing the watcher's does not).
     """
-    from pathlib import Path
-
-    from nimwatch.history_store import store_records
-    from nimwatch.journaldb import watcher_holds
-
     history = LiveHistory(engine, None, rules)
 
     def on_notice(notice: Notice) -> None:
-        if notice.kind is not RUN_FINISHED or not timed(notice.log):
-            return
-        if watcher_holds(Path(state_path)):
+        if notice.kind is not RUN_FINISHED or not timed(notice.log) or watcher_holds(state_path):
             return
         record = history.record_of(notice)
         if record is None:
             return
         try:
-            store_records(Path(state_path), [record])
+            store_records(state_path, [record])
         except NimwatchError as exc:
             log.warning("%s", exc)
 

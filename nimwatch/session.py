@@ -25,6 +25,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -79,10 +80,14 @@ def open_journal(config: Config) -> Any:
         return None
 
 
+def nim_stall_minutes(config: Config) -> Optional[float]:
+    """NIM info unchanged this long counts toward the stall rule (None: the NIM state cross-check is off)."""
+    return config.nim_state.stall_minutes if config.nim_state is not None else None
+
+
 def stall_monitor(engine: Engine, config: Config, rules: RuleSet, clock: Callable[[], float]) -> StallMonitor:
     """The stall monitor, with NIM's info counting toward a stall when the cross-check is on."""
-    nim = config.nim_state.stall_minutes if config.nim_state is not None else None
-    return StallMonitor(engine, config.stall, rules, clock, nim_stall_minutes=nim)
+    return StallMonitor(engine, config.stall, rules, clock, nim_stall_minutes=nim_stall_minutes(config))
 
 
 def nim_feed(engine: Engine, config: Config, clock: Callable[[], float], on_error: Optional[OnError] = None) -> Any:
@@ -94,30 +99,20 @@ def nim_feed(engine: Engine, config: Config, clock: Callable[[], float], on_erro
     return NimStateFeed(engine, config.nim_state, on_error=on_error, clock=clock)
 
 
-def runs_dir_of(config: Config) -> Path:
-    """Where ``nimwatch run`` keeps its run records for this config's state journal."""
-    return runs_dir(Path(config.state or default_state_path()))
-
-
 def lines_present(paths: Sequence[Path]) -> dict[str, int]:
     """Lines each log already has (absolute path, as the tailer keys logs)."""
     files: list[Path] = []
     for path in paths:
-        try:  # a path this user may not look at is said by the source that reads it
+        with suppress(OSError):  # a path this user may not look at is said by the source that reads it
             if path.is_dir():
                 files.extend(p for p in path.glob("*" + LOG_SUFFIX) if p.is_file())
             elif path.is_file():
                 files.append(path)
-        except OSError:
-            continue
     out: dict[str, int] = {}
     for file in files:
-        try:
-            with file.open("rb") as handle:
-                blocks = iter(lambda: handle.read(1 << 20), b"")
-                out[os.path.abspath(file)] = sum(block.count(b"\n") for block in blocks)
-        except OSError:
-            continue
+        with suppress(OSError), file.open("rb") as handle:
+            blocks = iter(lambda: handle.read(1 << 20), b"")
+            out[os.path.abspath(file)] = sum(block.count(b"\n") for block in blocks)
     return out
 
 
@@ -159,9 +154,7 @@ class Session:
 
     def timed(self, log: str) -> bool:
         """The times of ``log``'s current run are real (elapsed and ETA can be shown)."""
-        if self.arrivals is not None:
-            return self.arrivals.timed(log)
-        return True
+        return self.arrivals is None or self.arrivals.timed(log)
 
     def start_outside(self) -> None:
         for source in self.outside:
@@ -180,7 +173,8 @@ def _beside_watch(config: Config, rules: RuleSet, engine: Engine, paths: Sequenc
     """A view's session beside ``watch`` (tui, status): the read-only journal, its ETA and its arrival times for
     what the logs hold now, and the run records."""
     journal = open_journal(config)
-    session = Session(config, rules, engine, journal=journal, eta=eta_source(rules, journal), runs=runs_dir_of(config))
+    runs = runs_dir(Path(config.state or default_state_path()))  # where ``nimwatch run`` keeps its run records
+    session = Session(config, rules, engine, journal=journal, eta=eta_source(rules, journal), runs=runs)
     session.arrivals = JournalArrivals(engine, journal, lines_present(list(paths)))
     return session
 
@@ -219,7 +213,7 @@ def live(
     ``tui``: ``sink`` None; what the logs hold at start gets the read-only journal's arrival times, and
     the runs seen with real times go into its history when no watcher holds it. ``watch``: ``sink``
     makes the recorder over the new engine, ``journal`` is the watcher's own (writable), ``limits``
-    its findings limits; ``tailer_options`` go to the tailer (journal offsets, backlog, rescan).
+    its findings limits; ``tailer_options`` go to the tailer (journal offsets, backlog).
     """
     from nimwatch.sources.tail import Tailer
 

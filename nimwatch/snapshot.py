@@ -81,18 +81,14 @@ def encode(value: Any, wiring: Mapping[str, Any]) -> Any:
         return [encode(v, wiring) for v in value]
     if isinstance(value, tuple):
         return {"__t": [encode(v, wiring) for v in value]}
-    if isinstance(value, frozenset):
-        return {"__fs": [encode(v, wiring) for v in _sorted(value)]}
-    if isinstance(value, set):
-        return {"__s": [encode(v, wiring) for v in _sorted(value)]}
+    if isinstance(value, (frozenset, set)):
+        return {"__fs" if isinstance(value, frozenset) else "__s": [encode(v, wiring) for v in _sorted(value)]}
     if isinstance(value, deque):
         return {"__q": [encode(v, wiring) for v in value], "maxlen": value.maxlen}
     if isinstance(value, dict):
         return {"__d": [[encode(k, wiring), encode(v, wiring)] for k, v in value.items()]}
-    if isinstance(value, bytearray):
-        return {"__ba": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, bytes):
-        return {"__b": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, (bytes, bytearray)):
+        return {"__ba" if isinstance(value, bytearray) else "__b": base64.b64encode(value).decode("ascii")}
     if isinstance(value, re.Pattern):  # a signature the engine defines in code carries its compiled pattern
         return {"__re": encode(value.pattern, wiring), "fl": value.flags}
     cls = type(value)
@@ -131,12 +127,9 @@ def decode(data: Any, wiring: Mapping[str, Any]) -> Any:
         return wiring[name]
     if "__e" in data:
         return _class(data["__e"])(decode(data["v"], wiring))
-    if "__t" in data:
-        return tuple(decode(v, wiring) for v in data["__t"])
-    if "__fs" in data:
-        return frozenset(decode(v, wiring) for v in data["__fs"])
-    if "__s" in data:
-        return {decode(v, wiring) for v in data["__s"]}
+    for tag, collection in (("__t", tuple), ("__fs", frozenset), ("__s", set)):
+        if tag in data:
+            return collection(decode(v, wiring) for v in data[tag])
     if "__q" in data:
         return deque((decode(v, wiring) for v in data["__q"]), data.get("maxlen"))
     if "__d" in data:
@@ -191,20 +184,19 @@ def fingerprint(rule_files: Iterable[Path]) -> str:
     """What a snapshot is valid for: this format, this nimwatch's source, these rules (a hex digest)."""
     h = hashlib.sha1(usedforsecurity=False)
     h.update(f"snapshot {SNAPSHOT_VERSION} nimwatch {__version__}\n".encode())
+
+    def add(name: str, file: Path) -> None:
+        h.update(name.encode())
+        try:
+            h.update(file.read_bytes())
+        except OSError:
+            h.update(b"?")
+
     here = Path(__file__).resolve().parent
     for part in _SOURCES:
         path = here / part
-        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            h.update(file.name.encode())
-            try:
-                h.update(file.read_bytes())
-            except OSError:
-                h.update(b"?")
+        for file in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            add(file.name, file)
     for rules in rule_files:
-        h.update(str(rules).encode())
-        try:
-            h.update(Path(rules).read_bytes())
-        except OSError:
-            h.update(b"?")
+        add(str(rules), Path(rules))
     return h.hexdigest()

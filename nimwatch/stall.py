@@ -141,15 +141,12 @@ class StallMonitor:
             return
         if notice.kind is not LINES or notice.run is None:
             return
-        out: list[Notice] = []
         with self.engine.locked():
             state = self.engine.logs.get(notice.log)
             runs = reversed(state.runs) if state is not None else ()
             run = next((r for r in runs if r.index == notice.run), None)
-            if run is None:
-                return
-            since = run.quiet_since
-            if not (run.stall_reported or run.silenced) or since is None:
+            since = run.quiet_since if run is not None else None
+            if run is None or since is None or not (run.stall_reported or run.silenced):
                 return
             if run.last_line_at is None or run.last_line_at <= since:
                 return
@@ -160,7 +157,6 @@ class StallMonitor:
 
     def _nim_changed(self, notice: Notice) -> None:
         """NIM's info moved on: a stall it decided is cleared (the log's silence may decide one later)."""
-        out: list[Notice] = []
         with self.engine.locked():
             state = self.engine.logs.get(notice.log)
             run = state.current if state is not None else None

@@ -351,7 +351,7 @@ class Notice:
         return self.kind.summary(self, self.client or self.log, where)
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "schema": SCHEMA_VERSION,
             "event": self.event,
             "ts": iso(self.ts),
@@ -360,6 +360,5 @@ class Notice:
             "run": self.run,
             "phase": self.phase,
             "phase_name": self.phase_name,
+            **self.fields,
         }
-        out.update(self.fields)
-        return out

@@ -31,15 +31,18 @@ from nimwatch.core.rules import RuleSet
 from nimwatch.core.verdict import client_verdict
 from nimwatch.engine import Engine, Notice
 from nimwatch.errors import ConfigError
+from nimwatch.hooks.manager import HookManager
 from nimwatch.journal import Journal
 from nimwatch.launcher.records import sync_journal
 from nimwatch.metrics import MetricsExporter
 from nimwatch.metrics_live import LiveMetrics
 from nimwatch.output import StdoutWriter
 from nimwatch.recorder import Recorder
+from nimwatch.rulefiles import CATALOG_FILE, PHASE_FILE, builtin_rules_dir
 from nimwatch.run_history import LiveHistory
+from nimwatch.snapshot import fingerprint
 from nimwatch.sources.hook_results import keep_hook_result
-from nimwatch.sources.tail import RESCAN_SECONDS, Tailer
+from nimwatch.sources.tail import Tailer
 from nimwatch.stall import StallMonitor
 from nimwatch.vocabulary import BACKLOG
 
@@ -51,16 +54,8 @@ ONCE_WAIT = 300.0
 """--once: longest wait for alerts and hooks to be delivered."""
 
 
-def _nim_minutes(config: Config) -> Optional[float]:
-    """NIM info unchanged this long counts toward the stall rule (None: the NIM state cross-check is off)."""
-    return config.nim_state.stall_minutes if config.nim_state is not None else None
-
-
 def snapshot_fingerprint(config: Config) -> str:
     """What the state snapshots of this watcher must match: nimwatch's source and the rule files."""
-    from nimwatch.rulefiles import CATALOG_FILE, PHASE_FILE, builtin_rules_dir
-    from nimwatch.snapshot import fingerprint
-
     base = builtin_rules_dir()
     return fingerprint([base / PHASE_FILE, base / CATALOG_FILE, *config.rules])
 
@@ -92,7 +87,6 @@ class Watcher:
         output: StdoutWriter,
         diag: Callable[[str], None],
         clock: Callable[[], float] = time.time,
-        rescan: Optional[float] = None,
         alert_backlog: bool = False,
     ) -> None:
         self.config = config
@@ -114,7 +108,6 @@ class Watcher:
             limits=config.limits,
             offsets=journal.file_identities(),
             backlog=None if alert_backlog else config.backlog_hours * 3600.0,
-            rescan=RESCAN_SECONDS if rescan is None else rescan,
         )
         session = self.session
         assert session.stall is not None and session.runs is not None
@@ -122,8 +115,10 @@ class Watcher:
         self.tailer: Tailer = session.tailer
         self.stall: StallMonitor = session.stall
         self.runs: Path = session.runs
-        self.hooks: Any = None
-        self._setup_hooks(config)
+        self.hooks: Any = HookManager(
+            config.hooks, self.engine.report, journal, clock, jobs=journal, on_error=diag,
+            keep=partial(keep_hook_result, journal),  # for status and the TUI beside it
+        )  # fmt: skip
         self._next_stall = 0.0
         self._started = False
         self.problems: list[str] = []
@@ -140,7 +135,6 @@ class Watcher:
         self.recorder = Recorder(
             engine,
             self.journal,
-            forward=self._forward,
             planner=self._plan,
             on_error=self.diag,
             keeper=self.history.keep,
@@ -156,9 +150,6 @@ class Watcher:
         for problem in sync_journal(self.journal.path, self.runs):
             self.diag(problem)
 
-    def _forward(self, notice: Notice) -> None:
-        """Printing goes through the recorder's printer (the outbox); nothing else to do here."""
-
     def _plan(self, notice: Notice, key: str) -> None:
         """In the transaction that records a new notice: its alerts and its hook runs are recorded with it.
 
@@ -168,14 +159,6 @@ class Watcher:
         hooks = self.hooks
         if hooks is not None:
             hooks.plan(notice, key)
-
-    def _setup_hooks(self, config: Config) -> None:
-        from nimwatch.hooks.manager import HookManager
-
-        self.hooks = HookManager(
-            config.hooks, self.engine.report, self.journal, self.clock, jobs=self.journal, on_error=self.diag,
-            keep=partial(keep_hook_result, self.journal),  # for status and the TUI beside it
-        )  # fmt: skip
 
     def _resume_hooks(self) -> None:
         """Hook runs an earlier session queued and did not finish: queued again, before anything new."""
@@ -249,9 +232,8 @@ class Watcher:
                 self.diag("--once: hooks still running after the wait were ended; they run again next time")
             if not self.dispatcher.wait_idle(max(0.0, deadline - time.monotonic())):
                 self.diag("--once: alerts still being delivered after the wait; they stay spooled")
-            pending = self.dispatcher.pending()
             log.debug("--once: %d log(s) read; alerts and hooks done", len(self.engine.logs))
-            for sink, count in sorted(pending.items()):
+            for sink, count in sorted(self.dispatcher.pending().items()):
                 self.diag(f"--once: {count} alert(s) for sink {sink} not delivered yet: kept for the next run")
         finally:
             self._stop_hooks(timeout=10.0)
@@ -346,7 +328,7 @@ class Watcher:
             if getattr(new, key) != getattr(old, key):
                 self.diag(f"reload: '{key}' changed; it takes effect at the next restart")
         self.dispatcher.reconfigure(new.alerts)
-        self.stall.reconfigure(new.stall, _nim_minutes(new))
+        self.stall.reconfigure(new.stall, sessions.nim_stall_minutes(new))
         session = self.session
         if new.nim_state != old.nim_state:
             if session.nim is not None:
