@@ -36,7 +36,6 @@ BUCKETS = (30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800
 """Upper bounds (seconds) of the phase-duration histogram; ``+Inf`` follows."""
 P95_MIN_RUNS = 3
 """``nimwatch_phase_p95_seconds`` is exported only when this many runs timed the current phase."""
-MODE_LABELS = ("cache", "nfs", "mksysb", "unknown")
 
 
 class Writer(Protocol):
@@ -140,13 +139,9 @@ class LiveMetrics:
 
     def client_families(self, w: Writer, rows: Mapping[str, Mapping[str, Any]], now: float) -> None:
         """``rows``: client -> {"run": RunState or None, ...} (the exporter's per-client rows)."""
-        estimates = {}
-        if self.eta is not None:
-            for client, row in rows.items():
-                run = row.get("run")
-                est = self.eta.eta_for(run, now) if run is not None else None
-                if est is not None:
-                    estimates[client] = est
+        eta = self.eta
+        found = {c: eta.eta_for(r["run"], now) for c, r in rows.items() if eta is not None and r.get("run") is not None}
+        estimates = {client: est for client, est in found.items() if est is not None}
         w.family("nimwatch_eta_seconds", "gauge", "Seconds until the client's running run is expected to finish.")
         for client, est in sorted(estimates.items()):
             w.sample("nimwatch_eta_seconds", {"client": client}, round(est.remaining, 1))

@@ -230,10 +230,6 @@ class StdoutWriter(JsonLines):
             self._put(seq, line, block=True)  # these were recorded as events: none is dropped
         return len(pending)
 
-    def idle(self) -> bool:
-        with self._cond:
-            return not self._queue and not self._busy and not self._done_drops
-
     def drain(self, timeout: Optional[float]) -> bool:
         """Wait until every queued line was written (or the reader is gone); False on timeout."""
         with self._cond:
