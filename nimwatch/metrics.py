@@ -58,8 +58,7 @@ class _Writer:
         self.lines: list[str] = []
 
     def family(self, name: str, kind: str, doc: str) -> None:
-        self.lines.append(f"# HELP {name} {doc}")
-        self.lines.append(f"# TYPE {name} {kind}")
+        self.lines += [f"# HELP {name} {doc}", f"# TYPE {name} {kind}"]
 
     def sample(self, name: str, labels: dict[str, str], value: float) -> None:
         body = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
@@ -231,7 +230,6 @@ class MetricsExporter:
         self._server_thread: Optional[threading.Thread] = None
         self._last_error = ""
         self._unsubscribe: Optional[Callable[[], None]] = None
-        self.writes = 0
 
     @property
     def address(self) -> Optional[tuple[str, int]]:
@@ -262,7 +260,6 @@ class MetricsExporter:
             return
         try:
             write_textfile(self.config.textfile, self.text())
-            self.writes += 1
             self._last_error = ""
         except OSError as exc:
             message = f"metrics: cannot write {self.config.textfile}: {exc.strerror or exc}"

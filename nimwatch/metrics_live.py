@@ -64,11 +64,10 @@ def history_histograms(records: tuple[HistoryRecord, ...]) -> dict[tuple[str, st
         mode = record.mode or "unknown"
         for number, seconds in record.phases.items():
             values.setdefault((str(number), mode), []).append(float(seconds))
-    out: dict[tuple[str, str], Histogram] = {}
-    for key, durations in values.items():
-        counts = tuple(sum(1 for d in durations if d <= bound) for bound in BUCKETS)
-        out[key] = Histogram(counts, sum(durations), len(durations))
-    return out
+    return {
+        key: Histogram(tuple(sum(1 for d in durations if d <= top) for top in BUCKETS), sum(durations), len(durations))
+        for key, durations in values.items()
+    }
 
 
 def outcome_counts(records: tuple[HistoryRecord, ...]) -> dict[str, int]:

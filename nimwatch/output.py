@@ -198,8 +198,7 @@ class StdoutWriter(JsonLines):
                 if seq is not None:
                     self._done_drops.append(seq)
                 now = time.monotonic()
-                first = self._unreported == 1
-                if first or now - self._last_report >= REPORT_EVERY:
+                if self._unreported == 1 or now - self._last_report >= REPORT_EVERY:
                     self._last_report = now
                     self.diag(
                         f"stdout is not being read: {self.dropped} event line(s) dropped so far "

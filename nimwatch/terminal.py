@@ -94,8 +94,7 @@ def stream_encoding(stream: Optional[TextIO]) -> str:
 
 def ascii_stand_in(ch: str) -> str:
     """What :func:`for_encoding` writes for a character the encoding lacks: its :data:`ASCII` form, else ``?``."""
-    stand_in = ASCII.get(ch)
-    return stand_in if stand_in is not None else "?"
+    return ASCII.get(ch, "?")
 
 
 def for_encoding(

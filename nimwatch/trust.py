@@ -92,9 +92,7 @@ def _judge(path: str, st: os.stat_result, owners: frozenset[int], final: bool) -
         return None
     if not final and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX and st.st_uid == 0:
         return None  # sticky, like /tmp: no one can replace an entry they do not own
-    who = "group and others" if writable == (stat.S_IWGRP | stat.S_IWOTH) else (
-        "group" if writable & stat.S_IWGRP else "others"
-    )
+    who = {stat.S_IWGRP: "group", stat.S_IWOTH: "others"}.get(writable, "group and others")
     return f"{who} can write the {kind} {path} (mode {stat.filemode(st.st_mode)}): chmod go-w {path}"
 
 
@@ -174,4 +172,4 @@ def executable_problem(executable: str, root: Optional[bool] = None) -> Optional
         return f"{executable} is not a regular file"
     if not os.access(executable, os.X_OK):
         return f"{executable} is not executable (chmod +x)"
-    return trust_problem(executable, "the command", root=running_as_root() if root is None else root)
+    return trust_problem(executable, "the command", root=root)

@@ -126,12 +126,7 @@ def list_runs(args: argparse.Namespace) -> int:
         journal.close()
     for problem in problems:
         say(problem)
-    if args.format == "json":
-        write(render_json(found))
-    elif args.format == "csv":
-        write(render_csv(found))
-    else:
-        write(render_text(found))
+    write({"json": render_json, "csv": render_csv, "text": render_text}[args.format](found))
     return ExitCode.OK
 
 
