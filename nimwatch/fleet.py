@@ -333,11 +333,8 @@ def build(results: Mapping[str, list[Sample]], at: float, url: str = "", lookbac
         else:
             row = _last_known_client(key, master, watcher, results)
         seen = rows.get((master, key[2]))
-        if seen is None or (row.live, row.last_line_age is not None, -(row.last_line_age or 0)) > (
-            seen.live,
-            seen.last_line_age is not None,
-            -(seen.last_line_age or 0),
-        ):
+        fresh = (row.live, row.last_line_age is not None, -(row.last_line_age or 0))
+        if seen is None or fresh > (seen.live, seen.last_line_age is not None, -(seen.last_line_age or 0)):
             rows[(master, key[2])] = row  # one master scraped twice (textfile and /metrics): the freshest wins
     masters: dict[str, list[WatcherView]] = {}
     for watcher in watchers.values():

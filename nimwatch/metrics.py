@@ -248,7 +248,7 @@ class MetricsExporter:
 
     def start(self) -> None:
         self._unsubscribe = self.engine.subscribe(self.touch)
-        self.live.beat(self.clock())
+        self.live.heartbeat = self.clock()
         if self.config.listen is not None:
             self._serve(self.config.listen)
         self._thread = threading.Thread(target=self._beat_loop, name="nimwatch-metrics", daemon=True)
@@ -278,7 +278,7 @@ class MetricsExporter:
             self._thread.join()
             self._thread = None
         self.up = 0
-        self.live.beat(self.clock())
+        self.live.heartbeat = self.clock()
         self.write_now()
         if self._server is not None:
             self._server.shutdown()
@@ -293,7 +293,7 @@ class MetricsExporter:
         gap = min(CHANGE_DELAY, self.config.interval)
         while not self._stop.is_set():
             self._dirty.clear()  # before reading the state: a change made while writing is written next
-            self.live.beat(self.clock())
+            self.live.heartbeat = self.clock()
             self.write_now()
             written = time.monotonic()
             if self._dirty.wait(self.config.interval) and not self._stop.is_set():

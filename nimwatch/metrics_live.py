@@ -97,9 +97,6 @@ class LiveMetrics:
     def history(self) -> Optional[HistoryCache]:
         return self.eta.history if self.eta is not None else None
 
-    def beat(self, at: float) -> None:
-        self.heartbeat = at
-
     def _summaries(self) -> tuple[dict[tuple[str, str], Histogram], dict[str, int]]:
         history = self.history
         records = history.records if history is not None else ()

@@ -110,10 +110,7 @@ class JsonLines:
             except (OSError, ValueError) as exc:
                 if not _gone(exc):
                     raise
-                if _hung_up(exc):
-                    self.hung_up.set()
-                else:
-                    self.broken.set()
+                (self.hung_up if _hung_up(exc) else self.broken).set()
             else:
                 return True
         if self.hung_up.is_set():
