@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, Optional, TextIO
 
 from nimwatch.engine import Notice, iso
 from nimwatch.terminal import say
@@ -132,28 +132,15 @@ class StdoutWriter(JsonLines):
 
     Args:
         out, err: the streams.
-        journal: the state journal (its outbox); None prints without recording.
         block: wait for room in the buffer instead of dropping (``--once``).
-        clock: seconds since the epoch (for ``output_dropped``).
     """
 
-    def __init__(
-        self,
-        out: TextIO,
-        err: TextIO,
-        journal: Any = None,
-        *,
-        block: bool = False,
-        clock: Callable[[], float] = time.time,
-        max_lines: int = MAX_LINES,
-        max_bytes: int = MAX_BYTES,
-    ) -> None:
+    def __init__(self, out: TextIO, err: TextIO, *, block: bool = False, max_lines: int = MAX_LINES) -> None:
         super().__init__(out, err)
-        self.journal = journal
+        self.journal: Any = None
+        """The state journal (its outbox), set once it is open; None prints without recording."""
         self.block = block
-        self.clock = clock
         self.max_lines = max_lines
-        self.max_bytes = max_bytes
         self._cond = threading.Condition()
         self._queue: deque[tuple[Optional[int], str]] = deque()
         self._bytes = 0
@@ -184,7 +171,7 @@ class StdoutWriter(JsonLines):
         with self._cond:
             if self.silent:
                 return  # the reader is gone or the terminal hung up; the outbox keeps the line for the next start
-            full = len(self._queue) >= self.max_lines or self._bytes >= self.max_bytes
+            full = len(self._queue) >= self.max_lines or self._bytes >= MAX_BYTES
             if full and block:
                 if not overflow:
                     self._cond.wait_for(self._has_room, timeout=None)
@@ -208,7 +195,7 @@ class StdoutWriter(JsonLines):
             self._cond.notify_all()
 
     def _has_room(self) -> bool:
-        return self.silent or self._stopping or (len(self._queue) < self.max_lines and self._bytes < self.max_bytes)
+        return self.silent or self._stopping or (len(self._queue) < self.max_lines and self._bytes < MAX_BYTES)
 
     # ------------------------------------------------------------------ start, replay, stop
 
@@ -274,7 +261,7 @@ class StdoutWriter(JsonLines):
                     self._cond.notify_all()
 
     def _dropped_line(self, count: int) -> str:
-        now = self.clock()
+        now = time.time()
         return json.dumps(
             {
                 "event": "output_dropped",

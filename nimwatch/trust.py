@@ -158,7 +158,7 @@ def resolve_executable(command: str, path: str) -> Optional[str]:
     return shutil.which(command, path=path)
 
 
-def executable_problem(executable: str, root: Optional[bool] = None) -> Optional[str]:
+def executable_problem(executable: str) -> Optional[str]:
     """Why ``executable`` may not be run as a hook or a command sink, or None.
 
     Always: it must exist, be a regular file and be executable. Running as
@@ -172,4 +172,4 @@ def executable_problem(executable: str, root: Optional[bool] = None) -> Optional
         return f"{executable} is not a regular file"
     if not os.access(executable, os.X_OK):
         return f"{executable} is not executable (chmod +x)"
-    return trust_problem(executable, "the command", root=root)
+    return trust_problem(executable, "the command")
