@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from nimwatch.core.anchors import AnchorData, measure_digrams, measure_frequencies, optimize_anchors
 from nimwatch.core.literals import FORMAT_VERSION, PLAN_VERSION, ScanPlan
@@ -119,11 +119,11 @@ def freshness(rules: RuleSet, data: AnchorData, path: Path) -> Freshness:
     )
 
 
-def default_corpus(rules_dir: Optional[Path] = None) -> list[Path]:
+def default_corpus() -> list[Path]:
     """The sample logs beside a checkout's ``phases/`` (empty in an installed copy)."""
     from nimwatch.rulefiles import builtin_rules_dir
 
-    base = (rules_dir or builtin_rules_dir()).parent / "sample_logs"
+    base = builtin_rules_dir().parent / "sample_logs"
     return sorted(base.glob("*_alt_mig.log"))
 
 

@@ -54,7 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).add_parser(sub)
     for command_parser in sub.choices.values():
         add_log_options(command_parser, defaults=False)
-    parser.set_defaults(commands=set(sub.choices))
     return parser
 
 
@@ -102,18 +101,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if not args_list:
-        if "tui" in parser.get_default("commands"):
-            from nimwatch.termcheck import tui_problem
+        from nimwatch.termcheck import tui_problem
 
-            problem = tui_problem()
-            if problem is not None:  # a script, a pipe, a dumb terminal: say why, and what else there is
-                print(f"nimwatch: {problem}\n", file=sys.stderr)
-                parser.print_help(sys.stderr)
-                return ExitCode.USAGE
-            args_list = ["tui", DEFAULT_LOG_DIR]
-        else:
+        problem = tui_problem()
+        if problem is not None:  # a script, a pipe, a dumb terminal: say why, and what else there is
+            print(f"nimwatch: {problem}\n", file=sys.stderr)
             parser.print_help(sys.stderr)
             return ExitCode.USAGE
+        args_list = ["tui", DEFAULT_LOG_DIR]
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)

@@ -57,9 +57,6 @@ class CliSpec:
     global_options: tuple[Option, ...]
     commands: tuple[Command, ...] = field(default_factory=tuple)
 
-    def command(self, name: str) -> Command:
-        return next(c for c in self.commands if c.name == name)
-
 
 def _help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
     if not action.help or action.help == argparse.SUPPRESS:
@@ -88,20 +85,13 @@ def _option(parser: argparse.ArgumentParser, action: argparse.Action) -> Option:
     return Option(tuple(action.option_strings), _help(parser, action), metavar, choices, action.dest)
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> Optional[argparse._SubParsersAction[argparse.ArgumentParser]]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return None
-
-
 def describe(parser: Optional[argparse.ArgumentParser] = None) -> CliSpec:
     """The whole command line of ``nimwatch`` (or of ``parser``)."""
     if parser is None:
         from nimwatch.cli import build_parser
 
         parser = build_parser()
-    sub = _subparsers(parser)
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
     global_options = tuple(
         _option(parser, a) for a in parser._actions if a.option_strings and a.help != argparse.SUPPRESS
     )

@@ -23,22 +23,15 @@ def _words(options: tuple[Option, ...]) -> str:
     return " ".join(name for option in options for name in option.names)
 
 
-def _valued(options: tuple[Option, ...]) -> str:
-    return " ".join(name for option in options if option.takes_value for name in option.names)
-
-
 def _choice_cases(spec: CliSpec, indent: str) -> list[str]:
     """``case "$cmd $prev"`` arms that set ``values`` for options with choices."""
     lines = []
-    for option in spec.global_options:
+    # a global option's pattern is *" --opt" (after any command), a command's "cmd --opt"
+    scoped = [('*"', o) for o in spec.global_options] + [(f'"{c.name}', o) for c in spec.commands for o in c.options]
+    for scope, option in scoped:
         if option.choices:
-            pattern = "|".join(f'*" {name}"' for name in option.names)
+            pattern = "|".join(f'{scope} {name}"' for name in option.names)
             lines.append(f'{indent}{pattern}) values="{" ".join(option.choices)}" ;;')
-    for command in spec.commands:
-        for option in command.options:
-            if option.choices:
-                pattern = "|".join(f'"{command.name} {name}"' for name in option.names)
-                lines.append(f'{indent}{pattern}) values="{" ".join(option.choices)}" ;;')
     return lines
 
 
@@ -55,10 +48,8 @@ def _option_cases(spec: CliSpec, indent: str) -> list[str]:
 
 
 def _valued_all(spec: CliSpec) -> str:
-    names = set(_valued(spec.global_options).split())
-    for command in spec.commands:
-        names.update(_valued(command.options).split())
-    return " ".join(sorted(names))
+    options = [*spec.global_options, *(o for c in spec.commands for o in c.options)]
+    return " ".join(sorted({name for option in options if option.takes_value for name in option.names}))
 
 
 def _command_word(spec: CliSpec) -> list[str]:

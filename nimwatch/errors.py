@@ -32,13 +32,9 @@ class NimwatchError(Exception):
 
     exit_code: ExitCode = ExitCode.USAGE
 
-    def __init__(self, message: str, *, title: str = "") -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.title = title
-
-    def __str__(self) -> str:
-        return f"{self.title}: {self.message}" if self.title else self.message
 
 
 class UsageError(NimwatchError):
@@ -48,8 +44,8 @@ class UsageError(NimwatchError):
 class ConfigError(NimwatchError):
     """A configuration or rule file is invalid; the message names file, line and key."""
 
-    def __init__(self, message: str, *, problems: list[str] | None = None, title: str = "") -> None:
-        super().__init__(message, title=title)
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
         self.problems = problems or [message]
 
 

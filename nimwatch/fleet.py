@@ -143,10 +143,7 @@ class MasterView:
     @property
     def state(self) -> str:
         """``up`` when every watcher is up, else the first bad state (down, stale, stopped)."""
-        for state in ("down", "stale", "stopped"):
-            if any(w.state == state for w in self.watchers):
-                return state
-        return "up"
+        return next((s for s in ("down", "stale", "stopped") if any(w.state == s for w in self.watchers)), "up")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -336,11 +333,8 @@ def build(results: Mapping[str, list[Sample]], at: float, url: str = "", lookbac
         else:
             row = _last_known_client(key, master, watcher, results)
         seen = rows.get((master, key[2]))
-        if seen is None or (row.live, row.last_line_age is not None, -(row.last_line_age or 0)) > (
-            seen.live,
-            seen.last_line_age is not None,
-            -(seen.last_line_age or 0),
-        ):
+        fresh = (row.live, row.last_line_age is not None, -(row.last_line_age or 0))
+        if seen is None or fresh > (seen.live, seen.last_line_age is not None, -(seen.last_line_age or 0)):
             rows[(master, key[2])] = row  # one master scraped twice (textfile and /metrics): the freshest wins
     masters: dict[str, list[WatcherView]] = {}
     for watcher in watchers.values():
@@ -368,8 +362,9 @@ def collect(client: PrometheusClient, lookback: str = DEFAULT_LOOKBACK) -> Fleet
     check_lookback(lookback)
     now = client.query("time()")
     at = now[0].value if now else 0.0
-    results: dict[str, list[Sample]] = {}
-    for table in (WATCHER_QUERIES, CLIENT_QUERIES, LAST_KNOWN_QUERIES):
-        for name, expr in table.items():
-            results[name] = client.query(expr.replace("{lookback}", lookback), at=at)
+    results = {
+        name: client.query(expr.replace("{lookback}", lookback), at=at)
+        for table in (WATCHER_QUERIES, CLIENT_QUERIES, LAST_KNOWN_QUERIES)
+        for name, expr in table.items()
+    }
     return build(results, at, client.url, lookback)

@@ -30,8 +30,4 @@ PROMETHEUS_ENV = "NIMWATCH_PROMETHEUS"
 
 def fleet_url(given: Optional[str], options: Optional[FleetOptions], environ: Mapping[str, str]) -> Optional[str]:
     """The Prometheus to ask: the command line's, else ``NIMWATCH_PROMETHEUS``, else the config's."""
-    if given:
-        return given
-    if environ.get(PROMETHEUS_ENV):
-        return environ[PROMETHEUS_ENV]
-    return options.prometheus if options is not None else None
+    return given or environ.get(PROMETHEUS_ENV) or (options.prometheus if options is not None else None)

@@ -105,15 +105,11 @@ def render(spec: CliSpec | None = None) -> str:
     lines.append(".SH COMMANDS")
     for command in spec.commands:
         lines += _command(command)
-    lines.append(".SH EXIT STATUS")
-    for code, meaning in EXIT_STATUS:
-        lines += [".TP", f"\\fB{code}\\fR", _text(meaning)]
-    lines.append(".SH ENVIRONMENT")
-    for variable, meaning in ENVIRONMENT:
-        lines += [".TP", f"\\fB{variable}\\fR", _text(meaning)]
-    lines.append(".SH FILES")
-    for path, meaning in FILES:
-        lines += [".TP", f"\\fI{_text(path)}\\fR", _text(meaning)]
+    sections = (("EXIT STATUS", EXIT_STATUS, "B"), ("ENVIRONMENT", ENVIRONMENT, "B"), ("FILES", FILES, "I"))
+    for title, rows, font in sections:
+        lines.append(f".SH {title}")
+        for term, meaning in rows:
+            lines += [".TP", f"\\f{font}{_text(str(term))}\\fR", _text(meaning)]
     lines += [
         ".SH SEE ALSO",
         "\\fBnimadm\\fR(1), \\fBlssrc\\fR(1), \\fBsystemd.exec\\fR(5); the README and docs/service.md of nimwatch.",

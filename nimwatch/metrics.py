@@ -58,8 +58,7 @@ class _Writer:
         self.lines: list[str] = []
 
     def family(self, name: str, kind: str, doc: str) -> None:
-        self.lines.append(f"# HELP {name} {doc}")
-        self.lines.append(f"# TYPE {name} {kind}")
+        self.lines += [f"# HELP {name} {doc}", f"# TYPE {name} {kind}"]
 
     def sample(self, name: str, labels: dict[str, str], value: float) -> None:
         body = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
@@ -108,32 +107,28 @@ def render(
         w.sample("nimwatch_build_info", {"version": __version__, "python": platform.python_version()}, 1)
         w.family("nimwatch_logs", "gauge", "Logs followed.")
         w.sample("nimwatch_logs", {}, len(engine.logs))
+        ordered = sorted(rows.items())
+        with_run = [(client, row, row["run"]) for client, row in ordered if row["run"] is not None]
         w.family("nimwatch_phase", "gauge", "Current (or last) nimadm phase of the latest run, 0 before phase 1.")
-        for client, row in sorted(rows.items()):
+        for client, row in ordered:
             run = row["run"]
             w.sample("nimwatch_phase", {"client": client}, run.current_phase if run is not None else 0)
         w.family("nimwatch_outcome", "gauge", "1 for the outcome of the client's last migration run.")
-        for client, row in sorted(rows.items()):
-            run = row["run"]
-            if run is None:
-                continue
+        for client, _, run in with_run:
             for outcome in Outcome:
                 w.sample("nimwatch_outcome", {"client": client, "outcome": outcome.value}, int(run.outcome is outcome))
         w.family("nimwatch_status", "gauge", "1 for the client's status, judged on its last migration.")
-        for client, row in sorted(rows.items()):
+        for client, row in ordered:
             status = row["status"]
             if status == "running" and row["run"] is not None and (row["log"], row["run"].index) in stalled:
                 status = "stalled"
             for name in ("running", "stalled", "failed", "incomplete", "succeeded", "other"):
                 w.sample("nimwatch_status", {"client": client, "status": name}, int(status == name))
         w.family("nimwatch_runs", "gauge", "Runs seen in the client's log.")
-        for client, row in sorted(rows.items()):
+        for client, row in ordered:
             w.sample("nimwatch_runs", {"client": client}, row["runs"])
         w.family("nimwatch_phase_duration_seconds", "gauge", "Duration of each finished phase of the latest run.")
-        for client, row in sorted(rows.items()):
-            run = row["run"]
-            if run is None:
-                continue
+        for client, _, run in with_run:
             for phase in run.phases:
                 if phase.status in (PhaseStatus.DONE, PhaseStatus.FAILED) and phase.duration is not None:
                     w.sample(
@@ -142,34 +137,27 @@ def render(
                         round(phase.duration, 3),
                     )
         w.family("nimwatch_phase_started_timestamp_seconds", "gauge", "When the current phase started (arrival time).")
-        for client, row in sorted(rows.items()):
-            run = row["run"]
-            if run is None or not run.current_phase:
+        for client, _, run in with_run:
+            if not run.current_phase:
                 continue
             started = run.phase(run.current_phase).started_at
             if started is not None:
                 w.sample("nimwatch_phase_started_timestamp_seconds", {"client": client}, round(started, 3))
         w.family("nimwatch_findings", "gauge", "Findings of the latest run, by severity.")
-        for client, row in sorted(rows.items()):
-            run = row["run"]
-            if run is None:
-                continue
+        for client, _, run in with_run:
             for sev in Severity:
                 w.sample(
                     "nimwatch_findings", {"client": client, "severity": sev.value}, run.finding_counts.get(sev.value, 0)
                 )
         w.family("nimwatch_last_line_timestamp_seconds", "gauge", "Arrival time of the client's last log line.")
-        for client, row in sorted(rows.items()):
+        for client, row in ordered:
             if row["at"] >= 0:
                 w.sample("nimwatch_last_line_timestamp_seconds", {"client": client}, round(row["at"], 3))
         w.family("nimwatch_stalled", "gauge", "1 while the client's running phase is reported stalled.")
-        for client, row in sorted(rows.items()):
-            run = row["run"]
-            if run is None:
-                continue
+        for client, row, run in with_run:
             w.sample("nimwatch_stalled", {"client": client}, int((row["log"], run.index) in stalled))
         w.family("nimwatch_hook_failed", "gauge", "1 while a hook's last result for the client's latest run failed.")
-        for client, row in sorted(rows.items()):
+        for client, row in ordered:
             latest = engine.logs[row["log"]].current
             for hook in latest.failed_hooks if latest is not None else ():
                 w.sample("nimwatch_hook_failed", {"client": client, "hook": hook.hook}, 1)
@@ -242,7 +230,6 @@ class MetricsExporter:
         self._server_thread: Optional[threading.Thread] = None
         self._last_error = ""
         self._unsubscribe: Optional[Callable[[], None]] = None
-        self.writes = 0
 
     @property
     def address(self) -> Optional[tuple[str, int]]:
@@ -261,7 +248,7 @@ class MetricsExporter:
 
     def start(self) -> None:
         self._unsubscribe = self.engine.subscribe(self.touch)
-        self.live.beat(self.clock())
+        self.live.heartbeat = self.clock()
         if self.config.listen is not None:
             self._serve(self.config.listen)
         self._thread = threading.Thread(target=self._beat_loop, name="nimwatch-metrics", daemon=True)
@@ -273,7 +260,6 @@ class MetricsExporter:
             return
         try:
             write_textfile(self.config.textfile, self.text())
-            self.writes += 1
             self._last_error = ""
         except OSError as exc:
             message = f"metrics: cannot write {self.config.textfile}: {exc.strerror or exc}"
@@ -292,7 +278,7 @@ class MetricsExporter:
             self._thread.join()
             self._thread = None
         self.up = 0
-        self.live.beat(self.clock())
+        self.live.heartbeat = self.clock()
         self.write_now()
         if self._server is not None:
             self._server.shutdown()
@@ -307,7 +293,7 @@ class MetricsExporter:
         gap = min(CHANGE_DELAY, self.config.interval)
         while not self._stop.is_set():
             self._dirty.clear()  # before reading the state: a change made while writing is written next
-            self.live.beat(self.clock())
+            self.live.heartbeat = self.clock()
             self.write_now()
             written = time.monotonic()
             if self._dirty.wait(self.config.interval) and not self._stop.is_set():

@@ -36,7 +36,6 @@ BUCKETS = (30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800
 """Upper bounds (seconds) of the phase-duration histogram; ``+Inf`` follows."""
 P95_MIN_RUNS = 3
 """``nimwatch_phase_p95_seconds`` is exported only when this many runs timed the current phase."""
-MODE_LABELS = ("cache", "nfs", "mksysb", "unknown")
 
 
 class Writer(Protocol):
@@ -65,11 +64,10 @@ def history_histograms(records: tuple[HistoryRecord, ...]) -> dict[tuple[str, st
         mode = record.mode or "unknown"
         for number, seconds in record.phases.items():
             values.setdefault((str(number), mode), []).append(float(seconds))
-    out: dict[tuple[str, str], Histogram] = {}
-    for key, durations in values.items():
-        counts = tuple(sum(1 for d in durations if d <= bound) for bound in BUCKETS)
-        out[key] = Histogram(counts, sum(durations), len(durations))
-    return out
+    return {
+        key: Histogram(tuple(sum(1 for d in durations if d <= top) for top in BUCKETS), sum(durations), len(durations))
+        for key, durations in values.items()
+    }
 
 
 def outcome_counts(records: tuple[HistoryRecord, ...]) -> dict[str, int]:
@@ -98,9 +96,6 @@ class LiveMetrics:
     @property
     def history(self) -> Optional[HistoryCache]:
         return self.eta.history if self.eta is not None else None
-
-    def beat(self, at: float) -> None:
-        self.heartbeat = at
 
     def _summaries(self) -> tuple[dict[tuple[str, str], Histogram], dict[str, int]]:
         history = self.history
@@ -140,13 +135,9 @@ class LiveMetrics:
 
     def client_families(self, w: Writer, rows: Mapping[str, Mapping[str, Any]], now: float) -> None:
         """``rows``: client -> {"run": RunState or None, ...} (the exporter's per-client rows)."""
-        estimates = {}
-        if self.eta is not None:
-            for client, row in rows.items():
-                run = row.get("run")
-                est = self.eta.eta_for(run, now) if run is not None else None
-                if est is not None:
-                    estimates[client] = est
+        eta = self.eta
+        found = {c: eta.eta_for(r["run"], now) for c, r in rows.items() if eta is not None and r.get("run") is not None}
+        estimates = {client: est for client, est in found.items() if est is not None}
         w.family("nimwatch_eta_seconds", "gauge", "Seconds until the client's running run is expected to finish.")
         for client, est in sorted(estimates.items()):
             w.sample("nimwatch_eta_seconds", {"client": client}, round(est.remaining, 1))

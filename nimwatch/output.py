@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, Optional, TextIO
 
 from nimwatch.engine import Notice, iso
 from nimwatch.terminal import say
@@ -110,10 +110,7 @@ class JsonLines:
             except (OSError, ValueError) as exc:
                 if not _gone(exc):
                     raise
-                if _hung_up(exc):
-                    self.hung_up.set()
-                else:
-                    self.broken.set()
+                (self.hung_up if _hung_up(exc) else self.broken).set()
             else:
                 return True
         if self.hung_up.is_set():
@@ -135,28 +132,15 @@ class StdoutWriter(JsonLines):
 
     Args:
         out, err: the streams.
-        journal: the state journal (its outbox); None prints without recording.
         block: wait for room in the buffer instead of dropping (``--once``).
-        clock: seconds since the epoch (for ``output_dropped``).
     """
 
-    def __init__(
-        self,
-        out: TextIO,
-        err: TextIO,
-        journal: Any = None,
-        *,
-        block: bool = False,
-        clock: Callable[[], float] = time.time,
-        max_lines: int = MAX_LINES,
-        max_bytes: int = MAX_BYTES,
-    ) -> None:
+    def __init__(self, out: TextIO, err: TextIO, *, block: bool = False, max_lines: int = MAX_LINES) -> None:
         super().__init__(out, err)
-        self.journal = journal
+        self.journal: Any = None
+        """The state journal (its outbox), set once it is open; None prints without recording."""
         self.block = block
-        self.clock = clock
         self.max_lines = max_lines
-        self.max_bytes = max_bytes
         self._cond = threading.Condition()
         self._queue: deque[tuple[Optional[int], str]] = deque()
         self._bytes = 0
@@ -187,7 +171,7 @@ class StdoutWriter(JsonLines):
         with self._cond:
             if self.silent:
                 return  # the reader is gone or the terminal hung up; the outbox keeps the line for the next start
-            full = len(self._queue) >= self.max_lines or self._bytes >= self.max_bytes
+            full = len(self._queue) >= self.max_lines or self._bytes >= MAX_BYTES
             if full and block:
                 if not overflow:
                     self._cond.wait_for(self._has_room, timeout=None)
@@ -198,8 +182,7 @@ class StdoutWriter(JsonLines):
                 if seq is not None:
                     self._done_drops.append(seq)
                 now = time.monotonic()
-                first = self._unreported == 1
-                if first or now - self._last_report >= REPORT_EVERY:
+                if self._unreported == 1 or now - self._last_report >= REPORT_EVERY:
                     self._last_report = now
                     self.diag(
                         f"stdout is not being read: {self.dropped} event line(s) dropped so far "
@@ -212,7 +195,7 @@ class StdoutWriter(JsonLines):
             self._cond.notify_all()
 
     def _has_room(self) -> bool:
-        return self.silent or self._stopping or (len(self._queue) < self.max_lines and self._bytes < self.max_bytes)
+        return self.silent or self._stopping or (len(self._queue) < self.max_lines and self._bytes < MAX_BYTES)
 
     # ------------------------------------------------------------------ start, replay, stop
 
@@ -229,10 +212,6 @@ class StdoutWriter(JsonLines):
         for seq, line in pending:
             self._put(seq, line, block=True)  # these were recorded as events: none is dropped
         return len(pending)
-
-    def idle(self) -> bool:
-        with self._cond:
-            return not self._queue and not self._busy and not self._done_drops
 
     def drain(self, timeout: Optional[float]) -> bool:
         """Wait until every queued line was written (or the reader is gone); False on timeout."""
@@ -282,7 +261,7 @@ class StdoutWriter(JsonLines):
                     self._cond.notify_all()
 
     def _dropped_line(self, count: int) -> str:
-        now = self.clock()
+        now = time.time()
         return json.dumps(
             {
                 "event": "output_dropped",

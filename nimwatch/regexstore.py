@@ -53,10 +53,8 @@ def open_store(path: Optional[Path] = None, store: CodeStore = STORE) -> None:
     _opened.append(where)
     stamp = code_stamp()
     entries, derived = read_store(where, stamp)
-    for key, entry in entries.items():
-        store.entries.setdefault(key, entry)
-    for dkey, value in derived.items():
-        store.derived.setdefault(dkey, value)
+    store.entries.update({key: entry for key, entry in entries.items() if key not in store.entries})
+    store.derived.update({key: value for key, value in derived.items() if key not in store.derived})
     store.deriving = stamp is not None
     if _writable(where):  # (recording costs a second parse of each new pattern: only for a copy that is kept)
         store.recording = True

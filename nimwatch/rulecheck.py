@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Optional
 
 from nimwatch.core.events import Finding
 from nimwatch.core.reader import LogReader
@@ -37,11 +36,9 @@ def phase_for(sig: Signature) -> int:
     return min(sig.phases) if sig.phases else 6
 
 
-def findings_for(
-    rules: RuleSet, line: str, phase: int, scanner: Optional[ScannerSet] = None
-) -> list[tuple[str, str, int]]:
+def findings_for(rules: RuleSet, line: str, phase: int, scanner: ScannerSet) -> list[tuple[str, str, int]]:
     """``(rule, text, phase)`` of every finding ``line`` gives when it arrives in ``phase`` (``scanner``:
-    the scanners of ``rules``, shared by the calls of one check; built when not given)."""
+    the scanners of ``rules``, shared by the calls of one check)."""
     text = "Initializing the NIM master.\nStarting Alternate Disk Migration.\n"
     if phase:
         text += f"{RULE}\nExecuting nimadm phase {phase}.\n{RULE}\n"

@@ -57,12 +57,8 @@ def load_signature_file(path: Path, problems: Problems | None = None, *, builtin
         return build_signatures(content, str(path), problems)
     except RuleError:
         raise
-    except Exception as exc:  # ConfigError from YAML parsing
-        from nimwatch.errors import ConfigError
-
-        if isinstance(exc, ConfigError):
-            raise RuleError(exc.message, problems=exc.problems) from None
-        raise
+    except ConfigError as exc:  # from YAML parsing
+        raise RuleError(exc.message, problems=exc.problems) from None
 
 
 @lru_cache(maxsize=8)

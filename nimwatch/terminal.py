@@ -94,8 +94,7 @@ def stream_encoding(stream: Optional[TextIO]) -> str:
 
 def ascii_stand_in(ch: str) -> str:
     """What :func:`for_encoding` writes for a character the encoding lacks: its :data:`ASCII` form, else ``?``."""
-    stand_in = ASCII.get(ch)
-    return stand_in if stand_in is not None else "?"
+    return ASCII.get(ch, "?")
 
 
 def for_encoding(
@@ -161,7 +160,7 @@ def write(text: str, stream: Optional[TextIO] = None, *, raw: bool = False, flus
         stream.flush()
 
 
-def say(message: str, stream: Optional[TextIO] = None, level: int = logging.WARNING) -> None:
+def say(message: str, stream: Optional[TextIO] = None) -> None:
     """One diagnostic; never raises.
 
     Without ``stream`` it goes through the ``nimwatch`` logger (:mod:`nimwatch.logsetup`: timestamped and
@@ -171,7 +170,7 @@ def say(message: str, stream: Optional[TextIO] = None, level: int = logging.WARN
     should fail because of that.
     """
     if stream is None:
-        logging.getLogger("nimwatch").log(level, "%s", message)
+        logging.getLogger("nimwatch").warning("%s", message)
         return
     with contextlib.suppress(OSError, ValueError):
         write(f"nimwatch: {message}\n", stream)

@@ -92,9 +92,7 @@ def _judge(path: str, st: os.stat_result, owners: frozenset[int], final: bool) -
         return None
     if not final and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX and st.st_uid == 0:
         return None  # sticky, like /tmp: no one can replace an entry they do not own
-    who = "group and others" if writable == (stat.S_IWGRP | stat.S_IWOTH) else (
-        "group" if writable & stat.S_IWGRP else "others"
-    )
+    who = {stat.S_IWGRP: "group", stat.S_IWOTH: "others"}.get(writable, "group and others")
     return f"{who} can write the {kind} {path} (mode {stat.filemode(st.st_mode)}): chmod go-w {path}"
 
 
@@ -160,7 +158,7 @@ def resolve_executable(command: str, path: str) -> Optional[str]:
     return shutil.which(command, path=path)
 
 
-def executable_problem(executable: str, root: Optional[bool] = None) -> Optional[str]:
+def executable_problem(executable: str) -> Optional[str]:
     """Why ``executable`` may not be run as a hook or a command sink, or None.
 
     Always: it must exist, be a regular file and be executable. Running as
@@ -174,4 +172,4 @@ def executable_problem(executable: str, root: Optional[bool] = None) -> Optional
         return f"{executable} is not a regular file"
     if not os.access(executable, os.X_OK):
         return f"{executable} is not executable (chmod +x)"
-    return trust_problem(executable, "the command", root=running_as_root() if root is None else root)
+    return trust_problem(executable, "the command")

@@ -34,13 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from nimwatch.config import check_config, default_config_path
 
-    if args.path:
-        path = Path(args.path)
-    else:
-        found = default_config_path()
-        if found is None:
-            raise UsageError("no config file found: give FILE, or set NIMWATCH_CONFIG")
-        path = found
+    path = Path(args.path) if args.path else default_config_path()
+    if path is None:
+        raise UsageError("no config file found: give FILE, or set NIMWATCH_CONFIG")
     problems = check_config(path)
     from nimwatch.terminal import write
 

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from nimwatch.fleet import FleetView
 
 
-
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "fleet",

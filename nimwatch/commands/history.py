@@ -20,7 +20,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from nimwatch.commands import add_rules_option
 from nimwatch.errors import ExitCode, NimwatchError, UsageError
@@ -126,48 +126,14 @@ def list_runs(args: argparse.Namespace) -> int:
         journal.close()
     for problem in problems:
         say(problem)
-    if args.format == "json":
-        write(render_json(found))
-    elif args.format == "csv":
-        write(render_csv(found))
-    else:
-        write(render_text(found))
+    write({"json": render_json, "csv": render_csv, "text": render_text}[args.format](found))
     return ExitCode.OK
-
-
-def _known_starts(path: Path) -> dict[tuple[str, str, int], list[float]]:
-    """(master, log, run) -> start times of the runs the history already holds."""
-    from nimwatch.history_store import records
-    from nimwatch.journal import Journal
-
-    if not path.is_file():
-        return {}
-    journal = Journal.open(path, readonly=True)
-    try:
-        out: dict[tuple[str, str, int], list[float]] = {}
-        for rec in records(journal):
-            if rec.started_at is not None:
-                out.setdefault((rec.master, rec.log, rec.run), []).append(rec.started_at)
-        return out
-    finally:
-        journal.close()
-
-
-def _arrivals(path: Path) -> Any:
-    """The journal read-only (for its arrival times), or None when it cannot be read."""
-    from nimwatch.journal import Journal
-
-    if not path.is_file():
-        return None
-    try:
-        return Journal.open(path, readonly=True)
-    except NimwatchError:
-        return None
 
 
 def import_logs(args: argparse.Namespace, raw_paths: list[str]) -> int:
     from nimwatch.core.history import record_from_run
-    from nimwatch.history_store import master_of, store_records
+    from nimwatch.history_store import master_of, records, store_records
+    from nimwatch.journal import Journal
     from nimwatch.rulefiles import load_rules
     from nimwatch.sources.files import ArrivalTimes, find_logs, read_log
     from nimwatch.terminal import say, write
@@ -177,11 +143,15 @@ def import_logs(args: argparse.Namespace, raw_paths: list[str]) -> int:
     paths, problems = find_logs(raw_paths)
     for problem in problems:
         say(problem)
-    known = _known_starts(state_path)
-    journal = _arrivals(state_path)
+    # read-only: the runs the history already holds, and the arrival times of the logs the journal followed
+    journal = Journal.open(state_path, readonly=True) if state_path.is_file() else None
+    known: dict[tuple[str, str, int], list[float]] = {}  # (master, log, run) -> start times in the history
     new = []
     timed = going = already = 0
     try:
+        for rec in records(journal) if journal is not None else []:
+            if rec.started_at is not None:
+                known.setdefault((rec.master, rec.log, rec.run), []).append(rec.started_at)
         for path in paths:
             name = os.path.abspath(path)
             times = ArrivalTimes(journal.arrival_times(name)) if journal is not None else None

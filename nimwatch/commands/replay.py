@@ -45,12 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def final_exit_code(engine: Any) -> ExitCode:
-    from nimwatch.commands.report import exit_code_for
+    from nimwatch.commands import exit_code_for
     from nimwatch.views.report_data import client_records
 
     with engine.locked():
         clients = client_records(list(engine.logs.values()), engine.rules)
-    return exit_code_for(clients)
+    return exit_code_for({c["status"] for c in clients})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,9 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
         engine.subscribe(emit)
         session.replay.run()  # type: ignore[union-attr]
-        return ExitCode.USAGE if problems else final_exit_code(engine)
-    from nimwatch.commands.tui import pick_theme, run_app, tui_app
+    else:
+        from nimwatch.commands.tui import pick_theme, run_app, tui_app
 
-    app = tui_app(session, report_dir=Path(args.report_dir), theme=pick_theme(args.theme))
-    run_app(app)
+        run_app(tui_app(session, report_dir=Path(args.report_dir), theme=pick_theme(args.theme)))
     return ExitCode.USAGE if problems else final_exit_code(engine)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nimwatch.commands import add_rules_option
+from nimwatch.commands import add_rules_option, exit_code_for
 from nimwatch.errors import ExitCode, NimwatchError
 from nimwatch.terminal import escape_controls, write
 
@@ -58,16 +58,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--verbose", "-v", action="store_true", help="list routine (benign) findings one by one instead of folding them"
     )
     p.set_defaults(func=run)
-
-
-def exit_code_for(clients: list[dict[str, Any]]) -> ExitCode:
-    """Judged per client on its last migration (``clients`` of :func:`client_records`)."""
-    statuses = {c["status"] for c in clients}
-    if "failed" in statuses:
-        return ExitCode.FAILED
-    if statuses & {"incomplete", "running", "stalled"}:
-        return ExitCode.INCOMPLETE
-    return ExitCode.OK
 
 
 def _open_journal(path: str | None) -> Any:
@@ -203,15 +193,9 @@ def run(args: argparse.Namespace) -> int:
         _output(args.output, lambda out: write_report_document(out, records, clients))
     else:
         listed = report_records(logs, rules, judge)
-        if args.format == "markdown":
-            from nimwatch.views.report_text import render_markdown
+        from nimwatch.views.report_text import render_markdown, render_text
 
-            text = render_markdown(listed, clients, verbose=args.verbose)
-        else:
-            from nimwatch.views.report_text import render_text
-
-            text = render_text(listed, clients, verbose=args.verbose)
+        render = render_markdown if args.format == "markdown" else render_text
+        text = render(listed, clients, verbose=args.verbose)
         _output(args.output, lambda out: out(text))
-    if input_errors:
-        return ExitCode.USAGE
-    return exit_code_for(clients)
+    return ExitCode.USAGE if input_errors else exit_code_for({c["status"] for c in clients})

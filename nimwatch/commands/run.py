@@ -67,12 +67,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=run)
 
 
-def _setup(args: argparse.Namespace) -> tuple[Any, Path]:
+def _state(args: argparse.Namespace) -> Path:
+    """The state journal: ``--state``, else the config's (the config is checked either way), else the default."""
     from nimwatch.config import default_config_path, default_state_path, load_config
 
     config = load_config(Path(args.config) if args.config else default_config_path())
-    state = Path(args.state) if args.state else (config.state or default_state_path())
-    return config, state
+    return Path(args.state) if args.state else (config.state or default_state_path())
 
 
 def _sync(state: Path) -> None:
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     command = list(args.nimadm)
     if command[:1] == ["--"]:
         command = command[1:]
-    _, state = _setup(args)
+    state = _state(args)
     if args.list:
         if command:
             raise UsageError("--list takes no nimadm command")
@@ -198,19 +198,8 @@ def _headless(args: argparse.Namespace, state: Path, record: Any) -> int:
     from nimwatch.launcher.launch import child_env
     from nimwatch.launcher.records import RunRecord
 
-    _emit(
-        {
-            "event": "nimadm_started",
-            "ts": iso(record.started),
-            "client": record.client,
-            "log": record.log,
-            "pid": record.pid,
-            "supervisor_pid": record.supervisor_pid,
-            "argv": record.argv,
-            "output": record.output,
-            "record": str(record.path),
-        }
-    )
+    started = {key: getattr(record, key) for key in ("client", "log", "pid", "supervisor_pid", "argv", "output")}
+    _emit({"event": "nimadm_started", "ts": iso(record.started), **started, "record": str(record.path)})
     stop = threading.Event()
     signalled: list[int] = []
 

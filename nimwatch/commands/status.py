@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option
+from nimwatch.commands import DEFAULT_LOG_DIR, add_rules_option, exit_code_for
 from nimwatch.errors import ExitCode, NimwatchError
 from nimwatch.terminal import can_encode, say, write
 
@@ -147,15 +147,6 @@ def _ascii_output(flag: bool) -> bool:
     return flag or not can_encode("".join(SYMBOL.values()) + "█░")
 
 
-def exit_code_for(rows: list[Any]) -> ExitCode:
-    statuses = {row.status for row in rows}
-    if "failed" in statuses:
-        return ExitCode.FAILED
-    if statuses & {"running", "stalled", "incomplete"}:
-        return ExitCode.INCOMPLETE
-    return ExitCode.OK
-
-
 def run(args: argparse.Namespace) -> int:
     from nimwatch import session as sessions
     from nimwatch.sources.plain import PlainFollower
@@ -178,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         text = render_table(rows, width, colour=colour, ascii_only=ascii_only, sinks=sink_trouble(session))
         if args.watch is None:
             write(text, raw=True)  # the table escaped the log's text; raw keeps its own colour codes
-            return ExitCode.USAGE if follower.problems else exit_code_for(rows)
+            return ExitCode.USAGE if follower.problems else exit_code_for({row.status for row in rows})
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         write(f"{CLEAR}nimwatch status  {stamp}  (every {args.watch:g} s, Ctrl-C quits)\n\n{text}", raw=True)
         sleep(args.watch)

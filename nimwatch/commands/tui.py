@@ -25,6 +25,7 @@ host, not a NIM master) and no DIR|LOG given, the fleet is all there is.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -163,12 +164,7 @@ def fleet_fetch(given: Optional[str], config: Any) -> Optional[tuple[str, Callab
         origin = "--fleet" if given else PROMETHEUS_ENV
         raise UsageError(f"{origin} {url!r} {problem}")
     client = PrometheusClient(url, timeout=options.timeout)
-    lookback = options.lookback
-
-    def fetch() -> Any:
-        return collect(client, lookback)
-
-    return client.url, fetch, options
+    return client.url, functools.partial(collect, client, options.lookback), options
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,9 +182,8 @@ def run(args: argparse.Namespace) -> int:
     config, rules = sessions.load_setup(args.config, args.rules)
     fleet = fleet_fetch(args.fleet, config)
     paths = [Path(p) for p in (args.paths or [DEFAULT_LOG_DIR])]
-    local = True
-    if fleet is not None and not args.paths and not Path(DEFAULT_LOG_DIR).exists():
-        local = False  # an admin host, not a NIM master: the fleet only
+    # not local: an admin host, not a NIM master (the fleet only)
+    local = fleet is None or bool(args.paths) or Path(DEFAULT_LOG_DIR).exists()
     missing = [p for p in paths if not p.exists() and not p.name.endswith(".log")]
     if missing and local:
         raise LogSourceError(f"{missing[0]}: no such directory")

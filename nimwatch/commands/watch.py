@@ -165,22 +165,16 @@ def _serve(watcher: Any, config_path: Optional[Path], output: StdoutWriter) -> i
     reload = threading.Event()
     interrupted = threading.Event()
 
-    def on_term(signum: int, frame: Any) -> None:
-        stop.set()
-
     def on_int(signum: int, frame: Any) -> None:
         interrupted.set()
         stop.set()
 
-    def on_hup(signum: int, frame: Any) -> None:
-        reload.set()
-
     previous = {
-        signal.SIGTERM: signal.signal(signal.SIGTERM, on_term),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop.set()),
         signal.SIGINT: signal.signal(signal.SIGINT, on_int),
     }
     if hasattr(signal, "SIGHUP"):
-        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda signum, frame: reload.set())
     watcher.start()
     kinds = watcher.tailer.observer_kinds()
     log.info("watching %s", ", ".join(f"{d} ({k})" for d, k in kinds.items()) or "nothing")
