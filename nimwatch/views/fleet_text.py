@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Mapping
 
 from nimwatch.fleet import ClientView, FleetView, MasterView, WatcherView, human_duration
@@ -105,17 +106,13 @@ def _master_block(master: MasterView, view: FleetView, names: Mapping[int, str],
     widths = [min(cap, max(len(r[i]) for r in table)) for i, cap in enumerate(COLUMN_CAPS)]
     for cells in table:
         first = [c if len(c) <= w else c[: w - 1] + "~" for c, w in zip(cells[:4], widths)]
-        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(first, widths)) + "  " + cells[4])
-    lines[-len(table) :] = [line.rstrip() for line in lines[-len(table) :]]
+        lines.append(("  " + "  ".join(c.ljust(w) for c, w in zip(first, widths)) + "  " + cells[4]).rstrip())
     return lines
 
 
 def summary(view: FleetView) -> str:
     clients = view.clients
-    counts: dict[str, int] = {}
-    for row in clients:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    parts = [f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: kv[0])]
+    parts = [f"{n} {status}" for status, n in sorted(Counter(row.status for row in clients).items())]
     bad = sum(1 for m in view.masters if m.state != "up")
     masters = f"{len(view.masters)} master{'s' if len(view.masters) != 1 else ''}"
     if bad:

@@ -66,8 +66,7 @@ def _seconds(value: Optional[float]) -> str:
 
 def seen_seconds(record: HistoryRecord) -> Optional[float]:
     """Start to finish of a run nimwatch saw happen (None: unknown, or its lines were read all at once)."""
-    seconds = record.duration
-    return seconds if seconds else None
+    return record.duration or None
 
 
 def render_json(records: Sequence[HistoryRecord]) -> str:

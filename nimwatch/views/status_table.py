@@ -13,6 +13,7 @@ cannot draw.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -282,26 +283,18 @@ def sort_rows(rows: Iterable[ClientRow], order: str = "status", descending: Opti
 
 def filter_rows(rows: Iterable[ClientRow], status: str = "all", text: str = "") -> list[ClientRow]:
     """Rows that pass a :data:`FILTERS` entry and whose client name contains ``text`` (any case)."""
-    needle = text.lower()
-    out = []
-    for row in rows:
-        if status == "problems" and row.status not in ("failed", "stalled", "incomplete"):
-            continue
-        if status == "ready" and row.reboot != "safe":
-            continue
-        if status not in ("all", "problems", "ready") and row.status != status:
-            continue
-        if needle and needle not in row.client.lower():
-            continue
-        out.append(row)
-    return out
+
+    def passes(row: ClientRow) -> bool:
+        if status == "problems":
+            return row.status in ("failed", "stalled", "incomplete")
+        return row.reboot == "safe" if status == "ready" else status in ("all", row.status)
+
+    return [row for row in rows if passes(row) and text.lower() in row.client.lower()]
 
 
 def status_counts(rows: Iterable[ClientRow]) -> dict[str, int]:
-    counts = {s: 0 for s in STATUSES}
-    for row in rows:
-        counts[row.status] += 1
-    return counts
+    counts = Counter(row.status for row in rows)
+    return {s: counts[s] for s in STATUSES}
 
 
 def summary(rows: Sequence[ClientRow]) -> str:
