@@ -71,15 +71,13 @@ def eta_cell(row: ClientView, now: float) -> str:
 def phase_cell(row: ClientView, names: Mapping[int, str]) -> str:
     if not row.phase:
         return "-"
-    name = names.get(row.phase, "")
-    return f"{row.phase}/12 {name}".rstrip()
+    return f"{row.phase}/12 {names.get(row.phase, '')}".rstrip()
 
 
 def watcher_line(watcher: WatcherView, ascii_only: bool) -> str:
     words = WATCHER_WORDS.get(watcher.state, watcher.state)
-    beat = ""
-    if watcher.heartbeat_age is not None:
-        beat = f", heartbeat {human_duration(watcher.heartbeat_age)} ago"
+    age = watcher.heartbeat_age
+    beat = f", heartbeat {human_duration(age)} ago" if age is not None else ""
     where = printable(watcher.instance, ascii_only)
     if watcher.job:
         where += f" job {printable(watcher.job, ascii_only)}"
@@ -90,8 +88,7 @@ def _master_block(master: MasterView, view: FleetView, names: Mapping[int, str],
     watchers = "; ".join(watcher_line(w, ascii_only) for w in master.watchers)
     lines = [f"{printable(master.name, ascii_only)}  {watchers}"]
     if not master.clients:
-        lines.append("  (no client logs)")
-        return lines
+        return [*lines, "  (no client logs)"]
     table = [("STATUS", "CLIENT", "PHASE", "ETA", "CAUSE")]
     for row in master.clients:
         table.append(

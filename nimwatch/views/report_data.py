@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Optional
 
 from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.core.events import InstallpResult, LaunchExited
+from nimwatch.core.events import InstallpResult, LaunchExited, Outcome
 from nimwatch.core.outside import exit_words, signal_name
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
@@ -191,8 +191,6 @@ def runs_of(log: LogState) -> list[RunState]:
     """The log's runs; a log with no nimadm output at all is shown as one empty, incomplete run."""
     if log.runs:
         return log.runs
-    from nimwatch.core.events import Outcome
-
     empty = RunState(index=1, client=log.client, start_line=0)
     empty.outcome = Outcome.INCOMPLETE
     empty.finish_reason = "no nimadm output in this log"

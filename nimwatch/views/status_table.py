@@ -311,8 +311,7 @@ def fmt_duration(seconds: Optional[float]) -> str:
     """``1:02:03`` or ``12:05``; ``-`` when unknown."""
     if seconds is None:
         return "-"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
+    hours, rest = divmod(round(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"

@@ -102,8 +102,7 @@ def render_table(
             elif colour and column.key == "reboot" and row.reboot in REBOOT_COLOUR:
                 text = f"\x1b[{REBOOT_COLOUR[row.reboot]}m{text}\x1b[0m"
             cells.append(text)
-        line = " ".join(cells).rstrip()
-        lines.append(line)
+        lines.append(" ".join(cells).rstrip())
     text = summary(rows)
     if len(text) > width:
         counts = status_counts(rows)
