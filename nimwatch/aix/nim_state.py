@@ -232,17 +232,8 @@ class NimStatePoller:
             return []
         self._clients[client] = replace(known, stall_reported=True)
         info = known.state.info or "(empty)"
-        return [
-            NimStateReport(
-                client,
-                "info_stalled",
-                at,
-                known.state,
-                known.state,
-                unchanged,
-                f"{client}: NIM info unchanged for {_minutes(unchanged)}: {info} (Cstate: {known.state.cstate})",
-            )
-        ]
+        message = f"{client}: NIM info unchanged for {_minutes(unchanged)}: {info} (Cstate: {known.state.cstate})"
+        return [NimStateReport(client, "info_stalled", at, known.state, known.state, unchanged, message)]
 
     # ------------------------------------------------------------------ own thread
 

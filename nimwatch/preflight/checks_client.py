@@ -186,7 +186,6 @@ def target_disk_size(probe: Probe) -> Verdict:
         return rootvg
     pp_mb, lvs = rootvg
     used_mb = sum(lv.lps for lv in lvs) * pp_mb
-    need = used_mb + MIGRATION_HEADROOM_MB
     total = 0
     evidence = [f"rootvg: {sum(lv.lps for lv in lvs)} LPs of {pp_mb} MB = {used_mb} MB (one copy)"]
     for disk in probe.request.disks:
@@ -203,7 +202,7 @@ def target_disk_size(probe: Probe) -> Verdict:
         total += mb
         evidence.append(f"bootinfo -s {disk}: {mb}")
     disks = " ".join(probe.request.disks)
-    if total < need:
+    if total < used_mb + MIGRATION_HEADROOM_MB:
         return failed(
             f"{disks}: {total} MB, rootvg needs {used_mb} MB plus {MIGRATION_HEADROOM_MB} MB for the migration",
             'pick a larger disk (or add one: -d "hdisk1 hdisk2"), or shrink rootvg\'s file systems first',
@@ -238,9 +237,8 @@ def cache_vg(probe: Probe) -> Verdict:
         return rootvg
     pp_mb, lvs = rootvg
     fs_mb = sum(lv.lps for lv in lvs if lv.type in FS_TYPES) * pp_mb
-    need = fs_mb + MIGRATION_HEADROOM_MB
     evidence = [info.evidence("FREE PPs"), f"client rootvg file systems: {fs_mb} MB (one copy)"]
-    if info.free_mb < need:
+    if info.free_mb < fs_mb + MIGRATION_HEADROOM_MB:
         return failed(
             f"cache VG {vg} has {info.free_mb} MB free; the client's file systems need {fs_mb} MB plus "
             f"{MIGRATION_HEADROOM_MB} MB to grow",
@@ -281,9 +279,8 @@ def no_alt_lock(probe: Probe) -> Verdict:
         if any(os.path.basename(word) in ALT_DISK_COMMANDS for word in p.args.split()[:3])
     ]
     if running:
-        first = running[0]
         return failed(
-            f"an alt_disk operation is running on the client (PID {first.pid})",
+            f"an alt_disk operation is running on the client (PID {running[0].pid})",
             "wait for it to end (or find who started it) before starting nimadm",
             *(f"{p.pid} {p.args}" for p in running[:3]),
         )
