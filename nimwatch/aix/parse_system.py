@@ -39,14 +39,11 @@ class Fileset:
 
 
 def _fields(text: str, minimum: int) -> list[tuple[list[str], str]]:
-    out = []
-    for line in lines(text):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = line.split(":")
-        if len(fields) >= minimum:
-            out.append((fields, line.strip()))
-    return out
+    return [
+        (line.split(":"), line.strip())
+        for line in lines(text)
+        if line.strip() and not line.lstrip().startswith("#") and line.count(":") >= minimum - 1
+    ]
 
 
 def parse_lslpp_lc(text: str) -> list[Fileset]:
