@@ -53,10 +53,7 @@ def printable(text: str, ascii_only: bool = False) -> str:
 
 def clock(at: float, now: float) -> str:
     """A finish time in local time: ``14:50`` within a day, else ``Jun 11 02:10``."""
-    stamp = time.localtime(at)
-    if abs(at - now) < 20 * 3600:
-        return time.strftime("%H:%M", stamp)
-    return time.strftime("%b %d %H:%M", stamp)
+    return time.strftime("%H:%M" if abs(at - now) < 20 * 3600 else "%b %d %H:%M", time.localtime(at))
 
 
 def eta_cell(row: ClientView, now: float) -> str:

@@ -9,6 +9,7 @@ both renderings show them escaped (``\x1b``), never raw.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any, Optional
 
@@ -93,8 +94,6 @@ def eta_line(rec: dict[str, Any]) -> str:
     eta = rec.get("eta")
     if not eta or eta.get("eta") is None:
         return ""
-    import time
-
     if eta.get("overdue"):
         when = f"phase {eta['phase']} overdue by {duration(eta['overdue'])}, {duration(eta['eta'])} left after it"
     else:
