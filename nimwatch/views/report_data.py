@@ -147,7 +147,6 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         if ps.duration is not None:
             entry["seconds"] = round(ps.duration, 3)
         phases.append(entry)
-    findings = [finding_record(f, values) for f in run.findings]
     facts = dict(run.facts)
     record: dict[str, Any] = {
         "client": run.client or log.client,
@@ -179,7 +178,7 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         "finding_counts": dict(run.finding_counts),
         "script_output": {str(k): v for k, v in run.script_output.items()},
         "phases": phases,
-        "findings": findings,
+        "findings": [finding_record(f, values) for f in run.findings],
     }
     left_out = sum(run.finding_counts.values()) - len(run.findings)
     if left_out > 0:
@@ -204,7 +203,6 @@ def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
     verdict = client_verdict(runs, stalled=stalled, last_line_at=stamp, launch=log.launch_exit)
     # by number, not position: a log past the runs cap keeps its first and latest runs only
     judged = next((r for r in runs if r.index == verdict.run), runs[-1]) if verdict.run else runs[-1]
-    values = advice_values(judged, log.client)
     record: dict[str, Any] = {
         "client": judged.client or log.client,
         "log": log.log,
@@ -218,7 +216,7 @@ def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
             if verdict.run is not None
             else exit_record(log.launch_exit)
         ),
-        "reboot": reboot_record(verdict.reboot, values),
+        "reboot": reboot_record(verdict.reboot, advice_values(judged, log.client)),
     }
     if log.runs_dropped:
         record["truncated"] = {"runs": log.runs_dropped}

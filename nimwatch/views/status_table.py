@@ -165,9 +165,7 @@ def client_row(
                          None, None, escape_controls(log.last_text), 0, None)
     verdict = client_verdict(log.runs, stalled=stalled, launch=log.launch_exit)
     run = log.run(verdict.run) if verdict.run else latest
-    status = verdict.status
-    if status == "running" and stalled:
-        status = "stalled"
+    status = "stalled" if verdict.status == "running" and stalled else verdict.status
     phase = run.failed_phase or run.current_phase or run.last_phase
     if status == "other" or verdict.cleaned_up:
         # the verdict in a few words (the phase column is narrow): "clean-up only", "abandoned, cleaned up"

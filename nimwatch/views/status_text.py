@@ -105,8 +105,7 @@ def render_table(
         lines.append(" ".join(cells).rstrip())
     text = summary(rows)
     if len(text) > width:
-        counts = status_counts(rows)
-        text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in status_counts(rows).items() if n)
     lines.append(text[:width])
     for row in rows:  # how nimadm ended, for the runs nimwatch run started: under the table, whole
         if row.nimadm:
