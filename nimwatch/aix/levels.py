@@ -27,9 +27,7 @@ class FilesetLevel:
     @classmethod
     def parse(cls, text: str) -> Optional[FilesetLevel]:
         match = _VRMF.match(text.strip())
-        if match is None:
-            return None
-        return cls(*(int(g) for g in match.groups()))
+        return cls(*map(int, match.groups())) if match else None
 
     @property
     def vr(self) -> tuple[int, int]:

@@ -186,7 +186,8 @@ class NimStatePoller:
             reports.extend(self._apply(client, reading, at))
         for client in self.snapshot():
             if client not in due:
-                reports.extend(self._check_stall(client, at))
+                with self._lock:
+                    reports.extend(self._check_stall_locked(client, at))
         if self.on_report is not None:
             for report in reports:
                 self.on_report(report)
@@ -218,13 +219,9 @@ class NimStatePoller:
                     client, state, at, at, info_since, "", known.stall_reported and unchanged > 0
                 )
                 out.append(NimStateReport(client, "state", at, state, previous, unchanged, _describe(state, previous)))
-                return out + self._check_stall_locked(client, at)
-            self._clients[client] = replace(known, read_at=at, error="")
+            else:
+                self._clients[client] = replace(known, read_at=at, error="")
             return out + self._check_stall_locked(client, at)
-
-    def _check_stall(self, client: str, at: float) -> list[NimStateReport]:
-        with self._lock:
-            return self._check_stall_locked(client, at)
 
     def _check_stall_locked(self, client: str, at: float) -> list[NimStateReport]:
         known = self._clients.get(client)
@@ -235,17 +232,8 @@ class NimStatePoller:
             return []
         self._clients[client] = replace(known, stall_reported=True)
         info = known.state.info or "(empty)"
-        return [
-            NimStateReport(
-                client,
-                "info_stalled",
-                at,
-                known.state,
-                known.state,
-                unchanged,
-                f"{client}: NIM info unchanged for {_minutes(unchanged)}: {info} (Cstate: {known.state.cstate})",
-            )
-        ]
+        message = f"{client}: NIM info unchanged for {_minutes(unchanged)}: {info} (Cstate: {known.state.cstate})"
+        return [NimStateReport(client, "info_stalled", at, known.state, known.state, unchanged, message)]
 
     # ------------------------------------------------------------------ own thread
 

@@ -142,8 +142,7 @@ def _pps(value: str) -> tuple[Optional[int], Optional[int]]:
     """``201 (6432 megabytes)`` -> (201, 6432)."""
     match = re.match(r"(\d+)\s*\((\d+)\s*megabytes?\)", value)
     if match is None:
-        number = first_int(value)
-        return number, None
+        return first_int(value), None
     return int(match.group(1)), int(match.group(2))
 
 
@@ -191,18 +190,8 @@ def parse_lsvg_l(text: str) -> list[LvRow]:
         tokens = line.split()
         if len(tokens) < 6 or not (tokens[2].isdigit() and tokens[3].isdigit() and tokens[4].isdigit()):
             continue
-        out.append(
-            LvRow(
-                tokens[0],
-                tokens[1],
-                int(tokens[2]),
-                int(tokens[3]),
-                int(tokens[4]),
-                tokens[5],
-                " ".join(tokens[6:]),
-                squeeze(line),
-            )
-        )
+        lps, pps, pvs = map(int, tokens[2:5])
+        out.append(LvRow(tokens[0], tokens[1], lps, pps, pvs, tokens[5], " ".join(tokens[6:]), squeeze(line)))
     return out
 
 

@@ -39,14 +39,11 @@ class Fileset:
 
 
 def _fields(text: str, minimum: int) -> list[tuple[list[str], str]]:
-    out = []
-    for line in lines(text):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = line.split(":")
-        if len(fields) >= minimum:
-            out.append((fields, line.strip()))
-    return out
+    return [
+        (line.split(":"), line.strip())
+        for line in lines(text)
+        if line.strip() and not line.lstrip().startswith("#") and line.count(":") >= minimum - 1
+    ]
 
 
 def parse_lslpp_lc(text: str) -> list[Fileset]:
@@ -71,12 +68,11 @@ def parse_installp_L(text: str) -> list[Fileset]:
     Lines whose third field is not a ``V.R.M.F`` level (a heading, RPM
     packages) are left out.
     """
-    out = []
-    for f, line in _fields(text, 3):
-        level = FilesetLevel.parse(f[2])
-        if level is not None:
-            out.append(Fileset(f[1].strip(), level, f[2].strip(), "", f[0].strip(), line))
-    return out
+    return [
+        Fileset(f[1].strip(), level, f[2].strip(), "", f[0].strip(), line)
+        for f, line in _fields(text, 3)
+        if (level := FilesetLevel.parse(f[2])) is not None
+    ]
 
 
 def find_fileset(filesets: list[Fileset], name: str) -> list[Fileset]:
@@ -86,11 +82,7 @@ def find_fileset(filesets: list[Fileset], name: str) -> list[Fileset]:
 
 def parse_oslevel(text: str) -> Optional[OsLevel]:
     """``oslevel -s`` / ``oslevel -r`` -> the level (the first line that is one)."""
-    for line in lines(text):
-        level = OsLevel.parse(line)
-        if level is not None:
-            return level
-    return None
+    return next((level for level in map(OsLevel.parse, lines(text)) if level is not None), None)
 
 
 def parse_power_generation(text: str) -> tuple[Optional[int], str]:
@@ -147,16 +139,9 @@ class Process:
 
 def parse_ps(text: str) -> list[Process]:
     """``ps -e -o pid,args`` -> processes (the header, if any, skipped)."""
-    out: list[Process] = []
-    for line in lines(text):
-        parts = line.strip().split(None, 1)
-        if len(parts) == 2 and parts[0].isdigit():
-            out.append(Process(int(parts[0]), parts[1]))
-    return out
+    rows = (line.strip().split(None, 1) for line in lines(text))
+    return [Process(int(row[0]), row[1]) for row in rows if len(row) == 2 and row[0].isdigit()]
 
 
 def parse_hostname(text: str) -> str:
-    for line in lines(text):
-        if line.strip():
-            return line.strip()
-    return ""
+    return next((line.strip() for line in lines(text) if line.strip()), "")

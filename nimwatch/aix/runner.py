@@ -86,11 +86,7 @@ class CommandResult:
 
 
 def first_line(text: str) -> str:
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
-            return line
-    return ""
+    return next((line for line in (raw.strip() for raw in text.splitlines()) if line), "")
 
 
 class Runner(Protocol):
@@ -108,9 +104,7 @@ class SubprocessRunner:
     """
 
     def __init__(self, env: Optional[Mapping[str, str]] = None) -> None:
-        base = dict(os.environ if env is None else env)
-        base.update({"LC_ALL": "C", "LANG": "C", "LC_MESSAGES": "C"})
-        self.env = base
+        self.env = {**(os.environ if env is None else env), "LC_ALL": "C", "LANG": "C", "LC_MESSAGES": "C"}
 
     def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
         args = tuple(argv)
@@ -176,11 +170,10 @@ def run_remote(runner: Runner, host: str, argv: Sequence[str], timeout: float = 
     status, stdout = split_remote_status(result.stdout)
     if result.rc != 0 or status is None:
         detail = first_line(result.stderr) or first_line(stdout)
-        why = (
-            f"the NIM remote shell (c_rsh) exited {result.rc}"
-            if result.rc != 0
-            else ("the NIM remote shell returned no exit status (the command did not run on the client)")
-        )
+        if result.rc != 0:
+            why = f"the NIM remote shell (c_rsh) exited {result.rc}"
+        else:
+            why = "the NIM remote shell returned no exit status (the command did not run on the client)"
         why += f": {detail}" if detail else ""
         return CommandResult(inner, None, stdout, result.stderr, error=why, host=host)
     return CommandResult(inner, status, stdout, result.stderr, host=host)

@@ -42,12 +42,8 @@ DEFAULT_EVENTS = names(lambda kind: kind.default_alert)
 DEFAULT_RATE_LIMIT = 20
 """Alerts one sink sends about one client per ``rate_period``; the rest is held back and counted."""
 DEFAULT_RATE_PERIOD = 3600.0
-FACILITIES = {
-    **dict(zip(("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron"), range(10))),
-    "authpriv": 10,
-    "ftp": 11,
-    **{f"local{i}": 16 + i for i in range(8)},
-}
+FACILITY_NAMES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp")
+FACILITIES = {**dict(zip(FACILITY_NAMES, range(12))), **{f"local{i}": 16 + i for i in range(8)}}
 ALERTMANAGER_SEVERITY = {"error": "critical", "warning": "warning", "info": "info"}
 """Alertmanager ``severity`` label per nimwatch severity: the values routes and inhibitions usually match on."""
 ENV_REF = Text(pattern=ENV_NAME, message="{value!r} is not an environment variable name")

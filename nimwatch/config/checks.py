@@ -74,16 +74,13 @@ def url_problem(url: str) -> Optional[str]:
     return "must be an http:// or https:// URL with a host"
 
 
-def reserved_env(name: str, what: str) -> Optional[str]:
-    return f"NIMWATCH_* variables describe the {what} and cannot be set here" if re.match(RESERVED_ENV, name) else None
-
-
 def env_map(what: str, scalars: bool = False) -> Map:
     """``env:`` of a hook or a command sink: names that are not NIMWATCH_*, string values."""
+    reserved = f"NIMWATCH_* variables describe the {what} and cannot be set here"
     name = Text(
         pattern=ENV_NAME,
         message="not a valid environment variable name",
-        check=lambda n: reserved_env(n, what),
+        check=lambda n: reserved if re.match(RESERVED_ENV, n) else None,
         extra={"not": {"pattern": RESERVED_ENV}},
     )
     return Map(name, dataclasses.replace(ENV_VALUE, scalars=True) if scalars else ENV_VALUE, "variable names to values")

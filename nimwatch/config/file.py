@@ -33,25 +33,13 @@ DEFAULT_INTERVAL = 15.0
 """Seconds between two metrics heartbeats (the textfile is rewritten at least this often)."""
 
 
-def user_config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "nimwatch"
-
-
-def user_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "nimwatch"
-
-
 def default_config_path() -> Optional[Path]:
     """``NIMWATCH_CONFIG``, then the system file, then the user's; None when none exists."""
     env = os.environ.get("NIMWATCH_CONFIG")
     if env:
         return Path(env)
-    candidates = [SYSTEM_CONFIG, user_config_dir() / "nimwatch.yaml"]
-    if not trust.running_as_root():
-        candidates.reverse()
-    for candidate in candidates:
+    user = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "nimwatch" / "nimwatch.yaml"
+    for candidate in [SYSTEM_CONFIG, user] if trust.running_as_root() else [user, SYSTEM_CONFIG]:
         try:
             if candidate.is_file():
                 return candidate
@@ -64,7 +52,9 @@ def default_state_path() -> Path:
     env = os.environ.get("NIMWATCH_STATE")
     if env:
         return Path(env)
-    return SYSTEM_STATE if trust.running_as_root() else user_state_dir() / "state.db"
+    if trust.running_as_root():
+        return SYSTEM_STATE
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "nimwatch" / "state.db"
 
 
 MINUTES = Num(above=0, unit="minutes")
@@ -158,9 +148,7 @@ class NimStateConfig:
 
     def command(self) -> str:
         """The ``lsnim`` to run."""
-        if self.lsnim:
-            return self.lsnim
-        return LSNIM if os.path.exists(LSNIM) else shutil.which("lsnim") or LSNIM
+        return self.lsnim or (LSNIM if os.path.exists(LSNIM) else shutil.which("lsnim") or LSNIM)
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,9 @@ def could_not_run(result: CommandResult, what: str) -> Verdict:
     )
 
 
-def always(request: Request) -> bool:
-    return True
-
-
 @dataclass(frozen=True)
 class Check:
     id: str
     title: str
     run: Callable[[Probe], Verdict]
-    applies: Callable[[Request], bool] = always
+    applies: Callable[[Request], bool] = lambda request: True

@@ -21,7 +21,6 @@ from nimwatch.aix.parse_lvm import (
 from nimwatch.aix.parse_system import parse_oslevel, parse_power_generation, parse_ps
 from nimwatch.aix.runner import CommandResult
 from nimwatch.preflight.base import Check, Verdict, could_not_run, failed, passed, unknown
-from nimwatch.preflight.model import Request
 from nimwatch.preflight.probe import BOOTINFO, LS, LSPV, LSVG, OSLEVEL, PRTCONF, PS, Probe
 from nimwatch.preflight.rules import (
     ALT_DISK_COMMANDS,
@@ -125,27 +124,17 @@ def target_disk_free(probe: Probe) -> Verdict:
         if row.vg is None:
             continue
         if row.vg in LEFTOVER_VGS:
-            problems.append(
-                (
-                    f"{disk} holds {row.vg} (left by an earlier alt_disk run)",
-                    f"on the client, once that copy is no longer needed: `alt_rootvg_op -X {row.vg}`",
-                    row.line,
-                )
-            )
+            why = f"{disk} holds {row.vg} (left by an earlier alt_disk run)"
+            fix = f"on the client, once that copy is no longer needed: `alt_rootvg_op -X {row.vg}`"
         else:
-            problems.append(
-                (
-                    f"{disk} belongs to volume group {row.vg}",
-                    f"pick a disk that `lspv` shows with None, or empty it: `reducevg {row.vg} {disk}` "
-                    "(its data is lost)",
-                    row.line,
-                )
-            )
+            why = f"{disk} belongs to volume group {row.vg}"
+            fix = f"pick a disk that `lspv` shows with None, or empty it: `reducevg {row.vg} {disk}` (its data is lost)"
+        problems.append((why, fix, row.line))
     if problems:
         return failed(
             "; ".join(p[0] for p in problems),
             "; ".join(dict.fromkeys(p[1] for p in problems)),
-            *dict.fromkeys(e for e in evidence),
+            *dict.fromkeys(evidence),
         )
     return passed(f"{' '.join(disks)} in no volume group", *evidence)
 
@@ -173,38 +162,30 @@ def leftover_alt_vg(probe: Probe) -> Verdict:
     return passed("no altinst_rootvg or old_rootvg on the client's other disks")
 
 
-def _rootvg(probe: Probe) -> tuple[Optional[tuple[int, list[LvRow]]], Optional[CommandResult]]:
-    """(PP size in MB, rootvg's logical volumes) of the client, or the failed command."""
+def _rootvg(probe: Probe) -> tuple[int, list[LvRow]] | Verdict:
+    """(PP size in MB, rootvg's logical volumes) of the client, or the verdict when they cannot be read."""
     vg = probe.remote([LSVG, "rootvg"])
     if not vg.ok:
-        return None, vg
+        return could_not_run(vg, "the client's rootvg")
     info = parse_lsvg(vg.stdout)
     if info is None:
-        return None, vg
-    lvs = probe.remote([LSVG, "-l", "rootvg"])
-    if not lvs.ok:
-        return None, lvs
-    return (info.pp_size_mb, parse_lsvg_l(lvs.stdout)), None
-
-
-def _rootvg_unreadable(result: Optional[CommandResult]) -> Verdict:
-    if result is not None and result.ok:
         return unknown(
             "the client's lsvg rootvg output was not understood",
             "run `lsvg rootvg` and `lsvg -l rootvg` on the client",
-            result.stdout.strip()[:200],
+            vg.stdout.strip()[:200],
         )
-    assert result is not None
-    return could_not_run(result, "the client's rootvg")
+    lvs = probe.remote([LSVG, "-l", "rootvg"])
+    if not lvs.ok:
+        return could_not_run(lvs, "the client's rootvg")
+    return info.pp_size_mb, parse_lsvg_l(lvs.stdout)
 
 
 def target_disk_size(probe: Probe) -> Verdict:
-    rootvg, bad = _rootvg(probe)
-    if rootvg is None:
-        return _rootvg_unreadable(bad)
+    rootvg = _rootvg(probe)
+    if isinstance(rootvg, Verdict):
+        return rootvg
     pp_mb, lvs = rootvg
     used_mb = sum(lv.lps for lv in lvs) * pp_mb
-    need = used_mb + MIGRATION_HEADROOM_MB
     total = 0
     evidence = [f"rootvg: {sum(lv.lps for lv in lvs)} LPs of {pp_mb} MB = {used_mb} MB (one copy)"]
     for disk in probe.request.disks:
@@ -221,7 +202,7 @@ def target_disk_size(probe: Probe) -> Verdict:
         total += mb
         evidence.append(f"bootinfo -s {disk}: {mb}")
     disks = " ".join(probe.request.disks)
-    if total < need:
+    if total < used_mb + MIGRATION_HEADROOM_MB:
         return failed(
             f"{disks}: {total} MB, rootvg needs {used_mb} MB plus {MIGRATION_HEADROOM_MB} MB for the migration",
             'pick a larger disk (or add one: -d "hdisk1 hdisk2"), or shrink rootvg\'s file systems first',
@@ -251,14 +232,13 @@ def cache_vg(probe: Probe) -> Verdict:
         return unknown(
             f"lsvg {vg} output not understood", f"run `lsvg {vg}` on the master", result.stdout.strip()[:200]
         )
-    rootvg, bad = _rootvg(probe)
-    if rootvg is None:
-        return _rootvg_unreadable(bad)
+    rootvg = _rootvg(probe)
+    if isinstance(rootvg, Verdict):
+        return rootvg
     pp_mb, lvs = rootvg
     fs_mb = sum(lv.lps for lv in lvs if lv.type in FS_TYPES) * pp_mb
-    need = fs_mb + MIGRATION_HEADROOM_MB
     evidence = [info.evidence("FREE PPs"), f"client rootvg file systems: {fs_mb} MB (one copy)"]
-    if info.free_mb < need:
+    if info.free_mb < fs_mb + MIGRATION_HEADROOM_MB:
         return failed(
             f"cache VG {vg} has {info.free_mb} MB free; the client's file systems need {fs_mb} MB plus "
             f"{MIGRATION_HEADROOM_MB} MB to grow",
@@ -299,9 +279,8 @@ def no_alt_lock(probe: Probe) -> Verdict:
         if any(os.path.basename(word) in ALT_DISK_COMMANDS for word in p.args.split()[:3])
     ]
     if running:
-        first = running[0]
         return failed(
-            f"an alt_disk operation is running on the client (PID {first.pid})",
+            f"an alt_disk operation is running on the client (PID {running[0].pid})",
             "wait for it to end (or find who started it) before starting nimadm",
             *(f"{p.pid} {p.args}" for p in running[:3]),
         )
@@ -320,17 +299,13 @@ def no_alt_lock(probe: Probe) -> Verdict:
     return could_not_run(lock, ALT_LOCK)
 
 
-def uses_cache(request: Request) -> bool:
-    return request.cache_vg is not None
-
-
 CHECKS = (
     Check("client-level", "client level allowed for the target", client_level),
     Check("client-hardware", "client hardware allowed for the target", client_hardware),
     Check("target-disk-free", "target disks in no volume group", target_disk_free),
     Check("leftover-alt-vg", "no leftover altinst_rootvg on the client", leftover_alt_vg),
     Check("target-disk-size", "target disks large enough for rootvg", target_disk_size),
-    Check("cache-vg", "room in the cache VG (-j)", cache_vg, uses_cache),
+    Check("cache-vg", "room in the cache VG (-j)", cache_vg, lambda request: request.cache_vg is not None),
     Check("no-multibos", "no multibos standby BOS (bos_hd5)", no_multibos),
     Check("no-alt-lock", f"no stale {ALT_LOCK} on the client", no_alt_lock),
 )

@@ -118,7 +118,7 @@ def lpp_source_defined(probe: Probe) -> Verdict:
 
 def client_reachable(probe: Probe) -> Verdict:
     name = probe.request.client
-    obj = probe.client_object
+    obj = probe.nim_object(name)[0]
     if obj is None:
         return unknown("not checked: the client is not readable in NIM (see client-defined)", "")
     host = probe.host

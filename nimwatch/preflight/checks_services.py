@@ -13,7 +13,6 @@ from __future__ import annotations
 from nimwatch.aix.parse_system import NOT_ON_FILE, parse_inetd_services, parse_lssrc
 from nimwatch.aix.runner import CommandResult
 from nimwatch.preflight.base import Check, Verdict, could_not_run, failed, passed
-from nimwatch.preflight.model import Request
 from nimwatch.preflight.probe import LSSRC, Probe
 from nimwatch.preflight.rules import NETBOOT_SERVICES, NFS_SUBSYSTEMS
 
@@ -79,12 +78,8 @@ def master_netboot(probe: Probe) -> Verdict:
     )
 
 
-def nfs_mode(request: Request) -> bool:
-    return request.nfs_mode
-
-
 CHECKS = (
     Check("master-nfs", "NFS server on the master", master_nfs),
-    Check("client-nfs", "NFS server on the client (NFS mode)", client_nfs, nfs_mode),
+    Check("client-nfs", "NFS server on the client (NFS mode)", client_nfs, lambda request: request.nfs_mode),
     Check("master-netboot", "tftp and bootps on the master", master_netboot),
 )

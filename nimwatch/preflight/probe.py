@@ -15,7 +15,7 @@ from typing import Optional
 
 from nimwatch.aix.levels import FilesetLevel
 from nimwatch.aix.parse_nim import NimObject, parse_lsnim_l
-from nimwatch.aix.parse_system import Fileset, find_fileset, parse_installp_L, parse_lslpp_Lc
+from nimwatch.aix.parse_system import Fileset, find_fileset, parse_installp_L, parse_lslpp_Lc, parse_lslpp_lc
 from nimwatch.aix.runner import LOCAL_TIMEOUT, REMOTE_TIMEOUT, CommandResult, Runner, run_remote
 from nimwatch.preflight.model import Request
 
@@ -55,7 +55,6 @@ class Probe:
         self.timeout = timeout
         self._cache: dict[tuple[str, tuple[str, ...]], CommandResult] = {}
         self.used: list[str] = []
-        self._reach: Optional[CommandResult] = None
 
     # ------------------------------------------------------------------ running
 
@@ -84,8 +83,7 @@ class Probe:
         args = tuple(argv)
         if not host:
             return CommandResult(args, None, error="not run: the client's host is not known to NIM")
-        reach = self.reachability()
-        if not reach.ok:
+        if not self.reachability().ok:
             return CommandResult(
                 args, None, error="not run: the client did not answer (see client-reachable)", host=host
             )
@@ -99,11 +97,7 @@ class Probe:
 
     def reachability(self) -> CommandResult:
         """``hostname`` on the client through c_rsh: the test every remote check waits for."""
-        if self._reach is None:
-            self._reach = self._remote((HOSTNAME,), REMOTE_TIMEOUT)
-        else:
-            self._note(self._reach)
-        return self._reach
+        return self._remote((HOSTNAME,), REMOTE_TIMEOUT)
 
     # ------------------------------------------------------------------ NIM objects
 
@@ -113,10 +107,6 @@ class Probe:
         if not result.ok:
             return None, result
         return parse_lsnim_l(result.stdout).get(name), result
-
-    @property
-    def client_object(self) -> Optional[NimObject]:
-        return self.nim_object(self.request.client)[0]
 
     @property
     def host(self) -> str:
@@ -130,8 +120,6 @@ class Probe:
     # ------------------------------------------------------------------ fileset levels
 
     def master_filesets(self, name: str) -> tuple[list[Fileset], CommandResult]:
-        from nimwatch.aix.parse_system import parse_lslpp_lc
-
         result = self.local([LSLPP, "-lc", name])
         return (find_fileset(parse_lslpp_lc(result.stdout), name) if result.ok else []), result
 

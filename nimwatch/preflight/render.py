@@ -28,8 +28,7 @@ def render_text(request: Request, results: list[CheckResult], skipped: Optional[
     for r in results:
         out.append(f"{MARK[r.status]}  {r.id.ljust(width)}  {r.summary}")
         pad = " " * (width + 8)
-        for line in r.evidence:
-            out.append(f"{pad}evidence: {line}")
+        out.extend(f"{pad}evidence: {line}" for line in r.evidence)
         if r.status is not Status.PASS and r.fix:
             out.append(f"{pad}fix: {r.fix}")
     counts = _counts(results)

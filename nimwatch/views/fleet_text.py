@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Mapping
 
 from nimwatch.fleet import ClientView, FleetView, MasterView, WatcherView, human_duration
@@ -52,10 +53,7 @@ def printable(text: str, ascii_only: bool = False) -> str:
 
 def clock(at: float, now: float) -> str:
     """A finish time in local time: ``14:50`` within a day, else ``Jun 11 02:10``."""
-    stamp = time.localtime(at)
-    if abs(at - now) < 20 * 3600:
-        return time.strftime("%H:%M", stamp)
-    return time.strftime("%b %d %H:%M", stamp)
+    return time.strftime("%H:%M" if abs(at - now) < 20 * 3600 else "%b %d %H:%M", time.localtime(at))
 
 
 def eta_cell(row: ClientView, now: float) -> str:
@@ -70,15 +68,13 @@ def eta_cell(row: ClientView, now: float) -> str:
 def phase_cell(row: ClientView, names: Mapping[int, str]) -> str:
     if not row.phase:
         return "-"
-    name = names.get(row.phase, "")
-    return f"{row.phase}/12 {name}".rstrip()
+    return f"{row.phase}/12 {names.get(row.phase, '')}".rstrip()
 
 
 def watcher_line(watcher: WatcherView, ascii_only: bool) -> str:
     words = WATCHER_WORDS.get(watcher.state, watcher.state)
-    beat = ""
-    if watcher.heartbeat_age is not None:
-        beat = f", heartbeat {human_duration(watcher.heartbeat_age)} ago"
+    age = watcher.heartbeat_age
+    beat = f", heartbeat {human_duration(age)} ago" if age is not None else ""
     where = printable(watcher.instance, ascii_only)
     if watcher.job:
         where += f" job {printable(watcher.job, ascii_only)}"
@@ -89,8 +85,7 @@ def _master_block(master: MasterView, view: FleetView, names: Mapping[int, str],
     watchers = "; ".join(watcher_line(w, ascii_only) for w in master.watchers)
     lines = [f"{printable(master.name, ascii_only)}  {watchers}"]
     if not master.clients:
-        lines.append("  (no client logs)")
-        return lines
+        return [*lines, "  (no client logs)"]
     table = [("STATUS", "CLIENT", "PHASE", "ETA", "CAUSE")]
     for row in master.clients:
         table.append(
@@ -105,17 +100,13 @@ def _master_block(master: MasterView, view: FleetView, names: Mapping[int, str],
     widths = [min(cap, max(len(r[i]) for r in table)) for i, cap in enumerate(COLUMN_CAPS)]
     for cells in table:
         first = [c if len(c) <= w else c[: w - 1] + "~" for c, w in zip(cells[:4], widths)]
-        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(first, widths)) + "  " + cells[4])
-    lines[-len(table) :] = [line.rstrip() for line in lines[-len(table) :]]
+        lines.append(("  " + "  ".join(c.ljust(w) for c, w in zip(first, widths)) + "  " + cells[4]).rstrip())
     return lines
 
 
 def summary(view: FleetView) -> str:
     clients = view.clients
-    counts: dict[str, int] = {}
-    for row in clients:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    parts = [f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: kv[0])]
+    parts = [f"{n} {status}" for status, n in sorted(Counter(row.status for row in clients).items())]
     bad = sum(1 for m in view.masters if m.state != "up")
     masters = f"{len(view.masters)} master{'s' if len(view.masters) != 1 else ''}"
     if bad:

@@ -49,15 +49,11 @@ CSV_COLUMNS = (
 
 
 def iso_utc(at: Optional[float]) -> str:
-    if at is None:
-        return ""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+    return "" if at is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def local_stamp(at: Optional[float]) -> str:
-    if at is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
+    return "-" if at is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
 
 
 def _seconds(value: Optional[float]) -> str:
@@ -66,18 +62,13 @@ def _seconds(value: Optional[float]) -> str:
 
 def seen_seconds(record: HistoryRecord) -> Optional[float]:
     """Start to finish of a run nimwatch saw happen (None: unknown, or its lines were read all at once)."""
-    seconds = record.duration
-    return seconds if seconds else None
+    return record.duration or None
 
 
 def render_json(records: Sequence[HistoryRecord]) -> str:
-    runs = []
-    for record in records:
-        doc = record.to_json()
-        doc["key"] = record.key
-        doc["seconds"] = seen_seconds(record)
-        doc["usable_for_eta"] = record.usable_for_eta
-        runs.append(doc)
+    runs = [
+        {**r.to_json(), "key": r.key, "seconds": seen_seconds(r), "usable_for_eta": r.usable_for_eta} for r in records
+    ]
     return json.dumps({"schema": SCHEMA_VERSION, "runs": runs}, indent=2, ensure_ascii=True) + "\n"
 
 
@@ -146,8 +137,7 @@ def render_text(records: Sequence[HistoryRecord]) -> str:
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     for record, row in zip(records, rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        lines.append(_phase_line(record))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), _phase_line(record)]
     counts = {o: sum(1 for r in records if r.outcome == o) for o in ("succeeded", "failed", "incomplete")}
     usable = sum(1 for r in records if r.usable_for_eta)
     lines.append(

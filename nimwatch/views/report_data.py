@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Optional
 
 from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.core.events import InstallpResult, LaunchExited
+from nimwatch.core.events import InstallpResult, LaunchExited, Outcome
 from nimwatch.core.outside import exit_words, signal_name
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import LogState, RunState
-from nimwatch.core.verdict import ClientVerdict, RebootVerdict, client_verdict, operation_of, reboot_verdict, run_label
+from nimwatch.core.verdict import RebootVerdict, client_verdict, operation_of, reboot_verdict, run_label
 from nimwatch.schema import SCHEMA_VERSION
 
 OUTCOMES = ("succeeded", "failed", "incomplete")
@@ -89,12 +89,6 @@ class Judgement:
         self.last_lines = dict(last_lines or {})
         self.eta = eta
 
-    def eta_of(self, log: LogState, run: RunState) -> Optional[dict[str, Any]]:
-        """The ETA of a run the log simply ends in (it may still be going); None otherwise."""
-        if self.eta is None or not run.open_end:
-            return None
-        return self.eta(log, run)
-
     def last_line_at(self, log: LogState, run: RunState) -> Optional[float]:
         if run is not (log.runs[-1] if log.runs else None):
             return run.last_line_at
@@ -120,22 +114,16 @@ def reboot_record(verdict: RebootVerdict, values: Mapping[str, str]) -> dict[str
 
 
 def finding_record(finding: Any, values: Mapping[str, str]) -> dict[str, Any]:
-    own = {**values, **dict(finding.fills)}
-    return {
-        "rule": finding.rule,
-        "code": finding.code,
-        "severity": finding.severity.value,
-        "benign": finding.benign,
-        "phase": finding.phase,
-        "line": finding.line,
-        "text": finding.text,
-        "advice": fill_advice(finding.advice, own),
-        "title": finding.title,
-        "explanation": finding.explanation,
-        "fails_run": finding.fails_run,
-        "context": list(finding.context),
-        "context_after": list(finding.context_after),
-    }
+    names = ("rule", "code", "severity", "benign", "phase", "line", "text", "advice", "title", "explanation",
+             "fails_run", "context", "context_after")  # fmt: skip
+    record = {name: getattr(finding, name) for name in names}
+    record.update(  # in place: the keys keep their order
+        severity=finding.severity.value,
+        advice=fill_advice(finding.advice, {**values, **dict(finding.fills)}),
+        context=list(finding.context),
+        context_after=list(finding.context_after),
+    )
+    return record
 
 
 def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Judgement] = None) -> dict[str, Any]:
@@ -159,7 +147,6 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         if ps.duration is not None:
             entry["seconds"] = round(ps.duration, 3)
         phases.append(entry)
-    findings = [finding_record(f, values) for f in run.findings]
     facts = dict(run.facts)
     record: dict[str, Any] = {
         "client": run.client or log.client,
@@ -185,13 +172,13 @@ def run_record(log: LogState, run: RunState, rules: RuleSet, judge: Optional[Jud
         "end_line": run.end_line,
         "finish_reason": run.finish_reason,
         "nimadm_exit": exit_record(run.nimadm_exit, run.exit_settled),
-        "eta": judge.eta_of(log, run),
+        "eta": judge.eta(log, run) if judge.eta is not None and run.open_end else None,
         "facts": facts,
         "installp": installp_record(run.installp),
         "finding_counts": dict(run.finding_counts),
         "script_output": {str(k): v for k, v in run.script_output.items()},
         "phases": phases,
-        "findings": findings,
+        "findings": [finding_record(f, values) for f in run.findings],
     }
     left_out = sum(run.finding_counts.values()) - len(run.findings)
     if left_out > 0:
@@ -203,29 +190,19 @@ def runs_of(log: LogState) -> list[RunState]:
     """The log's runs; a log with no nimadm output at all is shown as one empty, incomplete run."""
     if log.runs:
         return log.runs
-    from nimwatch.core.events import Outcome
-
     empty = RunState(index=1, client=log.client, start_line=0)
     empty.outcome = Outcome.INCOMPLETE
     empty.finish_reason = "no nimadm output in this log"
     return [empty]
 
 
-def verdict_of(log: LogState, judge: Judgement) -> ClientVerdict:
-    """The client verdict of ``log`` (its last migration), as the report judges it."""
-    runs = runs_of(log)
-    latest = runs[-1]
-    stalled, stamp = judge.stalled(log, latest), judge.stamp(log, latest)
-    return client_verdict(runs, stalled=stalled, last_line_at=stamp, launch=log.launch_exit)
-
-
 def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
-    """One client's verdict (``clients`` in the JSON report)."""
+    """One client's verdict (``clients`` in the JSON report), judged on its last migration."""
     runs = runs_of(log)
-    verdict = verdict_of(log, judge)
+    stalled, stamp = judge.stalled(log, runs[-1]), judge.stamp(log, runs[-1])
+    verdict = client_verdict(runs, stalled=stalled, last_line_at=stamp, launch=log.launch_exit)
     # by number, not position: a log past the runs cap keeps its first and latest runs only
     judged = next((r for r in runs if r.index == verdict.run), runs[-1]) if verdict.run else runs[-1]
-    values = advice_values(judged, log.client)
     record: dict[str, Any] = {
         "client": judged.client or log.client,
         "log": log.log,
@@ -239,7 +216,7 @@ def client_record(log: LogState, judge: Judgement) -> dict[str, Any]:
             if verdict.run is not None
             else exit_record(log.launch_exit)
         ),
-        "reboot": reboot_record(verdict.reboot, values),
+        "reboot": reboot_record(verdict.reboot, advice_values(judged, log.client)),
     }
     if log.runs_dropped:
         record["truncated"] = {"runs": log.runs_dropped}

@@ -9,6 +9,8 @@ both renderings show them escaped (``\x1b``), never raw.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from typing import Any, Optional
 
 from nimwatch.terminal import escape_controls
@@ -92,8 +94,6 @@ def eta_line(rec: dict[str, Any]) -> str:
     eta = rec.get("eta")
     if not eta or eta.get("eta") is None:
         return ""
-    import time
-
     if eta.get("overdue"):
         when = f"phase {eta['phase']} overdue by {duration(eta['overdue'])}, {duration(eta['eta'])} left after it"
     else:
@@ -151,10 +151,6 @@ def _codes(findings: list[dict[str, Any]], rule: str) -> str:
     return " " + "/".join(codes[:4]) + ("/..." if len(codes) > 4 else "") if codes else ""
 
 
-def _verdicts_by_log(clients: Optional[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    return {c["log"]: c for c in clients or []}
-
-
 def _verdict_wanted(rec: dict[str, Any], client: Optional[dict[str, Any]]) -> bool:
     """The client's verdict is worth its own line when the log holds more than one run or no plain migration."""
     if client is None:
@@ -167,18 +163,16 @@ def _verdict_wanted(rec: dict[str, Any], client: Optional[dict[str, Any]]) -> bo
 def render_text(
     records: list[dict[str, Any]], clients: Optional[list[dict[str, Any]]] = None, *, verbose: bool = False
 ) -> str:
-    verdicts = _verdicts_by_log(clients)
+    verdicts = {c["log"]: c for c in clients or []}
     seen_logs: set[str] = set()
     out: list[str] = []
     for rec in records:
-        out.append("=" * 78)
-        out.append(_run_title(rec))
+        out += ["=" * 78, _run_title(rec)]
         client = verdicts.get(rec["log"])
         if rec["log"] not in seen_logs and _verdict_wanted(rec, client):
             assert client is not None
-            judged = ""
-            if client["operation"] == "migration" and client["run"] is not None:
-                judged = f" (judged on run {client['run']}, the last migration)"
+            last = client["operation"] == "migration" and client["run"] is not None
+            judged = f" (judged on run {client['run']}, the last migration)" if last else ""
             out.append(f"  Verdict: {client['summary']}{judged}")
             if client["run"] is None and nimadm_line(client):
                 out.append(f"  Exit status: {nimadm_line(client)}")
@@ -190,10 +184,9 @@ def render_text(
             out.append(f"  {eta_line(rec)}")
         if rec.get("mid_run"):
             out.append("  (the log starts in the middle of a run: earlier phases are assumed done)")
-        out.append("")
         timed = any("seconds" in ph for ph in rec["phases"])
         time_head = f"{'Time':>7} " if timed else ""
-        out.append(f"  {'#':>2}  {'Phase':<46} {'Status':<8} {time_head}Progress")
+        out += ["", f"  {'#':>2}  {'Phase':<46} {'Status':<8} {time_head}Progress"]
         for ph in rec["phases"]:
             mark = STATUS_MARK[ph["status"]]
             took = f"{duration(ph.get('seconds')):>7} " if timed else ""
@@ -231,10 +224,9 @@ def render_text(
             for first, count, lines in folded:
                 codes = _codes(findings, first["rule"])
                 out.append(f"  {SEVERITY_MARK['info']} {count} x{codes} {first['title']} ({_lines(lines)})")
-        out.append("")
         reboot = rec["reboot"]
         boot = f" (boot disk: {rec['boot_disk']})" if rec.get("boot_disk") else ""
-        out.append(f"  Reboot{boot}: {reboot['summary']}")
+        out += ["", f"  Reboot{boot}: {reboot['summary']}"]
         if reboot.get("detail"):
             out.extend(f"      {line}" for line in reboot["detail"].splitlines())
         out.append("")
@@ -253,9 +245,7 @@ def summary_line(records: list[dict[str, Any]]) -> str:
 
 def client_summary_line(clients: list[dict[str, Any]]) -> str:
     """``3 client(s) by their last migration: 1 succeeded, 1 failed, 1 incomplete``."""
-    counts: dict[str, int] = {}
-    for c in clients:
-        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    counts = Counter(c["status"] for c in clients)
     order = ("succeeded", "failed", "incomplete", "running", "other")
     words = {"other": "no migration"}
     return f"{len(clients)} client(s) by their last migration: " + ", ".join(
@@ -275,18 +265,10 @@ def render_markdown(
         for c in clients:
             out.append(f"- **{_md(c['client'])}**: {_md(c['summary'])} (reboot: {c['reboot']['verdict']})")
         out.append("")
-    out.append("| Client | Run | Outcome | Failed phase | Target | Boot disk | Reboot |")
-    out.append("|---|---|---|---|---|---|---|")
+    out += ["| Client | Run | Outcome | Failed phase | Target | Boot disk | Reboot |", "|---|---|---|---|---|---|---|"]
     for rec in records:
-        target = " ".join(
-            filter(
-                None,
-                [
-                    f"AIX {rec['target_level']}" if rec.get("target_level") else "",
-                    " ".join(rec.get("target_disks", [])),
-                ],
-            )
-        )
+        level = f"AIX {rec['target_level']}" if rec.get("target_level") else ""
+        target = " ".join(filter(None, [level, " ".join(rec.get("target_disks", []))]))
         outcome = OUTCOME_LABEL[rec["outcome"]]
         if rec.get("operation", "migration") != "migration":
             outcome = f"{rec['operation'].upper()} {outcome}"
@@ -296,9 +278,7 @@ def render_markdown(
             f"{_md(rec['reboot']['verdict'])} |"
         )
     for rec in records:
-        out.append("")
-        out.append(f"## {_md(rec['client'])} — run {rec['run']}: {OUTCOME_LABEL[rec['outcome']]}")
-        out.append("")
+        out += ["", f"## {_md(rec['client'])} — run {rec['run']}: {OUTCOME_LABEL[rec['outcome']]}", ""]
         out.append(f"- Log: `{rec['log']}`")
         if rec.get("summary"):
             out.append(f"- {rec.get('operation', 'migration').capitalize()}: {_md(rec['summary'])}")
@@ -313,10 +293,8 @@ def render_markdown(
             out.append(f"- installp: {_md(installp_line(rec))}")
         if eta_line(rec):
             out.append(f"- {_md(eta_line(rec))}")
-        out.append(f"- Reboot: {rec['reboot']['summary']}")
-        out.append("")
-        out.append("| # | Phase | Status | Time | Progress |")
-        out.append("|---|---|---|---|---|")
+        out += [f"- Reboot: {rec['reboot']['summary']}", ""]
+        out += ["| # | Phase | Status | Time | Progress |", "|---|---|---|---|---|"]
         for ph in rec["phases"]:
             took = duration(ph.get("seconds"))
             out.append(f"| {ph['number']} | {_md(ph['name'])} | {ph['status']} | {took} | {_md(_progress(ph))} |")
@@ -325,8 +303,7 @@ def render_markdown(
         shown = findings if verbose else [f for f in findings if not f.get("benign")]
         folded = [] if verbose else fold_benign(findings)
         if shown:
-            out.append("### Findings")
-            out.append("")
+            out += ["### Findings", ""]
             for f in shown:
                 code = f" `{f['code']}`" if f.get("code") else ""
                 out.append(f"- **{f['severity']}**{code} phase {f['phase']}, line {f['line']}: {_md(f['title'])}")
@@ -334,22 +311,14 @@ def render_markdown(
                 if f.get("explanation"):
                     out.append(f"  - Why: {_md(f['explanation'])}")
                 if f.get("advice"):
-                    out.append("  - Fix:")
-                    out.append("")
-                    out.append("    ```")
-                    out.extend(f"    {a}" for a in f["advice"].splitlines())
-                    out.append("    ```")
+                    out += ["  - Fix:", "", "    ```", *(f"    {a}" for a in f["advice"].splitlines()), "    ```"]
         else:
             out.append("No findings.")
         if folded:
-            out.append("")
-            out.append(f"Routine lines (benign, {sum(n for _, n, _ in folded)}):")
-            out.append("")
+            out += ["", f"Routine lines (benign, {sum(n for _, n, _ in folded)}):", ""]
             for first, count, lines in folded:
                 out.append(f"- {count} x{_codes(findings, first['rule'])} {_md(first['title'])} ({_lines(lines)})")
-    out.append("")
-    out.append(summary_line(records))
+    out += ["", summary_line(records)]
     if clients:
-        out.append("")
-        out.append(client_summary_line(clients))
+        out += ["", client_summary_line(clients)]
     return escape_controls("\n".join(out) + "\n")

@@ -13,6 +13,7 @@ cannot draw.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -164,9 +165,7 @@ def client_row(
                          None, None, escape_controls(log.last_text), 0, None)
     verdict = client_verdict(log.runs, stalled=stalled, launch=log.launch_exit)
     run = log.run(verdict.run) if verdict.run else latest
-    status = verdict.status
-    if status == "running" and stalled:
-        status = "stalled"
+    status = "stalled" if verdict.status == "running" and stalled else verdict.status
     phase = run.failed_phase or run.current_phase or run.last_phase
     if status == "other" or verdict.cleaned_up:
         # the verdict in a few words (the phase column is narrow): "clean-up only", "abandoned, cleaned up"
@@ -282,26 +281,18 @@ def sort_rows(rows: Iterable[ClientRow], order: str = "status", descending: Opti
 
 def filter_rows(rows: Iterable[ClientRow], status: str = "all", text: str = "") -> list[ClientRow]:
     """Rows that pass a :data:`FILTERS` entry and whose client name contains ``text`` (any case)."""
-    needle = text.lower()
-    out = []
-    for row in rows:
-        if status == "problems" and row.status not in ("failed", "stalled", "incomplete"):
-            continue
-        if status == "ready" and row.reboot != "safe":
-            continue
-        if status not in ("all", "problems", "ready") and row.status != status:
-            continue
-        if needle and needle not in row.client.lower():
-            continue
-        out.append(row)
-    return out
+
+    def passes(row: ClientRow) -> bool:
+        if status == "problems":
+            return row.status in ("failed", "stalled", "incomplete")
+        return row.reboot == "safe" if status == "ready" else status in ("all", row.status)
+
+    return [row for row in rows if passes(row) and text.lower() in row.client.lower()]
 
 
 def status_counts(rows: Iterable[ClientRow]) -> dict[str, int]:
-    counts = {s: 0 for s in STATUSES}
-    for row in rows:
-        counts[row.status] += 1
-    return counts
+    counts = Counter(row.status for row in rows)
+    return {s: counts[s] for s in STATUSES}
 
 
 def summary(rows: Sequence[ClientRow]) -> str:
@@ -318,8 +309,7 @@ def fmt_duration(seconds: Optional[float]) -> str:
     """``1:02:03`` or ``12:05``; ``-`` when unknown."""
     if seconds is None:
         return "-"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
+    hours, rest = divmod(round(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"

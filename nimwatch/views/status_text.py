@@ -102,12 +102,10 @@ def render_table(
             elif colour and column.key == "reboot" and row.reboot in REBOOT_COLOUR:
                 text = f"\x1b[{REBOOT_COLOUR[row.reboot]}m{text}\x1b[0m"
             cells.append(text)
-        line = " ".join(cells).rstrip()
-        lines.append(line)
+        lines.append(" ".join(cells).rstrip())
     text = summary(rows)
     if len(text) > width:
-        counts = status_counts(rows)
-        text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in status_counts(rows).items() if n)
     lines.append(text[:width])
     for row in rows:  # how nimadm ended, for the runs nimwatch run started: under the table, whole
         if row.nimadm:
