@@ -119,17 +119,21 @@ class FollowedLog:
         return size < self.offset or self.rewritten()
 
 
+def _hash_range(h: Any, fd: int, pos: int, end: int) -> bool:
+    """Add bytes ``pos`` to ``end`` of ``fd`` to the hash ``h``; False when the file ends before."""
+    while pos < end:
+        data = os.pread(fd, min(HASH_BLOCK, end - pos), pos)
+        if not data:
+            return False
+        h.update(data)
+        pos += len(data)
+    return True
+
+
 def prefix_hash(fd: int, length: int) -> str:
     """SHA-1 of the first ``length`` bytes of ``fd`` ('' when the file is shorter)."""
     h = _sha1()
-    pos = 0
-    while pos < length:
-        data = os.pread(fd, min(HASH_BLOCK, length - pos), pos)
-        if not data:
-            break
-        h.update(data)
-        pos += len(data)
-    return h.hexdigest() if pos == length else ""
+    return h.hexdigest() if _hash_range(h, fd, 0, length) else ""
 
 
 def find_rotated(log: str, resume: FileIdentity) -> Optional[tuple[str, int, int]]:
@@ -286,27 +290,18 @@ class Opener:
         if snap is not None and not 0 < snap <= resume.offset:
             snap = None
         h = _sha1()
-        at_snap = None
-        pos = 0
-        while pos < resume.offset:
-            if snap is not None and pos == snap:
-                at_snap = h.copy()
-            step = min(HASH_BLOCK, resume.offset - pos)
-            if snap is not None and pos < snap:
-                step = min(step, snap - pos)  # stop at the snapshot's offset to keep the hash of that prefix
-            data = os.pread(fd, step, pos)
-            if not data:
-                return False
-            h.update(data)
-            pos += len(data)
-        if snap is not None and pos == snap:
-            at_snap = h.copy()
+        split = resume.offset if snap is None else snap  # the hash of the snapshot's prefix is kept on the way
+        if not _hash_range(h, fd, 0, split):
+            return False
+        at_snap = h.copy()
+        if not _hash_range(h, fd, split, resume.offset):
+            return False
         if not verified and h.hexdigest() != resume.prefix_hash:
             return False
         item.generation = resume.generation
         item.historic_end = resume.offset
         restore = getattr(self.sink, "restore", None)
-        if snap is None or at_snap is None or restore is None:
+        if snap is None or restore is None:
             return True
         head = os.pread(fd, min(HEAD_MAX, snap), 0)
         nl = head.find(b"\n")
