@@ -46,16 +46,14 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
         return f"alertmanager {safe_url(self.options.url)}"
 
     def labels(self, notice: Notice) -> dict[str, str]:
-        labels = dict(self.options.labels)
-        labels.update(
-            {
-                "alertname": alertname(notice),
-                "client": notice.client,
-                "phase": "" if notice.phase is None else str(notice.phase),
-                "rule": str(notice.get("rule") or notice.get("sink") or ""),
-                "severity": self.options.severity_labels.get(notice.severity(), notice.severity()),
-            }
-        )
+        labels = {
+            **self.options.labels,
+            "alertname": alertname(notice),
+            "client": notice.client,
+            "phase": "" if notice.phase is None else str(notice.phase),
+            "rule": str(notice.get("rule") or notice.get("sink") or ""),
+            "severity": self.options.severity_labels.get(notice.severity(), notice.severity()),
+        }
         return {k: v for k, v in labels.items() if v != ""}
 
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
@@ -85,7 +83,7 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
                 out.append((f"resolve|{key}", {"alerts": resolved}))
         for dkey, payload in super().plan(notice, key, journal):
             for alert in payload["alerts"]:
-                journal.kv_put(self.ns, _fingerprint(alert["labels"]), json.dumps(alert, sort_keys=True))
+                journal.kv_put(self.ns, json.dumps(alert["labels"], sort_keys=True), json.dumps(alert, sort_keys=True))
             out.append((dkey, payload))
         return out
 
@@ -121,7 +119,3 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
 
     def send(self, payload: dict[str, Any]) -> None:
         post_json(self.options, self.url, payload["alerts"])
-
-
-def _fingerprint(labels: dict[str, str]) -> str:
-    return json.dumps(labels, sort_keys=True)

@@ -386,12 +386,10 @@ class HookManager:
 
     def _idle(self, include_retries: bool = True) -> bool:
         now = self._clock()
-        for state in self._all_states():
-            if state.running is not None:
-                return False
-            if any(include_retries or job.next_try <= now for job in state.queue):
-                return False
-        return True
+        return not any(
+            state.running is not None or any(include_retries or job.next_try <= now for job in state.queue)
+            for state in self._all_states()
+        )
 
     def wait_idle(self, timeout: float, include_retries: bool = True) -> bool:
         """Wait until every queued hook has run and its result is published; False on timeout.
