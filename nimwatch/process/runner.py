@@ -252,26 +252,17 @@ def run_command(
         cancelled = timed_out and cancel is not None and cancel.is_set() and time.monotonic() < deadline
         if cancelled:
             timed_out = False
-            box.end(KILL_GRACE, proc)
             error = "cancelled: nimwatch is stopping; every process it started was ended"
         elif timed_out:
-            box.end(KILL_GRACE, proc)
             error = f"timed out after {timeout:g} s: every process it started was ended ({box.kind})"
         elif leftovers:
-            box.end(KILL_GRACE, proc)
             error = "exited, but processes it started still held its output: they were ended"
+        if error is not None:
+            box.end(KILL_GRACE, proc)
     finally:
         _close(proc.stdin)
         _close(proc.stdout)
         if proc.returncode is None:  # an exception above: never leave a process behind
             box.end(0.0, proc)
         box.release()
-    return CommandResult(
-        argv=args,
-        returncode=proc.returncode,
-        timed_out=timed_out,
-        duration=time.monotonic() - started,
-        output_tail=tail.text(),
-        error=error,
-        cancelled=cancelled,
-    )
+    return CommandResult(args, proc.returncode, timed_out, time.monotonic() - started, tail.text(), error, cancelled)
