@@ -210,14 +210,12 @@ class Opener:
         item.fd = fd
         if not item.opened_once:
             self._first_open(item, fd, fst)  # may open the rotated old file instead: it sets dev and ino
-        else:
-            if ident != (item.dev, item.ino) or (item.vanished and item.not_the_same(fst.st_size)):
-                old = item.identity()
-                item.dev, item.ino = ident
-                item.generation += 1
-                item.reset_content()
-                self.sink.restart(item.log, reason, self.clock(), old, item.identity())
+        elif ident != (item.dev, item.ino) or (item.vanished and item.not_the_same(fst.st_size)):
+            old = item.identity()
             item.dev, item.ino = ident
+            item.generation += 1
+            item.reset_content()
+            self.sink.restart(item.log, reason, self.clock(), old, item.identity())
         item.opened_once = True
         item.vanished = False
         item.error = None
@@ -261,12 +259,11 @@ class Opener:
                     resume,
                 )
             else:
-                path, old_fd, old_size = rotated
                 os.close(fd)
-                item.fd = fd = old_fd
+                path, fd, size = rotated
+                item.fd = fd
                 item.rotated_away = True
                 item.dev, item.ino = resume.dev, resume.ino
-                size = old_size
                 self._adopt(item, fd, resume, size, verified=True)
                 self._replaced(
                     item, f"rotated to {path} while nimwatch was down: its end is read first, then the new file",

@@ -290,8 +290,7 @@ class Tailer:
                     if rediscover:
                         self._discover()
                     with self._state_lock:
-                        names = self._dirty
-                        self._dirty = set()
+                        names, self._dirty = self._dirty, set()
                         todo = [self._logs[n] for n in sorted(names) if n in self._logs]
                 for item in todo:
                     if self._stop.is_set():
@@ -400,15 +399,8 @@ class Tailer:
         while data:
             start = item.offset
             historic = start < item.historic_end
-            if historic:
-                cut = item.historic_end - start
-                at = item.catchup_at
-            elif start < item.catchup_end:
-                cut = item.catchup_end - start
-                at = item.catchup_at
-            else:
-                cut = len(data)
-                at = self.clock()
+            end = item.historic_end if historic else item.catchup_end  # up to it, bytes arrived at catch-up time
+            cut, at = (end - start, item.catchup_at) if start < end else (len(data), self.clock())
             piece, data = data[:cut], data[cut:]
             item.account(piece)
             backlog = start < item.backlog_end
