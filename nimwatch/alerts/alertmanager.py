@@ -90,28 +90,19 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
     def _resolutions(self, notice: Notice, journal: Journal) -> list[dict[str, Any]]:
         succeeded = notice.kind is RUN_FINISHED and notice.get("outcome") == "succeeded"
         # only a migration that succeeded resolves the client's alerts: a clean-up (nimadm -C) migrates nothing
+        match: dict[str, Any]  # the labels of the alerts it resolves
         if succeeded and notice.get("operation", "migration") == "migration":
-
-            def match(labels: dict[str, str]) -> bool:
-                return labels.get("client") == notice.client
+            match = {"client": notice.client}
         elif notice.kind is STALL_CLEARED:
-
-            def match(labels: dict[str, str]) -> bool:
-                return (
-                    labels.get("alertname") == "NimadmStalled"
-                    and labels.get("client") == notice.client
-                    and labels.get("phase") == str(notice.phase)
-                )
-        elif notice.kind is ALERT_RECOVERED:
-
-            def match(labels: dict[str, str]) -> bool:  # the failing sink's name is the alert's rule label
-                return labels.get("alertname") == ALERT_FAILED.alertname and labels.get("rule") == notice.get("sink")
+            match = {"alertname": "NimadmStalled", "client": notice.client, "phase": str(notice.phase)}
+        elif notice.kind is ALERT_RECOVERED:  # the failing sink's name is the alert's rule label
+            match = {"alertname": ALERT_FAILED.alertname, "rule": notice.get("sink")}
         else:
             return []
         out = []
         for fingerprint, text in sorted(journal.kv_items(self.ns).items()):
             alert = json.loads(text)
-            if match(alert["labels"]):
+            if all(alert["labels"].get(name) == value for name, value in match.items()):
                 alert["endsAt"] = iso(notice.ts)
                 out.append(alert)
                 journal.kv_put(self.ns, fingerprint, None)

@@ -91,11 +91,6 @@ class JobStore(Protocol):
         ...
 
 
-def _same_hook(a: HookSpec, b: HookSpec) -> bool:
-    """The same hook apart from where it is written in the config."""
-    return replace(a, source="") == replace(b, source="")
-
-
 # --------------------------------------------------------------------------- the manager
 
 
@@ -354,7 +349,7 @@ class HookManager:
                 if state is None:
                     new[hook.name] = _HookState(hook)
                     continue
-                if not _same_hook(state.spec, hook):
+                if replace(state.spec, source="") != replace(hook, source=""):  # changed, not only moved in the file
                     state.spec = hook
                     kept = []
                     for job in state.queue:
@@ -425,11 +420,9 @@ class HookManager:
             self._on_error(f"{kept} queued hook run(s) kept in the state journal: they run at the next start")
         with self._cond:
             idle = self._cond.wait_for(self._idle, timeout=timeout)
-            if not idle:
+            if not idle:  # ended now; kept in the journal, they run again at the next start
                 for state in self._all_states():
                     state.cancel.set()
-        if not idle:  # ended now; kept in the journal, they run again at the next start
-            with self._cond:
                 self._cond.wait_for(self._idle, timeout=30)
         with self._cond:
             threads = [s.thread for s in self._all_states() if s.thread is not None]
