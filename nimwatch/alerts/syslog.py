@@ -71,8 +71,7 @@ def format_rfc5424(
     ).encode()
     body = b"\xef\xbb\xbf" + message.encode("utf-8")
     if limit is not None and len(head) + len(body) > limit:
-        body = body[: max(3, limit - len(head))]
-        body = body.decode("utf-8", errors="ignore").encode("utf-8")
+        body = body[: max(3, limit - len(head))].decode("utf-8", errors="ignore").encode("utf-8")
     return head + body
 
 
