@@ -97,12 +97,8 @@ class FollowedLog:
         if not self.head_done:
             room = HEAD_MAX - len(self.head)
             nl = data.find(b"\n", 0, room)
-            if nl >= 0:
-                self.head += data[: nl + 1]
-                self.head_done = True
-            else:
-                self.head += data[:room]
-                self.head_done = len(self.head) >= HEAD_MAX
+            self.head += data[: nl + 1 if nl >= 0 else room]
+            self.head_done = nl >= 0 or len(self.head) >= HEAD_MAX
         self.prefix.update(data)
         self.offset += len(data)
         self.tail = (self.tail + data[-TAIL_CHECK:])[-TAIL_CHECK:]
