@@ -331,8 +331,7 @@ class Containment:
             return
         base = os.path.dirname(path)
         for _ in range(50):
-            left = _read_pids(os.path.join(path, "cgroup.procs"))
-            for pid in left:
+            for pid in _read_pids(os.path.join(path, "cgroup.procs")):
                 _write(os.path.join(base, "cgroup.procs"), str(pid))
             try:
                 os.rmdir(path)
