@@ -304,10 +304,8 @@ class HookManager:
         env = hook_env(hook, notice, matched)
         argv = fill_argv(hook.run, placeholder_values(notice))
         executable = resolve_executable(argv[0], hook_path(env))
-        if executable is None:
-            return CommandResult(tuple(argv), None, False, 0.0, "", f"{argv[0]}: not found in PATH")
-        problem = executable_problem(executable)
-        if problem:
+        problem = f"{argv[0]}: not found in PATH" if executable is None else executable_problem(executable)
+        if problem or executable is None:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable
         extra: dict[str, Any] = {"cancel": cancel} if cancel is not None else {}
