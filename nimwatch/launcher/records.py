@@ -96,10 +96,7 @@ class RunRecord:
             raise NimwatchError(f"{path}: damaged run record ({exc})") from None
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["path"] = str(self.path)
-        data["version"] = RECORD_VERSION
-        return data
+        return {**asdict(self), "path": str(self.path), "version": RECORD_VERSION}
 
     def save(self) -> None:
         write_atomic(self.path, self.as_json())
