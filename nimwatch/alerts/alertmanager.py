@@ -46,16 +46,14 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
         return f"alertmanager {safe_url(self.options.url)}"
 
     def labels(self, notice: Notice) -> dict[str, str]:
-        labels = dict(self.options.labels)
-        labels.update(
-            {
-                "alertname": alertname(notice),
-                "client": notice.client,
-                "phase": "" if notice.phase is None else str(notice.phase),
-                "rule": str(notice.get("rule") or notice.get("sink") or ""),
-                "severity": self.options.severity_labels.get(notice.severity(), notice.severity()),
-            }
-        )
+        labels = {
+            **self.options.labels,
+            "alertname": alertname(notice),
+            "client": notice.client,
+            "phase": "" if notice.phase is None else str(notice.phase),
+            "rule": str(notice.get("rule") or notice.get("sink") or ""),
+            "severity": self.options.severity_labels.get(notice.severity(), notice.severity()),
+        }
         return {k: v for k, v in labels.items() if v != ""}
 
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
@@ -85,35 +83,26 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
                 out.append((f"resolve|{key}", {"alerts": resolved}))
         for dkey, payload in super().plan(notice, key, journal):
             for alert in payload["alerts"]:
-                journal.kv_put(self.ns, _fingerprint(alert["labels"]), json.dumps(alert, sort_keys=True))
+                journal.kv_put(self.ns, json.dumps(alert["labels"], sort_keys=True), json.dumps(alert, sort_keys=True))
             out.append((dkey, payload))
         return out
 
     def _resolutions(self, notice: Notice, journal: Journal) -> list[dict[str, Any]]:
         succeeded = notice.kind is RUN_FINISHED and notice.get("outcome") == "succeeded"
         # only a migration that succeeded resolves the client's alerts: a clean-up (nimadm -C) migrates nothing
+        match: dict[str, Any]  # the labels of the alerts it resolves
         if succeeded and notice.get("operation", "migration") == "migration":
-
-            def match(labels: dict[str, str]) -> bool:
-                return labels.get("client") == notice.client
+            match = {"client": notice.client}
         elif notice.kind is STALL_CLEARED:
-
-            def match(labels: dict[str, str]) -> bool:
-                return (
-                    labels.get("alertname") == "NimadmStalled"
-                    and labels.get("client") == notice.client
-                    and labels.get("phase") == str(notice.phase)
-                )
-        elif notice.kind is ALERT_RECOVERED:
-
-            def match(labels: dict[str, str]) -> bool:  # the failing sink's name is the alert's rule label
-                return labels.get("alertname") == ALERT_FAILED.alertname and labels.get("rule") == notice.get("sink")
+            match = {"alertname": "NimadmStalled", "client": notice.client, "phase": str(notice.phase)}
+        elif notice.kind is ALERT_RECOVERED:  # the failing sink's name is the alert's rule label
+            match = {"alertname": ALERT_FAILED.alertname, "rule": notice.get("sink")}
         else:
             return []
         out = []
         for fingerprint, text in sorted(journal.kv_items(self.ns).items()):
             alert = json.loads(text)
-            if match(alert["labels"]):
+            if all(alert["labels"].get(name) == value for name, value in match.items()):
                 alert["endsAt"] = iso(notice.ts)
                 out.append(alert)
                 journal.kv_put(self.ns, fingerprint, None)
@@ -121,7 +110,3 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
 
     def send(self, payload: dict[str, Any]) -> None:
         post_json(self.options, self.url, payload["alerts"])
-
-
-def _fingerprint(labels: dict[str, str]) -> str:
-    return json.dumps(labels, sort_keys=True)

@@ -33,11 +33,9 @@ class CommandSink(Sink[CommandOptions]):
     def send(self, payload: dict[str, Any]) -> None:
         env = base_env()
         env.update(self.options.env)
-        for name in ENV_FIELDS:
+        for name in (*ENV_FIELDS, "summary", "id"):
             value = payload.get(name)
             env[f"NIMWATCH_{name.upper()}"] = "" if value is None else str(value).replace("\0", "")
-        env["NIMWATCH_SUMMARY"] = str(payload.get("summary", "")).replace("\0", "")
-        env["NIMWATCH_ID"] = str(payload.get("id", "")).replace("\0", "")
         stdin = (json.dumps(payload, ensure_ascii=True) + "\n").encode("ascii")
         argv = list(self.options.run)
         executable = resolve_executable(argv[0], hook_path(env))

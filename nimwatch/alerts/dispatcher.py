@@ -108,13 +108,9 @@ class _Worker:
             self.wake_event.clear()
             items = journal.spool_due(self.sink.name, float("inf"), limit=20)
             now = self.d.clock()
-            if not items:
+            if not items or items[0].next_try > now:
                 self._settle(seen)
-                self.wake_event.wait(IDLE_WAIT)
-                continue
-            if items[0].next_try > now:
-                self._settle(seen)
-                self.wake_event.wait(min(IDLE_WAIT, items[0].next_try - now))
+                self.wake_event.wait(min(IDLE_WAIT, items[0].next_try - now) if items else IDLE_WAIT)
                 continue
             for item in items:
                 if self.stopping or item.next_try > self.d.clock():

@@ -54,8 +54,5 @@ def template_values(notice: Notice, key: str) -> dict[str, str]:
 def alert_body(notice: Notice, key: str) -> dict[str, Any]:
     """The JSON object sent for ``notice``: its watch JSON line plus id, severity, summary and host."""
     body = notice.as_json()
-    body["id"] = key
-    body["severity"] = notice.severity()
-    body["summary"] = notice.summary()
-    body["host"] = socket.gethostname()
+    body.update(id=key, severity=notice.severity(), summary=notice.summary(), host=socket.gethostname())
     return body

@@ -50,8 +50,7 @@ def post_json(options: HttpOptions, url: str, body: Any) -> int:
         permanent = 400 <= exc.code < 500 and exc.code not in RETRYABLE_STATUS
         raise DeliveryError(f"{where} answered HTTP {exc.code} {exc.reason}", permanent=permanent) from None
     except urllib.error.URLError as exc:
-        reason = exc.reason
-        text = getattr(reason, "strerror", None) or str(reason)
+        text = getattr(exc.reason, "strerror", None) or str(exc.reason)
         raise DeliveryError(f"{where}: {text}") from None
     except (OSError, ValueError) as exc:
         raise DeliveryError(f"{where}: {exc}") from None

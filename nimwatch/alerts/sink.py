@@ -103,8 +103,7 @@ class Sink(ABC, Generic[OptionsT]):
                 exempt=notice.kind.rate_exempt,
             )
             if report:
-                held_notice = self._held_notice(notice, report, since)
-                out.append((f"held|{key}", self.render(held_notice, f"held|{key}")))
+                out.append((f"held|{key}", self.render(self._held_notice(notice, report, since), f"held|{key}")))
             if not allowed:
                 self.held_total += 1
                 if held == 1:

@@ -40,7 +40,6 @@ TAG_MAX = 32
 """RFC 3164: the TAG is at most 32 alphanumeric characters."""
 SYSLOG_SEVERITY = {"error": 3, "warning": 4, "info": 6}
 """RFC 5424 severities: err, warning, informational."""
-SD_FIELDS = ("event", "client", "run", "phase", "rule", "code", "severity", "line", "outcome", "id")
 
 
 def _token(text: str, limit: int) -> str:
@@ -72,8 +71,7 @@ def format_rfc5424(
     ).encode()
     body = b"\xef\xbb\xbf" + message.encode("utf-8")
     if limit is not None and len(head) + len(body) > limit:
-        body = body[: max(3, limit - len(head))]
-        body = body.decode("utf-8", errors="ignore").encode("utf-8")
+        body = body[: max(3, limit - len(head))].decode("utf-8", errors="ignore").encode("utf-8")
     return head + body
 
 
@@ -108,7 +106,7 @@ class SyslogSink(Sink[SyslogOptions]):
 
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
         sev = notice.severity()
-        values = {
+        params = {  # the structured data, in this order
             "event": notice.event,
             "client": notice.client,
             "run": "" if notice.run is None else str(notice.run),
@@ -124,7 +122,7 @@ class SyslogSink(Sink[SyslogOptions]):
             "pri": self.options.facility * 8 + SYSLOG_SEVERITY[sev],
             "ts": notice.ts,
             "msgid": notice.event,
-            "params": {k: values[k] for k in SD_FIELDS},
+            "params": params,
             "message": notice.summary(),
         }
 

@@ -91,11 +91,6 @@ class JobStore(Protocol):
         ...
 
 
-def _same_hook(a: HookSpec, b: HookSpec) -> bool:
-    """The same hook apart from where it is written in the config."""
-    return replace(a, source="") == replace(b, source="")
-
-
 # --------------------------------------------------------------------------- the manager
 
 
@@ -309,10 +304,8 @@ class HookManager:
         env = hook_env(hook, notice, matched)
         argv = fill_argv(hook.run, placeholder_values(notice))
         executable = resolve_executable(argv[0], hook_path(env))
-        if executable is None:
-            return CommandResult(tuple(argv), None, False, 0.0, "", f"{argv[0]}: not found in PATH")
-        problem = executable_problem(executable)
-        if problem:
+        problem = f"{argv[0]}: not found in PATH" if executable is None else executable_problem(executable)
+        if problem or executable is None:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable
         extra: dict[str, Any] = {"cancel": cancel} if cancel is not None else {}
@@ -354,7 +347,7 @@ class HookManager:
                 if state is None:
                     new[hook.name] = _HookState(hook)
                     continue
-                if not _same_hook(state.spec, hook):
+                if replace(state.spec, source="") != replace(hook, source=""):  # changed, not only moved in the file
                     state.spec = hook
                     kept = []
                     for job in state.queue:
@@ -386,12 +379,10 @@ class HookManager:
 
     def _idle(self, include_retries: bool = True) -> bool:
         now = self._clock()
-        for state in self._all_states():
-            if state.running is not None:
-                return False
-            if any(include_retries or job.next_try <= now for job in state.queue):
-                return False
-        return True
+        return not any(
+            state.running is not None or any(include_retries or job.next_try <= now for job in state.queue)
+            for state in self._all_states()
+        )
 
     def wait_idle(self, timeout: float, include_retries: bool = True) -> bool:
         """Wait until every queued hook has run and its result is published; False on timeout.
@@ -427,11 +418,9 @@ class HookManager:
             self._on_error(f"{kept} queued hook run(s) kept in the state journal: they run at the next start")
         with self._cond:
             idle = self._cond.wait_for(self._idle, timeout=timeout)
-            if not idle:
+            if not idle:  # ended now; kept in the journal, they run again at the next start
                 for state in self._all_states():
                     state.cancel.set()
-        if not idle:  # ended now; kept in the journal, they run again at the next start
-            with self._cond:
                 self._cond.wait_for(self._idle, timeout=30)
         with self._cond:
             threads = [s.thread for s in self._all_states() if s.thread is not None]

@@ -64,9 +64,7 @@ def once_key(hook: HookSpec, notice: Notice, event_key: Optional[str] = None) ->
 
 def _text(value: Any) -> str:
     """A value as hook text: None is empty; NUL (which argv and env cannot carry) is dropped."""
-    if value is None:
-        return ""
-    return str(value).replace("\0", "")
+    return "" if value is None else str(value).replace("\0", "")
 
 
 def placeholder_values(notice: Notice) -> dict[str, str]:
@@ -90,8 +88,7 @@ def fill_argv(run: Sequence[str], values: Mapping[str, str]) -> list[str]:
     """Replace ``{name}`` by its value in each element, in one pass: inserted text is never re-read."""
 
     def one(match: Any) -> str:
-        name = match.group(1)
-        return values[name] if name in values else str(match.group(0))
+        return values.get(match.group(1), str(match.group(0)))
 
     return [PLACEHOLDER_RE.sub(one, arg) for arg in run]
 

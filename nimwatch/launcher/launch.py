@@ -56,10 +56,7 @@ def client_lock(runs: Path, client: str) -> Iterator[None]:
 
 def running(runs: Path, client: str) -> Optional[RunRecord]:
     """The client's run that is still going, among those ``nimwatch run`` started."""
-    for record in reversed(all_records(runs, client)):
-        if record.status() == "running":
-            return record
-    return None
+    return next((record for record in reversed(all_records(runs, client)) if record.status() == "running"), None)
 
 
 def foreign_nimadm(client: str, known: set[int]) -> Optional[tuple[int, str]]:

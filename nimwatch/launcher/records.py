@@ -96,10 +96,7 @@ class RunRecord:
             raise NimwatchError(f"{path}: damaged run record ({exc})") from None
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["path"] = str(self.path)
-        data["version"] = RECORD_VERSION
-        return data
+        return {**asdict(self), "path": str(self.path), "version": RECORD_VERSION}
 
     def save(self) -> None:
         write_atomic(self.path, self.as_json())
@@ -113,9 +110,7 @@ class RunRecord:
         if self.finished:
             return "exited"
         check = alive or pid_alive
-        if self.pid is not None and check(self.pid, self.started):
-            return "running"
-        if check(self.supervisor_pid, self.started):
+        if (self.pid is not None and check(self.pid, self.started)) or check(self.supervisor_pid, self.started):
             return "running"
         return "lost"
 
@@ -158,10 +153,7 @@ def log_position(log: Path) -> Optional[dict[str, int]]:
         with open(log, "rb") as handle:
             info = os.fstat(handle.fileno())
             lines = size = 0
-            while True:
-                block = handle.read(1 << 20)
-                if not block:
-                    break
+            while block := handle.read(1 << 20):
                 lines += block.count(b"\n")
                 size += len(block)
     except OSError:

@@ -37,10 +37,8 @@ from nimwatch.launcher.records import RunRecord, log_position, record_path
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nimwatch-supervisor")
-    p.add_argument("--runs", required=True)
-    p.add_argument("--client", required=True)
-    p.add_argument("--log", required=True)
-    p.add_argument("--journal", required=True)
+    for name in ("--runs", "--client", "--log", "--journal"):
+        p.add_argument(name, required=True)
     p.add_argument("--handshake", type=int, required=True)
     p.add_argument("command", nargs=argparse.REMAINDER)
     return p
@@ -57,6 +55,7 @@ def _say(fd: int, message: dict[str, Any]) -> None:
 
 
 def _journal(record: RunRecord) -> None:
+    """Copy the record into the state journal; a failure is kept in the record, saved again."""
     from nimwatch.journal import record_launch
 
     try:
@@ -64,6 +63,8 @@ def _journal(record: RunRecord) -> None:
     except (NimwatchError, OSError) as exc:
         record.errors.append(f"state journal not updated: {exc}")
         print(f"nimwatch supervisor: {record.journal}: {exc}", file=sys.stderr, flush=True)
+    if record.errors:
+        record.save()
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -119,8 +120,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         _say(args.handshake, {"error": f"{path}: cannot write the run record: {exc}", "pid": proc.pid, "started": True})
     else:
         _journal(record)
-        if record.errors:
-            record.save()
         _say(args.handshake, {"record": str(path), "pid": proc.pid})
     code = proc.wait()
     record.ended = time.time()
@@ -130,8 +129,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         record.exit_code = code
     record.save()
     _journal(record)
-    if record.errors:
-        record.save()
     return 0
 
 

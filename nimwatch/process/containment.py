@@ -54,13 +54,9 @@ Row = tuple[int, int, Optional[int], int]
 
 def cgroup_base() -> Optional[str]:
     """nimwatch's own cgroup v2 directory when it can hold child cgroups; None otherwise (cached)."""
-    if "base" in _cgroup_base_cache:
-        return _cgroup_base_cache["base"]
-    base: Optional[str] = None
-    if sys.platform.startswith("linux"):
-        base = _find_cgroup_base()
-    _cgroup_base_cache["base"] = base
-    return base
+    if "base" not in _cgroup_base_cache:
+        _cgroup_base_cache["base"] = _find_cgroup_base() if sys.platform.startswith("linux") else None
+    return _cgroup_base_cache["base"]
 
 
 def _find_cgroup_base() -> Optional[str]:
@@ -135,14 +131,10 @@ def parse_ps(text: str, with_sid: bool) -> list[Row]:
     rows: list[Row] = []
     for line in text.splitlines():
         parts = line.split()
-        want = 4 if with_sid else 3
-        if len(parts) != want or not all(p.isdigit() for p in parts):
+        if len(parts) != (4 if with_sid else 3) or not all(p.isdigit() for p in parts):
             continue
         numbers = [int(p) for p in parts]
-        if with_sid:
-            rows.append((numbers[0], numbers[1], numbers[2], numbers[3]))
-        else:
-            rows.append((numbers[0], numbers[1], None, numbers[2]))
+        rows.append((numbers[0], numbers[1], numbers[2] if with_sid else None, numbers[-1]))
     return rows
 
 
@@ -159,11 +151,6 @@ def _ps_table() -> list[Row]:
         if done.returncode == 0 and rows:
             return rows
     return []
-
-
-def process_table(use_proc: bool = True) -> list[Row]:
-    table = _proc_table() if use_proc else None
-    return table if table is not None else _ps_table()
 
 
 def related(table: list[Row], root: int, sids: set[int], pgids: set[int]) -> tuple[set[int], set[int], set[int]]:
@@ -276,7 +263,8 @@ class Containment:
         _, self._sids, self._pgids = related(self._table(), self.pid, self._sids, self._pgids)
 
     def _table(self) -> list[Row]:
-        return process_table(use_proc=self.mode != "ps")
+        table = _proc_table() if self.mode != "ps" else None
+        return table if table is not None else _ps_table()
 
     def members(self) -> set[int]:
         """The command's processes now (the leader included while it lives)."""
@@ -343,8 +331,7 @@ class Containment:
             return
         base = os.path.dirname(path)
         for _ in range(50):
-            left = _read_pids(os.path.join(path, "cgroup.procs"))
-            for pid in left:
+            for pid in _read_pids(os.path.join(path, "cgroup.procs")):
                 _write(os.path.join(base, "cgroup.procs"), str(pid))
             try:
                 os.rmdir(path)

@@ -93,26 +93,10 @@ class CommandResult:
         return self.error is None and not self.timed_out and self.returncode == 0
 
 
-class _Tail:
-    """A bounded byte buffer keeping only the last ``limit`` bytes."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.data = bytearray()
-
-    def add(self, chunk: bytes) -> None:
-        self.data += chunk
-        if len(self.data) > self.limit:
-            del self.data[: len(self.data) - self.limit]
-
-    def text(self) -> str:
-        return bytes(self.data).decode("utf-8", errors="replace")
-
-
 def _pump(
     proc: subprocess.Popen[bytes],
     stdin: bytes,
-    tail: _Tail,
+    tail: bytearray,
     deadline: float,
     box: Optional[Containment] = None,
     cancel: Optional[threading.Event] = None,
@@ -152,7 +136,8 @@ def _pump(
                 if key.fileobj is out and out is not None:
                     chunk = os.read(out.fileno(), _READ_SIZE)
                     if chunk:
-                        tail.add(chunk)
+                        tail += chunk
+                        del tail[:-OUTPUT_TAIL_BYTES]
                     else:
                         sel.unregister(out)
                 elif key.fileobj is inp and inp is not None:
@@ -238,7 +223,7 @@ def run_command(
         box.failed_to_start()
         return CommandResult(args, None, False, time.monotonic() - started, "", _start_error(args, cwd, exc))
     box.started(proc.pid)
-    tail = _Tail(OUTPUT_TAIL_BYTES)
+    tail = bytearray()
     deadline = started + max(timeout, 0.0)
     error: Optional[str] = None
     cancelled = False
@@ -252,26 +237,18 @@ def run_command(
         cancelled = timed_out and cancel is not None and cancel.is_set() and time.monotonic() < deadline
         if cancelled:
             timed_out = False
-            box.end(KILL_GRACE, proc)
             error = "cancelled: nimwatch is stopping; every process it started was ended"
         elif timed_out:
-            box.end(KILL_GRACE, proc)
             error = f"timed out after {timeout:g} s: every process it started was ended ({box.kind})"
         elif leftovers:
-            box.end(KILL_GRACE, proc)
             error = "exited, but processes it started still held its output: they were ended"
+        if error is not None:
+            box.end(KILL_GRACE, proc)
     finally:
         _close(proc.stdin)
         _close(proc.stdout)
         if proc.returncode is None:  # an exception above: never leave a process behind
             box.end(0.0, proc)
         box.release()
-    return CommandResult(
-        argv=args,
-        returncode=proc.returncode,
-        timed_out=timed_out,
-        duration=time.monotonic() - started,
-        output_tail=tail.text(),
-        error=error,
-        cancelled=cancelled,
-    )
+    output = tail.decode("utf-8", errors="replace")
+    return CommandResult(args, proc.returncode, timed_out, time.monotonic() - started, output, error, cancelled)

@@ -99,8 +99,7 @@ class JournalArrivals:
             if self._records is None:
                 self._records = self._safely(journal.file_records, {})
             record = self._records.get(log)
-            same = record is not None and (record.identity.dev, record.identity.ino) == (identity.dev, identity.ino)
-            if same:
+            if record is not None and (record.identity.dev, record.identity.ino) == (identity.dev, identity.ino):
                 known = self._safely(lambda: journal.arrival_times(log), {})
                 times = ArrivalTimes(known) if known else None
         self._times[log] = times

@@ -118,10 +118,7 @@ def iter_log_events(path: Path, rules: RuleSet, scanner: ScannerSet | None = Non
     reader = LogReader(rules, client_from_path(path), scanner)
     try:
         with path.open("rb") as handle:
-            while True:
-                chunk = handle.read(BLOCK_SIZE)
-                if not chunk:
-                    break
+            while chunk := handle.read(BLOCK_SIZE):
                 events = reader.feed(chunk)
                 if events:
                     yield events

@@ -97,12 +97,8 @@ class FollowedLog:
         if not self.head_done:
             room = HEAD_MAX - len(self.head)
             nl = data.find(b"\n", 0, room)
-            if nl >= 0:
-                self.head += data[: nl + 1]
-                self.head_done = True
-            else:
-                self.head += data[:room]
-                self.head_done = len(self.head) >= HEAD_MAX
+            self.head += data[: nl + 1 if nl >= 0 else room]
+            self.head_done = nl >= 0 or len(self.head) >= HEAD_MAX
         self.prefix.update(data)
         self.offset += len(data)
         self.tail = (self.tail + data[-TAIL_CHECK:])[-TAIL_CHECK:]
@@ -119,17 +115,21 @@ class FollowedLog:
         return size < self.offset or self.rewritten()
 
 
+def _hash_range(h: Any, fd: int, pos: int, end: int) -> bool:
+    """Add bytes ``pos`` to ``end`` of ``fd`` to the hash ``h``; False when the file ends before."""
+    while pos < end:
+        data = os.pread(fd, min(HASH_BLOCK, end - pos), pos)
+        if not data:
+            return False
+        h.update(data)
+        pos += len(data)
+    return True
+
+
 def prefix_hash(fd: int, length: int) -> str:
     """SHA-1 of the first ``length`` bytes of ``fd`` ('' when the file is shorter)."""
     h = _sha1()
-    pos = 0
-    while pos < length:
-        data = os.pread(fd, min(HASH_BLOCK, length - pos), pos)
-        if not data:
-            break
-        h.update(data)
-        pos += len(data)
-    return h.hexdigest() if pos == length else ""
+    return h.hexdigest() if _hash_range(h, fd, 0, length) else ""
 
 
 def find_rotated(log: str, resume: FileIdentity) -> Optional[tuple[str, int, int]]:
@@ -206,14 +206,12 @@ class Opener:
         item.fd = fd
         if not item.opened_once:
             self._first_open(item, fd, fst)  # may open the rotated old file instead: it sets dev and ino
-        else:
-            if ident != (item.dev, item.ino) or (item.vanished and item.not_the_same(fst.st_size)):
-                old = item.identity()
-                item.dev, item.ino = ident
-                item.generation += 1
-                item.reset_content()
-                self.sink.restart(item.log, reason, self.clock(), old, item.identity())
+        elif ident != (item.dev, item.ino) or (item.vanished and item.not_the_same(fst.st_size)):
+            old = item.identity()
             item.dev, item.ino = ident
+            item.generation += 1
+            item.reset_content()
+            self.sink.restart(item.log, reason, self.clock(), old, item.identity())
         item.opened_once = True
         item.vanished = False
         item.error = None
@@ -257,12 +255,11 @@ class Opener:
                     resume,
                 )
             else:
-                path, old_fd, old_size = rotated
                 os.close(fd)
-                item.fd = fd = old_fd
+                path, fd, size = rotated
+                item.fd = fd
                 item.rotated_away = True
                 item.dev, item.ino = resume.dev, resume.ino
-                size = old_size
                 self._adopt(item, fd, resume, size, verified=True)
                 self._replaced(
                     item, f"rotated to {path} while nimwatch was down: its end is read first, then the new file",
@@ -286,27 +283,18 @@ class Opener:
         if snap is not None and not 0 < snap <= resume.offset:
             snap = None
         h = _sha1()
-        at_snap = None
-        pos = 0
-        while pos < resume.offset:
-            if snap is not None and pos == snap:
-                at_snap = h.copy()
-            step = min(HASH_BLOCK, resume.offset - pos)
-            if snap is not None and pos < snap:
-                step = min(step, snap - pos)  # stop at the snapshot's offset to keep the hash of that prefix
-            data = os.pread(fd, step, pos)
-            if not data:
-                return False
-            h.update(data)
-            pos += len(data)
-        if snap is not None and pos == snap:
-            at_snap = h.copy()
+        split = resume.offset if snap is None else snap  # the hash of the snapshot's prefix is kept on the way
+        if not _hash_range(h, fd, 0, split):
+            return False
+        at_snap = h.copy()
+        if not _hash_range(h, fd, split, resume.offset):
+            return False
         if not verified and h.hexdigest() != resume.prefix_hash:
             return False
         item.generation = resume.generation
         item.historic_end = resume.offset
         restore = getattr(self.sink, "restore", None)
-        if snap is None or at_snap is None or restore is None:
+        if snap is None or restore is None:
             return True
         head = os.pread(fd, min(HEAD_MAX, snap), 0)
         nl = head.find(b"\n")

@@ -19,9 +19,7 @@ from typing import Any, Callable, Optional
 
 DEFAULT_POLL = 1.0
 """Polling interval when polling is forced (no native observer, network file system) and none was given."""
-NETWORK_FILESYSTEMS = (
-    "nfs",
-    "nfs4",
+NETWORK_FILESYSTEMS = (  # and every nfs* type
     "cifs",
     "smb3",
     "smbfs",

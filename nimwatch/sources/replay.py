@@ -91,7 +91,6 @@ class ReplaySource:
         per_log = [[(t, i, n) for n, t in enumerate(log.times)] for i, log in enumerate(self.logs)]
         self._timeline = list(heapq.merge(*per_log))
         self._pos = 0
-        self._fed = [0] * len(self.logs)
         self._closed = False
         self._paused = False
         self._now = self.start_time
@@ -229,18 +228,8 @@ class ReplaySource:
                     raise UsageError(f"{log}: not one of the replayed logs")
                 index_of_log = found[0]
             line = max(0, min(line, self.logs[index_of_log].lines))
-            target = len(self._timeline)
-            if line == 0:
-                target = next((i for i, e in enumerate(self._timeline) if e[1] == index_of_log), target)
-            else:
-                seen = 0
-                for i, entry in enumerate(self._timeline):
-                    if entry[1] == index_of_log:
-                        seen += 1
-                        if seen == line:
-                            target = i + 1
-                            break
-            self._seek_index(target)
+            at = [i for i, entry in enumerate(self._timeline) if entry[1] == index_of_log]  # one per line of the log
+            self._seek_index(at[line - 1] + 1 if line else next(iter(at), len(self._timeline)))
 
     def stop(self) -> None:
         """Make :meth:`run` return soon (from any thread)."""
@@ -309,11 +298,7 @@ class ReplaySource:
         if self._speed is None:
             return len(self._timeline)
         limit_t = self._anchor_t + (wall - self._anchor_wall) * self._speed
-        index = self._pos
-        timeline = self._timeline
-        while index < len(timeline) and timeline[index][0] <= limit_t:
-            index += 1
-        return index
+        return bisect.bisect_right(self._timeline, (limit_t, float("inf")), lo=self._pos)
 
     def _feed_range(self, start: int, end: int, exact: bool = False) -> list[Notice]:
         """Feed timeline entries [start, end): runs of one log's consecutive lines go in one block.
@@ -335,7 +320,6 @@ class ReplaySource:
             log = self.logs[log_index]
             chunk = log.data[log.offsets[line_index] : log.offsets[last_line + 1]]
             notices.extend(self.engine.feed(log.path, chunk, at=t))
-            self._fed[log_index] = last_line + 1
             self._now = t
             index = stop
         self._pos = max(self._pos, end)
@@ -372,6 +356,5 @@ class ReplaySource:
                 Notice(LOG_RESET.name, self.start_time, log.path, log.client, fields={"reason": "seek"})
             )
         self._pos = 0
-        self._fed = [0] * len(self.logs)
         self._closed = False
         self._now = self.start_time

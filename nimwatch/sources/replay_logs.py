@@ -9,6 +9,7 @@ one timeline.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -79,11 +80,7 @@ def pace(lines: int, known: Mapping[int, float], start: float, interval: float) 
         out.extend([t] * (n - len(out)))
     last_t = points[-1][1]
     out.extend(last_t + k * interval for k in range(1, lines - len(out) + 1))
-    best = float("-inf")
-    for i, value in enumerate(out):
-        best = max(best, value)
-        out[i] = best
-    return out
+    return list(itertools.accumulate(out, max))
 
 
 def load_logs(

@@ -176,9 +176,8 @@ class Tailer:
         with self._io:
             self._discover()
             for item in self._snapshot_logs():
-                more = True
-                while more:  # a log with more than one turn's budget is read to its end
-                    more = self._service(item, TURN_BUDGET)
+                while self._service(item, TURN_BUDGET):  # a log with more than one turn's budget is read to its end
+                    pass
 
     def start(self, catch_up: bool = False) -> None:
         """Start the observers and the reader thread (returns at once).
@@ -221,12 +220,7 @@ class Tailer:
     # ------------------------------------------------------------------ watching
 
     def _watch_dirs(self) -> list[str]:
-        dirs = list(self._dirs)
-        for f in self._files:
-            parent = os.path.dirname(f)
-            if parent not in dirs:
-                dirs.append(parent)
-        return dirs
+        return list(dict.fromkeys([*self._dirs, *map(os.path.dirname, self._files)]))
 
     def _notify(self, path: str) -> None:
         """A watchdog event (observer thread): mark what to look at and wake the reader."""
@@ -296,8 +290,7 @@ class Tailer:
                     if rediscover:
                         self._discover()
                     with self._state_lock:
-                        names = self._dirty
-                        self._dirty = set()
+                        names, self._dirty = self._dirty, set()
                         todo = [self._logs[n] for n in sorted(names) if n in self._logs]
                 for item in todo:
                     if self._stop.is_set():
@@ -364,22 +357,16 @@ class Tailer:
         try:
             st = os.stat(item.log)
         except (FileNotFoundError, NotADirectoryError):
-            if item.fd is not None:
-                self._drain(item)
-                self._close(item)
+            self._drain(item)
             item.vanished = item.opened_once
             return False
         if not stat.S_ISREG(st.st_mode):
-            if item.fd is not None:
-                self._drain(item)
-                self._close(item)
+            self._drain(item)
             self._error(item, NOT_REGULAR)
             return False
-        rotated = False
-        if item.fd is not None and (st.st_dev, st.st_ino) != (item.dev, item.ino):
+        rotated = item.fd is not None and (st.st_dev, st.st_ino) != (item.dev, item.ino)
+        if rotated:
             self._drain(item)
-            self._close(item)
-            rotated = True
         if item.fd is None and not self._opener.open(item, "rotated" if rotated else "replaced"):
             return False
         assert item.fd is not None
@@ -412,15 +399,8 @@ class Tailer:
         while data:
             start = item.offset
             historic = start < item.historic_end
-            if historic:
-                cut = item.historic_end - start
-                at = item.catchup_at
-            elif start < item.catchup_end:
-                cut = item.catchup_end - start
-                at = item.catchup_at
-            else:
-                cut = len(data)
-                at = self.clock()
+            end = item.historic_end if historic else item.catchup_end  # up to it, bytes arrived at catch-up time
+            cut, at = (end - start, item.catchup_at) if start < end else (len(data), self.clock())
             piece, data = data[:cut], data[cut:]
             item.account(piece)
             backlog = start < item.backlog_end
@@ -428,16 +408,15 @@ class Tailer:
             item.delivered = item.offset
 
     def _drain(self, item: FollowedLog) -> None:
-        """Read what is left in the open file (rotated or deleted under its name)."""
-        assert item.fd is not None
+        """Read what is left in the open file (rotated or deleted under its name), then close it."""
+        if item.fd is None:
+            return
         try:
-            while True:
-                data = os.pread(item.fd, READ_SIZE, item.offset)
-                if not data:
-                    break
+            while data := os.pread(item.fd, READ_SIZE, item.offset):
                 self._deliver(item, data)
         except OSError as exc:
             self._error(item, f"cannot read the rest of the old file: {exc.strerror or exc}")
+        self._close(item)
 
     def _close(self, item: FollowedLog) -> None:
         item.rotated_away = False
