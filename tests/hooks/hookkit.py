@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import threading
 import time
@@ -142,3 +143,37 @@ class Kit:
 
 def group_writable(path: Path) -> None:
     path.chmod(path.stat().st_mode | stat.S_IWGRP)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+FAILING_NOTIFY = "#!/bin/sh\necho 'mail relay refused' >&2\nexit 3\n"
+
+
+def nimwatch_env(cfg: Path, state: Path) -> dict[str, str]:
+    """The environment of a real ``nimwatch`` process run from this checkout with this config and state."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "NIMWATCH_STATE": str(state),
+        "NIMWATCH_CONFIG": str(cfg),
+        "NO_COLOR": "1",
+    }
+
+
+def failed_run_with_hook(tmp_path: Path, hook: str = FAILING_NOTIFY, extra: str = "") -> tuple[Path, Path, Path]:
+    """A log dir holding lpar7's failed migration and a config with hook ``notify`` on ``run_failed``.
+
+    ``hook`` is the script's text; ``extra`` more lines of the hook's YAML. Returns (logs, config, state db).
+    """
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    shutil.copy(ROOT / "sample_logs" / "fail1lvm_alt_mig.log", logs / "lpar7_alt_mig.log")
+    script = write_script(tmp_path / "notify.sh", hook)
+    state = tmp_path / "state" / "state.db"
+    cfg = tmp_path / "nimwatch.yaml"
+    cfg.write_text(
+        f"state: {state}\nhooks:\n  - name: notify\n    on: [run_failed]\n    run: ['{script}', '{{client}}']\n"
+        f"    retries: 0\n{extra}"
+    )
+    cfg.chmod(0o600)
+    return logs, cfg, state

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,47 +21,24 @@ from typing import IO, Any, Callable
 import pytest
 from watch.watchkit import wait_for
 
+from hooks.hookkit import FAILING_NOTIFY, ROOT, failed_run_with_hook, nimwatch_env
 from nimwatch.core.rules import RuleSet
 from nimwatch.engine import Engine
 from nimwatch.journal import Journal
 from nimwatch.sources.hook_results import HookResultFollower
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
 DEADLINE = 120.0  # real processes on a loaded machine
 
 
-def _env(cfg: Path, state: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "NIMWATCH_STATE": str(state),
-        "NIMWATCH_CONFIG": str(cfg),
-        "NO_COLOR": "1",
-    }
-
-
 def _setup(tmp_path: Path, hook: str) -> tuple[Path, Path, Path]:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    shutil.copy(SAMPLES / "fail1lvm_alt_mig.log", logs / "lpar7_alt_mig.log")
-    script = tmp_path / "notify.sh"
-    script.write_text(hook)
-    script.chmod(0o755)
-    state = tmp_path / "state" / "state.db"
-    cfg = tmp_path / "nimwatch.yaml"
-    cfg.write_text(
-        f"state: {state}\nhooks:\n  - name: notify\n    on: [run_failed]\n    run: ['{script}', '{{client}}']\n"
-        "    retries: 0\n    timeout: 300\n"
-    )
-    cfg.chmod(0o600)
-    return logs, cfg, state
+    return failed_run_with_hook(tmp_path, hook, extra="    timeout: 300\n")
 
 
 def _watch(logs: Path, cfg: Path, state: Path, out: IO[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "nimwatch", "watch", "--poll", "0.2", "--config", str(cfg), str(logs)],
-        stdout=out, stderr=subprocess.DEVNULL, text=True, env=_env(cfg, state), cwd=str(cfg.parent),
+        stdout=out, stderr=subprocess.DEVNULL, text=True, env=nimwatch_env(cfg, state), cwd=str(cfg.parent),
     )  # fmt: skip
 
 
@@ -108,14 +84,14 @@ def _generation(state: Path, log: Path) -> object:
 def _status(logs: Path, cfg: Path, state: Path) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "nimwatch", "status", "--config", str(cfg), str(logs)],
-        capture_output=True, text=True, env=_env(cfg, state), cwd=str(cfg.parent), timeout=DEADLINE,
+        capture_output=True, text=True, env=nimwatch_env(cfg, state), cwd=str(cfg.parent), timeout=DEADLINE,
     )  # fmt: skip
     return done.stdout + done.stderr
 
 
 def test_status_shows_the_failed_hook_of_a_rerun_the_watcher_numbers_on(tmp_path: Path) -> None:
     """Before: the watcher kept the result as run 2, ``status`` (run 1) did not show the failed hook."""
-    logs, cfg, state = _setup(tmp_path, "#!/bin/sh\necho 'mail relay refused' >&2\nexit 3\n")
+    logs, cfg, state = _setup(tmp_path, FAILING_NOTIFY)
     log, out = logs / "lpar7_alt_mig.log", tmp_path / "watch.out"
     with out.open("w") as stdout:
         watch = _watch(logs, cfg, state, stdout)
@@ -229,7 +205,7 @@ def test_a_hook_run_kept_over_a_restart_keeps_the_position_of_its_run(tmp_path: 
 
     again = subprocess.run(
         [sys.executable, "-m", "nimwatch", "watch", "--once", "--config", str(cfg), str(logs)],
-        capture_output=True, text=True, env=_env(cfg, state), cwd=str(cfg.parent), timeout=DEADLINE,
+        capture_output=True, text=True, env=nimwatch_env(cfg, state), cwd=str(cfg.parent), timeout=DEADLINE,
     )  # fmt: skip
     assert [e["exit_status"] for e in map(json.loads, again.stdout.splitlines()) if e["event"] == "hook_result"] == [3]
     shown = _status(logs, cfg, state)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from hooks.hookkit import ROOT, failed_run_with_hook, nimwatch_env
 from nimwatch import session as sessions
 from nimwatch.config import load_config
 from nimwatch.core.events import HookRan
@@ -23,43 +24,18 @@ from nimwatch.feed import FileIdentity
 from nimwatch.journal import Journal
 from nimwatch.sources.hook_results import keep_hook_result
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
 
 
 def _nimwatch(*argv: str, cfg: Path, state: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "NIMWATCH_STATE": str(state),
-        "NIMWATCH_CONFIG": str(cfg),
-        "NO_COLOR": "1",
-    }
     return subprocess.run(
-        [sys.executable, "-m", "nimwatch", *argv], capture_output=True, text=True, env=env, cwd=str(cfg.parent),
-        timeout=300,
+        [sys.executable, "-m", "nimwatch", *argv], capture_output=True, text=True, env=nimwatch_env(cfg, state),
+        cwd=str(cfg.parent), timeout=300,
     )  # fmt: skip
 
 
-def _setup(tmp_path: Path) -> tuple[Path, Path, Path]:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    shutil.copy(SAMPLES / "fail1lvm_alt_mig.log", logs / "lpar7_alt_mig.log")
-    script = tmp_path / "notify.sh"
-    script.write_text("#!/bin/sh\necho 'mail relay refused' >&2\nexit 3\n")
-    script.chmod(0o755)
-    state = tmp_path / "state" / "state.db"
-    cfg = tmp_path / "nimwatch.yaml"
-    cfg.write_text(
-        f"state: {state}\nhooks:\n  - name: notify\n    on: [run_failed]\n    run: ['{script}', '{{client}}']\n"
-        "    retries: 0\n"
-    )
-    cfg.chmod(0o600)
-    return logs, cfg, state
-
-
 def test_status_shows_the_hook_that_failed_under_watch(tmp_path: Path) -> None:
-    logs, cfg, state = _setup(tmp_path)
+    logs, cfg, state = failed_run_with_hook(tmp_path)
     watched = _nimwatch("watch", "--once", "--config", str(cfg), str(logs), cfg=cfg, state=state)
     assert watched.returncode == 1, watched.stderr  # a run failed
     journal = Journal.open(state, readonly=True)
@@ -74,7 +50,7 @@ def test_status_shows_the_hook_that_failed_under_watch(tmp_path: Path) -> None:
 
 
 def test_the_tuis_session_reduces_the_watchers_hook_results_into_the_run(tmp_path: Path, rules: RuleSet) -> None:
-    logs, cfg, state = _setup(tmp_path)
+    logs, cfg, state = failed_run_with_hook(tmp_path)
     assert _nimwatch("watch", "--once", "--config", str(cfg), str(logs), cfg=cfg, state=state).returncode == 1
     config = load_config(cfg)
     session = sessions.live(config, rules, [logs])  # as `nimwatch tui` builds it: no sink, the read-only journal
@@ -106,7 +82,7 @@ def test_the_results_of_a_replaced_log_are_forgotten_with_its_old_content(tmp_pa
     """The log is replaced by a migration that succeeds: the journal forgets the old content's result (the
     row stayed for good before, and ``status`` showed the old run's failed hook on the new run 1); another
     log's result stays."""
-    logs, cfg, state = _setup(tmp_path)
+    logs, cfg, state = failed_run_with_hook(tmp_path)
     replaced, other = logs / "lpar7_alt_mig.log", logs / "lpar8_alt_mig.log"
     shutil.copy(replaced, other)
     assert _nimwatch("watch", "--once", "--config", str(cfg), str(logs), cfg=cfg, state=state).returncode == 1
