@@ -68,12 +68,21 @@ def exit_event(record: RunRecord) -> Optional[LaunchExited]:
 
 
 def read_to_end(tailer: Any, log: str) -> bool:
-    """Everything ``log``'s file holds now has been fed to the engine by ``tailer`` (its ``offset(log)``)."""
-    offset = tailer.offset(log)
+    """Everything ``log``'s file holds now has been fed to the engine by ``tailer``.
+
+    The file on disk must be the one the tailer read (same device and inode)
+    and every byte of it delivered: a log rewritten in place or renamed over
+    is not read to its end until the tailer has seen it begin anew.
+    """
+    position = tailer.position(log)
+    if position is None:
+        return False
+    dev, ino, delivered = position
     try:
-        return offset is not None and offset >= os.stat(log).st_size
+        st = os.stat(log)
     except OSError:
-        return offset is not None
+        return True
+    return (st.st_dev, st.st_ino) == (dev, ino) and delivered == st.st_size
 
 
 def _records(runs: Path) -> list[RunRecord]:

@@ -142,6 +142,16 @@ class Tailer:
             item = self._logs.get(log)
         return None if item is None else item.delivered
 
+    def position(self, log: str) -> Optional[tuple[Optional[int], Optional[int], int]]:
+        """``(st_dev, st_ino, delivered)`` of the file of ``log`` last opened (None for a log not followed).
+
+        Compare with ``os.stat(log)`` to tell whether the log on disk is the file
+        already read: a log rewritten in place or renamed over has not been seen yet.
+        """
+        with self._state_lock:
+            item = self._logs.get(log)
+            return None if item is None else (item.dev, item.ino, item.delivered)
+
     def problems(self) -> list[str]:
         """What cannot be read right now, one line each (directories first, then logs)."""
         with self._state_lock:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -215,3 +216,45 @@ def test_a_hook_run_kept_over_a_restart_keeps_the_position_of_its_run(tmp_path: 
     else:
         assert [row["generation"] for row in _rows(state).values()] == [1]
         assert "lpar7: hook notify failed: exit status 3 (attempt 1)" in shown, shown
+
+
+@pytest.mark.parametrize("how", ["in-place", "renamed-over"])
+def test_a_view_holds_a_result_until_its_tailer_has_seen_the_log_begun_anew(
+    tmp_path: Path, rules: RuleSet, how: str
+) -> None:
+    """The TUI read lpar7's failed migration (NFS); nimadm begins the log anew (truncated and written again, or a
+    new file renamed over it) and the watcher keeps a hook result about the new content's run 1 before the
+    TUI's own poll has looked at the file. The result waits for that look, then lands on the new run (2 in
+    this view), never on the old migration's run 1 (before: given at once, the old offset being past the
+    new, shorter file's end)."""
+    from nimwatch.launcher.exits import read_to_end
+    from nimwatch.sources.tail import Tailer
+
+    log = tmp_path / "lpar7_alt_mig.log"
+    log.write_bytes((SAMPLES / "fail3nfs_alt_mig.log").read_bytes())
+    engine = Engine(rules)
+    tailer = Tailer(engine, [tmp_path], retrying=False)
+    tailer.scan_once()
+    (name,) = engine.logs
+    assert read_to_end(tailer, name)
+    rerun = (SAMPLES / "fail1lvm_alt_mig.log").read_bytes()
+    assert len(rerun) < log.stat().st_size  # a new migration's log begins shorter than the finished one
+    if how == "in-place":
+        with log.open("r+b") as handle:
+            handle.truncate(0)
+            handle.write(rerun)
+    else:
+        fresh = tmp_path / "fresh.tmp"
+        fresh.write_bytes(rerun)
+        os.replace(fresh, log)
+    row = {"client": "lpar7", "phase": 3, "trigger": "run_finished", "on": "run_failed", "exit_status": 3,
+           "attempt": 1, "at": 2100.0, "generation": 2}  # fmt: skip
+    rows = _Rows({json.dumps([os.path.realpath(name), 1, "notify"]): json.dumps(row)})
+    follower = HookResultFollower(engine, rows, partial(read_to_end, tailer))
+
+    assert follower.tick() == 0  # held: this view has not seen the new content yet
+    assert not engine.logs[name].run(1).failed_hooks
+    tailer.scan_once()
+    assert follower.tick() == 1
+    state = engine.logs[name]
+    assert [len(state.run(n).failed_hooks) for n in (1, 2)] == [0, 1]
