@@ -34,11 +34,9 @@ from nimwatch.core.anchors import DASH, DIGITS, SUFFIX_TOKENS, AnchorData, Ancho
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.literals import LiteralSpec, ScanPlan, scan_specs
 from nimwatch.core.recompile import compile_pattern
-from nimwatch.core.scanner import Scanner, fold
+from nimwatch.core.scanner import _CODE, Scanner, fold
 
 _HIGH = re.compile(rb"[\x80-\xff]")
-_TEXT_CODE = re.compile(r"\d{4}-\d{3}")
-"""A message number in decoded text (``\\d`` as the text scanner has it: any decimal digit)."""
 _ZERO = ord("0")
 
 _Entry = tuple[int, bytes, bool, tuple[bytes, ...], bool, Optional["re.Pattern[str]"]]
@@ -258,7 +256,7 @@ class ByteScanner:
             skip = le
             line = decode_line(win[ls:le])
             folded = fold(line)
-            if (code and _TEXT_CODE.search(line)) or any(spec.holds(line, folded) for spec in specs):
+            if (code and _CODE.search(line)) or any(spec.holds(line, folded) for spec in specs):
                 starts.append(ls)
         return starts
 

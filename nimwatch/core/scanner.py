@@ -16,20 +16,14 @@ whether the line came alone or in a block.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
+from nimwatch.core.recompile import _parser as _sre_parse  # re's private parser: the only way to read literals
 from nimwatch.core.recompile import compile_pattern, derive
-
-_sre_parse: Any
-try:  # Python 3.11+: the regex parser is private; it is the only way to read a pattern's literals
-    _sre_parse = importlib.import_module("re._parser")
-except ImportError:  # pragma: no cover - Python 3.9 / 3.10
-    _sre_parse = importlib.import_module("sre_parse")
 
 _LITERAL = _sre_parse.LITERAL
 _SUBPATTERN = _sre_parse.SUBPATTERN
