@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Optional
 
-from nimwatch.core.anchors import DASH, DIGITS, SUFFIX_TOKENS, AnchorData, Anchors, cases, choose_anchors, lookbehind
+from nimwatch.core.anchors import DASH, DIGITS, SUFFIX_TOKENS, AnchorData, Anchors, cases, choose_anchors
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.literals import LiteralSpec, ScanPlan, scan_specs
 from nimwatch.core.recompile import compile_pattern
@@ -91,7 +91,7 @@ class ByteScanner:
             entry: _Entry = (k, spec.text.encode("ascii"), spec.icase, also, spec.also_icase, spec.confirm)
             self._entries.extend((spec, b, entry) for b in sorted(cases(spec.text[k], spec.icase)))
             before = _seq([self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k]])
-            if lookbehind(spec.text, k):
+            if k == len(spec.text) - 1:  # anchored on its last byte: the bytes before it are checked
                 guards.append(b"(?<=" + before + rb"\x00)")
             else:
                 after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
