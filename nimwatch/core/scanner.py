@@ -210,8 +210,7 @@ class Scanner:
         self.items = tuple(items)
         self.code_item = code_item
         """The item found through message numbers (``NNNN-NNN``) rather than a literal, if any."""
-        by_literal: dict[str, list[Item]] = {}
-        by_folded: dict[str, list[Item]] = {}
+        by_word: dict[str, list[Item]] = {}  # case-insensitive literals prefixed with NUL, as hits() gives them
         slow: list[Item] = []
         for item in self.items:
             if item is code_item:
@@ -222,11 +221,12 @@ class Scanner:
                 continue
             lits, icase = found
             for lit in lits:
-                (by_folded if icase else by_literal).setdefault(lit, []).append(item)
-        self._by_literal = {k: tuple(v) for k, v in by_literal.items()}
-        self._by_folded = {k: tuple(v) for k, v in by_folded.items()}
-        self.literals = tuple(sorted(by_literal))
-        self.folded_literals = tuple(sorted(by_folded))
+                by_word.setdefault("\0" + lit if icase else lit, []).append(item)
+        self._by_word = {k: tuple(v) for k, v in by_word.items()}
+        if code_item is not None:
+            self._by_word["\0code"] = (code_item,)  # the word of a message number (never a folded "code")
+        self.literals = tuple(sorted(w for w in by_word if not w.startswith("\0")))
+        self.folded_literals = tuple(sorted(w[1:] for w in by_word if w.startswith("\0")))
         self.slow_items = tuple(slow)
         self.index = index or LiteralIndex(self.literals, self.folded_literals)
         """What finds literals in a line (give it to the other scanners of the same rule set)."""
@@ -258,15 +258,8 @@ class Scanner:
                 return cached
         found: dict[int, Item] = {item.priority: item for item in slow_hits}
         for word in words:
-            if word == "\0code":
-                assert self.code_item is not None
-                found[self.code_item.priority] = self.code_item
-            elif word.startswith("\0"):
-                for item in self._by_folded.get(word[1:], ()):
-                    found[item.priority] = item
-            else:
-                for item in self._by_literal.get(word, ()):
-                    found[item.priority] = item
+            for item in self._by_word.get(word, ()):
+                found[item.priority] = item
         result = [found[k] for k in sorted(found)]
         if not slow_hits and len(self._items_cache) < 4096:
             self._items_cache[key] = result
