@@ -54,17 +54,16 @@ class ByteScanner:
 
     def __init__(
         self,
-        scanner: Scanner,
+        plan: ScanPlan,
         data: Optional[AnchorData] = None,
-        plan: Optional[ScanPlan] = None,
         phase: Optional[int] = None,
         shared: Optional[ByteScanner] = None,
     ) -> None:
-        """``plan``: :func:`~nimwatch.core.literals.scan_specs` of ``scanner``, when the caller has it;
+        """``plan``: :func:`~nimwatch.core.literals.scan_specs` of a phase scanner;
         ``phase``: the scanner key (a changed plan starts from that key's stored anchors); ``shared``: a
         scanner built on a plan holding this one's literals, whose compiled scan this one reuses (it keeps
         the lines of its own literals only)."""
-        self.plan: ScanPlan = plan or scan_specs(scanner)
+        self.plan = plan
         if shared is None:
             self._compile(choose_anchors(self.plan, data, phase))
         else:
@@ -132,22 +131,16 @@ class ByteScanner:
             win = data[pos:end] if pos or end != len(data) else data
             return [pos + s for s in self.candidates(win, 0, len(win), win.translate(self.table))]
         starts = self._literal_lines(data, translated, pos, end)
-        if self._singles:
-            singles = self._single_lines(data, pos, end)
-            if singles:
-                starts = sorted(set(starts).union(singles))
+        extra = set(self._single_lines(data, pos, end)) if self._singles else set()
         whole = pos == 0 and end == len(data)
         window_ascii = ascii_block or (translated if whole else translated[pos:end]).isascii()
         if self.plan.slow or not window_ascii:
             win = data if whole else data[pos:end]
-            extra: set[int] = set()
             if not window_ascii:
-                extra.update(self._text_lines(win, translated if whole else translated[pos:end]))
+                extra.update(pos + s for s in self._text_lines(win, translated if whole else translated[pos:end]))
             if self.plan.slow:
-                extra.update(self._slow_lines(win, pos > 0))
-            if extra:
-                starts = sorted(set(starts) | {pos + s for s in extra})
-        return starts
+                extra.update(pos + s for s in self._slow_lines(win, pos > 0))
+        return sorted(extra.union(starts)) if extra else starts
 
     def _literal_lines(self, win: bytes, translated: bytes, lo: int, hi: int) -> list[int]:
         """The lines of ``win[lo:hi]`` holding a literal found through an anchor (offsets in ``win``)."""
@@ -400,6 +393,6 @@ class ByteScannerSet:
             group = shared_group(key)
             if group not in self._shared:
                 lead = group[0]
-                self._shared[group] = ByteScanner(self._scanner_for(lead), self.data, self.anchor_plan(key), lead)
-            self._scanners[key] = ByteScanner(self._scanner_for(key), plan=self.plan(key), shared=self._shared[group])
+                self._shared[group] = ByteScanner(self.anchor_plan(key), self.data, lead)
+            self._scanners[key] = ByteScanner(self.plan(key), shared=self._shared[group])
         return self._scanners[key]
