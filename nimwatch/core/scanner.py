@@ -185,16 +185,12 @@ class LiteralIndex:
 
     def __init__(self, literals: Iterable[str], folded: Iterable[str]) -> None:
         self._re, self._literals = _anchor_index(tuple(sorted(set(literals))))
-        folded = tuple(sorted(set(folded)))
-        self._folded_re: Optional[re.Pattern[str]] = None
-        self._folded: dict[str, tuple[str, ...]] = {}
-        if folded:
-            self._folded_re, self._folded = _anchor_index(folded)
+        self._folded_re, self._folded = _anchor_index(tuple(sorted(set(folded))))
 
     def hits(self, line: str) -> set[str]:
         """The literals ``line`` holds; case-insensitive ones (found in the folded line) prefixed with NUL."""
         words = _hits(self._re, self._literals, line)
-        if self._folded_re is not None:
+        if self._folded:
             words.update("\0" + w for w in _hits(self._folded_re, self._folded, fold(line)))
         return words
 
