@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
 from typing import Any, Optional
 
 from nimwatch.core.events import Severity
@@ -105,25 +106,8 @@ def as_mapping(value: Any, problems: Problems, line: int, key: str) -> Optional[
 
 # --------------------------------------------------------------------------- failure catalog
 
-SIGNATURE_KEYS = (
-    "id",
-    "title",
-    "pattern",
-    "trigger",
-    "code",
-    "phases",
-    "severity",
-    "fails_run",
-    "explanation",
-    "advice",
-    "source",
-    "examples",
-    "near_misses",
-    "benign",
-    "soften_in_installp",
-    "causes",
-    "short",
-)
+SIGNATURE_KEYS = tuple(f.name for f in fields(Signature) if f.name != "origin")
+"""A signature's keys: the fields of :class:`Signature` but ``origin`` (the file it came from)."""
 _REQUIRED_SIGNATURE_KEYS = ("id", "pattern", "severity", "explanation", "advice")
 _SEVERITIES = tuple(s.value for s in Severity)
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
