@@ -50,7 +50,7 @@ _COMMON_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz 0123456789.,")
 """Characters that start most positions of a log: a block scan anchored on them is slow."""
 
 
-def required_literals(pattern: str) -> Optional[tuple[list[str], bool]]:
+def required_literals(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
     """Literals of which at least one occurs in every line the pattern matches.
 
     Returns ``(literals, ignore_case)`` (lowercased literals when the pattern
@@ -66,9 +66,7 @@ def required_literals(pattern: str) -> Optional[tuple[list[str], bool]]:
     option = _best_option(list(parsed))
     if option is None or min(len(x) for x in option) < MIN_LITERAL or _score(option) <= 0:
         return None
-    if icase:
-        option = [x.lower() for x in option]
-    return option, icase
+    return tuple(x.lower() for x in option) if icase else tuple(option), icase
 
 
 def _score(option: Optional[list[str]]) -> int:
@@ -274,12 +272,7 @@ def item_literals(item: Item) -> Optional[tuple[Sequence[str], bool]]:
 @lru_cache(maxsize=4096)
 def cached_required_literals(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
     """:func:`required_literals`, parsed once per pattern and process (every phase's scanner asks)."""
-    return derive("required_literals", pattern, 0, lambda: _required_tuple(pattern))
-
-
-def _required_tuple(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
-    found = required_literals(pattern)
-    return None if found is None else (tuple(found[0]), found[1])
+    return derive("required_literals", pattern, 0, lambda: required_literals(pattern))
 
 
 def _hits(anchor_re: re.Pattern[str], anchor_literals: dict[str, tuple[str, ...]], line: str) -> set[str]:
