@@ -164,11 +164,6 @@ def cases(ch: str, icase: bool) -> frozenset[int]:
     return frozenset({ord(ch)})
 
 
-def lookbehind(word: str, k: int) -> bool:
-    """Whether the scan checks the bytes before the anchor rather than after it (the anchor is the last byte)."""
-    return k == len(word) - 1
-
-
 def _usable(need: frozenset[int], code: bool) -> bool:
     return not (need & _NEVER) and not (code and need & DIGITS)
 

@@ -30,15 +30,13 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Optional
 
-from nimwatch.core.anchors import DASH, DIGITS, SUFFIX_TOKENS, AnchorData, Anchors, cases, choose_anchors, lookbehind
+from nimwatch.core.anchors import DASH, DIGITS, SUFFIX_TOKENS, AnchorData, Anchors, cases, choose_anchors
 from nimwatch.core.decoder import decode_block, decode_line
 from nimwatch.core.literals import LiteralSpec, ScanPlan, scan_specs
 from nimwatch.core.recompile import compile_pattern
-from nimwatch.core.scanner import Scanner, fold
+from nimwatch.core.scanner import _CODE, Scanner, fold
 
 _HIGH = re.compile(rb"[\x80-\xff]")
-_TEXT_CODE = re.compile(r"\d{4}-\d{3}")
-"""A message number in decoded text (``\\d`` as the text scanner has it: any decimal digit)."""
 _ZERO = ord("0")
 
 _Entry = tuple[int, bytes, bool, tuple[bytes, ...], bool, Optional["re.Pattern[str]"]]
@@ -56,17 +54,16 @@ class ByteScanner:
 
     def __init__(
         self,
-        scanner: Scanner,
+        plan: ScanPlan,
         data: Optional[AnchorData] = None,
-        plan: Optional[ScanPlan] = None,
         phase: Optional[int] = None,
         shared: Optional[ByteScanner] = None,
     ) -> None:
-        """``plan``: :func:`~nimwatch.core.literals.scan_specs` of ``scanner``, when the caller has it;
+        """``plan``: :func:`~nimwatch.core.literals.scan_specs` of a phase scanner;
         ``phase``: the scanner key (a changed plan starts from that key's stored anchors); ``shared``: a
         scanner built on a plan holding this one's literals, whose compiled scan this one reuses (it keeps
         the lines of its own literals only)."""
-        self.plan: ScanPlan = plan or scan_specs(scanner)
+        self.plan = plan
         if shared is None:
             self._compile(choose_anchors(self.plan, data, phase))
         else:
@@ -93,7 +90,7 @@ class ByteScanner:
             entry: _Entry = (k, spec.text.encode("ascii"), spec.icase, also, spec.also_icase, spec.confirm)
             self._entries.extend((spec, b, entry) for b in sorted(cases(spec.text[k], spec.icase)))
             before = _seq([self._token(ch, spec.icase) for ch in spec.text[max(0, k - SUFFIX_TOKENS) : k]])
-            if lookbehind(spec.text, k):
+            if k == len(spec.text) - 1:  # anchored on its last byte: the bytes before it are checked
                 guards.append(b"(?<=" + before + rb"\x00)")
             else:
                 after = tuple(self._token(ch, spec.icase) for ch in spec.text[k + 1 : k + 1 + SUFFIX_TOKENS])
@@ -134,22 +131,16 @@ class ByteScanner:
             win = data[pos:end] if pos or end != len(data) else data
             return [pos + s for s in self.candidates(win, 0, len(win), win.translate(self.table))]
         starts = self._literal_lines(data, translated, pos, end)
-        if self._singles:
-            singles = self._single_lines(data, pos, end)
-            if singles:
-                starts = sorted(set(starts).union(singles))
+        extra = set(self._single_lines(data, pos, end)) if self._singles else set()
         whole = pos == 0 and end == len(data)
         window_ascii = ascii_block or (translated if whole else translated[pos:end]).isascii()
         if self.plan.slow or not window_ascii:
             win = data if whole else data[pos:end]
-            extra: set[int] = set()
             if not window_ascii:
-                extra.update(self._text_lines(win, translated if whole else translated[pos:end]))
+                extra.update(pos + s for s in self._text_lines(win, translated if whole else translated[pos:end]))
             if self.plan.slow:
-                extra.update(self._slow_lines(win, pos > 0))
-            if extra:
-                starts = sorted(set(starts) | {pos + s for s in extra})
-        return starts
+                extra.update(pos + s for s in self._slow_lines(win, pos > 0))
+        return sorted(extra.union(starts)) if extra else starts
 
     def _literal_lines(self, win: bytes, translated: bytes, lo: int, hi: int) -> list[int]:
         """The lines of ``win[lo:hi]`` holding a literal found through an anchor (offsets in ``win``)."""
@@ -258,7 +249,7 @@ class ByteScanner:
             skip = le
             line = decode_line(win[ls:le])
             folded = fold(line)
-            if (code and _TEXT_CODE.search(line)) or any(spec.holds(line, folded) for spec in specs):
+            if (code and _CODE.search(line)) or any(spec.holds(line, folded) for spec in specs):
                 starts.append(ls)
         return starts
 
@@ -402,6 +393,6 @@ class ByteScannerSet:
             group = shared_group(key)
             if group not in self._shared:
                 lead = group[0]
-                self._shared[group] = ByteScanner(self._scanner_for(lead), self.data, self.anchor_plan(key), lead)
-            self._scanners[key] = ByteScanner(self._scanner_for(key), plan=self.plan(key), shared=self._shared[group])
+                self._shared[group] = ByteScanner(self.anchor_plan(key), self.data, lead)
+            self._scanners[key] = ByteScanner(self.plan(key), shared=self._shared[group])
         return self._scanners[key]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
 from typing import Any, Optional
 
 from nimwatch.core.events import Severity
@@ -105,25 +106,8 @@ def as_mapping(value: Any, problems: Problems, line: int, key: str) -> Optional[
 
 # --------------------------------------------------------------------------- failure catalog
 
-SIGNATURE_KEYS = (
-    "id",
-    "title",
-    "pattern",
-    "trigger",
-    "code",
-    "phases",
-    "severity",
-    "fails_run",
-    "explanation",
-    "advice",
-    "source",
-    "examples",
-    "near_misses",
-    "benign",
-    "soften_in_installp",
-    "causes",
-    "short",
-)
+SIGNATURE_KEYS = tuple(f.name for f in fields(Signature) if f.name != "origin")
+"""A signature's keys: the fields of :class:`Signature` but ``origin`` (the file it came from)."""
 _REQUIRED_SIGNATURE_KEYS = ("id", "pattern", "severity", "explanation", "advice")
 _SEVERITIES = tuple(s.value for s in Severity)
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -149,19 +133,11 @@ def build_signatures(data: Any, source: str, problems: Optional[Problems] = None
 def signature_list(parent: LineDict, key: str, source: str, probs: Problems) -> list[Signature]:
     """The signatures of the list ``parent[key]`` (problems are recorded in ``probs``, not raised)."""
     r = FieldReader(probs)
-    items = parent.get(key) or []
-    if not isinstance(items, list):
-        probs.add(parent.line_of(key), key, f"must be a list, not {type_name(items)}")
-        items = []
     out: list[Signature] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(items):
-        line = items.line_of(i) if isinstance(items, LineList) else parent.line
-        d = as_mapping(item, probs, line, f"{key}[{i}]")
-        if d is None:
-            continue
+    for item_ctx, d in entries(parent, key, probs):
         sid = d.get("id") if isinstance(d.get("id"), str) else None
-        ctx = f"signature '{sid}': " if sid else f"{key}[{i}]."
+        ctx = f"signature '{sid}': " if sid else item_ctx
         probs.check_keys(d, SIGNATURE_KEYS, ctx, _REQUIRED_SIGNATURE_KEYS)
         sid = r.get(d, "id", str, ctx, default="")
         if sid and not _ID_RE.match(sid):
@@ -198,7 +174,9 @@ def signature_list(parent: LineDict, key: str, source: str, probs: Problems) -> 
         for ex in examples:
             if not pat.search(ex):
                 probs.add(d.line_of("examples"), ctx + "examples", f"example does not match the pattern: {ex!r}")
-            elif trigger is not None and not _contains(ex, trigger, pat):
+            elif trigger is not None and not (  # compared without case when the pattern ignores case
+                trigger.lower() in ex.lower() if pat.flags & re.IGNORECASE else trigger in ex
+            ):
                 probs.add(
                     d.line_of("trigger"), ctx + "trigger", f"trigger {trigger!r} is not in the matching example {ex!r}"
                 )
@@ -244,13 +222,6 @@ def _causes(r: FieldReader, d: LineDict, ctx: str) -> tuple[Cause, ...]:
         if after and advice and not bad:
             out.append(Cause(frozenset(str(x) for x in after), advice))
     return tuple(out)
-
-
-def _contains(line: str, trigger: str, pattern: re.Pattern[str]) -> bool:
-    """A trigger is compared without case when its pattern ignores case."""
-    if pattern.flags & re.IGNORECASE:
-        return trigger.lower() in line.lower()
-    return trigger in line
 
 
 def merge_signatures(builtin: Sequence[Signature], user_files: Iterable[Sequence[Signature]]) -> tuple[Signature, ...]:

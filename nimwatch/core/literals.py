@@ -15,26 +15,16 @@ hold one of the pattern's own literals. Pure; results are cached per pattern.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
+from nimwatch.core.recompile import _parser as _sre  # re's private parser (its constants too)
 from nimwatch.core.recompile import compile_pattern, derive
-from nimwatch.core.scanner import _HAS_CODE, Item, Scanner, item_literals
+from nimwatch.core.scanner import _HAS_CODE, MIN_LITERAL, Item, Scanner, item_literals
 
-_sre_parse: Any
-try:  # Python 3.11+
-    _sre_parse = importlib.import_module("re._parser")
-    _sre_c: Any = importlib.import_module("re._constants")
-except ImportError:  # pragma: no cover - Python 3.9 / 3.10
-    _sre_parse = importlib.import_module("sre_parse")
-    _sre_c = importlib.import_module("sre_constants")
-
-MIN_LITERAL = 3
-"""Shortest literal worth scanning for (as in :mod:`nimwatch.core.scanner`)."""
 MAX_ALTERNATIVES = 16
 """Most strings a derived literal set may hold (``TCB|Trusted Computing Base`` is 2)."""
 FORMAT_VERSION = 1
@@ -106,7 +96,7 @@ def _prefilter(pattern: re.Pattern[str]) -> Optional[tuple[tuple[str, ...], bool
 
 def _derive_prefilter(pattern: re.Pattern[str]) -> Optional[tuple[tuple[str, ...], bool]]:
     try:
-        parsed = _sre_parse.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
+        parsed = _sre.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
     except (re.error, TypeError):
         return None
     state = getattr(parsed, "state", None) or getattr(parsed, "pattern", None)
@@ -138,15 +128,15 @@ def _exact(items: Sequence[Any]) -> Optional[set[str]]:
 
 
 def _exact_item(op: Any, av: Any) -> Optional[set[str]]:
-    if op is _sre_c.LITERAL:
+    if op is _sre.LITERAL:
         return {chr(av)}
-    if op is _sre_c.AT:
+    if op is _sre.AT:
         return {""}
-    if op is _sre_c.SUBPATTERN:
+    if op is _sre.SUBPATTERN:
         return _exact(list(av[-1]))
-    if op is _sre_c.BRANCH:
+    if op is _sre.BRANCH:
         return _union(_exact, av[1])
-    if op is _sre_c.IN and all(sub_op is _sre_c.LITERAL for sub_op, _ in av):
+    if op is _sre.IN and all(sub_op is _sre.LITERAL for sub_op, _ in av):
         chars = {chr(sub_av) for _, sub_av in av}
         return chars if len(chars) <= 4 else None
     return None
@@ -191,11 +181,11 @@ def _union(of: Any, alternatives: Sequence[Any]) -> Optional[set[str]]:
 
 
 def _inner_best(op: Any, av: Any) -> Optional[set[str]]:
-    if op is _sre_c.SUBPATTERN:
+    if op is _sre.SUBPATTERN:
         return _best(list(av[-1]))
-    if op is _sre_c.BRANCH:
+    if op is _sre.BRANCH:
         return _union(_best, av[1])
-    if op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT) and av[0] >= 1:
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[0] >= 1:
         return _best(list(av[2]))
     return None
 
@@ -214,38 +204,37 @@ def line_local(pattern: re.Pattern[str]) -> bool:
 
 def _derive_line_local(pattern: re.Pattern[str]) -> bool:
     try:
-        parsed = _sre_parse.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
+        parsed = _sre.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
     except (re.error, TypeError):
         return False
     return _local(list(parsed), bool(pattern.flags & re.DOTALL))
 
 
 _NEWLINE_CATEGORIES = frozenset(
-    getattr(_sre_c, name)
-    for name in ("CATEGORY_SPACE", "CATEGORY_NOT_DIGIT", "CATEGORY_NOT_WORD", "CATEGORY_LINEBREAK")
+    getattr(_sre, name) for name in ("CATEGORY_SPACE", "CATEGORY_NOT_DIGIT", "CATEGORY_NOT_WORD", "CATEGORY_LINEBREAK")
 )
-_OUTSIDE_AT = frozenset(getattr(_sre_c, name) for name in ("AT_BEGINNING_STRING", "AT_END_STRING"))
+_OUTSIDE_AT = frozenset(getattr(_sre, name) for name in ("AT_BEGINNING_STRING", "AT_END_STRING"))
 
 
 def _local(items: Sequence[Any], dotall: bool) -> bool:
     for op, av in items:
-        if op is _sre_c.LITERAL:
+        if op is _sre.LITERAL:
             local = av != 10
-        elif op is _sre_c.NOT_LITERAL:
+        elif op is _sre.NOT_LITERAL:
             local = av == 10
-        elif op is _sre_c.ANY:
+        elif op is _sre.ANY:
             local = not dotall
-        elif op is _sre_c.AT:
+        elif op is _sre.AT:
             local = av not in _OUTSIDE_AT
-        elif op is _sre_c.IN:
+        elif op is _sre.IN:
             local = _set_local(av)
-        elif op is _sre_c.SUBPATTERN:
+        elif op is _sre.SUBPATTERN:
             local = _local(list(av[-1]), dotall or bool((av[1] or 0) & re.DOTALL))
-        elif op is _sre_c.BRANCH:
+        elif op is _sre.BRANCH:
             local = all(_local(list(alt), dotall) for alt in av[1])
-        elif op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT) or op is getattr(_sre_c, "POSSESSIVE_REPEAT", None):
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) or op is getattr(_sre, "POSSESSIVE_REPEAT", None):
             local = _local(list(av[2]), dotall)
-        elif op is getattr(_sre_c, "ATOMIC_GROUP", None):
+        elif op is getattr(_sre, "ATOMIC_GROUP", None):
             local = _local(list(av), dotall)
         else:  # look-around, group references, conditionals: not line-local
             local = False
@@ -257,10 +246,10 @@ def _local(items: Sequence[Any], dotall: bool) -> bool:
 def _set_local(entries: Sequence[Any]) -> bool:
     """Whether a character set cannot match a newline."""
     return not any(
-        op is _sre_c.NEGATE
-        or (op is _sre_c.LITERAL and av == 10)
-        or (op is _sre_c.RANGE and av[0] <= 10 <= av[1])
-        or (op is _sre_c.CATEGORY and av in _NEWLINE_CATEGORIES)
+        op is _sre.NEGATE
+        or (op is _sre.LITERAL and av == 10)
+        or (op is _sre.RANGE and av[0] <= 10 <= av[1])
+        or (op is _sre.CATEGORY and av in _NEWLINE_CATEGORIES)
         for op, av in entries
     )
 

@@ -318,6 +318,8 @@ class LogParser(FindingTracker):
             if kind == "banner":
                 self._banner(int(m.group("phase")), line_no)
                 return
+            if kind in ("no_script", "script_start", "review", "variant"):
+                self._ensure_run(line_no, structure=True)  # (a review line does nothing else)
             if kind == "run_start":
                 self._run_start(line_no, seg_index)
             elif kind == "cleanup_master":
@@ -325,26 +327,21 @@ class LogParser(FindingTracker):
             elif kind == "cleanup_client":
                 self._cleanup_client(m.group("client"), line_no)
             elif kind == "no_script":
-                self._ensure_run(line_no, structure=True)
                 self._fact(f"script_phase{self._phase()}", "none", line_no)
                 self._end_of_wakeup(line_no)
             elif kind == "script_start":
-                self._ensure_run(line_no, structure=True)
                 assert self.run is not None
                 self.run.script_running = m.group("name")
                 self.run.script_lines = 0
                 self._fact(f"script_phase{self._phase()}", m.group("name"), line_no)
             elif kind == "script_end":
                 self._script_end(int(m.group("rc")), line_no)
-            elif kind == "review":
-                self._ensure_run(line_no, structure=True)
             elif kind == "installp":
                 self._installp_line(item.payload, m, text, line_no)
             elif kind == "fact":
                 self._ensure_run(line_no)
                 self._fact(item.payload.name, m.group("value"), line_no, item.payload.first_wins)
             elif kind == "variant":
-                self._ensure_run(line_no, structure=True)
                 self._variant(item.payload, line_no)
             elif kind == "marker":
                 self._marker(item.payload, line_no)

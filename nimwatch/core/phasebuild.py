@@ -8,6 +8,7 @@ the engine's own findings; every problem names file, line and key. No I/O.
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from typing import Any, Optional
 
 from nimwatch.core.catalogbuild import FieldReader, as_mapping, entries, phase_set, signature_list
@@ -27,17 +28,8 @@ from nimwatch.core.validation import LineDict, Problems, did_you_mean
 
 # --------------------------------------------------------------------------- phase model
 
-_LINE_KEYS = (
-    "banner",
-    "run_start",
-    "cleanup_master",
-    "cleanup_client",
-    "message_code",
-    "no_script",
-    "script_start",
-    "script_end",
-    "review",
-)
+_LINE_KEYS = tuple(f.name for f in fields(LineSpec) if f.name != "line_starts")
+"""The required keys of ``lines:``: the fields of :class:`LineSpec` but the optional ``line_starts``."""
 _PHASE_KEYS = ("number", "name", "runs_on", "summary", "weight", "stall_minutes", "markers", "counters", "variants")
 _COUNTER_KEYS = ("name", "pattern", "unit", "kind", "total", "total_from")
 _FACT_KEYS = ("name", "pattern", "first_wins", "phases")

@@ -8,15 +8,12 @@ that can matter; lines that were cut come out as :class:`BadLine` events.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from nimwatch.core.decoder import MAX_LINE_BYTES, LineDecoder, RawBlock
 from nimwatch.core.events import BadLine, Event
-from nimwatch.core.parser import LogParser
+from nimwatch.core.parser import LogParser, ScannerSet
 from nimwatch.core.rules import RuleSet
-
-if TYPE_CHECKING:
-    from nimwatch.core.scanset import ScannerSet
 
 
 class LogReader:

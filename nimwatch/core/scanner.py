@@ -16,20 +16,14 @@ whether the line came alone or in a block.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
+from nimwatch.core.recompile import _parser as _sre_parse  # re's private parser: the only way to read literals
 from nimwatch.core.recompile import compile_pattern, derive
-
-_sre_parse: Any
-try:  # Python 3.11+: the regex parser is private; it is the only way to read a pattern's literals
-    _sre_parse = importlib.import_module("re._parser")
-except ImportError:  # pragma: no cover - Python 3.9 / 3.10
-    _sre_parse = importlib.import_module("sre_parse")
 
 _LITERAL = _sre_parse.LITERAL
 _SUBPATTERN = _sre_parse.SUBPATTERN
@@ -56,7 +50,7 @@ _COMMON_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz 0123456789.,")
 """Characters that start most positions of a log: a block scan anchored on them is slow."""
 
 
-def required_literals(pattern: str) -> Optional[tuple[list[str], bool]]:
+def required_literals(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
     """Literals of which at least one occurs in every line the pattern matches.
 
     Returns ``(literals, ignore_case)`` (lowercased literals when the pattern
@@ -72,9 +66,7 @@ def required_literals(pattern: str) -> Optional[tuple[list[str], bool]]:
     option = _best_option(list(parsed))
     if option is None or min(len(x) for x in option) < MIN_LITERAL or _score(option) <= 0:
         return None
-    if icase:
-        option = [x.lower() for x in option]
-    return option, icase
+    return tuple(x.lower() for x in option) if icase else tuple(option), icase
 
 
 def _score(option: Optional[list[str]]) -> int:
@@ -191,16 +183,12 @@ class LiteralIndex:
 
     def __init__(self, literals: Iterable[str], folded: Iterable[str]) -> None:
         self._re, self._literals = _anchor_index(tuple(sorted(set(literals))))
-        folded = tuple(sorted(set(folded)))
-        self._folded_re: Optional[re.Pattern[str]] = None
-        self._folded: dict[str, tuple[str, ...]] = {}
-        if folded:
-            self._folded_re, self._folded = _anchor_index(folded)
+        self._folded_re, self._folded = _anchor_index(tuple(sorted(set(folded))))
 
     def hits(self, line: str) -> set[str]:
         """The literals ``line`` holds; case-insensitive ones (found in the folded line) prefixed with NUL."""
         words = _hits(self._re, self._literals, line)
-        if self._folded_re is not None:
+        if self._folded:
             words.update("\0" + w for w in _hits(self._folded_re, self._folded, fold(line)))
         return words
 
@@ -216,8 +204,7 @@ class Scanner:
         self.items = tuple(items)
         self.code_item = code_item
         """The item found through message numbers (``NNNN-NNN``) rather than a literal, if any."""
-        by_literal: dict[str, list[Item]] = {}
-        by_folded: dict[str, list[Item]] = {}
+        by_word: dict[str, list[Item]] = {}  # case-insensitive literals prefixed with NUL, as hits() gives them
         slow: list[Item] = []
         for item in self.items:
             if item is code_item:
@@ -228,11 +215,12 @@ class Scanner:
                 continue
             lits, icase = found
             for lit in lits:
-                (by_folded if icase else by_literal).setdefault(lit, []).append(item)
-        self._by_literal = {k: tuple(v) for k, v in by_literal.items()}
-        self._by_folded = {k: tuple(v) for k, v in by_folded.items()}
-        self.literals = tuple(sorted(by_literal))
-        self.folded_literals = tuple(sorted(by_folded))
+                by_word.setdefault("\0" + lit if icase else lit, []).append(item)
+        self._by_word = {k: tuple(v) for k, v in by_word.items()}
+        if code_item is not None:
+            self._by_word["\0code"] = (code_item,)  # the word of a message number (never a folded "code")
+        self.literals = tuple(sorted(w for w in by_word if not w.startswith("\0")))
+        self.folded_literals = tuple(sorted(w[1:] for w in by_word if w.startswith("\0")))
         self.slow_items = tuple(slow)
         self.index = index or LiteralIndex(self.literals, self.folded_literals)
         """What finds literals in a line (give it to the other scanners of the same rule set)."""
@@ -264,15 +252,8 @@ class Scanner:
                 return cached
         found: dict[int, Item] = {item.priority: item for item in slow_hits}
         for word in words:
-            if word == "\0code":
-                assert self.code_item is not None
-                found[self.code_item.priority] = self.code_item
-            elif word.startswith("\0"):
-                for item in self._by_folded.get(word[1:], ()):
-                    found[item.priority] = item
-            else:
-                for item in self._by_literal.get(word, ()):
-                    found[item.priority] = item
+            for item in self._by_word.get(word, ()):
+                found[item.priority] = item
         result = [found[k] for k in sorted(found)]
         if not slow_hits and len(self._items_cache) < 4096:
             self._items_cache[key] = result
@@ -291,12 +272,7 @@ def item_literals(item: Item) -> Optional[tuple[Sequence[str], bool]]:
 @lru_cache(maxsize=4096)
 def cached_required_literals(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
     """:func:`required_literals`, parsed once per pattern and process (every phase's scanner asks)."""
-    return derive("required_literals", pattern, 0, lambda: _required_tuple(pattern))
-
-
-def _required_tuple(pattern: str) -> Optional[tuple[tuple[str, ...], bool]]:
-    found = required_literals(pattern)
-    return None if found is None else (tuple(found[0]), found[1])
+    return derive("required_literals", pattern, 0, lambda: required_literals(pattern))
 
 
 def _hits(anchor_re: re.Pattern[str], anchor_literals: dict[str, tuple[str, ...]], line: str) -> set[str]:

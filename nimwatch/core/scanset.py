@@ -64,9 +64,8 @@ class ScannerSet:
         return self._counters[phase]
 
 
-def build_scanner(rules: RuleSet, anchors: Optional[AnchorData] = None) -> ScannerSet:
-    """The scanners for a rule set (built lazily, one per situation, shared by every log)."""
-    return ScannerSet(rules, anchors)
+build_scanner = ScannerSet
+"""The scanners for a rule set (built lazily, one per situation, shared by every log)."""
 
 
 _INSTALLP_KEYS = (
