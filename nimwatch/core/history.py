@@ -156,22 +156,12 @@ class HistoryRecord:
     # ------------------------------------------------------------------ JSON
 
     def to_json(self) -> dict[str, Any]:
-        """The documented JSON object (see the module docstring)."""
+        """The documented JSON object (see the module docstring): the fields in :data:`ROW_COLUMNS` order."""
+        doc = {name: getattr(self, name) for name, _ in ROW_COLUMNS[1:-1]}  # (not ``key``, ``version``)
         return {
             "version": RECORD_VERSION,
-            "client": self.client,
-            "master": self.master,
-            "log": self.log,
-            "run": self.run,
-            "source_level": self.source_level,
-            "target_level": self.target_level,
-            "mode": self.mode,
-            "partial": self.partial,
+            **doc,
             "variants": list(self.variants),
-            "outcome": self.outcome,
-            "failed_phase": self.failed_phase,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
             "phases": {str(n): float(s) for n, s in sorted(self.phases.items())},
             "sizes": dict(sorted(self.sizes.items())),
         }
