@@ -121,9 +121,8 @@ def shows_failure(run: RunState) -> bool:
 
 def is_open(run: RunState) -> bool:
     """The log leaves the outcome open: still running, or incomplete without nimadm's last lines."""
-    if run.outcome is Outcome.RUNNING:
-        return True
-    return run.outcome is Outcome.INCOMPLETE and (run.open_end or run.end_line is None)
+    open_end = run.open_end or run.end_line is None
+    return run.outcome is Outcome.RUNNING or (run.outcome is Outcome.INCOMPLETE and open_end)
 
 
 def launch_run(log: LogState, event: LaunchExited) -> Optional[RunState]:
