@@ -30,6 +30,7 @@ Pure: times come in as arguments.
 from __future__ import annotations
 
 import signal as signals
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
@@ -102,11 +103,11 @@ def exited_ok(event: LaunchExited) -> bool:
     return event.signal is None and event.exit_code == 0
 
 
-def reached_end(run: RunState) -> bool:
-    """The log of ``run`` got as far as a finished run gets (the parser's end-of-log rule)."""
-    last = run.last_phase
-    variants = set(run.variants)
-    return last == 12 or ("partial" in variants and last > 0) or (last == 0 and bool(variants & END_VARIANTS))
+def reached_end(phase: int, variants: Collection[str]) -> bool:
+    """A run whose log stops in ``phase`` got as far as a finished run gets (the parser's end-of-log rule)."""
+    if phase == 0:
+        return not END_VARIANTS.isdisjoint(variants)
+    return phase == 12 or "partial" in variants
 
 
 def shows_failure(run: RunState) -> bool:
@@ -160,7 +161,7 @@ def settle(log: LogState, event: LaunchExited, at: Optional[float]) -> Optional[
         run.failed_phase = run.failed_phase or (failing[0] if failing else (phase or None))
         run.finish_reason = exit_words(event)
         _close_phase(run, PhaseStatus.FAILED, at)
-    elif reached_end(run):
+    elif reached_end(run.last_phase, run.variants):
         run.outcome = Outcome.SUCCEEDED
         run.finish_reason = f"nimadm exited 0 after {where}, the log's last"
         _close_phase(run, PhaseStatus.DONE, at)

@@ -31,6 +31,7 @@ from nimwatch.core.events import (
 )
 from nimwatch.core.installp import InstallpTracker
 from nimwatch.core.limits import MAX_SCRIPT_LINES
+from nimwatch.core.outside import END_VARIANTS, reached_end
 from nimwatch.core.rules import RuleSet
 
 
@@ -158,7 +159,7 @@ class RunTracker:
         if run.finished or run.phase != 0:
             return
         run.structured = True
-        if not run.variants & {"cleanup", "wakeup", "sleep"}:
+        if run.variants.isdisjoint(END_VARIANTS):
             self._enter_phase(phase, line_no)
 
     def _fail_phase(self, line_no: int) -> None:
@@ -237,12 +238,7 @@ class RunTracker:
         """The log (or this run) ended without nimadm's final lines; ``open_end``: the log just stops here."""
         run = self.run
         assert run is not None
-        if (
-            run.failed
-            or run.phase == 12
-            or ("partial" in run.variants and run.phase > 0)
-            or (run.phase == 0 and bool(run.variants & {"cleanup", "wakeup", "sleep"}))
-        ):
+        if run.failed or reached_end(run.phase, run.variants):
             self._finish(line_no, reason)
             return
         self._end_installp(line_no)
