@@ -85,6 +85,12 @@ class RunTracker:
         if type(event) is Finding and self.run is not None:
             self.run.findings += 1
 
+    @property
+    def _live(self) -> ParsedRun:
+        """The current run, where the caller knows there is one."""
+        assert self.run is not None
+        return self.run
+
     def _phase(self) -> int:
         return self.run.phase if self.run is not None else 0
 
@@ -138,8 +144,7 @@ class RunTracker:
         self._enter_phase(number, line_no)
 
     def _enter_phase(self, number: int, line_no: int) -> None:
-        run = self.run
-        assert run is not None
+        run = self._live
         self._end_installp(line_no)
         run.structured = True
         run.recent.clear()
@@ -164,8 +169,7 @@ class RunTracker:
 
     def _fail_phase(self, line_no: int) -> None:
         """Something failed in the current phase: the run has failed; the phase ends failed when nimadm leaves it."""
-        run = self.run
-        assert run is not None
+        run = self._live
         run.failed = True
         if run.failed_phase is None:
             run.failed_phase = run.phase or None
@@ -174,8 +178,7 @@ class RunTracker:
 
     def _end_phase(self, line_no: int) -> None:
         """nimadm left the current phase (next banner, end of the run): done, or failed if something failed in it."""
-        run = self.run
-        assert run is not None
+        run = self._live
         if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
             status = PhaseStatus.FAILED if run.phase in run.failing_phases else PhaseStatus.DONE
             run.phase_status[run.phase] = status
@@ -225,8 +228,7 @@ class RunTracker:
 
     def _finish(self, line_no: int, reason: str, seal: bool = True) -> None:
         """The run ends (failed if something failed in it); ``seal``: nothing after this line is its output."""
-        run = self.run
-        assert run is not None
+        run = self._live
         self._end_installp(line_no)
         self._end_phase(line_no)
         run.finished = True
@@ -236,8 +238,7 @@ class RunTracker:
 
     def _finish_at_end(self, line_no: int, reason: str, open_end: bool = False) -> None:
         """The log (or this run) ended without nimadm's final lines; ``open_end``: the log just stops here."""
-        run = self.run
-        assert run is not None
+        run = self._live
         if run.failed or reached_end(run.phase, run.variants):
             self._finish(line_no, reason)
             return
@@ -254,8 +255,7 @@ class RunTracker:
     # ------------------------------------------------------------------ content
 
     def _fact(self, name: str, value: str, line_no: int, first_wins: bool = False) -> None:
-        run = self.run
-        assert run is not None
+        run = self._live
         value = " ".join(value.split())
         if first_wins and name in run.facts_seen:
             return
@@ -267,16 +267,14 @@ class RunTracker:
         self._emit(Fact(run.index, name, value, line_no))
 
     def _variant(self, variant_id: str, line_no: int) -> None:
-        run = self.run
-        assert run is not None
+        run = self._live
         if variant_id in run.variants:
             return
         run.variants.add(variant_id)
         self._emit(Fact(run.index, "variant", variant_id, line_no))
 
     def _script_output(self, text: str, line_no: int) -> None:
-        run = self.run
-        assert run is not None
+        run = self._live
         if run.script_lines < MAX_SCRIPT_LINES and not self.rules.model.lines.script_end.search(text):
             run.script_lines += 1
             self._emit(Fact(run.index, f"script_output_phase{run.phase}", text[:300], line_no))
