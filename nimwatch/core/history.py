@@ -313,8 +313,7 @@ def record_from_run(
         for ps in run.phases
         if not ps.inferred and ps.status in (PhaseStatus.DONE, PhaseStatus.FAILED) and (seconds := ps.duration)
     }  # (a phase of 0 s, start and end in the same read: nimwatch did not see the phase run)
-    totals = {name: run.phase(number).progress_total for number, name in PROGRESS_SIZES.items()}
-    sizes = {name: total for name, total in totals.items() if total}
+    sizes = {name: total for number, name in PROGRESS_SIZES.items() if (total := run.phase(number).progress_total)}
     variants = tuple(run.variants)
     return HistoryRecord(
         client=client or run.client or run.facts.get("client", "") or "unknown",

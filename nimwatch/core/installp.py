@@ -139,9 +139,8 @@ class InstallpTracker:
             return False
         index = self.spec.summary_row.groupindex
         name, event, result = index["name"] - 1, index["event"] - 1, index["result"] - 1
-        for row in rows:
-            if row[result] != "SUCCESS" or row[event] == "CLEANUP":
-                return False
+        if any(row[result] != "SUCCESS" or row[event] == "CLEANUP" for row in rows):
+            return False
         self._ok.update(row[name] for row in rows)
         return True
 

@@ -177,11 +177,8 @@ def settle(log: LogState, event: LaunchExited, at: Optional[float]) -> Optional[
 
 def _close_phase(run: RunState, status: PhaseStatus, at: Optional[float]) -> None:
     """The phase nimadm was in when it ended: done (the run reached its end) or failed."""
-    phase = run.current_phase
-    if not phase:
-        return
-    ps = run.phase(phase)
-    if ps.status is PhaseStatus.RUNNING:
+    ps = run.phase(run.current_phase) if run.current_phase else None
+    if ps is not None and ps.status is PhaseStatus.RUNNING:
         ps.status = status
         ps.end_line = run.last_line or ps.start_line
         ps.finished_at = at
