@@ -33,6 +33,7 @@ from functools import cached_property
 from typing import Any, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus
+from nimwatch.core.outside import NOT_MIGRATIONS
 from nimwatch.core.state import RunState
 
 RECORD_VERSION = 1
@@ -43,9 +44,6 @@ MODES = ("cache", "nfs", "mksysb")
 
 OUTCOMES = (Outcome.SUCCEEDED.value, Outcome.FAILED.value, Outcome.INCOMPLETE.value)
 """Outcomes a finished run can have (a record is never ``running``)."""
-
-NOT_MIGRATIONS = frozenset({"wakeup", "sleep", "cleanup"})
-"""Variants of nimadm that are not a migration (-W, -S, -C): their records never feed an ETA."""
 
 PHASE_COUNT = 12
 

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 READY = "ready for a NIM operation"
 """The Cstate of a client no NIM operation is working on."""
-END_VARIANTS = frozenset({"cleanup", "wakeup", "sleep"})
+NOT_MIGRATIONS = frozenset({"cleanup", "wakeup", "sleep"})
+"""Variants of nimadm that are not a migration (-C, -W, -S): no phase runs, no record of them feeds an ETA."""
 SLACK = 5.0
 """Seconds a run may seem to have arrived before its nimadm started (clocks read to the second)."""
 
@@ -106,7 +107,7 @@ def exited_ok(event: LaunchExited) -> bool:
 def reached_end(phase: int, variants: Collection[str]) -> bool:
     """A run whose log stops in ``phase`` got as far as a finished run gets (the parser's end-of-log rule)."""
     if phase == 0:
-        return not END_VARIANTS.isdisjoint(variants)
+        return not NOT_MIGRATIONS.isdisjoint(variants)
     return phase == 12 or "partial" in variants
 
 
