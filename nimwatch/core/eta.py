@@ -343,13 +343,12 @@ def estimate(
         stats = [
             PhaseStats(s.phase, s.expected * scale, s.p50 * scale, s.p90 * scale, s.p95 * scale, s.runs) for s in stats
         ]
-    in_run = set(run.phases)
     current_remaining = overdue = 0.0
     if run.phase:
         current = stats[run.phase - 1]
         current_remaining = _current_remaining(run, current, options)
         overdue = max(0.0, run.phase_elapsed - current.p90)
-    later = sum(s.expected for s in stats if s.phase > run.phase and s.phase in in_run and s.phase not in run.done)
+    later = sum(s.expected for s in stats if s.phase > run.phase and s.phase in run.phases and s.phase not in run.done)
     remaining = max(0.0, current_remaining + later)
     return Estimate(
         remaining=remaining,

@@ -31,7 +31,7 @@ from nimwatch.core.events import (
 )
 from nimwatch.core.installp import InstallpTracker
 from nimwatch.core.limits import MAX_SCRIPT_LINES
-from nimwatch.core.outside import END_VARIANTS, reached_end
+from nimwatch.core.outside import NOT_MIGRATIONS, reached_end
 from nimwatch.core.rules import RuleSet
 
 
@@ -104,8 +104,7 @@ class RunTracker:
         if self.run is not None and not self.run.finished:
             self._finish_at_end(line_no, "a new run started in the same log")
         self.runs_started += 1
-        run = ParsedRun(index=self.runs_started, client=self.client)
-        self.run = run
+        run = self.run = ParsedRun(index=self.runs_started, client=self.client)
         self._emit(RunStarted(run.index, line_no, self.client, mid_run))
         for mention in self._mentions:
             self._emit(replace(mention, run=run.index))
@@ -138,7 +137,7 @@ class RunTracker:
             return
         run = self.run
         if run is None or run.finished or number < run.phase:
-            run = self._start_run(line_no, mid_run=number > 1)
+            self._start_run(line_no, mid_run=number > 1)
         elif number == run.phase:
             return
         self._enter_phase(number, line_no)
@@ -158,13 +157,11 @@ class RunTracker:
 
     def _marker(self, phase: int, line_no: int) -> None:
         """A line only phase N prints: places a run whose banner we never saw."""
-        run = self.run
-        if run is None:
-            run = self._start_run(line_no, mid_run=True)
+        run = self.run if self.run is not None else self._start_run(line_no, mid_run=True)
         if run.finished or run.phase != 0:
             return
         run.structured = True
-        if run.variants.isdisjoint(END_VARIANTS):
+        if run.variants.isdisjoint(NOT_MIGRATIONS):
             self._enter_phase(phase, line_no)
 
     def _fail_phase(self, line_no: int) -> None:
@@ -268,10 +265,9 @@ class RunTracker:
 
     def _variant(self, variant_id: str, line_no: int) -> None:
         run = self._live
-        if variant_id in run.variants:
-            return
-        run.variants.add(variant_id)
-        self._emit(Fact(run.index, "variant", variant_id, line_no))
+        if variant_id not in run.variants:
+            run.variants.add(variant_id)
+            self._emit(Fact(run.index, "variant", variant_id, line_no))
 
     def _script_output(self, text: str, line_no: int) -> None:
         run = self._live
