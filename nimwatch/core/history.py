@@ -292,7 +292,6 @@ def run_mode(variants: tuple[str, ...] | list[str]) -> str:
 def record_from_run(
     run: RunState,
     *,
-    client: str = "",
     master: str = "",
     log: str = "",
     source_level: str = "",
@@ -314,7 +313,7 @@ def record_from_run(
     sizes = {name: total for number, name in PROGRESS_SIZES.items() if (total := run.phase(number).progress_total)}
     variants = tuple(run.variants)
     return HistoryRecord(
-        client=client or run.client or run.facts.get("client", "") or "unknown",
+        client=run.client or run.facts.get("client", "") or "unknown",
         master=master or run.facts.get("master", ""),
         log=log,
         run=run.index,
