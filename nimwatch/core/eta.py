@@ -305,11 +305,8 @@ def _current_remaining(run: RunningRun, stats: PhaseStats, options: EtaOptions) 
         return 0.0
     by_history = stats.expected * (1.0 - fraction)
     by_rate = elapsed * (1.0 - fraction) / fraction
-    if options.progress == "count":
-        return by_history
-    if options.progress == "rate":
-        return by_rate
-    weight = math.pow(fraction, options.blend_exponent)
+    # ``count`` and ``rate`` give all the weight to one of them, ``blend`` moves it to the rate as f grows
+    weight = {"count": 0.0, "rate": 1.0}.get(options.progress, math.pow(fraction, options.blend_exponent))
     return (1.0 - weight) * by_history + weight * by_rate
 
 
