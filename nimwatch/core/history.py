@@ -155,10 +155,9 @@ class HistoryRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON object (see the module docstring): the fields in :data:`ROW_COLUMNS` order."""
-        doc = {name: getattr(self, name) for name, _ in ROW_COLUMNS[1:-1]}  # (not ``key``, ``version``)
         return {
             "version": RECORD_VERSION,
-            **doc,
+            **{name: getattr(self, name) for name, _ in ROW_COLUMNS[1:-1]},  # (not ``key``, ``version``)
             "variants": list(self.variants),
             "phases": {str(n): float(s) for n, s in sorted(self.phases.items())},
             "sizes": dict(sorted(self.sizes.items())),
@@ -208,8 +207,7 @@ class HistoryRecord:
 
     def to_row(self) -> tuple[Any, ...]:
         """Values in :data:`ROW_COLUMNS` order (JSON text for variants, phases and sizes)."""
-        doc = self.to_json()
-        doc["key"] = self.key
+        doc = {**self.to_json(), "key": self.key}
         return tuple(
             json.dumps(doc[name], sort_keys=True, separators=(",", ":"))
             if name in ("variants", "phases", "sizes")
