@@ -135,7 +135,7 @@ def launch_run(log: LogState, event: LaunchExited) -> Optional[RunState]:
     before the log was replaced has early line numbers too).
     """
     if event.first_line is None:
-        return log.runs[-1] if log.runs else None
+        return log.current
     for run in log.runs:
         early = event.started is not None and run.started_at is not None and run.started_at < event.started - SLACK
         if run.start_line >= event.first_line and not early:
