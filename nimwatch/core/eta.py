@@ -305,11 +305,8 @@ def _current_remaining(run: RunningRun, stats: PhaseStats, options: EtaOptions) 
         return 0.0
     by_history = stats.expected * (1.0 - fraction)
     by_rate = elapsed * (1.0 - fraction) / fraction
-    if options.progress == "count":
-        return by_history
-    if options.progress == "rate":
-        return by_rate
-    weight = math.pow(fraction, options.blend_exponent)
+    # ``count`` and ``rate`` give all the weight to one of them, ``blend`` moves it to the rate as f grows
+    weight = {"count": 0.0, "rate": 1.0}.get(options.progress, math.pow(fraction, options.blend_exponent))
     return (1.0 - weight) * by_history + weight * by_rate
 
 
@@ -343,13 +340,12 @@ def estimate(
         stats = [
             PhaseStats(s.phase, s.expected * scale, s.p50 * scale, s.p90 * scale, s.p95 * scale, s.runs) for s in stats
         ]
-    in_run = set(run.phases)
     current_remaining = overdue = 0.0
     if run.phase:
         current = stats[run.phase - 1]
         current_remaining = _current_remaining(run, current, options)
         overdue = max(0.0, run.phase_elapsed - current.p90)
-    later = sum(s.expected for s in stats if s.phase > run.phase and s.phase in in_run and s.phase not in run.done)
+    later = sum(s.expected for s in stats if s.phase > run.phase and s.phase in run.phases and s.phase not in run.done)
     remaining = max(0.0, current_remaining + later)
     return Estimate(
         remaining=remaining,

@@ -33,6 +33,7 @@ from functools import cached_property
 from typing import Any, Optional
 
 from nimwatch.core.events import Outcome, PhaseStatus
+from nimwatch.core.outside import NOT_MIGRATIONS
 from nimwatch.core.state import RunState
 
 RECORD_VERSION = 1
@@ -43,9 +44,6 @@ MODES = ("cache", "nfs", "mksysb")
 
 OUTCOMES = (Outcome.SUCCEEDED.value, Outcome.FAILED.value, Outcome.INCOMPLETE.value)
 """Outcomes a finished run can have (a record is never ``running``)."""
-
-NOT_MIGRATIONS = frozenset({"wakeup", "sleep", "cleanup"})
-"""Variants of nimadm that are not a migration (-W, -S, -C): their records never feed an ETA."""
 
 PHASE_COUNT = 12
 
@@ -156,22 +154,11 @@ class HistoryRecord:
     # ------------------------------------------------------------------ JSON
 
     def to_json(self) -> dict[str, Any]:
-        """The documented JSON object (see the module docstring)."""
+        """The documented JSON object (see the module docstring): the fields in :data:`ROW_COLUMNS` order."""
         return {
             "version": RECORD_VERSION,
-            "client": self.client,
-            "master": self.master,
-            "log": self.log,
-            "run": self.run,
-            "source_level": self.source_level,
-            "target_level": self.target_level,
-            "mode": self.mode,
-            "partial": self.partial,
+            **{name: getattr(self, name) for name, _ in ROW_COLUMNS[1:-1]},  # (not ``key``, ``version``)
             "variants": list(self.variants),
-            "outcome": self.outcome,
-            "failed_phase": self.failed_phase,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
             "phases": {str(n): float(s) for n, s in sorted(self.phases.items())},
             "sizes": dict(sorted(self.sizes.items())),
         }
@@ -220,8 +207,7 @@ class HistoryRecord:
 
     def to_row(self) -> tuple[Any, ...]:
         """Values in :data:`ROW_COLUMNS` order (JSON text for variants, phases and sizes)."""
-        doc = self.to_json()
-        doc["key"] = self.key
+        doc = {**self.to_json(), "key": self.key}
         return tuple(
             json.dumps(doc[name], sort_keys=True, separators=(",", ":"))
             if name in ("variants", "phases", "sizes")
@@ -304,7 +290,6 @@ def run_mode(variants: tuple[str, ...] | list[str]) -> str:
 def record_from_run(
     run: RunState,
     *,
-    client: str = "",
     master: str = "",
     log: str = "",
     source_level: str = "",
@@ -323,11 +308,10 @@ def record_from_run(
         for ps in run.phases
         if not ps.inferred and ps.status in (PhaseStatus.DONE, PhaseStatus.FAILED) and (seconds := ps.duration)
     }  # (a phase of 0 s, start and end in the same read: nimwatch did not see the phase run)
-    totals = {name: run.phase(number).progress_total for number, name in PROGRESS_SIZES.items()}
-    sizes = {name: total for name, total in totals.items() if total}
+    sizes = {name: total for number, name in PROGRESS_SIZES.items() if (total := run.phase(number).progress_total)}
     variants = tuple(run.variants)
     return HistoryRecord(
-        client=client or run.client or run.facts.get("client", "") or "unknown",
+        client=run.client or run.facts.get("client", "") or "unknown",
         master=master or run.facts.get("master", ""),
         log=log,
         run=run.index,

@@ -25,6 +25,11 @@ from nimwatch.core.rules import InstallpSpec
 
 MAX_NAMES = 500
 """Fileset names kept per list (a catastrophic run must not eat the memory); counts stay exact."""
+_COUNTS = (
+    "invocations", "filesets_ok", "failed_verification", "already_installed", "total", "builddate_failure",
+    "bosboot_failure",
+)  # fmt: skip
+"""The tracker's attributes an :class:`~nimwatch.core.events.InstallpResult` carries as they are."""
 
 
 class InstallpTracker:
@@ -78,21 +83,16 @@ class InstallpTracker:
         count = int(match.group("count")) if "count" in match.groupdict() else 0
         if key == "already_installed":
             self.already_installed += count
-            self._changed(flush=True)
-        elif key == "failed_verification":
-            if count:
-                self.failed_verification += count
-                self._changed(flush=True)
-                return True
-        elif key == "total":
-            if self.total is None or count > self.total:
-                self.total = count
-                self._changed(flush=True)
+        elif key == "failed_verification" and count:
+            self.failed_verification += count
+        elif key == "total" and (self.total is None or count > self.total):
+            self.total = count
         elif key in ("builddate_failure", "bosboot_failure"):
             setattr(self, key, True)
-            self._changed(flush=True)
-            return True
-        return False
+        else:
+            return False
+        self._changed(flush=True)
+        return key in ("failed_verification", "builddate_failure", "bosboot_failure")
 
     # ------------------------------------------------------------------ lines read one by one in a table
 
@@ -139,9 +139,8 @@ class InstallpTracker:
             return False
         index = self.spec.summary_row.groupindex
         name, event, result = index["name"] - 1, index["event"] - 1, index["result"] - 1
-        for row in rows:
-            if row[result] != "SUCCESS" or row[event] == "CLEANUP":
-                return False
+        if any(row[result] != "SUCCESS" or row[event] == "CLEANUP" for row in rows):
+            return False
         self._ok.update(row[name] for row in rows)
         return True
 
@@ -193,16 +192,6 @@ class InstallpTracker:
         """The run's installp facts so far (marks the tracker clean)."""
         self.dirty = self.flush = False
         names: dict[str, Any] = {key: tuple(value) for key, value in self.lists.items()}
-        return InstallpResult(
-            run=run,
-            phase=phase,
-            line=line,
-            invocations=self.invocations,
-            filesets_ok=self.filesets_ok,
-            **names,
-            failed_verification=self.failed_verification,
-            already_installed=self.already_installed,
-            total=self.total,
-            builddate_failure=self.builddate_failure,
-            bosboot_failure=self.bosboot_failure,
-        )
+        for key in _COUNTS:
+            names[key] = getattr(self, key)
+        return InstallpResult(run=run, phase=phase, line=line, **names)

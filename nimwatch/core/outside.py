@@ -30,6 +30,7 @@ Pure: times come in as arguments.
 from __future__ import annotations
 
 import signal as signals
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 
 READY = "ready for a NIM operation"
 """The Cstate of a client no NIM operation is working on."""
-END_VARIANTS = frozenset({"cleanup", "wakeup", "sleep"})
+NOT_MIGRATIONS = frozenset({"cleanup", "wakeup", "sleep"})
+"""Variants of nimadm that are not a migration (-C, -W, -S): no phase runs, no record of them feeds an ETA."""
 SLACK = 5.0
 """Seconds a run may seem to have arrived before its nimadm started (clocks read to the second)."""
 
@@ -102,11 +104,11 @@ def exited_ok(event: LaunchExited) -> bool:
     return event.signal is None and event.exit_code == 0
 
 
-def reached_end(run: RunState) -> bool:
-    """The log of ``run`` got as far as a finished run gets (the parser's end-of-log rule)."""
-    last = run.last_phase
-    variants = set(run.variants)
-    return last == 12 or ("partial" in variants and last > 0) or (last == 0 and bool(variants & END_VARIANTS))
+def reached_end(phase: int, variants: Collection[str]) -> bool:
+    """A run whose log stops in ``phase`` got as far as a finished run gets (the parser's end-of-log rule)."""
+    if phase == 0:
+        return not NOT_MIGRATIONS.isdisjoint(variants)
+    return phase == 12 or "partial" in variants
 
 
 def shows_failure(run: RunState) -> bool:
@@ -121,9 +123,8 @@ def shows_failure(run: RunState) -> bool:
 
 def is_open(run: RunState) -> bool:
     """The log leaves the outcome open: still running, or incomplete without nimadm's last lines."""
-    if run.outcome is Outcome.RUNNING:
-        return True
-    return run.outcome is Outcome.INCOMPLETE and (run.open_end or run.end_line is None)
+    open_end = run.open_end or run.end_line is None
+    return run.outcome is Outcome.RUNNING or (run.outcome is Outcome.INCOMPLETE and open_end)
 
 
 def launch_run(log: LogState, event: LaunchExited) -> Optional[RunState]:
@@ -134,7 +135,7 @@ def launch_run(log: LogState, event: LaunchExited) -> Optional[RunState]:
     before the log was replaced has early line numbers too).
     """
     if event.first_line is None:
-        return log.runs[-1] if log.runs else None
+        return log.current
     for run in log.runs:
         early = event.started is not None and run.started_at is not None and run.started_at < event.started - SLACK
         if run.start_line >= event.first_line and not early:
@@ -161,7 +162,7 @@ def settle(log: LogState, event: LaunchExited, at: Optional[float]) -> Optional[
         run.failed_phase = run.failed_phase or (failing[0] if failing else (phase or None))
         run.finish_reason = exit_words(event)
         _close_phase(run, PhaseStatus.FAILED, at)
-    elif reached_end(run):
+    elif reached_end(run.last_phase, run.variants):
         run.outcome = Outcome.SUCCEEDED
         run.finish_reason = f"nimadm exited 0 after {where}, the log's last"
         _close_phase(run, PhaseStatus.DONE, at)
@@ -177,11 +178,8 @@ def settle(log: LogState, event: LaunchExited, at: Optional[float]) -> Optional[
 
 def _close_phase(run: RunState, status: PhaseStatus, at: Optional[float]) -> None:
     """The phase nimadm was in when it ended: done (the run reached its end) or failed."""
-    phase = run.current_phase
-    if not phase:
-        return
-    ps = run.phase(phase)
-    if ps.status is PhaseStatus.RUNNING:
+    ps = run.phase(run.current_phase) if run.current_phase else None
+    if ps is not None and ps.status is PhaseStatus.RUNNING:
         ps.status = status
         ps.end_line = run.last_line or ps.start_line
         ps.finished_at = at

@@ -31,6 +31,7 @@ from nimwatch.core.events import (
 )
 from nimwatch.core.installp import InstallpTracker
 from nimwatch.core.limits import MAX_SCRIPT_LINES
+from nimwatch.core.outside import NOT_MIGRATIONS, reached_end
 from nimwatch.core.rules import RuleSet
 
 
@@ -84,6 +85,12 @@ class RunTracker:
         if type(event) is Finding and self.run is not None:
             self.run.findings += 1
 
+    @property
+    def _live(self) -> ParsedRun:
+        """The current run, where the caller knows there is one."""
+        assert self.run is not None
+        return self.run
+
     def _phase(self) -> int:
         return self.run.phase if self.run is not None else 0
 
@@ -97,8 +104,7 @@ class RunTracker:
         if self.run is not None and not self.run.finished:
             self._finish_at_end(line_no, "a new run started in the same log")
         self.runs_started += 1
-        run = ParsedRun(index=self.runs_started, client=self.client)
-        self.run = run
+        run = self.run = ParsedRun(index=self.runs_started, client=self.client)
         self._emit(RunStarted(run.index, line_no, self.client, mid_run))
         for mention in self._mentions:
             self._emit(replace(mention, run=run.index))
@@ -131,14 +137,13 @@ class RunTracker:
             return
         run = self.run
         if run is None or run.finished or number < run.phase:
-            run = self._start_run(line_no, mid_run=number > 1)
+            self._start_run(line_no, mid_run=number > 1)
         elif number == run.phase:
             return
         self._enter_phase(number, line_no)
 
     def _enter_phase(self, number: int, line_no: int) -> None:
-        run = self.run
-        assert run is not None
+        run = self._live
         self._end_installp(line_no)
         run.structured = True
         run.recent.clear()
@@ -152,19 +157,16 @@ class RunTracker:
 
     def _marker(self, phase: int, line_no: int) -> None:
         """A line only phase N prints: places a run whose banner we never saw."""
-        run = self.run
-        if run is None:
-            run = self._start_run(line_no, mid_run=True)
+        run = self.run if self.run is not None else self._start_run(line_no, mid_run=True)
         if run.finished or run.phase != 0:
             return
         run.structured = True
-        if not run.variants & {"cleanup", "wakeup", "sleep"}:
+        if run.variants.isdisjoint(NOT_MIGRATIONS):
             self._enter_phase(phase, line_no)
 
     def _fail_phase(self, line_no: int) -> None:
         """Something failed in the current phase: the run has failed; the phase ends failed when nimadm leaves it."""
-        run = self.run
-        assert run is not None
+        run = self._live
         run.failed = True
         if run.failed_phase is None:
             run.failed_phase = run.phase or None
@@ -173,8 +175,7 @@ class RunTracker:
 
     def _end_phase(self, line_no: int) -> None:
         """nimadm left the current phase (next banner, end of the run): done, or failed if something failed in it."""
-        run = self.run
-        assert run is not None
+        run = self._live
         if run.phase and run.phase_status.get(run.phase) is PhaseStatus.RUNNING:
             status = PhaseStatus.FAILED if run.phase in run.failing_phases else PhaseStatus.DONE
             run.phase_status[run.phase] = status
@@ -224,8 +225,7 @@ class RunTracker:
 
     def _finish(self, line_no: int, reason: str, seal: bool = True) -> None:
         """The run ends (failed if something failed in it); ``seal``: nothing after this line is its output."""
-        run = self.run
-        assert run is not None
+        run = self._live
         self._end_installp(line_no)
         self._end_phase(line_no)
         run.finished = True
@@ -235,14 +235,8 @@ class RunTracker:
 
     def _finish_at_end(self, line_no: int, reason: str, open_end: bool = False) -> None:
         """The log (or this run) ended without nimadm's final lines; ``open_end``: the log just stops here."""
-        run = self.run
-        assert run is not None
-        if (
-            run.failed
-            or run.phase == 12
-            or ("partial" in run.variants and run.phase > 0)
-            or (run.phase == 0 and bool(run.variants & {"cleanup", "wakeup", "sleep"}))
-        ):
+        run = self._live
+        if run.failed or reached_end(run.phase, run.variants):
             self._finish(line_no, reason)
             return
         self._end_installp(line_no)
@@ -258,8 +252,7 @@ class RunTracker:
     # ------------------------------------------------------------------ content
 
     def _fact(self, name: str, value: str, line_no: int, first_wins: bool = False) -> None:
-        run = self.run
-        assert run is not None
+        run = self._live
         value = " ".join(value.split())
         if first_wins and name in run.facts_seen:
             return
@@ -271,16 +264,13 @@ class RunTracker:
         self._emit(Fact(run.index, name, value, line_no))
 
     def _variant(self, variant_id: str, line_no: int) -> None:
-        run = self.run
-        assert run is not None
-        if variant_id in run.variants:
-            return
-        run.variants.add(variant_id)
-        self._emit(Fact(run.index, "variant", variant_id, line_no))
+        run = self._live
+        if variant_id not in run.variants:
+            run.variants.add(variant_id)
+            self._emit(Fact(run.index, "variant", variant_id, line_no))
 
     def _script_output(self, text: str, line_no: int) -> None:
-        run = self.run
-        assert run is not None
+        run = self._live
         if run.script_lines < MAX_SCRIPT_LINES and not self.rules.model.lines.script_end.search(text):
             run.script_lines += 1
             self._emit(Fact(run.index, f"script_output_phase{run.phase}", text[:300], line_no))

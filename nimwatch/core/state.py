@@ -227,8 +227,7 @@ class LogState:
         """Reduce one event into the state; ``at`` is its arrival time when known."""
         if isinstance(event, LinesRead):
             self.lines = event.line
-            if event.last_text:
-                self.last_text = event.last_text
+            self.last_text = event.last_text or self.last_text
             kept = self.find_run(event.run) if event.run is not None else None
             if kept is not None:
                 kept.last_line = event.line

@@ -102,7 +102,6 @@ def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -
     op = operation_of(run)
     phase = run.failed_phase or run.current_phase or run.last_phase
     if op != "migration":
-        what = OPERATION_WORDS[op]
         if run.outcome is Outcome.SUCCEEDED:
             return {
                 "cleanup": "clean-up done (nimadm -C): nothing migrated",
@@ -110,7 +109,7 @@ def run_label(run: RunState, *, stalled: bool = False, last_line_at: str = "") -
                 "sleep": "sleep done: altinst_rootvg is put back to sleep",
             }[op]
         words = {Outcome.FAILED: "failed", Outcome.RUNNING: "running"}.get(run.outcome, "did not finish")
-        return f"{what} {words}"
+        return f"{OPERATION_WORDS[op]} {words}"
     if run.outcome is Outcome.RUNNING:
         return f"running in phase {phase}" if phase else "running, before phase 1"
     ended = run.nimadm_exit
@@ -329,14 +328,12 @@ def client_verdict(
     mig = migrations[-1]
     later = runs[runs.index(mig) + 1 :]
     cleanups = [r for r in later if operation_of(r) == "cleanup" and r.outcome is Outcome.SUCCEEDED]
-    judged_stalled = stalled if mig is latest else False
-    stamp = last_line_at if mig is latest else ""
-    label = run_label(mig, stalled=judged_stalled, last_line_at=stamp)
     if not cleanups:
-        status = mig.outcome.value
-        return ClientVerdict(status, label, mig.index, "migration", False, reboot_verdict(mig, stalled=judged_stalled))
-    cleanup = cleanups[-1]
-    boot = cleanup.boot_disk
+        judged_stalled = stalled and mig is latest
+        label = run_label(mig, stalled=judged_stalled, last_line_at=last_line_at if mig is latest else "")
+        reboot = reboot_verdict(mig, stalled=judged_stalled)
+        return ClientVerdict(mig.outcome.value, label, mig.index, "migration", False, reboot)
+    boot = cleanups[-1].boot_disk
     reboot = RebootVerdict(
         "not_applicable",
         "Nothing to reboot into: nimadm -C removed what the migration left"
