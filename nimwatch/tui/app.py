@@ -30,6 +30,7 @@ from nimwatch.eta_live import EtaSource
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.announce import Announcer
+from nimwatch.tui.app_screen import AppScreen
 from nimwatch.tui.ascii_driver import ascii_driver
 from nimwatch.tui.bridge import Coalescer, NoticeBridge
 from nimwatch.tui.context import TuiContext
@@ -197,11 +198,8 @@ class NimwatchApp(ReplayKeys):
         self._dirty, self._full = set(), False
         self.refreshes += 1
         self.announcer.update_title(self.ctx.refresh_fleet(dirty, full))
-        others = [s for s in self.screen_stack if s is not self.dashboard and hasattr(s, "refresh_state")]
-        targets: list[Any] = [self.dashboard, *others]
-        for screen in targets:
-            # A screen being dismissed loses its children first: it is not refreshed any more.
-            if getattr(screen, "ready", False) and screen.is_running and not screen._closing:
+        for screen in self.screen_stack:  # the dashboard first: it is the bottom screen
+            if isinstance(screen, AppScreen) and screen.showing:
                 screen.refresh_state(dirty, full)
 
     def _tick(self) -> None:
@@ -222,7 +220,7 @@ class NimwatchApp(ReplayKeys):
             return
         self.fleet.state.apply(message.result)
         for screen in self.screen_stack:
-            if isinstance(screen, FleetScreen) and screen.ready and screen.is_running and not screen._closing:
+            if isinstance(screen, FleetScreen) and screen.showing:
                 screen.show_state()
 
     # ------------------------------------------------------------------ navigation
