@@ -74,22 +74,60 @@ class NimwatchApp(ReplayKeys):
 
     def __init__(
         self,
-        ctx: TuiContext,
+        engine: Engine,
         *,
+        replay: Optional[ReplayControl] = None,
         tailer: Any = None,
         stall: Any = None,
-        start_replay: bool = True,
+        clock: Callable[[], float] = time.time,
+        report_dir: Optional[Path] = None,
         theme: str = "textual-dark",
+        start_replay: bool = True,
+        timed: Optional[Callable[[str], bool]] = None,
+        fresh: Optional[Callable[[str, int], bool]] = None,
+        time_known: Optional[Callable[[str, int], bool]] = None,
+        alert_journal: Optional[AlertJournal] = None,
         bell: bool = True,
         title: bool = True,
         charset: Optional[str] = None,
         fleet: Optional[FleetFeed] = None,
         open_fleet: bool = False,
     ) -> None:
+        """The nimwatch app, for the CLI and the tests alike.
+
+        Args:
+            engine: the engine the sources feed; the app only subscribes to it.
+            replay: a replay source (its controls get keys; it runs in a worker unless ``start_replay`` is False).
+            tailer: a live source with ``start()`` and ``stop()`` (the watcher's Tailer).
+            stall: a stall monitor with ``check(now)``, asked every ``STALL_INTERVAL`` seconds.
+            clock: "now" for elapsed times when following live logs (a replay uses its log time).
+            report_dir: where the report key writes (default: the current directory).
+            theme: a Textual theme; ``ansi-dark`` keeps to the terminal's 16 colours.
+            timed: False for logs whose arrival times are unknown (elapsed and ETA hidden).
+            fresh: False for a log line that was there before nimwatch started (its failure is not announced).
+            time_known: False for a log line whose arrival time is only an upper bound (alerts say ``<=``).
+            alert_journal: where the alerts' first times and acknowledgements are kept (None: this session only).
+            bell: ring the terminal bell when a migration fails or stalls.
+            title: keep the terminal's title on the fleet's counts.
+            charset: the encoding to draw in when the terminal cannot show Unicode (None: it can).
+            fleet: every master's clients from Prometheus (the ``F`` key's screen), looked at in its own thread.
+            open_fleet: start on the fleet screen (``nimwatch tui --fleet URL``).
+        """
         super().__init__()
         if charset is not None:  # the terminal cannot show Unicode: draw its characters only
             self.driver_class = ascii_driver(self.driver_class, charset)
-        self.ctx = ctx
+        self.ctx = ctx = TuiContext(
+            engine=engine,
+            now=clock if replay is None else lambda: replay.now,
+            replay=replay,
+            report_dir=report_dir if report_dir is not None else Path.cwd(),
+            timed=timed if timed is not None else (lambda log: True),
+            fresh=fresh if fresh is not None else (lambda log, line: True),
+            alerts=AlertStore(journal=alert_journal),
+            estimate=EtaSource(engine.rules).eta_for,  # no history yet: the CLI hands it the journal's
+        )
+        if time_known is not None:
+            ctx.alerts.time_known = time_known
         self.tailer = tailer
         self.stall = stall
         self.start_replay = start_replay
@@ -276,67 +314,5 @@ class NimwatchApp(ReplayKeys):
         return not (action == "alerts" and isinstance(self.screen, AlertsScreen))
 
 
-def make_app(
-    engine: Engine,
-    *,
-    replay: Optional[ReplayControl] = None,
-    tailer: Any = None,
-    stall: Any = None,
-    clock: Callable[[], float] = time.time,
-    report_dir: Optional[Path] = None,
-    theme: str = "textual-dark",
-    start_replay: bool = True,
-    timed: Optional[Callable[[str], bool]] = None,
-    fresh: Optional[Callable[[str, int], bool]] = None,
-    time_known: Optional[Callable[[str, int], bool]] = None,
-    alert_journal: Optional[AlertJournal] = None,
-    bell: bool = True,
-    title: bool = True,
-    charset: Optional[str] = None,
-    fleet: Optional[FleetFeed] = None,
-    open_fleet: bool = False,
-) -> NimwatchApp:
-    """The nimwatch app, for the CLI and the tests alike.
-
-    Args:
-        engine: the engine the sources feed; the app only subscribes to it.
-        replay: a replay source (its controls get keys; it runs in a worker unless ``start_replay`` is False).
-        tailer: a live source with ``start()`` and ``stop()`` (the watcher's Tailer).
-        stall: a stall monitor with ``check(now)``, asked every ``STALL_INTERVAL`` seconds.
-        clock: "now" for elapsed times when following live logs (a replay uses its log time).
-        report_dir: where the report key writes (default: the current directory).
-        theme: a Textual theme; ``ansi-dark`` keeps to the terminal's 16 colours.
-        timed: False for logs whose arrival times are unknown (elapsed and ETA hidden).
-        fresh: False for a log line that was there before nimwatch started (its failure is not announced).
-        time_known: False for a log line whose arrival time is only an upper bound (alerts say ``<=``).
-        alert_journal: where the alerts' first times and acknowledgements are kept (None: this session only).
-        bell: ring the terminal bell when a migration fails or stalls.
-        title: keep the terminal's title on the fleet's counts.
-        charset: the encoding to draw in when the terminal cannot show Unicode (None: it can).
-        fleet: every master's clients from Prometheus (the ``F`` key's screen), looked at in its own thread.
-        open_fleet: start on the fleet screen (``nimwatch tui --fleet URL``).
-    """
-    ctx = TuiContext(
-        engine=engine,
-        now=clock if replay is None else lambda: replay.now,
-        replay=replay,
-        report_dir=report_dir if report_dir is not None else Path.cwd(),
-        timed=timed if timed is not None else (lambda log: True),
-        fresh=fresh if fresh is not None else (lambda log, line: True),
-        alerts=AlertStore(journal=alert_journal),
-        estimate=EtaSource(engine.rules).eta_for,  # no history yet: the CLI hands it the journal's
-    )
-    if time_known is not None:
-        ctx.alerts.time_known = time_known
-    return NimwatchApp(
-        ctx,
-        tailer=tailer,
-        stall=stall,
-        start_replay=start_replay,
-        theme=theme,
-        bell=bell,
-        title=title,
-        charset=charset,
-        fleet=fleet,
-        open_fleet=open_fleet,
-    )
+make_app = NimwatchApp
+"""The factory the CLI and the tests share: the app's constructor."""
