@@ -248,9 +248,6 @@ class NimwatchApp(ReplayKeys):
         if (running or self.ctx.replay is not None) and not self.coalescer.pending:
             self.refresh_views()
 
-    def replay_log(self) -> Optional[str]:
-        return self.screen.log_path if isinstance(self.screen, DetailScreen) else None
-
     # ------------------------------------------------------------------ Prometheus -> the fleet screen
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
