@@ -69,18 +69,11 @@ class FleetScreen(AppScreen):
         Binding("enter", "fold", "Fold master", show=False),
     ]
 
-    def __init__(
-        self,
-        state: FleetState,
-        names: Mapping[int, str],
-        look_now: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, state: FleetState, names: Mapping[int, str], look_now: Callable[[], None]) -> None:
         super().__init__("fleet")
         self.state = state
         self.names = names
         self._look_now = look_now
-        self.clock = clock
         self.problems_only = False
         self.folded: set[str] = set()
         self.lines: list[Line] = []
@@ -223,7 +216,7 @@ class FleetScreen(AppScreen):
 
     def _detail(self) -> None:
         view = self.state.view
-        now = view.at if view is not None else self.clock()
+        now = view.at if view is not None else time.time()
         self.query_one("#fleet-detail", Static).update(detail_text(self.at_cursor(self.lines), now, self.names))
 
     # ------------------------------------------------------------------ the cursor
