@@ -87,7 +87,6 @@ class AlertStore:
 
     def __init__(
         self,
-        limit: int = MAX_ALERTS,
         journal: Optional[AlertJournal] = None,
         identity: Callable[[str], str] = file_identity,
         clock: Optional[Callable[[], float]] = None,
@@ -100,7 +99,6 @@ class AlertStore:
         """Goes up with every change (screens redraw only when it moved)."""
         self._counted = (-1, 0)
         """(version, :attr:`unacknowledged` at that version)."""
-        self._limit = limit
         self.journal = journal
         self._known = journal.known() if journal is not None else {}
         self._pending: list[tuple[str, str, float, bool]] = []
@@ -185,8 +183,8 @@ class AlertStore:
         self._next_id += 1
         self.version += 1
         self._alerts[key] = alert
-        if len(self._alerts) > self._limit:
-            for old in list(self._alerts)[: len(self._alerts) - self._limit]:
+        if len(self._alerts) > MAX_ALERTS:
+            for old in list(self._alerts)[: len(self._alerts) - MAX_ALERTS]:
                 del self._alerts[old]
         return alert
 

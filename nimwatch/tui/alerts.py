@@ -23,10 +23,10 @@ from typing import Optional
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from nimwatch.tui.alert_store import LEVEL_WORDS, LEVELS, Alert
+from nimwatch.tui.app_screen import AppScreen
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.messages import OpenClient
 from nimwatch.tui.prompt import ConfirmScreen
@@ -49,7 +49,7 @@ def alert_time(ts: float, now: float, approx: bool = False) -> str:
     return ("<=" if approx else "") + text
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(AppScreen):
     """Findings and stalls of every client."""
 
     BINDINGS = [
@@ -64,15 +64,13 @@ class AlertsScreen(Screen[None]):
     ]
 
     def __init__(self, ctx: TuiContext) -> None:
-        super().__init__(id="alerts")
+        super().__init__("alerts")
         self.ctx = ctx
         self.show_acknowledged = True
         self.level = "info"
         """The severity filter (:data:`~nimwatch.tui.alert_store.LEVELS`): routine lines hidden."""
         self.grouped = True
         self._version = -1
-        self.ready = False
-        """Composed: the app may refresh it."""
         self.lines: list[Line] = []
         """What each line of the list stands for, in order."""
         self.heads: dict[str, Head] = {}
@@ -118,7 +116,7 @@ class AlertsScreen(Screen[None]):
         else:
             lines = [(f"a{a.id}", [a]) for a in store.newest_first(self.show_acknowledged, self.level)]
         table = self.query_one(RowTable)
-        selected = self._selected()
+        selected = self.at_cursor(self.lines)
         table.clear()
         now = self.ctx.now()
         for key, alerts in lines:
@@ -187,16 +185,8 @@ class AlertsScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def _selected(self) -> Optional[Line]:
-        row = self.query_one(RowTable).cursor_row
-        return self.lines[row] if 0 <= row < len(self.lines) else None
-
-    def action_back(self) -> None:
-        self.ready = False
-        self.dismiss()
-
     def action_acknowledge(self) -> None:
-        selected = self._selected()
+        selected = self.at_cursor(self.lines)
         if selected is None:
             return
         key, alerts = selected
@@ -247,7 +237,7 @@ class AlertsScreen(Screen[None]):
         self.action_open()
 
     def action_open(self) -> None:
-        selected = self._selected()
+        selected = self.at_cursor(self.lines)
         if selected is None:
             return
         key, alerts = selected

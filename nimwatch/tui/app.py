@@ -30,6 +30,7 @@ from nimwatch.eta_live import EtaSource
 from nimwatch.tui.alert_store import AlertStore
 from nimwatch.tui.alerts import AlertsScreen
 from nimwatch.tui.announce import Announcer
+from nimwatch.tui.app_screen import AppScreen
 from nimwatch.tui.ascii_driver import ascii_driver
 from nimwatch.tui.bridge import Coalescer, NoticeBridge
 from nimwatch.tui.context import TuiContext
@@ -73,22 +74,60 @@ class NimwatchApp(ReplayKeys):
 
     def __init__(
         self,
-        ctx: TuiContext,
+        engine: Engine,
         *,
+        replay: Optional[ReplayControl] = None,
         tailer: Any = None,
         stall: Any = None,
-        start_replay: bool = True,
+        clock: Callable[[], float] = time.time,
+        report_dir: Optional[Path] = None,
         theme: str = "textual-dark",
+        start_replay: bool = True,
+        timed: Optional[Callable[[str], bool]] = None,
+        fresh: Optional[Callable[[str, int], bool]] = None,
+        time_known: Optional[Callable[[str, int], bool]] = None,
+        alert_journal: Optional[AlertJournal] = None,
         bell: bool = True,
         title: bool = True,
         charset: Optional[str] = None,
         fleet: Optional[FleetFeed] = None,
         open_fleet: bool = False,
     ) -> None:
+        """The nimwatch app, for the CLI and the tests alike.
+
+        Args:
+            engine: the engine the sources feed; the app only subscribes to it.
+            replay: a replay source (its controls get keys; it runs in a worker unless ``start_replay`` is False).
+            tailer: a live source with ``start()`` and ``stop()`` (the watcher's Tailer).
+            stall: a stall monitor with ``check(now)``, asked every ``STALL_INTERVAL`` seconds.
+            clock: "now" for elapsed times when following live logs (a replay uses its log time).
+            report_dir: where the report key writes (default: the current directory).
+            theme: a Textual theme; ``ansi-dark`` keeps to the terminal's 16 colours.
+            timed: False for logs whose arrival times are unknown (elapsed and ETA hidden).
+            fresh: False for a log line that was there before nimwatch started (its failure is not announced).
+            time_known: False for a log line whose arrival time is only an upper bound (alerts say ``<=``).
+            alert_journal: where the alerts' first times and acknowledgements are kept (None: this session only).
+            bell: ring the terminal bell when a migration fails or stalls.
+            title: keep the terminal's title on the fleet's counts.
+            charset: the encoding to draw in when the terminal cannot show Unicode (None: it can).
+            fleet: every master's clients from Prometheus (the ``F`` key's screen), looked at in its own thread.
+            open_fleet: start on the fleet screen (``nimwatch tui --fleet URL``).
+        """
         super().__init__()
         if charset is not None:  # the terminal cannot show Unicode: draw its characters only
             self.driver_class = ascii_driver(self.driver_class, charset)
-        self.ctx = ctx
+        self.ctx = ctx = TuiContext(
+            engine=engine,
+            now=clock if replay is None else lambda: replay.now,
+            replay=replay,
+            report_dir=report_dir if report_dir is not None else Path.cwd(),
+            timed=timed if timed is not None else (lambda log: True),
+            fresh=fresh if fresh is not None else (lambda log, line: True),
+            alerts=AlertStore(journal=alert_journal),
+            estimate=EtaSource(engine.rules).eta_for,  # no history yet: the CLI hands it the journal's
+        )
+        if time_known is not None:
+            ctx.alerts.time_known = time_known
         self.tailer = tailer
         self.stall = stall
         self.start_replay = start_replay
@@ -197,11 +236,8 @@ class NimwatchApp(ReplayKeys):
         self._dirty, self._full = set(), False
         self.refreshes += 1
         self.announcer.update_title(self.ctx.refresh_fleet(dirty, full))
-        others = [s for s in self.screen_stack if s is not self.dashboard and hasattr(s, "refresh_state")]
-        targets: list[Any] = [self.dashboard, *others]
-        for screen in targets:
-            # A screen being dismissed loses its children first: it is not refreshed any more.
-            if getattr(screen, "ready", False) and screen.is_running and not screen._closing:
+        for screen in self.screen_stack:  # the dashboard first: it is the bottom screen
+            if isinstance(screen, AppScreen) and screen.showing:
                 screen.refresh_state(dirty, full)
 
     def _tick(self) -> None:
@@ -212,9 +248,6 @@ class NimwatchApp(ReplayKeys):
         if (running or self.ctx.replay is not None) and not self.coalescer.pending:
             self.refresh_views()
 
-    def replay_log(self) -> Optional[str]:
-        return self.screen.log_path if isinstance(self.screen, DetailScreen) else None
-
     # ------------------------------------------------------------------ Prometheus -> the fleet screen
 
     def on_fleet_updated(self, message: FleetUpdated) -> None:
@@ -222,7 +255,7 @@ class NimwatchApp(ReplayKeys):
             return
         self.fleet.state.apply(message.result)
         for screen in self.screen_stack:
-            if isinstance(screen, FleetScreen) and screen.ready and screen.is_running and not screen._closing:
+            if isinstance(screen, FleetScreen) and screen.showing:
                 screen.show_state()
 
     # ------------------------------------------------------------------ navigation
@@ -278,67 +311,5 @@ class NimwatchApp(ReplayKeys):
         return not (action == "alerts" and isinstance(self.screen, AlertsScreen))
 
 
-def make_app(
-    engine: Engine,
-    *,
-    replay: Optional[ReplayControl] = None,
-    tailer: Any = None,
-    stall: Any = None,
-    clock: Callable[[], float] = time.time,
-    report_dir: Optional[Path] = None,
-    theme: str = "textual-dark",
-    start_replay: bool = True,
-    timed: Optional[Callable[[str], bool]] = None,
-    fresh: Optional[Callable[[str, int], bool]] = None,
-    time_known: Optional[Callable[[str, int], bool]] = None,
-    alert_journal: Optional[AlertJournal] = None,
-    bell: bool = True,
-    title: bool = True,
-    charset: Optional[str] = None,
-    fleet: Optional[FleetFeed] = None,
-    open_fleet: bool = False,
-) -> NimwatchApp:
-    """The nimwatch app, for the CLI and the tests alike.
-
-    Args:
-        engine: the engine the sources feed; the app only subscribes to it.
-        replay: a replay source (its controls get keys; it runs in a worker unless ``start_replay`` is False).
-        tailer: a live source with ``start()`` and ``stop()`` (the watcher's Tailer).
-        stall: a stall monitor with ``check(now)``, asked every ``STALL_INTERVAL`` seconds.
-        clock: "now" for elapsed times when following live logs (a replay uses its log time).
-        report_dir: where the report key writes (default: the current directory).
-        theme: a Textual theme; ``ansi-dark`` keeps to the terminal's 16 colours.
-        timed: False for logs whose arrival times are unknown (elapsed and ETA hidden).
-        fresh: False for a log line that was there before nimwatch started (its failure is not announced).
-        time_known: False for a log line whose arrival time is only an upper bound (alerts say ``<=``).
-        alert_journal: where the alerts' first times and acknowledgements are kept (None: this session only).
-        bell: ring the terminal bell when a migration fails or stalls.
-        title: keep the terminal's title on the fleet's counts.
-        charset: the encoding to draw in when the terminal cannot show Unicode (None: it can).
-        fleet: every master's clients from Prometheus (the ``F`` key's screen), looked at in its own thread.
-        open_fleet: start on the fleet screen (``nimwatch tui --fleet URL``).
-    """
-    ctx = TuiContext(
-        engine=engine,
-        now=clock if replay is None else lambda: replay.now,
-        replay=replay,
-        report_dir=report_dir if report_dir is not None else Path.cwd(),
-        timed=timed if timed is not None else (lambda log: True),
-        fresh=fresh if fresh is not None else (lambda log, line: True),
-        alerts=AlertStore(journal=alert_journal),
-        estimate=EtaSource(engine.rules).eta_for,  # no history yet: the CLI hands it the journal's
-    )
-    if time_known is not None:
-        ctx.alerts.time_known = time_known
-    return NimwatchApp(
-        ctx,
-        tailer=tailer,
-        stall=stall,
-        start_replay=start_replay,
-        theme=theme,
-        bell=bell,
-        title=title,
-        charset=charset,
-        fleet=fleet,
-        open_fleet=open_fleet,
-    )
+make_app = NimwatchApp
+"""The factory the CLI and the tests share: the app's constructor."""

@@ -24,6 +24,7 @@ client when sorted by status.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 from rich.segment import Segment
@@ -112,19 +113,17 @@ class ClientTable(ScrollView, can_focus=True):
         Binding("end,ctrl+end", "last", "Last row", show=False),
     ]
 
+    @dataclass
     class RowSelected(Message):
         """Enter, or a click on a row: open this client."""
 
-        def __init__(self, log: str) -> None:
-            super().__init__()
-            self.log = log
+        log: str
 
+    @dataclass
     class HeaderClicked(Message):
         """A click on a column's header: sort by it (again: the other way)."""
 
-        def __init__(self, column: str) -> None:
-            super().__init__()
-            self.column = column
+        column: str
 
     def __init__(self, *, id: Optional[str] = None) -> None:
         super().__init__(id=id)

@@ -17,9 +17,9 @@ from typing import Optional
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer
 
+from nimwatch.tui.app_screen import AppScreen
 from nimwatch.tui.client_table import ClientTable
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.heatmap import HeatmapScreen
@@ -32,7 +32,7 @@ from nimwatch.views.columns import COLUMN_LABELS
 from nimwatch.views.status_table import DESCENDING_FIRST, FILTERS, SORTS, ClientRow, filter_rows, sort_rows
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(AppScreen):
     """One row per client."""
 
     BINDINGS = [
@@ -48,14 +48,12 @@ class DashboardScreen(Screen[None]):
     ]
 
     def __init__(self, ctx: TuiContext) -> None:
-        super().__init__(id="dashboard")
+        super().__init__("dashboard")
         self.ctx = ctx
         self.sort = "status"
         self.descending = False
         self.status_filter = "all"
         self.name_filter = ""
-        self.ready = False
-        """Composed: the app may refresh it."""
         self.shown: list[str] = []
         """Logs of the rows shown, in order (what tests and the detail screen read)."""
 

@@ -21,12 +21,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from nimwatch.core.advice import advice_values, fill_advice
 from nimwatch.core.verdict import run_label
 from nimwatch.terminal import escape_controls
+from nimwatch.tui.app_screen import AppScreen
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.facts import FactsPanel
 from nimwatch.tui.findings import FindingsPanel
@@ -42,7 +42,7 @@ from nimwatch.views.status_table import fmt_duration
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(AppScreen):
     """Everything about one client."""
 
     BINDINGS = [
@@ -61,13 +61,11 @@ class DetailScreen(Screen[None]):
     ]
 
     def __init__(self, ctx: TuiContext, log: str, line: Optional[int] = None) -> None:
-        super().__init__(id="detail")
+        super().__init__("detail")
         self.ctx = ctx
         self.log_path = log
         self._start_line = line
         self._start_tab = "overview"
-        self.ready = False
-        """Composed: the app may refresh it."""
         self.report_path: Optional[Path] = None
         """The last report written (tests read it)."""
 
@@ -166,10 +164,6 @@ class DetailScreen(Screen[None]):
             self._log_status()
 
     # ------------------------------------------------------------------ actions
-
-    def action_back(self) -> None:
-        self.ready = False
-        self.dismiss()
 
     def action_tab(self, tab: str) -> None:
         if not self.ready:  # a key pressed while the screen opens: its first draw shows that tab

@@ -32,10 +32,10 @@ from typing import Callable, Optional
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from nimwatch.fleet import ClientView, FleetView, MasterView
+from nimwatch.tui.app_screen import AppScreen
 from nimwatch.tui.fleet_feed import FleetState
 from nimwatch.tui.fleet_lines import (
     COLUMNS,
@@ -59,7 +59,7 @@ from nimwatch.views.fleet_text import summary
 __all__ = ["FleetScreen", "client_cells", "detail_text", "fleet_lines", "one_line"]
 
 
-class FleetScreen(Screen[None]):
+class FleetScreen(AppScreen):
     """Every master's clients from Prometheus."""
 
     BINDINGS = [
@@ -69,22 +69,13 @@ class FleetScreen(Screen[None]):
         Binding("enter", "fold", "Fold master", show=False),
     ]
 
-    def __init__(
-        self,
-        state: FleetState,
-        names: Mapping[int, str],
-        look_now: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(id="fleet")
+    def __init__(self, state: FleetState, names: Mapping[int, str], look_now: Callable[[], None]) -> None:
+        super().__init__("fleet")
         self.state = state
         self.names = names
         self._look_now = look_now
-        self.clock = clock
         self.problems_only = False
         self.folded: set[str] = set()
-        self.ready = False
-        """Composed: the app may refresh it."""
         self.lines: list[Line] = []
         """What each line of the table stands for, in order (tests read it)."""
         self._drawn: Optional[tuple[object, ...]] = None
@@ -123,7 +114,7 @@ class FleetScreen(Screen[None]):
         drawn = (id(view), state.error is None, self.problems_only, tuple(sorted(self.folded)))
         if drawn != self._drawn or full:
             self._drawn = drawn
-            selected = self.selected_line()
+            selected = self.at_cursor(self.lines)
             self._fill(table, lines, view.at if view is not None else 0.0, dim=state.error is not None)
             keys = [key for key, _, _ in lines]
             if selected is not None and selected[0] in keys:
@@ -225,14 +216,10 @@ class FleetScreen(Screen[None]):
 
     def _detail(self) -> None:
         view = self.state.view
-        now = view.at if view is not None else self.clock()
-        self.query_one("#fleet-detail", Static).update(detail_text(self.selected_line(), now, self.names))
+        now = view.at if view is not None else time.time()
+        self.query_one("#fleet-detail", Static).update(detail_text(self.at_cursor(self.lines), now, self.names))
 
     # ------------------------------------------------------------------ the cursor
-
-    def selected_line(self) -> Optional[Line]:
-        row = self.query_one(RowTable).cursor_row
-        return self.lines[row] if 0 <= row < len(self.lines) else None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -240,15 +227,11 @@ class FleetScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        line = self.selected_line()
+        line = self.at_cursor(self.lines)
         if line is not None and line[2] is None:
             self.action_fold()
 
     # ------------------------------------------------------------------ actions
-
-    def action_back(self) -> None:
-        self.ready = False
-        self.dismiss()
 
     def action_look_now(self) -> None:
         self._look_now()
@@ -260,7 +243,7 @@ class FleetScreen(Screen[None]):
 
     def action_fold(self) -> None:
         """Fold or unfold the master under the cursor (or the master of the client under it)."""
-        line = self.selected_line()
+        line = self.at_cursor(self.lines)
         if line is None:
             return
         name = line[1].name

@@ -15,12 +15,12 @@ from typing import Optional
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from nimwatch.core.events import PhaseStatus
 from nimwatch.core.state import RunState
 from nimwatch.core.timing import FAST, SLOW, VERY_SLOW, Cell, heat_rows
+from nimwatch.tui.app_screen import AppScreen
 from nimwatch.tui.context import TuiContext
 from nimwatch.tui.messages import OpenClient
 from nimwatch.tui.row_table import RowTable
@@ -95,7 +95,7 @@ LEGEND = Text.assemble(
 )
 
 
-class HeatmapScreen(Screen[None]):
+class HeatmapScreen(AppScreen):
     """Clients x phases."""
 
     BINDINGS = [
@@ -104,10 +104,8 @@ class HeatmapScreen(Screen[None]):
     ]
 
     def __init__(self, ctx: TuiContext) -> None:
-        super().__init__(id="heatmap")
+        super().__init__("heatmap")
         self.ctx = ctx
-        self.ready = False
-        """Composed: the app may refresh it."""
         self.shown: list[str] = []
         """Logs of the rows, in order."""
         self.cells: dict[str, list[Cell]] = {}
@@ -146,7 +144,7 @@ class HeatmapScreen(Screen[None]):
                 labels[row.log] = Text(row.label, style=STATUS_STYLE[row.status], no_wrap=True, overflow="ellipsis")
             self.cells = heat_rows(runs, self.ctx.now())
         table = self.query_one(DataTable)
-        selected = self._selected()
+        selected = self.at_cursor(self.shown)
         table.clear()
         self.shown = list(runs)
         for log in self.shown:
@@ -154,19 +152,11 @@ class HeatmapScreen(Screen[None]):
         if selected in self.shown:
             table.move_cursor(row=self.shown.index(selected), animate=False)
 
-    def _selected(self) -> Optional[str]:
-        row = self.query_one(DataTable).cursor_row
-        return self.shown[row] if 0 <= row < len(self.shown) else None
-
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open()
 
     def action_open(self) -> None:
-        log = self._selected()
+        log = self.at_cursor(self.shown)
         if log is not None:
             self.post_message(OpenClient(log))
-
-    def action_back(self) -> None:
-        self.ready = False
-        self.dismiss()

@@ -208,8 +208,7 @@ class LogView(ScrollView, can_focus=True):
         self.action_cursor(direction * max(1, self.scrollable_content_region.height - 1))
 
     def action_first(self) -> None:
-        self.follow = False
-        self._move(0)
+        self.action_cursor(-self.cursor)
 
     def action_last(self) -> None:
         self._move(self.count - 1)

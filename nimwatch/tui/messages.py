@@ -10,6 +10,7 @@ Prometheus.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -25,30 +26,27 @@ class NoticesArrived(Message):
         return isinstance(message, NoticesArrived)
 
 
+@dataclass
 class JumpToLine(Message):
     """Show this line of the log (from the findings list or the alerts screen)."""
 
-    def __init__(self, line: int) -> None:
-        super().__init__()
-        self.line = line
+    line: int
 
 
+@dataclass
 class OpenClient(Message):
     """Open a client's detail screen (at a log line, when given)."""
 
-    def __init__(self, log: str, line: int | None = None) -> None:
-        super().__init__()
-        self.log = log
-        self.line = line
+    log: str
+    line: int | None = None
 
 
 class OpenFleet(Message):
     """Show the fleet screen (every master's clients, from Prometheus)."""
 
 
+@dataclass
 class FleetUpdated(Message):
     """The fleet feed's thread looked at Prometheus: a new view, or why there is none."""
 
-    def __init__(self, result: FleetResult) -> None:
-        super().__init__()
-        self.result = result
+    result: FleetResult

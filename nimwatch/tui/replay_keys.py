@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from nimwatch.tui.context import TuiContext
+from nimwatch.tui.detail import DetailScreen
 from nimwatch.tui.prompt import PromptScreen
 from nimwatch.vocabulary import FINDING
 
@@ -21,7 +22,7 @@ SPEED_LIMITS = (1 / 16, 4096.0)
 
 
 class ReplayKeys(App[None]):
-    """Replay actions; the app sets ``ctx`` and defines the three methods declared here."""
+    """Replay actions; the app sets ``ctx`` and defines the two methods declared here."""
 
     ctx: TuiContext
 
@@ -39,8 +40,6 @@ class ReplayKeys(App[None]):
     """Redraw the screens now (the app's)."""
     drain: Callable[[], None]
     """Take the notices the bridge holds (the app's)."""
-    replay_log: Callable[[], Optional[str]]
-    """The log "go to line" applies to: the client shown, None for the first log (the app's)."""
 
     def action_replay_pause(self) -> None:
         replay = self.ctx.replay
@@ -82,7 +81,8 @@ class ReplayKeys(App[None]):
         replay = self.ctx.replay
         if replay is None:
             return
-        log = self.replay_log()
+        # the log "go to line" applies to: the client shown, None for the first log
+        log = self.screen.log_path if isinstance(self.screen, DetailScreen) else None
 
         def done(value: Optional[str]) -> None:
             text = (value or "").strip()

@@ -142,24 +142,18 @@ def line_segments(layout: Layout, cells: Sequence[Text], styles: LineStyles, con
 
 def cell_segments(cell: Text, width: int, pre: Style, post: Style, console: object) -> list[Segment]:
     """``cell`` on one line of ``width`` cells plus the padding, styled as a DataTable cell
-    (``Styled(Padding(cell, (0, 1)), pre_style=pre, post_style=post)``)."""
+    (``Styled(Padding(cell, (0, 1)), pre_style=pre, post_style=post)``). A cell is justified right or not
+    at all (:func:`row_cells` and the header make no other)."""
     line = cell.copy()
     if "\n" in line.plain:
         line = line.split("\n")[0]
     if "\t" in line.plain:
         line.expand_tabs()
     overflow = cell.overflow or "fold"
-    justify = cell.justify or "default"
-    if justify == "left":
-        line.truncate(width, overflow=overflow, pad=True)
-    elif justify in ("right", "center"):
+    if cell.justify == "right":
         line.rstrip()
         line.truncate(width, overflow=overflow)
-        if justify == "right":
-            line.pad_left(width - line.cell_len)
-        else:
-            line.pad_left((width - line.cell_len) // 2)
-            line.pad_right(width - line.cell_len)
+        line.pad_left(width - line.cell_len)
     line.truncate(width, overflow=overflow)
     blank = " " * CELL_PADDING
     inner = [Segment(blank, pre)]
