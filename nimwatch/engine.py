@@ -125,9 +125,9 @@ class Engine:
 
         return unsubscribe
 
-    def publish(self, notice: Notice) -> None:
-        """Send a notice that no state keeps (``log_replaced``, ``backlog``, a replay's own)."""
-        self._dispatch([notice])
+    def publish(self, *notices: Notice) -> None:
+        """Send notices: ones no state keeps (``log_replaced``, ``backlog``, a replay's own) or :meth:`reduce` gave."""
+        self._dispatch(list(notices))
 
     def _dispatch(self, notices: list[Notice]) -> None:
         if not notices:

@@ -281,12 +281,8 @@ class Recorder:
                 self.backlog.runs += 1
             elif notice.kind is RUN_FINISHED:
                 outcome = notice.get("outcome")
-                if outcome == "succeeded":
-                    self.backlog.succeeded += 1
-                elif outcome == "failed":
-                    self.backlog.failed += 1
-                else:
-                    self.backlog.incomplete += 1
+                counter = outcome if outcome in ("succeeded", "failed") else "incomplete"
+                setattr(self.backlog, counter, getattr(self.backlog, counter) + 1)
 
     def _tally(self, log: str) -> tuple[int, int]:
         """(runs, lines) the engine has seen for ``log`` now (runs past the state's bound included)."""

@@ -286,8 +286,7 @@ HOOK_EVENTS = names(lambda k: k.hook)
 
 def kind_of(name: str) -> Kind:
     """The kind named ``name`` (an unknown name, e.g. a record written by a newer version: an internal one)."""
-    found = KINDS.get(name)
-    return found if found is not None else Kind(name, "", _info, _named(name))
+    return KINDS.get(name) or Kind(name, "", _info, _named(name))
 
 
 # --------------------------------------------------------------------------- the notice
