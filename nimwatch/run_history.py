@@ -91,9 +91,7 @@ class LiveHistory:
 
     def keep(self, notice: Notice, key: str) -> None:
         """The recorder's keeper (inside the notice's journal transaction)."""
-        if notice.kind is not RUN_FINISHED:
-            return
-        record = self.record_of(notice)
+        record = self.record_of(notice) if notice.kind is RUN_FINISHED else None
         if record is None:
             return
         if self.journal is not None:

@@ -54,12 +54,6 @@ ONCE_WAIT = 300.0
 """--once: longest wait for alerts and hooks to be delivered."""
 
 
-def snapshot_fingerprint(config: Config) -> str:
-    """What the state snapshots of this watcher must match: nimwatch's source and the rule files."""
-    base = builtin_rules_dir()
-    return fingerprint([base / PHASE_FILE, base / CATALOG_FILE, *config.rules])
-
-
 class Watcher:
     """Follows the logs and drives every output.
 
@@ -132,6 +126,7 @@ class Watcher:
         )
         self.history = LiveHistory(engine, self.journal, self.rules, on_error=self.diag)
         engine.annotate = self.history.annotate  # phase notices carry the run's ETA
+        base = builtin_rules_dir()  # what the state snapshots must match: nimwatch's source and the rule files
         self.recorder = Recorder(
             engine,
             self.journal,
@@ -139,7 +134,7 @@ class Watcher:
             on_error=self.diag,
             keeper=self.history.keep,
             printer=self.output,
-            fingerprint=snapshot_fingerprint(self.config),
+            fingerprint=fingerprint([base / PHASE_FILE, base / CATALOG_FILE, *self.config.rules]),
         )
         return self.recorder
 
