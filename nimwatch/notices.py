@@ -22,11 +22,12 @@ over the state; the engine calls them under its lock.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Callable, Optional
 
 from nimwatch.core import events as ev
 from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.core.outside import NimView, exit_words, exited_ok
+from nimwatch.core.outside import exit_words, exited_ok
 from nimwatch.core.state import FleetState, LogState, RunState
 from nimwatch.core.verdict import operation_of, run_label
 from nimwatch.vocabulary import (
@@ -80,6 +81,8 @@ _AS_THEY_ARE: dict[type, Kind] = {
     ev.BadLine: BAD_LINE,
 }
 """Core events whose notice is their own run, phase (if they have one) and the kind's keys."""
+_NIM_VALUES = attrgetter("cstate", "info", "result", "error")
+"""What a ``nim_state`` notice is about: a change of any of them."""
 
 
 def _iso(ts: Optional[float]) -> Optional[str]:
@@ -219,7 +222,7 @@ def _nim(state: LogState, event: ev.NimStateRead, at: float, phase_name: PhaseNa
     old = state.nim
     state.apply(event, at)
     new = state.nim
-    if new is None or (old is not None and _values(old) == _values(new)):
+    if new is None or (old is not None and _NIM_VALUES(old) == _NIM_VALUES(new)):
         return []
     fields = NIM_STATE.carry(
         new,
@@ -229,7 +232,3 @@ def _nim(state: LogState, event: ev.NimStateRead, at: float, phase_name: PhaseNa
         severity="warning" if new.error else "info",
     )
     return [_make(phase_name, state, NIM_STATE, at, state.current, fields)]
-
-
-def _values(nim: NimView) -> tuple[str, str, str, str]:
-    return nim.cstate, nim.info, nim.result, nim.error

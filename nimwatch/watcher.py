@@ -260,12 +260,9 @@ class Watcher:
         if self.problems:
             return 2
         with self.engine.locked():
-            for state in self.engine.logs.values():
-                if (state.runs or state.launch_exit) and client_verdict(
-                    state.runs, launch=state.launch_exit
-                ).status == "failed":
-                    return 1
-        return 0
+            logs = [state for state in self.engine.logs.values() if state.runs or state.launch_exit]
+            failed = any(client_verdict(s.runs, launch=s.launch_exit).status == "failed" for s in logs)
+        return 1 if failed else 0
 
     # ------------------------------------------------------------------ service
 
