@@ -157,10 +157,9 @@ class Watcher:
 
     def _resume_hooks(self) -> None:
         """Hook runs an earlier session queued and did not finish: queued again, before anything new."""
-        if self.hooks is not None:
-            count = self.hooks.resume()
-            if count:
-                self.diag(f"{count} hook run(s) kept from before the restart are queued again")
+        count = self.hooks.resume() if self.hooks is not None else 0
+        if count:
+            self.diag(f"{count} hook run(s) kept from before the restart are queued again")
 
     def _stop_hooks(self, timeout: Optional[float]) -> None:
         if self.hooks is not None:
