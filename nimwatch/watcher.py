@@ -104,8 +104,7 @@ class Watcher:
             backlog=None if alert_backlog else config.backlog_hours * 3600.0,
         )
         session = self.session
-        assert session.stall is not None and session.runs is not None
-        self.engine = session.engine
+        assert session.stall is not None and session.runs is not None  # (self.engine: set by _sinks)
         self.tailer: Tailer = session.tailer
         self.stall: StallMonitor = session.stall
         self.runs: Path = session.runs
