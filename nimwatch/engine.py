@@ -45,8 +45,8 @@ from nimwatch.core.parser import build_scanner
 from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import FleetState, LogState
-from nimwatch.notices import PUBLIC_EVENTS, Notice, fleet_notice, iso, notice_for, outside_notices
-from nimwatch.vocabulary import FINDINGS_SUPPRESSED, LOG_REPLACED, LOG_RESTARTED
+from nimwatch.notices import fleet_notice, notice_for, outside_notices
+from nimwatch.vocabulary import FINDINGS_SUPPRESSED, LOG_REPLACED, LOG_RESTARTED, PUBLIC_EVENTS, Notice, iso
 
 __all__ = ["PUBLIC_EVENTS", "Engine", "FindingLimits", "Notice", "iso"]
 

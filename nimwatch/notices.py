@@ -1,10 +1,11 @@
 """Notices: what an engine event looks like to sinks, hooks, views and the JSON lines.
 
-Owns :class:`Notice` (an event's name, time, log, client, run, phase and
-fields), :data:`PUBLIC_EVENTS` (the ``watch`` JSON-lines contract) and
-:func:`notice_for`, which turns a core event, once reduced into its log's
-state, into its notice: a finding's advice with the facts known so far filled
-in, a finding whose severity rose when the lines after it were read, the
+Owns :func:`notice_for`, which turns a core event, once reduced into its log's
+state, into its :class:`~nimwatch.vocabulary.Notice` (an event's name, time,
+log, client, run, phase and fields; the public ones are the ``watch`` JSON-lines
+contract, :data:`~nimwatch.vocabulary.PUBLIC_EVENTS`): a finding's advice with
+the facts known so far filled in, a finding whose severity rose when the
+lines after it were read, the
 stall monitor's verdicts, a hook's result; :func:`fleet_notice` does the same
 for the alert sinks' reports, and :func:`outside_notices` for the events from
 outside the log, which it also reduces (it compares the state before and
@@ -45,7 +46,6 @@ from nimwatch.vocabulary import (
     PHASE_FINISHED,
     PHASE_STARTED,
     PROGRESS,
-    PUBLIC_EVENTS,
     RUN_FINISHED,
     RUN_STARTED,
     STALL_CLEARED,
@@ -54,17 +54,6 @@ from nimwatch.vocabulary import (
     Notice,
     iso,
 )
-
-__all__ = [
-    "PUBLIC_EVENTS",
-    "Notice",
-    "finding_fields",
-    "fleet_notice",
-    "iso",
-    "notice_for",
-    "outside_key",
-    "outside_notices",
-]
 
 PhaseNamer = Callable[[Optional[int]], Optional[str]]
 """Phase number -> its name (None for none)."""
