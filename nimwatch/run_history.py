@@ -70,10 +70,6 @@ class LiveHistory:
         self._rows = len(eta.history)
         self._next_refresh = 0.0
 
-    @property
-    def history(self) -> HistoryCache:
-        return self.eta.history
-
     # ------------------------------------------------------------------ finished runs
 
     def record_of(self, notice: Notice) -> Any:
@@ -98,7 +94,7 @@ class LiveHistory:
             with self.journal.transaction() as conn:
                 put(conn, record)
             self._rows += 1
-        self.history.add(record)
+        self.eta.history.add(record)
 
     def refresh(self, now: float) -> bool:
         """Reload the history when the table's row count changed (at most every :data:`REFRESH_EVERY` s)."""
@@ -117,7 +113,7 @@ class LiveHistory:
             self.on_error(str(exc))
             return False
         for record in fresh.records:
-            self.history.add(record)
+            self.eta.history.add(record)
         self._rows = rows
         return True
 
