@@ -128,14 +128,11 @@ def _encode(value: Any) -> Any:
 
 def _decode(obj: dict[str, Any]) -> Any:
     """``json.loads``' object hook: rebuilds the line-aware mappings and lists (the innermost first)."""
-    entry = obj.get(_MAP)
-    if entry is not None:
-        mapping = LineDict(entry[2])
-        mapping.line, mapping.key_lines = entry[0], entry[1]
-        return mapping
-    entry = obj.get(_LIST)
-    if entry is not None:
-        items = LineList(entry[2])
-        items.line, items.item_lines = entry[0], entry[1]
-        return items
+    for tag, kind, lines in ((_MAP, LineDict, "key_lines"), (_LIST, LineList, "item_lines")):
+        entry = obj.get(tag)
+        if entry is not None:
+            value = kind(entry[2])
+            value.line = entry[0]
+            setattr(value, lines, entry[1])
+            return value
     return obj

@@ -45,8 +45,8 @@ from nimwatch.core.parser import build_scanner
 from nimwatch.core.reader import LogReader
 from nimwatch.core.rules import RuleSet
 from nimwatch.core.state import FleetState, LogState
-from nimwatch.notices import PUBLIC_EVENTS, Notice, fleet_notice, iso, notice_for, outside_notices
-from nimwatch.vocabulary import FINDINGS_SUPPRESSED, LOG_REPLACED, LOG_RESTARTED
+from nimwatch.notices import fleet_notice, notice_for, outside_notices
+from nimwatch.vocabulary import FINDINGS_SUPPRESSED, LOG_REPLACED, LOG_RESTARTED, PUBLIC_EVENTS, Notice, iso
 
 __all__ = ["PUBLIC_EVENTS", "Engine", "FindingLimits", "Notice", "iso"]
 
@@ -125,9 +125,9 @@ class Engine:
 
         return unsubscribe
 
-    def publish(self, notice: Notice) -> None:
-        """Send a notice that no state keeps (``log_replaced``, ``backlog``, a replay's own)."""
-        self._dispatch([notice])
+    def publish(self, *notices: Notice) -> None:
+        """Send notices: ones no state keeps (``log_replaced``, ``backlog``, a replay's own) or :meth:`reduce` gave."""
+        self._dispatch(list(notices))
 
     def _dispatch(self, notices: list[Notice]) -> None:
         if not notices:

@@ -168,8 +168,7 @@ class EtaSource:
         """
         if run is None or not timed or run.started_at is None:
             return None
-        running = run.outcome is Outcome.RUNNING or (open_end and run.open_end and run.outcome is Outcome.INCOMPLETE)
-        if not running:
+        if not (run.outcome is Outcome.RUNNING or (open_end and run.open_end and run.outcome is Outcome.INCOMPLETE)):
             return None
         live = running_run(run, now)
         options = EtaOptions()  # the defaults are what ``bench/eta_accuracy.py`` measured best
@@ -192,9 +191,7 @@ def report_eta(
 
     def eta(log: LogState, run: RunState) -> Optional[dict[str, Any]]:
         est = source.eta_for(run, now, timed=timed(log.log), open_end=True)
-        if est is None:
-            return None
-        return {**eta_fields(est), "basis": basis_words(est), "phase": est.phase}
+        return None if est is None else {**eta_fields(est), "basis": basis_words(est), "phase": est.phase}
 
     return eta
 

@@ -71,9 +71,7 @@ class EventFilter:
         """The entry of ``on`` that ``notice`` satisfies (a shorthand before a plain kind), or None."""
         plain = notice.event if notice.event in self.on else None
         matched = next((name for name in self.on if name in SHORTHANDS and _shorthand_matches(name, notice)), plain)
-        if matched is None:
-            return None
-        if self.phases and notice.phase not in self.phases:
+        if matched is None or (self.phases and notice.phase not in self.phases):
             return None
         if self.clients is not None and not any(fnmatchcase(notice.client, glob) for glob in self.clients):
             return None

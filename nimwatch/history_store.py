@@ -61,8 +61,7 @@ def records(
         args.append(since)
     sql += " ORDER BY COALESCE(finished_at, started_at), client, key"
     try:
-        with journal._lock:  # the journal's one connection is shared by threads
-            rows = journal._live().execute(sql, tuple(args)).fetchall()
+        rows = journal._query(sql, tuple(args))  # (under the lock of the journal's one connection)
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
             return []

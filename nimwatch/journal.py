@@ -48,6 +48,7 @@ HOOK_RESULTS = "hook_results"
 real path, nth run of the log's content, hook]``, value a JSON object with the ``generation`` of that content."""
 FORGOTTEN = "forgotten_below"
 """The generation below which a log's contents were forgotten (key: the log's real path): no result of one is kept."""
+_INSERT_LAUNCH = f"INSERT INTO launches ({', '.join(LAUNCH_FIELDS)}) VALUES ({', '.join('?' * len(LAUNCH_FIELDS))})"
 
 
 @dataclass(frozen=True)
@@ -278,10 +279,7 @@ class Journal(JournalDB):
     def snapshot_get(self, log: str) -> Optional[tuple[int, int, str, str]]:
         """(generation, offset, fingerprint, data) of the last snapshot of ``log``, or None."""
         rows = self._query("SELECT generation, offset, fingerprint, data FROM snapshots WHERE log = ?", (log,))
-        if not rows:
-            return None
-        r = rows[0]
-        return int(r[0]), int(r[1]), str(r[2]), str(r[3])
+        return next(((int(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows), None)
 
     def snapshot_offsets(self) -> dict[str, tuple[int, int, str]]:
         """Log -> (generation, offset, fingerprint) of every snapshot (no data)."""
@@ -384,11 +382,7 @@ def record_launch(path: Path, row: dict[str, Any]) -> None:
         values["argv"] = json.dumps(list(row.get("argv") or []), ensure_ascii=False)
         known = conn.execute("SELECT 1 FROM launches WHERE record = ?", (values["record"],)).fetchone()
         if known is None:
-            conn.execute(
-                "INSERT INTO launches (" + ", ".join(LAUNCH_FIELDS) + ") VALUES (" + ", ".join("?" * len(LAUNCH_FIELDS))
-                + ")",
-                tuple(values[key] for key in LAUNCH_FIELDS),
-            )
+            conn.execute(_INSERT_LAUNCH, tuple(values[key] for key in LAUNCH_FIELDS))
         else:
             conn.execute(
                 "UPDATE launches SET pid = COALESCE(?, pid), exit_code = COALESCE(?, exit_code),"

@@ -1,10 +1,11 @@
 """Notices: what an engine event looks like to sinks, hooks, views and the JSON lines.
 
-Owns :class:`Notice` (an event's name, time, log, client, run, phase and
-fields), :data:`PUBLIC_EVENTS` (the ``watch`` JSON-lines contract) and
-:func:`notice_for`, which turns a core event, once reduced into its log's
-state, into its notice: a finding's advice with the facts known so far filled
-in, a finding whose severity rose when the lines after it were read, the
+Owns :func:`notice_for`, which turns a core event, once reduced into its log's
+state, into its :class:`~nimwatch.vocabulary.Notice` (an event's name, time,
+log, client, run, phase and fields; the public ones are the ``watch`` JSON-lines
+contract, :data:`~nimwatch.vocabulary.PUBLIC_EVENTS`): a finding's advice with
+the facts known so far filled in, a finding whose severity rose when the
+lines after it were read, the
 stall monitor's verdicts, a hook's result; :func:`fleet_notice` does the same
 for the alert sinks' reports, and :func:`outside_notices` for the events from
 outside the log, which it also reduces (it compares the state before and
@@ -22,33 +23,12 @@ over the state; the engine calls them under its lock.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Callable, Optional
 
+from nimwatch.core import events as ev
 from nimwatch.core.advice import advice_values, fill_advice
-from nimwatch.core.events import (
-    BadLine,
-    Event,
-    Fact,
-    Finding,
-    FindingDetail,
-    HookRan,
-    InstallpResult,
-    LaunchExited,
-    LinesRead,
-    NimStateRead,
-    Outcome,
-    PhaseFinished,
-    PhaseStarted,
-    Progress,
-    RunFinished,
-    RunSilent,
-    RunStarted,
-    SinkFailed,
-    SinkRecovered,
-    StallCleared,
-    Stalled,
-)
-from nimwatch.core.outside import NimView, exit_words, exited_ok
+from nimwatch.core.outside import exit_words, exited_ok
 from nimwatch.core.state import FleetState, LogState, RunState
 from nimwatch.core.verdict import operation_of, run_label
 from nimwatch.vocabulary import (
@@ -66,7 +46,6 @@ from nimwatch.vocabulary import (
     PHASE_FINISHED,
     PHASE_STARTED,
     PROGRESS,
-    PUBLIC_EVENTS,
     RUN_FINISHED,
     RUN_STARTED,
     STALL_CLEARED,
@@ -76,39 +55,30 @@ from nimwatch.vocabulary import (
     iso,
 )
 
-__all__ = [
-    "PUBLIC_EVENTS",
-    "Notice",
-    "finding_fields",
-    "fleet_notice",
-    "iso",
-    "notice_for",
-    "outside_key",
-    "outside_notices",
-]
-
 PhaseNamer = Callable[[Optional[int]], Optional[str]]
 """Phase number -> its name (None for none)."""
 Make = Callable[[Kind, Optional[int], Optional[int], dict[str, Any]], Notice]
 
 _AS_THEY_ARE: dict[type, Kind] = {
-    RunStarted: RUN_STARTED,
-    PhaseStarted: PHASE_STARTED,
-    PhaseFinished: PHASE_FINISHED,
-    InstallpResult: INSTALLP,
-    Progress: PROGRESS,
-    Fact: FACT,
-    LinesRead: LINES,
-    BadLine: BAD_LINE,
+    ev.RunStarted: RUN_STARTED,
+    ev.PhaseStarted: PHASE_STARTED,
+    ev.PhaseFinished: PHASE_FINISHED,
+    ev.InstallpResult: INSTALLP,
+    ev.Progress: PROGRESS,
+    ev.Fact: FACT,
+    ev.LinesRead: LINES,
+    ev.BadLine: BAD_LINE,
 }
 """Core events whose notice is their own run, phase (if they have one) and the kind's keys."""
+_NIM_VALUES = attrgetter("cstate", "info", "result", "error")
+"""What a ``nim_state`` notice is about: a change of any of them."""
 
 
 def _iso(ts: Optional[float]) -> Optional[str]:
     return iso(ts) if ts is not None else None
 
 
-def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer) -> Optional[Notice]:
+def notice_for(state: LogState, event: ev.Event, at: float, phase_name: PhaseNamer) -> Optional[Notice]:
     """The notice of ``event``, already reduced into ``state`` (None: the event has none)."""
 
     def make(kind: Kind, run: Optional[int], phase: Optional[int], fields: dict[str, Any]) -> Notice:
@@ -120,45 +90,45 @@ def notice_for(state: LogState, event: Event, at: float, phase_name: PhaseNamer)
     kind = _AS_THEY_ARE.get(type(event))
     if kind is not None:
         return make(kind, getattr(event, "run", None), getattr(event, "phase", None), kind.carry(event))
-    if isinstance(event, Finding):
+    if isinstance(event, ev.Finding):
         return make(FINDING, event.run, event.phase, finding_fields(state, event))
-    if isinstance(event, FindingDetail):
+    if isinstance(event, ev.FindingDetail):
         return _detail_notice(state, event, make)
-    if isinstance(event, RunFinished):
+    if isinstance(event, ev.RunFinished):
         run = state.run(event.run)
         phase = event.failed_phase or run.last_phase or None
         return make(RUN_FINISHED, event.run, phase, RUN_FINISHED.carry(event, operation=operation_of(run)))
-    if isinstance(event, (Stalled, RunSilent, StallCleared)):
+    if isinstance(event, (ev.Stalled, ev.RunSilent, ev.StallCleared)):
         return _quiet_notice(state, event, make)
-    if isinstance(event, HookRan):
+    if isinstance(event, ev.HookRan):
         fields = {**event.trigger_fields, **HOOK_RESULT.carry(event, duration=round(event.duration, 3))}
         client = event.client or state.client
         return Notice(HOOK_RESULT.name, at, state.log, client, event.run, event.phase, phase_name(event.phase), fields)
     return None
 
 
-def fleet_notice(fleet: FleetState, event: Event, at: float) -> Optional[Notice]:
+def fleet_notice(fleet: FleetState, event: ev.Event, at: float) -> Optional[Notice]:
     """The notice of an alert sink's report, made before it is reduced into ``fleet`` (None: not a sink's)."""
-    if isinstance(event, SinkFailed):
+    if isinstance(event, ev.SinkFailed):
         fields = ALERT_FAILED.carry(event, next_try=_iso(event.next_try))
         return Notice(ALERT_FAILED.name, at, event.log, event.client, fields=fields)
-    if isinstance(event, SinkRecovered):
+    if isinstance(event, ev.SinkRecovered):
         old = fleet.sinks.get(event.sink)
         fields = ALERT_RECOVERED.carry(event, failing_since=_iso(old.failing_since if old is not None else None))
         return Notice(ALERT_RECOVERED.name, at, "", "", fields=fields)
     return None
 
 
-def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, make: Make) -> Notice:
+def _quiet_notice(state: LogState, event: ev.Stalled | ev.RunSilent | ev.StallCleared, make: Make) -> Notice:
     """The stall monitor's verdicts, as ``stalled``, ``run_finished`` (incomplete) and ``stall_cleared``."""
     run = state.run(event.run)
-    if isinstance(event, Stalled):
+    if isinstance(event, ev.Stalled):
         nim = STALLED.optional if event.evidence == "nim_info" else ()
         fields = STALLED.carry(event, *nim, line=run.last_line, severity="warning", last_text=run.last_text)
         return make(STALLED, run.index, event.phase, fields)
     phase = run.current_phase or None
-    if isinstance(event, RunSilent):
-        fields = {"line": run.last_line, "outcome": Outcome.INCOMPLETE.value, "failed_phase": None}
+    if isinstance(event, ev.RunSilent):
+        fields = {"line": run.last_line, "outcome": ev.Outcome.INCOMPLETE.value, "failed_phase": None}
         fields.update(reason=event.reason, silent_minutes=event.silent_minutes)
         return make(RUN_FINISHED, run.index, phase, fields)
     why = {"evidence": event.evidence, "nim_info": event.nim_info} if event.evidence else {}
@@ -166,14 +136,14 @@ def _quiet_notice(state: LogState, event: Stalled | RunSilent | StallCleared, ma
     return make(STALL_CLEARED, run.index, phase, fields)
 
 
-def finding_fields(state: LogState, finding: Finding, *optional: str) -> dict[str, Any]:
+def finding_fields(state: LogState, finding: ev.Finding, *optional: str) -> dict[str, Any]:
     """A finding's notice fields (and its ``optional`` ones), its advice filled in with what the run told so far."""
     run = state.run(finding.run) if 0 < finding.run <= len(state.runs) else None
     values = {**advice_values(run, state.client), **dict(finding.fills)}
     return FINDING.carry(finding, *optional, advice=fill_advice(finding.advice, values))
 
 
-def _detail_notice(state: LogState, event: FindingDetail, make: Make) -> Notice:
+def _detail_notice(state: LogState, event: ev.FindingDetail, make: Make) -> Notice:
     """The merged finding: a public ``finding`` again when its severity rose, else an internal notice."""
     findings = state.run(event.run).findings if 0 < event.run <= len(state.runs) else []
     merged = next((f for f in reversed(findings) if f.line == event.line and f.rule == event.rule), None)
@@ -193,11 +163,11 @@ def outside_key(notice: Notice) -> str:
     return ":".join(str(notice.get(k) or "") for k in ("cstate", "info", "result", "error"))
 
 
-def outside_notices(state: LogState, event: Event, at: float, phase_name: PhaseNamer) -> list[Notice]:
+def outside_notices(state: LogState, event: ev.Event, at: float, phase_name: PhaseNamer) -> list[Notice]:
     """Reduce an event from outside the log into ``state`` and return its notices (under the engine's lock)."""
-    if isinstance(event, LaunchExited):
+    if isinstance(event, ev.LaunchExited):
         return _exited(state, event, at, phase_name)
-    if isinstance(event, NimStateRead):
+    if isinstance(event, ev.NimStateRead):
         return _nim(state, event, at, phase_name)
     state.apply(event, at)
     return []
@@ -211,13 +181,13 @@ def _make(
     return Notice(kind.name, at, state.log, client, run.index if run else None, phase, phase_name(phase), fields)
 
 
-def _exited(state: LogState, event: LaunchExited, at: float, phase_name: PhaseNamer) -> list[Notice]:
+def _exited(state: LogState, event: ev.LaunchExited, at: float, phase_name: PhaseNamer) -> list[Notice]:
     if state.launch_exit == event or any(r.nimadm_exit == event for r in state.runs):
         return []
     before = {id(r): r.outcome for r in state.runs}
     state.apply(event, at)
     run = next((r for r in state.runs if r.nimadm_exit is event), None)
-    severity = "info" if exited_ok(event) and (run is None or run.outcome is not Outcome.FAILED) else "error"
+    severity = "info" if exited_ok(event) and (run is None or run.outcome is not ev.Outcome.FAILED) else "error"
     given: dict[str, Any] = {"started": _iso(event.started), "ended": _iso(event.ended), "severity": severity}
     if run is None:  # nimadm ended before writing to its log: no run, no line of it
         summary = f"{exit_words(event)} before writing to its log"
@@ -228,7 +198,7 @@ def _exited(state: LogState, event: LaunchExited, at: float, phase_name: PhaseNa
     fields = NIMADM_EXITED.carry(event, **given, summary=run_label(run))
     out = [_make(phase_name, state, NIMADM_EXITED, at, run, fields)]
     was = before.get(id(run))
-    if run.exit_settled and (was is Outcome.RUNNING or was is not run.outcome):
+    if run.exit_settled and (was is ev.Outcome.RUNNING or was is not run.outcome):
         settled = {"line": run.end_line, "outcome": run.outcome, "failed_phase": run.failed_phase}
         fields = RUN_FINISHED.carry(
             event, "exit_code", "signal", "record", **settled, reason=run.finish_reason, operation=operation_of(run)
@@ -237,11 +207,11 @@ def _exited(state: LogState, event: LaunchExited, at: float, phase_name: PhaseNa
     return out
 
 
-def _nim(state: LogState, event: NimStateRead, at: float, phase_name: PhaseNamer) -> list[Notice]:
+def _nim(state: LogState, event: ev.NimStateRead, at: float, phase_name: PhaseNamer) -> list[Notice]:
     old = state.nim
     state.apply(event, at)
     new = state.nim
-    if new is None or (old is not None and _values(old) == _values(new)):
+    if new is None or (old is not None and _NIM_VALUES(old) == _NIM_VALUES(new)):
         return []
     fields = NIM_STATE.carry(
         new,
@@ -251,7 +221,3 @@ def _nim(state: LogState, event: NimStateRead, at: float, phase_name: PhaseNamer
         severity="warning" if new.error else "info",
     )
     return [_make(phase_name, state, NIM_STATE, at, state.current, fields)]
-
-
-def _values(nim: NimView) -> tuple[str, str, str, str]:
-    return nim.cstate, nim.info, nim.result, nim.error

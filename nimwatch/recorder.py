@@ -149,17 +149,14 @@ class Recorder:
 
     def feed(self, log: str, data: bytes, at: float, chunk: Chunk) -> None:
         content = self._content_for(log, chunk.identity)
-        if not chunk.historic:
+        quiet = chunk.backlog and not chunk.historic
+        pieces = self._restamp(content, chunk.start, data, at) if chunk.historic else [(data, at)]
+        for piece, piece_at in pieces:
             with self._batch() as notices:
-                self.engine.feed(log, data, at)
-            if chunk.backlog:
+                self.engine.feed(log, piece, piece_at)
+            if quiet:
                 self._count_backlog(log, notices)
-            self._commit(log, notices, chunk.identity, at, historic=False, quiet=chunk.backlog)
-        else:
-            for piece, piece_at in self._restamp(content, chunk.start, data, at):
-                with self._batch() as notices:
-                    self.engine.feed(log, piece, piece_at)
-                self._commit(log, notices, chunk.identity, piece_at, historic=True)
+            self._commit(log, notices, chunk.identity, piece_at, historic=chunk.historic, quiet=quiet)
         self._fed[log] = chunk.identity
         if self.fingerprint is not None and time.monotonic() - self._snap_at.get(log, 0.0) >= SNAPSHOT_EVERY:
             self.snapshot(log)
@@ -281,12 +278,8 @@ class Recorder:
                 self.backlog.runs += 1
             elif notice.kind is RUN_FINISHED:
                 outcome = notice.get("outcome")
-                if outcome == "succeeded":
-                    self.backlog.succeeded += 1
-                elif outcome == "failed":
-                    self.backlog.failed += 1
-                else:
-                    self.backlog.incomplete += 1
+                counter = outcome if outcome in ("succeeded", "failed") else "incomplete"
+                setattr(self.backlog, counter, getattr(self.backlog, counter) + 1)
 
     def _tally(self, log: str) -> tuple[int, int]:
         """(runs, lines) the engine has seen for ``log`` now (runs past the state's bound included)."""

@@ -70,10 +70,6 @@ class LiveHistory:
         self._rows = len(eta.history)
         self._next_refresh = 0.0
 
-    @property
-    def history(self) -> HistoryCache:
-        return self.eta.history
-
     # ------------------------------------------------------------------ finished runs
 
     def record_of(self, notice: Notice) -> Any:
@@ -91,16 +87,14 @@ class LiveHistory:
 
     def keep(self, notice: Notice, key: str) -> None:
         """The recorder's keeper (inside the notice's journal transaction)."""
-        if notice.kind is not RUN_FINISHED:
-            return
-        record = self.record_of(notice)
+        record = self.record_of(notice) if notice.kind is RUN_FINISHED else None
         if record is None:
             return
         if self.journal is not None:
             with self.journal.transaction() as conn:
                 put(conn, record)
             self._rows += 1
-        self.history.add(record)
+        self.eta.history.add(record)
 
     def refresh(self, now: float) -> bool:
         """Reload the history when the table's row count changed (at most every :data:`REFRESH_EVERY` s)."""
@@ -119,7 +113,7 @@ class LiveHistory:
             self.on_error(str(exc))
             return False
         for record in fresh.records:
-            self.history.add(record)
+            self.eta.history.add(record)
         self._rows = rows
         return True
 

@@ -35,9 +35,10 @@ import time
 from typing import Callable, Optional
 
 from nimwatch.config import StallConfig
-from nimwatch.core.events import Event, Outcome, PhaseStatus, RunSilent, StallCleared, Stalled
+from nimwatch.core.events import Outcome, PhaseStatus, RunSilent, StallCleared, Stalled
 from nimwatch.core.outside import NimView
 from nimwatch.core.rules import RuleSet
+from nimwatch.core.state import LogState
 from nimwatch.engine import Engine, Notice
 from nimwatch.vocabulary import LINES, NIM_STATE
 
@@ -103,19 +104,15 @@ class StallMonitor:
                 if run is None or run.last_line_at is None or run.outcome is not Outcome.RUNNING:
                     continue
                 silent = now - run.last_line_at
-                verdicts: list[Event] = []
                 phase = run.current_phase
                 if phase and not run.stall_reported and run.phase(phase).status is PhaseStatus.RUNNING:
                     stalled = self._stalled(state.nim, run.index, phase, silent, now)
                     if stalled is not None:
-                        verdicts.append(stalled)
+                        out.extend(self.engine.reduce(log, stalled, now))
                 if silent > incomplete_after:
                     reason = f"no new line for {round(silent / 60.0)} minutes"
-                    verdicts.append(RunSilent(run.index, round(silent / 60.0, 1), reason))
-                for verdict in verdicts:
-                    out.extend(self.engine.reduce(log, verdict, now))
-        for notice in out:
-            self.engine.publish(notice)
+                    out.extend(self.engine.reduce(log, RunSilent(run.index, round(silent / 60.0, 1), reason), now))
+        self.engine.publish(*out)
         return out
 
     def _stalled(self, nim: Optional[NimView], run: int, phase: int, silent: float, now: float) -> Optional[Stalled]:
@@ -136,38 +133,35 @@ class StallMonitor:
     # ------------------------------------------------------------------ lines resuming, NIM info changing
 
     def _on_notice(self, notice: Notice) -> None:
-        if notice.kind is NIM_STATE:
-            self._nim_changed(notice)
-            return
-        if notice.kind is not LINES or notice.run is None:
+        if notice.kind is not NIM_STATE and (notice.kind is not LINES or notice.run is None):
             return
         with self.engine.locked():
             state = self.engine.logs.get(notice.log)
-            runs = reversed(state.runs) if state is not None else ()
-            run = next((r for r in runs if r.index == notice.run), None)
-            since = run.quiet_since if run is not None else None
-            if run is None or since is None or not (run.stall_reported or run.silenced):
-                return
-            if run.last_line_at is None or run.last_line_at <= since:
-                return
-            cleared = StallCleared(run.index, round((notice.ts - since) / 60.0, 1))
-            out = self.engine.reduce(notice.log, cleared, notice.ts)
-        for each in out:
-            self.engine.publish(each)
+            cleared = self._nim_changed(state, notice) if notice.kind is NIM_STATE else self._resumed(state, notice)
+            out = self.engine.reduce(notice.log, cleared, notice.ts) if cleared is not None else []
+        self.engine.publish(*out)
 
-    def _nim_changed(self, notice: Notice) -> None:
+    @staticmethod
+    def _resumed(state: Optional[LogState], notice: Notice) -> Optional[StallCleared]:
+        """Lines came again: a stall or a silence of the notice's run is cleared."""
+        runs = reversed(state.runs) if state is not None else ()
+        run = next((r for r in runs if r.index == notice.run), None)
+        since = run.quiet_since if run is not None else None
+        if run is None or since is None or not (run.stall_reported or run.silenced):
+            return None
+        if run.last_line_at is None or run.last_line_at <= since:
+            return None
+        return StallCleared(run.index, round((notice.ts - since) / 60.0, 1))
+
+    @staticmethod
+    def _nim_changed(state: Optional[LogState], notice: Notice) -> Optional[StallCleared]:
         """NIM's info moved on: a stall it decided is cleared (the log's silence may decide one later)."""
-        with self.engine.locked():
-            state = self.engine.logs.get(notice.log)
-            run = state.current if state is not None else None
-            if state is None or run is None or state.nim is None:
-                return
-            if not (run.stall_reported and run.stall_evidence == "nim_info"):
-                return
-            if state.nim.info_since == run.stall_info_since or not (run.outcome is Outcome.RUNNING or run.silenced):
-                return
-            since = run.quiet_since if run.quiet_since is not None else notice.ts
-            cleared = StallCleared(run.index, round((notice.ts - since) / 60.0, 1), "nim_info", state.nim.info)
-            out = self.engine.reduce(notice.log, cleared, notice.ts)
-        for each in out:
-            self.engine.publish(each)
+        run = state.current if state is not None else None
+        if state is None or run is None or state.nim is None:
+            return None
+        if not (run.stall_reported and run.stall_evidence == "nim_info"):
+            return None
+        if state.nim.info_since == run.stall_info_since or not (run.outcome is Outcome.RUNNING or run.silenced):
+            return None
+        since = run.quiet_since if run.quiet_since is not None else notice.ts
+        return StallCleared(run.index, round((notice.ts - since) / 60.0, 1), "nim_info", state.nim.info)

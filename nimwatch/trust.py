@@ -31,6 +31,7 @@ import pwd
 import shutil
 import stat
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Optional, Union
 
@@ -55,10 +56,8 @@ def trusted_owners() -> frozenset[int]:
     if hasattr(os, "geteuid"):
         uids.add(os.geteuid())
     for name in SYSTEM_ACCOUNTS:
-        try:
+        with suppress(KeyError):
             uids.add(pwd.getpwnam(name).pw_uid)
-        except KeyError:
-            continue
     return frozenset(uids)
 
 

@@ -284,12 +284,6 @@ PUBLIC_EVENTS = names(lambda k: k.public)
 HOOK_EVENTS = names(lambda k: k.hook)
 
 
-def kind_of(name: str) -> Kind:
-    """The kind named ``name`` (an unknown name, e.g. a record written by a newer version: an internal one)."""
-    found = KINDS.get(name)
-    return found if found is not None else Kind(name, "", _info, _named(name))
-
-
 # --------------------------------------------------------------------------- the notice
 
 
@@ -328,7 +322,8 @@ class Notice:
 
     @property
     def kind(self) -> Kind:
-        return kind_of(self.event)
+        """Its declared kind (an unknown name, e.g. a record written by a newer version: an internal one)."""
+        return KINDS.get(self.event) or Kind(self.event, "", _info, _named(self.event))
 
     @property
     def public(self) -> bool:

@@ -54,12 +54,6 @@ ONCE_WAIT = 300.0
 """--once: longest wait for alerts and hooks to be delivered."""
 
 
-def snapshot_fingerprint(config: Config) -> str:
-    """What the state snapshots of this watcher must match: nimwatch's source and the rule files."""
-    base = builtin_rules_dir()
-    return fingerprint([base / PHASE_FILE, base / CATALOG_FILE, *config.rules])
-
-
 class Watcher:
     """Follows the logs and drives every output.
 
@@ -110,8 +104,7 @@ class Watcher:
             backlog=None if alert_backlog else config.backlog_hours * 3600.0,
         )
         session = self.session
-        assert session.stall is not None and session.runs is not None
-        self.engine = session.engine
+        assert session.stall is not None and session.runs is not None  # (self.engine: set by _sinks)
         self.tailer: Tailer = session.tailer
         self.stall: StallMonitor = session.stall
         self.runs: Path = session.runs
@@ -132,6 +125,7 @@ class Watcher:
         )
         self.history = LiveHistory(engine, self.journal, self.rules, on_error=self.diag)
         engine.annotate = self.history.annotate  # phase notices carry the run's ETA
+        base = builtin_rules_dir()  # what the state snapshots must match: nimwatch's source and the rule files
         self.recorder = Recorder(
             engine,
             self.journal,
@@ -139,7 +133,7 @@ class Watcher:
             on_error=self.diag,
             keeper=self.history.keep,
             printer=self.output,
-            fingerprint=snapshot_fingerprint(self.config),
+            fingerprint=fingerprint([base / PHASE_FILE, base / CATALOG_FILE, *self.config.rules]),
         )
         return self.recorder
 
@@ -162,10 +156,9 @@ class Watcher:
 
     def _resume_hooks(self) -> None:
         """Hook runs an earlier session queued and did not finish: queued again, before anything new."""
-        if self.hooks is not None:
-            count = self.hooks.resume()
-            if count:
-                self.diag(f"{count} hook run(s) kept from before the restart are queued again")
+        count = self.hooks.resume() if self.hooks is not None else 0
+        if count:
+            self.diag(f"{count} hook run(s) kept from before the restart are queued again")
 
     def _stop_hooks(self, timeout: Optional[float]) -> None:
         if self.hooks is not None:
@@ -265,12 +258,9 @@ class Watcher:
         if self.problems:
             return 2
         with self.engine.locked():
-            for state in self.engine.logs.values():
-                if (state.runs or state.launch_exit) and client_verdict(
-                    state.runs, launch=state.launch_exit
-                ).status == "failed":
-                    return 1
-        return 0
+            logs = [state for state in self.engine.logs.values() if state.runs or state.launch_exit]
+            failed = any(client_verdict(s.runs, launch=s.launch_exit).status == "failed" for s in logs)
+        return 1 if failed else 0
 
     # ------------------------------------------------------------------ service
 
