@@ -114,21 +114,16 @@ def for_encoding(
         return text
     except UnicodeEncodeError:
         pass
+    cache = {} if cache is None else cache  # each non-ASCII character -> what is written for it
     out = []
     for ch in text:
-        if ch < "\x80":
-            out.append(ch)
-            continue
-        mapped = cache.get(ch) if cache is not None else None
-        if mapped is None:
+        if ch >= "\x80" and ch not in cache:
             try:
                 ch.encode(encoding)
-                mapped = ch
+                cache[ch] = ch
             except UnicodeEncodeError:
-                mapped = stand_in(ch)
-            if cache is not None:
-                cache[ch] = mapped
-        out.append(mapped)
+                cache[ch] = stand_in(ch)
+        out.append(cache.get(ch, ch))
     return "".join(out)
 
 
