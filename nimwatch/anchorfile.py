@@ -128,8 +128,6 @@ def default_corpus() -> list[Path]:
 
 
 def corpus_files(paths: Iterable[str]) -> list[Path]:
-    out: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        out.extend(sorted(path.glob("*_alt_mig.log")) if path.is_dir() else [path])
-    return out
+    return [
+        log for path in map(Path, paths) for log in (sorted(path.glob("*_alt_mig.log")) if path.is_dir() else [path])
+    ]

@@ -61,8 +61,7 @@ class CliSpec:
 def _help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
     if not action.help or action.help == argparse.SUPPRESS:
         return ""
-    formatter = parser._get_formatter()
-    return " ".join(formatter._expand_help(action).split())
+    return _oneline(parser._get_formatter()._expand_help(action))
 
 
 def _synopsis(parser: argparse.ArgumentParser, skip: frozenset[str]) -> str:
@@ -85,19 +84,22 @@ def _option(parser: argparse.ArgumentParser, action: argparse.Action) -> Option:
     return Option(tuple(action.option_strings), _help(parser, action), metavar, choices, action.dest)
 
 
-def describe(parser: Optional[argparse.ArgumentParser] = None) -> CliSpec:
-    """The whole command line of ``nimwatch`` (or of ``parser``)."""
-    if parser is None:
-        from nimwatch.cli import build_parser
+def _oneline(text: Optional[str]) -> str:
+    return " ".join((text or "").split())
 
-        parser = build_parser()
-    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+def describe() -> CliSpec:
+    """The whole command line of ``nimwatch``."""
+    from nimwatch.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     global_options = tuple(
         _option(parser, a) for a in parser._actions if a.option_strings and a.help != argparse.SUPPRESS
     )
-    helps = {a.dest: a.help or "" for a in (sub._choices_actions if sub else [])}
+    helps = {a.dest: a.help or "" for a in sub._choices_actions}
     commands = []
-    for name, cmd in (sub.choices.items() if sub else []):
+    for name, cmd in sub.choices.items():
         options = tuple(
             _option(cmd, a)
             for a in cmd._actions
@@ -108,21 +110,12 @@ def describe(parser: Optional[argparse.ArgumentParser] = None) -> CliSpec:
             for a in cmd._actions
             if not a.option_strings
         )
-        commands.append(
-            Command(
-                name=name,
-                help=helps.get(name, ""),
-                description=" ".join((cmd.description or "").split()),
-                synopsis=_synopsis(cmd, GLOBAL_DESTS),
-                options=options,
-                positionals=positionals,
-                epilog=" ".join((cmd.epilog or "").split()),
-            )
-        )
+        description, synopsis, epilog = _oneline(cmd.description), _synopsis(cmd, GLOBAL_DESTS), _oneline(cmd.epilog)
+        commands.append(Command(name, helps.get(name, ""), description, synopsis, options, positionals, epilog))
     return CliSpec(
         prog=parser.prog,
-        description=" ".join((parser.description or "").split()),
-        epilog=" ".join((parser.epilog or "").split()),
+        description=_oneline(parser.description),
+        epilog=_oneline(parser.epilog),
         synopsis=f"{parser.prog} [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGUMENTS]",
         global_options=global_options,
         commands=tuple(commands),

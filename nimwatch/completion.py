@@ -14,7 +14,7 @@ candidates in any ksh (ksh88 included), which is also how the tests check it.
 
 from __future__ import annotations
 
-from nimwatch.clispec import GLOBAL_DESTS, CliSpec, Option, describe
+from nimwatch.clispec import GLOBAL_DESTS, CliSpec, Option
 
 HEADER = "# {shell} completion for {prog}, generated from its argparse definitions by nimwatch.gendocs; do not edit.\n"
 
@@ -69,8 +69,7 @@ def _command_word(spec: CliSpec) -> list[str]:
     ]
 
 
-def render_bash(spec: CliSpec | None = None) -> str:
-    spec = spec or describe()
+def render_bash(spec: CliSpec) -> str:
     commands = " ".join(c.name for c in spec.commands)
     lines = [
         HEADER.format(shell="bash", prog=spec.prog).rstrip("\n"),
@@ -109,8 +108,7 @@ def render_bash(spec: CliSpec | None = None) -> str:
     return "\n".join(lines)
 
 
-def render_ksh(spec: CliSpec | None = None) -> str:
-    spec = spec or describe()
+def render_ksh(spec: CliSpec) -> str:
     commands = " ".join(c.name for c in spec.commands)
     lines = [
         HEADER.format(shell="ksh", prog=spec.prog).rstrip("\n"),

@@ -184,17 +184,17 @@ def _rounded(value: Optional[float]) -> Optional[float]:
 
 Target = tuple[str, str]
 """(instance, job): one scrape target."""
+ClientKey = tuple[str, str, str]
+"""(instance, job, client): one client of one scrape target."""
+Found = Mapping[str, Mapping[Any, "Sample"]]
+"""A query's name -> its samples by target or by client."""
 
 
 def _target(sample: Sample) -> Target:
     return sample.labels.get("instance", ""), sample.labels.get("job", "")
 
 
-def _by_target(samples: list[Sample]) -> dict[Target, Sample]:
-    return {_target(s): s for s in samples}
-
-
-def _by_client(samples: list[Sample]) -> dict[tuple[str, str, str], Sample]:
+def _by_client(samples: list[Sample]) -> dict[ClientKey, Sample]:
     return {(*_target(s), s.labels.get("client", "")): s for s in samples if s.labels.get("client")}
 
 
@@ -202,12 +202,19 @@ def _master_of(labels: Mapping[str, str]) -> str:
     return labels.get("master") or labels.get("instance") or "?"
 
 
-def _watcher(target: Target, sample: Sample, results: Mapping[str, list[Sample]], at: float) -> WatcherView:
-    scrape = _by_target(results.get("scrape_up", [])).get(target)
-    beat = _by_target(results.get("heartbeat", [])).get(target)
-    interval_sample = _by_target(results.get("interval", [])).get(target)
-    interval = finite(interval_sample.value) if interval_sample is not None else None
-    beat_at = finite(beat.value) if beat is not None else None
+def _value(sample: Optional[Sample]) -> Optional[float]:
+    return finite(sample.value) if sample is not None else None
+
+
+def _label(sample: Optional[Sample], name: str) -> str:
+    return sample.labels.get(name, "") if sample is not None else ""
+
+
+def _watcher(sample: Sample, by_target: Found, at: float) -> WatcherView:
+    target = _target(sample)
+    scrape = by_target["scrape_up"].get(target)
+    interval = _value(by_target["interval"].get(target))
+    beat_at = _value(by_target["heartbeat"].get(target))
     age = max(0.0, at - beat_at) if beat_at is not None else None
     if scrape is not None and scrape.value == 0:
         state = "down"
@@ -232,21 +239,18 @@ def human_duration(seconds: Optional[float]) -> str:
     return "-" if seconds is None or not math.isfinite(seconds) else short_duration(seconds)
 
 
-def _live_client(key: tuple[str, str, str], master: str, results: Mapping[str, list[Sample]], at: float) -> ClientView:
+def _live_client(key: ClientKey, master: str, by_client: Found, at: float) -> ClientView:
     def value(name: str) -> Optional[float]:
-        sample = _by_client(results.get(name, [])).get(key)
-        return finite(sample.value) if sample is not None else None
+        return _value(by_client[name].get(key))
 
     phase = int(value("phase") or 0)
-    outcome_sample = _by_client(results.get("outcome", [])).get(key)
-    outcome = outcome_sample.labels.get("outcome", "") if outcome_sample is not None else ""
+    outcome = _label(by_client["outcome"].get(key), "outcome")
     errors = int(value("errors") or 0)
     started = value("phase_started")
     in_phase = max(0.0, at - started) if started is not None else None
     last_line = value("last_line")
     last_line_age = max(0.0, at - last_line) if last_line is not None else None
-    basis_sample = _by_client(results.get("basis", [])).get(key)
-    runs = finite(basis_sample.value) if basis_sample is not None else None
+    runs = value("basis")
     overdue = max(0.0, value("overdue") or 0.0)
     p95 = value("p95")
     eta = value("eta")
@@ -279,7 +283,7 @@ def _live_client(key: tuple[str, str, str], master: str, results: Mapping[str, l
         outcome=outcome,
         eta=eta if running and eta is not None else None,
         finish_at=at + eta if running and eta is not None else None,
-        basis=basis_sample.labels.get("basis", "") if basis_sample is not None else "",
+        basis=_label(by_client["basis"].get(key), "basis"),
         basis_runs=int(runs) if runs is not None else None,
         overdue=overdue if running else 0.0,
         in_phase=in_phase if running else None,
@@ -289,53 +293,42 @@ def _live_client(key: tuple[str, str, str], master: str, results: Mapping[str, l
     )
 
 
-def _last_known_client(
-    key: tuple[str, str, str], master: str, watcher: WatcherView, results: Mapping[str, list[Sample]]
-) -> ClientView:
-    phase_sample = _by_client(results.get("last_phase", [])).get(key) or _by_client(results.get("phase", [])).get(key)
-    outcome_sample = _by_client(results.get("last_outcome", [])).get(key) or _by_client(results.get("outcome", [])).get(
-        key
-    )
-    phase = int(finite(phase_sample.value) or 0) if phase_sample is not None else 0
-    outcome = outcome_sample.labels.get("outcome", "") if outcome_sample is not None else ""
-    stalled = _by_client(results.get("last_stalled", [])).get(key) or _by_client(results.get("stalled", [])).get(key)
+def _last_known_client(key: ClientKey, watcher: WatcherView, by_client: Found) -> ClientView:
+    def last(name: str) -> Optional[Sample]:
+        return by_client["last_" + name].get(key) or by_client[name].get(key)
+
+    phase = int(_value(last("phase")) or 0)
+    outcome = _label(last("outcome"), "outcome")
+    stalled = last("stalled")
     seen = "stalled" if outcome == "running" and stalled is not None and stalled.value == 1 else outcome or "seen"
+    cause = f"watcher {watcher.state}: last seen {seen} in phase {phase}"
+    instance, job, client = key
     return ClientView(
-        master=master,
-        client=key[2],
-        instance=key[0],
-        job=key[1],
-        status="unknown",
-        phase=phase,
-        outcome=outcome,
-        cause=f"watcher {watcher.state}: last seen {seen} in phase {phase}",
-        live=False,
+        watcher.master, client, instance, job, status="unknown", phase=phase, outcome=outcome, cause=cause, live=False
     )
 
 
 def build(results: Mapping[str, list[Sample]], at: float, url: str = "", lookback: str = DEFAULT_LOOKBACK) -> FleetView:
     """The fleet view from the answers to :data:`WATCHER_QUERIES`, :data:`CLIENT_QUERIES` and
     :data:`LAST_KNOWN_QUERIES` (keyed by their names), evaluated at ``at``."""
-    watchers = {
-        _target(s): _watcher(_target(s), s, results, at) for s in results.get("up_last", []) if s.labels.get("instance")
-    }
-    client_keys: set[tuple[str, str, str]] = set()
-    for name in ("phase", "outcome", "last_phase", "last_outcome"):
-        client_keys.update(k for k in _by_client(results.get(name, [])) if (k[0], k[1]) in watchers)
+    by_target = {name: {_target(s): s for s in results.get(name, [])} for name in WATCHER_QUERIES}
+    by_client = {name: _by_client(results.get(name, [])) for name in (*CLIENT_QUERIES, *LAST_KNOWN_QUERIES)}
+    watchers = {_target(s): _watcher(s, by_target, at) for s in results.get("up_last", []) if s.labels.get("instance")}
     rows: dict[tuple[str, str], ClientView] = {}
-    for key in sorted(client_keys):
-        watcher = watchers[(key[0], key[1])]
-        master = watcher.master
+    for key in sorted({k for name in ("phase", "outcome", "last_phase", "last_outcome") for k in by_client[name]}):
+        watcher = watchers.get(key[:2])
+        if watcher is None:
+            continue
         if watcher.state == "up":
-            if key not in _by_client(results.get("phase", [])) and key not in _by_client(results.get("outcome", [])):
+            if key not in by_client["phase"] and key not in by_client["outcome"]:
                 continue  # gone from a live watcher (a log removed): last_over_time still remembers it
-            row = _live_client(key, master, results, at)
+            row = _live_client(key, watcher.master, by_client, at)
         else:
-            row = _last_known_client(key, master, watcher, results)
-        seen = rows.get((master, key[2]))
+            row = _last_known_client(key, watcher, by_client)
+        seen = rows.get((watcher.master, key[2]))
         fresh = (row.live, row.last_line_age is not None, -(row.last_line_age or 0))
         if seen is None or fresh > (seen.live, seen.last_line_age is not None, -(seen.last_line_age or 0)):
-            rows[(master, key[2])] = row  # one master scraped twice (textfile and /metrics): the freshest wins
+            rows[(watcher.master, key[2])] = row  # one master scraped twice (textfile and /metrics): the freshest wins
     masters: dict[str, list[WatcherView]] = {}
     for watcher in watchers.values():
         masters.setdefault(watcher.master, []).append(watcher)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable
 
-from nimwatch.clispec import CliSpec, describe
+from nimwatch.clispec import describe
 
 GENERATED: dict[str, str] = {
     "share/man/man1/nimwatch.1": "nimwatch.manpage:render",
@@ -24,17 +23,14 @@ GENERATED: dict[str, str] = {
 """Path under the source tree (and under the install prefix) -> the function that renders it."""
 
 
-def _renderer(target: str) -> Callable[[CliSpec], str]:
+def render_all() -> dict[str, str]:
     import importlib
 
-    module, _, name = target.partition(":")
-    function: Callable[[CliSpec], str] = getattr(importlib.import_module(module), name)
-    return function
-
-
-def render_all() -> dict[str, str]:
-    spec = describe()
-    return {path: _renderer(target)(spec) for path, target in GENERATED.items()}
+    spec, out = describe(), {}
+    for path, target in GENERATED.items():
+        module, _, function = target.partition(":")
+        out[path] = getattr(importlib.import_module(module), function)(spec)
+    return out
 
 
 def write_all(root: Path) -> list[Path]:

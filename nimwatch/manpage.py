@@ -10,7 +10,7 @@ render it without warnings.
 from __future__ import annotations
 
 from nimwatch import __version__
-from nimwatch.clispec import CliSpec, Command, Option, describe
+from nimwatch.clispec import CliSpec, Command, Option
 
 EXIT_STATUS = (
     (0, "success: every run succeeded (report, status, replay), no failed run (watch --once), a clean file "
@@ -73,8 +73,7 @@ def _command(command: Command) -> list[str]:
     return lines
 
 
-def render(spec: CliSpec | None = None) -> str:
-    spec = spec or describe()
+def render(spec: CliSpec) -> str:
     name = spec.prog
     lines = [
         f".\\\" {name}(1), generated from the argparse definitions by nimwatch.gendocs; do not edit",

@@ -190,6 +190,10 @@ def write_textfile(path: Path, text: str) -> None:
         raise
 
 
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class MetricsExporter:
     """Keeps the textfile current and serves ``/metrics``.
 
@@ -317,15 +321,8 @@ class MetricsExporter:
             def log_message(self, format: str, *args: Any) -> None:
                 """Scrapes are not news: http.server's per-request line on stderr is silenced."""
 
-        server_class = ThreadingHTTPServer
-        if ":" in address[0]:
-
-            class _Server6(ThreadingHTTPServer):
-                address_family = socket.AF_INET6
-
-            server_class = _Server6
         try:
-            server = server_class(address, Handler)
+            server = (_Server6 if ":" in address[0] else ThreadingHTTPServer)(address, Handler)
         except OSError as exc:
             self.on_error(f"metrics: cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}")
             return

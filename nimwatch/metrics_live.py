@@ -24,6 +24,7 @@ table) and cached until it changes. No third-party library.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, Protocol
@@ -70,13 +71,6 @@ def history_histograms(records: tuple[HistoryRecord, ...]) -> dict[tuple[str, st
     }
 
 
-def outcome_counts(records: tuple[HistoryRecord, ...]) -> dict[str, int]:
-    counts = {"succeeded": 0, "failed": 0, "incomplete": 0}
-    for record in records:
-        counts[record.outcome] = counts.get(record.outcome, 0) + 1
-    return counts
-
-
 class LiveMetrics:
     """Heartbeat, ETA and history families for the exporter.
 
@@ -91,18 +85,18 @@ class LiveMetrics:
         self.heartbeat: Optional[float] = None
         """When the exporter's loop last beat (None before the first beat)."""
         self._lock = threading.Lock()
-        self._cached: tuple[Any, dict[tuple[str, str], Histogram], dict[str, int]] = ((), {}, outcome_counts(()))
+        self._cached: tuple[Any, dict[tuple[str, str], Histogram], Counter[str]] = ((), {}, Counter())
 
     @property
     def history(self) -> Optional[HistoryCache]:
         return self.eta.history if self.eta is not None else None
 
-    def _summaries(self) -> tuple[dict[tuple[str, str], Histogram], dict[str, int]]:
+    def _summaries(self) -> tuple[dict[tuple[str, str], Histogram], Counter[str]]:
         history = self.history
         records = history.records if history is not None else ()
         with self._lock:
             if self._cached[0] is not records:
-                self._cached = (records, history_histograms(records), outcome_counts(records))
+                self._cached = (records, history_histograms(records), Counter(record.outcome for record in records))
             return self._cached[1], self._cached[2]
 
     # ------------------------------------------------------------------ per watcher
@@ -121,7 +115,7 @@ class LiveMetrics:
         histograms, counts = self._summaries()
         w.family("nimwatch_history_runs_total", "counter", "Finished runs in the state journal's history, by outcome.")
         for outcome in ("succeeded", "failed", "incomplete"):
-            w.sample("nimwatch_history_runs_total", {"outcome": outcome}, counts.get(outcome, 0))
+            w.sample("nimwatch_history_runs_total", {"outcome": outcome}, counts[outcome])
         name = "nimwatch_history_phase_duration_seconds"
         w.family(name, "histogram", "Phase durations of the succeeded, complete runs in the history.")
         for (phase, mode), hist in sorted(histograms.items(), key=lambda kv: (int(kv[0][0]), kv[0][1])):

@@ -156,8 +156,7 @@ class StdoutWriter(JsonLines):
 
     # ------------------------------------------------------------------ the recorder's side
 
-    def line(self, notice: Notice, key: str) -> str:
-        return json_line(notice, key)
+    line = staticmethod(json_line)
 
     def put(self, seq: Optional[int], line: str, wait: bool = True) -> None:
         """Queue a line (``seq``: its outbox row); never blocks as a service.

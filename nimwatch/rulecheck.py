@@ -58,11 +58,8 @@ def check_signatures(rules: RuleSet, signatures: Iterable[Signature]) -> list[Pr
             if not found:
                 problems.append(Problem(sig.id, sig.origin, f"example gives no finding in phase {phase}: {example!r}"))
             elif found[0][0] != sig.id:
-                problems.append(
-                    Problem(
-                        sig.id, sig.origin, f"example is taken by the earlier signature '{found[0][0]}': {example!r}"
-                    )
-                )
+                message = f"example is taken by the earlier signature '{found[0][0]}': {example!r}"
+                problems.append(Problem(sig.id, sig.origin, message))
         for near in sig.near_misses:
             if any(f[0] == sig.id for f in findings_for(rules, near, phase, scanner)):
                 problems.append(Problem(sig.id, sig.origin, f"near miss matches: {near!r}"))

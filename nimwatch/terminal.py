@@ -92,21 +92,16 @@ def stream_encoding(stream: Optional[TextIO]) -> str:
     return str(encoding)
 
 
-def ascii_stand_in(ch: str) -> str:
-    """What :func:`for_encoding` writes for a character the encoding lacks: its :data:`ASCII` form, else ``?``."""
-    return ASCII.get(ch, "?")
-
-
 def for_encoding(
     text: str,
     encoding: str,
-    stand_in: Callable[[str], str] = ascii_stand_in,
+    stand_in: Callable[[str], str] = lambda ch: ASCII.get(ch, "?"),
     cache: Optional[dict[str, str]] = None,
 ) -> str:
     """``text`` made encodable in ``encoding``: nimwatch's symbols to ASCII, anything else to ``?``.
 
-    ``stand_in`` picks what replaces a character the encoding lacks (the TUI's
-    ASCII driver keeps every cell width); ``cache`` remembers each character's
+    ``stand_in`` picks what replaces a character the encoding lacks (default: its :data:`ASCII` form, else
+    ``?``; the TUI's ASCII driver keeps every cell width); ``cache`` remembers each character's
     answer for a caller that writes the same few symbols again and again.
     """
     try:
@@ -114,21 +109,16 @@ def for_encoding(
         return text
     except UnicodeEncodeError:
         pass
+    cache = {} if cache is None else cache  # each non-ASCII character -> what is written for it
     out = []
     for ch in text:
-        if ch < "\x80":
-            out.append(ch)
-            continue
-        mapped = cache.get(ch) if cache is not None else None
-        if mapped is None:
+        if ch >= "\x80" and ch not in cache:
             try:
                 ch.encode(encoding)
-                mapped = ch
+                cache[ch] = ch
             except UnicodeEncodeError:
-                mapped = stand_in(ch)
-            if cache is not None:
-                cache[ch] = mapped
-        out.append(mapped)
+                cache[ch] = stand_in(ch)
+        out.append(cache.get(ch, ch))
     return "".join(out)
 
 

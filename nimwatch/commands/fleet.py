@@ -63,6 +63,7 @@ def exit_code_for(view: FleetView) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
+    import codecs
     from dataclasses import replace
 
     from nimwatch.config import default_config_path, load_config
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from nimwatch.fleet_options import fleet_url
     from nimwatch.prometheus_api import PrometheusClient
     from nimwatch.rulefiles import load_rules
-    from nimwatch.terminal import write
+    from nimwatch.terminal import stream_encoding, write
     from nimwatch.views.fleet_text import render_json, render_text
 
     config = load_config(Path(args.config) if args.config else default_config_path())
@@ -97,14 +98,7 @@ def run(args: argparse.Namespace) -> int:
         write(render_json(view))
     else:
         names = {p.number: p.name for p in load_rules().model.phases}
-        write(render_text(view, names, ascii_only=args.ascii or not unicode_output()))
+        # names from Prometheus are shown with \x escapes when stdout does not write UTF-8
+        ascii_only = args.ascii or codecs.lookup(stream_encoding(sys.stdout)).name != "utf-8"
+        write(render_text(view, names, ascii_only=ascii_only))
     return exit_code_for(view)
-
-
-def unicode_output() -> bool:
-    """Whether stdout writes UTF-8 (else names from Prometheus are shown with ``\\x`` escapes)."""
-    import codecs
-
-    from nimwatch.terminal import stream_encoding
-
-    return codecs.lookup(stream_encoding(sys.stdout)).name == "utf-8"

@@ -44,19 +44,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=run)
 
 
-def final_exit_code(engine: Any) -> ExitCode:
-    from nimwatch.commands import exit_code_for
-    from nimwatch.views.report_data import client_records
-
-    with engine.locked():
-        clients = client_records(list(engine.logs.values()), engine.rules)
-    return exit_code_for({c["status"] for c in clients})
-
-
 def run(args: argparse.Namespace) -> int:
     from nimwatch import session as sessions
+    from nimwatch.commands import exit_code_for
     from nimwatch.sources.files import BINARY, find_logs, sniff
     from nimwatch.terminal import say
+    from nimwatch.views.report_data import client_records
 
     speed: Optional[float] = None if args.max else args.speed
     if speed is not None and speed <= 0:
@@ -97,4 +90,8 @@ def run(args: argparse.Namespace) -> int:
         from nimwatch.commands.tui import pick_theme, run_app, tui_app
 
         run_app(tui_app(session, report_dir=Path(args.report_dir), theme=pick_theme(args.theme)))
-    return ExitCode.USAGE if problems else final_exit_code(engine)
+    if problems:
+        return ExitCode.USAGE
+    with engine.locked():
+        clients = client_records(list(engine.logs.values()), engine.rules)
+    return exit_code_for({c["status"] for c in clients})

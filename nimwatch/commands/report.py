@@ -23,6 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from nimwatch.commands import add_rules_option, exit_code_for
@@ -60,23 +61,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=run)
 
 
-def _open_journal(path: str | None) -> Any:
-    """The journal read-only: the one named, else the default one if it exists (None when there is none)."""
-    from pathlib import Path
-
-    from nimwatch.config import default_state_path
-
-    if path is None:
-        default = default_state_path()
-        if not default.is_file():
-            return None
+def _open_journal(state: Path, named: bool) -> Any:
+    """The journal at ``state`` read-only; None when it is the default one and is missing or unusable."""
+    if not named and not state.is_file():
+        return None
     from nimwatch.journal import Journal  # (SQLite: imported only when there is a journal to read)
 
-    if path is not None:
-        return Journal.open(Path(path), readonly=True)  # a named journal must be usable
     try:
-        return Journal.open(default, readonly=True)
+        return Journal.open(state, readonly=True)
     except NimwatchError as exc:
+        if named:
+            raise  # a named journal must be usable
         log.warning("%s; reporting without durations", exc)
         return None
 
@@ -108,18 +103,6 @@ def _shared_scanner(rules: Any) -> Any:
     return build_scanner(rules, anchors)
 
 
-def _runs_dir(state: str | None, journal: Any) -> Any:
-    """Where ``nimwatch run`` keeps its run records: beside the state journal."""
-    from pathlib import Path
-
-    from nimwatch.config import default_state_path
-    from nimwatch.launcher.records import runs_dir
-
-    if journal is not None:
-        return runs_dir(Path(journal.path))
-    return runs_dir(Path(state) if state else default_state_path())
-
-
 def run(args: argparse.Namespace) -> int:
     from nimwatch.launcher.exits import exits_of, finished_exits
     from nimwatch.rulefiles import load_rules
@@ -134,8 +117,14 @@ def run(args: argparse.Namespace) -> int:
 
     rules = load_rules(args.rules)
     scanner = _shared_scanner(rules)
-    journal = None if args.no_state else _open_journal(args.state)
-    exits = finished_exits(None if args.no_state else _runs_dir(args.state, journal))
+    journal = runs = None
+    if not args.no_state:  # `nimwatch run`'s run records are kept beside the state journal
+        from nimwatch.config import default_state_path
+        from nimwatch.launcher.records import runs_dir
+
+        where = Path(args.state) if args.state is not None else default_state_path()
+        journal, runs = _open_journal(where, named=args.state is not None), runs_dir(where)
+    exits = finished_exits(runs)
     logs = []
     mtimes: dict[str, float] = {}
     timed: set[str] = set()

@@ -140,16 +140,10 @@ def _use_colour(choice: str) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
 
 
-def _ascii_output(flag: bool) -> bool:
-    """ASCII symbols and bars: asked for, or the output cannot encode the UTF-8 ones."""
-    from nimwatch.views.status_table import SYMBOL
-
-    return flag or not can_encode("".join(SYMBOL.values()) + "█░")
-
-
 def run(args: argparse.Namespace) -> int:
     from nimwatch import session as sessions
     from nimwatch.sources.plain import PlainFollower
+    from nimwatch.views.status_table import SYMBOL
     from nimwatch.views.status_text import render_table
 
     if args.watch is not None and args.watch <= 0:
@@ -160,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     follower = PlainFollower(session, paths, say)
     follower.look()
     colour = _use_colour(args.colour)
-    ascii_only = _ascii_output(args.ascii)
+    # ASCII symbols and bars: asked for, or the output cannot encode the UTF-8 ones
+    ascii_only = args.ascii or not can_encode("".join(SYMBOL.values()) + "█░")
     import shutil  # (here: every command's parser is built at start-up)
 
     while True:
