@@ -159,11 +159,6 @@ class HookManager:
         self._cond = threading.Condition()
         self._stopped = False
 
-    @property
-    def hooks(self) -> list[HookSpec]:
-        with self._cond:
-            return [state.spec for state in self._states.values()]
-
     # ------------------------------------------------------------------ intake (feeding thread)
 
     def handle(self, notice: Notice, event_key: Optional[str] = None) -> None:
@@ -205,7 +200,8 @@ class HookManager:
             with self._cond:
                 state = self._states.get(name)
             hook = state.spec if state is not None else None
-            if hook is None or matched_event(hook, notice) is None:
+            now_matched = matched_event(hook, notice) if hook is not None else None
+            if hook is None or now_matched is None:
                 why = "the hook is no longer configured" if hook is None else "the hook changed and no longer matches"
                 self._jobs.hook_job_done(row)
                 self._on_error(f"hook {name}: a kept run for {notice.client} {notice.event} is dropped: {why}")
@@ -213,7 +209,7 @@ class HookManager:
                     self._result(_Job(hook, notice, matched, content=content), None, f"not run: {why}")
                 continue
             assert state is not None
-            job = _Job(hook, notice, matched_event(hook, notice) or matched, row, content, attempt, next_try)
+            job = _Job(hook, notice, now_matched, row, content, attempt, next_try)
             with self._cond:
                 self._enqueue(state, job)
             queued += 1
@@ -316,13 +312,10 @@ class HookManager:
         will_retry: bool = False,
     ) -> None:
         """Report one result (or why the hook did not run) to the engine, then to the keeper."""
-        n = job.notice
+        n, r = job.notice, result or CommandResult((), None, False, 0.0, "", skipped)
         ran = HookRan(
-            n.run, n.phase, n.client, job.hook.name, n.event, job.matched,
-            result.returncode if result else None, result.timed_out if result else False,
-            result.error if result else skipped, result is None, attempt, will_retry,
-            tuple(result.argv) if result else (), result.duration if result else 0.0,
-            result.output_tail if result else "", dict(n.fields),
+            n.run, n.phase, n.client, job.hook.name, n.event, job.matched, r.returncode, r.timed_out, r.error,
+            result is None, attempt, will_retry, tuple(r.argv), r.duration, r.output_tail, dict(n.fields),
         )  # fmt: skip
         at = self._clock()
         self._report(ran, at, n.log)
