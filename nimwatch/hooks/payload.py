@@ -140,5 +140,5 @@ def content_from_record(text: str) -> Optional[tuple[int, int]]:
 
 def notice_from_record(text: str) -> Notice:
     data = json.loads(text)
-    attributes = (data[name] for name in ("log", "client", "run", "phase", "phase_name"))
-    return Notice(data["event"], float(data["ts"]), *attributes, data.get("fields") or {})
+    attributes = {name: data[name] for name in ("log", "client", "run", "phase", "phase_name")}
+    return Notice(data["event"], float(data["ts"]), **attributes, fields=data.get("fields") or {})
