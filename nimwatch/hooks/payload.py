@@ -70,9 +70,7 @@ def _text(value: Any) -> str:
 def placeholder_values(notice: Notice) -> dict[str, str]:
     """The value of each ``run`` placeholder for ``notice``: its attribute, else its field (empty when neither)."""
     attributes = ("client", "phase", "phase_name", "event", "log")
-    return {
-        name: _text(getattr(notice, name) if name in attributes else notice.get(name)) for name in PLACEHOLDERS
-    }
+    return {name: _text(getattr(notice, name) if name in attributes else notice.get(name)) for name in PLACEHOLDERS}
 
 
 def fill_argv(run: Sequence[str], values: Mapping[str, str]) -> list[str]:

@@ -147,26 +147,12 @@ def start(
     with client_lock(runs, call.client):
         refuse_if_running(runs, call.client)
         read_fd, write_fd = os.pipe()
+        given = {"--runs": runs, "--client": call.client, "--log": log, "--journal": journal, "--handshake": write_fd}
+        options = [str(word) for pair in given.items() for word in pair]
         try:
             with open(runs / "supervisor.log", "ab") as errors:
                 subprocess.Popen(
-                    [
-                        python,
-                        "-m",
-                        "nimwatch.launcher.supervisor",
-                        "--runs",
-                        str(runs),
-                        "--client",
-                        call.client,
-                        "--log",
-                        str(log),
-                        "--journal",
-                        str(journal),
-                        "--handshake",
-                        str(write_fd),
-                        "--",
-                        *command,
-                    ],
+                    [python, "-m", "nimwatch.launcher.supervisor", *options, "--", *command],
                     stdin=subprocess.DEVNULL,
                     stdout=errors,
                     stderr=errors,

@@ -123,17 +123,8 @@ class RunRecord:
         return f"nimadm runs as PID {self.pid}"
 
     def journal_row(self) -> dict[str, Any]:
-        return {
-            "record": str(self.path),
-            "client": self.client,
-            "pid": self.pid,
-            "argv": self.argv,
-            "started": self.started,
-            "output": self.output,
-            "exit_code": self.exit_code,
-            "signal": self.signal,
-            "ended": self.ended,
-        }
+        names = ("client", "pid", "argv", "started", "output", "exit_code", "signal", "ended")
+        return {"record": str(self.path), **{name: getattr(self, name) for name in names}}
 
 
 def _log_before(value: Any) -> Optional[dict[str, int]]:
