@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Generic, Optional, TypeVar
 from urllib.parse import urlsplit
 
-from nimwatch.alerts.message import template_values
+from nimwatch.alerts.message import alert_body, template_values
 from nimwatch.config.alerts import SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.event_filter import EventFilter
@@ -116,9 +116,9 @@ class Sink(ABC, Generic[OptionsT]):
         fields = ALERTS_HELD.carry(self.spec, count=count, sink=self.name, severity="warning", since=iso(since))
         return Notice(ALERTS_HELD.name, notice.ts, notice.log, notice.client, notice.run, fields=fields)
 
-    @abstractmethod
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
-        """The payload to store in the spool and later ``send``."""
+        """The payload to store in the spool and later ``send`` (by default the alert's JSON body)."""
+        return alert_body(notice, key)
 
     # ------------------------------------------------------------------ delivering (worker thread)
 
