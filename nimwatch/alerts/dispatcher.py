@@ -242,9 +242,8 @@ class AlertDispatcher:
                 self.on_error(
                     f"{count} alert(s) spooled for sink {name!r}, which is no longer configured: kept in the journal"
                 )
-        for sink in self.sinks:
-            worker = _Worker(self, sink)
-            self._workers[sink.name] = worker
+        self._workers = {sink.name: _Worker(self, sink) for sink in self.sinks}
+        for worker in self._workers.values():
             worker.thread.start()
 
     def wake(self) -> None:

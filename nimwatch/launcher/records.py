@@ -175,9 +175,8 @@ def write_atomic(path: Path, data: dict[str, Any]) -> None:
     except OSError:
         return
     try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass  # not every file system syncs a directory; the rename is done
+        with contextlib.suppress(OSError):  # not every file system syncs a directory; the rename is done
+            os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
 
