@@ -415,7 +415,6 @@ class HookManager:
                 for state in self._all_states():
                     state.cancel.set()
                 self._cond.wait_for(self._idle, timeout=30)
-        with self._cond:
             threads = [s.thread for s in self._all_states() if s.thread is not None]
         for thread in threads:
             if thread is not threading.current_thread():

@@ -169,8 +169,7 @@ def _close(stream: Optional[IO[bytes]]) -> None:
 def _start_error(argv: tuple[str, ...], cwd: Optional[str], exc: BaseException) -> str:
     if isinstance(exc, OSError):
         reason = exc.strerror or str(exc)
-        filename = exc.filename if isinstance(exc.filename, str) else None
-        if cwd is not None and filename == cwd:
+        if cwd is not None and exc.filename == cwd:
             return f"cannot start {argv[0]}: working directory {cwd}: {reason}"
         return f"cannot start {argv[0]}: {reason}"
     return f"cannot start {argv[0] if argv else 'an empty command'}: {exc}"

@@ -166,9 +166,7 @@ class Tailer:
         """Follow ``paths`` too (directories or single logs, as the constructor takes them)."""
         with self._io:
             self._add_paths(paths)
-            with self._state_lock:
-                self._rediscover = True
-        self._wake.set()
+        self.wake()
 
     def reread(self, log: str, reason: str) -> None:
         """Read ``log`` anew from its start: the sink restarts it (``reason``), then its whole file comes again."""
