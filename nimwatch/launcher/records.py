@@ -203,22 +203,19 @@ def all_records(runs: Path, client: Optional[str] = None) -> list[RunRecord]:
 
 def latest(runs: Path, client: str) -> Optional[RunRecord]:
     """The client's last run started by ``nimwatch run`` (None when there is none)."""
-    records = all_records(runs, client)
-    return records[-1] if records else None
+    return next(reversed(all_records(runs, client)), None)
 
 
 def sync_journal(journal: Path, runs: Path) -> list[str]:
     """Copy every record into the journal's ``launches`` table; returns the problems met (none raised)."""
     from nimwatch.journal import record_launch
 
-    problems: list[str] = []
     for record in all_records(runs):
         try:
             record_launch(journal, record.journal_row())
         except NimwatchError as exc:
-            problems.append(str(exc))
-            break
-    return problems
+            return [str(exc)]
+    return []
 
 
 def ps_command() -> str:
@@ -244,9 +241,7 @@ def process_start(pid: int) -> Optional[float]:
     from nimwatch.aix.runner import SubprocessRunner  # (here: reading records starts no process)
 
     result = SubprocessRunner().run([ps_command(), "-o", "etime=", "-p", str(pid)], 30)
-    if not result.ok:
-        return None
-    elapsed = parse_etime(result.stdout)
+    elapsed = parse_etime(result.stdout) if result.ok else None
     return None if elapsed is None else time.time() - elapsed
 
 
