@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from nimwatch.alerts.post import post_json
-from nimwatch.alerts.sink import Sink, safe_url
+from nimwatch.alerts.sink import Sink
 from nimwatch.config.alerts import AlertmanagerOptions, SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal
@@ -41,9 +41,6 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
         super().__init__(spec)
         self.url = self.options.url.rstrip("/") + "/api/v2/alerts"
         self.ns = f"alertmanager:{self.name}"
-
-    def describe(self) -> str:
-        return f"alertmanager {safe_url(self.options.url)}"
 
     def labels(self, notice: Notice) -> dict[str, str]:
         labels = {

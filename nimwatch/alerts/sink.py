@@ -17,7 +17,7 @@ from typing import Any, Generic, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from nimwatch.alerts.message import alert_body, template_values
-from nimwatch.config.alerts import SinkSpec
+from nimwatch.config.alerts import HttpOptions, SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.event_filter import EventFilter
 from nimwatch.journal import Journal
@@ -63,8 +63,9 @@ class Sink(ABC, Generic[OptionsT]):
         """Set by ``plan`` to the client whose alerts just began to be held back (for one message)."""
 
     def describe(self) -> str:
-        """Where alerts go, safe for messages."""
-        return self.spec.type
+        """Where alerts go, safe for messages (an HTTP sink's type and ``scheme://host:port``)."""
+        options = self.options
+        return f"{self.spec.type} {safe_url(options.url)}" if isinstance(options, HttpOptions) else self.spec.type
 
     # ------------------------------------------------------------------ deciding (journal transaction)
 
