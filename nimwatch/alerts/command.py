@@ -26,8 +26,7 @@ class CommandSink(Sink[CommandOptions]):
         return f"command {self.options.run[0]}"
 
     def send(self, payload: dict[str, Any]) -> None:
-        env = base_env()
-        env.update(self.options.env)
+        env = {**base_env(), **self.options.env}
         for name in (*ENV_FIELDS, "summary", "id"):
             value = payload.get(name)
             env[f"NIMWATCH_{name.upper()}"] = "" if value is None else str(value).replace("\0", "")

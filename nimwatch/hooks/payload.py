@@ -87,20 +87,17 @@ def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
 
     Every ``run`` placeholder is also ``NIMWATCH_<NAME>`` (``{phase_name}``: ``NIMWATCH_PHASE_NAME``).
     """
-    env = base_env()
-    env.update(hook.env)
-    env.update({f"NIMWATCH_{name.upper()}": value for name, value in placeholder_values(notice).items()})
-    env.update(
-        {
-            "NIMWATCH_ON": matched,
-            "NIMWATCH_HOOK": hook.name,
-            "NIMWATCH_RUN": _text(notice.run),
-            "NIMWATCH_STATUS": _text(notice.get("status")),
-            "NIMWATCH_MESSAGE": notice.summary().replace("\0", ""),
-            "NIMWATCH_TEXT": _text(notice.get("text")),
-        }
-    )
-    return env
+    return {
+        **base_env(),
+        **hook.env,
+        **{f"NIMWATCH_{name.upper()}": value for name, value in placeholder_values(notice).items()},
+        "NIMWATCH_ON": matched,
+        "NIMWATCH_HOOK": hook.name,
+        "NIMWATCH_RUN": _text(notice.run),
+        "NIMWATCH_STATUS": _text(notice.get("status")),
+        "NIMWATCH_MESSAGE": notice.summary().replace("\0", ""),
+        "NIMWATCH_TEXT": _text(notice.get("text")),
+    }
 
 
 def event_json(notice: Notice) -> bytes:

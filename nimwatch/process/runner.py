@@ -224,7 +224,6 @@ def run_command(
     tail = bytearray()
     deadline = started + max(timeout, 0.0)
     error: Optional[str] = None
-    cancelled = False
     try:
         timed_out, leftovers = _pump(proc, stdin, tail, deadline, box, cancel)
         if not timed_out:
