@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Optional, Protocol
+from typing import Optional, Protocol
 
 from nimwatch.config.hooks import HookSpec
 from nimwatch.core.events import Event, HookRan
@@ -43,8 +43,6 @@ from nimwatch.hooks.payload import (
 from nimwatch.process.runner import CommandResult, run_command
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
-Runner = Callable[..., CommandResult]
-""":func:`~nimwatch.process.runner.run_command` or a stand-in with the same keyword arguments."""
 Reporter = Callable[[Event, float, str], object]
 """(event, time, log) -> the engine's :meth:`~nimwatch.engine.Engine.report`."""
 Keeper = Callable[[str, Optional[tuple[int, int]], HookRan, float], object]
@@ -128,7 +126,6 @@ class HookManager:
             (the engine's ``report``); called from worker threads.
         once_store: remembers fired events across restarts (the journal).
         clock: seconds since the epoch, for the ``hook_result`` timestamps and retry times.
-        runner: the command runner (tests may record instead of running).
         jobs: keeps queued runs across restarts and reloads (the journal); None: in memory only.
         on_error: one-line diagnostics (runs kept at stop, runs of removed hooks).
         keep: also takes each result, with the position of its run in its log's content (the journal,
@@ -141,7 +138,6 @@ class HookManager:
         report: Reporter,
         once_store: OnceStore,
         clock: Callable[[], float] = time.time,
-        runner: Runner = run_command,
         jobs: Optional[JobStore] = None,
         on_error: Optional[Callable[[str], None]] = None,
         keep: Optional[Keeper] = None,
@@ -150,7 +146,6 @@ class HookManager:
         self._keep = keep
         self._once = once_store
         self._clock = clock
-        self._runner = runner
         self._jobs = jobs
         self._on_error = on_error or (lambda message: None)
         self._states: dict[str, _HookState] = {h.name: _HookState(h) for h in hooks}
@@ -304,8 +299,7 @@ class HookManager:
         if problem or executable is None:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable
-        extra: dict[str, Any] = {"cancel": cancel} if cancel is not None else {}
-        return self._runner(argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd, **extra)
+        return run_command(argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd, cancel=cancel)
 
     def _result(
         self, job: _Job, result: Optional[CommandResult], skipped: Optional[str], attempt: int = 1,
