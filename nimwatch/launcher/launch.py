@@ -131,9 +131,7 @@ def _read_handshake(fd: int, timeout: float) -> dict[str, object]:
     return message
 
 
-def start(
-    command: Sequence[str], *, journal: Path, log_dir: Path, python: str = sys.executable
-) -> tuple[NimadmCall, RunRecord]:
+def start(command: Sequence[str], *, journal: Path, log_dir: Path) -> tuple[NimadmCall, RunRecord]:
     """Start ``command`` (nimadm and its arguments) under a supervisor; returns the call and its run record."""
     if not command:
         raise UsageError("nimwatch run needs the nimadm command: nimwatch run -- nimadm -c CLIENT ...")
@@ -152,7 +150,7 @@ def start(
         try:
             with open(runs / "supervisor.log", "ab") as errors:
                 subprocess.Popen(
-                    [python, "-m", "nimwatch.launcher.supervisor", *options, "--", *command],
+                    [sys.executable, "-m", "nimwatch.launcher.supervisor", *options, "--", *command],
                     stdin=subprocess.DEVNULL,
                     stdout=errors,
                     stderr=errors,

@@ -23,7 +23,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from nimwatch.errors import NimwatchError
 
@@ -105,12 +105,11 @@ class RunRecord:
     def finished(self) -> bool:
         return self.exit_code is not None or self.signal is not None
 
-    def status(self, alive: Optional[Callable[[int, float], bool]] = None) -> str:
+    def status(self) -> str:
         """``exited``, ``running`` or ``lost`` (nobody will record how nimadm ended)."""
         if self.finished:
             return "exited"
-        check = alive or pid_alive
-        if (self.pid is not None and check(self.pid, self.started)) or check(self.supervisor_pid, self.started):
+        if (self.pid is not None and pid_alive(self.pid, self.started)) or pid_alive(self.supervisor_pid, self.started):
             return "running"
         return "lost"
 
