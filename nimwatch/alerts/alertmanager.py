@@ -16,6 +16,7 @@ an ``alert_recovered`` (another sink delivers again) resolves the
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 from nimwatch.alerts.post import post_json
@@ -74,7 +75,7 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
 
     def plan(self, notice: Notice, key: str, journal: Journal) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []
-        if self.client_matches(notice):
+        if any(fnmatchcase(notice.client, glob) for glob in self.spec.clients):
             resolved = self._resolutions(notice, journal)
             if resolved:
                 out.append((f"resolve|{key}", {"alerts": resolved}))

@@ -70,11 +70,6 @@ class _Worker:
             self.requested += 1
         self.wake_event.set()
 
-    def _settle(self, seen: int) -> None:
-        with self.d.cond:
-            self.settled = max(self.settled, seen)
-            self.d.cond.notify_all()
-
     def _run(self) -> None:
         while not self.stopping:
             try:
@@ -94,7 +89,9 @@ class _Worker:
             items = journal.spool_due(self.sink.name, float("inf"), limit=20)
             now = self.d.clock()
             if not items or items[0].next_try > now:
-                self._settle(seen)
+                with self.d.cond:
+                    self.settled = max(self.settled, seen)
+                    self.d.cond.notify_all()
                 self.wake_event.wait(min(IDLE_WAIT, items[0].next_try - now) if items else IDLE_WAIT)
                 continue
             for item in items:

@@ -12,7 +12,6 @@ the secret part of a URL.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from fnmatch import fnmatchcase
 from typing import Any, Generic, Optional, TypeVar
 from urllib.parse import urlsplit
 
@@ -73,9 +72,6 @@ class Sink(ABC, Generic[OptionsT]):
         if notice.kind in (ALERT_FAILED, ALERT_RECOVERED) and notice.get("sink") == self.name:
             return False  # never alert about ourselves through ourselves
         return self.filter.match(notice) is not None
-
-    def client_matches(self, notice: Notice) -> bool:
-        return any(fnmatchcase(notice.client, glob) for glob in self.spec.clients)
 
     def dedupe(self, notice: Notice, key: str) -> str:
         return self.spec.dedupe_key.format(**template_values(notice, key))

@@ -80,14 +80,10 @@ def _tag(app_name: str) -> str:
     return out or "nimwatch"
 
 
-def _one_line(text: str) -> str:
-    return escape_controls(" ".join(text.splitlines()).replace("\t", " "))
-
-
 def format_local(pri: int, app_name: str, pid: int, message: str, limit: int = LOCAL_MAX) -> bytes:
     """``<PRI>TAG[PID]: MSG`` for the local socket, at most ``limit`` bytes (MSG cut, UTF-8 safe, with ``...``)."""
     head = f"<{pri}>{_tag(app_name)}[{pid}]: ".encode("ascii")
-    body = _one_line(message).encode("utf-8")
+    body = escape_controls(" ".join(message.splitlines()).replace("\t", " ")).encode("utf-8")  # one line
     if len(head) + len(body) > limit:
         room = max(0, limit - len(head) - 3)
         body = body[:room].decode("utf-8", errors="ignore").encode("utf-8") + b"..."
