@@ -69,9 +69,7 @@ def native_observer_available() -> bool:
 
 def observer_kind(directory: str, poll: Optional[float]) -> str:
     """``"native"`` or ``"polling"`` for one watched directory."""
-    if poll is not None or not native_observer_available() or is_network_fs(directory):
-        return "polling"
-    return "native"
+    return "polling" if poll is not None or not native_observer_available() or is_network_fs(directory) else "native"
 
 
 def _make_observer(kind: str, poll: Optional[float]) -> Any:

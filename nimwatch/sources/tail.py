@@ -269,9 +269,8 @@ class Tailer:
 
     def _may_be_new(self, path: str) -> bool:
         """A log that may have appeared in a watched directory, or a watched name itself."""
-        if path.endswith(LOG_SUFFIX) and os.path.dirname(path) in self._dirs:
-            return True
-        return path in self._dirs or path in self._files
+        in_dir = path.endswith(LOG_SUFFIX) and os.path.dirname(path) in self._dirs
+        return in_dir or path in self._dirs or path in self._files
 
     # ------------------------------------------------------------------ reader thread
 
