@@ -194,17 +194,15 @@ class HookManager:
             notice, content = notice_from_record(record), content_from_record(record)
             with self._cond:
                 state = self._states.get(name)
-            hook = state.spec if state is not None else None
-            now_matched = matched_event(hook, notice) if hook is not None else None
-            if hook is None or now_matched is None:
-                why = "the hook is no longer configured" if hook is None else "the hook changed and no longer matches"
+            now_matched = matched_event(state.spec, notice) if state is not None else None
+            if state is None or now_matched is None:
+                why = "the hook is no longer configured" if state is None else "the hook changed and no longer matches"
                 self._jobs.hook_job_done(row)
                 self._on_error(f"hook {name}: a kept run for {notice.client} {notice.event} is dropped: {why}")
-                if hook is not None:
-                    self._result(_Job(hook, notice, matched, content=content), None, f"not run: {why}")
+                if state is not None:
+                    self._result(_Job(state.spec, notice, matched, content=content), None, f"not run: {why}")
                 continue
-            assert state is not None
-            job = _Job(hook, notice, now_matched, row, content, attempt, next_try)
+            job = _Job(state.spec, notice, now_matched, row, content, attempt, next_try)
             with self._cond:
                 self._enqueue(state, job)
             queued += 1
