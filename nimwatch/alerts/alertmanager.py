@@ -16,10 +16,11 @@ an ``alert_recovered`` (another sink delivers again) resolves the
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 from nimwatch.alerts.post import post_json
-from nimwatch.alerts.sink import Sink, safe_url
+from nimwatch.alerts.sink import Sink
 from nimwatch.config.alerts import AlertmanagerOptions, SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.journal import Journal
@@ -41,9 +42,6 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
         super().__init__(spec)
         self.url = self.options.url.rstrip("/") + "/api/v2/alerts"
         self.ns = f"alertmanager:{self.name}"
-
-    def describe(self) -> str:
-        return f"alertmanager {safe_url(self.options.url)}"
 
     def labels(self, notice: Notice) -> dict[str, str]:
         labels = {
@@ -77,7 +75,7 @@ class AlertmanagerSink(Sink[AlertmanagerOptions]):
 
     def plan(self, notice: Notice, key: str, journal: Journal) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []
-        if self.client_matches(notice):
+        if any(fnmatchcase(notice.client, glob) for glob in self.spec.clients):
             resolved = self._resolutions(notice, journal)
             if resolved:
                 out.append((f"resolve|{key}", {"alerts": resolved}))

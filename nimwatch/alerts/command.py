@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.sink import DeliveryError, Sink
 from nimwatch.config.alerts import CommandOptions
-from nimwatch.engine import Notice
 from nimwatch.process.runner import base_env, run_command
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
@@ -27,12 +25,8 @@ class CommandSink(Sink[CommandOptions]):
     def describe(self) -> str:
         return f"command {self.options.run[0]}"
 
-    def render(self, notice: Notice, key: str) -> dict[str, Any]:
-        return alert_body(notice, key)
-
     def send(self, payload: dict[str, Any]) -> None:
-        env = base_env()
-        env.update(self.options.env)
+        env = {**base_env(), **self.options.env}
         for name in (*ENV_FIELDS, "summary", "id"):
             value = payload.get(name)
             env[f"NIMWATCH_{name.upper()}"] = "" if value is None else str(value).replace("\0", "")

@@ -17,6 +17,7 @@ a new session retries at once.
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import threading
 import time
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from nimwatch.alerts.sink import DeliveryError, Sink
-from nimwatch.config.alerts import SinkSpec
+from nimwatch.config.alerts import SINK_TYPES, SinkSpec
 from nimwatch.core.events import Event, SinkFailed, SinkRecovered
 from nimwatch.engine import Notice
 from nimwatch.journal import Journal, SpoolItem
@@ -37,28 +38,12 @@ IDLE_WAIT = 60.0
 
 
 def build_sink(spec: SinkSpec) -> Sink:
-    """The sink object for a validated spec."""
-    if spec.type == "syslog":
-        from nimwatch.alerts.syslog import SyslogSink
-
-        return SyslogSink(spec)
-    if spec.type == "email":
-        from nimwatch.alerts.smtp import EmailSink
-
-        return EmailSink(spec)
-    if spec.type == "webhook":
-        from nimwatch.alerts.webhook import WebhookSink
-
-        return WebhookSink(spec)
-    if spec.type == "alertmanager":
-        from nimwatch.alerts.alertmanager import AlertmanagerSink
-
-        return AlertmanagerSink(spec)
-    if spec.type == "command":
-        from nimwatch.alerts.command import CommandSink
-
-        return CommandSink(spec)
-    raise ValueError(f"unknown sink type {spec.type!r}")
+    """The sink object for a validated spec: class ``<Type>Sink`` of its module (``email``'s is ``smtp``)."""
+    if spec.type not in SINK_TYPES:
+        raise ValueError(f"unknown sink type {spec.type!r}")
+    module = importlib.import_module(f"nimwatch.alerts.{'smtp' if spec.type == 'email' else spec.type}")
+    sink: Sink = getattr(module, f"{spec.type.title()}Sink")(spec)
+    return sink
 
 
 def backoff_delay(attempts: int, base: float = BACKOFF_BASE, ceiling: float = BACKOFF_MAX) -> float:
@@ -85,11 +70,6 @@ class _Worker:
             self.requested += 1
         self.wake_event.set()
 
-    def _settle(self, seen: int) -> None:
-        with self.d.cond:
-            self.settled = max(self.settled, seen)
-            self.d.cond.notify_all()
-
     def _run(self) -> None:
         while not self.stopping:
             try:
@@ -109,7 +89,9 @@ class _Worker:
             items = journal.spool_due(self.sink.name, float("inf"), limit=20)
             now = self.d.clock()
             if not items or items[0].next_try > now:
-                self._settle(seen)
+                with self.d.cond:
+                    self.settled = max(self.settled, seen)
+                    self.d.cond.notify_all()
                 self.wake_event.wait(min(IDLE_WAIT, items[0].next_try - now) if items else IDLE_WAIT)
                 continue
             for item in items:
@@ -257,9 +239,8 @@ class AlertDispatcher:
                 self.on_error(
                     f"{count} alert(s) spooled for sink {name!r}, which is no longer configured: kept in the journal"
                 )
-        for sink in self.sinks:
-            worker = _Worker(self, sink)
-            self._workers[sink.name] = worker
+        self._workers = {sink.name: _Worker(self, sink) for sink in self.sinks}
+        for worker in self._workers.values():
             worker.thread.start()
 
     def wake(self) -> None:
@@ -273,18 +254,11 @@ class AlertDispatcher:
             worker.wake()
             with self.cond:
                 targets[name] = worker.requested
-        deadline = time.monotonic() + timeout
-
-        def done() -> bool:
-            return all(self._workers[n].settled >= t for n, t in targets.items() if n in self._workers)
-
         with self.cond:
-            while not done():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self.cond.wait(remaining)
-        return True
+            return self.cond.wait_for(
+                lambda: all(self._workers[n].settled >= t for n, t in targets.items() if n in self._workers),
+                timeout,
+            )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the workers (an alert being sent finishes or times out; the rest stays spooled)."""

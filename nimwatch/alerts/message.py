@@ -39,14 +39,9 @@ def template_values(notice: Notice, key: str) -> dict[str, str]:
         "event": notice.event,
         "client": notice.client,
         "log": notice.log,
-        "run": text(notice.run),
-        "phase": text(notice.phase),
-        "phase_name": text(notice.phase_name),
-        "rule": text(notice.get("rule")),
-        "code": text(notice.get("code")),
+        **{name: text(getattr(notice, name)) for name in ("run", "phase", "phase_name")},
+        **{name: text(notice.get(name)) for name in ("rule", "code", "line", "outcome")},
         "severity": notice.severity(),
-        "line": text(notice.get("line")),
-        "outcome": text(notice.get("outcome")),
         "summary": notice.summary(),
     }
 

@@ -12,12 +12,11 @@ the secret part of a URL.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from fnmatch import fnmatchcase
 from typing import Any, Generic, Optional, TypeVar
 from urllib.parse import urlsplit
 
-from nimwatch.alerts.message import template_values
-from nimwatch.config.alerts import SinkSpec
+from nimwatch.alerts.message import alert_body, template_values
+from nimwatch.config.alerts import HttpOptions, SinkSpec
 from nimwatch.engine import Notice, iso
 from nimwatch.event_filter import EventFilter
 from nimwatch.journal import Journal
@@ -63,8 +62,9 @@ class Sink(ABC, Generic[OptionsT]):
         """Set by ``plan`` to the client whose alerts just began to be held back (for one message)."""
 
     def describe(self) -> str:
-        """Where alerts go, safe for messages."""
-        return self.spec.type
+        """Where alerts go, safe for messages (an HTTP sink's type and ``scheme://host:port``)."""
+        options = self.options
+        return f"{self.spec.type} {safe_url(options.url)}" if isinstance(options, HttpOptions) else self.spec.type
 
     # ------------------------------------------------------------------ deciding (journal transaction)
 
@@ -72,9 +72,6 @@ class Sink(ABC, Generic[OptionsT]):
         if notice.kind in (ALERT_FAILED, ALERT_RECOVERED) and notice.get("sink") == self.name:
             return False  # never alert about ourselves through ourselves
         return self.filter.match(notice) is not None
-
-    def client_matches(self, notice: Notice) -> bool:
-        return any(fnmatchcase(notice.client, glob) for glob in self.spec.clients)
 
     def dedupe(self, notice: Notice, key: str) -> str:
         return self.spec.dedupe_key.format(**template_values(notice, key))
@@ -116,9 +113,9 @@ class Sink(ABC, Generic[OptionsT]):
         fields = ALERTS_HELD.carry(self.spec, count=count, sink=self.name, severity="warning", since=iso(since))
         return Notice(ALERTS_HELD.name, notice.ts, notice.log, notice.client, notice.run, fields=fields)
 
-    @abstractmethod
     def render(self, notice: Notice, key: str) -> dict[str, Any]:
-        """The payload to store in the spool and later ``send``."""
+        """The payload to store in the spool and later ``send`` (by default the alert's JSON body)."""
+        return alert_body(notice, key)
 
     # ------------------------------------------------------------------ delivering (worker thread)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any, Optional
+from typing import Any
 
 from nimwatch.alerts.sink import DeliveryError, Sink
 from nimwatch.config.alerts import SyslogOptions
@@ -61,17 +61,16 @@ def format_rfc5424(
     msgid: str,
     params: dict[str, str],
     message: str,
-    limit: Optional[int] = None,
 ) -> bytes:
-    """One RFC 5424 message; with ``limit``, MSG is shortened so the whole fits in ``limit`` bytes."""
+    """One RFC 5424 message, MSG shortened so the whole fits in :data:`MAX_DATAGRAM` bytes (RFC 5426)."""
     sd = "".join(f' {name}="{_sd_value(value)}"' for name, value in params.items() if value != "")
     head = (
         f"<{pri}>1 {iso(ts)} {_token(hostname, 255)} {_token(app_name, 48)} {_token(procid, 128)} "
         f"{_token(msgid, 32)} [{SD_ID}{sd}] "
     ).encode()
     body = b"\xef\xbb\xbf" + message.encode("utf-8")
-    if limit is not None and len(head) + len(body) > limit:
-        body = body[: max(3, limit - len(head))].decode("utf-8", errors="ignore").encode("utf-8")
+    if len(head) + len(body) > MAX_DATAGRAM:
+        body = body[: max(3, MAX_DATAGRAM - len(head))].decode("utf-8", errors="ignore").encode("utf-8")
     return head + body
 
 
@@ -81,14 +80,10 @@ def _tag(app_name: str) -> str:
     return out or "nimwatch"
 
 
-def _one_line(text: str) -> str:
-    return escape_controls(" ".join(text.splitlines()).replace("\t", " "))
-
-
 def format_local(pri: int, app_name: str, pid: int, message: str, limit: int = LOCAL_MAX) -> bytes:
     """``<PRI>TAG[PID]: MSG`` for the local socket, at most ``limit`` bytes (MSG cut, UTF-8 safe, with ``...``)."""
     head = f"<{pri}>{_tag(app_name)}[{pid}]: ".encode("ascii")
-    body = _one_line(message).encode("utf-8")
+    body = escape_controls(" ".join(message.splitlines()).replace("\t", " ")).encode("utf-8")  # one line
     if len(head) + len(body) > limit:
         room = max(0, limit - len(head) - 3)
         body = body[:room].decode("utf-8", errors="ignore").encode("utf-8") + b"..."
@@ -140,7 +135,6 @@ class SyslogSink(Sink[SyslogOptions]):
                 str(payload["msgid"]),
                 dict(payload["params"]),
                 str(payload["message"]),
-                limit=MAX_DATAGRAM,
             )
         try:
             if opts.address is not None:

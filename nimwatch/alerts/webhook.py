@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nimwatch.alerts.message import alert_body
 from nimwatch.alerts.post import post_json
-from nimwatch.alerts.sink import Sink, safe_url
+from nimwatch.alerts.sink import Sink
 from nimwatch.config.alerts import HttpOptions
-from nimwatch.engine import Notice
 
 
 class WebhookSink(Sink[HttpOptions]):
     options_type = HttpOptions
-
-    def describe(self) -> str:
-        return f"webhook {safe_url(self.options.url)}"
-
-    def render(self, notice: Notice, key: str) -> dict[str, Any]:
-        return alert_body(notice, key)
 
     def send(self, payload: dict[str, Any]) -> None:
         post_json(self.options, self.options.url, payload)

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Optional, Protocol
+from typing import Optional, Protocol
 
 from nimwatch.config.hooks import HookSpec
 from nimwatch.core.events import Event, HookRan
@@ -43,8 +43,6 @@ from nimwatch.hooks.payload import (
 from nimwatch.process.runner import CommandResult, run_command
 from nimwatch.trust import executable_problem, hook_path, resolve_executable
 
-Runner = Callable[..., CommandResult]
-""":func:`~nimwatch.process.runner.run_command` or a stand-in with the same keyword arguments."""
 Reporter = Callable[[Event, float, str], object]
 """(event, time, log) -> the engine's :meth:`~nimwatch.engine.Engine.report`."""
 Keeper = Callable[[str, Optional[tuple[int, int]], HookRan, float], object]
@@ -128,7 +126,6 @@ class HookManager:
             (the engine's ``report``); called from worker threads.
         once_store: remembers fired events across restarts (the journal).
         clock: seconds since the epoch, for the ``hook_result`` timestamps and retry times.
-        runner: the command runner (tests may record instead of running).
         jobs: keeps queued runs across restarts and reloads (the journal); None: in memory only.
         on_error: one-line diagnostics (runs kept at stop, runs of removed hooks).
         keep: also takes each result, with the position of its run in its log's content (the journal,
@@ -141,7 +138,6 @@ class HookManager:
         report: Reporter,
         once_store: OnceStore,
         clock: Callable[[], float] = time.time,
-        runner: Runner = run_command,
         jobs: Optional[JobStore] = None,
         on_error: Optional[Callable[[str], None]] = None,
         keep: Optional[Keeper] = None,
@@ -150,7 +146,6 @@ class HookManager:
         self._keep = keep
         self._once = once_store
         self._clock = clock
-        self._runner = runner
         self._jobs = jobs
         self._on_error = on_error or (lambda message: None)
         self._states: dict[str, _HookState] = {h.name: _HookState(h) for h in hooks}
@@ -158,11 +153,6 @@ class HookManager:
         """Hooks a reload removed while one of their runs was going: waited for at stop."""
         self._cond = threading.Condition()
         self._stopped = False
-
-    @property
-    def hooks(self) -> list[HookSpec]:
-        with self._cond:
-            return [state.spec for state in self._states.values()]
 
     # ------------------------------------------------------------------ intake (feeding thread)
 
@@ -204,16 +194,15 @@ class HookManager:
             notice, content = notice_from_record(record), content_from_record(record)
             with self._cond:
                 state = self._states.get(name)
-            hook = state.spec if state is not None else None
-            if hook is None or matched_event(hook, notice) is None:
-                why = "the hook is no longer configured" if hook is None else "the hook changed and no longer matches"
+            now_matched = matched_event(state.spec, notice) if state is not None else None
+            if state is None or now_matched is None:
+                why = "the hook is no longer configured" if state is None else "the hook changed and no longer matches"
                 self._jobs.hook_job_done(row)
                 self._on_error(f"hook {name}: a kept run for {notice.client} {notice.event} is dropped: {why}")
-                if hook is not None:
-                    self._result(_Job(hook, notice, matched, content=content), None, f"not run: {why}")
+                if state is not None:
+                    self._result(_Job(state.spec, notice, matched, content=content), None, f"not run: {why}")
                 continue
-            assert state is not None
-            job = _Job(hook, notice, matched_event(hook, notice) or matched, row, content, attempt, next_try)
+            job = _Job(state.spec, notice, now_matched, row, content, attempt, next_try)
             with self._cond:
                 self._enqueue(state, job)
             queued += 1
@@ -308,21 +297,17 @@ class HookManager:
         if problem or executable is None:
             return CommandResult(tuple(argv), None, False, 0.0, "", problem)
         argv[0] = executable
-        extra: dict[str, Any] = {"cancel": cancel} if cancel is not None else {}
-        return self._runner(argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd, **extra)
+        return run_command(argv, env=env, stdin=event_json(notice), timeout=hook.timeout, cwd=hook.cwd, cancel=cancel)
 
     def _result(
         self, job: _Job, result: Optional[CommandResult], skipped: Optional[str], attempt: int = 1,
         will_retry: bool = False,
     ) -> None:
         """Report one result (or why the hook did not run) to the engine, then to the keeper."""
-        n = job.notice
+        n, r = job.notice, result or CommandResult((), None, False, 0.0, "", skipped)
         ran = HookRan(
-            n.run, n.phase, n.client, job.hook.name, n.event, job.matched,
-            result.returncode if result else None, result.timed_out if result else False,
-            result.error if result else skipped, result is None, attempt, will_retry,
-            tuple(result.argv) if result else (), result.duration if result else 0.0,
-            result.output_tail if result else "", dict(n.fields),
+            n.run, n.phase, n.client, job.hook.name, n.event, job.matched, r.returncode, r.timed_out, r.error,
+            result is None, attempt, will_retry, tuple(r.argv), r.duration, r.output_tail, dict(n.fields),
         )  # fmt: skip
         at = self._clock()
         self._report(ran, at, n.log)
@@ -422,7 +407,6 @@ class HookManager:
                 for state in self._all_states():
                     state.cancel.set()
                 self._cond.wait_for(self._idle, timeout=30)
-        with self._cond:
             threads = [s.thread for s in self._all_states() if s.thread is not None]
         for thread in threads:
             if thread is not threading.current_thread():

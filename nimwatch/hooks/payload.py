@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from nimwatch.config.checks import PLACEHOLDER_RE
-from nimwatch.config.hooks import HookSpec
+from nimwatch.config.hooks import PLACEHOLDERS, HookSpec
 from nimwatch.process.runner import base_env
 from nimwatch.vocabulary import EventKey, Notice
 
@@ -68,20 +68,9 @@ def _text(value: Any) -> str:
 
 
 def placeholder_values(notice: Notice) -> dict[str, str]:
-    """The value of each ``run`` placeholder for ``notice`` (empty when it does not apply)."""
-    return {
-        "client": _text(notice.client),
-        "phase": _text(notice.phase),
-        "phase_name": _text(notice.phase_name),
-        "event": _text(notice.event),
-        "code": _text(notice.get("code")),
-        "rule": _text(notice.get("rule")),
-        "severity": _text(notice.get("severity")),
-        "log": _text(notice.log),
-        "line": _text(notice.get("line")),
-        "outcome": _text(notice.get("outcome")),
-        "operation": _text(notice.get("operation")),
-    }
+    """The value of each ``run`` placeholder for ``notice``: its attribute, else its field (empty when neither)."""
+    attributes = ("client", "phase", "phase_name", "event", "log")
+    return {name: _text(getattr(notice, name) if name in attributes else notice.get(name)) for name in PLACEHOLDERS}
 
 
 def fill_argv(run: Sequence[str], values: Mapping[str, str]) -> list[str]:
@@ -98,20 +87,17 @@ def hook_env(hook: HookSpec, notice: Notice, matched: str) -> dict[str, str]:
 
     Every ``run`` placeholder is also ``NIMWATCH_<NAME>`` (``{phase_name}``: ``NIMWATCH_PHASE_NAME``).
     """
-    env = base_env()
-    env.update(hook.env)
-    env.update({f"NIMWATCH_{name.upper()}": value for name, value in placeholder_values(notice).items()})
-    env.update(
-        {
-            "NIMWATCH_ON": matched,
-            "NIMWATCH_HOOK": hook.name,
-            "NIMWATCH_RUN": _text(notice.run),
-            "NIMWATCH_STATUS": _text(notice.get("status")),
-            "NIMWATCH_MESSAGE": notice.summary().replace("\0", ""),
-            "NIMWATCH_TEXT": _text(notice.get("text")),
-        }
-    )
-    return env
+    return {
+        **base_env(),
+        **hook.env,
+        **{f"NIMWATCH_{name.upper()}": value for name, value in placeholder_values(notice).items()},
+        "NIMWATCH_ON": matched,
+        "NIMWATCH_HOOK": hook.name,
+        "NIMWATCH_RUN": _text(notice.run),
+        "NIMWATCH_STATUS": _text(notice.get("status")),
+        "NIMWATCH_MESSAGE": notice.summary().replace("\0", ""),
+        "NIMWATCH_TEXT": _text(notice.get("text")),
+    }
 
 
 def event_json(notice: Notice) -> bytes:
@@ -149,13 +135,5 @@ def content_from_record(text: str) -> Optional[tuple[int, int]]:
 
 def notice_from_record(text: str) -> Notice:
     data = json.loads(text)
-    return Notice(
-        data["event"],
-        float(data["ts"]),
-        data["log"],
-        data["client"],
-        data["run"],
-        data["phase"],
-        data["phase_name"],
-        data.get("fields") or {},
-    )
+    attributes = {name: data[name] for name in ("log", "client", "run", "phase", "phase_name")}
+    return Notice(data["event"], float(data["ts"]), **attributes, fields=data.get("fields") or {})

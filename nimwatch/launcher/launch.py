@@ -131,9 +131,7 @@ def _read_handshake(fd: int, timeout: float) -> dict[str, object]:
     return message
 
 
-def start(
-    command: Sequence[str], *, journal: Path, log_dir: Path, python: str = sys.executable
-) -> tuple[NimadmCall, RunRecord]:
+def start(command: Sequence[str], *, journal: Path, log_dir: Path) -> tuple[NimadmCall, RunRecord]:
     """Start ``command`` (nimadm and its arguments) under a supervisor; returns the call and its run record."""
     if not command:
         raise UsageError("nimwatch run needs the nimadm command: nimwatch run -- nimadm -c CLIENT ...")
@@ -147,26 +145,12 @@ def start(
     with client_lock(runs, call.client):
         refuse_if_running(runs, call.client)
         read_fd, write_fd = os.pipe()
+        given = {"--runs": runs, "--client": call.client, "--log": log, "--journal": journal, "--handshake": write_fd}
+        options = [str(word) for pair in given.items() for word in pair]
         try:
             with open(runs / "supervisor.log", "ab") as errors:
                 subprocess.Popen(
-                    [
-                        python,
-                        "-m",
-                        "nimwatch.launcher.supervisor",
-                        "--runs",
-                        str(runs),
-                        "--client",
-                        call.client,
-                        "--log",
-                        str(log),
-                        "--journal",
-                        str(journal),
-                        "--handshake",
-                        str(write_fd),
-                        "--",
-                        *command,
-                    ],
+                    [sys.executable, "-m", "nimwatch.launcher.supervisor", *options, "--", *command],
                     stdin=subprocess.DEVNULL,
                     stdout=errors,
                     stderr=errors,

@@ -23,7 +23,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from nimwatch.errors import NimwatchError
 
@@ -105,12 +105,11 @@ class RunRecord:
     def finished(self) -> bool:
         return self.exit_code is not None or self.signal is not None
 
-    def status(self, alive: Optional[Callable[[int, float], bool]] = None) -> str:
+    def status(self) -> str:
         """``exited``, ``running`` or ``lost`` (nobody will record how nimadm ended)."""
         if self.finished:
             return "exited"
-        check = alive or pid_alive
-        if (self.pid is not None and check(self.pid, self.started)) or check(self.supervisor_pid, self.started):
+        if (self.pid is not None and pid_alive(self.pid, self.started)) or pid_alive(self.supervisor_pid, self.started):
             return "running"
         return "lost"
 
@@ -123,17 +122,8 @@ class RunRecord:
         return f"nimadm runs as PID {self.pid}"
 
     def journal_row(self) -> dict[str, Any]:
-        return {
-            "record": str(self.path),
-            "client": self.client,
-            "pid": self.pid,
-            "argv": self.argv,
-            "started": self.started,
-            "output": self.output,
-            "exit_code": self.exit_code,
-            "signal": self.signal,
-            "ended": self.ended,
-        }
+        names = ("client", "pid", "argv", "started", "output", "exit_code", "signal", "ended")
+        return {"record": str(self.path), **{name: getattr(self, name) for name in names}}
 
 
 def _log_before(value: Any) -> Optional[dict[str, int]]:
@@ -184,9 +174,8 @@ def write_atomic(path: Path, data: dict[str, Any]) -> None:
     except OSError:
         return
     try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass  # not every file system syncs a directory; the rename is done
+        with contextlib.suppress(OSError):  # not every file system syncs a directory; the rename is done
+            os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
 
@@ -213,22 +202,19 @@ def all_records(runs: Path, client: Optional[str] = None) -> list[RunRecord]:
 
 def latest(runs: Path, client: str) -> Optional[RunRecord]:
     """The client's last run started by ``nimwatch run`` (None when there is none)."""
-    records = all_records(runs, client)
-    return records[-1] if records else None
+    return next(reversed(all_records(runs, client)), None)
 
 
 def sync_journal(journal: Path, runs: Path) -> list[str]:
     """Copy every record into the journal's ``launches`` table; returns the problems met (none raised)."""
     from nimwatch.journal import record_launch
 
-    problems: list[str] = []
     for record in all_records(runs):
         try:
             record_launch(journal, record.journal_row())
         except NimwatchError as exc:
-            problems.append(str(exc))
-            break
-    return problems
+            return [str(exc)]
+    return []
 
 
 def ps_command() -> str:
@@ -254,9 +240,7 @@ def process_start(pid: int) -> Optional[float]:
     from nimwatch.aix.runner import SubprocessRunner  # (here: reading records starts no process)
 
     result = SubprocessRunner().run([ps_command(), "-o", "etime=", "-p", str(pid)], 30)
-    if not result.ok:
-        return None
-    elapsed = parse_etime(result.stdout)
+    elapsed = parse_etime(result.stdout) if result.ok else None
     return None if elapsed is None else time.time() - elapsed
 
 

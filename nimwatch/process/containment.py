@@ -297,19 +297,17 @@ class Containment:
             self.signal_all(signal.SIGKILL)
             time.sleep(0.01)
 
-    def end(self, grace: float, leader: Optional[subprocess.Popen[bytes]] = None) -> None:
+    def end(self, grace: float, leader: subprocess.Popen[bytes]) -> None:
         """SIGTERM to all, up to ``grace`` seconds for them to go, then SIGKILL to what is left."""
         self.signal_all(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        if leader is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                leader.wait(timeout=grace)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            leader.wait(timeout=grace)
         while time.monotonic() < deadline and self._alive():
             time.sleep(0.02)
         self.kill_all()
-        if leader is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                leader.wait(timeout=max(grace, 1.0))
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            leader.wait(timeout=max(grace, 1.0))
 
     def _alive(self) -> bool:
         """Members that are not zombies (a zombie's parent reaps it; it holds nothing)."""

@@ -98,8 +98,8 @@ def _pump(
     stdin: bytes,
     tail: bytearray,
     deadline: float,
-    box: Optional[Containment] = None,
-    cancel: Optional[threading.Event] = None,
+    box: Containment,
+    cancel: Optional[threading.Event],
 ) -> tuple[bool, bool]:
     """Feed stdin and collect output until the output closes, the command exits, the deadline or ``cancel``.
 
@@ -126,10 +126,9 @@ def _pump(
             now = time.monotonic()
             if now >= deadline or (cancel is not None and cancel.is_set()):
                 return True, False
-            if box is not None and exited_at is None:
+            if exited_at is None:
                 box.sample()
-            if exited_at is None and proc.poll() is not None:
-                exited_at = now
+                exited_at = now if proc.poll() is not None else None
             if exited_at is not None and now - exited_at >= DRAIN_AFTER_EXIT:
                 return False, True
             for key, _ in sel.select(min(_SLICE, deadline - now)):
@@ -170,8 +169,7 @@ def _close(stream: Optional[IO[bytes]]) -> None:
 def _start_error(argv: tuple[str, ...], cwd: Optional[str], exc: BaseException) -> str:
     if isinstance(exc, OSError):
         reason = exc.strerror or str(exc)
-        filename = exc.filename if isinstance(exc.filename, str) else None
-        if cwd is not None and filename == cwd:
+        if cwd is not None and exc.filename == cwd:
             return f"cannot start {argv[0]}: working directory {cwd}: {reason}"
         return f"cannot start {argv[0]}: {reason}"
     return f"cannot start {argv[0] if argv else 'an empty command'}: {exc}"
@@ -226,7 +224,6 @@ def run_command(
     tail = bytearray()
     deadline = started + max(timeout, 0.0)
     error: Optional[str] = None
-    cancelled = False
     try:
         timed_out, leftovers = _pump(proc, stdin, tail, deadline, box, cancel)
         if not timed_out:

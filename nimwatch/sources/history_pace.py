@@ -40,8 +40,7 @@ def times_from_records(state: LogState, records: Sequence[HistoryRecord]) -> dic
             seconds = record.phases.get(ps.number)
             if seconds is None or ps.start_line is None:
                 continue
-            end_line = ps.end_line if ps.end_line is not None and ps.end_line > ps.start_line else ps.start_line
-            span = end_line - ps.start_line
+            span = max(0, (ps.end_line or ps.start_line) - ps.start_line)
             for offset in range(span + 1):
                 out[ps.start_line + offset] = at + (seconds * offset / span if span else 0.0)
             at += seconds

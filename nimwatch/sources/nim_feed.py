@@ -21,7 +21,7 @@ import time
 from typing import Any, Callable, Optional
 
 from nimwatch.aix.nim_state import NimStateConfig, NimStatePoller, NimStateReport
-from nimwatch.aix.runner import LOCAL_TIMEOUT, Runner, SubprocessRunner
+from nimwatch.aix.runner import LOCAL_TIMEOUT, SubprocessRunner
 from nimwatch.core.events import NimStateRead
 from nimwatch.ticker import Ticked
 from nimwatch.trust import trust_problem
@@ -41,7 +41,6 @@ class NimStateFeed(Ticked):
     Args:
         engine: the engine (``logs``, ``locked``; fed through its ``report``).
         config: the ``nim_state:`` section.
-        runner: runs ``lsnim`` (default: the real :class:`~nimwatch.aix.runner.SubprocessRunner`).
         on_error: receives one line per new problem (the state could not be read; default: the log).
         clock: seconds since the epoch.
     """
@@ -53,7 +52,6 @@ class NimStateFeed(Ticked):
         self,
         engine: Any,
         config: NimStateConfig,
-        runner: Optional[Runner] = None,
         on_error: Optional[Callable[[str], None]] = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -65,7 +63,7 @@ class NimStateFeed(Ticked):
         if self.refused:
             self.on_error(f"NIM state cross-check off: {self.refused}")
         self.poller = NimStatePoller(
-            runner or SubprocessRunner(),
+            SubprocessRunner(),
             interval=config.interval,
             stale_after=config.stall_minutes * 60.0,
             clock=clock,

@@ -33,10 +33,6 @@ NETWORK_FILESYSTEMS = (  # and every nfs* type
 """File systems where inotify does not see writes made by other hosts."""
 
 
-def _unescape_mount(text: str) -> str:
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
-
-
 def mount_fstype(path: str, mounts_file: str = "/proc/mounts") -> Optional[str]:
     """The file system type of the mount holding ``path`` (None where /proc/mounts does not exist, e.g. AIX)."""
     try:
@@ -51,7 +47,7 @@ def mount_fstype(path: str, mounts_file: str = "/proc/mounts") -> Optional[str]:
         parts = line.split()
         if len(parts) < 3:
             continue
-        mount = _unescape_mount(parts[1])
+        mount = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])  # octal escapes
         prefix = mount.rstrip("/") + "/"
         if (real == mount or real.startswith(prefix) or mount == "/") and len(mount) >= len(best):
             best, found = mount, parts[2]
@@ -73,9 +69,7 @@ def native_observer_available() -> bool:
 
 def observer_kind(directory: str, poll: Optional[float]) -> str:
     """``"native"`` or ``"polling"`` for one watched directory."""
-    if poll is not None or not native_observer_available() or is_network_fs(directory):
-        return "polling"
-    return "native"
+    return "polling" if poll is not None or not native_observer_available() or is_network_fs(directory) else "native"
 
 
 def _make_observer(kind: str, poll: Optional[float]) -> Any:

@@ -94,8 +94,7 @@ class ReplaySource:
         self._closed = False
         self._paused = False
         self._now = self.start_time
-        self._anchor_wall = clock()
-        self._anchor_t = self.start_time
+        self._reanchor()
         for log in self.logs:
             engine.add_log(log.path, log.client)
 

@@ -166,9 +166,7 @@ class Tailer:
         """Follow ``paths`` too (directories or single logs, as the constructor takes them)."""
         with self._io:
             self._add_paths(paths)
-            with self._state_lock:
-                self._rediscover = True
-        self._wake.set()
+        self.wake()
 
     def reread(self, log: str, reason: str) -> None:
         """Read ``log`` anew from its start: the sink restarts it (``reason``), then its whole file comes again."""
@@ -271,9 +269,8 @@ class Tailer:
 
     def _may_be_new(self, path: str) -> bool:
         """A log that may have appeared in a watched directory, or a watched name itself."""
-        if path.endswith(LOG_SUFFIX) and os.path.dirname(path) in self._dirs:
-            return True
-        return path in self._dirs or path in self._files
+        in_dir = path.endswith(LOG_SUFFIX) and os.path.dirname(path) in self._dirs
+        return in_dir or path in self._dirs or path in self._files
 
     # ------------------------------------------------------------------ reader thread
 
