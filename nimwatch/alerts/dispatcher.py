@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from nimwatch.alerts.sink import DeliveryError, Sink
-from nimwatch.config.alerts import SINK_TYPES, SinkSpec
+from nimwatch.config.alerts import SinkSpec
 from nimwatch.core.events import Event, SinkFailed, SinkRecovered
 from nimwatch.engine import Notice
 from nimwatch.journal import Journal, SpoolItem
@@ -37,12 +37,22 @@ REPORT_EVERY = 60.0
 IDLE_WAIT = 60.0
 
 
+# Each sink type's module and class, imported only when a sink of that type is configured.
+_SINK_CLASSES = {
+    "syslog": ("nimwatch.alerts.syslog", "SyslogSink"),
+    "email": ("nimwatch.alerts.smtp", "EmailSink"),
+    "webhook": ("nimwatch.alerts.webhook", "WebhookSink"),
+    "alertmanager": ("nimwatch.alerts.alertmanager", "AlertmanagerSink"),
+    "command": ("nimwatch.alerts.command", "CommandSink"),
+}
+
+
 def build_sink(spec: SinkSpec) -> Sink:
-    """The sink object for a validated spec: class ``<Type>Sink`` of its module (``email``'s is ``smtp``)."""
-    if spec.type not in SINK_TYPES:
+    """The sink object for a validated spec."""
+    if spec.type not in _SINK_CLASSES:
         raise ValueError(f"unknown sink type {spec.type!r}")
-    module = importlib.import_module(f"nimwatch.alerts.{'smtp' if spec.type == 'email' else spec.type}")
-    sink: Sink = getattr(module, f"{spec.type.title()}Sink")(spec)
+    module, name = _SINK_CLASSES[spec.type]
+    sink: Sink = getattr(importlib.import_module(module), name)(spec)
     return sink
 
 

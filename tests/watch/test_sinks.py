@@ -379,3 +379,16 @@ def test_secrets_never_appear_in_messages(rules: RuleSet, tmp_path: Path, monkey
 
 def test_environment_cleanup() -> None:
     assert "SMTP_PASSWORD" not in os.environ
+
+
+def test_every_sink_type_of_the_config_builds_its_own_sink_class() -> None:
+    """Each type the config accepts names a module and a ``Sink`` class that exist, one class per type."""
+    import importlib
+
+    from nimwatch.alerts.dispatcher import _SINK_CLASSES
+    from nimwatch.alerts.sink import Sink
+    from nimwatch.config.alerts import SINK_TYPES
+
+    assert sorted(_SINK_CLASSES) == sorted(SINK_TYPES)
+    classes = [getattr(importlib.import_module(module), name) for module, name in _SINK_CLASSES.values()]
+    assert all(issubclass(cls, Sink) for cls in classes) and len(set(classes)) == len(classes)
