@@ -237,10 +237,8 @@ def render_text(
 
 
 def summary_line(records: list[dict[str, Any]]) -> str:
-    counts = {k: 0 for k in OUTCOME_LABEL}
-    for rec in records:
-        counts[rec["outcome"]] += 1
-    return f"{len(records)} run(s): " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    counts = Counter(rec["outcome"] for rec in records)
+    return f"{len(records)} run(s): " + ", ".join(f"{counts[k]} {k}" for k in OUTCOME_LABEL)
 
 
 def client_summary_line(clients: list[dict[str, Any]]) -> str:
@@ -287,12 +285,8 @@ def render_markdown(
         for key in ("spot", "lpp_source"):
             if rec.get(key):
                 out.append(f"- {key}: `{rec[key]}`")
-        if nimadm_line(rec):
-            out.append(f"- Exit status: {_md(nimadm_line(rec))}")
-        if installp_line(rec):
-            out.append(f"- installp: {_md(installp_line(rec))}")
-        if eta_line(rec):
-            out.append(f"- {_md(eta_line(rec))}")
+        extra = {"Exit status: ": nimadm_line(rec), "installp: ": installp_line(rec), "": eta_line(rec)}
+        out += [f"- {label}{_md(text)}" for label, text in extra.items() if text]
         out += [f"- Reboot: {rec['reboot']['summary']}", ""]
         out += ["| # | Phase | Status | Time | Progress |", "|---|---|---|---|---|"]
         for ph in rec["phases"]:
