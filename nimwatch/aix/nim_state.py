@@ -99,11 +99,6 @@ class ClientNimState:
     stall_reported: bool = False
 
 
-def _minutes(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
 class NimStatePoller:
     """Reads the NIM state of some clients every ``interval`` seconds and reports what changed.
 
@@ -232,7 +227,9 @@ class NimStatePoller:
             return []
         self._clients[client] = replace(known, stall_reported=True)
         info = known.state.info or "(empty)"
-        message = f"{client}: NIM info unchanged for {_minutes(unchanged)}: {info} (Cstate: {known.state.cstate})"
+        minutes = int(unchanged // 60)
+        unchanged_for = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        message = f"{client}: NIM info unchanged for {unchanged_for}: {info} (Cstate: {known.state.cstate})"
         return [NimStateReport(client, "info_stalled", at, known.state, known.state, unchanged, message)]
 
     # ------------------------------------------------------------------ own thread

@@ -47,9 +47,8 @@ def _headline(rec: dict[str, Any]) -> str:
         bits.append(f"to AIX {rec['target_level']}")
     if rec.get("target_disks"):
         bits.append("on " + " ".join(rec["target_disks"]))
-    mode = []
-    for v in rec.get("variants", []):
-        mode.append(f"cache VG {rec['cache_vg']}" if v == "cache" and rec.get("cache_vg") else v)
+    vg = rec.get("cache_vg")
+    mode = [f"cache VG {vg}" if v == "cache" and vg else v for v in rec.get("variants", [])]
     if mode:
         bits.append("mode: " + ", ".join(mode))
     return "  ".join(bits)
