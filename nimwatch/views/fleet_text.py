@@ -10,6 +10,7 @@ outside ASCII becomes ``\\xNN``/``\\uNNNN``. JSON is ASCII-only
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -73,21 +74,15 @@ def watcher_line(watcher: WatcherView, ascii_only: bool) -> str:
 
 
 def _master_block(master: MasterView, view: FleetView, names: Mapping[int, str], ascii_only: bool) -> list[str]:
+    show = functools.partial(printable, ascii_only=ascii_only)
     watchers = "; ".join(watcher_line(w, ascii_only) for w in master.watchers)
-    lines = [f"{printable(master.name, ascii_only)}  {watchers}"]
+    lines = [f"{show(master.name)}  {watchers}"]
     if not master.clients:
         return [*lines, "  (no client logs)"]
     table = [("STATUS", "CLIENT", "PHASE", "ETA", "CAUSE")]
-    for row in master.clients:
-        table.append(
-            (
-                row.status,
-                printable(row.client, ascii_only),
-                phase_cell(row, names),
-                eta_cell(row, view.at),
-                printable(row.cause, ascii_only),
-            )
-        )
+    table += [
+        (r.status, show(r.client), phase_cell(r, names), eta_cell(r, view.at), show(r.cause)) for r in master.clients
+    ]
     widths = [min(cap, max(len(r[i]) for r in table)) for i, cap in enumerate(COLUMN_CAPS)]
     for cells in table:
         first = [c if len(c) <= w else c[: w - 1] + "~" for c, w in zip(cells[:4], widths)]

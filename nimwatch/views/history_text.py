@@ -114,18 +114,9 @@ def render_text(records: Sequence[HistoryRecord]) -> str:
         if r.partial:
             outcome += " -P"
         level = (f"{r.source_level}->" if r.source_level else "") + (r.target_level or "-")
-        rows.append(
-            (
-                local_stamp(r.finished_at if r.finished_at is not None else r.started_at),
-                r.client,
-                str(r.run),
-                outcome,
-                r.mode or "-",
-                level,
-                short_duration(r.duration) if r.duration else "-",
-                r.master or "-",
-            )
-        )
+        finished = local_stamp(r.finished_at if r.finished_at is not None else r.started_at)
+        took = short_duration(r.duration) if r.duration else "-"
+        rows.append((finished, r.client, str(r.run), outcome, r.mode or "-", level, took, r.master or "-"))
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     for record, row in zip(records, rows):

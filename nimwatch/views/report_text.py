@@ -177,10 +177,8 @@ def render_text(
                 out.append(f"  Exit status: {nimadm_line(client)}")
         seen_logs.add(rec["log"])
         out.append(_outcome_line(rec))
-        if nimadm_line(rec):
-            out.append(f"  Exit status: {nimadm_line(rec)}")
-        if eta_line(rec):
-            out.append(f"  {eta_line(rec)}")
+        extra = {"Exit status: ": nimadm_line(rec), "": eta_line(rec)}
+        out += [f"  {label}{text}" for label, text in extra.items() if text]
         if rec.get("mid_run"):
             out.append("  (the log starts in the middle of a run: earlier phases are assumed done)")
         timed = any("seconds" in ph for ph in rec["phases"])
