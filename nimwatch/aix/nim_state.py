@@ -179,10 +179,9 @@ class NimStatePoller:
         for client in due:
             reading = read_state(self.runner, client, lsnim=self.lsnim, timeout=self.timeout)
             reports.extend(self._apply(client, reading, at))
-        for client in self.snapshot():
-            if client not in due:
-                with self._lock:
-                    reports.extend(self._check_stall_locked(client, at))
+        with self._lock:
+            for client in [c for c in self._clients if c not in due]:
+                reports.extend(self._check_stall_locked(client, at))
         if self.on_report is not None:
             for report in reports:
                 self.on_report(report)
