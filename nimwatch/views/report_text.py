@@ -224,8 +224,7 @@ def render_text(
         reboot = rec["reboot"]
         boot = f" (boot disk: {rec['boot_disk']})" if rec.get("boot_disk") else ""
         out += ["", f"  Reboot{boot}: {reboot['summary']}"]
-        if reboot.get("detail"):
-            out.extend(f"      {line}" for line in reboot["detail"].splitlines())
+        out.extend(f"      {line}" for line in (reboot.get("detail") or "").splitlines())
         out.append("")
     out.append(summary_line(records))
     if clients:
