@@ -99,11 +99,6 @@ class ClientNimState:
     stall_reported: bool = False
 
 
-def _minutes(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
 class NimStatePoller:
     """Reads the NIM state of some clients every ``interval`` seconds and reports what changed.
 
@@ -184,10 +179,9 @@ class NimStatePoller:
         for client in due:
             reading = read_state(self.runner, client, lsnim=self.lsnim, timeout=self.timeout)
             reports.extend(self._apply(client, reading, at))
-        for client in self.snapshot():
-            if client not in due:
-                with self._lock:
-                    reports.extend(self._check_stall_locked(client, at))
+        with self._lock:
+            for client in [c for c in self._clients if c not in due]:
+                reports.extend(self._check_stall_locked(client, at))
         if self.on_report is not None:
             for report in reports:
                 self.on_report(report)
@@ -232,7 +226,9 @@ class NimStatePoller:
             return []
         self._clients[client] = replace(known, stall_reported=True)
         info = known.state.info or "(empty)"
-        message = f"{client}: NIM info unchanged for {_minutes(unchanged)}: {info} (Cstate: {known.state.cstate})"
+        minutes = int(unchanged // 60)
+        unchanged_for = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        message = f"{client}: NIM info unchanged for {unchanged_for}: {info} (Cstate: {known.state.cstate})"
         return [NimStateReport(client, "info_stalled", at, known.state, known.state, unchanged, message)]
 
     # ------------------------------------------------------------------ own thread

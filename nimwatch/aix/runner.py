@@ -133,9 +133,7 @@ class SubprocessRunner:
                             stream.close()
                 proc.wait()
                 out, err = b"", b""
-            return CommandResult(
-                args, None, decode(out or b""), decode(err or b""), error=f"no answer within {timeout:g} s (killed)"
-            )
+            return CommandResult(args, None, decode(out), decode(err), error=f"no answer within {timeout:g} s (killed)")
         return CommandResult(args, proc.returncode, decode(out), decode(err))
 
 

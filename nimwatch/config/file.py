@@ -210,7 +210,7 @@ class Config:
 
     path: Optional[Path] = None
     rules: list[Path] = key(
-        Many(File(must="file", trust="the rules file"), "signature file", list, empty=True),
+        Many(File(must="file", trust="the rules file"), "signature file", lambda ps: [Path(p) for p in ps], empty=True),
         [],
         help="Signature files added to the shipped catalog.",
     )
@@ -240,7 +240,6 @@ class Config:
 
 def _check_config(values: dict[str, Any], at: At) -> None:
     values["path"] = Path(at.problems.source)
-    values["rules"] = [Path(p) for p in values.get("rules", [])]
     if "state" in values:
         values["state"] = Path(values["state"])
     if "limits" in values:

@@ -9,6 +9,8 @@ it; all resources local to the master) and the checks of IBM's
 
 from __future__ import annotations
 
+from functools import partial
+
 from nimwatch.aix.levels import release_name
 from nimwatch.aix.parse_nim import NIM_NO_OBJECT, READY, RESOURCE_READY, nim_error, parse_niminfo
 from nimwatch.aix.parse_system import find_fileset, parse_hostname, parse_oslevel
@@ -66,7 +68,9 @@ def client_state(probe: Probe) -> Verdict:
     )
 
 
-def _resource(probe: Probe, name: str, kind: str, flag: str) -> Verdict:
+def _resource(probe: Probe, kind: str, flag: str) -> Verdict:
+    """The request's ``kind`` (``spot`` or ``lpp_source``, the name of its field) defined and ready on the master."""
+    name = getattr(probe.request, kind)
     obj, result = probe.nim_object(name)
     if obj is None:
         if nim_error(result.stderr + result.stdout) == NIM_NO_OBJECT:
@@ -103,14 +107,6 @@ def _resource(probe: Probe, name: str, kind: str, flag: str) -> Verdict:
         obj.lines.get("Rstate", ""),
         obj.lines.get("location", ""),
     )
-
-
-def spot_defined(probe: Probe) -> Verdict:
-    return _resource(probe, probe.request.spot, "spot", "-s")
-
-
-def lpp_source_defined(probe: Probe) -> Verdict:
-    return _resource(probe, probe.request.lpp_source, "lpp_source", "-l")
 
 
 # ---------------------------------------------------------------------- remote shell
@@ -322,8 +318,8 @@ def master_level(probe: Probe) -> Verdict:
 CHECKS = (
     Check("client-defined", "client defined in NIM", client_defined),
     Check("client-state", "client free for a NIM operation", client_state),
-    Check("spot-defined", "SPOT defined on the master", spot_defined),
-    Check("lpp-source-defined", "lpp_source defined on the master", lpp_source_defined),
+    Check("spot-defined", "SPOT defined on the master", partial(_resource, kind="spot", flag="-s")),
+    Check("lpp-source-defined", "lpp_source defined on the master", partial(_resource, kind="lpp_source", flag="-l")),
     Check("client-reachable", "client reachable through the NIM remote shell", client_reachable),
     Check("client-master", "client registered with this master", client_master),
     Check("alt-disk-master", f"{ALT_DISK_RTE} on the master", alt_disk_master),

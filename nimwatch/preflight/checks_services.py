@@ -80,6 +80,6 @@ def master_netboot(probe: Probe) -> Verdict:
 
 CHECKS = (
     Check("master-nfs", "NFS server on the master", master_nfs),
-    Check("client-nfs", "NFS server on the client (NFS mode)", client_nfs, lambda request: request.nfs_mode),
+    Check("client-nfs", "NFS server on the client (NFS mode)", client_nfs, lambda request: request.cache_vg is None),
     Check("master-netboot", "tftp and bootps on the master", master_netboot),
 )

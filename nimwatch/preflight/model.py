@@ -27,10 +27,6 @@ class Request:
     cache_vg: Optional[str] = None
     """``-j VG`` (local disk caching on the master); None for NFS mode."""
 
-    @property
-    def nfs_mode(self) -> bool:
-        return self.cache_vg is None
-
 
 @dataclass
 class CheckResult:

@@ -69,13 +69,7 @@ class Probe:
 
     def local(self, argv: Sequence[str], timeout: float = LOCAL_TIMEOUT) -> CommandResult:
         """Run ``argv`` on the master (once)."""
-        return self._note(self._local(tuple(argv), timeout))
-
-    def _local(self, args: tuple[str, ...], timeout: float) -> CommandResult:
-        key = ("", args)
-        if key not in self._cache:
-            self._cache[key] = self.runner.run(list(args), self.timeout or timeout)
-        return self._cache[key]
+        return self._note(self._run("", tuple(argv), timeout))
 
     def remote(self, argv: Sequence[str], timeout: float = REMOTE_TIMEOUT) -> CommandResult:
         """Run ``argv`` on the client (once), if it is defined and answered the reachability test."""
@@ -87,17 +81,19 @@ class Probe:
             return CommandResult(
                 args, None, error="not run: the client did not answer (see client-reachable)", host=host
             )
-        return self._remote(args, timeout)
+        return self._note(self._run(host, args, timeout))
 
-    def _remote(self, args: tuple[str, ...], timeout: float) -> CommandResult:
-        key = (self.host, args)
-        if key not in self._cache:
-            self._cache[key] = run_remote(self.runner, self.host, args, self.timeout or timeout)
-        return self._note(self._cache[key])
+    def _run(self, host: str, args: tuple[str, ...], timeout: float) -> CommandResult:
+        """``args`` on ``host`` through c_rsh ('': on the master), run the first time only."""
+        if (host, args) not in self._cache:
+            timeout = self.timeout or timeout
+            run = run_remote(self.runner, host, args, timeout) if host else self.runner.run(list(args), timeout)
+            self._cache[host, args] = run
+        return self._cache[host, args]
 
     def reachability(self) -> CommandResult:
         """``hostname`` on the client through c_rsh: the test every remote check waits for."""
-        return self._remote((HOSTNAME,), REMOTE_TIMEOUT)
+        return self._note(self._run(self.host, (HOSTNAME,), REMOTE_TIMEOUT))
 
     # ------------------------------------------------------------------ NIM objects
 
@@ -111,10 +107,8 @@ class Probe:
     @property
     def host(self) -> str:
         """The client's host for c_rsh (field 2 of its ``if1``), '' when NIM does not know it."""
-        result = self._local((LSNIM, "-l", self.request.client), LOCAL_TIMEOUT)
-        if not result.ok:
-            return ""
-        obj = parse_lsnim_l(result.stdout).get(self.request.client)
+        result = self._run("", (LSNIM, "-l", self.request.client), LOCAL_TIMEOUT)
+        obj = parse_lsnim_l(result.stdout).get(self.request.client) if result.ok else None
         return obj.host if obj is not None else ""
 
     # ------------------------------------------------------------------ fileset levels

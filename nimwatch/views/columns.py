@@ -70,10 +70,8 @@ def fit_columns(columns: Sequence[Column], width: int, gap: int = 1) -> list[tup
 
 def _widths(shown: Sequence[Column], width: int, gap: int) -> dict[str, int]:
     room = width - gap * (len(shown) - 1)
-    widths = {c.key: c.natural for c in shown if not c.grow}
+    widths = {c.key: c.narrowest if c.grow else c.natural for c in shown}
     flexible = [c for c in shown if c.grow]
-    for column in flexible:
-        widths[column.key] = column.narrowest
     left = room - sum(widths.values())
     if left < 0:  # even the growing columns at their narrowest do not fit: the others give way too
         for column in sorted((c for c in shown if not c.grow), key=lambda c: -c.squeeze):

@@ -10,7 +10,9 @@ outside ASCII becomes ``\\xNN``/``\\uNNNN``. JSON is ASCII-only
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -29,26 +31,16 @@ COLUMN_CAPS = (10, 24, 32, 28)
 """Widest status, client, phase and ETA cells; longer ones are cut with ``~`` (the cause is never cut)."""
 
 
-_BIDI = frozenset((0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+# C0, DEL and C1 controls, the bidirectional marks and overrides (they reorder what a terminal shows after them), and
+# lone surrogates (they cannot be encoded at all).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: str, ascii_only: bool = False) -> str:
     """``text`` safe to print: control characters (C0, DEL, C1) and bidirectional overrides escaped, and non-ASCII
     too if asked."""
-    out = []
-    for char in text:
-        code = ord(char)
-        if code < 0x20 or 0x7F <= code < 0xA0:
-            out.append(f"\\x{code:02x}")
-        elif code in _BIDI:  # they reorder what a terminal shows after them
-            out.append(f"\\u{code:04x}")
-        elif ascii_only and code > 0x7E:
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-        elif 0xD800 <= code < 0xE000:  # a lone surrogate cannot be encoded at all
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return "".join(out)
+    text = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+    return text.encode("ascii", "backslashreplace").decode("ascii") if ascii_only else text
 
 
 def clock(at: float, now: float) -> str:
@@ -82,21 +74,15 @@ def watcher_line(watcher: WatcherView, ascii_only: bool) -> str:
 
 
 def _master_block(master: MasterView, view: FleetView, names: Mapping[int, str], ascii_only: bool) -> list[str]:
+    show = functools.partial(printable, ascii_only=ascii_only)
     watchers = "; ".join(watcher_line(w, ascii_only) for w in master.watchers)
-    lines = [f"{printable(master.name, ascii_only)}  {watchers}"]
+    lines = [f"{show(master.name)}  {watchers}"]
     if not master.clients:
         return [*lines, "  (no client logs)"]
     table = [("STATUS", "CLIENT", "PHASE", "ETA", "CAUSE")]
-    for row in master.clients:
-        table.append(
-            (
-                row.status,
-                printable(row.client, ascii_only),
-                phase_cell(row, names),
-                eta_cell(row, view.at),
-                printable(row.cause, ascii_only),
-            )
-        )
+    table += [
+        (r.status, show(r.client), phase_cell(r, names), eta_cell(r, view.at), show(r.cause)) for r in master.clients
+    ]
     widths = [min(cap, max(len(r[i]) for r in table)) for i, cap in enumerate(COLUMN_CAPS)]
     for cells in table:
         first = [c if len(c) <= w else c[: w - 1] + "~" for c, w in zip(cells[:4], widths)]

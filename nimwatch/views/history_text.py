@@ -24,7 +24,7 @@ from nimwatch.eta_live import short_duration
 from nimwatch.schema import SCHEMA_VERSION
 
 SIZE_NAMES = tuple(sorted(set(PROGRESS_SIZES.values())))
-CSV_COLUMNS = (
+SCALAR_COLUMNS = (
     "client",
     "master",
     "log",
@@ -42,9 +42,8 @@ CSV_COLUMNS = (
     "finished",
     "seconds",
     "usable_for_eta",
-    *(f"phase_{n}" for n in range(1, PHASE_COUNT + 1)),
-    *SIZE_NAMES,
 )
+CSV_COLUMNS = (*SCALAR_COLUMNS, *(f"phase_{n}" for n in range(1, PHASE_COUNT + 1)), *SIZE_NAMES)
 """CSV header: times as Unix seconds and as ISO 8601 UTC, phase durations in seconds (empty: not timed)."""
 
 
@@ -77,25 +76,18 @@ def render_csv(records: Sequence[HistoryRecord]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in records:
-        row: list[Any] = [
-            r.client,
-            r.master,
-            r.log,
-            r.run,
-            r.outcome,
-            "" if r.failed_phase is None else r.failed_phase,
-            r.mode,
-            int(r.partial),
-            " ".join(r.variants),
-            r.source_level,
-            r.target_level,
-            _seconds(r.started_at),
-            _seconds(r.finished_at),
-            iso_utc(r.started_at),
-            iso_utc(r.finished_at),
-            _seconds(seen_seconds(r)),
-            int(r.usable_for_eta),
-        ]
+        derived = {
+            "failed_phase": "" if r.failed_phase is None else r.failed_phase,
+            "partial": int(r.partial),
+            "variants": " ".join(r.variants),
+            "started_at": _seconds(r.started_at),
+            "finished_at": _seconds(r.finished_at),
+            "started": iso_utc(r.started_at),
+            "finished": iso_utc(r.finished_at),
+            "seconds": _seconds(seen_seconds(r)),
+            "usable_for_eta": int(r.usable_for_eta),
+        }
+        row: list[Any] = [derived[c] if c in derived else getattr(r, c) for c in SCALAR_COLUMNS]
         row.extend(_seconds(r.phases.get(n)) for n in range(1, PHASE_COUNT + 1))
         row.extend(r.sizes.get(name, "") for name in SIZE_NAMES)
         writer.writerow(row)
@@ -122,18 +114,9 @@ def render_text(records: Sequence[HistoryRecord]) -> str:
         if r.partial:
             outcome += " -P"
         level = (f"{r.source_level}->" if r.source_level else "") + (r.target_level or "-")
-        rows.append(
-            (
-                local_stamp(r.finished_at if r.finished_at is not None else r.started_at),
-                r.client,
-                str(r.run),
-                outcome,
-                r.mode or "-",
-                level,
-                short_duration(r.duration) if r.duration else "-",
-                r.master or "-",
-            )
-        )
+        finished = local_stamp(r.finished_at if r.finished_at is not None else r.started_at)
+        took = short_duration(r.duration) if r.duration else "-"
+        rows.append((finished, r.client, str(r.run), outcome, r.mode or "-", level, took, r.master or "-"))
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     for record, row in zip(records, rows):

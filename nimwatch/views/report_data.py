@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from nimwatch.core.advice import advice_values, fill_advice
@@ -66,6 +67,7 @@ def exit_record(event: Optional[LaunchExited], settled: bool = False) -> Optiona
     }
 
 
+@dataclass
 class Judgement:
     """How the report judges a log that simply ends: the time of its last line and whether it is stalled.
 
@@ -77,17 +79,10 @@ class Judgement:
             :func:`nimwatch.eta_live.eta_fields`), None when there is none.
     """
 
-    def __init__(
-        self,
-        rules: RuleSet,
-        now: Optional[float] = None,
-        last_lines: Optional[Mapping[str, float]] = None,
-        eta: Optional[Callable[[LogState, RunState], Optional[dict[str, Any]]]] = None,
-    ):
-        self.rules = rules
-        self.now = now
-        self.last_lines = dict(last_lines or {})
-        self.eta = eta
+    rules: RuleSet
+    now: Optional[float] = None
+    last_lines: Mapping[str, float] = field(default_factory=dict)
+    eta: Optional[Callable[[LogState, RunState], Optional[dict[str, Any]]]] = None
 
     def last_line_at(self, log: LogState, run: RunState) -> Optional[float]:
         if run is not (log.runs[-1] if log.runs else None):

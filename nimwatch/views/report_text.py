@@ -47,9 +47,8 @@ def _headline(rec: dict[str, Any]) -> str:
         bits.append(f"to AIX {rec['target_level']}")
     if rec.get("target_disks"):
         bits.append("on " + " ".join(rec["target_disks"]))
-    mode = []
-    for v in rec.get("variants", []):
-        mode.append(f"cache VG {rec['cache_vg']}" if v == "cache" and rec.get("cache_vg") else v)
+    vg = rec.get("cache_vg")
+    mode = [f"cache VG {vg}" if v == "cache" and vg else v for v in rec.get("variants", [])]
     if mode:
         bits.append("mode: " + ", ".join(mode))
     return "  ".join(bits)
@@ -178,10 +177,8 @@ def render_text(
                 out.append(f"  Exit status: {nimadm_line(client)}")
         seen_logs.add(rec["log"])
         out.append(_outcome_line(rec))
-        if nimadm_line(rec):
-            out.append(f"  Exit status: {nimadm_line(rec)}")
-        if eta_line(rec):
-            out.append(f"  {eta_line(rec)}")
+        extra = {"Exit status: ": nimadm_line(rec), "": eta_line(rec)}
+        out += [f"  {label}{text}" for label, text in extra.items() if text]
         if rec.get("mid_run"):
             out.append("  (the log starts in the middle of a run: earlier phases are assumed done)")
         timed = any("seconds" in ph for ph in rec["phases"])
@@ -227,8 +224,7 @@ def render_text(
         reboot = rec["reboot"]
         boot = f" (boot disk: {rec['boot_disk']})" if rec.get("boot_disk") else ""
         out += ["", f"  Reboot{boot}: {reboot['summary']}"]
-        if reboot.get("detail"):
-            out.extend(f"      {line}" for line in reboot["detail"].splitlines())
+        out.extend(f"      {line}" for line in (reboot.get("detail") or "").splitlines())
         out.append("")
     out.append(summary_line(records))
     if clients:
@@ -237,10 +233,8 @@ def render_text(
 
 
 def summary_line(records: list[dict[str, Any]]) -> str:
-    counts = {k: 0 for k in OUTCOME_LABEL}
-    for rec in records:
-        counts[rec["outcome"]] += 1
-    return f"{len(records)} run(s): " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    counts = Counter(rec["outcome"] for rec in records)
+    return f"{len(records)} run(s): " + ", ".join(f"{counts[k]} {k}" for k in OUTCOME_LABEL)
 
 
 def client_summary_line(clients: list[dict[str, Any]]) -> str:
@@ -287,12 +281,8 @@ def render_markdown(
         for key in ("spot", "lpp_source"):
             if rec.get(key):
                 out.append(f"- {key}: `{rec[key]}`")
-        if nimadm_line(rec):
-            out.append(f"- Exit status: {_md(nimadm_line(rec))}")
-        if installp_line(rec):
-            out.append(f"- installp: {_md(installp_line(rec))}")
-        if eta_line(rec):
-            out.append(f"- {_md(eta_line(rec))}")
+        extra = {"Exit status: ": nimadm_line(rec), "installp: ": installp_line(rec), "": eta_line(rec)}
+        out += [f"- {label}{_md(text)}" for label, text in extra.items() if text]
         out += [f"- Reboot: {rec['reboot']['summary']}", ""]
         out += ["| # | Phase | Status | Time | Progress |", "|---|---|---|---|---|"]
         for ph in rec["phases"]:

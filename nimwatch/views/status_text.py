@@ -94,15 +94,9 @@ def render_table(
             "cause": row.cause,
             "last": row.last_line,
         }
-        cells = []
-        for column, size in layout:
-            text = cell(column.key, values[column.key], size)
-            if colour and column.key == "status":
-                text = f"\x1b[{ANSI_COLOUR[row.status]}m{text}\x1b[0m"
-            elif colour and column.key == "reboot" and row.reboot in REBOOT_COLOUR:
-                text = f"\x1b[{REBOOT_COLOUR[row.reboot]}m{text}\x1b[0m"
-            cells.append(text)
-        lines.append(" ".join(cells).rstrip())
+        sgr = {"status": ANSI_COLOUR[row.status], "reboot": REBOOT_COLOUR.get(row.reboot)} if colour else {}
+        cells = [(c.key, cell(c.key, values[c.key], size)) for c, size in layout]
+        lines.append(" ".join(f"\x1b[{sgr[k]}m{text}\x1b[0m" if sgr.get(k) else text for k, text in cells).rstrip())
     text = summary(rows)
     if len(text) > width:
         text = f"{len(rows)} clients: " + ", ".join(f"{n} {s}" for s, n in status_counts(rows).items() if n)
